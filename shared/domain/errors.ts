@@ -1,0 +1,167 @@
+/**
+ * The error catalogue. Every error Tradewarden raises has a stable `code` (used in logs,
+ * metrics and invoke output) and a `retryable` flag that maps directly onto the delivery
+ * decision: retryable errors are rethrown so the queue redelivers (and eventually
+ * dead-letters); permanent ones are recorded and acknowledged.
+ */
+
+export const ErrorCode = {
+  ConfigInvalid: 'CONFIG_INVALID',
+  ValidationFailed: 'VALIDATION_FAILED',
+  IntentExpired: 'INTENT_EXPIRED',
+  IllegalTransition: 'ILLEGAL_TRANSITION',
+  ConcurrentModification: 'CONCURRENT_MODIFICATION',
+  InsufficientBudget: 'INSUFFICIENT_BUDGET',
+  LockHeld: 'LOCK_HELD',
+  LockLost: 'LOCK_LOST',
+  TradingPaused: 'TRADING_PAUSED',
+  ExchangeTransient: 'EXCHANGE_TRANSIENT',
+  ExchangeUnknownOutcome: 'EXCHANGE_UNKNOWN_OUTCOME',
+  ExchangeRejected: 'EXCHANGE_REJECTED',
+  ExchangeOrderNotFound: 'EXCHANGE_ORDER_NOT_FOUND',
+  MarketDataInvalid: 'MARKET_DATA_INVALID',
+  SyntheticDataRefused: 'SYNTHETIC_DATA_REFUSED',
+  StorageFailed: 'STORAGE_FAILED',
+  AuditChainBroken: 'AUDIT_CHAIN_BROKEN',
+  Internal: 'INTERNAL',
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+export interface TradewardenErrorOptions {
+  cause?: unknown;
+  details?: Record<string, unknown>;
+}
+
+/** Base of every error: stable code, retryable flag, cause and structured details. */
+export class TradewardenError extends Error {
+  readonly code: ErrorCode;
+  readonly retryable: boolean;
+  readonly details: Record<string, unknown>;
+
+  constructor(code: ErrorCode, message: string, retryable: boolean, options: TradewardenErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'TradewardenError';
+    this.code = code;
+    this.retryable = retryable;
+    this.details = options.details ?? {};
+  }
+
+  /** The shape printed by `npm run invoke` and logged: never includes the cause's secrets. */
+  toJSON(): { name: string; code: ErrorCode; message: string; retryable: boolean; details: Record<string, unknown> } {
+    return { name: this.name, code: this.code, message: this.message, retryable: this.retryable, details: this.details };
+  }
+}
+
+/** A configuration value is missing or invalid; names each bad field. */
+export class ConfigError extends TradewardenError {
+  constructor(readonly issues: readonly string[]) {
+    super(ErrorCode.ConfigInvalid, `invalid configuration: ${issues.join('; ')}`, false, { details: { issues } });
+    this.name = 'ConfigError';
+  }
+}
+
+/** Input (event, payload, command argument) failed its schema. Never retryable: a poison message. */
+export class ValidationError extends TradewardenError {
+  constructor(message: string, readonly issues: readonly string[] = [], options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.ValidationFailed, message, false, { ...options, details: { issues, ...options.details } });
+    this.name = 'ValidationError';
+  }
+}
+
+/** An order state change that the transition table does not allow. */
+export class IllegalTransitionError extends TradewardenError {
+  constructor(from: string, to: string, details: Record<string, unknown> = {}) {
+    super(ErrorCode.IllegalTransition, `illegal order transition ${from} -> ${to}`, false, { details: { from, to, ...details } });
+    this.name = 'IllegalTransitionError';
+  }
+}
+
+/** A conditional write lost a race: somebody else changed the record. Retryable. */
+export class ConcurrentModificationError extends TradewardenError {
+  constructor(message: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.ConcurrentModification, message, true, options);
+    this.name = 'ConcurrentModificationError';
+  }
+}
+
+/** The budget cannot cover a reservation. Permanent for the intent at hand. */
+export class InsufficientBudgetError extends TradewardenError {
+  constructor(message: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.InsufficientBudget, message, false, options);
+    this.name = 'InsufficientBudgetError';
+  }
+}
+
+/** Another owner holds the lease. Retryable: the message comes back after its visibility timeout. */
+export class LockHeldError extends TradewardenError {
+  constructor(name: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.LockHeld, `lock ${name} is held by another owner`, true, { ...options, details: { lock: name, ...options.details } });
+    this.name = 'LockHeldError';
+  }
+}
+
+/** A write under a lock was refused because a newer fencing token exists. */
+export class LockLostError extends TradewardenError {
+  constructor(name: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.LockLost, `lock ${name} was lost to a newer holder`, true, { ...options, details: { lock: name, ...options.details } });
+    this.name = 'LockLostError';
+  }
+}
+
+/** Trading is paused (or the pause state cannot be read: fail closed). */
+export class TradingPausedError extends TradewardenError {
+  constructor(reason: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.TradingPaused, `trading is paused: ${reason}`, true, options);
+    this.name = 'TradingPausedError';
+  }
+}
+
+/** A storage read or write failed for a reason other than a lost condition. Retryable. */
+export class StorageError extends TradewardenError {
+  constructor(message: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.StorageFailed, message, true, options);
+    this.name = 'StorageError';
+  }
+}
+
+/** Market data failed validation or could not be obtained. */
+export class MarketDataError extends TradewardenError {
+  constructor(message: string, retryable: boolean, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.MarketDataInvalid, message, retryable, options);
+    this.name = 'MarketDataError';
+  }
+}
+
+/** Exchange error that is safe to retry: the request certainly did not create anything. */
+export class ExchangeTransientError extends TradewardenError {
+  constructor(message: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.ExchangeTransient, message, true, options);
+    this.name = 'ExchangeTransientError';
+  }
+}
+
+/**
+ * The request may have reached the exchange (timeout, connection reset after send, 5xx):
+ * the order's outcome is unknown and must be looked up, never blindly retried (EXE-3).
+ */
+export class ExchangeUnknownOutcomeError extends TradewardenError {
+  constructor(message: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.ExchangeUnknownOutcome, message, true, options);
+    this.name = 'ExchangeUnknownOutcomeError';
+  }
+}
+
+/** The exchange refused the request for good (invalid order, funds, symbol, auth). */
+export class ExchangeRejectedError extends TradewardenError {
+  constructor(message: string, readonly reason: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.ExchangeRejected, message, false, { ...options, details: { reason, ...options.details } });
+    this.name = 'ExchangeRejectedError';
+  }
+}
+
+/** Wraps anything unexpected so callers always see a coded error. */
+export function toTradewardenError(error: unknown): TradewardenError {
+  if (error instanceof TradewardenError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new TradewardenError(ErrorCode.Internal, message, true, { cause: error });
+}

@@ -1,0 +1,59 @@
+/**
+ * Decimal arithmetic for money and quantities. Values travel as decimal strings (never binary
+ * floats) and are computed with decimal.js; a JS number never holds a price or an amount.
+ */
+import DecimalJs from 'decimal.js';
+
+/** A decimal.js clone with enough precision for any price times any amount. */
+export const Decimal = DecimalJs.clone({ precision: 40, rounding: DecimalJs.ROUND_HALF_EVEN, toExpNeg: -40, toExpPos: 40 });
+export type Decimal = InstanceType<typeof Decimal>;
+
+/** A decimal string: digits, optional sign and fraction, no exponent. */
+export type DecimalString = string;
+
+export const ZERO = '0';
+
+export function dec(value: DecimalString | Decimal): Decimal {
+  return new Decimal(value);
+}
+
+/** Canonical string form: no exponent, no trailing zeros. */
+export function str(value: Decimal): DecimalString {
+  return value.toFixed();
+}
+
+export function add(a: DecimalString, b: DecimalString): DecimalString {
+  return str(dec(a).plus(b));
+}
+
+export function sub(a: DecimalString, b: DecimalString): DecimalString {
+  return str(dec(a).minus(b));
+}
+
+export function mul(a: DecimalString, b: DecimalString): DecimalString {
+  return str(dec(a).times(b));
+}
+
+export function div(a: DecimalString, b: DecimalString): DecimalString {
+  return str(dec(a).div(b));
+}
+
+export function cmp(a: DecimalString, b: DecimalString): -1 | 0 | 1 {
+  return dec(a).cmp(b) as -1 | 0 | 1;
+}
+
+export function min(a: DecimalString, b: DecimalString): DecimalString {
+  return cmp(a, b) <= 0 ? a : b;
+}
+
+export function isZero(a: DecimalString): boolean {
+  return dec(a).isZero();
+}
+
+export function isNegative(a: DecimalString): boolean {
+  return dec(a).isNegative() && !dec(a).isZero();
+}
+
+/** Strict decimal-string check used by schemas: finite, no exponent, bounded length. */
+export const DECIMAL_PATTERN = /^-?\d{1,20}(\.\d{1,18})?$/;
+export const UNSIGNED_DECIMAL_PATTERN = /^\d{1,20}(\.\d{1,18})?$/;

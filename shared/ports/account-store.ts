@@ -1,0 +1,17 @@
+import type { AccountBook } from '../domain/account.js';
+
+/**
+ * The account book of one quote currency: balances, per-order reservations and positions in
+ * one record, so every money movement is a single conditional write on its version.
+ */
+export interface AccountStore {
+  /** Creates the book with its opening total if it does not exist yet; returns the stored book. */
+  open(currency: string, openingTotal: string, at: Date): Promise<AccountBook>;
+  get(currency: string): Promise<AccountBook | null>;
+  /**
+   * Reads, applies `change` and writes conditional on the version read; retries a lost race a
+   * bounded number of times. `change` returns null when there is nothing to write.
+   * @throws ConcurrentModificationError after the retries, or whatever `change` throws.
+   */
+  update(currency: string, change: (book: AccountBook) => AccountBook | null): Promise<AccountBook>;
+}

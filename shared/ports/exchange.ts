@@ -1,0 +1,57 @@
+import type { Candle, DataSource, MarketRules, Ticker } from '../domain/market.js';
+import type { DecimalString } from '../domain/money.js';
+import type { ExchangeOrderStatus, OrderType, Side } from '../domain/order.js';
+
+/** An order as the exchange reports it. Amounts are cumulative; `fee` is in the quote currency. */
+export interface ExchangeOrder {
+  readonly id: string;
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly type: OrderType;
+  readonly status: ExchangeOrderStatus;
+  readonly amount: DecimalString;
+  readonly price?: DecimalString;
+  readonly filled: DecimalString;
+  readonly cost: DecimalString;
+  readonly fee: DecimalString;
+  readonly timestamp: number;
+}
+
+export interface PlaceOrderRequest {
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: Side;
+  readonly type: OrderType;
+  /** Base amount, rounded to the market's step. */
+  readonly amount: DecimalString;
+  readonly limitPrice?: DecimalString;
+}
+
+export interface Balance {
+  readonly free: DecimalString;
+  readonly used: DecimalString;
+  readonly total: DecimalString;
+}
+
+/**
+ * The exchange, live (ccxt) or paper. Errors come out classified:
+ * ExchangeTransientError (nothing was created, retry), ExchangeUnknownOutcomeError (the request
+ * may have been accepted: look it up, EXE-3), ExchangeRejectedError (permanent).
+ */
+export interface Exchange {
+  readonly id: string;
+  /** Where this exchange's market data comes from (DATA-4). */
+  readonly source: DataSource;
+  loadMarkets(): Promise<Readonly<Record<string, MarketRules>>>;
+  /** Tickers for many symbols in one request where the exchange supports it (DATA-5). */
+  fetchTickers(symbols: readonly string[]): Promise<Ticker[]>;
+  /** Closed one-minute candles, oldest first. */
+  fetchCandles(symbol: string, limit: number): Promise<Candle[]>;
+  createOrder(request: PlaceOrderRequest): Promise<ExchangeOrder>;
+  /** Looks an order up by client order id. `null` means the exchange answered "not found". */
+  fetchOrderByClientId(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null>;
+  fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]>;
+  cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null>;
+  fetchBalances(): Promise<Readonly<Record<string, Balance>>>;
+}

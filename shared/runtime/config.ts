@@ -1,0 +1,143 @@
+/**
+ * The one configuration of every function and local tool (CFG-1). It is parsed from the
+ * environment exactly once, at cold start, by `loadConfig`; nothing else reads `process.env`.
+ * An invalid or missing value throws a ConfigError naming every bad field.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../domain/errors.js';
+import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
+
+/** Default interval of a scheduled job on AWS, from the shared schedule definition. */
+function defaultEvery(job: ScheduledJob): number {
+  return SCHEDULES.find((s) => s.job === job)?.everySeconds ?? 60;
+}
+
+const decimalString = z
+  .string()
+  .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal number such as 25 or 0.5');
+const positiveInt = z.coerce.number().int().positive();
+const symbolList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
+  .pipe(z.array(z.string().regex(/^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/, 'symbols look like BTC/USDT')).min(1).max(1000));
+
+/** Environment variable names, one per setting. Documented in the README. */
+export const ENV = {
+  mode: 'TW_MODE',
+  liveTradingConfirmed: 'TW_LIVE_TRADING_CONFIRMED',
+  exchangeId: 'TW_EXCHANGE_ID',
+  quoteCurrency: 'TW_QUOTE_CURRENCY',
+  watchlist: 'TW_WATCHLIST',
+  region: 'AWS_REGION',
+  stateTable: 'TW_STATE_TABLE',
+  auditTable: 'TW_AUDIT_TABLE',
+  idempotencyTable: 'TW_IDEMPOTENCY_TABLE',
+  paperTable: 'TW_PAPER_TABLE',
+  executionQueueUrl: 'TW_EXECUTION_QUEUE_URL',
+  executionDlqUrl: 'TW_EXECUTION_DLQ_URL',
+  dynamodbEndpoint: 'TW_DYNAMODB_ENDPOINT',
+  sqsEndpoint: 'TW_SQS_ENDPOINT',
+  exchangeSecretArn: 'TW_EXCHANGE_SECRET_ARN',
+  dropPercent: 'TW_STRATEGY_DROP_PERCENT',
+  lookbackCandles: 'TW_STRATEGY_LOOKBACK_CANDLES',
+  takeProfitPercent: 'TW_STRATEGY_TAKE_PROFIT_PERCENT',
+  orderQuoteAmount: 'TW_ORDER_QUOTE_AMOUNT',
+  maxOpenPositions: 'TW_MAX_OPEN_POSITIONS',
+  maxExposurePerSymbol: 'TW_MAX_EXPOSURE_PER_SYMBOL',
+  intentTtlSeconds: 'TW_INTENT_TTL_SECONDS',
+  staleDataSeconds: 'TW_STALE_DATA_SECONDS',
+  lockLeaseSeconds: 'TW_LOCK_LEASE_SECONDS',
+  reservationMaxAgeSeconds: 'TW_RESERVATION_MAX_AGE_SECONDS',
+  reservationBufferPercent: 'TW_RESERVATION_BUFFER_PERCENT',
+  scannerEverySeconds: 'TW_SCANNER_EVERY_SECONDS',
+  reconcilerEverySeconds: 'TW_RECONCILER_EVERY_SECONDS',
+  healthEverySeconds: 'TW_HEALTH_EVERY_SECONDS',
+  paperSeed: 'TW_PAPER_SEED',
+  paperFeePercent: 'TW_PAPER_FEE_PERCENT',
+  paperInitialQuote: 'TW_PAPER_INITIAL_QUOTE',
+  logLevel: 'POWERTOOLS_LOG_LEVEL',
+} as const;
+
+const schema = z
+  .object({
+    mode: z.enum(['paper', 'live']).default('paper'),
+    liveTradingConfirmed: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    exchangeId: z.string().regex(/^[a-z0-9]+$/).default('binance'),
+    quoteCurrency: z.string().regex(/^[A-Z0-9]{2,15}$/).default('USDT'),
+    watchlist: symbolList.default(['BTC/USDT', 'ETH/USDT', 'SOL/USDT']),
+    region: z.string().min(1).default('us-east-1'),
+    stateTable: z.string().min(3),
+    auditTable: z.string().min(3),
+    idempotencyTable: z.string().min(3),
+    paperTable: z.string().min(3),
+    executionQueueUrl: z.url(),
+    executionDlqUrl: z.url(),
+    dynamodbEndpoint: z.url().optional(),
+    sqsEndpoint: z.url().optional(),
+    exchangeSecretArn: z.string().min(1).optional(),
+    dropPercent: decimalString.default('1.5'),
+    lookbackCandles: positiveInt.max(1000).default(30),
+    takeProfitPercent: decimalString.default('2'),
+    orderQuoteAmount: decimalString.default('100'),
+    maxOpenPositions: positiveInt.max(1000).default(5),
+    maxExposurePerSymbol: decimalString.default('500'),
+    intentTtlSeconds: positiveInt.max(3600).default(120),
+    staleDataSeconds: positiveInt.max(3600).default(90),
+    lockLeaseSeconds: positiveInt.max(900).default(60),
+    reservationMaxAgeSeconds: positiveInt.max(86_400).default(900),
+    reservationBufferPercent: decimalString.default('1'),
+    scannerEverySeconds: positiveInt.default(defaultEvery('scanner')),
+    reconcilerEverySeconds: positiveInt.default(defaultEvery('reconciler')),
+    healthEverySeconds: positiveInt.default(defaultEvery('health')),
+    paperSeed: z.string().min(1).max(64).default('tradewarden'),
+    paperFeePercent: decimalString.default('0.1'),
+    paperInitialQuote: decimalString.default('10000'),
+    logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.mode === 'live' && !c.liveTradingConfirmed) {
+      ctx.addIssue({ code: 'custom', path: ['liveTradingConfirmed'], message: 'live mode needs TW_LIVE_TRADING_CONFIRMED=true' });
+    }
+    if (c.mode === 'live' && !c.exchangeSecretArn) {
+      ctx.addIssue({ code: 'custom', path: ['exchangeSecretArn'], message: 'live mode needs the exchange API key secret' });
+    }
+    for (const s of c.watchlist) {
+      if (!s.endsWith(`/${c.quoteCurrency}`)) {
+        ctx.addIssue({ code: 'custom', path: ['watchlist'], message: `${s} is not quoted in ${c.quoteCurrency}` });
+      }
+    }
+  });
+
+export type Config = z.infer<typeof schema>;
+type ConfigKey = keyof typeof ENV;
+
+/**
+ * Parses the configuration from an environment map. Empty strings count as missing.
+ * @throws ConfigError naming each bad field by its environment variable.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const raw: Record<string, string> = {};
+  for (const [key, name] of Object.entries(ENV) as [ConfigKey, string][]) {
+    const value = env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => {
+      const key = i.path[0] as ConfigKey | undefined;
+      const field = key && key in ENV ? ENV[key] : String(i.path.join('.'));
+      return `${field}: ${i.message}`;
+    });
+    throw new ConfigError(issues);
+  }
+  return parsed.data;
+}
+
+/** How often each scheduled job runs under this configuration, in seconds. */
+export function scheduleSeconds(config: Config): Record<ScheduledJob, number> {
+  return {
+    scanner: config.scannerEverySeconds,
+    reconciler: config.reconcilerEverySeconds,
+    health: config.healthEverySeconds,
+  };
+}
