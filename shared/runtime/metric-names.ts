@@ -1,0 +1,35 @@
+/**
+ * Metric names, one place. Every function publishes in the `Tradewarden` namespace with the
+ * Powertools `service` dimension set to its job name (scanner, executor, reconciler, health).
+ * CloudWatch alarms and the dashboard (infra/) refer to these constants.
+ */
+export const METRICS_NAMESPACE = 'Tradewarden';
+
+export const MetricName = {
+  /** 1 per successful invocation (HLT-1); missing data alarms. */
+  Heartbeat: 'Heartbeat',
+  InvocationFailed: 'InvocationFailed',
+  DurationMs: 'DurationMs',
+  MemoryUsedMb: 'MemoryUsedMb',
+  Signals: 'Signals',
+  IntentsSent: 'IntentsSent',
+  ScanFailed: 'ScanFailed',
+  StaleData: 'StaleData',
+  OrdersPlaced: 'OrdersPlaced',
+  OrdersRejected: 'OrdersRejected',
+  OrdersUnknown: 'OrdersUnknown',
+  Fills: 'Fills',
+  DuplicateDeliveries: 'DuplicateDeliveries',
+  Equity: 'Equity',
+  RealizedPnl: 'RealizedPnl',
+  DriftQuote: 'DriftQuote',
+  CircuitOpen: 'CircuitOpen',
+  PauseAgeSeconds: 'PauseAgeSeconds',
+  /** 0 = OK, 1 = DEGRADED, 2 = FAILING. */
+  HealthStatus: 'HealthStatus',
+  DlqDepth: 'DlqDepth',
+} as const;
+export type MetricName = (typeof MetricName)[keyof typeof MetricName];
+
+/** Numeric encoding of the overall health status, for the HealthStatus metric and its alarm. */
+export const HEALTH_STATUS_VALUE = { OK: 0, DEGRADED: 1, FAILING: 2 } as const;

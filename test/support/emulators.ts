@@ -1,0 +1,76 @@
+/**
+ * Emulator fixtures for integration tests: dynalite and fauxqs on 127.0.0.1, port 0, in memory,
+ * with the tables and queues created from the shared definitions.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { startDynamo, startSqs, type RunningEmulator } from '../../infra/local/emulators.js';
+import { createQueues, createTables, type QueueUrls } from '../../infra/local/provision.js';
+
+export const TEST_REGION = 'us-east-1';
+export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
+
+export interface TestTables {
+  readonly state: string;
+  readonly audit: string;
+  readonly idempotency: string;
+  readonly paper: string;
+}
+
+export interface TestDynamo {
+  readonly emulator: RunningEmulator;
+  readonly client: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly tables: TestTables;
+  stop(): Promise<void>;
+}
+
+let prefixCounter = 0;
+
+/** Starts dynalite and creates every table under a fresh prefix. */
+export async function startTestDynamo(): Promise<TestDynamo> {
+  const emulator = await startDynamo();
+  const client = new DynamoDBClient({ endpoint: emulator.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
+  const doc = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  prefixCounter += 1;
+  const names = await createTables(client, `tw-test${prefixCounter}`);
+  const tables: TestTables = {
+    state: names.StateTable ?? '',
+    audit: names.AuditTable ?? '',
+    idempotency: names.IdempotencyTable ?? '',
+    paper: names.PaperExchangeTable ?? '',
+  };
+  return {
+    emulator,
+    client,
+    doc,
+    tables,
+    stop: async () => {
+      client.destroy();
+      await emulator.stop();
+    },
+  };
+}
+
+export interface TestSqs {
+  readonly emulator: RunningEmulator;
+  readonly client: SQSClient;
+  readonly queues: QueueUrls;
+  stop(): Promise<void>;
+}
+
+export async function startTestSqs(): Promise<TestSqs> {
+  const emulator = await startSqs();
+  const client = new SQSClient({ endpoint: emulator.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
+  const queues = await createQueues(client, 'tw-test');
+  return {
+    emulator,
+    client,
+    queues,
+    stop: async () => {
+      client.destroy();
+      await emulator.stop();
+    },
+  };
+}
