@@ -2,7 +2,7 @@
  * Decimal arithmetic for money and quantities. Values travel as decimal strings (never binary
  * floats) and are computed with decimal.js; a JS number never holds a price or an amount.
  */
-import DecimalJs from 'decimal.js';
+import { Decimal as DecimalJs } from 'decimal.js';
 
 /** A decimal.js clone with enough precision for any price times any amount. */
 export const Decimal = DecimalJs.clone({ precision: 40, rounding: DecimalJs.ROUND_HALF_EVEN, toExpNeg: -40, toExpPos: 40 });

@@ -31,13 +31,14 @@ export const TERMINAL_STATES: ReadonlySet<OrderState> = new Set(['FILLED', 'CANC
  * - UNKNOWN -> any outcome found by lookup, or FAILED when the exchange said "not found"
  *   repeatedly over the grace period (REC-2);
  * - OPEN/PARTIALLY_FILLED/CANCEL_REQUESTED -> FAILED when the order vanished from the exchange.
- * Self-transitions exist only where a fill can progress without a state change.
+ * Self-transitions of live states record progress without a state change (a partial fill, a
+ * "not found" count).
  */
 export const TRANSITIONS: Readonly<Record<OrderState, readonly OrderState[]>> = {
   NEW: ['SUBMITTING', 'REJECTED', 'EXPIRED'],
   SUBMITTING: ['SUBMITTING', 'OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'UNKNOWN'],
-  UNKNOWN: ['SUBMITTING', 'OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'FAILED'],
-  OPEN: ['PARTIALLY_FILLED', 'FILLED', 'CANCEL_REQUESTED', 'CANCELED', 'EXPIRED', 'FAILED'],
+  UNKNOWN: ['UNKNOWN', 'SUBMITTING', 'OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'FAILED'],
+  OPEN: ['OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCEL_REQUESTED', 'CANCELED', 'EXPIRED', 'FAILED'],
   PARTIALLY_FILLED: ['PARTIALLY_FILLED', 'FILLED', 'CANCEL_REQUESTED', 'CANCELED', 'EXPIRED', 'FAILED'],
   CANCEL_REQUESTED: ['CANCEL_REQUESTED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED', 'FAILED'],
   FILLED: [],

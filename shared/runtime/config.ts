@@ -15,6 +15,8 @@ function defaultEvery(job: ScheduledJob): number {
 const decimalString = z
   .string()
   .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal number such as 25 or 0.5');
+/** http(s) URL; queue URLs of the local SQS emulator have unusual hosts, so only the shape is checked. */
+const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL');
 const positiveInt = z.coerce.number().int().positive();
 const symbolList = z
   .string()
@@ -38,6 +40,8 @@ export const ENV = {
   dynamodbEndpoint: 'TW_DYNAMODB_ENDPOINT',
   sqsEndpoint: 'TW_SQS_ENDPOINT',
   exchangeSecretArn: 'TW_EXCHANGE_SECRET_ARN',
+  eventBusName: 'TW_EVENT_BUS_NAME',
+  maxPauseAgeSeconds: 'TW_MAX_PAUSE_AGE_SECONDS',
   dropPercent: 'TW_STRATEGY_DROP_PERCENT',
   lookbackCandles: 'TW_STRATEGY_LOOKBACK_CANDLES',
   takeProfitPercent: 'TW_STRATEGY_TAKE_PROFIT_PERCENT',
@@ -70,11 +74,13 @@ const schema = z
     auditTable: z.string().min(3),
     idempotencyTable: z.string().min(3),
     paperTable: z.string().min(3),
-    executionQueueUrl: z.url(),
-    executionDlqUrl: z.url(),
-    dynamodbEndpoint: z.url().optional(),
-    sqsEndpoint: z.url().optional(),
+    executionQueueUrl: httpUrl,
+    executionDlqUrl: httpUrl,
+    dynamodbEndpoint: httpUrl.optional(),
+    sqsEndpoint: httpUrl.optional(),
     exchangeSecretArn: z.string().min(1).optional(),
+    eventBusName: z.string().min(1).optional(),
+    maxPauseAgeSeconds: positiveInt.max(7 * 86_400).default(3600),
     dropPercent: decimalString.default('1.5'),
     lookbackCandles: positiveInt.max(1000).default(30),
     takeProfitPercent: decimalString.default('2'),

@@ -1,0 +1,174 @@
+/**
+ * Runs the four handlers on one machine the way AWS would: the scheduled ones on demand or on
+ * their (compressed) schedules, the executor fed from the FIFO queue like the Lambda event
+ * source (batches, visibility timeout, redelivery with backoff, DLQ after maxReceiveCount).
+ */
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageBatchCommand,
+  ReceiveMessageCommand,
+  type Message,
+  type SQSClient,
+} from '@aws-sdk/client-sqs';
+import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createExecutorHandler } from '../../functions/executor/app.js';
+import { createHealthHandler } from '../../functions/health/app.js';
+import { createReconcilerHandler } from '../../functions/reconciler/app.js';
+import { createScannerHandler } from '../../functions/scanner/app.js';
+import type { JobName } from '../../shared/definitions/schedules.js';
+import type { Config } from '../../shared/runtime/config.js';
+import { createContainer, type Container, type ContainerOptions } from '../../shared/runtime/container.js';
+import type { ExecuteIntentDeps } from '../../shared/use-cases/execute-intent.js';
+import type { HealthReport } from '../../shared/use-cases/check-health.js';
+import type { ReconcileReport } from '../../shared/use-cases/reconcile.js';
+import type { ScanResult } from '../../shared/use-cases/scan-market.js';
+import { LOCAL_CREDENTIALS, localContext } from './stack.js';
+
+/** Lambda's SQS event source hands at most ten FIFO messages to one invocation. */
+export const EXECUTOR_BATCH_SIZE = 10;
+/** Function timeouts used for local invocations (getRemainingTimeInMillis). */
+export const LOCAL_TIMEOUT_MS = { scanner: 60_000, executor: 30_000, reconciler: 120_000, health: 30_000 } as const;
+/** Redelivery backoff of a failed message: base x 2^(receives-1), capped, with full jitter. */
+export const RETRY_BASE_SECONDS = 1;
+export const RETRY_MAX_SECONDS = 60;
+
+export function retryDelaySeconds(receiveCount: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** Math.max(0, receiveCount - 1));
+  return Math.max(1, Math.round(ceiling * (0.5 + random() / 2)));
+}
+
+export interface ExecutorDelivery {
+  readonly received: number;
+  readonly succeeded: number;
+  readonly failed: number;
+}
+
+type Invoke = (event: unknown, context: ReturnType<typeof localContext>) => Promise<unknown>;
+
+export class LocalRuntime {
+  readonly containers: Record<JobName, Container>;
+  private readonly handlers: Record<JobName, Invoke>;
+
+  constructor(
+    readonly config: Config,
+    readonly sqs: SQSClient,
+    options: ContainerOptions & { afterStep?: ExecuteIntentDeps['afterStep'] } = {},
+  ) {
+    const make = (job: JobName) => createContainer(job, config, { credentials: LOCAL_CREDENTIALS, ...options });
+    this.containers = { scanner: make('scanner'), executor: make('executor'), reconciler: make('reconciler'), health: make('health') };
+    this.handlers = {
+      scanner: createScannerHandler(this.containers.scanner) as unknown as Invoke,
+      executor: createExecutorHandler(this.containers.executor, options.afterStep ? { afterStep: options.afterStep } : {}) as unknown as Invoke,
+      reconciler: createReconcilerHandler(this.containers.reconciler) as unknown as Invoke,
+      health: createHealthHandler(this.containers.health) as unknown as Invoke,
+    };
+  }
+
+  /** One invocation of a function with an event, as `aws lambda invoke` would do. */
+  invoke(job: JobName, event: unknown): Promise<unknown> {
+    return this.handlers[job](event, localContext(`tradewarden-${job}`, LOCAL_TIMEOUT_MS[job]));
+  }
+
+  scan(scheduledTime: Date, dryRun = false): Promise<ScanResult> {
+    return this.invoke('scanner', { scheduledTime: scheduledTime.toISOString(), ...(dryRun ? { dryRun } : {}) }) as Promise<ScanResult>;
+  }
+
+  reconcile(): Promise<ReconcileReport> {
+    return this.invoke('reconciler', { scheduledTime: this.containers.reconciler.clock.now().toISOString() }) as Promise<ReconcileReport>;
+  }
+
+  health(): Promise<HealthReport> {
+    return this.invoke('health', { scheduledTime: this.containers.health.clock.now().toISOString() }) as Promise<HealthReport>;
+  }
+
+  /**
+   * One poll of the execution queue and one executor invocation with what it returned:
+   * succeeded records are deleted, failed ones become visible again after a growing delay.
+   */
+  async deliverOnce(options: { visibilityTimeoutSeconds?: number } = {}): Promise<ExecutorDelivery> {
+    const out = await this.sqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: this.config.executionQueueUrl,
+        MaxNumberOfMessages: EXECUTOR_BATCH_SIZE,
+        MessageSystemAttributeNames: ['All'],
+        ...(options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: options.visibilityTimeoutSeconds } : {}),
+      }),
+    );
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) return { received: 0, succeeded: 0, failed: 0 };
+    const event = toSqsEvent(messages, this.config.executionQueueUrl);
+    let failedIds: Set<string>;
+    try {
+      const response = (await this.invoke('executor', event)) as SQSBatchResponse | undefined;
+      failedIds = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+    } catch {
+      // The whole invocation failed (Lambda would retry the whole batch): every message stays.
+      failedIds = new Set(messages.map((m) => m.MessageId ?? ''));
+    }
+    const done = messages.filter((m) => !failedIds.has(m.MessageId ?? ''));
+    if (done.length > 0) {
+      await this.sqs.send(
+        new DeleteMessageBatchCommand({
+          QueueUrl: this.config.executionQueueUrl,
+          Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
+        }),
+      );
+    }
+    for (const m of messages.filter((x) => failedIds.has(x.MessageId ?? ''))) {
+      const receives = Number(m.Attributes?.ApproximateReceiveCount ?? '1');
+      await this.sqs.send(
+        new ChangeMessageVisibilityCommand({
+          QueueUrl: this.config.executionQueueUrl,
+          ReceiptHandle: m.ReceiptHandle ?? '',
+          VisibilityTimeout: options.visibilityTimeoutSeconds ?? retryDelaySeconds(receives),
+        }),
+      );
+    }
+    return { received: messages.length, succeeded: done.length, failed: messages.length - done.length };
+  }
+
+  /** Delivers until the queue returns nothing visible. */
+  async drain(options: { visibilityTimeoutSeconds?: number; maxRounds?: number } = {}): Promise<ExecutorDelivery> {
+    const total = { received: 0, succeeded: 0, failed: 0 };
+    for (let round = 0; round < (options.maxRounds ?? 1000); round += 1) {
+      const d = await this.deliverOnce(options);
+      if (d.received === 0) break;
+      total.received += d.received;
+      total.succeeded += d.succeeded;
+      total.failed += d.failed;
+    }
+    return total;
+  }
+
+  close(): void {
+    for (const c of Object.values(this.containers)) {
+      c.ddb.destroy();
+      c.sqs.destroy();
+    }
+  }
+}
+
+function toSqsEvent(messages: readonly Message[], queueUrl: string): SQSEvent {
+  const arn = `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop() ?? 'queue'}`;
+  return {
+    Records: messages.map((m) => ({
+      messageId: m.MessageId ?? '',
+      receiptHandle: m.ReceiptHandle ?? '',
+      body: m.Body ?? '',
+      attributes: {
+        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
+        SentTimestamp: m.Attributes?.SentTimestamp ?? '0',
+        SenderId: m.Attributes?.SenderId ?? 'local',
+        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? '0',
+        ...(m.Attributes?.MessageGroupId ? { MessageGroupId: m.Attributes.MessageGroupId } : {}),
+        ...(m.Attributes?.MessageDeduplicationId ? { MessageDeduplicationId: m.Attributes.MessageDeduplicationId } : {}),
+        ...(m.Attributes?.SequenceNumber ? { SequenceNumber: m.Attributes.SequenceNumber } : {}),
+      },
+      messageAttributes: {},
+      md5OfBody: m.MD5OfBody ?? '',
+      eventSource: 'aws:sqs',
+      eventSourceARN: arn,
+      awsRegion: 'us-east-1',
+    })),
+  };
+}

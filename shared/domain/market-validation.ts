@@ -1,0 +1,85 @@
+/**
+ * Market data checks at the boundary (DATA-1..3). Bad or stale data is never passed to a
+ * strategy: it is dropped with a reason that the scan reports.
+ */
+import { z } from 'zod';
+import type { Candle, Ticker } from './market.js';
+import { Decimal, dec } from './money.js';
+
+/** Clock skew tolerated for exchange timestamps that lie slightly in the future. */
+export const MAX_FUTURE_SKEW_MS = 5_000;
+/** Widest bid/ask spread accepted, as a fraction of the ask (a wider book is treated as broken). */
+export const MAX_SPREAD_FRACTION = '0.05';
+/** One-minute candles. */
+export const CANDLE_MS = 60_000;
+
+const positive = z
+  .string()
+  .regex(/^\d{1,20}(\.\d{1,18})?$/)
+  .refine((s) => dec(s).gt(0), 'must be > 0');
+const nonNegative = z.string().regex(/^\d{1,20}(\.\d{1,18})?$/);
+
+const TickerSchema = z.object({
+  symbol: z.string().min(3),
+  bid: positive,
+  ask: positive,
+  last: positive,
+  volume: nonNegative,
+  timestamp: z.number().int().positive(),
+});
+
+export type Rejection = { readonly symbol: string; readonly reason: string };
+export type TickerCheck = { ok: true; ticker: Ticker } | { ok: false; rejection: Rejection };
+
+export function checkTicker(raw: unknown, now: Date, maxAgeMs: number): TickerCheck {
+  const symbol = typeof raw === 'object' && raw !== null && 'symbol' in raw ? String((raw as { symbol: unknown }).symbol) : '?';
+  const parsed = TickerSchema.safeParse(raw);
+  if (!parsed.success) {
+    return { ok: false, rejection: { symbol, reason: `invalid ticker: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join(', ')}` } };
+  }
+  const t = parsed.data;
+  if (dec(t.bid).gt(t.ask)) return { ok: false, rejection: { symbol, reason: `crossed book: bid ${t.bid} > ask ${t.ask}` } };
+  if (dec(t.ask).minus(t.bid).div(t.ask).gt(MAX_SPREAD_FRACTION)) {
+    return { ok: false, rejection: { symbol, reason: `spread wider than ${MAX_SPREAD_FRACTION} of the ask` } };
+  }
+  const age = now.getTime() - t.timestamp;
+  if (age > maxAgeMs) return { ok: false, rejection: { symbol, reason: `stale: ${Math.round(age / 1000)} s old` } };
+  if (age < -MAX_FUTURE_SKEW_MS) return { ok: false, rejection: { symbol, reason: 'timestamp in the future' } };
+  return { ok: true, ticker: t };
+}
+
+const CandleSchema = z.object({
+  openTime: z.number().int().positive(),
+  open: positive,
+  high: positive,
+  low: positive,
+  close: positive,
+  volume: nonNegative,
+});
+
+export type CandleCheck = { ok: true; candles: Candle[] } | { ok: false; reason: string };
+
+/**
+ * Validates a closed-candle series: schema, OHLC consistency, no gap (DATA-3) and freshness: the
+ * newest candle must have closed within `maxAgeMs`.
+ */
+export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: number): CandleCheck {
+  const candles: Candle[] = [];
+  for (const c of raw) {
+    const parsed = CandleSchema.safeParse(c);
+    if (!parsed.success) return { ok: false, reason: 'invalid candle' };
+    const k = parsed.data;
+    if (dec(k.high).lt(Decimal.max(k.open, k.close)) || dec(k.low).gt(Decimal.min(k.open, k.close))) {
+      return { ok: false, reason: `inconsistent candle at ${new Date(k.openTime).toISOString()}` };
+    }
+    candles.push(k);
+  }
+  if (candles.length === 0) return { ok: false, reason: 'no candles' };
+  for (let i = 1; i < candles.length; i += 1) {
+    const step = (candles[i]?.openTime ?? 0) - (candles[i - 1]?.openTime ?? 0);
+    if (step !== CANDLE_MS) return { ok: false, reason: `candle gap before ${new Date(candles[i]?.openTime ?? 0).toISOString()}` };
+  }
+  const last = candles[candles.length - 1];
+  if (last && now.getTime() - (last.openTime + CANDLE_MS) > maxAgeMs) return { ok: false, reason: 'stale candles' };
+  return { ok: true, candles };
+}

@@ -1,0 +1,128 @@
+/**
+ * Dependency wiring: SDK clients, adapters and observability, built once per container from
+ * the parsed configuration and injected into use cases. Tests and the local stack build their
+ * own container with other endpoints or a driven clock.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import type { JobName } from '../definitions/schedules.js';
+import type { MarketRules } from '../domain/market.js';
+import { ExchangeRejectedError, TradewardenError, ErrorCode } from '../domain/errors.js';
+import { dec, str } from '../domain/money.js';
+import { DynamoDbAccountStore } from '../adapters/dynamodb-account-store.js';
+import { DynamoDbAuditLog } from '../adapters/dynamodb-audit-log.js';
+import { DynamoDbControlStore } from '../adapters/dynamodb-control-store.js';
+import { DynamoDbHeartbeatStore } from '../adapters/dynamodb-heartbeat-store.js';
+import { DynamoDbLockService } from '../adapters/dynamodb-lock-service.js';
+import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store.js';
+import { EventBridgePublisher, LogEventPublisher } from '../adapters/event-publishers.js';
+import { PaperExchange } from '../adapters/paper-exchange.js';
+import { SqsIntentQueue, SqsQueueInspector } from '../adapters/sqs-intent-queue.js';
+import { SyntheticMarket } from '../adapters/synthetic-market.js';
+import type { Clock } from '../ports/clock.js';
+import { systemClock } from '../ports/clock.js';
+import type { EventPublisher } from '../ports/event-publisher.js';
+import type { Exchange } from '../ports/exchange.js';
+import type { Config } from './config.js';
+import { createObservability, type Observability } from './observability.js';
+
+export interface Container {
+  readonly config: Config;
+  readonly clock: Clock;
+  readonly observability: Observability;
+  readonly ddb: DynamoDBClient;
+  readonly doc: DynamoDBDocumentClient;
+  readonly sqs: SQSClient;
+  readonly exchange: Exchange;
+  readonly orders: DynamoDbOrderStore;
+  readonly accounts: DynamoDbAccountStore;
+  readonly locks: DynamoDbLockService;
+  readonly heartbeats: DynamoDbHeartbeatStore;
+  readonly control: DynamoDbControlStore;
+  readonly audit: DynamoDbAuditLog;
+  readonly queue: SqsIntentQueue;
+  readonly queues: SqsQueueInspector;
+  readonly events: EventPublisher;
+  /** Market rules, loaded once per container and cached (bounded by the watchlist). */
+  marketRules(symbol: string): Promise<MarketRules>;
+  /** Opens the account book with the configured opening balance if it does not exist yet. */
+  ensureAccount(): Promise<void>;
+}
+
+export interface ContainerOptions {
+  readonly clock?: Clock;
+  readonly credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Replaces the exchange (tests: fault injection, fakes). */
+  readonly exchange?: (defaults: { paper: Exchange | undefined; clock: Clock }) => Exchange;
+  readonly observability?: Observability;
+}
+
+/** Names the queues health inspects; the DLQ is the one that must stay empty. */
+export const EXECUTION_QUEUE_NAME = 'execution';
+export const EXECUTION_DLQ_NAME = 'execution-dlq';
+
+export function createContainer(job: JobName, config: Config, options: ContainerOptions = {}): Container {
+  const clock = options.clock ?? systemClock;
+  const observability = options.observability ?? createObservability(job, { logLevel: config.logLevel, tracing: !config.dynamodbEndpoint });
+  const common = { region: config.region, ...(options.credentials ? { credentials: options.credentials } : {}) };
+  const ddb = new DynamoDBClient({ ...common, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) });
+  const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
+  const sqs = new SQSClient({ ...common, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
+
+  let paper: PaperExchange | undefined;
+  if (config.mode === 'paper') {
+    const market = new SyntheticMarket({ seed: config.paperSeed });
+    paper = new PaperExchange({
+      doc,
+      table: config.paperTable,
+      market,
+      clock,
+      feeRate: str(dec(config.paperFeePercent).div(100)),
+      initialBalances: { [config.quoteCurrency]: config.paperInitialQuote },
+      symbols: config.watchlist,
+    });
+  }
+  let exchange: Exchange;
+  if (options.exchange) exchange = options.exchange({ paper, clock });
+  else if (paper) exchange = paper;
+  else throw new TradewardenError(ErrorCode.ConfigInvalid, 'live mode: the ccxt exchange adapter is not available in this build', false);
+
+  const events: EventPublisher = config.eventBusName
+    ? new EventBridgePublisher({ client: new EventBridgeClient(common), busName: config.eventBusName })
+    : new LogEventPublisher(observability.logger);
+
+  let rules: Promise<Readonly<Record<string, MarketRules>>> | undefined;
+  const container: Container = {
+    config,
+    clock,
+    observability,
+    ddb,
+    doc,
+    sqs,
+    exchange,
+    orders: new DynamoDbOrderStore({ doc, table: config.stateTable }),
+    accounts: new DynamoDbAccountStore({ doc, table: config.stateTable }),
+    locks: new DynamoDbLockService({ doc, table: config.stateTable }),
+    heartbeats: new DynamoDbHeartbeatStore({ doc, table: config.stateTable }),
+    control: new DynamoDbControlStore({ doc, table: config.stateTable, clock }),
+    audit: new DynamoDbAuditLog({ doc, auditTable: config.auditTable, stateTable: config.stateTable }),
+    queue: new SqsIntentQueue({ sqs, queueUrl: config.executionQueueUrl }),
+    queues: new SqsQueueInspector({ sqs, queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl, [EXECUTION_DLQ_NAME]: config.executionDlqUrl } }),
+    events,
+    async marketRules(symbol: string) {
+      rules ??= exchange.loadMarkets().catch((error: unknown) => {
+        rules = undefined;
+        throw error;
+      });
+      const found = (await rules)[symbol];
+      if (!found) throw new ExchangeRejectedError(`unknown symbol ${symbol}`, 'bad-symbol');
+      return found;
+    },
+    async ensureAccount() {
+      await container.accounts.open(config.quoteCurrency, config.paperInitialQuote, clock.now());
+    },
+  };
+  return container;
+}

@@ -1,0 +1,110 @@
+/**
+ * The one middy stack every handler uses: Lambda context in logs, cold-start metric and EMF
+ * flush, tracing, event parsing with zod (a coded ValidationError that changes no state),
+ * heartbeat (HLT-1), resource metrics (HLT-6) and structured error codes (HLT-4). Errors are
+ * logged with their code and rethrown: never swallowed (HLT-5).
+ */
+import middy, { type MiddlewareObj } from '@middy/core';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
+import type { Context } from 'aws-lambda';
+import type { ZodType } from 'zod';
+import { ValidationError, toTradewardenError } from '../domain/errors.js';
+import type { JobName } from '../definitions/schedules.js';
+import type { Clock } from '../ports/clock.js';
+import type { HeartbeatStore } from '../ports/heartbeat-store.js';
+import type { Observability } from './observability.js';
+import { MetricName } from './metric-names.js';
+
+/** Largest event accepted, in bytes of JSON; anything bigger is a bad input (SEC-4). */
+export const MAX_EVENT_BYTES = 256 * 1024;
+const BYTES_PER_MB = 1024 * 1024;
+
+export interface StackDeps {
+  readonly observability: Observability;
+  readonly heartbeats: HeartbeatStore;
+  readonly clock: Clock;
+}
+
+/** Parses an unknown event with a zod schema into a coded ValidationError. */
+export function parseWith<T>(schema: ZodType<T>, event: unknown, what: string): T {
+  const size = Buffer.byteLength(JSON.stringify(event ?? null) ?? '', 'utf8');
+  if (size > MAX_EVENT_BYTES) throw new ValidationError(`${what} is ${size} bytes, more than ${MAX_EVENT_BYTES}`);
+  const parsed = schema.safeParse(event);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ValidationError(`invalid ${what}: ${issues.join('; ')}`, issues);
+  }
+  return parsed.data;
+}
+
+function parseEvent<T>(schema: ZodType<T>, what: string): MiddlewareObj<unknown> {
+  return {
+    before: (request) => {
+      request.event = parseWith(schema, request.event, what);
+    },
+  };
+}
+
+interface HeartbeatInternal {
+  startedAt?: number;
+}
+
+function heartbeat(job: JobName, deps: StackDeps): MiddlewareObj<unknown, unknown, Error, Context> {
+  const { metrics, logger } = deps.observability;
+  const record = (outcome: 'success' | 'failure', startedAt: number, errorCode?: string) => {
+    const durationMs = deps.clock.now().getTime() - startedAt;
+    metrics.addMetric(MetricName.DurationMs, MetricUnit.Milliseconds, durationMs);
+    metrics.addMetric(MetricName.MemoryUsedMb, MetricUnit.Megabytes, Math.round(process.memoryUsage().rss / BYTES_PER_MB));
+    return deps.heartbeats.recordEnd(job, deps.clock.now(), durationMs, outcome, errorCode);
+  };
+  return {
+    before: async (request) => {
+      const startedAt = deps.clock.now().getTime();
+      (request.internal as HeartbeatInternal).startedAt = startedAt;
+      await deps.heartbeats.recordStart(job, new Date(startedAt));
+    },
+    after: async (request) => {
+      const startedAt = (request.internal as HeartbeatInternal).startedAt ?? deps.clock.now().getTime();
+      await record('success', startedAt);
+      metrics.addMetric(MetricName.Heartbeat, MetricUnit.Count, 1);
+    },
+    onError: async (request) => {
+      const error = toTradewardenError(request.error);
+      metrics.addMetric(MetricName.InvocationFailed, MetricUnit.Count, 1);
+      logger.error('invocation failed', { error: error.toJSON(), cause: error.cause instanceof Error ? error.cause.message : undefined });
+      const startedAt = (request.internal as HeartbeatInternal).startedAt;
+      // Only an invocation that got past parsing touched state; a bad event changes nothing.
+      if (startedAt !== undefined) {
+        try {
+          await record('failure', startedAt, error.code);
+        } catch (writeError) {
+          logger.error('failure heartbeat could not be written', { error: String(writeError) });
+        }
+      }
+      request.error = error;
+    },
+  };
+}
+
+/**
+ * Wraps a use-case call in the standard stack. `parse` validates the raw event; `run` receives
+ * the typed event.
+ */
+export function withStack<TEvent, TResult>(
+  job: JobName,
+  deps: StackDeps,
+  schema: ZodType<TEvent>,
+  run: (event: TEvent, context: Context) => Promise<TResult>,
+) {
+  const { logger, metrics, tracer } = deps.observability;
+  return middy<unknown, TResult, Error, Context>(async (event: unknown, context: Context) => run(event as TEvent, context))
+    .use(injectLambdaContext(logger, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }))
+    .use(captureLambdaHandler(tracer))
+    // Parse before the heartbeat: a bad event fails before any state is written.
+    .use(parseEvent(schema, `${job} event`))
+    .use(heartbeat(job, deps));
+}

@@ -1,0 +1,308 @@
+/**
+ * Executes one trade intent exactly once (EXE-1..9, RISK-1, RISK-7).
+ *
+ * Primary course:
+ * 1. If an order for this intent exists and is past submission, return what was recorded
+ *    (duplicate delivery, replay, DLQ redrive).
+ * 2. A new intent that has expired is recorded EXPIRED with its reason, never executed (EXE-9).
+ * 3. Check the kill switch; an unreadable pause record fails the invocation (fail closed).
+ * 4. Take the symbol lease; every write below is fenced by its token.
+ * 5. Claim: create the order NEW with a conditional put (only one executor wins), with amount and
+ *    price rounded and checked against the market's limits (EXE-6).
+ * 6. Reserve budget (EXE-7), then record SUBMITTING, BEFORE the exchange is called (EXE-2).
+ * 7. Send with the client order id derived from the intent id. A resumed order (SUBMITTING or
+ *    UNKNOWN) is first looked up by client order id and re-sent only when the exchange says it
+ *    does not have it; the exchange rejects a duplicate client order id anyway (EXE-3).
+ * 8. Book the result: fill, fees, release of the surplus, state (order-sync).
+ * Failures: permanent -> REJECTED, budget released, audited, acknowledged. Transient -> thrown,
+ * so the queue redelivers and finally dead-letters. Outcome unknown -> UNKNOWN, thrown.
+ */
+import { randomUUID } from 'node:crypto';
+import { reserve } from '../domain/account.js';
+import {
+  ExchangeRejectedError,
+  ExchangeUnknownOutcomeError,
+  InsufficientBudgetError,
+} from '../domain/errors.js';
+import { isExpired, type Intent } from '../domain/intent.js';
+import type { MarketRules } from '../domain/market.js';
+import { dec, str } from '../domain/money.js';
+import { clientOrderIdFor, isTerminal, type OrderRecord, type OrderState } from '../domain/order.js';
+import { limitViolation, roundAmount, roundPrice } from '../domain/precision.js';
+import type { AuditLog } from '../ports/audit-log.js';
+import type { Clock } from '../ports/clock.js';
+import type { ControlStore } from '../ports/control-store.js';
+import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
+import type { Lease, LockService } from '../ports/lock-service.js';
+import type { AccountStore } from '../ports/account-store.js';
+import type { OrderStore } from '../ports/order-store.js';
+import { auditStream, closeWithoutExchange, syncFromExchange } from './order-sync.js';
+import { isPauseActive } from './pause.js';
+
+/** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
+export type ExecutorStep =
+  | 'before-claim'
+  | 'after-claim'
+  | 'after-reserve'
+  | 'after-submitting'
+  | 'after-exchange-accepted'
+  | 'after-record';
+
+export interface ExecuteIntentDeps {
+  readonly orders: OrderStore;
+  readonly accounts: AccountStore;
+  readonly locks: LockService;
+  readonly exchange: Exchange;
+  readonly audit: AuditLog;
+  readonly control: ControlStore;
+  readonly clock: Clock;
+  readonly marketRules: (symbol: string) => Promise<MarketRules>;
+  readonly settings: {
+    readonly quoteCurrency: string;
+    readonly lockLeaseMs: number;
+    /** Extra quote reserved above price x amount for fees and slippage, in percent. */
+    readonly reservationBufferPercent: string;
+    /** Who is executing (function instance); a per-call suffix makes each lease owner unique. */
+    readonly owner: string;
+  };
+  /** Test hook: called after each step; a throw simulates the process dying there. */
+  readonly afterStep?: (step: ExecutorStep, intent: Intent) => void | Promise<void>;
+}
+
+export type ExecutionOutcome = 'executed' | 'already-processed' | 'rejected' | 'expired';
+
+export interface ExecutionResult {
+  readonly intentId: string;
+  readonly orderId: string;
+  readonly state: OrderState;
+  readonly outcome: ExecutionOutcome;
+  readonly reason?: string;
+  readonly filled: string;
+  readonly cost: string;
+  readonly fee: string;
+}
+
+/** States after which the executor has nothing left to do: the reconciler follows the order. */
+const SUBMITTED: ReadonlySet<OrderState> = new Set(['OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED']);
+
+function result(order: OrderRecord, outcome: ExecutionOutcome): ExecutionResult {
+  return {
+    intentId: order.intentId,
+    orderId: order.id,
+    state: order.state,
+    outcome,
+    ...(order.reason ? { reason: order.reason } : {}),
+    filled: order.filled,
+    cost: order.cost,
+    fee: order.fee,
+  };
+}
+
+export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<ExecutionResult> {
+  const orderId = clientOrderIdFor(intent.id);
+  const step = async (name: ExecutorStep) => deps.afterStep?.(name, intent);
+  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+
+  // 1. Already past submission: a duplicate, replay or redrive. Nothing is sent.
+  const existing = await deps.orders.get(orderId);
+  if (existing && (isTerminal(existing.state) || SUBMITTED.has(existing.state))) return result(existing, 'already-processed');
+
+  const now = deps.clock.now();
+  // 3. Kill switch, fail closed: a read error propagates and fails the invocation.
+  const pause = await deps.control.getPause();
+  const paused = isPauseActive(pause, now);
+
+  await step('before-claim');
+  const lease = await deps.locks.acquire(`symbol:${intent.symbol}`, `${deps.settings.owner}:${randomUUID()}`, deps.settings.lockLeaseMs, now);
+  try {
+    let order = await deps.orders.get(orderId);
+    if (!order) {
+      const claimed = await claim(deps, intent, orderId, lease, now, paused ? `trading paused: ${pause.reason ?? 'no reason given'}` : undefined);
+      order = claimed.order;
+      if (!claimed.won) return result(order, 'already-processed');
+      await step('after-claim');
+      if (isTerminal(order.state)) return result(order, order.state === 'EXPIRED' ? 'expired' : 'rejected');
+    }
+    if (isTerminal(order.state) || SUBMITTED.has(order.state)) return result(order, 'already-processed');
+
+    if (order.state === 'NEW') {
+      if (isExpired(intent, deps.clock.now())) {
+        order = await closeWithoutExchange(sync, order, 'EXPIRED', 'intent expired before it was sent', lease.token, deps.clock.now());
+        return result(order, 'expired');
+      }
+      if (paused) {
+        order = await closeWithoutExchange(sync, order, 'REJECTED', `trading paused: ${pause.reason ?? 'no reason given'}`, lease.token, deps.clock.now());
+        return result(order, 'rejected');
+      }
+      const reserved = await reserveBudget(deps, order);
+      if (!reserved.ok) {
+        order = await closeWithoutExchange(sync, order, 'REJECTED', reserved.reason, lease.token, deps.clock.now());
+        return result(order, 'rejected');
+      }
+      await step('after-reserve');
+      order = await deps.orders.transition(order, 'SUBMITTING', {}, lease.token, deps.clock.now());
+      await deps.audit.append(auditStream(order.symbol), { type: 'order.submitting', correlationId: order.correlationId, data: { orderId, amount: order.amount, limitPrice: order.limitPrice } }, deps.clock.now());
+      await step('after-submitting');
+      return await send(deps, order, lease, false, step);
+    }
+    // SUBMITTING or UNKNOWN: an earlier attempt may have reached the exchange.
+    return await send(deps, order, lease, true, step);
+  } finally {
+    await deps.locks.release(lease);
+  }
+}
+
+async function claim(
+  deps: ExecuteIntentDeps,
+  intent: Intent,
+  orderId: string,
+  lease: Lease,
+  now: Date,
+  pausedReason: string | undefined,
+): Promise<{ order: OrderRecord; won: boolean }> {
+  const base = {
+    id: orderId,
+    intentId: intent.id,
+    correlationId: intent.correlationId ?? intent.id,
+    strategy: intent.strategy,
+    symbol: intent.symbol,
+    side: intent.side,
+    type: intent.type,
+    version: 0,
+    fence: lease.token,
+    filled: '0',
+    cost: '0',
+    fee: '0',
+    notFoundCount: 0,
+    createdAt: now.toISOString(),
+    updatedAt: now.toISOString(),
+  } as const;
+  let order: OrderRecord;
+  if (isExpired(intent, now)) {
+    order = { ...base, amount: intent.amount ?? '0', reservedQuote: '0', state: 'EXPIRED', reason: `intent expired at ${intent.expiresAt}` };
+  } else if (pausedReason) {
+    order = { ...base, amount: intent.amount ?? '0', reservedQuote: '0', state: 'REJECTED', reason: pausedReason };
+  } else {
+    const sized = await sizeOrder(deps, intent);
+    order = sized.ok
+      ? { ...base, amount: sized.amount, ...(sized.limitPrice ? { limitPrice: sized.limitPrice } : {}), reservedQuote: sized.reserve, state: 'NEW' }
+      : { ...base, amount: intent.amount ?? '0', reservedQuote: '0', state: 'REJECTED', reason: sized.reason };
+  }
+  const won = await deps.orders.create(order);
+  if (!won) {
+    const current = await deps.orders.get(orderId);
+    if (!current) throw new Error(`order ${orderId} vanished after a lost claim`);
+    return { order: current, won: false };
+  }
+  await deps.audit.append(
+    auditStream(intent.symbol),
+    {
+      type: order.state === 'NEW' ? 'intent.accepted' : 'intent.rejected',
+      correlationId: order.correlationId,
+      data: { intentId: intent.id, orderId, strategy: intent.strategy, side: intent.side, amount: order.amount, state: order.state, ...(order.reason ? { reason: order.reason } : {}) },
+    },
+    now,
+  );
+  return { order, won: true };
+}
+
+type Sized = { ok: true; amount: string; limitPrice?: string; reserve: string } | { ok: false; reason: string };
+
+/** Rounds the intent to the market and checks limits before anything is sent (EXE-6). */
+async function sizeOrder(deps: ExecuteIntentDeps, intent: Intent): Promise<Sized> {
+  const rules = await deps.marketRules(intent.symbol);
+  let price: string;
+  if (intent.type === 'limit' && intent.limitPrice) price = roundPrice(intent.limitPrice, rules.priceTick);
+  else {
+    const [ticker] = await deps.exchange.fetchTickers([intent.symbol]);
+    if (!ticker) return { ok: false, reason: `no price for ${intent.symbol}` };
+    price = intent.side === 'buy' ? ticker.ask : ticker.bid;
+  }
+  const rawAmount = intent.amount ?? str(dec(intent.quoteAmount ?? '0').div(price));
+  let amount = roundAmount(rawAmount, rules.amountStep);
+  if (intent.side === 'sell') {
+    const book = await deps.accounts.get(deps.settings.quoteCurrency);
+    const held = book?.positions[intent.symbol]?.qty ?? '0';
+    if (dec(amount).gt(held)) amount = roundAmount(held, rules.amountStep);
+  }
+  const violation = limitViolation(rules, amount, price);
+  if (violation) return { ok: false, reason: violation };
+  const reserve = intent.side === 'buy' ? str(dec(amount).times(price).times(dec('1').plus(dec(deps.settings.reservationBufferPercent).div('100')))) : '0';
+  return { ok: true, amount, ...(intent.type === 'limit' ? { limitPrice: price } : {}), reserve };
+}
+
+async function reserveBudget(deps: ExecuteIntentDeps, order: OrderRecord): Promise<{ ok: true } | { ok: false; reason: string }> {
+  try {
+    await deps.accounts.update(deps.settings.quoteCurrency, (book) =>
+      reserve(book, { orderId: order.id, symbol: order.symbol, side: order.side, amount: order.reservedQuote }, deps.clock.now()),
+    );
+  } catch (error) {
+    if (error instanceof InsufficientBudgetError) return { ok: false, reason: error.message };
+    throw error;
+  }
+  await deps.audit.append(auditStream(order.symbol), { type: 'budget.reserved', correlationId: order.correlationId, data: { orderId: order.id, amount: order.reservedQuote, currency: deps.settings.quoteCurrency } }, deps.clock.now());
+  return { ok: true };
+}
+
+async function send(
+  deps: ExecuteIntentDeps,
+  order: OrderRecord,
+  lease: Lease,
+  resumed: boolean,
+  step: (name: ExecutorStep) => Promise<void>,
+): Promise<ExecutionResult> {
+  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  let current = order;
+  if (resumed) {
+    // EXE-3: never re-send before asking the exchange whether it already has the order.
+    const found = await deps.exchange.fetchOrderByClientId(order.symbol, order.id);
+    if (found) return finish(deps, current, found, lease, step);
+    if (current.state === 'UNKNOWN') current = await deps.orders.transition(current, 'SUBMITTING', {}, lease.token, deps.clock.now());
+  }
+  let remote: ExchangeOrder;
+  try {
+    remote = await deps.exchange.createOrder({
+      clientOrderId: current.id,
+      symbol: current.symbol,
+      side: current.side,
+      type: current.type,
+      amount: current.amount,
+      ...(current.limitPrice ? { limitPrice: current.limitPrice } : {}),
+    });
+  } catch (error) {
+    if (error instanceof ExchangeRejectedError && error.reason === 'duplicate-client-order-id') {
+      const found = await deps.exchange.fetchOrderByClientId(current.symbol, current.id);
+      if (found) return finish(deps, current, found, lease, step);
+      current = await deps.orders.transition(current, 'UNKNOWN', { reason: 'exchange reports a duplicate but cannot find it' }, lease.token, deps.clock.now());
+      throw new ExchangeUnknownOutcomeError(`order ${current.id}: duplicate reported but not found`, { cause: error });
+    }
+    if (error instanceof ExchangeRejectedError) {
+      const closed = await closeWithoutExchange(sync, current, 'REJECTED', `exchange rejected: ${error.reason}: ${error.message}`, lease.token, deps.clock.now());
+      return result(closed, 'rejected');
+    }
+    if (error instanceof ExchangeUnknownOutcomeError) {
+      await deps.orders.transition(current, 'UNKNOWN', { reason: error.message }, lease.token, deps.clock.now());
+      await deps.audit.append(auditStream(current.symbol), { type: 'order.unknown', correlationId: current.correlationId, data: { orderId: current.id, error: error.message } }, deps.clock.now());
+      throw error;
+    }
+    // ExchangeTransientError: nothing was created; the order stays SUBMITTING and the redelivery
+    // looks it up before re-sending. Anything else is unexpected and fails the invocation too.
+    throw error;
+  }
+  await deps.audit.append(auditStream(current.symbol), { type: 'order.sent', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: remote.id, status: remote.status } }, deps.clock.now());
+  await step('after-exchange-accepted');
+  return finish(deps, current, remote, lease, step);
+}
+
+async function finish(
+  deps: ExecuteIntentDeps,
+  order: OrderRecord,
+  remote: ExchangeOrder,
+  lease: Lease,
+  step: (name: ExecutorStep) => Promise<void>,
+): Promise<ExecutionResult> {
+  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  const recorded = await syncFromExchange(sync, order, remote, lease.token, deps.clock.now());
+  await step('after-record');
+  return result(recorded, 'executed');
+}
