@@ -26,6 +26,7 @@ export function createScannerHandler(c: Container) {
         dropPercent: config.dropPercent,
         lookbackCandles: config.lookbackCandles,
         takeProfitPercent: config.takeProfitPercent,
+        stopLossPercent: config.stopLossPercent,
         orderQuoteAmount: config.orderQuoteAmount,
       },
       intentTtlSeconds: config.intentTtlSeconds,

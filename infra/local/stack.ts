@@ -23,9 +23,12 @@ export const DEFAULT_DATA_DIR = '.tradewarden';
  * defaults so a one-minute local run shows trades. Overridden by the user's own TW_* variables.
  */
 export const LOCAL_STRATEGY_DEFAULTS: Readonly<Record<string, string>> = {
-  [ENV.dropPercent]: '0.15',
+  [ENV.watchlist]: 'BTC/USDT,ETH/USDT,SOL/USDT,XRP/USDT,ADA/USDT,DOGE/USDT,LINK/USDT,AVAX/USDT',
+  [ENV.maxOpenPositions]: '8',
+  [ENV.dropPercent]: '0.08',
   [ENV.lookbackCandles]: '10',
-  [ENV.takeProfitPercent]: '0.2',
+  [ENV.takeProfitPercent]: '0.05',
+  [ENV.stopLossPercent]: '0.05',
   [ENV.logLevel]: 'WARN',
 };
 

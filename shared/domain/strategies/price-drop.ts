@@ -1,7 +1,8 @@
 /**
  * Buys after the price fell `dropPercent` below the highest high of the last `lookbackCandles`
  * closed candles; sells the whole position once the bid is `takeProfitPercent` above the average
- * entry price. The reference bots' core idea, kept deliberately simple.
+ * entry price, or cut it once the bid is `stopLossPercent` below. The reference bots' core idea,
+ * kept deliberately simple.
  */
 import { dec } from '../money.js';
 import type { Strategy } from './strategy.js';
@@ -10,6 +11,7 @@ export interface PriceDropParams {
   readonly dropPercent: string;
   readonly lookbackCandles: number;
   readonly takeProfitPercent: string;
+  readonly stopLossPercent: string;
   readonly orderQuoteAmount: string;
 }
 
@@ -24,6 +26,10 @@ export const priceDrop: Strategy<PriceDropParams> = {
       const target = dec(position.avgPrice).times(dec('1').plus(dec(p.takeProfitPercent).div('100')));
       if (dec(ticker.bid).gte(target)) {
         return [{ strategy: PRICE_DROP, symbol: ticker.symbol, side: 'sell', amount: position.qty, reason: `bid ${ticker.bid} >= take-profit ${target.toFixed()}` }];
+      }
+      const stop = dec(position.avgPrice).times(dec('1').minus(dec(p.stopLossPercent).div('100')));
+      if (dec(ticker.bid).lte(stop)) {
+        return [{ strategy: PRICE_DROP, symbol: ticker.symbol, side: 'sell', amount: position.qty, reason: `bid ${ticker.bid} <= stop-loss ${stop.toFixed()}` }];
       }
       return [];
     }

@@ -1,0 +1,265 @@
+/**
+ * The audit log on DynamoDB (OPS-4): one immutable item per record in the audit table
+ * (`stream`, `seq`), hash-chained per stream, plus a head pointer per stream in the state table
+ * (`AUDITHEAD#<stream>` / `HEAD`: `seq`, `hash`) so that a deleted tail is detected.
+ *
+ * Writes: the audit table only ever receives conditional puts of new items (never an update or
+ * a delete); the head pointer only moves forward. There is no transaction between the two: a
+ * crash after the put leaves one record past the head, which the next append heals and which
+ * `verify` accepts.
+ */
+import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sealRecord, verifyChain, type ChainHead, type ChainedRecord } from '../domain/audit-chain.js';
+import { ConcurrentModificationError, StorageError, ValidationError } from '../domain/errors.js';
+import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '../ports/audit-log.js';
+import { isConditionFailed } from './dynamodb-errors.js';
+import {
+  AUDIT_HEAD_PREFIX,
+  auditHeadKey,
+  auditRecordDoesNotExist,
+  auditRecordKey,
+  headIsBehind,
+} from './dynamodb-keys.js';
+
+export interface DynamoDbAuditLogOptions {
+  readonly doc: DynamoDBDocumentClient;
+  /** The audit table (`stream` S, `seq` N). */
+  readonly auditTable: string;
+  /** The state table, which holds the head pointers. */
+  readonly stateTable: string;
+  /**
+   * Attempts of one append before it gives up with ConcurrentModificationError. An attempt
+   * fails only when another append to the same stream took that sequence number, and each
+   * retry targets a higher one, so an append succeeds within N attempts when at most N - 1
+   * other appends to its stream run at the same time.
+   * @default 20
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Upper bound of the first jittered pause after a lost race; it doubles per attempt up to
+   * `maxDelayMs`.
+   * @default 5
+   */
+  readonly baseDelayMs?: number;
+  /** @default 100 */
+  readonly maxDelayMs?: number;
+}
+
+export class DynamoDbAuditLog implements AuditLog {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #auditTable: string;
+  readonly #stateTable: string;
+  readonly #maxAttempts: number;
+  readonly #baseDelayMs: number;
+  readonly #maxDelayMs: number;
+
+  constructor(options: DynamoDbAuditLogOptions) {
+    this.#doc = options.doc;
+    this.#auditTable = options.auditTable;
+    this.#stateTable = options.stateTable;
+    this.#maxAttempts = options.maxAttempts ?? 20;
+    this.#baseDelayMs = options.baseDelayMs ?? 5;
+    this.#maxDelayMs = options.maxDelayMs ?? 100;
+  }
+
+  /**
+   * Appends `entry` as the next record of `stream`. Credential-named keys of `entry.data` are
+   * dropped before hashing and storing (SEC-1).
+   *
+   * 1. Read the stream's head pointer (strongly consistent).
+   * 2. Put the next record, conditional on that sequence number being free.
+   * 3. Lost the race: read the record that won, move the head up to it, wait a jittered
+   *    moment and try the following number. Moving the head first heals an append that
+   *    crashed after its put, and keeps the head at most one record behind the last one even
+   *    if this append crashes too (which is what lets `verify` tell an unacknowledged append
+   *    from records written outside the log).
+   * 4. Won: advance the head to the new record.
+   *
+   * @throws ValidationError for an empty stream or type or an invalid date.
+   * @throws ConcurrentModificationError when every attempt lost the race (retryable).
+   */
+  async append(stream: string, entry: AuditEntry, at: Date): Promise<AuditRecord> {
+    if (stream.length === 0) throw new ValidationError('audit stream must not be empty');
+    if (entry.type.length === 0) throw new ValidationError('audit entry type must not be empty');
+    if (Number.isNaN(at.getTime())) throw new ValidationError('audit entry date is invalid');
+    const atIso = at.toISOString();
+
+    let prev: ChainHead | null | undefined;
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt += 1) {
+      if (prev === undefined) prev = await this.#readHead(stream);
+      const record = sealRecord(stream, prev, entry, atIso);
+      try {
+        await this.#doc.send(
+          new PutCommand({
+            TableName: this.#auditTable,
+            Item: { ...record },
+            ConditionExpression: auditRecordDoesNotExist,
+            ExpressionAttributeNames: { '#stream': 'stream' },
+          }),
+        );
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+        // Somebody holds this number: chain onto their record. It exists for good (the table
+        // accepts no deletes); if it cannot be read, start again from the head pointer.
+        const taken = await this.#readRecord(stream, record.seq);
+        if (taken) await this.#advanceHead(stream, taken);
+        prev = taken ?? undefined;
+        await sleep(this.#jitter(attempt));
+        continue;
+      }
+      await this.#advanceHead(stream, record);
+      return record;
+    }
+    throw new ConcurrentModificationError(`audit stream ${stream}: no free sequence number after ${this.#maxAttempts} attempts`, {
+      details: { stream },
+    });
+  }
+
+  /**
+   * Reads every record and head pointer (full scans: an operations command, not a hot path) and
+   * checks each stream's chain. Reports the first problem of every broken stream.
+   */
+  async verify(): Promise<AuditVerification> {
+    const byStream = new Map<string, ChainedRecord[]>();
+    /** Streams already known broken by an unreadable item: stream -> first problem. */
+    const unreadable = new Map<string, { seq: number; problem: string }>();
+    const noteUnreadable = (stream: string, seq: number, problem: string): void => {
+      const known = unreadable.get(stream);
+      if (!known || seq < known.seq) unreadable.set(stream, { seq, problem });
+    };
+    let recordCount = 0;
+    for await (const item of this.#scan(this.#auditTable)) {
+      recordCount += 1;
+      const stream = String(item['stream']);
+      const parsed = parseRecord(item);
+      if (typeof parsed === 'string') {
+        noteUnreadable(stream, Number(item['seq']), `edited: ${parsed}`);
+        continue;
+      }
+      const list = byStream.get(stream) ?? [];
+      list.push(parsed);
+      byStream.set(stream, list);
+    }
+    const heads = new Map<string, ChainHead>();
+    for await (const item of this.#scan(this.#stateTable, AUDIT_HEAD_PREFIX)) {
+      const stream = String(item['pk']).slice(AUDIT_HEAD_PREFIX.length);
+      const head = toHead(item);
+      if (head) heads.set(stream, head);
+      else noteUnreadable(stream, 0, 'head-mismatch: head pointer is malformed');
+    }
+    const problems: { stream: string; seq: number; problem: string }[] = [];
+    const streams = [...new Set([...byStream.keys(), ...heads.keys(), ...unreadable.keys()])].sort();
+    for (const stream of streams) {
+      const known = unreadable.get(stream);
+      const found = verifyChain(byStream.get(stream) ?? [], heads.get(stream) ?? null);
+      // The first broken record of the stream, whichever check found it.
+      if (known && (!found || known.seq <= found.seq)) problems.push({ stream, ...known });
+      else if (found) problems.push({ stream, seq: found.seq, problem: `${found.kind}: ${found.detail}` });
+    }
+    return { valid: problems.length === 0, streams: streams.length, records: recordCount, problems };
+  }
+
+  async #readHead(stream: string): Promise<ChainHead | null> {
+    const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#stateTable, Key: auditHeadKey(stream), ConsistentRead: true }));
+    if (!Item) return null;
+    const head = toHead(Item);
+    if (!head) throw new StorageError(`audit stream ${stream}: head pointer is malformed`, { details: { stream } });
+    return head;
+  }
+
+  /** Sequence and hash of a stored record: all that is needed to chain onto it. */
+  async #readRecord(stream: string, seq: number): Promise<ChainHead | null> {
+    const { Item } = await this.#doc.send(
+      new GetCommand({ TableName: this.#auditTable, Key: auditRecordKey(stream, seq), ConsistentRead: true }),
+    );
+    if (!Item) return null;
+    const link = toHead(Item);
+    if (!link) throw new StorageError(`audit record ${stream}/${seq} has no hash`, { details: { stream, seq } });
+    return link;
+  }
+
+  /** Moves the head pointer forward to `to`; a head already there or beyond is left alone. */
+  async #advanceHead(stream: string, to: ChainHead): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#stateTable,
+          Key: auditHeadKey(stream),
+          UpdateExpression: 'SET #seq = :seq, #hash = :hash, #stream = :stream',
+          ConditionExpression: headIsBehind,
+          ExpressionAttributeNames: { '#pk': 'pk', '#seq': 'seq', '#hash': 'hash', '#stream': 'stream' },
+          ExpressionAttributeValues: { ':seq': to.seq, ':hash': to.hash, ':stream': stream },
+        }),
+      );
+    } catch (error) {
+      // Expected: a later appender already moved the head past this record.
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  async *#scan(table: string, pkPrefix?: string): AsyncGenerator<Record<string, unknown>> {
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new ScanCommand({
+          TableName: table,
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+          ...(pkPrefix === undefined
+            ? {}
+            : {
+                FilterExpression: 'begins_with(#pk, :prefix)',
+                ExpressionAttributeNames: { '#pk': 'pk' },
+                ExpressionAttributeValues: { ':prefix': pkPrefix },
+              }),
+        }),
+      );
+      yield* page.Items ?? [];
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+  }
+
+  /** Full jitter: a random pause up to base * 2^(attempt-1), capped. */
+  #jitter(attempt: number): number {
+    return Math.random() * Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1));
+  }
+}
+
+function toHead(item: Record<string, unknown>): ChainHead | null {
+  const { seq, hash } = item;
+  return typeof seq === 'number' && typeof hash === 'string' ? { seq, hash } : null;
+}
+
+const RECORD_ATTRIBUTES = new Set(['stream', 'seq', 'at', 'type', 'correlationId', 'data', 'prevHash', 'hash']);
+
+/** The stored item as a record, or why it is not one (a wrong type or an added attribute). */
+function parseRecord(item: Record<string, unknown>): AuditRecord | string {
+  const extra = Object.keys(item).filter((key) => !RECORD_ATTRIBUTES.has(key));
+  if (extra.length > 0) return `unexpected attribute(s) ${extra.join(', ')}`;
+  const { stream, seq, at, type, correlationId, data, prevHash, hash } = item;
+  if (
+    typeof stream !== 'string' ||
+    typeof seq !== 'number' ||
+    typeof at !== 'string' ||
+    typeof type !== 'string' ||
+    (correlationId !== undefined && typeof correlationId !== 'string') ||
+    data === null ||
+    typeof data !== 'object' ||
+    Array.isArray(data) ||
+    typeof prevHash !== 'string' ||
+    typeof hash !== 'string'
+  ) {
+    return 'an attribute is missing or has the wrong type';
+  }
+  return {
+    stream,
+    seq,
+    at,
+    type,
+    ...(correlationId === undefined ? {} : { correlationId }),
+    data: data as Record<string, unknown>,
+    prevHash,
+    hash,
+  };
+}

@@ -1,0 +1,151 @@
+/**
+ * Leases with fencing tokens on DynamoDB (RISK-7). One state-table item per lock
+ * (`LOCK#<name>` / `LOCK`): `owner` (absent when released), `expiresAt` (epoch ms) and `token`,
+ * which grows by one on every acquisition and never goes back, not even on release.
+ *
+ * Expiry is decided in the condition expression against the caller's `now`, never by TTL.
+ * A lease is valid strictly before `expiresAt`.
+ *
+ * Re-acquisition: the current owner may acquire again while its lease is live; it gets a new
+ * lease with a new expiry and a higher token (the old lease is then superseded). Owner ids must
+ * therefore be unique per holder (e.g. `executor:<invocation id>`), never a shared role name,
+ * or two holders would both "re-acquire".
+ *
+ * A lease alone does not stop a paused holder (GC, slow network) from writing after it
+ * expired: writes made under a lock must also be fenced, see `fenceCondition`.
+ */
+import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { LockHeldError, StorageError, ValidationError } from '../domain/errors.js';
+import type { Lease, LockInfo, LockService } from '../ports/lock-service.js';
+import { isConditionFailed } from './dynamodb-errors.js';
+import { LOCK_PREFIX, fenceAllows, leaseIsCurrent, leaseIsFree, lockKey } from './dynamodb-keys.js';
+
+export interface DynamoDbLockServiceOptions {
+  readonly doc: DynamoDBDocumentClient;
+  /** The state table. */
+  readonly table: string;
+}
+
+/** Parts of a condition expression, to merge into a write's own names and values. */
+export interface ConditionParts {
+  readonly expression: string;
+  readonly names: Record<string, string>;
+  readonly values: Record<string, unknown>;
+}
+
+/**
+ * The guard of a write made under a lease with fencing token `token`: it succeeds only if no
+ * holder with a newer token has written the item. The write must also `SET #fence = :fence`, so
+ * that the item remembers the newest token; when the condition fails the writer has lost the
+ * lock and raises LockLostError.
+ *
+ * @example
+ * const fence = fenceCondition(lease.token);
+ * new UpdateCommand({
+ *   UpdateExpression: 'SET #state = :to, #version = :next, #fence = :fence',
+ *   ConditionExpression: `#version = :version AND ${fence.expression}`,
+ *   ExpressionAttributeNames: { '#state': 'state', '#version': 'version', ...fence.names },
+ *   ExpressionAttributeValues: { ':to': to, ':next': v + 1, ':version': v, ...fence.values },
+ * });
+ */
+export function fenceCondition(token: number): ConditionParts {
+  return { expression: fenceAllows, names: { '#fence': 'fence' }, values: { ':fence': token } };
+}
+
+export class DynamoDbLockService implements LockService {
+  readonly #doc: DynamoDBDocumentClient;
+  readonly #table: string;
+
+  constructor(options: DynamoDbLockServiceOptions) {
+    this.#doc = options.doc;
+    this.#table = options.table;
+  }
+
+  /**
+   * One conditional update: take the lock if it was never taken, has expired, or is already
+   * ours; bump the token either way.
+   * @throws LockHeldError when another owner holds an unexpired lease.
+   * @throws ValidationError for an empty name or owner or a lease that is not a positive integer.
+   */
+  async acquire(name: string, owner: string, leaseMs: number, now: Date): Promise<Lease> {
+    if (name.length === 0 || owner.length === 0) throw new ValidationError('lock name and owner must not be empty');
+    if (!Number.isSafeInteger(leaseMs) || leaseMs <= 0) throw new ValidationError(`lease must be a positive integer of ms, got ${leaseMs}`);
+    const nowMs = now.getTime();
+    if (Number.isNaN(nowMs)) throw new ValidationError('lock acquisition time is invalid');
+    try {
+      const { Attributes } = await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: lockKey(name),
+          UpdateExpression: 'SET #owner = :owner, #expiresAt = :expiresAt, #name = :name, #token = if_not_exists(#token, :zero) + :one',
+          ConditionExpression: leaseIsFree,
+          ExpressionAttributeNames: { '#pk': 'pk', '#owner': 'owner', '#expiresAt': 'expiresAt', '#name': 'name', '#token': 'token' },
+          ExpressionAttributeValues: { ':owner': owner, ':expiresAt': nowMs + leaseMs, ':now': nowMs, ':name': name, ':zero': 0, ':one': 1 },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const info = Attributes ? toLockInfo(Attributes) : null;
+      if (!info || info.owner !== owner) throw new StorageError(`lock ${name}: acquisition returned an unreadable item`, { details: { lock: name } });
+      return { name, owner, token: info.token, expiresAt: info.expiresAt };
+    } catch (error) {
+      if (isConditionFailed(error)) throw new LockHeldError(name, { cause: error, details: { owner } });
+      throw error;
+    }
+  }
+
+  /**
+   * Frees the lock if `lease` is still the current one (same owner and token): removes the
+   * owner and sets `expiresAt` to 0, keeping the token. A lease that was lost (expired and taken
+   * by someone else, or superseded) is left alone: releasing it is a no-op, not an error.
+   */
+  async release(lease: Lease): Promise<void> {
+    try {
+      await this.#doc.send(
+        new UpdateCommand({
+          TableName: this.#table,
+          Key: lockKey(lease.name),
+          UpdateExpression: 'SET #expiresAt = :zero REMOVE #owner',
+          ConditionExpression: leaseIsCurrent,
+          ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeValues: { ':owner': lease.owner, ':token': lease.token, ':zero': 0 },
+        }),
+      );
+    } catch (error) {
+      // Expected when the lease was lost: the newer holder's lock must stay as it is.
+      if (!isConditionFailed(error)) throw error;
+    }
+  }
+
+  /** Every lock item (a filtered scan of the state table: fine while the table is small). */
+  async list(): Promise<LockInfo[]> {
+    const locks: LockInfo[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new ScanCommand({
+          TableName: this.#table,
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+          FilterExpression: 'begins_with(#pk, :prefix)',
+          ExpressionAttributeNames: { '#pk': 'pk' },
+          ExpressionAttributeValues: { ':prefix': LOCK_PREFIX },
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const info = toLockInfo(item);
+        if (!info) throw new StorageError(`lock item ${String(item['pk'])} is malformed`, { details: { pk: item['pk'] } });
+        locks.push(info);
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return locks.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  }
+}
+
+function toLockInfo(item: Record<string, unknown>): LockInfo | null {
+  const { pk, owner, expiresAt, token } = item;
+  if (typeof pk !== 'string' || !pk.startsWith(LOCK_PREFIX)) return null;
+  if (typeof expiresAt !== 'number' || typeof token !== 'number') return null;
+  if (owner !== undefined && owner !== null && typeof owner !== 'string') return null;
+  return { name: pk.slice(LOCK_PREFIX.length), owner: owner ?? null, token, expiresAt };
+}
