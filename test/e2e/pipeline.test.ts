@@ -18,7 +18,7 @@ describe('Pipeline: scanner to health on the embedded stack', () => {
   let runtime: LocalRuntime;
   const clock = new ManualClock(new Date('2026-03-02T10:00:00.000Z'));
   const intents: Intent[] = [];
-  let healthStatuses: string[] = [];
+  const healthStatuses: string[] = [];
 
   beforeAll(async () => {
     t = await startTestStack({

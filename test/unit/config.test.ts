@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../shared/domain/errors.js';
+import { loadConfig } from '../../shared/runtime/config.js';
+
+const REQUIRED = {
+  TW_STATE_TABLE: 'state',
+  TW_AUDIT_TABLE: 'audit',
+  TW_IDEMPOTENCY_TABLE: 'idem',
+  TW_PAPER_TABLE: 'paper',
+  TW_EXECUTION_QUEUE_URL: 'https://sqs.us-east-1.amazonaws.com/1/q.fifo',
+  TW_EXECUTION_DLQ_URL: 'https://sqs.us-east-1.amazonaws.com/1/dlq.fifo',
+};
+
+describe('Function: loadConfig', () => {
+  it('defaults to paper mode with typed values', () => {
+    const config = loadConfig(REQUIRED);
+    expect(config.mode).toBe('paper');
+    expect(config.watchlist).toEqual(['BTC/USDT', 'ETH/USDT', 'SOL/USDT']);
+    expect(config.intentTtlSeconds).toBe(120);
+  });
+
+  it('names every missing or invalid field in one error', () => {
+    let error: unknown;
+    try {
+      loadConfig({ ...REQUIRED, TW_STATE_TABLE: undefined, TW_INTENT_TTL_SECONDS: 'soon', TW_ORDER_QUOTE_AMOUNT: '-5' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
+    expect(message).toMatch(/TW_STATE_TABLE/);
+    expect(message).toMatch(/TW_INTENT_TTL_SECONDS/);
+    expect(message).toMatch(/TW_ORDER_QUOTE_AMOUNT/);
+  });
+
+  it('refuses live mode without the explicit confirmation and the API key secret', () => {
+    expect(() => loadConfig({ ...REQUIRED, TW_MODE: 'live' })).toThrow(/TW_LIVE_TRADING_CONFIRMED.*TW_EXCHANGE_SECRET_ARN|TW_EXCHANGE_SECRET_ARN.*TW_LIVE_TRADING_CONFIRMED/);
+    const live = loadConfig({ ...REQUIRED, TW_MODE: 'live', TW_LIVE_TRADING_CONFIRMED: 'true', TW_EXCHANGE_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:1:secret:x' });
+    expect(live.mode).toBe('live');
+  });
+
+  it('refuses a watchlist symbol quoted in another currency', () => {
+    expect(() => loadConfig({ ...REQUIRED, TW_WATCHLIST: 'BTC/USDT,ETH/BTC' })).toThrow(/TW_WATCHLIST: ETH\/BTC is not quoted in USDT/);
+  });
+});
