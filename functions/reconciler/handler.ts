@@ -2,8 +2,7 @@
  * Lambda entry point. Cold start: configuration is parsed once (an invalid value stops the
  * container with a message naming the field) and every client is created once, at module scope.
  */
-import { loadConfig } from '../../shared/runtime/config.js';
-import { createContainer } from '../../shared/runtime/container.js';
+import { containerFromEnvironment } from '../../shared/runtime/entry.js';
 import { createReconcilerHandler } from './app.js';
 
-export const handler = createReconcilerHandler(createContainer('reconciler', loadConfig(process.env)));
+export const handler = createReconcilerHandler(containerFromEnvironment('reconciler'));
