@@ -1,0 +1,236 @@
+/**
+ * Every alarm (HLT-1, HLT-3, REC-4, RISK-3, RISK-5), all notifying one topic on alarm and on
+ * recovery:
+ * - per function: error rate (errors / invocations), throttles, p99 duration near the timeout;
+ * - every dead-letter queue not empty;
+ * - a missing heartbeat per scheduled job (missing data is breaching), and for the executor,
+ *   work waiting in the queue while the executor reports no success, or an intent older than
+ *   its time-to-live still in the queue;
+ * - reconciliation drift, an open circuit, a pause older than its limit, health FAILING.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import {
+  Alarm,
+  ComparisonOperator,
+  MathExpression,
+  TreatMissingData,
+  type IMetric,
+} from 'aws-cdk-lib/aws-cloudwatch';
+import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import type { ITopic } from 'aws-cdk-lib/aws-sns';
+import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { SCHEDULES, STALE_AFTER_INTERVALS, scheduleOf, type JobName } from '../../shared/definitions/schedules.js';
+import { HEALTH_STATUS_VALUE, MetricName } from '../../shared/runtime/metric-names.js';
+import { pascalCase } from './names.js';
+import { jobMetric, sourcedMetric } from './tradewarden-metrics.js';
+
+/** Window of the per-function alarms. */
+const FUNCTION_ALARM_PERIOD = Duration.minutes(5);
+/** CloudWatch's smallest standard-resolution period. */
+const MINUTE = Duration.minutes(1);
+/** Consecutive minutes of queued work without an executor heartbeat before alarming. */
+const EXECUTOR_STALL_MINUTES = 5;
+
+export interface MonitoredFunction {
+  readonly job: JobName;
+  readonly function: IFunction;
+  readonly timeout: Duration;
+}
+
+export interface MonitoredQueue {
+  /** Short name used in the alarm's id and name, e.g. `ExecutionDlq`. */
+  readonly name: string;
+  readonly queue: IQueue;
+}
+
+export interface AlarmThresholds {
+  /** Errors / invocations, in percent. */
+  readonly errorRatePercent: number;
+  /** Share of the timeout the p99 duration may reach. */
+  readonly durationNearTimeoutRatio: number;
+  /** Drift in quote currency. */
+  readonly driftQuote: number;
+  /** Oldest acceptable pause, in seconds. */
+  readonly pauseMaxAgeSeconds: number;
+}
+
+export interface OperationalAlarmsProps {
+  readonly topic: ITopic;
+  readonly functions: readonly MonitoredFunction[];
+  readonly deadLetterQueues: readonly MonitoredQueue[];
+  /** The executor's source queue, whose backlog makes a missing executor heartbeat meaningful. */
+  readonly executionQueue: IQueue;
+  readonly thresholds: AlarmThresholds;
+  /** How long an intent stays valid; an older message in the queue will be rejected as expired. */
+  readonly intentTtlSeconds: number;
+  /**
+   * Prefix of every alarm name.
+   * @default the stack name
+   */
+  readonly namePrefix?: string;
+}
+
+export class OperationalAlarms extends Construct {
+  /** Every alarm by construct id. */
+  readonly alarms = new Map<string, Alarm>();
+  private readonly prefix: string;
+  private readonly action: SnsAction;
+
+  constructor(scope: Construct, id: string, props: OperationalAlarmsProps) {
+    super(scope, id);
+    this.prefix = props.namePrefix ?? Stack.of(this).stackName;
+    this.action = new SnsAction(props.topic);
+    const { thresholds } = props;
+
+    for (const f of props.functions) this.functionAlarms(f, thresholds);
+
+    for (const dlq of props.deadLetterQueues) {
+      this.add(`${dlq.name}NotEmpty`, {
+        description: `${dlq.name} has messages: something failed for good. Inspect, fix, then redrive (OPS-2).`,
+        metric: dlq.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: MINUTE }),
+        threshold: 0,
+        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+      });
+    }
+
+    for (const schedule of SCHEDULES) {
+      this.add(`${pascalCase(schedule.job)}HeartbeatMissing`, {
+        description: `No ${schedule.job} heartbeat for ${STALE_AFTER_INTERVALS} intervals of ${schedule.everySeconds} s (HLT-1).`,
+        metric: jobMetric(MetricName.Heartbeat, schedule.job, { statistic: 'Sum', period: alarmPeriod(schedule.everySeconds) }),
+        threshold: 1,
+        comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+        evaluationPeriods: STALE_AFTER_INTERVALS,
+        // No datapoint at all is exactly the failure this alarm exists for.
+        treatMissingData: TreatMissingData.BREACHING,
+      });
+    }
+
+    // The executor only runs when intents arrive, so a missing heartbeat alone is normal in a
+    // quiet market. It is a failure when work is queued or in flight and no batch succeeds.
+    this.add('ExecutorHeartbeatMissing', {
+      description: `Intents have waited ${EXECUTOR_STALL_MINUTES} min while the executor reported no successful run (HLT-1).`,
+      metric: new MathExpression({
+        label: 'queued work without executor heartbeat',
+        expression: 'IF(FILL(visible, 0) + FILL(inflight, 0) > 0, IF(FILL(beats, 0) < 1, 1, 0), 0)',
+        usingMetrics: {
+          visible: props.executionQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: MINUTE }),
+          inflight: props.executionQueue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: MINUTE }),
+          beats: jobMetric(MetricName.Heartbeat, 'executor', { statistic: 'Sum', period: MINUTE }),
+        },
+        period: MINUTE,
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: EXECUTOR_STALL_MINUTES,
+      // No queue metrics means an idle queue: nothing is waiting.
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.add('IntentsExpiringInQueue', {
+      description:
+        `An intent has waited more than its time-to-live (${props.intentTtlSeconds} s) in the execution queue and will be ` +
+        'rejected as expired (EXE-9): the executor is down, throttled or failing.',
+      metric: props.executionQueue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: MINUTE }),
+      threshold: props.intentTtlSeconds,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+
+    this.add('DriftTooHigh', {
+      description: `Reconciliation drift above ${thresholds.driftQuote} (quote currency) between exchange and local books (REC-4).`,
+      metric: sourcedMetric(MetricName.DriftQuote, { statistic: 'Maximum', period: alarmPeriod(scheduleOf('reconciler').everySeconds) }),
+      threshold: thresholds.driftQuote,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.add('CircuitOpen', {
+      description: 'The exchange circuit breaker is open: no exchange calls are made (RISK-5).',
+      metric: sourcedMetric(MetricName.CircuitOpen, { statistic: 'Maximum', period: MINUTE }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.add('PauseTooOld', {
+      description: `Trading has been paused for more than ${thresholds.pauseMaxAgeSeconds} s (RISK-3).`,
+      metric: sourcedMetric(MetricName.PauseAgeSeconds, { statistic: 'Maximum', period: MINUTE }),
+      threshold: thresholds.pauseMaxAgeSeconds,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.add('HealthFailing', {
+      description: 'The health report is FAILING (HLT-2); see its reasons in the health function logs or endpoint.',
+      metric: sourcedMetric(MetricName.HealthStatus, { statistic: 'Maximum', period: MINUTE }),
+      threshold: HEALTH_STATUS_VALUE.FAILING,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  private functionAlarms(f: MonitoredFunction, thresholds: AlarmThresholds): void {
+    const job = pascalCase(f.job);
+    this.add(`${job}ErrorRate`, {
+      description: `${f.job}: more than ${thresholds.errorRatePercent}% of invocations failed (HLT-3).`,
+      metric: new MathExpression({
+        label: `${f.job} error rate (%)`,
+        expression: 'IF(invocations > 0, 100 * errors / invocations, 0)',
+        usingMetrics: {
+          errors: f.function.metricErrors({ statistic: 'Sum', period: FUNCTION_ALARM_PERIOD }),
+          invocations: f.function.metricInvocations({ statistic: 'Sum', period: FUNCTION_ALARM_PERIOD }),
+        },
+        period: FUNCTION_ALARM_PERIOD,
+      }),
+      threshold: thresholds.errorRatePercent,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.add(`${job}Throttles`, {
+      description: `${f.job}: invocations were throttled.`,
+      metric: f.function.metricThrottles({ statistic: 'Sum', period: FUNCTION_ALARM_PERIOD }),
+      threshold: 0,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    const limitMs = Math.round(f.timeout.toMilliseconds() * thresholds.durationNearTimeoutRatio);
+    this.add(`${job}DurationNearTimeout`, {
+      description: `${f.job}: p99 duration above ${limitMs} ms, ${Math.round(thresholds.durationNearTimeoutRatio * 100)}% of its timeout.`,
+      metric: f.function.metricDuration({ statistic: 'p99', period: FUNCTION_ALARM_PERIOD }),
+      threshold: limitMs,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  private add(
+    id: string,
+    options: {
+      description: string;
+      metric: IMetric;
+      threshold: number;
+      comparisonOperator: ComparisonOperator;
+      treatMissingData: TreatMissingData;
+      evaluationPeriods?: number;
+    },
+  ): Alarm {
+    const alarm = new Alarm(this, id, {
+      alarmName: `${this.prefix}-${id}`,
+      alarmDescription: options.description,
+      metric: options.metric,
+      threshold: options.threshold,
+      comparisonOperator: options.comparisonOperator,
+      evaluationPeriods: options.evaluationPeriods ?? 1,
+      treatMissingData: options.treatMissingData,
+    });
+    alarm.addAlarmAction(this.action);
+    alarm.addOkAction(this.action);
+    this.alarms.set(id, alarm);
+    return alarm;
+  }
+}
+
+/** An alarm period covering one schedule interval: CloudWatch wants whole minutes. */
+function alarmPeriod(everySeconds: number): Duration {
+  return Duration.minutes(Math.max(1, Math.ceil(everySeconds / 60)));
+}

@@ -1,0 +1,154 @@
+/**
+ * Everything Tradewarden runs on, in one environment-agnostic stack (no lookups, no account or
+ * region baked in), so `cdk synth` works offline without credentials (OPS-1). The stack only
+ * wires the constructs together; each concern lives in its own construct.
+ */
+import { CfnOutput, Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import type { Config } from '../../shared/runtime/config.js';
+import { JOBS, SCHEDULES, type JobName } from '../../shared/definitions/schedules.js';
+import { AUDIT_TABLE, IDEMPOTENCY_TABLE, PAPER_TABLE, STATE_TABLE } from '../../shared/definitions/tables.js';
+import { bundleSpec, type BundleSpec } from '../bundling/esbuild-options.js';
+import { tradingMode, type DeploymentConfig } from '../config/deployment-config.js';
+import { functionEnvironment, validateFunctionEnvironment } from '../config/function-environment.js';
+import { AlarmTopic } from '../constructs/alarm-topic.js';
+import { JobDeadLetterQueue } from '../constructs/dead-letter-queue.js';
+import { DomainEventBus } from '../constructs/domain-event-bus.js';
+import { ExchangeSecret } from '../constructs/exchange-secret.js';
+import { ExecutionQueue } from '../constructs/execution-queue.js';
+import { HealthEndpoint } from '../constructs/health-endpoint.js';
+import { JobFunction } from '../constructs/job-function.js';
+import { JobPermissions } from '../constructs/job-permissions.js';
+import { JobSchedule } from '../constructs/job-schedule.js';
+import { pascalCase } from '../constructs/names.js';
+import { OperationalAlarms, type MonitoredQueue } from '../constructs/operational-alarms.js';
+import { OperationsDashboard } from '../constructs/operations-dashboard.js';
+import { TradewardenTables } from '../constructs/tables.js';
+
+export interface TradewardenStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+  /**
+   * Handler source file per job.
+   * @default functions/<job>/handler.ts for every job
+   */
+  readonly entries?: Partial<Record<JobName, string>>;
+  /**
+   * How handlers are bundled.
+   * @default bundleSpec(config.exchangeId)
+   */
+  readonly bundle?: BundleSpec;
+}
+
+export class TradewardenStack extends Stack {
+  readonly tables: TradewardenTables;
+  readonly executionQueue: ExecutionQueue;
+  readonly functions: Readonly<Record<JobName, JobFunction>>;
+  readonly alarms: OperationalAlarms;
+
+  constructor(scope: Construct, id: string, props: TradewardenStackProps) {
+    super(scope, id, {
+      description: `Tradewarden (${props.config.stage}, ${tradingMode(props.config)} trading): scheduled crypto trading jobs`,
+      ...props,
+    });
+    const { config } = props;
+    const mode = tradingMode(config);
+    const bundle = props.bundle ?? bundleSpec(config.exchangeId);
+
+    this.tables = new TradewardenTables(this, 'Tables');
+    this.executionQueue = new ExecutionQueue(this, 'Execution');
+    const events = new DomainEventBus(this, 'DomainEvents', { archiveRetention: Duration.days(config.eventArchiveRetentionDays) });
+    const alarmTopic = new AlarmTopic(this, 'Alarms', config.alarmEmail ? { email: config.alarmEmail } : {});
+    const exchangeSecret = new ExchangeSecret(this, 'ExchangeKeys');
+
+    const scheduleDlqs = new Map<JobName, JobDeadLetterQueue>(
+      SCHEDULES.map((s) => [s.job, new JobDeadLetterQueue(this, `${pascalCase(s.job)}Dlq`)]),
+    );
+
+    const resources = {
+      stateTable: this.tables.table(STATE_TABLE).tableName,
+      auditTable: this.tables.table(AUDIT_TABLE).tableName,
+      idempotencyTable: this.tables.table(IDEMPOTENCY_TABLE).tableName,
+      paperTable: this.tables.table(PAPER_TABLE).tableName,
+      executionQueueUrl: this.executionQueue.queue.queueUrl,
+      executionDlqUrl: this.executionQueue.deadLetterQueue.queueUrl,
+      eventBusName: events.bus.eventBusName,
+      exchangeSecretArn: exchangeSecret.secret.secretArn,
+    };
+
+    const functions = {} as Record<JobName, JobFunction>;
+    // What each function will run with (defaults applied); alarm thresholds must agree with it.
+    const runtimeConfigs = {} as Record<JobName, Config>;
+    for (const job of JOBS) {
+      const environment = functionEnvironment(config, job, resources);
+      runtimeConfigs[job] = validateFunctionEnvironment(environment);
+      const dlq = scheduleDlqs.get(job);
+      const sizing = config.functions[job];
+      const fn = new JobFunction(this, pascalCase(job), {
+        job,
+        memoryMb: sizing.memoryMb,
+        timeout: Duration.seconds(sizing.timeoutSeconds),
+        logRetention: config.logRetentionDays as RetentionDays,
+        environment,
+        bundle,
+        tracing: config.tracing,
+        ...(props.entries?.[job] ? { entry: props.entries[job] } : {}),
+        ...(dlq ? { deadLetterQueue: dlq.queue } : {}),
+      });
+      new JobPermissions(fn, 'Permissions', {
+        job,
+        role: fn.role,
+        tables: this.tables,
+        executionQueue: this.executionQueue.queue,
+        executionDeadLetterQueue: this.executionQueue.deadLetterQueue,
+        eventBus: events.bus,
+        exchangeSecret,
+        mode,
+      });
+      functions[job] = fn;
+    }
+    this.functions = functions;
+
+    for (const schedule of SCHEDULES) {
+      const dlq = scheduleDlqs.get(schedule.job);
+      if (!dlq) throw new Error(`no dead-letter queue for ${schedule.job}`);
+      new JobSchedule(this, `${pascalCase(schedule.job)}Schedule`, {
+        definition: schedule,
+        target: functions[schedule.job].function,
+        deadLetterQueue: dlq.queue,
+      });
+    }
+
+    this.executionQueue.feed(functions.executor.function, {
+      batchSize: config.executor.batchSize,
+      maxConcurrency: config.executor.maxConcurrency,
+    });
+    new HealthEndpoint(this, 'HealthEndpoint', { function: functions.health.function });
+
+    const monitored = JOBS.map((job) => ({ job, function: functions[job].function, timeout: functions[job].timeout }));
+    const deadLetterQueues: MonitoredQueue[] = [
+      { name: 'ExecutionDlq', queue: this.executionQueue.deadLetterQueue },
+      ...[...scheduleDlqs].map(([job, dlq]) => ({ name: `${pascalCase(job)}Dlq`, queue: dlq.queue })),
+    ];
+    this.alarms = new OperationalAlarms(this, 'Monitoring', {
+      topic: alarmTopic.topic,
+      functions: monitored,
+      deadLetterQueues,
+      executionQueue: this.executionQueue.queue,
+      thresholds: config.alarms,
+      intentTtlSeconds: runtimeConfigs.executor.intentTtlSeconds,
+    });
+    new OperationsDashboard(this, 'Dashboard', {
+      functions: monitored,
+      executionQueue: this.executionQueue.queue,
+      deadLetterQueues,
+      driftQuote: config.alarms.driftQuote,
+      alarms: [...this.alarms.alarms.values()],
+    });
+
+    new CfnOutput(this, 'TradingMode', { value: mode });
+    new CfnOutput(this, 'ExecutionDlqUrl', { value: this.executionQueue.deadLetterQueue.queueUrl });
+    new CfnOutput(this, 'ExchangeSecretArn', { value: exchangeSecret.secret.secretArn, description: 'Put {"apiKey","secret"} here before going live' });
+    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topic.topicArn });
+  }
+}

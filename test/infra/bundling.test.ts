@@ -1,0 +1,78 @@
+/**
+ * The one infra test that bundles for real (esbuild, no Docker): a full synth of the app as
+ * `cdk synth` runs it, then each function's bundle checked against a size budget.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { App } from 'aws-cdk-lib';
+import { build } from 'esbuild';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { JOBS, type JobName } from '../../shared/definitions/schedules.js';
+import { bundleSpec, esbuildBuildOptions } from '../../infra/bundling/esbuild-options.js';
+import { resolveDeploymentConfig } from '../../infra/config/stages.js';
+import { addNagChecks } from '../../infra/nag.js';
+import { TradewardenStack } from '../../infra/stacks/tradewarden-stack.js';
+
+/** Largest acceptable bundle (index.mjs, before zipping). */
+const BUNDLE_BUDGET_BYTES = 3 * 1024 * 1024;
+/** A bundle with the whole of ccxt is over 6 MB; one exchange stays well under this. */
+const SINGLE_EXCHANGE_BUDGET_BYTES = 2 * 1024 * 1024;
+const BUNDLING_TIMEOUT_MS = 180_000;
+
+const outdir = mkdtempSync(join(tmpdir(), 'tradewarden-synth-'));
+let bundles: Record<JobName, string>;
+
+beforeAll(() => {
+  // As the CLI does: asset metadata points each function at its bundle directory.
+  const app = new App({ outdir, context: { 'aws:cdk:enable-asset-metadata': true } });
+  const stack = new TradewardenStack(app, 'Tradewarden-bundling', { config: resolveDeploymentConfig({}) });
+  addNagChecks(app);
+  const assembly = app.synth();
+  const template = assembly.getStackByName(stack.stackName).template as {
+    Resources: Record<string, { Type: string; Metadata?: Record<string, string>; Properties: { Environment: { Variables: Record<string, string> } } }>;
+  };
+  const found: Partial<Record<JobName, string>> = {};
+  for (const resource of Object.values(template.Resources)) {
+    if (resource.Type !== 'AWS::Lambda::Function') continue;
+    const job = resource.Properties.Environment.Variables['POWERTOOLS_SERVICE_NAME'] as JobName;
+    const assetPath = resource.Metadata?.['aws:asset:path'];
+    if (assetPath) found[job] = join(outdir, assetPath, 'index.mjs');
+  }
+  bundles = found as Record<JobName, string>;
+}, BUNDLING_TIMEOUT_MS);
+
+afterAll(() => rmSync(outdir, { recursive: true, force: true }));
+
+describe('Bundling: synth with real bundles', () => {
+  it.each(JOBS)('bundles the %s handler as one ESM file under the size budget', (job) => {
+    const bundle = bundles[job];
+    expect(bundle, job).toBeDefined();
+    expect(existsSync(bundle)).toBe(true);
+    expect(statSync(bundle).size).toBeLessThan(BUNDLE_BUDGET_BYTES);
+    expect(existsSync(`${bundle}.map`)).toBe(true);
+    // The createRequire banner comes first, so CommonJS dependencies can require Node built-ins.
+    expect(readFileSync(bundle, 'utf8').startsWith("import { createRequire } from 'module'; const require = createRequire(import.meta.url);")).toBe(true);
+  });
+});
+
+describe('Bundling: ccxt reduced to the configured exchange', () => {
+  it('resolves `ccxt` to one exchange class with the package API an adapter uses', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tradewarden-ccxt-'));
+    try {
+      const outfile = join(dir, 'index.mjs');
+      const entry = fileURLToPath(new URL('./fixtures/ccxt-probe.ts', import.meta.url));
+      await build(esbuildBuildOptions(bundleSpec('binance'), entry, outfile));
+      expect(statSync(outfile).size).toBeLessThan(SINGLE_EXCHANGE_BUDGET_BYTES);
+      const { probe } = (await import(pathToFileURL(outfile).href)) as { probe: Record<string, unknown> };
+      expect(probe).toEqual({ exchanges: ['binance'], exchangeId: 'binance', isExchange: true, networkErrorIsError: true, sum: '0.3' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, BUNDLING_TIMEOUT_MS);
+
+  it('refuses an exchange id ccxt does not have', () => {
+    expect(() => bundleSpec('nosuchexchange')).toThrow(/ccxt has no exchange "nosuchexchange"/);
+  });
+});

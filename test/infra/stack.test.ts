@@ -1,0 +1,406 @@
+import { describe, it, expect, beforeAll } from 'vitest';
+import { Match } from 'aws-cdk-lib/assertions';
+import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
+import { DLQ_RETENTION_SECONDS, EXECUTION_QUEUE } from '../../shared/definitions/queues.js';
+import { JOBS, SCHEDULES, STALE_AFTER_INTERVALS } from '../../shared/definitions/schedules.js';
+import { AUDIT_TABLE, STATE_TABLE, TABLES } from '../../shared/definitions/tables.js';
+import { ENV, loadConfig } from '../../shared/runtime/config.js';
+import { HEALTH_STATUS_VALUE, METRICS_NAMESPACE, MetricName } from '../../shared/runtime/metric-names.js';
+import { AUDIT_FORBIDDEN_ACTIONS } from '../../infra/constructs/job-permissions.js';
+import {
+  actionsOf,
+  buildStack,
+  createStack,
+  functionIds,
+  logicalId,
+  policyStatements,
+  rateExpression,
+  resourcesOf,
+  resourcesOfStatement,
+  type Built,
+} from './stack-fixture.js';
+
+/** Synthesizing with the nag plugin takes a second or two on a small machine. */
+const SYNTH_TIMEOUT_MS = 60_000;
+
+let paper: Built;
+let live: Built;
+
+beforeAll(() => {
+  paper = buildStack();
+  live = buildStack({ live: 'true', alarmEmail: 'ops@example.com' });
+}, SYNTH_TIMEOUT_MS);
+
+/** `{ "Fn::GetAtt": [id, "Arn"] }` */
+const arnOf = (id: string) => ({ 'Fn::GetAtt': [id, 'Arn'] });
+
+describe('Stack: TradewardenStack', () => {
+  describe('triggers and dead-letter paths', () => {
+    it('runs every scheduled job from an EventBridge Scheduler schedule with its shared interval, window off and retry policy', () => {
+      const fns = functionIds(paper.template);
+      for (const s of SCHEDULES) {
+        paper.template.hasResourceProperties('AWS::Scheduler::Schedule', {
+          ScheduleExpression: rateExpression(s.everySeconds),
+          FlexibleTimeWindow: { Mode: 'OFF' },
+          Target: Match.objectLike({
+            Arn: arnOf(fns[s.job]),
+            RetryPolicy: { MaximumRetryAttempts: s.retryAttempts, MaximumEventAgeInSeconds: s.maxEventAgeSeconds },
+            DeadLetterConfig: { Arn: Match.anyValue() },
+            Input: JSON.stringify({ scheduledTime: '<aws.scheduler.scheduled-time>' }),
+          }),
+        });
+      }
+    });
+
+    it('feeds the executor from the execution queue with partial batch responses and bounded concurrency', () => {
+      const fns = functionIds(paper.template);
+      const mappings = Object.values(resourcesOf(paper.template, 'AWS::Lambda::EventSourceMapping'));
+      expect(mappings).toHaveLength(1);
+      expect(mappings[0]?.Properties).toMatchObject({
+        FunctionName: { Ref: fns.executor },
+        BatchSize: paper.config.executor.batchSize,
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        ScalingConfig: { MaximumConcurrency: paper.config.executor.maxConcurrency },
+      });
+    });
+
+    it('gives every function a trigger', () => {
+      const fns = functionIds(paper.template);
+      const schedules = Object.values(resourcesOf(paper.template, 'AWS::Scheduler::Schedule'));
+      const mappings = Object.values(resourcesOf(paper.template, 'AWS::Lambda::EventSourceMapping'));
+      for (const job of JOBS) {
+        const scheduled = schedules.some((s) => JSON.stringify((s.Properties?.['Target'] as { Arn: unknown }).Arn) === JSON.stringify(arnOf(fns[job])));
+        const fed = mappings.some((m) => JSON.stringify(m.Properties?.['FunctionName']) === JSON.stringify({ Ref: fns[job] }));
+        expect(scheduled || fed, job).toBe(true);
+      }
+    });
+
+    it('dead-letters every function: scheduled runs to their schedule DLQ, intents to the FIFO DLQ', () => {
+      const fns = functionIds(paper.template);
+      const functions = resourcesOf(paper.template, 'AWS::Lambda::Function');
+      const schedules = Object.values(resourcesOf(paper.template, 'AWS::Scheduler::Schedule'));
+      for (const s of SCHEDULES) {
+        const fnDlq = (functions[fns[s.job]]?.Properties?.['DeadLetterConfig'] as { TargetArn: unknown } | undefined)?.TargetArn;
+        const schedule = schedules.find((x) => JSON.stringify((x.Properties?.['Target'] as { Arn: unknown }).Arn) === JSON.stringify(arnOf(fns[s.job])));
+        const scheduleDlq = (schedule?.Properties?.['Target'] as { DeadLetterConfig: { Arn: unknown } }).DeadLetterConfig.Arn;
+        expect(fnDlq, s.job).toBeDefined();
+        expect(fnDlq).toEqual(scheduleDlq);
+      }
+      const queue = logicalId(paper.stack, paper.stack.executionQueue.queue);
+      const dlq = logicalId(paper.stack, paper.stack.executionQueue.deadLetterQueue);
+      expect(resourcesOf(paper.template, 'AWS::SQS::Queue')[queue]?.Properties?.['RedrivePolicy']).toEqual({
+        deadLetterTargetArn: arnOf(dlq),
+        maxReceiveCount: EXECUTION_QUEUE.deadLetter?.maxReceiveCount,
+      });
+    });
+
+    it('does not let Lambda retry a failed scheduled run: it goes to the DLQ and the next run is the retry', () => {
+      const fns = functionIds(paper.template);
+      for (const s of SCHEDULES) {
+        paper.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+          FunctionName: { Ref: fns[s.job] },
+          MaximumRetryAttempts: 0,
+          MaximumEventAgeInSeconds: s.maxEventAgeSeconds,
+        });
+      }
+    });
+  });
+
+  describe('execution queue', () => {
+    it('is FIFO without content-based deduplication, encrypted, with the shared visibility timeout and retention', () => {
+      const queue = logicalId(paper.stack, paper.stack.executionQueue.queue);
+      expect(resourcesOf(paper.template, 'AWS::SQS::Queue')[queue]?.Properties).toMatchObject({
+        FifoQueue: true,
+        ContentBasedDeduplication: false,
+        SqsManagedSseEnabled: true,
+        VisibilityTimeout: EXECUTION_QUEUE.visibilityTimeoutSeconds,
+        MessageRetentionPeriod: EXECUTION_QUEUE.retentionSeconds,
+        QueueName: 'Tradewarden-test-ExecutionQueue.fifo',
+      });
+    });
+
+    it('lets its FIFO DLQ be redriven back to it (console "Start DLQ redrive")', () => {
+      const dlq = logicalId(paper.stack, paper.stack.executionQueue.deadLetterQueue);
+      const props = resourcesOf(paper.template, 'AWS::SQS::Queue')[dlq]?.Properties;
+      expect(props).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true, MessageRetentionPeriod: DLQ_RETENTION_SECONDS });
+      const allow = props?.['RedriveAllowPolicy'] as { redrivePermission: string; sourceQueueArns: unknown[] };
+      expect(allow.redrivePermission).toBe('byQueue');
+      expect(JSON.stringify(allow.sourceQueueArns)).toContain(':Tradewarden-test-ExecutionQueue.fifo');
+    });
+
+    it('refuses plain-HTTP access to every queue', () => {
+      const queues = Object.keys(resourcesOf(paper.template, 'AWS::SQS::Queue'));
+      const policies = Object.values(resourcesOf(paper.template, 'AWS::SQS::QueuePolicy'));
+      for (const queue of queues) {
+        const policy = policies.find((p) => JSON.stringify(p.Properties?.['Queues']).includes(`"${queue}"`));
+        expect(JSON.stringify(policy?.Properties?.['PolicyDocument']), queue).toContain('"aws:SecureTransport":"false"');
+      }
+    });
+  });
+
+  describe('tables', () => {
+    it('creates every shared table on demand with point-in-time recovery, deletion protection and Retain', () => {
+      const tables = Object.values(resourcesOf(paper.template, 'AWS::DynamoDB::GlobalTable'));
+      expect(tables).toHaveLength(TABLES.length);
+      for (const table of tables) {
+        expect(table.DeletionPolicy).toBe('Retain');
+        expect(table.UpdateReplacePolicy).toBe('Retain');
+        expect(table.Properties?.['BillingMode']).toBe('PAY_PER_REQUEST');
+        const replicas = table.Properties?.['Replicas'] as Record<string, unknown>[];
+        expect(replicas).toHaveLength(1);
+        expect(replicas[0]).toMatchObject({ PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true }, DeletionProtectionEnabled: true });
+      }
+    });
+
+    it('builds keys, indexes and TTL from the shared definitions', () => {
+      for (const def of TABLES) {
+        paper.template.hasResourceProperties('AWS::DynamoDB::GlobalTable', {
+          KeySchema: [
+            { AttributeName: def.partitionKey.name, KeyType: 'HASH' },
+            ...(def.sortKey ? [{ AttributeName: def.sortKey.name, KeyType: 'RANGE' }] : []),
+          ],
+          ...(def.indexes.length > 0
+            ? { GlobalSecondaryIndexes: def.indexes.map((i) => Match.objectLike({ IndexName: i.indexName, Projection: { ProjectionType: 'ALL' } })) }
+            : {}),
+          ...(def.ttlAttribute ? { TimeToLiveSpecification: { AttributeName: def.ttlAttribute, Enabled: true } } : {}),
+        });
+      }
+    });
+  });
+
+  describe('functions', () => {
+    it('runs every job on Node.js 24, ARM64, as ESM with its Powertools service name and the Tradewarden namespace', () => {
+      const fns = functionIds(paper.template);
+      const functions = resourcesOf(paper.template, 'AWS::Lambda::Function');
+      for (const job of JOBS) {
+        const props = functions[fns[job]]?.Properties;
+        expect(props).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], Handler: 'index.handler', TracingConfig: { Mode: 'Active' } });
+        expect((props?.['Environment'] as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+          POWERTOOLS_SERVICE_NAME: job,
+          POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
+          [ENV.mode]: 'paper',
+          [ENV.liveTradingConfirmed]: 'false',
+          [ENV.stateTable]: { Ref: logicalId(paper.stack, paper.stack.tables.table(STATE_TABLE)) },
+          [ENV.auditTable]: { Ref: logicalId(paper.stack, paper.stack.tables.table(AUDIT_TABLE)) },
+          [ENV.executionQueueUrl]: { Ref: logicalId(paper.stack, paper.stack.executionQueue.queue) },
+          [ENV.executionDlqUrl]: { Ref: logicalId(paper.stack, paper.stack.executionQueue.deadLetterQueue) },
+        });
+      }
+    });
+
+    it('writes logs to its own log group with the configured retention', () => {
+      const groups = Object.values(resourcesOf(paper.template, 'AWS::Logs::LogGroup'));
+      expect(groups).toHaveLength(JOBS.length);
+      for (const g of groups) expect(g.Properties?.['RetentionInDays']).toBe(paper.config.logRetentionDays);
+    });
+
+    it('trades on paper unless the live flag is given, and then confirms live trading and passes the key secret', () => {
+      const fns = functionIds(live.template);
+      const env = (resourcesOf(live.template, 'AWS::Lambda::Function')[fns.executor]?.Properties?.['Environment'] as { Variables: Record<string, unknown> })
+        .Variables;
+      expect(env[ENV.mode]).toBe('live');
+      expect(env[ENV.liveTradingConfirmed]).toBe('true');
+      expect(env[ENV.exchangeSecretArn]).toEqual({ Ref: Object.keys(resourcesOf(live.template, 'AWS::SecretsManager::Secret'))[0] });
+      const paperEnv = (resourcesOf(paper.template, 'AWS::Lambda::Function')[functionIds(paper.template).executor]?.Properties?.['Environment'] as {
+        Variables: Record<string, unknown>;
+      }).Variables;
+      expect(paperEnv[ENV.exchangeSecretArn]).toBeUndefined();
+    });
+
+    it('serves the health report on a function URL that requires IAM authentication', () => {
+      const fns = functionIds(paper.template);
+      paper.template.resourceCountIs('AWS::Lambda::Url', 1);
+      paper.template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', TargetFunctionArn: arnOf(fns.health) });
+    });
+
+    it('creates the exchange key secret with an empty placeholder, retained on delete', () => {
+      paper.template.hasResource('AWS::SecretsManager::Secret', {
+        Properties: Match.objectLike({ SecretString: JSON.stringify({ apiKey: '', secret: '' }) }),
+        DeletionPolicy: 'Retain',
+      });
+    });
+  });
+
+  describe('alarms', () => {
+    const alarms = (b: Built) => Object.values(resourcesOf(b.template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties ?? {});
+    const topicRef = (b: Built) => ({ Ref: Object.keys(resourcesOf(b.template, 'AWS::SNS::Topic'))[0] });
+
+    it('has an error-rate alarm (errors / invocations) for every function', () => {
+      const fns = functionIds(paper.template);
+      for (const job of JOBS) {
+        const found = alarms(paper).find((a) => {
+          const metrics = (a['Metrics'] ?? []) as { Expression?: string; MetricStat?: { Metric: { MetricName: string; Dimensions: { Value: unknown }[] } } }[];
+          const expression = metrics.find((m) => m.Expression)?.Expression ?? '';
+          const onFunction = (name: string) =>
+            metrics.some((m) => m.MetricStat?.Metric.MetricName === name && JSON.stringify(m.MetricStat.Metric.Dimensions).includes(`"${fns[job]}"`));
+          return expression.includes('errors / invocations') && onFunction('Errors') && onFunction('Invocations');
+        });
+        expect(found, job).toBeDefined();
+        expect(found?.['AlarmActions']).toEqual([topicRef(paper)]);
+      }
+    });
+
+    it('alarms on throttles and on p99 duration above 80% of the timeout for every function', () => {
+      for (const job of JOBS) {
+        const limitMs = paper.config.functions[job].timeoutSeconds * 1000 * paper.config.alarms.durationNearTimeoutRatio;
+        expect(alarms(paper).some((a) => a['MetricName'] === 'Duration' && a['ExtendedStatistic'] === 'p99' && a['Threshold'] === limitMs), job).toBe(true);
+      }
+      expect(alarms(paper).filter((a) => a['MetricName'] === 'Throttles')).toHaveLength(JOBS.length);
+    });
+
+    it('alarms when any dead-letter queue has a message', () => {
+      const queues = resourcesOf(paper.template, 'AWS::SQS::Queue');
+      const dlqs = Object.keys(queues).filter((id) => !queues[id]?.Properties?.['RedrivePolicy']);
+      expect(dlqs).toHaveLength(1 + SCHEDULES.length);
+      for (const dlq of dlqs) {
+        const found = alarms(paper).find(
+          (a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a['Dimensions']).includes(`"${dlq}"`),
+        );
+        expect(found, dlq).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+      }
+    });
+
+    it('alarms on a missing heartbeat of every scheduled job, counting missing data as breaching', () => {
+      for (const s of SCHEDULES) {
+        const found = alarms(paper).find(
+          (a) => a['Namespace'] === METRICS_NAMESPACE && a['MetricName'] === MetricName.Heartbeat && JSON.stringify(a['Dimensions']) === JSON.stringify([{ Name: 'service', Value: s.job }]),
+        );
+        expect(found, s.job).toMatchObject({
+          TreatMissingData: 'breaching',
+          ComparisonOperator: 'LessThanThreshold',
+          Threshold: 1,
+          EvaluationPeriods: STALE_AFTER_INTERVALS,
+          Period: Math.max(60, s.everySeconds),
+        });
+      }
+    });
+
+    it('alarms when intents wait while the executor reports no heartbeat', () => {
+      const found = alarms(paper).find((a) =>
+        ((a['Metrics'] ?? []) as { MetricStat?: { Metric: { MetricName: string; Dimensions?: { Value: unknown }[] } } }[]).some(
+          (m) => m.MetricStat?.Metric.MetricName === MetricName.Heartbeat && JSON.stringify(m.MetricStat.Metric.Dimensions).includes('"executor"'),
+        ),
+      );
+      expect(JSON.stringify(found?.['Metrics'])).toContain('ApproximateNumberOfMessagesVisible');
+    });
+
+    it('alarms when an intent older than its time-to-live waits in the execution queue', () => {
+      const queue = logicalId(paper.stack, paper.stack.executionQueue.queue);
+      const found = alarms(paper).find(
+        (a) => a['MetricName'] === 'ApproximateAgeOfOldestMessage' && JSON.stringify(a['Dimensions']).includes(`"${queue}"`),
+      );
+      // No stage overrides it, so the threshold is the functions' own default time-to-live.
+      const url = 'https://sqs.us-east-1.amazonaws.com/123456789012/q';
+      const defaults = loadConfig({
+        [ENV.stateTable]: 'state',
+        [ENV.auditTable]: 'audit',
+        [ENV.idempotencyTable]: 'idempotency',
+        [ENV.paperTable]: 'paper',
+        [ENV.executionQueueUrl]: url,
+        [ENV.executionDlqUrl]: url,
+      });
+      expect(found).toMatchObject({ Threshold: defaults.intentTtlSeconds, ComparisonOperator: 'GreaterThanThreshold' });
+    });
+
+    it('alarms on drift, an open circuit, an old pause and a FAILING health report', () => {
+      const byMetric = (name: string) => alarms(paper).find((a) => a['Namespace'] === METRICS_NAMESPACE && a['MetricName'] === name);
+      expect(byMetric(MetricName.DriftQuote)).toMatchObject({ Threshold: paper.config.alarms.driftQuote, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(byMetric(MetricName.CircuitOpen)).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      expect(byMetric(MetricName.PauseAgeSeconds)).toMatchObject({ Threshold: paper.config.alarms.pauseMaxAgeSeconds, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(byMetric(MetricName.HealthStatus)).toMatchObject({ Threshold: HEALTH_STATUS_VALUE.FAILING, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    });
+
+    it('sends every alarm and recovery to the one alarm topic, which requires TLS', () => {
+      for (const a of alarms(paper)) {
+        expect(a['AlarmActions']).toEqual([topicRef(paper)]);
+        expect(a['OKActions']).toEqual([topicRef(paper)]);
+      }
+      expect(JSON.stringify(Object.values(resourcesOf(paper.template, 'AWS::SNS::TopicPolicy'))[0])).toContain('"aws:SecureTransport":"false"');
+    });
+
+    it('subscribes the alarm email only when one is configured', () => {
+      paper.template.resourceCountIs('AWS::SNS::Subscription', 0);
+      live.template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: 'ops@example.com' });
+    });
+  });
+
+  describe('least privilege', () => {
+    it('gives no role UpdateItem, DeleteItem or BatchWriteItem on the audit table', () => {
+      for (const b of [paper, live]) {
+        const audit = logicalId(b.stack, b.stack.tables.table(AUDIT_TABLE));
+        const onAudit = policyStatements(b.template).filter(({ statement }) => JSON.stringify(statement.Resource).includes(`"${audit}"`));
+        expect(onAudit.length).toBeGreaterThan(0);
+        for (const { statement } of onAudit) {
+          for (const action of actionsOf(statement)) expect(AUDIT_FORBIDDEN_ACTIONS as readonly string[]).not.toContain(action);
+          expect(actionsOf(statement).sort()).toEqual(['dynamodb:DescribeTable', 'dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:Query']);
+        }
+      }
+    });
+
+    it('has no wildcard action or resource except the two acknowledged ones (X-Ray, function versions)', () => {
+      for (const b of [paper, live]) {
+        for (const { policy, statement } of policyStatements(b.template)) {
+          for (const action of actionsOf(statement)) expect(action, policy).not.toContain('*');
+          for (const resource of resourcesOfStatement(statement)) {
+            const text = JSON.stringify(resource);
+            if (!text.includes('*')) continue;
+            const xray = resource === '*' && actionsOf(statement).every((a) => a.startsWith('xray:'));
+            const functionVersions = /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["\w+Function\w+","Arn"\]\},":\*"\]\]\}$/.test(text) &&
+              actionsOf(statement).every((a) => a === 'lambda:InvokeFunction');
+            expect(xray || functionVersions, `${policy}: ${text}`).toBe(true);
+          }
+        }
+      }
+    });
+
+    it('lets only the executor and reconciler read the exchange keys, and only in live mode', () => {
+      const fns = functionIds(live.template);
+      const roles = resourcesOf(live.template, 'AWS::Lambda::Function');
+      const roleOf = (job: keyof typeof fns) => (roles[fns[job]]?.Properties?.['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+      const readers = policyStatements(live.template)
+        .filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
+        .flatMap(({ roles: r }) => (r as { Ref: string }[]).map((x) => x.Ref));
+      expect(readers.sort()).toEqual([roleOf('executor'), roleOf('reconciler')].sort());
+      expect(policyStatements(paper.template).some(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))).toBe(false);
+    });
+
+    it('grants the paper exchange table only in paper mode', () => {
+      const paperSids = policyStatements(paper.template).map(({ statement }) => statement.Sid);
+      const liveSids = policyStatements(live.template).map(({ statement }) => statement.Sid);
+      expect(paperSids).toContain('PaperExchangeTableReadWrite');
+      expect(liveSids).not.toContain('PaperExchangeTableReadWrite');
+    });
+
+    it('lets only the scanner send intents and only health publish events and scan', () => {
+      const fns = functionIds(paper.template);
+      const functions = resourcesOf(paper.template, 'AWS::Lambda::Function');
+      const roleOf = (job: keyof typeof fns) => (functions[fns[job]]?.Properties?.['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+      const holders = (action: string) =>
+        policyStatements(paper.template)
+          .filter(({ statement }) => actionsOf(statement).includes(action))
+          .flatMap(({ roles }) => (roles as { Ref: string }[]).map((r) => r.Ref));
+      const queueArn = JSON.stringify(arnOf(logicalId(paper.stack, paper.stack.executionQueue.queue)));
+      const senders = policyStatements(paper.template)
+        .filter(({ statement }) => actionsOf(statement).includes('sqs:SendMessage') && JSON.stringify(statement.Resource) === queueArn)
+        .flatMap(({ roles }) => (roles as { Ref: string }[]).map((r) => r.Ref));
+      expect(senders).toEqual([roleOf('scanner')]);
+      expect(holders('events:PutEvents')).toEqual([roleOf('health')]);
+      expect(holders('dynamodb:Scan')).toEqual([roleOf('health')]);
+    });
+  });
+
+  describe('cdk-nag', () => {
+    it('passes the AwsSolutions checks with every finding acknowledged, in paper and in live mode', () => {
+      for (const context of [{}, { live: 'true', alarmEmail: 'ops@example.com' }]) {
+        const { app } = createStack(context);
+        expect(() => app.synth()).not.toThrow();
+      }
+    }, SYNTH_TIMEOUT_MS);
+
+    it('fails the synth on an unacknowledged wildcard permission', () => {
+      const { app, stack } = createStack();
+      stack.functions.scanner.role.addToPrincipalPolicy(new PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }));
+      expect(() => app.synth()).toThrow(/AwsSolutions-IAM5\[Action::dynamodb:\*\]/);
+    }, SYNTH_TIMEOUT_MS);
+  });
+});
