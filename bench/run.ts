@@ -5,6 +5,7 @@
 import { cpus, totalmem } from 'node:os';
 import { benchExecutor } from './executor.js';
 import { benchScanner } from './scanner.js';
+import { measureBundles } from '../infra/bench/bundle-sizes.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
@@ -30,6 +31,16 @@ async function main(): Promise<void> {
   console.log('\nScanner per scan (dry run, paper exchange on the synthetic market)');
   console.log('| symbols | exchange requests | CPU ms (process) | wall ms |\n| --- | --- | --- | --- |');
   for (const r of sc) console.log(`| ${r.symbols} | ${fmt(r.exchangeRequestsPerScan)} | ${fmt(r.cpuMsPerScan)} | ${fmt(r.wallMsPerScan)} |`);
+
+  const bundles = await measureBundles({ samples: quick ? 3 : 7 });
+  const bare = bundles.find((b) => b.name === 'bare-logger');
+  console.log('\nFunction bundles (esbuild, minified, as deployed) next to a bare Powertools handler');
+  console.log('| bundle | KB | gzip KB | cold load ms (median) | size x bare | load x bare |\n| --- | --- | --- | --- | --- | --- |');
+  for (const b of bundles) {
+    const sizeRatio = bare ? b.bytes / bare.bytes : 0;
+    const loadRatio = bare ? b.coldLoad.medianMs / bare.coldLoad.medianMs : 0;
+    console.log(`| ${b.name} | ${fmt(b.bytes / 1024, 0)} | ${fmt(b.gzipBytes / 1024, 0)} | ${fmt(b.coldLoad.medianMs)} | ${fmt(sizeRatio)} | ${fmt(loadRatio)} |`);
+  }
 }
 
 main().catch((error: unknown) => {
