@@ -1,14 +1,17 @@
 /**
- * Reconciler handler: one resumable pass that stops before the function timeout.
+ * Reconciler handler: one resumable pass that stops before the function timeout, then the
+ * orphan and balance checks; emits fills, drift, equity and realized PnL.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { assertThresholds, type DriftThresholds } from '../../shared/domain/drift.js';
+import { ValidationError } from '../../shared/domain/errors.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ReconcilerEventSchema } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
-import { reconcile } from '../../shared/use-cases/reconcile.js';
+import { reconcile, type ReconcileDeps, type ReconcileInput } from '../../shared/use-cases/reconcile.js';
 
-/** Time kept in hand before the function timeout to store the cursor and report. */
+/** Time kept in hand before the function timeout to run the balance check and store the report. */
 export const DEADLINE_MARGIN_MS = 10_000;
 /** Without a Lambda context (local replays), a run gets this long. */
 export const DEFAULT_RUN_MS = 60_000;
@@ -18,9 +21,26 @@ export const LOST_GRACE_MS = 120_000;
 /** Orders changed more recently than this are left to the executor working on them. */
 export const SETTLE_MS = 15_000;
 export const RECONCILE_PAGE_SIZE = 50;
+/**
+ * Overrides of the drift thresholds (REC-4), which otherwise come from the configuration
+ * (TW_DRIFT_ALARM_QUOTE, default 10 per the audits' reconciliation threshold, and
+ * TW_DRIFT_PAUSE_QUOTE, default 100).
+ */
+export interface ReconcilerOptions {
+  /** @default config.driftAlarmQuote */
+  readonly driftAlarmQuote?: string;
+  /** @default config.driftPauseQuote */
+  readonly driftPauseQuote?: string;
+}
 
-export function createReconcilerHandler(c: Container) {
-  const deps = {
+/** The reconciler's dependencies from a container; exported so tests run the use case the same way. */
+export function reconcilerDeps(c: Container, options: ReconcilerOptions = {}): ReconcileDeps {
+  const drift: DriftThresholds = {
+    alarmQuote: options.driftAlarmQuote ?? c.config.driftAlarmQuote,
+    pauseQuote: options.driftPauseQuote ?? c.config.driftPauseQuote,
+  };
+  assertThresholds(drift);
+  return {
     orders: c.orders,
     accounts: c.accounts,
     locks: c.locks,
@@ -37,15 +57,43 @@ export function createReconcilerHandler(c: Container) {
       lostGraceMs: LOST_GRACE_MS,
       reservationMaxAgeMs: c.config.reservationMaxAgeSeconds * 1000,
       pageSize: RECONCILE_PAGE_SIZE,
+      watchlist: c.config.watchlist,
+      drift,
     },
   };
+}
+
+/**
+ * The time window of an ad hoc payload `{ "from": ISO, "to": ISO }`: orders created in [from, to).
+ * @throws ValidationError when only one end is given or the window is empty.
+ */
+export function windowOf(event: Readonly<Record<string, unknown>>): ReconcileInput['window'] {
+  const { from, to } = event;
+  if (from === undefined && to === undefined) return undefined;
+  if (typeof from !== 'string' || typeof to !== 'string' || Number.isNaN(Date.parse(from)) || Number.isNaN(Date.parse(to))) {
+    throw new ValidationError('a reconciliation window needs both from and to as ISO times');
+  }
+  if (Date.parse(from) >= Date.parse(to)) throw new ValidationError('a reconciliation window needs from before to');
+  return { from: new Date(from), to: new Date(to) };
+}
+
+export function createReconcilerHandler(c: Container, options: ReconcilerOptions = {}) {
+  const deps = reconcilerDeps(c, options);
+  const { metrics } = c.observability;
   return withStack('reconciler', c, ReconcilerEventSchema, async (event, context) => {
     const now = c.clock.now().getTime();
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : DEFAULT_RUN_MS;
     const deadline = new Date(now + Math.max(0, remaining - DEADLINE_MARGIN_MS));
+    const window = windowOf(event as Readonly<Record<string, unknown>>);
     await c.ensureAccount();
-    const report = await reconcile(deps, { deadline, ...(event.symbol ? { symbol: event.symbol } : {}) });
-    c.observability.metrics.addMetric(MetricName.Fills, MetricUnit.Count, report.filled);
+    const report = await reconcile(deps, { deadline, ...(event.symbol ? { symbol: event.symbol } : {}), ...(window ? { window } : {}) });
+    metrics.addMetric(MetricName.Fills, MetricUnit.Count, report.filled);
+    // Balance figures only when this run measured them, never a carried-over value.
+    if (report.balances && Date.parse(report.balances.at) >= now) {
+      metrics.addMetric(MetricName.DriftQuote, MetricUnit.Count, Number(report.balances.drift.quote));
+      metrics.addMetric(MetricName.Equity, MetricUnit.Count, Number(report.balances.equity));
+      metrics.addMetric(MetricName.RealizedPnl, MetricUnit.Count, Number(report.balances.realizedPnl));
+    }
     return report;
   });
 }

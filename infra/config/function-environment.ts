@@ -51,6 +51,8 @@ export function functionEnvironment(config: DeploymentConfig, job: JobName, reso
     [ENV.logLevel]: config.logLevel,
     [ENV.eventBusName]: resources.eventBusName,
     [ENV.maxPauseAgeSeconds]: String(config.alarms.pauseMaxAgeSeconds),
+    // The drift alarm and the reconciler's drift audit share one threshold.
+    [ENV.driftAlarmQuote]: String(config.alarms.driftQuote),
     [POWERTOOLS_SERVICE_NAME_ENV]: job,
     [POWERTOOLS_METRICS_NAMESPACE_ENV]: METRICS_NAMESPACE,
     NODE_OPTIONS: NODE_OPTIONS_VALUE,

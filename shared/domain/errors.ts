@@ -159,9 +159,22 @@ export class ExchangeRejectedError extends TradewardenError {
   }
 }
 
-/** Wraps anything unexpected so callers always see a coded error. */
+/** Node network failures: the store (or another service) could not be reached. */
+const NETWORK_ERROR_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Wraps anything unexpected so callers always see a coded error. AWS SDK service errors (they
+ * carry `$metadata`) and network failures become STORAGE_FAILED: the invocation failed because
+ * state could not be read or written (HLT-5).
+ */
 export function toTradewardenError(error: unknown): TradewardenError {
   if (error instanceof TradewardenError) return error;
   const message = error instanceof Error ? error.message : String(error);
+  const code = typeof error === 'object' && error !== null && 'code' in error ? String((error as { code: unknown }).code) : '';
+  const isSdk = typeof error === 'object' && error !== null && '$metadata' in error;
+  if (isSdk || NETWORK_ERROR_CODES.has(code)) {
+    const name = error instanceof Error ? error.name : 'Error';
+    return new StorageError(`${name}: ${message}`, { cause: error });
+  }
   return new TradewardenError(ErrorCode.Internal, message, true, { cause: error });
 }

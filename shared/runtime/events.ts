@@ -37,12 +37,19 @@ export const ReplayEventSchema = z.object({ intent: IntentSchema }).strict();
 export const ExecutorEventSchema = z.union([SqsEventSchema, ReplayEventSchema]);
 export type ExecutorEvent = z.infer<typeof ExecutorEventSchema>;
 
+/** Scheduled, or ad hoc: one symbol (`{symbol}`) or orders created in one window (`{from, to}`). */
 export const ReconcilerEventSchema = z
   .object({
     scheduledTime: isoTime.optional(),
     symbol: symbol.optional(),
+    from: isoTime.optional(),
+    to: isoTime.optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((e, ctx) => {
+    if ((e.from === undefined) !== (e.to === undefined)) ctx.addIssue({ code: 'custom', path: ['from'], message: 'from and to go together' });
+    if (e.from && e.to && Date.parse(e.from) >= Date.parse(e.to)) ctx.addIssue({ code: 'custom', path: ['to'], message: 'must be after from' });
+  });
 export type ReconcilerEvent = z.infer<typeof ReconcilerEventSchema>;
 
 /** Function URL request (HTTP API v2 shape), authenticated by IAM before it reaches the function. */

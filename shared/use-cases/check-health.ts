@@ -1,23 +1,53 @@
 /**
- * The health report (HLT-2): per-job freshness, market data freshness and source, queue and DLQ
- * depth, pause state and age, locks held past their lease, last reconciliation. The overall
- * status is the worst check. A change of status is published as a HealthChanged event.
+ * The health report (HLT-2): per-job freshness, market data freshness and source, dead-letter
+ * depth, circuit states, pause state and age (RISK-3), locks held past their lease, the last
+ * reconciliation (lost orders, orphans, drift). The rules are in health-rules.ts; the overall
+ * status is the worst check.
+ *
+ * Primary course:
+ * 1. Read heartbeats, the scan report, queue depths, the pause, circuits, locks and the last
+ *    reconciliation report. A read that fails fails the run with a coded StorageError (HLT-5):
+ *    health never reports on what it could not read.
+ * 2. Apply the rules.
+ * 3. On a change of the overall status, publish HealthChanged, THEN store the report: if the
+ *    store fails, the next run publishes again (at least once), never zero times.
  */
 import type { JobName } from '../definitions/schedules.js';
+import { StorageError, TradewardenError } from '../domain/errors.js';
 import type { Clock } from '../ports/clock.js';
 import type { ControlStore } from '../ports/control-store.js';
 import type { EventPublisher } from '../ports/event-publisher.js';
 import type { HeartbeatStore } from '../ports/heartbeat-store.js';
 import type { QueueInspector } from '../ports/intent-queue.js';
 import type { LockService } from '../ports/lock-service.js';
+import {
+  circuitCheck,
+  executorChecks,
+  jobChecks,
+  lockCheck,
+  marketDataCheck,
+  overall,
+  pauseAgeSeconds,
+  pauseCheck,
+  queueCheck,
+  reconciliationChecks,
+  type CircuitState,
+  type HealthCheck,
+  type HealthStatus,
+} from './health-rules.js';
 import { isPauseActive } from './pause.js';
 
-export type HealthStatus = 'OK' | 'DEGRADED' | 'FAILING';
+export type { CircuitState, HealthCheck, HealthStatus } from './health-rules.js';
 
-export interface HealthCheck {
-  readonly name: string;
-  readonly status: HealthStatus;
-  readonly detail: string;
+/** Event published on every change of the overall status. */
+export const HEALTH_CHANGED = 'HealthChanged';
+
+/**
+ * Circuit breaker states (RISK-5), one per exchange. Until the breaker exists the health
+ * function reads `CIRCUIT#<exchange>` items of the state table, if any were written.
+ */
+export interface CircuitStateReader {
+  list(): Promise<CircuitState[]>;
 }
 
 export interface HealthReport {
@@ -27,6 +57,13 @@ export interface HealthReport {
   readonly checks: readonly HealthCheck[];
   readonly dataSource?: string;
   readonly changed: boolean;
+  /** Figures the handler emits as metrics. */
+  readonly metrics: {
+    readonly dlqDepth: number;
+    readonly pauseAgeSeconds: number;
+    /** 1 when any circuit is open. */
+    readonly circuitOpen: number;
+  };
 }
 
 export interface HealthDeps {
@@ -36,6 +73,8 @@ export interface HealthDeps {
   readonly locks: LockService;
   readonly events: EventPublisher;
   readonly clock: Clock;
+  /** @default no circuit is checked */
+  readonly circuits?: CircuitStateReader;
   readonly settings: {
     /** Expected interval of each scheduled job in seconds. */
     readonly schedules: Readonly<Record<'scanner' | 'reconciler' | 'health', number>>;
@@ -44,83 +83,77 @@ export interface HealthDeps {
     readonly maxPauseAgeSeconds: number;
     /** Names of dead-letter queues among the inspected queues. */
     readonly deadLetterQueues: readonly string[];
+    /** Dead-lettered messages from which health is FAILING. */
+    readonly dlqFailingDepth: number;
+    /** Live mode refuses synthetic market data (DATA-4). */
+    readonly mode: 'paper' | 'live';
   };
 }
 
-const RANK: Record<HealthStatus, number> = { OK: 0, DEGRADED: 1, FAILING: 2 };
-const worst = (a: HealthStatus, b: HealthStatus): HealthStatus => (RANK[a] >= RANK[b] ? a : b);
+/** Runs a state read or write; an uncoded failure becomes a coded, retryable StorageError. */
+async function storage<T>(what: string, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (error) {
+    if (error instanceof TradewardenError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new StorageError(`health: ${what} failed: ${message}`, { cause: error, details: { what } });
+  }
+}
 
 export async function checkHealth(deps: HealthDeps, self: JobName = 'health'): Promise<HealthReport> {
   const now = deps.clock.now();
   const { settings } = deps;
+
+  // 1. Read everything first.
+  const beats = await storage('reading heartbeats', () => deps.heartbeats.list());
+  const scan = await storage('reading the scan report', () => deps.control.getReport('scan'));
+  const depths = await storage('reading queue depths', () => deps.queues.depths());
+  const pause = await storage('reading the pause state', () => deps.control.getPause());
+  const circuits = deps.circuits ? await storage('reading circuit states', () => deps.circuits?.list() ?? Promise.resolve([])) : [];
+  const locks = await storage('reading locks', () => deps.locks.list());
+  const reconciliation = await storage('reading the reconciliation report', () => deps.control.getReport('reconciliation'));
+  const previous = await storage('reading the last health report', () => deps.control.getReport('health'));
+
+  // 2. The rules.
   const checks: HealthCheck[] = [];
-
-  // Per-job freshness: stale after twice the interval, failing after four times.
-  const beats = await deps.heartbeats.list();
   for (const job of ['scanner', 'reconciler', 'health'] as const) {
-    if (job === self) continue;
-    const beat = beats.find((b) => b.job === job);
-    const everyMs = settings.schedules[job] * 1000;
-    const last = beat?.lastSuccess ? Date.parse(beat.lastSuccess) : undefined;
-    if (last === undefined) checks.push({ name: `job:${job}`, status: 'DEGRADED', detail: 'no successful run yet' });
-    else {
-      const age = now.getTime() - last;
-      const status: HealthStatus = age > 2 * settings.staleAfterIntervals * everyMs ? 'FAILING' : age > settings.staleAfterIntervals * everyMs ? 'DEGRADED' : 'OK';
-      checks.push({ name: `job:${job}`, status, detail: `last success ${Math.round(age / 1000)} s ago` });
-    }
-    if (beat?.lastOutcome === 'failure') checks.push({ name: `job:${job}:last-run`, status: 'DEGRADED', detail: `last run failed (${beat.lastErrorCode ?? 'unknown error'})` });
+    checks.push(...jobChecks(job, beats.find((b) => b.job === job), settings.schedules[job], settings.staleAfterIntervals, now, job === self));
   }
-  const executor = beats.find((b) => b.job === 'executor');
-  if (executor?.lastOutcome === 'failure') checks.push({ name: 'job:executor:last-run', status: 'DEGRADED', detail: `last run failed (${executor.lastErrorCode ?? 'unknown error'})` });
-
-  // Market data freshness and source.
-  const scan = await deps.control.getReport('scan');
-  let dataSource: string | undefined;
-  if (!scan || typeof scan.at !== 'string') checks.push({ name: 'market-data', status: 'DEGRADED', detail: 'no scan recorded yet' });
-  else {
-    dataSource = String(scan.source);
-    const age = now.getTime() - Date.parse(scan.at);
-    const fresh = Number(scan.fresh ?? 0);
-    const symbols = Number(scan.symbols ?? 0);
-    const status: HealthStatus = age > settings.staleDataSeconds * 1000 || fresh === 0 ? 'DEGRADED' : fresh < symbols ? 'DEGRADED' : 'OK';
-    checks.push({ name: 'market-data', status, detail: `source ${dataSource}, ${fresh}/${symbols} fresh, ${Math.round(age / 1000)} s old` });
-  }
-
-  // Queues: any message in a dead-letter queue needs a person.
-  const depths = await deps.queues.depths();
+  checks.push(...executorChecks(beats.find((b) => b.job === 'executor')));
+  const paused = isPauseActive(pause, now);
+  checks.push(marketDataCheck(scan, now, settings.staleDataSeconds, settings.mode === 'live', paused));
+  let dlqDepth = 0;
   for (const [name, depth] of Object.entries(depths)) {
-    const isDlq = settings.deadLetterQueues.includes(name);
-    checks.push({ name: `queue:${name}`, status: isDlq && depth > 0 ? 'DEGRADED' : 'OK', detail: `${depth} message(s)` });
+    const deadLetter = settings.deadLetterQueues.includes(name);
+    if (deadLetter) dlqDepth += depth;
+    checks.push(queueCheck(name, depth, deadLetter, settings.dlqFailingDepth));
   }
-
-  // Pause state and age (RISK-3).
-  const pause = await deps.control.getPause();
-  if (isPauseActive(pause, now)) {
-    const age = pause.since ? (now.getTime() - Date.parse(pause.since)) / 1000 : 0;
-    checks.push({
-      name: 'pause',
-      status: age > settings.maxPauseAgeSeconds ? 'FAILING' : 'DEGRADED',
-      detail: `paused ${Math.round(age)} s by ${pause.author ?? 'unknown'}: ${pause.reason ?? ''}`,
-    });
+  const pauseResult = pauseCheck(pause, now, settings.maxPauseAgeSeconds);
+  if (pauseResult) checks.push(pauseResult);
+  checks.push(...circuits.map(circuitCheck));
+  for (const lock of locks) {
+    const held = lockCheck(lock, now);
+    if (held) checks.push(held);
   }
+  checks.push(...reconciliationChecks(reconciliation));
 
-  // Locks held past their lease: a holder died or hangs.
-  for (const lock of await deps.locks.list()) {
-    if (lock.owner && lock.expiresAt < now.getTime()) {
-      checks.push({ name: `lock:${lock.name}`, status: 'DEGRADED', detail: `held by ${lock.owner} past its lease` });
-    }
-  }
-
-  // Last reconciliation.
-  const rec = await deps.control.getReport('reconciliation');
-  if (rec && Number(rec.lost ?? 0) > 0) checks.push({ name: 'reconciliation', status: 'DEGRADED', detail: `${String(rec.lost)} order(s) declared lost in the last run` });
-
-  const status = checks.reduce<HealthStatus>((s, c) => worst(s, c.status), 'OK');
-  const reasons = checks.filter((c) => c.status !== 'OK').map((c) => `${c.name}: ${c.detail}`);
-  const previous = await deps.control.getReport('health');
+  // 3. Publish a change, then store.
+  const { status, reasons } = overall(checks);
   const changed = previous?.status !== status;
-  const report: HealthReport = { status, at: now.toISOString(), reasons, checks, ...(dataSource ? { dataSource } : {}), changed };
-  await deps.control.putReport('health', { status, at: report.at, reasons });
-  if (changed) await deps.events.publish('HealthChanged', { from: previous?.status ?? null, to: status, reasons });
-  return report;
+  const at = now.toISOString();
+  if (changed) {
+    await storage(`publishing ${HEALTH_CHANGED}`, () => deps.events.publish(HEALTH_CHANGED, { from: previous?.status ?? null, to: status, at, reasons }));
+  }
+  await storage('storing the health report', () => deps.control.putReport('health', { status, at, reasons }));
+  const dataSource = scan && typeof scan.source === 'string' ? scan.source : undefined;
+  return {
+    status,
+    at,
+    reasons,
+    checks,
+    ...(dataSource ? { dataSource } : {}),
+    changed,
+    metrics: { dlqDepth, pauseAgeSeconds: pauseAgeSeconds(pause, now), circuitOpen: circuits.some((c) => c.state === 'open') ? 1 : 0 },
+  };
 }

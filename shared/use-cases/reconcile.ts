@@ -1,31 +1,44 @@
 /**
- * Reconciliation with the exchange (REC-1, REC-2, REC-5, EXE-7 stale reservations).
+ * Reconciliation with the exchange (REC-1..5, EXE-7 stale reservations).
  *
  * Primary course:
- * 1. Take the global reconciler lease: one run at a time.
- * 2. Page through non-terminal orders from the stored cursor, each under its symbol lease.
- * 3. For each order settled long enough (an executor may still be working on a fresh one):
- *    look it up by client order id. Found: book fills and state. "Not found": count it; declare
- *    it lost (FAILED, budget released) only after repeated not-found answers over the grace
- *    period. A network error propagates: it is never read as "not found" (REC-2).
- * 4. Stop before the deadline, store the cursor; the next run resumes from it (REC-5).
- * 5. Release reservations older than the bound that no live order backs.
- * 6. Store and return the report.
+ * 1. Take the global reconciler lease, for the whole run: one run at a time.
+ * 2. Page through non-terminal orders, oldest first, each under its symbol lease. A scheduled
+ *    run resumes where the last one stopped (REC-5); an ad hoc run (one symbol, or orders
+ *    created in one time window) starts from the beginning and leaves the scheduled position alone.
+ * 3. For each order settled long enough (an executor may still be working on a fresh one): look
+ *    it up by client order id. Found: book fills (partial too) and state (REC-1). "Not found":
+ *    count it; declare it lost (FAILED, budget released) only after repeated not-found answers
+ *    over the grace period. A network error propagates: it is never read as "not found" (REC-2).
+ * 4. Stop before the deadline and store where: the page cursor and the watermark (creation
+ *    time and id of the last order done), so the next run neither repeats nor skips orders.
+ * 5. After a complete pass: release reservations older than the bound that no live order backs
+ *    (EXE-7); report orders open on the exchange but unknown locally, adopting those that carry
+ *    our client order id prefix (REC-3); compare balances and pause on hard drift (REC-4).
+ * 6. Store and return the report. A run that fails stores a `failed` report with its resume
+ *    position first, then rethrows: the failure is never swallowed (HLT-5).
  */
 import { randomUUID } from 'node:crypto';
-import { release, staleReservations } from '../domain/account.js';
-import { LockHeldError } from '../domain/errors.js';
-import { isTerminal, type OrderRecord } from '../domain/order.js';
+import { release, reserve, staleReservations } from '../domain/account.js';
+import type { DriftThresholds } from '../domain/drift.js';
+import { LockHeldError, toTradewardenError } from '../domain/errors.js';
+import { Decimal, dec, str } from '../domain/money.js';
+import { CLIENT_ORDER_ID_PREFIX, isTerminal, type OrderRecord } from '../domain/order.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { AuditLog } from '../ports/audit-log.js';
 import type { Clock } from '../ports/clock.js';
 import type { ControlStore } from '../ports/control-store.js';
-import type { Exchange } from '../ports/exchange.js';
+import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
 import type { LockService } from '../ports/lock-service.js';
 import type { OrderStore } from '../ports/order-store.js';
-import { auditStream, closeWithoutExchange, syncFromExchange } from './order-sync.js';
+import { auditStream, closeWithoutExchange, syncFromExchange, type OrderSyncDeps } from './order-sync.js';
+import { reconcileBalances, type BalanceReport } from './reconcile-balances.js';
 
 export const RECONCILER_LOCK = 'reconciler';
+/** Orphans listed one by one in the report; beyond this they are only counted. */
+export const MAX_REPORTED_ORPHANS = 20;
+/** Strategy recorded on an order adopted from the exchange (REC-3). */
+export const ADOPTED_STRATEGY = 'adopted';
 
 export interface ReconcileDeps {
   readonly orders: OrderStore;
@@ -38,6 +51,7 @@ export interface ReconcileDeps {
   readonly settings: {
     readonly quoteCurrency: string;
     readonly owner: string;
+    /** Lease of a symbol lock; the run lock is held until the deadline plus this. */
     readonly lockLeaseMs: number;
     /** Orders younger than this are left to the executor that may still be working on them. */
     readonly settleMs: number;
@@ -46,6 +60,9 @@ export interface ReconcileDeps {
     readonly lostGraceMs: number;
     readonly reservationMaxAgeMs: number;
     readonly pageSize: number;
+    /** The symbols traded: their base assets are compared with the exchange balances. */
+    readonly watchlist: readonly string[];
+    readonly drift: DriftThresholds;
   };
 }
 
@@ -54,11 +71,30 @@ export interface ReconcileInput {
   readonly deadline: Date;
   /** Restrict to one symbol (ad hoc replay). */
   readonly symbol?: string;
+  /** Restrict to orders created in [from, to) (ad hoc replay of a time window). */
+  readonly window?: { readonly from: Date; readonly to: Date };
+}
+
+/** An order open on the exchange that the local books do not follow (REC-3). */
+export interface OrphanOrder {
+  readonly clientOrderId: string;
+  readonly symbol: string;
+  readonly side: string;
+  readonly type: string;
+  readonly amount: string;
+  readonly filled: string;
+  readonly price?: string;
+  /** It carried our client order id prefix and is now followed locally. */
+  readonly adopted: boolean;
+  readonly note?: string;
 }
 
 export interface ReconcileReport {
-  readonly status: 'completed' | 'partial' | 'skipped';
+  /** `failed` appears only in the stored report of a run that threw. */
+  readonly status: 'completed' | 'partial' | 'skipped' | 'failed';
   readonly at: string;
+  /** Present for ad hoc runs. */
+  readonly scope?: { readonly symbol?: string; readonly from?: string; readonly to?: string };
   readonly checked: number;
   readonly updated: number;
   readonly filled: number;
@@ -66,57 +102,124 @@ export interface ReconcileReport {
   readonly lost: number;
   readonly expired: number;
   readonly skippedBusy: number;
+  /** Orders changed too recently to look at (an executor may still be on them). */
+  readonly skippedSettling: number;
   readonly releasedReservations: number;
+  /** Orders open on the exchange, unknown (or closed) locally; `adopted` of them taken over. */
+  readonly orphans: number;
+  readonly adopted: number;
+  readonly orphanOrders: readonly OrphanOrder[];
+  /** The last balance comparison: this run's, or carried from the run that made it. */
+  readonly balances?: BalanceReport;
+  /** Where the next scheduled run resumes: page cursor and the last order done. */
   readonly cursor?: string;
+  readonly watermark?: string;
+  readonly error?: { readonly code: string; readonly message: string };
+}
+
+type Counts = {
+  checked: number;
+  updated: number;
+  filled: number;
+  notFound: number;
+  lost: number;
+  expired: number;
+  skippedBusy: number;
+  skippedSettling: number;
+  releasedReservations: number;
+};
+
+interface ResumePoint {
+  readonly cursor?: string;
+  readonly watermark?: string;
 }
 
 export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Promise<ReconcileReport> {
   const { settings } = deps;
   const start = deps.clock.now();
-  const counts = { checked: 0, updated: 0, filled: 0, notFound: 0, lost: 0, expired: 0, skippedBusy: 0, releasedReservations: 0 };
+  const scoped = input.symbol !== undefined || input.window !== undefined;
+  const scope = scoped
+    ? { ...(input.symbol ? { symbol: input.symbol } : {}), ...(input.window ? { from: input.window.from.toISOString(), to: input.window.to.toISOString() } : {}) }
+    : undefined;
+  const counts: Counts = { checked: 0, updated: 0, filled: 0, notFound: 0, lost: 0, expired: 0, skippedBusy: 0, skippedSettling: 0, releasedReservations: 0 };
+  const noOrphans = { orphans: 0, adopted: 0, orphanOrders: [] as OrphanOrder[] };
+  // The run lease covers the whole run, so no second run starts before this one's deadline.
+  const runLeaseMs = Math.max(0, input.deadline.getTime() - start.getTime()) + settings.lockLeaseMs;
   let runLease;
   try {
-    runLease = await deps.locks.acquire(RECONCILER_LOCK, `${settings.owner}:${randomUUID()}`, settings.lockLeaseMs, start);
+    runLease = await deps.locks.acquire(RECONCILER_LOCK, `${settings.owner}:${randomUUID()}`, runLeaseMs, start);
   } catch (error) {
-    if (error instanceof LockHeldError) return { status: 'skipped', at: start.toISOString(), ...counts };
+    if (error instanceof LockHeldError) return { status: 'skipped', at: start.toISOString(), ...(scope ? { scope } : {}), ...counts, ...noOrphans };
     throw error;
   }
   try {
     const previous = await deps.control.getReport('reconciliation');
-    let cursor = typeof previous?.cursor === 'string' && !input.symbol ? previous.cursor : undefined;
-    let partial = false;
-    do {
+    const stored = resumePointOf(previous);
+    const carriedBalances = previous?.balances as BalanceReport | undefined;
+    const base = (status: ReconcileReport['status'], resume: ResumePoint): ReconcileReport => ({
+      status,
+      at: deps.clock.now().toISOString(),
+      ...(scope ? { scope } : {}),
+      ...counts,
+      ...noOrphans,
+      ...(carriedBalances ? { balances: carriedBalances } : {}),
+      // An ad hoc run keeps the scheduled pass's position as it found it.
+      ...(scoped ? stored : resume),
+    });
+
+    // 2-4. The pass over non-terminal orders.
+    let next = scoped ? undefined : stored.cursor;
+    let watermark = scoped ? undefined : stored.watermark;
+    let stoppedAt: ResumePoint | undefined;
+    const windowEnd = input.window?.to.toISOString();
+    pages: for (;;) {
       if (deps.clock.now() >= input.deadline) {
-        partial = true;
+        stoppedAt = { ...(next ? { cursor: next } : {}), ...(watermark ? { watermark } : {}) };
         break;
       }
-      const page = await deps.orders.listOpen(settings.pageSize, cursor);
+      const page = await deps.orders.listOpen(settings.pageSize, next);
       for (const order of page.items) {
-        if (input.symbol && order.symbol !== input.symbol) continue;
+        const key = watermarkOf(order);
+        if (watermark !== undefined && key <= watermark) continue;
+        // Pages come oldest first: nothing after this order was created inside the window.
+        if (windowEnd !== undefined && order.createdAt >= windowEnd) break pages;
+        if (!inScope(order, input)) continue;
         if (deps.clock.now() >= input.deadline) {
-          partial = true;
-          break;
+          stoppedAt = { ...(next ? { cursor: next } : {}), ...(watermark ? { watermark } : {}) };
+          break pages;
         }
         counts.checked += 1;
-        const outcome = await reconcileOrder(deps, order);
-        if (outcome !== 'unchanged') counts.updated += 1;
-        if (outcome === 'filled') counts.filled += 1;
-        if (outcome === 'not-found') counts.notFound += 1;
-        if (outcome === 'lost') counts.lost += 1;
-        if (outcome === 'expired') counts.expired += 1;
-        if (outcome === 'busy') counts.skippedBusy += 1;
+        let outcome: OrderOutcome;
+        try {
+          outcome = await reconcileOrder(deps, order, 'pass');
+        } catch (error) {
+          // Resume after this order: one order that keeps failing must not stall the others.
+          if (!scoped) await storeFailure(deps, base('failed', { ...(next ? { cursor: next } : {}), watermark: key }), error);
+          throw error;
+        }
+        tally(counts, outcome);
+        watermark = key;
       }
-      if (partial) break;
-      cursor = page.cursor;
-    } while (cursor);
+      if (!page.cursor) break;
+      next = page.cursor;
+    }
 
-    if (!partial) counts.releasedReservations = await releaseStale(deps);
-    const report: ReconcileReport = {
-      status: partial ? 'partial' : 'completed',
-      at: deps.clock.now().toISOString(),
-      ...counts,
-      ...(partial && cursor ? { cursor } : {}),
-    };
+    if (stoppedAt) {
+      const report = base('partial', stoppedAt);
+      await deps.control.putReport('reconciliation', { ...report });
+      return report;
+    }
+
+    // 5. After a complete pass.
+    counts.releasedReservations = await releaseStale(deps);
+    const orphans = await findOrphans(deps, input);
+    const balances = scoped
+      ? undefined
+      : await reconcileBalances(
+          { accounts: deps.accounts, exchange: deps.exchange, audit: deps.audit, control: deps.control, clock: deps.clock, settings: { quoteCurrency: settings.quoteCurrency, watchlist: settings.watchlist, thresholds: settings.drift } },
+          (ids) => settleInFlight(deps, ids),
+        );
+    const report: ReconcileReport = { ...base('completed', {}), ...orphans, ...(balances ? { balances } : {}) };
     await deps.control.putReport('reconciliation', { ...report });
     return report;
   } finally {
@@ -124,11 +227,62 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
   }
 }
 
-type OrderOutcome = 'unchanged' | 'updated' | 'filled' | 'not-found' | 'lost' | 'expired' | 'busy';
+/** The position of the open-orders index an order sits at: creation time, then id. */
+function watermarkOf(order: OrderRecord): string {
+  return `${order.createdAt}#${order.id}`;
+}
 
-async function reconcileOrder(deps: ReconcileDeps, order: OrderRecord): Promise<OrderOutcome> {
+function resumePointOf(report: Record<string, unknown> | null): ResumePoint {
+  if (!report) return {};
+  const cursor = typeof report.cursor === 'string' ? report.cursor : undefined;
+  const watermark = typeof report.watermark === 'string' ? report.watermark : undefined;
+  return { ...(cursor ? { cursor } : {}), ...(watermark ? { watermark } : {}) };
+}
+
+function inScope(order: OrderRecord, input: ReconcileInput): boolean {
+  if (input.symbol !== undefined && order.symbol !== input.symbol) return false;
+  if (input.window) {
+    const created = Date.parse(order.createdAt);
+    if (created < input.window.from.getTime() || created >= input.window.to.getTime()) return false;
+  }
+  return true;
+}
+
+type OrderOutcome = 'unchanged' | 'updated' | 'filled' | 'not-found' | 'lost' | 'expired' | 'busy' | 'settling';
+
+function tally(counts: Counts, outcome: OrderOutcome): void {
+  if (outcome !== 'unchanged' && outcome !== 'busy' && outcome !== 'settling') counts.updated += 1;
+  if (outcome === 'filled') counts.filled += 1;
+  if (outcome === 'not-found') counts.notFound += 1;
+  if (outcome === 'lost') counts.lost += 1;
+  if (outcome === 'expired') counts.expired += 1;
+  if (outcome === 'busy') counts.skippedBusy += 1;
+  if (outcome === 'settling') counts.skippedSettling += 1;
+}
+
+async function storeFailure(deps: ReconcileDeps, report: ReconcileReport, error: unknown): Promise<void> {
+  const coded = toTradewardenError(error);
+  try {
+    await deps.control.putReport('reconciliation', { ...report, error: { code: coded.code, message: coded.message } });
+  } catch {
+    // The run fails with the original error either way; this only loses the resume position.
+  }
+}
+
+function syncDeps(deps: ReconcileDeps): OrderSyncDeps {
+  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+}
+
+/**
+ * Brings one order in line with the exchange, under its symbol lease.
+ * - `pass`: the scheduled pass; orders changed within the settle time are left alone, and a
+ *   "not found" answer counts towards declaring the order lost.
+ * - `confirm`: settling in-flight orders before balances are measured again; the lease alone
+ *   proves no executor is on the order, and a "not found" answer changes nothing.
+ */
+async function reconcileOrder(deps: ReconcileDeps, order: OrderRecord, mode: 'pass' | 'confirm'): Promise<OrderOutcome> {
   const now = deps.clock.now();
-  if (now.getTime() - Date.parse(order.updatedAt) < deps.settings.settleMs) return 'unchanged';
+  if (mode === 'pass' && now.getTime() - Date.parse(order.updatedAt) < deps.settings.settleMs) return 'settling';
   let lease;
   try {
     lease = await deps.locks.acquire(`symbol:${order.symbol}`, `${deps.settings.owner}:${randomUUID()}`, deps.settings.lockLeaseMs, now);
@@ -139,11 +293,11 @@ async function reconcileOrder(deps: ReconcileDeps, order: OrderRecord): Promise<
   try {
     const current = await deps.orders.get(order.id);
     if (!current || isTerminal(current.state)) return 'unchanged';
-    const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+    const sync = syncDeps(deps);
     if (current.state === 'NEW') {
       // Claimed but never sent: its intent is redelivered or dead-lettered; once the order is
       // older than the grace period nothing will send it, so its budget goes back.
-      if (now.getTime() - Date.parse(current.createdAt) < deps.settings.lostGraceMs) return 'unchanged';
+      if (mode === 'confirm' || now.getTime() - Date.parse(current.createdAt) < deps.settings.lostGraceMs) return 'unchanged';
       await closeWithoutExchange(sync, current, 'EXPIRED', 'claimed but never sent', lease.token, now);
       return 'expired';
     }
@@ -154,6 +308,7 @@ async function reconcileOrder(deps: ReconcileDeps, order: OrderRecord): Promise<
       if (next === current) return 'unchanged';
       return next.filled !== current.filled ? 'filled' : 'updated';
     }
+    if (mode === 'confirm') return 'unchanged';
     const count = current.notFoundCount + 1;
     const first = current.firstNotFoundAt ?? now.toISOString();
     if (count >= deps.settings.lostAfterNotFound && now.getTime() - Date.parse(first) >= deps.settings.lostGraceMs) {
@@ -167,6 +322,17 @@ async function reconcileOrder(deps: ReconcileDeps, order: OrderRecord): Promise<
   } finally {
     await deps.locks.release(lease);
   }
+}
+
+/** Settles the orders that still hold budget, before balances are measured again. */
+async function settleInFlight(deps: ReconcileDeps, orderIds: readonly string[]): Promise<boolean> {
+  let settled = true;
+  for (const id of orderIds) {
+    const order = await deps.orders.get(id);
+    if (!order || isTerminal(order.state)) continue;
+    if ((await reconcileOrder(deps, order, 'confirm')) === 'busy') settled = false;
+  }
+  return settled;
 }
 
 /** Releases reservations past the bound whose order is over or missing (EXE-7). */
@@ -183,4 +349,107 @@ async function releaseStale(deps: ReconcileDeps): Promise<number> {
     released += 1;
   }
   return released;
+}
+
+/**
+ * Orders open on the exchange that the local books do not follow (REC-3): unknown locally, or
+ * closed locally (declared lost, say) while the exchange still has them open. Unknown ones with
+ * our client order id prefix are adopted; the others are reported for a person to look at.
+ */
+async function findOrphans(deps: ReconcileDeps, input: ReconcileInput): Promise<Pick<ReconcileReport, 'orphans' | 'adopted' | 'orphanOrders'>> {
+  const open = await deps.exchange.fetchOpenOrders(input.symbol);
+  let orphans = 0;
+  let adopted = 0;
+  const orphanOrders: OrphanOrder[] = [];
+  for (const remote of open) {
+    if (input.window && (remote.timestamp < input.window.from.getTime() || remote.timestamp >= input.window.to.getTime())) continue;
+    const local = await deps.orders.get(remote.clientOrderId);
+    if (local && !isTerminal(local.state)) continue;
+    let result: { adopted: boolean; note?: string; known?: boolean };
+    if (local) result = { adopted: false, note: `closed locally as ${local.state} but open on the exchange` };
+    else if (!remote.clientOrderId.startsWith(CLIENT_ORDER_ID_PREFIX)) result = { adopted: false, note: 'not placed by Tradewarden (no client order id prefix)' };
+    else result = await adopt(deps, remote);
+    if (result.known) continue;
+    orphans += 1;
+    if (result.adopted) adopted += 1;
+    if (orphanOrders.length < MAX_REPORTED_ORPHANS) {
+      orphanOrders.push({
+        clientOrderId: remote.clientOrderId,
+        symbol: remote.symbol,
+        side: remote.side,
+        type: remote.type,
+        amount: remote.amount,
+        filled: remote.filled,
+        ...(remote.price !== undefined ? { price: remote.price } : {}),
+        adopted: result.adopted,
+        ...(result.note ? { note: result.note } : {}),
+      });
+    }
+  }
+  return { orphans, adopted, orphanOrders };
+}
+
+/**
+ * Takes an orphan with our prefix into the local books, under its symbol lease: the order is
+ * recorded as UNKNOWN with the exchange's view (the claim: a conditional create), a buy's
+ * unfilled notional is reserved as far as the budget allows (the exchange holds those funds),
+ * then the order is booked like any other (fills, state).
+ */
+async function adopt(deps: ReconcileDeps, remote: ExchangeOrder): Promise<{ adopted: boolean; note?: string; known?: boolean }> {
+  const now = deps.clock.now();
+  let lease;
+  try {
+    lease = await deps.locks.acquire(`symbol:${remote.symbol}`, `${deps.settings.owner}:${randomUUID()}`, deps.settings.lockLeaseMs, now);
+  } catch (error) {
+    if (error instanceof LockHeldError) return { adopted: false, note: 'symbol busy: adoption retried next run' };
+    throw error;
+  }
+  try {
+    if (await deps.orders.get(remote.clientOrderId)) return { adopted: false, known: true };
+    const quote = deps.settings.quoteCurrency;
+    const book = await deps.accounts.get(quote);
+    const unfilled = Decimal.max(dec(remote.amount).minus(remote.filled), 0);
+    const wanted = remote.side === 'buy' && remote.price !== undefined ? unfilled.times(remote.price) : new Decimal(0);
+    const toReserve = str(Decimal.min(wanted, dec(book?.available ?? '0')));
+    const intentId = remote.clientOrderId.slice(CLIENT_ORDER_ID_PREFIX.length);
+    const createdAt = Number.isFinite(remote.timestamp) && remote.timestamp > 0 ? new Date(remote.timestamp).toISOString() : now.toISOString();
+    const record: OrderRecord = {
+      id: remote.clientOrderId,
+      intentId,
+      correlationId: intentId,
+      strategy: ADOPTED_STRATEGY,
+      symbol: remote.symbol,
+      side: remote.side,
+      type: remote.type,
+      amount: remote.amount,
+      ...(remote.type === 'limit' && remote.price !== undefined ? { limitPrice: remote.price } : {}),
+      reservedQuote: toReserve,
+      state: 'UNKNOWN',
+      version: 0,
+      fence: lease.token,
+      filled: '0',
+      cost: '0',
+      fee: '0',
+      notFoundCount: 0,
+      reason: 'adopted: open on the exchange, unknown locally',
+      createdAt,
+      updatedAt: now.toISOString(),
+    };
+    if (!(await deps.orders.create(record))) return { adopted: false, known: true };
+    await deps.audit.append(
+      auditStream(remote.symbol),
+      { type: 'order.adopted', correlationId: intentId, data: { orderId: record.id, exchangeOrderId: remote.id, status: remote.status, amount: remote.amount, filled: remote.filled, reserved: toReserve } },
+      now,
+    );
+    if (book) {
+      await deps.accounts.update(quote, (b) =>
+        reserve(b, { orderId: record.id, symbol: record.symbol, side: record.side, amount: str(Decimal.min(dec(toReserve), dec(b.available))) }, now),
+      );
+    }
+    await syncFromExchange(syncDeps(deps), record, remote, lease.token, now);
+    const clipped = dec(toReserve).lt(wanted) ? `; reserved ${toReserve} of ${str(wanted)} ${quote} (budget short)` : '';
+    return { adopted: true, note: `adopted${clipped}` };
+  } finally {
+    await deps.locks.release(lease);
+  }
 }

@@ -1,0 +1,153 @@
+/**
+ * Balance drift between the exchange and the local book (REC-4). Pure.
+ *
+ * What is compared, per asset:
+ * - the quote currency: local `available + reserved` (cash not turned into positions) against
+ *   the exchange's quote total (`free + used`): an open buy holds its funds in `used` on the
+ *   exchange and in `reserved` locally, so resting orders cause no drift;
+ * - each base asset: the sum of local position quantities of `<BASE>/<QUOTE>` symbols against the
+ *   exchange's base total.
+ * The difference of each asset is valued in the quote currency (base assets at a ticker price)
+ * and the drift is the sum of the absolute values: a fill booked on one side only shows up as
+ * both a cash and a position difference, so it is never netted away.
+ *
+ * Assets the exchange holds that Tradewarden neither trades (watchlist) nor holds a position in
+ * are not compared: a live account may hold other coins that are none of our business.
+ */
+import type { AccountBook } from './account.js';
+import { ConfigError } from './errors.js';
+import { Decimal, UNSIGNED_DECIMAL_PATTERN, dec, str, type DecimalString } from './money.js';
+
+/** How far the books may disagree before an alarm, and before new entries pause. */
+export interface DriftThresholds {
+  /** Drift above this (quote currency) raises the alarm: a metric and an audit record. */
+  readonly alarmQuote: DecimalString;
+  /** Drift above this (quote currency) pauses new entries. */
+  readonly pauseQuote: DecimalString;
+}
+
+export type DriftLevel = 'ok' | 'alarm' | 'pause';
+
+export interface AssetDrift {
+  readonly asset: string;
+  /** What the local book says we hold. */
+  readonly local: DecimalString;
+  /** What the exchange says we hold (`free + used`). */
+  readonly exchange: DecimalString;
+  /** exchange - local, in units of the asset. */
+  readonly difference: DecimalString;
+  /** Quote per unit used to value the difference; absent when no price is known. */
+  readonly price?: DecimalString;
+  /** |difference| x price, in the quote currency; absent when unpriced. */
+  readonly quote?: DecimalString;
+}
+
+export interface Drift {
+  /** The quote currency every value is expressed in. */
+  readonly currency: string;
+  /** Sum of the valued absolute differences, in the quote currency. */
+  readonly quote: DecimalString;
+  /** Every compared asset, the quote currency first. */
+  readonly assets: readonly AssetDrift[];
+  /** Assets that differ but could not be valued (no ticker, no position price). */
+  readonly unpriced: readonly string[];
+  readonly level: DriftLevel;
+}
+
+/** `BTC` of `BTC/USDT`. */
+export function baseOf(symbol: string): string {
+  return symbol.slice(0, symbol.indexOf('/'));
+}
+
+/** `USDT` of `BTC/USDT`. */
+export function quoteOf(symbol: string): string {
+  return symbol.slice(symbol.indexOf('/') + 1);
+}
+
+/**
+ * The assets to compare: the quote currency, the base of every watched symbol, and the base of
+ * every position the book holds (a symbol dropped from the watchlist may still be held).
+ */
+export function trackedAssets(book: AccountBook, watchlist: readonly string[]): string[] {
+  const bases = new Set<string>();
+  for (const symbol of [...watchlist, ...Object.keys(book.positions)]) {
+    if (quoteOf(symbol) === book.currency) bases.add(baseOf(symbol));
+  }
+  bases.delete(book.currency);
+  return [book.currency, ...[...bases].sort()];
+}
+
+/** What the local book holds of `asset`. */
+export function localHolding(book: AccountBook, asset: string): DecimalString {
+  if (asset === book.currency) return str(dec(book.available).plus(book.reserved));
+  let qty = new Decimal(0);
+  for (const [symbol, position] of Object.entries(book.positions)) {
+    if (quoteOf(symbol) === book.currency && baseOf(symbol) === asset) qty = qty.plus(position.qty);
+  }
+  return str(qty);
+}
+
+/**
+ * A price for valuing a base asset: the ticker's when known, else the average entry price of
+ * the position (better than nothing: the difference is at least valued at what it cost).
+ */
+export function valuationPrice(book: AccountBook, asset: string, tickerPrices: Readonly<Record<string, DecimalString>>): DecimalString | undefined {
+  if (asset === book.currency) return '1';
+  const symbol = `${asset}/${book.currency}`;
+  const ticker = tickerPrices[symbol];
+  if (ticker !== undefined && dec(ticker).gt(0)) return ticker;
+  const avg = book.positions[symbol]?.avgPrice;
+  return avg !== undefined && dec(avg).gt(0) ? avg : undefined;
+}
+
+/** The level of a drift: strictly above a threshold counts; an unvalued difference alarms at least. */
+export function driftLevel(quote: DecimalString, unpriced: number, thresholds: DriftThresholds): DriftLevel {
+  if (dec(quote).gt(thresholds.pauseQuote)) return 'pause';
+  if (dec(quote).gt(thresholds.alarmQuote) || unpriced > 0) return 'alarm';
+  return 'ok';
+}
+
+export interface DriftInput {
+  readonly book: AccountBook;
+  /** Exchange totals per asset; an asset missing here is held at zero. */
+  readonly balances: Readonly<Record<string, { readonly total: DecimalString }>>;
+  /** Ticker prices per symbol (`BTC/USDT` -> last price). */
+  readonly prices: Readonly<Record<string, DecimalString>>;
+  readonly watchlist: readonly string[];
+  readonly thresholds: DriftThresholds;
+}
+
+/** Compares the book with the exchange balances. */
+export function computeDrift(input: DriftInput): Drift {
+  const { book } = input;
+  const assets: AssetDrift[] = [];
+  const unpriced: string[] = [];
+  let total = new Decimal(0);
+  for (const asset of trackedAssets(book, input.watchlist)) {
+    const local = localHolding(book, asset);
+    const exchange = str(dec(input.balances[asset]?.total ?? '0'));
+    const difference = dec(exchange).minus(local);
+    const price = valuationPrice(book, asset, input.prices);
+    if (price === undefined) {
+      if (!difference.isZero()) unpriced.push(asset);
+      assets.push({ asset, local, exchange, difference: str(difference) });
+      continue;
+    }
+    const quote = difference.abs().times(price);
+    total = total.plus(quote);
+    assets.push({ asset, local, exchange, difference: str(difference), price, quote: str(quote) });
+  }
+  const quote = str(total);
+  return { currency: book.currency, quote, assets, unpriced, level: driftLevel(quote, unpriced.length, input.thresholds) };
+}
+
+/** @throws ConfigError unless both thresholds are non-negative decimals and the alarm is not above the pause. */
+export function assertThresholds(thresholds: DriftThresholds): void {
+  const issues: string[] = [];
+  if (!UNSIGNED_DECIMAL_PATTERN.test(thresholds.alarmQuote)) issues.push(`drift alarm threshold must be a non-negative decimal, got ${JSON.stringify(thresholds.alarmQuote)}`);
+  if (!UNSIGNED_DECIMAL_PATTERN.test(thresholds.pauseQuote)) issues.push(`drift pause threshold must be a non-negative decimal, got ${JSON.stringify(thresholds.pauseQuote)}`);
+  if (issues.length === 0 && dec(thresholds.alarmQuote).gt(thresholds.pauseQuote)) {
+    issues.push(`drift alarm threshold ${thresholds.alarmQuote} is above the pause threshold ${thresholds.pauseQuote}`);
+  }
+  if (issues.length > 0) throw new ConfigError(issues);
+}

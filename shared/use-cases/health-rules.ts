@@ -1,0 +1,193 @@
+/**
+ * The rules of the health report (HLT-2), pure: each check maps what was read to OK, DEGRADED
+ * or FAILING with a reason. The overall status is the worst check.
+ *
+ * What the levels mean: DEGRADED = something needs a look but trading is still protected;
+ * FAILING = the system is not doing its job (nothing trades or nothing is watched) and a person
+ * is needed now. The health endpoint answers 503 for FAILING, and the HealthStatus alarm fires.
+ *
+ * | check          | DEGRADED                                       | FAILING                                          |
+ * |----------------|------------------------------------------------|--------------------------------------------------|
+ * | job freshness  | last success older than 2 intervals; last run  | older than 2 x 2 intervals                       |
+ * |                | failed; never succeeded                        |                                                  |
+ * | executor       | last run failed                                | (never: the DLQ check escalates)                 |
+ * | market data    | some symbols stale; report older than the      | no fresh symbol at all; report older than twice  |
+ * |                | stale-data age; no scan yet                    | that; synthetic data in live mode (DATA-4)       |
+ * | dead letters   | at least one message                           | at least `dlqFailingDepth` messages              |
+ * | pause (RISK-3) | paused (a deliberate state, shown)             | paused for longer than `maxPauseAgeSeconds`      |
+ * | circuit        | half-open (probing)                            | open: no exchange call is made, so nothing is    |
+ * |                |                                                | placed, cancelled or reconciled                  |
+ * | locks          | held past the lease (a holder died or hangs)   |                                                  |
+ * | reconciliation | orders declared lost; orphans on the exchange; | confirmed drift above the hard limit             |
+ * |                | drift above the alarm threshold                |                                                  |
+ *
+ * A pause past its age is FAILING rather than DEGRADED: RISK-3 asks for an alert, and FAILING
+ * is the health signal that alerts (the PauseTooOld alarm on PauseAgeSeconds fires as well).
+ */
+import type { Heartbeat } from '../ports/heartbeat-store.js';
+import type { LockInfo } from '../ports/lock-service.js';
+import type { PauseState } from '../ports/control-store.js';
+import { isPauseActive } from './pause.js';
+
+export type HealthStatus = 'OK' | 'DEGRADED' | 'FAILING';
+
+export interface HealthCheck {
+  readonly name: string;
+  readonly status: HealthStatus;
+  readonly detail: string;
+}
+
+/** A bound that makes a check DEGRADED makes it FAILING when exceeded this many times over. */
+export const ESCALATION_FACTOR = 2;
+/** Messages in a dead-letter queue from which health is FAILING: intents fail systematically. */
+export const DLQ_FAILING_DEPTH = 10;
+
+const RANK: Readonly<Record<HealthStatus, number>> = { OK: 0, DEGRADED: 1, FAILING: 2 };
+
+export function worst(a: HealthStatus, b: HealthStatus): HealthStatus {
+  return RANK[a] >= RANK[b] ? a : b;
+}
+
+/** The overall status and the reasons: every check that is not OK, worst first. */
+export function overall(checks: readonly HealthCheck[]): { status: HealthStatus; reasons: string[] } {
+  const status = checks.reduce<HealthStatus>((s, c) => worst(s, c.status), 'OK');
+  const reasons = checks
+    .filter((c) => c.status !== 'OK')
+    .sort((a, b) => RANK[b.status] - RANK[a.status])
+    .map((c) => `${c.name}: ${c.detail}`);
+  return { status, reasons };
+}
+
+const seconds = (ms: number): number => Math.round(ms / 1000);
+
+/**
+ * Freshness of a scheduled job. `self` is the job running this check: it is running now, so
+ * it is only judged on its previous runs (a gap means earlier runs failed or never ran).
+ */
+export function jobChecks(job: string, beat: Heartbeat | undefined, everySeconds: number, staleAfterIntervals: number, now: Date, self: boolean): HealthCheck[] {
+  const checks: HealthCheck[] = [];
+  const staleMs = staleAfterIntervals * everySeconds * 1000;
+  const last = beat?.lastSuccess ? Date.parse(beat.lastSuccess) : undefined;
+  if (last === undefined) {
+    if (!self) checks.push({ name: `job:${job}`, status: 'DEGRADED', detail: 'no successful run yet' });
+  } else {
+    const age = now.getTime() - last;
+    const status: HealthStatus = age > ESCALATION_FACTOR * staleMs ? 'FAILING' : age > staleMs ? 'DEGRADED' : 'OK';
+    checks.push({ name: `job:${job}`, status, detail: `last success ${seconds(age)} s ago (stale after ${seconds(staleMs)} s)` });
+  }
+  if (beat?.lastOutcome === 'failure') {
+    checks.push({ name: `job:${job}:last-run`, status: 'DEGRADED', detail: `last run failed (${beat.lastErrorCode ?? 'unknown error'})` });
+  }
+  return checks;
+}
+
+/**
+ * The executor has no schedule: it is judged on its last run only. A stalled executor shows as
+ * intents expiring in the queue and dead letters (and the ExecutorHeartbeatMissing alarm, which
+ * looks at queued work over minutes); judging it on queue depth at one instant would flap
+ * whenever health runs between a scan and the executor picking its intents up.
+ */
+export function executorChecks(beat: Heartbeat | undefined): HealthCheck[] {
+  if (beat?.lastOutcome !== 'failure') return [];
+  return [{ name: 'job:executor:last-run', status: 'DEGRADED', detail: `last run failed (${beat.lastErrorCode ?? 'unknown error'})` }];
+}
+
+/**
+ * The scan report's view of market data (DATA-2, DATA-4). While trading is paused the scanner
+ * fetches nothing, so an old report is expected then and only shown.
+ */
+export function marketDataCheck(scan: Readonly<Record<string, unknown>> | null, now: Date, staleDataSeconds: number, live: boolean, paused: boolean): HealthCheck {
+  if (!scan || typeof scan.at !== 'string') return { name: 'market-data', status: paused ? 'OK' : 'DEGRADED', detail: 'no scan recorded yet' };
+  const source = String(scan.source);
+  const age = now.getTime() - Date.parse(scan.at);
+  const fresh = Number(scan.fresh ?? 0);
+  const symbols = Number(scan.symbols ?? 0);
+  const error = scan.failed === true && typeof scan.error === 'object' && scan.error !== null ? (scan.error as { code?: unknown }).code : undefined;
+  const detail = `source ${source}, ${fresh}/${symbols} fresh, ${seconds(age)} s old${error !== undefined ? `, last scan failed (${String(error)})` : ''}`;
+  const staleMs = staleDataSeconds * 1000;
+  if (live && source !== 'exchange') return { name: 'market-data', status: 'FAILING', detail: `${detail}: live mode on a ${source} source` };
+  if (paused) return { name: 'market-data', status: 'OK', detail: `${detail} (not scanned while paused)` };
+  if (fresh <= 0 || age > ESCALATION_FACTOR * staleMs) return { name: 'market-data', status: 'FAILING', detail };
+  if (fresh < symbols || age > staleMs) return { name: 'market-data', status: 'DEGRADED', detail };
+  return { name: 'market-data', status: 'OK', detail };
+}
+
+export function queueCheck(name: string, depth: number, deadLetter: boolean, dlqFailingDepth: number): HealthCheck {
+  const status: HealthStatus = !deadLetter || depth === 0 ? 'OK' : depth >= dlqFailingDepth ? 'FAILING' : 'DEGRADED';
+  return { name: `queue:${name}`, status, detail: `${depth} message(s)${deadLetter && depth > 0 ? ' dead-lettered: inspect, then redrive or delete' : ''}` };
+}
+
+/** Seconds the pause has held, 0 when not paused (also the PauseAgeSeconds metric). */
+export function pauseAgeSeconds(pause: PauseState, now: Date): number {
+  if (!isPauseActive(pause, now) || !pause.since) return 0;
+  return Math.max(0, Math.round((now.getTime() - Date.parse(pause.since)) / 1000));
+}
+
+/** RISK-3. `null` when trading is not paused. */
+export function pauseCheck(pause: PauseState, now: Date, maxPauseAgeSeconds: number): HealthCheck | null {
+  if (!isPauseActive(pause, now)) return null;
+  const by = `by ${pause.author ?? 'unknown'}: ${pause.reason ?? 'no reason given'}`;
+  if (!pause.since) return { name: 'pause', status: 'DEGRADED', detail: `paused since an unknown time ${by}` };
+  const age = pauseAgeSeconds(pause, now);
+  const status: HealthStatus = age > maxPauseAgeSeconds ? 'FAILING' : 'DEGRADED';
+  return { name: 'pause', status, detail: `paused ${age} s ${by}${status === 'FAILING' ? ` (longer than ${maxPauseAgeSeconds} s)` : ''}` };
+}
+
+export type CircuitPosition = 'open' | 'half-open' | 'closed';
+
+/** The stored state of one exchange's circuit breaker (RISK-5). */
+export interface CircuitState {
+  readonly name: string;
+  /** Anything else than the three positions is reported as unreadable. */
+  readonly state: string;
+  readonly since?: string;
+}
+
+export function isCircuitPosition(value: string): value is CircuitPosition {
+  return value === 'open' || value === 'half-open' || value === 'closed';
+}
+
+export function circuitCheck(circuit: CircuitState): HealthCheck {
+  const name = `circuit:${circuit.name}`;
+  const since = circuit.since ? ` since ${circuit.since}` : '';
+  if (!isCircuitPosition(circuit.state)) return { name, status: 'DEGRADED', detail: `unreadable state ${JSON.stringify(circuit.state)}` };
+  switch (circuit.state) {
+    case 'open':
+      return { name, status: 'FAILING', detail: `open${since}: no exchange calls` };
+    case 'half-open':
+      return { name, status: 'DEGRADED', detail: `half-open${since}: probing the exchange` };
+    case 'closed':
+      return { name, status: 'OK', detail: 'closed' };
+    default: {
+      const exhaustive: never = circuit.state;
+      return exhaustive;
+    }
+  }
+}
+
+/** A lock whose lease ran out while an owner is still recorded: its holder died or hangs. */
+export function lockCheck(lock: LockInfo, now: Date): HealthCheck | null {
+  if (!lock.owner || lock.expiresAt >= now.getTime()) return null;
+  return { name: `lock:${lock.name}`, status: 'DEGRADED', detail: `held by ${lock.owner} ${seconds(now.getTime() - lock.expiresAt)} s past its lease` };
+}
+
+/** The last reconciliation report: lost orders, orphans and balance drift (REC-2..4). */
+export function reconciliationChecks(report: Readonly<Record<string, unknown>> | null): HealthCheck[] {
+  if (!report) return [];
+  const checks: HealthCheck[] = [];
+  const lost = Number(report.lost ?? 0);
+  if (lost > 0) checks.push({ name: 'reconciliation:lost', status: 'DEGRADED', detail: `${lost} order(s) declared lost in the last run` });
+  const orphans = Number(report.orphans ?? 0) - Number(report.adopted ?? 0);
+  if (orphans > 0) checks.push({ name: 'reconciliation:orphans', status: 'DEGRADED', detail: `${orphans} order(s) open on the exchange that Tradewarden does not follow` });
+  const balances = report.balances as { drift?: { level?: unknown; quote?: unknown; currency?: unknown }; confirmed?: unknown } | undefined;
+  const drift = balances?.drift;
+  if (drift?.level === 'alarm' || drift?.level === 'pause') {
+    const hard = drift.level === 'pause' && balances?.confirmed !== false;
+    checks.push({
+      name: 'reconciliation:drift',
+      status: hard ? 'FAILING' : 'DEGRADED',
+      detail: `balances drift by ${String(drift.quote)} ${String(drift.currency)}${drift.level === 'pause' ? ' (above the hard limit' + (hard ? ')' : ', unconfirmed)') : ''}`,
+    });
+  }
+  return checks;
+}

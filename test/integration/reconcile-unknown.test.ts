@@ -1,0 +1,144 @@
+/**
+ * REC-2 and EXE-3 on the embedded stack: UNKNOWN orders are resolved by looking them up; a
+ * network error is never read as "not found", and an order is declared lost only after three
+ * not-found answers spanning the grace period.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkBook } from '../../shared/domain/account.js';
+import { ErrorCode, ExchangeTransientError, ExchangeUnknownOutcomeError } from '../../shared/domain/errors.js';
+import type { LocalRuntime } from '../../infra/local/runtime.js';
+import { LOST_GRACE_MS } from '../../functions/reconciler/app.js';
+import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
+import { execute, intent, scripted, type ScriptedExchange } from './reconcile-support.js';
+
+const SECOND = 1000;
+
+describe('Reconciler: UNKNOWN orders and "not found" (REC-2)', () => {
+  let t: TestStack;
+  let runtime: LocalRuntime;
+  let x: ScriptedExchange;
+  const clock = new ManualClock(new Date('2026-03-02T10:00:00.000Z'));
+
+  beforeAll(async () => {
+    t = await startTestStack({ TW_PAPER_SEED: 'reconcile-unknown', TW_WATCHLIST: 'BTC/USDT,ETH/USDT' });
+    const wrap = scripted();
+    runtime = t.runtime({ clock, exchange: wrap.option });
+    await runtime.containers.executor.ensureAccount();
+    x = wrap.exchange as ScriptedExchange;
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  beforeEach(() => {
+    x.script = {};
+  });
+
+  const c = () => runtime.containers.reconciler;
+
+  it('resolves an UNKNOWN order that the exchange has by booking what it reports', async () => {
+    // Prepare: the request reaches the exchange, the answer is lost (timeout after send).
+    const buy = intent({ symbol: 'BTC/USDT', side: 'buy', type: 'market', quoteAmount: '30', at: clock.now() });
+    const orderId = `tw-${buy.id}`;
+    x.script.createOrder = async (request, inner) => {
+      await inner.createOrder(request);
+      throw new ExchangeUnknownOutcomeError('socket hang up after the request was sent');
+    };
+    await expect(execute(runtime, buy)).rejects.toMatchObject({ code: ErrorCode.ExchangeUnknownOutcome });
+    x.script = {};
+    expect((await c().orders.get(orderId))?.state).toBe('UNKNOWN');
+
+    // Act
+    clock.advance(20 * SECOND);
+    const report = await runtime.reconcile();
+
+    // Assess
+    const remote = await x.inner.fetchOrderByClientId('BTC/USDT', orderId);
+    const book = await c().accounts.get('USDT');
+    expect(report.filled).toBe(1);
+    expect(await c().orders.get(orderId)).toMatchObject({ state: 'FILLED', filled: remote?.filled, notFoundCount: 0 });
+    expect(book?.positions['BTC/USDT']?.qty).toBe(remote?.filled);
+    expect(book?.orders[orderId]).toBeUndefined();
+    expect(report.balances?.drift.level).toBe('ok');
+  });
+
+  it('never counts a network error as "not found", and declares an order lost only after three answers over the grace period', async () => {
+    // Prepare: the request never reached the exchange, but the executor cannot know that.
+    const t0 = clock.now();
+    const buy = intent({ symbol: 'ETH/USDT', side: 'buy', type: 'market', quoteAmount: '30', at: t0 });
+    const orderId = `tw-${buy.id}`;
+    x.script.createOrder = async () => {
+      throw new ExchangeUnknownOutcomeError('timeout: no answer');
+    };
+    await expect(execute(runtime, buy)).rejects.toMatchObject({ code: ErrorCode.ExchangeUnknownOutcome });
+    x.script = {};
+    const reservedBefore = (await c().accounts.get('USDT'))?.orders[orderId]?.reserved;
+    expect(reservedBefore).toBeDefined();
+    const at = (ms: number) => clock.set(new Date(t0.getTime() + ms));
+    const order = async () => c().orders.get(orderId);
+    const networkDown = () => {
+      x.script.fetchOrderByClientId = async () => {
+        throw new ExchangeTransientError('ECONNRESET');
+      };
+    };
+
+    // Act 1: five minutes of network errors. A run that asks about the order fails, loudly;
+    // the run after it resumes past that order (so one bad order cannot stall the others).
+    networkDown();
+    const outcomes: string[] = [];
+    for (let minute = 1; minute <= 5; minute += 1) {
+      at(minute * 60 * SECOND);
+      outcomes.push(await runtime.reconcile().then((r) => `${r.status}:${r.checked}`, (e: { code?: string }) => e.code ?? 'uncoded'));
+    }
+
+    // Assess 1
+    const failed = ErrorCode.ExchangeTransient;
+    expect(outcomes).toEqual([failed, 'completed:0', failed, 'completed:0', failed]);
+    expect(await order()).toMatchObject({ state: 'UNKNOWN', notFoundCount: 0 });
+    expect((await order())?.firstNotFoundAt).toBeUndefined();
+    const beat = (await c().heartbeats.list()).find((h) => h.job === 'reconciler');
+    expect(beat).toMatchObject({ lastOutcome: 'failure', lastErrorCode: ErrorCode.ExchangeTransient });
+    expect(await c().control.getReport('reconciliation')).toMatchObject({ status: 'failed', error: { code: ErrorCode.ExchangeTransient } });
+
+    // Act 2: the exchange answers "not found" three times within less than the grace period.
+    x.script = {};
+    const base = 6 * 60 * SECOND;
+    const counts: number[] = [];
+    // The run right after a failure resumes past the order that failed; the one after checks it.
+    at(base);
+    await runtime.reconcile();
+    for (const offset of [0, 40, 80]) {
+      at(base + 10 * SECOND + offset * SECOND);
+      await runtime.reconcile();
+      counts.push((await order())?.notFoundCount ?? -1);
+    }
+    // A network error between two not-found answers changes nothing either.
+    networkDown();
+    at(base + 120 * SECOND);
+    await expect(runtime.reconcile()).rejects.toMatchObject({ code: ErrorCode.ExchangeTransient });
+    x.script = {};
+    const beforeGrace = await order();
+
+    // Assess 2
+    expect(counts).toEqual([1, 2, 3]);
+    expect(beforeGrace).toMatchObject({ state: 'UNKNOWN', notFoundCount: 3 });
+    expect(Date.parse(beforeGrace?.firstNotFoundAt ?? '')).toBe(t0.getTime() + base + 10 * SECOND);
+
+    // Act 3: past the grace period since the first not-found answer.
+    at(base + 10 * SECOND + LOST_GRACE_MS + SECOND);
+    await runtime.reconcile(); // resumes past the order that failed last
+    const report = await runtime.reconcile();
+
+    // Assess 3
+    const book = await c().accounts.get('USDT');
+    expect(report.lost).toBe(1);
+    expect(await order()).toMatchObject({ state: 'FAILED', notFoundCount: 4 });
+    expect((await order())?.reason).toContain('not found on the exchange 4 times');
+    expect(book?.orders[orderId]).toBeUndefined();
+    expect(book ? checkBook(book) : ['no book']).toEqual([]);
+    expect(x.calls.filter((call) => call.method === 'createOrder')).toHaveLength(2);
+    const health = await runtime.health();
+    expect(health.reasons.join('\n')).toContain('reconciliation:lost');
+  });
+});

@@ -1,0 +1,125 @@
+import { describe, expect, it } from 'vitest';
+import { applyFill, openBook, reserve, type AccountBook } from '../../shared/domain/account.js';
+import { assertThresholds, computeDrift, driftLevel, localHolding, trackedAssets } from '../../shared/domain/drift.js';
+import { ConfigError } from '../../shared/domain/errors.js';
+
+const AT = new Date('2026-01-01T00:00:00Z');
+const THRESHOLDS = { alarmQuote: '10', pauseQuote: '100' };
+
+/** A book of 10000 USDT that bought 0.01 BTC for 600 + 0.6 fee and holds a 100 USDT reservation for an ETH buy. */
+function tradedBook(): AccountBook {
+  let book = openBook('USDT', '10000', AT);
+  book = reserve(book, { orderId: 'b1', symbol: 'BTC/USDT', side: 'buy', amount: '700' }, AT) ?? book;
+  book = applyFill(book, { orderId: 'b1', symbol: 'BTC/USDT', side: 'buy', filled: '0.01', cost: '600', fee: '0.6' }, AT) ?? book;
+  book = reserve(book, { orderId: 'e1', symbol: 'ETH/USDT', side: 'buy', amount: '100' }, AT) ?? book;
+  return book;
+}
+
+/** What the exchange holds for `tradedBook`: the ETH buy rests, its funds in `used`. */
+const MATCHING = { USDT: { total: '9399.4' }, BTC: { total: '0.01' } };
+const PRICES = { 'BTC/USDT': '61000', 'ETH/USDT': '3000' };
+
+describe('Function: computeDrift', () => {
+  it('finds no drift when cash and positions match the exchange', () => {
+    // Act
+    const drift = computeDrift({ book: tradedBook(), balances: MATCHING, prices: PRICES, watchlist: ['BTC/USDT', 'ETH/USDT'], thresholds: THRESHOLDS });
+
+    // Assess
+    expect(drift.quote).toBe('0');
+    expect(drift.level).toBe('ok');
+    expect(drift.assets.map((a) => a.asset)).toEqual(['USDT', 'BTC', 'ETH']);
+    expect(drift.assets[0]).toMatchObject({ local: '9399.4', exchange: '9399.4', difference: '0' });
+  });
+
+  it('values a fill booked on the exchange only as the sum of its cash and position differences', () => {
+    // Prepare: the exchange bought 0.001 BTC for 61 + 0.061 fee that the book never saw.
+    const balances = { USDT: { total: '9338.339' }, BTC: { total: '0.011' } };
+
+    // Act
+    const drift = computeDrift({ book: tradedBook(), balances, prices: PRICES, watchlist: ['BTC/USDT'], thresholds: THRESHOLDS });
+
+    // Assess: 61.061 of cash plus 0.001 x 61000 of BTC, never netted to the fee alone.
+    expect(drift.assets.find((a) => a.asset === 'USDT')).toMatchObject({ difference: '-61.061', quote: '61.061' });
+    expect(drift.assets.find((a) => a.asset === 'BTC')).toMatchObject({ difference: '0.001', price: '61000', quote: '61' });
+    expect(drift.quote).toBe('122.061');
+    expect(drift.level).toBe('pause');
+  });
+
+  it('reports an external deposit of quote as drift of its amount', () => {
+    // Act
+    const drift = computeDrift({ book: tradedBook(), balances: { ...MATCHING, USDT: { total: '9449.4' } }, prices: PRICES, watchlist: ['BTC/USDT'], thresholds: THRESHOLDS });
+
+    // Assess
+    expect(drift.quote).toBe('50');
+    expect(drift.level).toBe('alarm');
+  });
+
+  it('values a base asset without a ticker at its position price, and leaves an unheld one unpriced', () => {
+    // Prepare: no tickers at all; SOL is watched, not held, and the exchange has some.
+    const balances = { ...MATCHING, BTC: { total: '0.02' }, SOL: { total: '1' } };
+
+    // Act
+    const drift = computeDrift({ book: tradedBook(), balances, prices: {}, watchlist: ['BTC/USDT', 'SOL/USDT'], thresholds: THRESHOLDS });
+
+    // Assess: 0.01 BTC at the average entry 60060 (fee included)
+    expect(drift.assets.find((a) => a.asset === 'BTC')).toMatchObject({ price: '60060', quote: '600.6' });
+    expect(drift.unpriced).toEqual(['SOL']);
+    expect(drift.assets.find((a) => a.asset === 'SOL')).not.toHaveProperty('quote');
+    expect(drift.quote).toBe('600.6');
+  });
+
+  it('ignores exchange assets that are neither watched nor held', () => {
+    // Act
+    const drift = computeDrift({ book: tradedBook(), balances: { ...MATCHING, BNB: { total: '3' } }, prices: PRICES, watchlist: ['BTC/USDT'], thresholds: THRESHOLDS });
+
+    // Assess
+    expect(drift.assets.map((a) => a.asset)).not.toContain('BNB');
+    expect(drift.level).toBe('ok');
+  });
+
+  it('counts an asset the exchange does not list as held at zero', () => {
+    // Act
+    const drift = computeDrift({ book: tradedBook(), balances: { USDT: { total: '9399.4' } }, prices: PRICES, watchlist: ['BTC/USDT'], thresholds: THRESHOLDS });
+
+    // Assess
+    expect(drift.assets.find((a) => a.asset === 'BTC')).toMatchObject({ exchange: '0', difference: '-0.01', quote: '610' });
+  });
+});
+
+describe('Function: driftLevel', () => {
+  it.each([
+    ['0', 0, 'ok'],
+    ['10', 0, 'ok'],
+    ['10.000001', 0, 'alarm'],
+    ['100', 0, 'alarm'],
+    ['100.01', 0, 'pause'],
+    ['0', 1, 'alarm'],
+  ] as const)('rates a drift of %s with %i unpriced asset(s) as %s', (quote, unpriced, level) => {
+    expect(driftLevel(quote, unpriced, THRESHOLDS)).toBe(level);
+  });
+});
+
+describe('Function: trackedAssets and localHolding', () => {
+  it('tracks the quote, watched bases and held bases of the same quote only', () => {
+    // Prepare
+    const book = tradedBook();
+
+    // Act
+    const assets = trackedAssets(book, ['SOL/USDT', 'ETH/BTC', 'BTC/USDT']);
+
+    // Assess
+    expect(assets).toEqual(['USDT', 'BTC', 'SOL']);
+    expect(localHolding(book, 'USDT')).toBe('9399.4');
+    expect(localHolding(book, 'BTC')).toBe('0.01');
+    expect(localHolding(book, 'SOL')).toBe('0');
+  });
+});
+
+describe('Function: assertThresholds', () => {
+  it('accepts the defaults and refuses an alarm above the pause or a malformed value', () => {
+    expect(() => assertThresholds(THRESHOLDS)).not.toThrow();
+    expect(() => assertThresholds({ alarmQuote: '200', pauseQuote: '100' })).toThrow(ConfigError);
+    expect(() => assertThresholds({ alarmQuote: '-1', pauseQuote: '100' })).toThrow(ConfigError);
+    expect(() => assertThresholds({ alarmQuote: 'ten', pauseQuote: '100' })).toThrow(ConfigError);
+  });
+});
