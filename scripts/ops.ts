@@ -5,18 +5,36 @@
  *   pause --reason "..." [--for 2h] [--author name]
  *   resume
  *   emergency-stop [--reason "..."]      pause, then cancel every open order
+ *   get [key]                            the tunables: stored record and effective values (OPS-5)
+ *   set <key> <value> [--author name]    change one tunable without a redeploy, e.g.
+ *                                          set maxOpenPositions 3
+ *                                          set strategies.rsi-mean-reversion.symbols.BTC/USDT true
+ *                                          set strategies.price-drop.params.dropPercent 2
+ *                                        `set <key> null` removes it (back to the configured default)
  *   audit verify                         exit 1 naming the first broken record of each bad stream
  *   redrive                              move dead-lettered intents back to the execution queue
+ *
+ * The commands are importable (`runOps`), so tests run them against an embedded stack; the
+ * script runs `main` only when executed directly.
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { ValidationError, toTradewardenError } from '../shared/domain/errors.js';
+import { scannerSettings } from '../functions/scanner/app.js';
 import type { LocalRuntime } from '../infra/local/runtime.js';
+import { DynamoDbTunablesStore } from '../shared/adapters/dynamodb-tunables-store.js';
+import { ValidationError, toTradewardenError } from '../shared/domain/errors.js';
+import { BUILT_IN_STRATEGIES } from '../shared/domain/strategies/index.js';
+import { TunablesSchema, type Tunables } from '../shared/ports/tunables-store.js';
+import { resolveScanSettings } from '../shared/use-cases/scan-market.js';
 import { withLocalRuntime } from './local-session.js';
 import { collectStatus } from './status.js';
 
 const DURATION = /^(\d{1,5})(s|m|h|d)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
+/** Deepest tunables path: strategies.<name>.symbols.<symbol>. */
+const MAX_KEY_DEPTH = 4;
 
 export function parseDuration(text: string): number {
   const m = DURATION.exec(text);
@@ -24,27 +42,125 @@ export function parseDuration(text: string): number {
   return Number(m[1]) * UNIT_MS[m[2] as keyof typeof UNIT_MS];
 }
 
-type Command = (runtime: LocalRuntime, args: { json: boolean; reason?: string; for?: string; author?: string }) => Promise<number>;
+export interface OpsArgs {
+  readonly json: boolean;
+  readonly reason?: string;
+  readonly for?: string;
+  readonly author?: string;
+  /** Positionals after the command name (`set <key> <value>`, `get [key]`, `audit verify`). */
+  readonly operands: readonly string[];
+  /** Where the command prints (stdout by default). */
+  readonly out: (line: string) => void;
+}
 
-const commands: Record<string, Command> = {
-  async status(runtime, { json }) {
+type Command = (runtime: LocalRuntime, args: OpsArgs) => Promise<number>;
+
+const defaultAuthor = (args: OpsArgs): string => args.author ?? process.env.USER ?? 'ops';
+
+function tunablesStore(runtime: LocalRuntime): DynamoDbTunablesStore {
+  return new DynamoDbTunablesStore({ doc: runtime.containers.health.doc, table: runtime.config.stateTable });
+}
+
+/** Splits `a.b.c` into path segments; a symbol segment keeps its slash. */
+function keyPath(key: string): string[] {
+  const path = key.split('.');
+  if (path.length === 0 || path.length > MAX_KEY_DEPTH || path.some((p) => p.length === 0)) {
+    throw new ValidationError(`bad tunables key ${JSON.stringify(key)}: use names joined by dots, e.g. strategies.price-drop.enabled`);
+  }
+  return path;
+}
+
+/** A copy of `record` with `path` set to `value` (removed when `value` is undefined); empty maps are dropped. */
+function withValue(record: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
+  const [head, ...rest] = path;
+  if (head === undefined) return record;
+  const copy: Record<string, unknown> = { ...record };
+  if (rest.length === 0) {
+    if (value === undefined) delete copy[head];
+    else copy[head] = value;
+    return copy;
+  }
+  const child = copy[head];
+  const nested = withValue(child !== null && typeof child === 'object' && !Array.isArray(child) ? (child as Record<string, unknown>) : {}, rest, value);
+  if (Object.keys(nested).length === 0) delete copy[head];
+  else copy[head] = nested;
+  return copy;
+}
+
+/**
+ * Readings of a command-line value, most specific first: JSON (numbers, booleans, null to remove),
+ * then the text itself (decimal strings such as "2.5" are strings in the record).
+ */
+function readings(text: string): unknown[] {
+  const result: unknown[] = [];
+  try {
+    result.push(JSON.parse(text));
+  } catch {
+    // Not JSON: only the text reading applies.
+  }
+  if (!result.includes(text)) result.push(text);
+  return result.map((v) => (v === null ? undefined : v));
+}
+
+/**
+ * Validates a candidate record as the scanner will use it: the record's schema, then every strategy
+ * name and parameter against the registry merged over the configured defaults.
+ */
+function validTunables(runtime: LocalRuntime, candidate: unknown): { ok: true; tunables: Tunables } | { ok: false; problem: string } {
+  const parsed = TunablesSchema.safeParse(candidate);
+  if (!parsed.success) return { ok: false, problem: parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ') };
+  try {
+    resolveScanSettings(scannerSettings(runtime.config), parsed.data, BUILT_IN_STRATEGIES);
+  } catch (error) {
+    return { ok: false, problem: toTradewardenError(error).message };
+  }
+  return { ok: true, tunables: parsed.data };
+}
+
+function effectiveTunables(runtime: LocalRuntime, tunables: Tunables) {
+  const defaults = scannerSettings(runtime.config);
+  const resolved = resolveScanSettings(defaults, tunables, BUILT_IN_STRATEGIES);
+  return {
+    orderQuoteAmount: resolved.orderQuoteAmount,
+    ...resolved.protections,
+    strategies: Object.fromEntries(
+      resolved.strategies.map(({ strategy, enabledFor }) => [
+        strategy.name,
+        {
+          params: strategy.params,
+          candlesNeeded: strategy.candlesNeeded,
+          enabledFor: Object.fromEntries(runtime.config.watchlist.map((s) => [s, enabledFor(s)])),
+        },
+      ]),
+    ),
+  };
+}
+
+function pick(record: unknown, path: readonly string[]): unknown {
+  let current: unknown = record;
+  for (const p of path) current = current !== null && typeof current === 'object' ? (current as Record<string, unknown>)[p] : undefined;
+  return current;
+}
+
+export const commands: Record<string, Command> = {
+  async status(runtime, { json, out }) {
     const status = await collectStatus(runtime.containers.health);
-    if (json) console.log(JSON.stringify(status, null, 2));
+    if (json) out(JSON.stringify(status, null, 2));
     else {
-      console.log(`mode ${status.mode} | exchange ${status.exchange} | data ${status.dataSource} | health ${String(status.health?.status ?? 'unknown')} | paused ${status.pause.paused}`);
-      for (const j of status.jobs) console.log(`  ${j.job.padEnd(10)} last success ${j.lastSuccess ?? '-'} (${j.lastOutcome ?? 'never run'}, ${j.lastDurationMs ?? '-'} ms)`);
-      console.log(`  ledger ${JSON.stringify(status.ledger)} equity ${status.equity}`);
-      for (const p of Object.values(status.positions)) console.log(`  position ${p.symbol} qty ${p.qty} avg ${p.avgPrice} realized ${p.realizedPnl}`);
-      for (const o of status.orders) console.log(`  order ${o.id} ${o.symbol} ${o.side} ${o.amount} ${o.state}${o.reason ? ` (${o.reason})` : ''}`);
+      out(`mode ${status.mode} | exchange ${status.exchange} | data ${status.dataSource} | health ${String(status.health?.status ?? 'unknown')} | paused ${status.pause.paused}`);
+      for (const j of status.jobs) out(`  ${j.job.padEnd(10)} last success ${j.lastSuccess ?? '-'} (${j.lastOutcome ?? 'never run'}, ${j.lastDurationMs ?? '-'} ms)`);
+      out(`  ledger ${JSON.stringify(status.ledger)} equity ${status.equity}`);
+      for (const p of Object.values(status.positions)) out(`  position ${p.symbol} qty ${p.qty} avg ${p.avgPrice} realized ${p.realizedPnl}`);
+      for (const o of status.orders) out(`  order ${o.id} ${o.symbol} ${o.side} ${o.amount} ${o.state}${o.reason ? ` (${o.reason})` : ''}`);
     }
     return 0;
   },
-  async health(runtime, { json }) {
+  async health(runtime, { json, out }) {
     const report = await runtime.health();
-    if (json) console.log(JSON.stringify(report, null, 2));
+    if (json) out(JSON.stringify(report, null, 2));
     else {
-      console.log(`health ${report.status}`);
-      for (const r of report.reasons) console.log(`  ${r}`);
+      out(`health ${report.status}`);
+      for (const r of report.reasons) out(`  ${r}`);
     }
     return report.status === 'FAILING' ? 1 : 0;
   },
@@ -53,18 +169,18 @@ const commands: Record<string, Command> = {
     const c = runtime.containers.health;
     const now = c.clock.now();
     const until = args.for ? new Date(now.getTime() + parseDuration(args.for)).toISOString() : undefined;
-    const state = { paused: true, reason: args.reason, author: args.author ?? process.env.USER ?? 'ops', since: now.toISOString(), ...(until ? { until } : {}) };
+    const state = { paused: true, reason: args.reason, author: defaultAuthor(args), since: now.toISOString(), ...(until ? { until } : {}) };
     await c.control.setPause(state);
     await c.audit.append('control', { type: 'control.paused', data: state }, now);
-    console.log(JSON.stringify(state));
+    args.out(JSON.stringify(state));
     return 0;
   },
   async resume(runtime, args) {
     const c = runtime.containers.health;
     const now = c.clock.now();
     await c.control.setPause({ paused: false });
-    await c.audit.append('control', { type: 'control.resumed', data: { author: args.author ?? process.env.USER ?? 'ops' } }, now);
-    console.log(JSON.stringify({ paused: false }));
+    await c.audit.append('control', { type: 'control.resumed', data: { author: defaultAuthor(args) } }, now);
+    args.out(JSON.stringify({ paused: false }));
     return 0;
   },
   async 'emergency-stop'(runtime, args) {
@@ -76,16 +192,51 @@ const commands: Record<string, Command> = {
       canceled += 1;
     }
     await c.audit.append('control', { type: 'control.emergency-stop', data: { canceled } }, c.clock.now());
-    console.log(JSON.stringify({ canceled }));
+    args.out(JSON.stringify({ canceled }));
     return 0;
+  },
+  async get(runtime, args) {
+    const [key] = args.operands;
+    const stored = await tunablesStore(runtime).getTunables();
+    const effective = effectiveTunables(runtime, stored.tunables);
+    if (key !== undefined) {
+      const path = keyPath(key);
+      args.out(JSON.stringify({ key, stored: pick(stored.tunables, path) ?? null, effective: pick(effective, path) ?? null }, null, 2));
+    } else {
+      args.out(JSON.stringify({ version: stored.version, updatedAt: stored.updatedAt, updatedBy: stored.updatedBy, stored: stored.tunables, effective }, null, 2));
+    }
+    return 0;
+  },
+  async set(runtime, args) {
+    const [key, value] = args.operands;
+    if (key === undefined || value === undefined) throw new ValidationError('usage: npm run ops -- set <key> <value>  (value null removes the key)');
+    const path = keyPath(key);
+    const store = tunablesStore(runtime);
+    const c = runtime.containers.health;
+    const current = await store.getTunables();
+    let problem = '';
+    for (const reading of readings(value)) {
+      const checked = validTunables(runtime, withValue(current.tunables as Record<string, unknown>, path, reading));
+      if (!checked.ok) {
+        problem ||= checked.problem;
+        continue;
+      }
+      const now = c.clock.now();
+      const author = defaultAuthor(args);
+      await store.putTunables(checked.tunables, current.version, author, now);
+      await c.audit.append('control', { type: 'control.tunables-set', data: { key, value: reading ?? null, author, version: current.version + 1 } }, now);
+      args.out(JSON.stringify({ key, value: reading ?? null, version: current.version + 1, tunables: checked.tunables }));
+      return 0;
+    }
+    throw new ValidationError(`cannot set ${key} to ${value}: ${problem}`);
   },
   async audit(runtime, args) {
     const verification = await runtime.containers.health.audit.verify();
-    console.log(args.json ? JSON.stringify(verification, null, 2) : `audit ${verification.valid ? 'valid' : 'BROKEN'}: ${verification.records} records in ${verification.streams} streams`);
-    for (const p of verification.problems) console.log(`  ${p.stream} #${p.seq}: ${p.problem}`);
+    args.out(args.json ? JSON.stringify(verification, null, 2) : `audit ${verification.valid ? 'valid' : 'BROKEN'}: ${verification.records} records in ${verification.streams} streams`);
+    for (const p of verification.problems) args.out(`  ${p.stream} #${p.seq}: ${p.problem}`);
     return verification.valid ? 0 : 1;
   },
-  async redrive(runtime) {
+  async redrive(runtime, args) {
     const { sqs, config } = runtime;
     let moved = 0;
     for (;;) {
@@ -107,37 +258,70 @@ const commands: Record<string, Command> = {
         moved += 1;
       }
     }
-    console.log(JSON.stringify({ redriven: moved }));
+    args.out(JSON.stringify({ redriven: moved }));
     return 0;
   },
 };
 
-async function main(): Promise<number> {
+/**
+ * Parses a command line (without `node script`) into the command and its arguments.
+ * @throws ValidationError with the usage for an unknown command or a bad option.
+ */
+export function parseOpsArgs(argv: readonly string[], out: (line: string) => void = console.log): { command: Command; name: string; args: OpsArgs } {
   const { positionals, values } = parseArgs({
-    args: process.argv.slice(2),
+    args: [...argv],
     allowPositionals: true,
     options: { json: { type: 'boolean', default: false }, reason: { type: 'string' }, for: { type: 'string' }, author: { type: 'string' } },
   });
-  const [name, sub] = positionals;
+  const [name, ...operands] = positionals;
   const command = name ? commands[name] : undefined;
-  if (!command || (name === 'audit' && sub !== 'verify')) {
-    throw new ValidationError(`usage: npm run ops -- <${Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c)).join('|')}> [--json]`);
+  if (!command || !name || (name === 'audit' && operands[0] !== 'verify')) {
+    const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c));
+    throw new ValidationError(`usage: npm run ops -- <${names.join('|')}> [--json]`);
   }
   if (values.reason !== undefined && (values.reason.length === 0 || values.reason.length > 500)) throw new ValidationError('--reason must be 1 to 500 characters');
   if (values.for !== undefined) parseDuration(values.for);
-  return withLocalRuntime((runtime) =>
-    command(runtime, {
+  return {
+    command,
+    name,
+    args: {
       json: values.json ?? false,
+      operands,
+      out,
       ...(values.reason !== undefined ? { reason: values.reason } : {}),
       ...(values.for !== undefined ? { for: values.for } : {}),
       ...(values.author !== undefined ? { author: values.author } : {}),
-    }),
-  );
+    },
+  };
 }
 
-main()
-  .then((code) => process.exit(code))
-  .catch((error: unknown) => {
-    console.error(JSON.stringify({ error: toTradewardenError(error).toJSON() }, null, 2));
-    process.exit(1);
-  });
+/** Runs one ops command line against a runtime; returns the exit code. */
+export async function runOps(argv: readonly string[], runtime: LocalRuntime, out: (line: string) => void = console.log): Promise<number> {
+  const { command, args } = parseOpsArgs(argv, out);
+  return command(runtime, args);
+}
+
+async function main(): Promise<number> {
+  // Parse before starting anything: a bad command line touches no state.
+  const { command, args } = parseOpsArgs(process.argv.slice(2));
+  return withLocalRuntime((runtime) => command(runtime, args));
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+if (isEntryPoint()) {
+  main()
+    .then((code) => process.exit(code))
+    .catch((error: unknown) => {
+      console.error(JSON.stringify({ error: toTradewardenError(error).toJSON() }, null, 2));
+      process.exit(1);
+    });
+}

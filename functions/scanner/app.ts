@@ -1,39 +1,88 @@
 /**
- * Scanner handler: parse the schedule event, run one scan, map the result.
+ * Scanner handler: parse the schedule event, run one scan, map the result to metrics.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { priceDrop } from '../../shared/domain/strategies/price-drop.js';
+import { DynamoDbTunablesStore } from '../../shared/adapters/dynamodb-tunables-store.js';
+import { CircuitOpenError } from '../../shared/domain/circuit.js';
+import { ConfigError } from '../../shared/domain/errors.js';
+import type { MarketRules } from '../../shared/domain/market.js';
+import { BUILT_IN_STRATEGIES } from '../../shared/domain/strategies/index.js';
+import { MA_CROSSOVER } from '../../shared/domain/strategies/ma-crossover.js';
+import { PRICE_DROP } from '../../shared/domain/strategies/price-drop.js';
+import { RSI_MEAN_REVERSION } from '../../shared/domain/strategies/rsi-mean-reversion.js';
+import type { StrategyPlugin } from '../../shared/domain/strategies/strategy.js';
+import type { RiskStateStore, TunablesStore } from '../../shared/ports/tunables-store.js';
+import type { Config } from '../../shared/runtime/config.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ScannerEventSchema } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
-import { scanMarket } from '../../shared/use-cases/scan-market.js';
+import { CandleCache, scanMarket, type ScanDeps, type ScanSettings } from '../../shared/use-cases/scan-market.js';
 
-export function createScannerHandler(c: Container) {
+/** Strategies on when the configuration names none. */
+export const DEFAULT_STRATEGIES: readonly string[] = [PRICE_DROP];
+
+/**
+ * The scanner's defaults from the deployment configuration; the tunables record overrides them.
+ * @throws ConfigError when the configuration names a strategy that does not exist.
+ */
+export function scannerSettings(config: Config): ScanSettings {
+  const on = new Set(config.strategies.length > 0 ? config.strategies : DEFAULT_STRATEGIES);
+  const unknown = [...on].filter((name) => !BUILT_IN_STRATEGIES[name]);
+  if (unknown.length > 0) throw new ConfigError([`TW_STRATEGIES: unknown strategy ${unknown.join(', ')}; known: ${Object.keys(BUILT_IN_STRATEGIES).join(', ')}`]);
+  return {
+    mode: config.mode,
+    watchlist: config.watchlist,
+    quoteCurrency: config.quoteCurrency,
+    intentTtlSeconds: config.intentTtlSeconds,
+    staleDataSeconds: config.staleDataSeconds,
+    orderQuoteAmount: config.orderQuoteAmount,
+    protections: {
+      maxOpenPositions: config.maxOpenPositions,
+      maxExposurePerSymbol: config.maxExposurePerSymbol,
+      maxTotalExposure: config.maxTotalExposure,
+      cooldownSeconds: config.cooldownSeconds,
+      stopLossPercent: config.stopLossPercent,
+      takeProfitPercent: config.takeProfitPercent,
+      maxDailyLoss: config.maxDailyLoss,
+      maxDrawdownPercent: config.maxDrawdownPercent,
+    },
+    strategies: {
+      [PRICE_DROP]: { enabled: on.has(PRICE_DROP), params: { dropPercent: config.dropPercent, lookbackCandles: config.lookbackCandles } },
+      [MA_CROSSOVER]: { enabled: on.has(MA_CROSSOVER), params: {} },
+      [RSI_MEAN_REVERSION]: { enabled: on.has(RSI_MEAN_REVERSION), params: {} },
+    },
+  };
+}
+
+export interface ScannerOptions {
+  /** @default DynamoDbTunablesStore on the state table */
+  readonly tunables?: TunablesStore & RiskStateStore;
+  /** @default BUILT_IN_STRATEGIES */
+  readonly strategies?: Readonly<Record<string, StrategyPlugin>>;
+}
+
+export function createScannerHandler(c: Container, options: ScannerOptions = {}) {
   const { config } = c;
-  const deps = {
+  const tunables = options.tunables ?? new DynamoDbTunablesStore({ doc: c.doc, table: config.stateTable });
+  // Per container: markets once, candles between scans (bounded).
+  let markets: Promise<Readonly<Record<string, MarketRules>>> | undefined;
+  const deps: ScanDeps = {
     exchange: c.exchange,
     queue: c.queue,
     control: c.control,
     accounts: c.accounts,
+    tunables,
+    risk: tunables,
     clock: c.clock,
-    strategy: priceDrop,
-    settings: {
-      mode: config.mode,
-      watchlist: config.watchlist,
-      quoteCurrency: config.quoteCurrency,
-      params: {
-        dropPercent: config.dropPercent,
-        lookbackCandles: config.lookbackCandles,
-        takeProfitPercent: config.takeProfitPercent,
-        stopLossPercent: config.stopLossPercent,
-        orderQuoteAmount: config.orderQuoteAmount,
-      },
-      intentTtlSeconds: config.intentTtlSeconds,
-      staleDataSeconds: config.staleDataSeconds,
-      maxOpenPositions: config.maxOpenPositions,
-      maxExposurePerSymbol: config.maxExposurePerSymbol,
-    },
+    markets: () =>
+      (markets ??= c.exchange.loadMarkets().catch((error: unknown) => {
+        markets = undefined;
+        throw error;
+      })),
+    strategies: options.strategies ?? BUILT_IN_STRATEGIES,
+    candles: new CandleCache(),
+    settings: scannerSettings(config),
   };
   const everyMs = config.scannerEverySeconds * 1000;
   return withStack('scanner', c, ScannerEventSchema, async (event) => {
@@ -41,15 +90,16 @@ export function createScannerHandler(c: Container) {
     // slot derives the same intent ids.
     const at = event.scheduledTime ? Date.parse(event.scheduledTime) : c.clock.now().getTime();
     const slot = new Date(Math.floor(at / everyMs) * everyMs);
+    const { metrics } = c.observability;
     try {
       const result = await scanMarket(deps, { slot, dryRun: event.dryRun ?? false });
-      const { metrics } = c.observability;
       metrics.addMetric(MetricName.Signals, MetricUnit.Count, result.signals.length);
       metrics.addMetric(MetricName.IntentsSent, MetricUnit.Count, result.dryRun ? 0 : result.intents.length);
       metrics.addMetric(MetricName.StaleData, MetricUnit.Count, result.rejectedData.length);
       return result;
     } catch (error) {
-      c.observability.metrics.addMetric(MetricName.ScanFailed, MetricUnit.Count, 1);
+      metrics.addMetric(MetricName.ScanFailed, MetricUnit.Count, 1);
+      if (error instanceof CircuitOpenError) metrics.addMetric(MetricName.CircuitOpen, MetricUnit.Count, 1);
       throw error;
     }
   });

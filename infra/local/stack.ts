@@ -29,6 +29,7 @@ export const LOCAL_STRATEGY_DEFAULTS: Readonly<Record<string, string>> = {
   [ENV.lookbackCandles]: '10',
   [ENV.takeProfitPercent]: '0.05',
   [ENV.stopLossPercent]: '0.05',
+  [ENV.cooldownSeconds]: '10',
   [ENV.logLevel]: 'WARN',
 };
 

@@ -1,6 +1,13 @@
 /**
  * Market data checks at the boundary (DATA-1..3). Bad or stale data is never passed to a
  * strategy: it is dropped with a reason that the scan reports.
+ *
+ * Tickers: schema (positive finite decimal strings, no exponent, NaN or empty), bid <= ask, a
+ * spread no wider than MAX_SPREAD_FRACTION, a last price inside the book's neighbourhood, a 24 h
+ * volume above zero (a market without trades is halted or delisted), and a timestamp neither
+ * older than the configured age nor in the future.
+ * Candles: schema, OHLC consistency, strictly one minute apart (a gap or a duplicate rejects the
+ * whole series, so no indicator is computed across it), enough of them, and fresh.
  */
 import { z } from 'zod';
 import type { Candle, Ticker } from './market.js';
@@ -12,12 +19,19 @@ export const MAX_FUTURE_SKEW_MS = 5_000;
 export const MAX_SPREAD_FRACTION = '0.05';
 /** One-minute candles. */
 export const CANDLE_MS = 60_000;
+/**
+ * Farthest the last trade may lie outside the bid/ask, as a fraction of the mid price. Further out,
+ * the ticker mixes data of different moments (or a broken feed) and is not used.
+ */
+export const MAX_LAST_DEVIATION_FRACTION = '0.1';
 
+const DECIMAL = /^\d{1,20}(\.\d{1,18})?$/;
+// zod runs refinements even after the pattern failed: only a well-formed string reaches decimal.js.
 const positive = z
   .string()
-  .regex(/^\d{1,20}(\.\d{1,18})?$/)
-  .refine((s) => dec(s).gt(0), 'must be > 0');
-const nonNegative = z.string().regex(/^\d{1,20}(\.\d{1,18})?$/);
+  .regex(DECIMAL, 'must be a decimal string')
+  .refine((s) => !DECIMAL.test(s) || dec(s).gt(0), 'must be > 0');
+const nonNegative = z.string().regex(DECIMAL, 'must be a decimal string');
 
 const TickerSchema = z.object({
   symbol: z.string().min(3),
@@ -42,6 +56,12 @@ export function checkTicker(raw: unknown, now: Date, maxAgeMs: number): TickerCh
   if (dec(t.ask).minus(t.bid).div(t.ask).gt(MAX_SPREAD_FRACTION)) {
     return { ok: false, rejection: { symbol, reason: `spread wider than ${MAX_SPREAD_FRACTION} of the ask` } };
   }
+  const mid = dec(t.bid).plus(t.ask).div(2);
+  const band = mid.times(MAX_LAST_DEVIATION_FRACTION);
+  if (dec(t.last).lt(dec(t.bid).minus(band)) || dec(t.last).gt(dec(t.ask).plus(band))) {
+    return { ok: false, rejection: { symbol, reason: `last ${t.last} far outside the book ${t.bid}/${t.ask}` } };
+  }
+  if (dec(t.volume).lte(0)) return { ok: false, rejection: { symbol, reason: 'no volume in 24 h (market halted?)' } };
   const age = now.getTime() - t.timestamp;
   if (age > maxAgeMs) return { ok: false, rejection: { symbol, reason: `stale: ${Math.round(age / 1000)} s old` } };
   if (age < -MAX_FUTURE_SKEW_MS) return { ok: false, rejection: { symbol, reason: 'timestamp in the future' } };
@@ -60,14 +80,16 @@ const CandleSchema = z.object({
 export type CandleCheck = { ok: true; candles: Candle[] } | { ok: false; reason: string };
 
 /**
- * Validates a closed-candle series: schema, OHLC consistency, no gap (DATA-3) and freshness: the
- * newest candle must have closed within `maxAgeMs`.
+ * Validates a closed-candle series: schema, OHLC consistency, no gap (DATA-3), at least `needed`
+ * candles, and freshness: the newest candle must have closed within `maxAgeMs` (and not after now).
  */
-export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: number): CandleCheck {
+export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: number, needed = 1): CandleCheck {
   const candles: Candle[] = [];
   for (const c of raw) {
     const parsed = CandleSchema.safeParse(c);
-    if (!parsed.success) return { ok: false, reason: 'invalid candle' };
+    if (!parsed.success) {
+      return { ok: false, reason: `invalid candle: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join(', ')}` };
+    }
     const k = parsed.data;
     if (dec(k.high).lt(Decimal.max(k.open, k.close)) || dec(k.low).gt(Decimal.min(k.open, k.close))) {
       return { ok: false, reason: `inconsistent candle at ${new Date(k.openTime).toISOString()}` };
@@ -77,9 +99,13 @@ export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: numbe
   if (candles.length === 0) return { ok: false, reason: 'no candles' };
   for (let i = 1; i < candles.length; i += 1) {
     const step = (candles[i]?.openTime ?? 0) - (candles[i - 1]?.openTime ?? 0);
-    if (step !== CANDLE_MS) return { ok: false, reason: `candle gap before ${new Date(candles[i]?.openTime ?? 0).toISOString()}` };
+    const at = new Date(candles[i]?.openTime ?? 0).toISOString();
+    if (step <= 0) return { ok: false, reason: `candles out of order or duplicated at ${at}` };
+    if (step !== CANDLE_MS) return { ok: false, reason: `candle gap before ${at}` };
   }
+  if (candles.length < needed) return { ok: false, reason: `not enough candles: ${candles.length} of ${needed}` };
   const last = candles[candles.length - 1];
+  if (last && last.openTime + CANDLE_MS > now.getTime() + MAX_FUTURE_SKEW_MS) return { ok: false, reason: 'candle not closed yet' };
   if (last && now.getTime() - (last.openTime + CANDLE_MS) > maxAgeMs) return { ok: false, reason: 'stale candles' };
   return { ok: true, candles };
 }

@@ -42,6 +42,16 @@ export const ENV = {
   exchangeSecretArn: 'TW_EXCHANGE_SECRET_ARN',
   eventBusName: 'TW_EVENT_BUS_NAME',
   maxPauseAgeSeconds: 'TW_MAX_PAUSE_AGE_SECONDS',
+  strategies: 'TW_STRATEGIES',
+  maxTotalExposure: 'TW_MAX_TOTAL_EXPOSURE',
+  cooldownSeconds: 'TW_COOLDOWN_SECONDS',
+  maxDailyLoss: 'TW_MAX_DAILY_LOSS',
+  maxDrawdownPercent: 'TW_MAX_DRAWDOWN_PERCENT',
+  exchangeTimeoutMs: 'TW_EXCHANGE_TIMEOUT_MS',
+  exchangeWeightPerMinute: 'TW_EXCHANGE_WEIGHT_PER_MINUTE',
+  rateBudgetPercent: 'TW_RATE_BUDGET_PERCENT',
+  circuitFailureThreshold: 'TW_CIRCUIT_FAILURE_THRESHOLD',
+  circuitOpenSeconds: 'TW_CIRCUIT_OPEN_SECONDS',
   driftAlarmQuote: 'TW_DRIFT_ALARM_QUOTE',
   driftPauseQuote: 'TW_DRIFT_PAUSE_QUOTE',
   dropPercent: 'TW_STRATEGY_DROP_PERCENT',
@@ -84,6 +94,25 @@ const schema = z
     exchangeSecretArn: z.string().min(1).optional(),
     eventBusName: z.string().min(1).optional(),
     maxPauseAgeSeconds: positiveInt.max(7 * 86_400).default(3600),
+    strategies: z
+      .string()
+      .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
+      .pipe(z.array(z.string().regex(/^[a-z0-9-]{1,40}$/)).min(1))
+      .default(['price-drop']),
+    /** 0 turns the limit off. */
+    maxTotalExposure: decimalString.default('0'),
+    cooldownSeconds: z.coerce.number().int().min(0).max(86_400).default(900),
+    /** 0 turns the limit off. */
+    maxDailyLoss: decimalString.default('0'),
+    /** 0 turns the limit off. */
+    maxDrawdownPercent: decimalString.default('0'),
+    /** Exchange request timeout; below every function timeout. */
+    exchangeTimeoutMs: z.coerce.number().int().min(1000).max(25_000).default(8000),
+    exchangeWeightPerMinute: positiveInt.max(1_000_000).default(6000),
+    /** Share of the exchange's limit the shared budget lets callers use before backing off. */
+    rateBudgetPercent: positiveInt.max(100).default(80),
+    circuitFailureThreshold: positiveInt.max(100).default(5),
+    circuitOpenSeconds: positiveInt.max(3600).default(60),
     driftAlarmQuote: decimalString.default('10'),
     driftPauseQuote: decimalString.default('100'),
     dropPercent: decimalString.default('1.5'),

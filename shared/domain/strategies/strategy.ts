@@ -1,11 +1,22 @@
 /**
- * A strategy is a pure function: market snapshot + positions + parameters -> signals.
+ * Strategies are plug-ins: pure functions from a validated market snapshot and the symbol's
+ * position to a decision, with parameters validated by their own zod schema. A strategy never
+ * sizes an order and never sees another symbol; the scanner sizes decisions, applies the
+ * protections (RISK-4) and turns what survives into intents.
+ *
+ * A strategy states its candle needs explicitly (`candlesNeeded`): the scanner fetches that many
+ * closed one-minute candles (validated and gap-free, DATA-3) and only when a new one has closed
+ * (DATA-5); a strategy that needs none is evaluated on the ticker alone.
  */
+import type { z } from 'zod';
+import { ValidationError } from '../errors.js';
 import type { Candle, Ticker } from '../market.js';
-import type { Position } from '../position.js';
 import type { DecimalString } from '../money.js';
+import type { Position } from '../position.js';
 
+/** A sized decision, as the scanner reports and sends it. */
 export interface Signal {
+  /** The strategy or protection that decided (kebab-case; part of the intent id). */
   readonly strategy: string;
   readonly symbol: string;
   readonly side: 'buy' | 'sell';
@@ -18,13 +29,66 @@ export interface Signal {
 
 export interface StrategyInput {
   readonly ticker: Ticker;
+  /** Exactly `candlesNeeded` closed candles, oldest first, one minute apart; empty when it needs none. */
   readonly candles: readonly Candle[];
+  /** The open position of this symbol, if any (qty > 0). */
   readonly position: Position | undefined;
 }
 
+/** Enter (buy, only considered while flat) or exit (sell the whole position, only while held). */
+export interface Decision {
+  readonly side: 'buy' | 'sell';
+  readonly reason: string;
+}
+
 export interface Strategy<P> {
+  /** Kebab-case, stable: it is part of every intent id this strategy produces. */
   readonly name: string;
-  /** Closed candles it needs (0 = tickers only). */
+  readonly description: string;
+  /** Validates raw parameters and fills defaults; strict (an unknown key is an error). */
+  readonly paramsSchema: z.ZodType<P>;
+  /** Closed one-minute candles it needs (0 = ticker only). */
   candlesNeeded(params: P): number;
-  evaluate(input: StrategyInput, params: P): Signal[];
+  evaluate(input: StrategyInput, params: P): Decision | null;
+}
+
+/** A strategy bound to validated parameters: what the scanner runs. */
+export interface PreparedStrategy {
+  readonly name: string;
+  /** The validated parameters, defaults filled in (for reports and `ops get`). */
+  readonly params: unknown;
+  readonly candlesNeeded: number;
+  evaluate(input: StrategyInput): Decision | null;
+}
+
+/** A strategy with its parameter type erased, so strategies of different types share a registry. */
+export interface StrategyPlugin {
+  readonly name: string;
+  readonly description: string;
+  /**
+   * Validates `raw` parameters (defaults filled in) and binds them.
+   * @throws ValidationError naming each bad parameter.
+   */
+  prepare(raw: unknown): PreparedStrategy;
+}
+
+export function plugin<P>(strategy: Strategy<P>): StrategyPlugin {
+  return {
+    name: strategy.name,
+    description: strategy.description,
+    prepare(raw) {
+      const parsed = strategy.paramsSchema.safeParse(raw ?? {});
+      if (!parsed.success) {
+        const issues = parsed.error.issues.map((i) => `${strategy.name}.${i.path.join('.') || '(params)'}: ${i.message}`);
+        throw new ValidationError(`invalid parameters for strategy ${strategy.name}: ${issues.join('; ')}`, issues);
+      }
+      const params = parsed.data;
+      return {
+        name: strategy.name,
+        params,
+        candlesNeeded: strategy.candlesNeeded(params),
+        evaluate: (input) => strategy.evaluate(input, params),
+      };
+    },
+  };
 }

@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { priceDrop } from '../../../shared/domain/strategies/price-drop.js';
 import { scanMarket, type ScanDeps } from '../../../shared/use-cases/scan-market.js';
-import { CollectingQueue, FakeExchange, InMemoryAccountStore, InMemoryControlStore, flatCandles } from '../../support/fakes.js';
+import { scanFixture } from '../../fixtures/scanner-fakes.js';
+import { CollectingQueue, FakeExchange, InMemoryControlStore, flatCandles } from '../../support/fakes.js';
 
 const NOW = new Date('2026-05-01T12:00:30.000Z');
 const SLOT = new Date('2026-05-01T12:00:00.000Z');
@@ -13,32 +13,9 @@ describe('Use case: scanMarket', () => {
   let control: InMemoryControlStore;
 
   beforeEach(async () => {
-    exchange = new FakeExchange();
-    exchange.tickerTime = () => NOW.getTime();
+    ({ deps, exchange, queue, control } = await scanFixture(NOW));
     // A 30-candle high of 52000 and an ask of 50000: a drop of 3.8%.
     exchange.candles['BTC/USDT'] = flatCandles(NOW, 30, '50500', '52000');
-    queue = new CollectingQueue();
-    control = new InMemoryControlStore();
-    const accounts = new InMemoryAccountStore();
-    await accounts.open('USDT', '1000', NOW);
-    deps = {
-      exchange,
-      queue,
-      control,
-      accounts,
-      clock: { now: () => NOW },
-      strategy: priceDrop,
-      settings: {
-        mode: 'paper',
-        watchlist: ['BTC/USDT'],
-        quoteCurrency: 'USDT',
-        params: { dropPercent: '1.5', lookbackCandles: 30, takeProfitPercent: '2', stopLossPercent: '3', orderQuoteAmount: '100' },
-        intentTtlSeconds: 120,
-        staleDataSeconds: 90,
-        maxOpenPositions: 5,
-        maxExposurePerSymbol: '500',
-      },
-    };
   });
 
   it('sends one intent for a drop below the trigger, with group and id fixed by the slot', async () => {
@@ -48,7 +25,8 @@ describe('Use case: scanMarket', () => {
     expect(queue.sent).toHaveLength(1);
     const [sent] = queue.sent;
     expect(sent).toMatchObject({ symbol: 'BTC/USDT', side: 'buy', quoteAmount: '100', createdAt: NOW.toISOString(), expiresAt: '2026-05-01T12:02:30.000Z' });
-    const again = await scanMarket(deps, { slot: SLOT, dryRun: false });
+    // A slot already sent is not scanned again; a dry run of it derives the same id.
+    const again = await scanMarket(deps, { slot: SLOT, dryRun: true });
     expect(again.intents[0]?.id).toBe(sent?.id);
   });
 

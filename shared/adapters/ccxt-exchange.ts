@@ -1,0 +1,515 @@
+/**
+ * The live Exchange on ccxt (source 'exchange').
+ *
+ * Built around an already constructed ccxt exchange instance, so a bundle contains exactly one
+ * exchange class (the bundler aliases `ccxt` to a single-exchange module) and tests can feed
+ * recorded responses through ccxt's real parsing and error mapping by replacing the instance's
+ * `fetchImplementation`.
+ *
+ * - Markets are loaded once per instance and cached (a failed load is retried by the next call).
+ * - Every HTTP request ccxt makes goes through `fetch`, which this adapter wraps: it takes the
+ *   request's weight from the shared rate budget first (RISK-6), counts it, and feeds the
+ *   exchange's reported used weight (Binance `X-MBX-USED-WEIGHT-1M`) back into the budget.
+ *   ccxt's own limiter stays on inside the container; ccxt's retries stay off (createOrder is
+ *   never retried blindly, EXE-3).
+ * - Signed requests use the exchange's clock (`adjustForTimeDifference`), so a drifting Lambda
+ *   clock does not produce Binance -1021 timestamp errors.
+ * - Tickers of the whole watchlist come from one request where the exchange supports it (DATA-5).
+ * - Numbers leave as decimal strings (ccxt's `numberToString`, exact for the up to 15
+ *   significant digits exchanges send); amounts and prices go out through `amountToPrecision`
+ *   and `priceToPrecision` and are refused if they would not survive the trip.
+ * - Errors leave classified (`classify`); "order not found" on a lookup is `null`, and on a
+ *   cancel it is followed by a lookup, because Binance answers -2011 for a cancel of an order
+ *   that already filled.
+ * Fees: converted to the quote currency when charged in the quote or base asset; a fee paid in a
+ * third asset (BNB) is not in the quote and is left out, so pay fees in the quote currency when
+ * exact budgets matter.
+ */
+import type { Exchange as CcxtClient, Market as CcxtMarket, Order as CcxtOrder, Ticker as CcxtTicker } from 'ccxt';
+import { TradewardenError, ValidationError } from '../domain/errors.js';
+import type { Candle, MarketRules, Ticker } from '../domain/market.js';
+import { dec, str, type DecimalString } from '../domain/money.js';
+import type { ExchangeOrderStatus, OrderType } from '../domain/order.js';
+import type { Clock } from '../ports/clock.js';
+import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../ports/exchange.js';
+import type { RateBudget } from '../ports/rate-budget.js';
+
+export type ExchangeOperation = 'create' | 'read' | 'cancel';
+/** Maps anything ccxt throws onto the error catalogue (see classify-exchange-error.ts). */
+export type ExchangeErrorClassifier = (error: unknown, operation: ExchangeOperation) => TradewardenError;
+/** Weight of one HTTP request against the exchange's limit. */
+export type RequestWeight = (method: string, url: string) => number;
+
+/** One-minute candles (CANDLE_MS in market-validation). */
+const TIMEFRAME = '1m';
+const TIMEFRAME_MS = 60_000;
+/** ccxt precision modes (ccxt/js/src/base/functions/number.js). */
+const DECIMAL_PLACES = 2;
+const TICK_SIZE = 4;
+/** Closed orders scanned by the generic client-order-id lookup. */
+const CLOSED_ORDERS_SCANNED = 100;
+/** Request timeout bounds: above a round trip, below every function timeout. */
+export const MIN_TIMEOUT_MS = 1000;
+export const MAX_TIMEOUT_MS = 25_000;
+
+/**
+ * Binance spot request weights (per IP, per minute; api/v3 documentation). Unknown endpoints
+ * weigh 1; ccxt's own limiter still spaces them.
+ */
+export const binanceSpotWeight: RequestWeight = (method, url) => {
+  const { pathname, searchParams } = new URL(url);
+  const path = pathname.replace(/^\/api\/v3\//, '');
+  const upper = method.toUpperCase();
+  switch (path) {
+    case 'exchangeInfo':
+      return 20;
+    case 'klines':
+      return 2;
+    case 'ticker/24hr': {
+      if (searchParams.has('symbol')) return 2;
+      const symbols = searchParams.get('symbols');
+      if (symbols === null) return 80;
+      const count = symbols.split(',').length;
+      return count <= 20 ? 2 : count <= 100 ? 40 : 80;
+    }
+    case 'order':
+      return upper === 'GET' ? 4 : 1;
+    case 'openOrders':
+      return upper === 'GET' && !searchParams.has('symbol') ? 80 : upper === 'GET' ? 6 : 1;
+    case 'allOrders':
+    case 'account':
+    case 'myTrades':
+      return 20;
+    default:
+      return 1;
+  }
+};
+
+export interface CcxtExchangeOptions {
+  /** A constructed ccxt exchange (one class per bundle), credentials set for private calls. */
+  readonly client: CcxtClient;
+  readonly classify: ExchangeErrorClassifier;
+  readonly clock: Clock;
+  /** Per-request timeout in ms; keep it well below the function timeout. */
+  readonly timeoutMs: number;
+  /** Shared request-weight budget (RISK-6); none: ccxt's per-container limiter only. */
+  readonly rateBudget?: RateBudget;
+  /** @default binanceSpotWeight for Binance, else 1 per request */
+  readonly requestWeight?: RequestWeight;
+  /** Restrict the markets `loadMarkets` returns (the watchlist); all spot markets when absent. */
+  readonly symbols?: readonly string[];
+  /**
+   * A rate-budget write (or a clock resync) that failed after the exchange answered: log it. The
+   * exchange's answer is returned regardless (an accepted order must never turn into an error).
+   */
+  readonly onHousekeepingError: (error: unknown) => void;
+}
+
+/** The ccxt settings every live client needs; pass to the exchange class's constructor. */
+export function ccxtClientSettings(options: {
+  readonly exchangeId: string;
+  readonly apiKey?: string;
+  readonly secret?: string;
+  readonly timeoutMs: number;
+}): Record<string, unknown> {
+  const binance = options.exchangeId.startsWith('binance');
+  return {
+    ...(options.apiKey ? { apiKey: options.apiKey } : {}),
+    ...(options.secret ? { secret: options.secret } : {}),
+    enableRateLimit: true,
+    timeout: options.timeoutMs,
+    options: {
+      adjustForTimeDifference: true,
+      maxRetriesOnFailure: 0,
+      defaultType: 'spot',
+      ...(binance
+        ? {
+            // Spot only: one exchangeInfo request instead of three, no margin pairs, no private
+            // currencies call.
+            fetchMarkets: { types: ['spot'] },
+            fetchMargins: false,
+            fetchCurrencies: false,
+            warnOnFetchOpenOrdersWithoutSymbol: false,
+            newOrderRespType: { market: 'FULL', limit: 'FULL' },
+          }
+        : {}),
+    },
+  };
+}
+
+export class CcxtExchange implements Exchange {
+  readonly id: string;
+  readonly source = 'exchange' as const;
+  readonly #client: CcxtClient;
+  readonly #classify: ExchangeErrorClassifier;
+  readonly #clock: Clock;
+  readonly #budget: RateBudget | undefined;
+  readonly #weight: RequestWeight;
+  readonly #symbols: ReadonlySet<string> | undefined;
+  readonly #onHousekeepingError: (error: unknown) => void;
+  readonly #binance: boolean;
+  #markets: Promise<Readonly<Record<string, MarketRules>>> | undefined;
+  #requests = 0;
+  #resyncing = false;
+
+  /** @throws ValidationError when the timeout is out of bounds. */
+  constructor(options: CcxtExchangeOptions) {
+    if (!Number.isInteger(options.timeoutMs) || options.timeoutMs < MIN_TIMEOUT_MS || options.timeoutMs > MAX_TIMEOUT_MS) {
+      throw new ValidationError(`ccxt timeout must be ${MIN_TIMEOUT_MS}..${MAX_TIMEOUT_MS} ms, got ${options.timeoutMs}`);
+    }
+    const client = options.client;
+    this.#client = client;
+    this.#classify = options.classify;
+    this.#clock = options.clock;
+    this.#budget = options.rateBudget;
+    this.#binance = client.id.startsWith('binance');
+    this.#weight = options.requestWeight ?? (this.#binance ? binanceSpotWeight : () => 1);
+    this.#symbols = options.symbols ? new Set(options.symbols) : undefined;
+    this.#onHousekeepingError = options.onHousekeepingError;
+    this.id = client.id;
+
+    client.timeout = options.timeoutMs;
+    client.enableRateLimit = true;
+    client.options['adjustForTimeDifference'] = true;
+    client.options['maxRetriesOnFailure'] = 0;
+    if (this.#binance) client.options['warnOnFetchOpenOrdersWithoutSymbol'] = false;
+    const send = client.fetch.bind(client);
+    client.fetch = (url: string, method = 'GET', headers?: unknown, body?: unknown) => this.instrumented(send, url, method, headers, body);
+  }
+
+  /** HTTP requests sent so far by this instance (every one, markets and clock sync included). */
+  get requests(): number {
+    return this.#requests;
+  }
+
+  loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
+    this.#markets ??= this.call('read', () => this.#client.loadMarkets()).then(
+      (markets) => this.toRules(markets),
+      (error: unknown) => {
+        this.#markets = undefined;
+        throw error;
+      },
+    );
+    return this.#markets;
+  }
+
+  async fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
+    const markets = await this.loadMarkets();
+    // A symbol the exchange does not list would fail the whole request: leave it out, so the
+    // scan reports it as "no ticker returned".
+    const known = symbols.filter((s) => markets[s] !== undefined);
+    if (known.length === 0) return [];
+    if (this.#client.has['fetchTickers']) {
+      const tickers = await this.call('read', () => this.#client.fetchTickers([...known]));
+      return known.flatMap((s) => (tickers[s] ? [this.toTicker(s, tickers[s])] : []));
+    }
+    const result: Ticker[] = [];
+    for (const s of known) result.push(this.toTicker(s, await this.call('read', () => this.#client.fetchTicker(s))));
+    return result;
+  }
+
+  /** The last `limit` closed one-minute candles; the candle still forming is dropped. */
+  async fetchCandles(symbol: string, limit: number): Promise<Candle[]> {
+    await this.loadMarkets();
+    const rows = await this.call('read', () => this.#client.fetchOHLCV(symbol, TIMEFRAME, undefined, limit + 1));
+    const now = this.#clock.now().getTime();
+    return rows
+      .filter((row) => typeof row[0] === 'number' && row[0] + TIMEFRAME_MS <= now)
+      .slice(-limit)
+      .map(([openTime, open, high, low, close, volume]) => ({
+        openTime: openTime as number,
+        open: this.decimal(open),
+        high: this.decimal(high),
+        low: this.decimal(low),
+        close: this.decimal(close),
+        volume: this.decimal(volume),
+      }));
+  }
+
+  async createOrder(request: PlaceOrderRequest): Promise<ExchangeOrder> {
+    await this.loadMarkets();
+    const amount = this.#client.amountToPrecision(request.symbol, request.amount);
+    if (amount === undefined) throw new ValidationError(`amount ${request.amount} has no precision form for ${request.symbol}`);
+    let price: string | undefined;
+    if (request.type === 'limit') {
+      if (!request.limitPrice) throw new ValidationError('a limit order needs a limit price');
+      price = this.#client.priceToPrecision(request.symbol, request.limitPrice);
+      if (price === undefined) throw new ValidationError(`price ${request.limitPrice} has no precision form for ${request.symbol}`);
+    }
+    const params = this.#binance ? { newClientOrderId: request.clientOrderId } : { clientOrderId: request.clientOrderId };
+    const order = await this.call('create', () =>
+      this.#client.createOrder(request.symbol, request.type, request.side, this.toWire(amount), price === undefined ? undefined : this.toWire(price), params),
+    );
+    return this.toOrder(order, request.clientOrderId);
+  }
+
+  /**
+   * Binance: GET order by `origClientOrderId`. Elsewhere: the open orders, then the last
+   * CLOSED_ORDERS_SCANNED closed ones, searched for the client order id.
+   */
+  async fetchOrderByClientId(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+    await this.loadMarkets();
+    if (this.#binance) {
+      try {
+        const order = await this.#client.fetchOrder('', symbol, { origClientOrderId: clientOrderId });
+        return this.toOrder(order, clientOrderId);
+      } catch (error) {
+        if (isOrderNotFound(error)) return null;
+        throw this.classified(error, 'read');
+      }
+    }
+    const open = this.#client.has['fetchOpenOrders'] ? await this.call('read', () => this.#client.fetchOpenOrders(symbol)) : [];
+    const openMatch = open.find((o) => o.clientOrderId === clientOrderId);
+    if (openMatch) return this.toOrder(openMatch, clientOrderId);
+    let closed: CcxtOrder[] = [];
+    if (this.#client.has['fetchClosedOrders']) closed = await this.call('read', () => this.#client.fetchClosedOrders(symbol, undefined, CLOSED_ORDERS_SCANNED));
+    else if (this.#client.has['fetchOrders']) closed = await this.call('read', () => this.#client.fetchOrders(symbol, undefined, CLOSED_ORDERS_SCANNED));
+    const closedMatch = closed.find((o) => o.clientOrderId === clientOrderId);
+    return closedMatch ? this.toOrder(closedMatch, clientOrderId) : null;
+  }
+
+  async fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
+    await this.loadMarkets();
+    const orders = await this.call('read', () => this.#client.fetchOpenOrders(symbol));
+    return orders.map((o) => this.toOrder(o, undefined));
+  }
+
+  /** Cancels by client order id; an order that is no longer open is returned as it is; null when unknown. */
+  async cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+    await this.loadMarkets();
+    let exchangeOrderId = '';
+    if (!this.#binance) {
+      const found = await this.fetchOrderByClientId(symbol, clientOrderId);
+      if (!found) return null;
+      if (found.status !== 'open') return found;
+      exchangeOrderId = found.id;
+    }
+    try {
+      const params = this.#binance ? { origClientOrderId: clientOrderId } : {};
+      const canceled = await this.#client.cancelOrder(exchangeOrderId, symbol, params);
+      return this.toOrder(canceled, clientOrderId);
+    } catch (error) {
+      if (isOrderNotFound(error)) return this.fetchOrderByClientId(symbol, clientOrderId);
+      throw this.classified(error, 'cancel');
+    }
+  }
+
+  async fetchBalances(): Promise<Readonly<Record<string, Balance>>> {
+    const balance = await this.call('read', () => this.#client.fetchBalance());
+    const result: Record<string, Balance> = {};
+    const totals = (balance.total ?? {}) as unknown as Record<string, number | undefined>;
+    const free = (balance.free ?? {}) as unknown as Record<string, number | undefined>;
+    const used = (balance.used ?? {}) as unknown as Record<string, number | undefined>;
+    for (const [asset, total] of Object.entries(totals)) {
+      if (!total) continue;
+      result[asset] = { free: this.decimal(free[asset] ?? 0), used: this.decimal(used[asset] ?? 0), total: this.decimal(total) };
+    }
+    return result;
+  }
+
+  // --- plumbing ------------------------------------------------------------------------------
+
+  private async call<T>(operation: ExchangeOperation, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (error) {
+      throw this.classified(error, operation);
+    }
+  }
+
+  private classified(error: unknown, operation: ExchangeOperation): TradewardenError {
+    // Ours (rate budget, validation) pass through; everything from ccxt gets classified.
+    return error instanceof TradewardenError ? error : this.#classify(error, operation);
+  }
+
+  private async instrumented(
+    send: (url: string, method?: string, headers?: unknown, body?: unknown) => Promise<unknown>,
+    url: string,
+    method: string,
+    headers: unknown,
+    body: unknown,
+  ): Promise<unknown> {
+    if (this.#budget) await this.#budget.consume(this.#weight(method, url));
+    this.#requests += 1;
+    this.#client.last_response_headers = undefined;
+    try {
+      const response = await send(url, method, headers, body);
+      await this.observeWeight(false);
+      return response;
+    } catch (error) {
+      await this.observeWeight(isRateLimited(error));
+      if (isClockRejected(error)) await this.resyncClock();
+      throw error;
+    }
+  }
+
+  /**
+   * After a timestamp rejection (Binance -1021) the clock offset is measured again, so the retry
+   * the queue or the next scan makes is signed right. Best effort: the rejection is what the
+   * caller gets either way, and a failed resync is measured again on the next rejection.
+   */
+  private async resyncClock(): Promise<void> {
+    if (this.#client.options['adjustForTimeDifference'] !== true || this.#resyncing) return;
+    this.#resyncing = true;
+    try {
+      await this.#client.loadTimeDifference();
+    } catch (error) {
+      this.#onHousekeepingError(error);
+    } finally {
+      this.#resyncing = false;
+    }
+  }
+
+  /** Feeds the exchange's used-weight header (or a 429/418) into the shared budget; never throws. */
+  private async observeWeight(rateLimited: boolean): Promise<void> {
+    if (!this.#budget) return;
+    try {
+      if (rateLimited) {
+        await this.#budget.exhaust();
+        return;
+      }
+      const headers = this.#client.last_response_headers ?? {};
+      const name = Object.keys(headers).find((h) => h.toLowerCase() === 'x-mbx-used-weight-1m');
+      const used = name === undefined ? Number.NaN : Number(headers[name]);
+      if (Number.isInteger(used)) await this.#budget.observe(used);
+    } catch (error) {
+      this.#onHousekeepingError(error);
+    }
+  }
+
+  private toRules(markets: Record<string, CcxtMarket>): Readonly<Record<string, MarketRules>> {
+    const result: Record<string, MarketRules> = {};
+    for (const market of Object.values(markets)) {
+      if (!market || !market.spot || market.active === false) continue;
+      if (this.#symbols && !this.#symbols.has(market.symbol)) continue;
+      const amountStep = this.step(market.precision.amount);
+      const priceTick = this.step(market.precision.price);
+      if (!amountStep || !priceTick) continue;
+      const limit = (value: number | undefined): { value?: DecimalString } => (typeof value === 'number' && value > 0 ? { value: this.decimal(value) } : {});
+      const rule = (key: keyof MarketRules, value: number | undefined) => {
+        const v = limit(value).value;
+        return v === undefined ? {} : { [key]: v };
+      };
+      result[market.symbol] = {
+        symbol: market.symbol,
+        base: market.base,
+        quote: market.quote,
+        amountStep,
+        priceTick,
+        ...rule('minAmount', market.limits.amount?.min),
+        ...rule('maxAmount', market.limits.amount?.max),
+        ...rule('minPrice', market.limits.price?.min),
+        ...rule('maxPrice', market.limits.price?.max),
+        ...rule('minNotional', market.limits.cost?.min),
+        ...rule('maxNotional', market.limits.cost?.max),
+      };
+    }
+    return result;
+  }
+
+  /** A market precision as a step: TICK_SIZE gives the step itself, DECIMAL_PLACES a digit count. */
+  private step(precision: number | undefined): DecimalString | undefined {
+    if (typeof precision !== 'number' || !Number.isFinite(precision) || precision <= 0) return undefined;
+    if (this.#client.precisionMode === TICK_SIZE) return this.decimal(precision);
+    if (this.#client.precisionMode === DECIMAL_PLACES && Number.isInteger(precision)) return str(dec('10').pow(-precision));
+    return undefined;
+  }
+
+  private toTicker(symbol: string, t: CcxtTicker): Ticker {
+    // Missing or non-finite values become '' so market validation rejects them with a reason.
+    return {
+      symbol,
+      bid: this.decimalOrEmpty(t.bid),
+      ask: this.decimalOrEmpty(t.ask),
+      last: this.decimalOrEmpty(t.last ?? t.close),
+      volume: this.decimalOrEmpty(t.baseVolume),
+      timestamp: typeof t.timestamp === 'number' ? t.timestamp : Number.NaN,
+    };
+  }
+
+  /** `knownClientOrderId`: the id the order was sent or looked up with (a Binance cancel answers with a new one). */
+  private toOrder(o: CcxtOrder, knownClientOrderId: string | undefined): ExchangeOrder {
+    const symbol = o.symbol ?? '';
+    const market = this.#client.markets?.[symbol];
+    const filled = typeof o.filled === 'number' ? o.filled : 0;
+    const average = typeof o.average === 'number' && o.average > 0 ? o.average : undefined;
+    const cost = typeof o.cost === 'number' ? this.decimal(o.cost) : average !== undefined ? str(dec(this.decimal(filled)).times(this.decimal(average))) : '0';
+    const price = average ?? (typeof o.price === 'number' && o.price > 0 ? o.price : undefined);
+    return {
+      id: String(o.id),
+      clientOrderId: knownClientOrderId ?? o.clientOrderId ?? '',
+      symbol,
+      side: o.side === 'sell' ? 'sell' : 'buy',
+      type: toOrderType(o.type),
+      status: toStatus(o.status),
+      amount: this.decimal(typeof o.amount === 'number' ? o.amount : filled),
+      ...(price === undefined ? {} : { price: this.decimal(price) }),
+      filled: this.decimal(filled),
+      cost,
+      fee: this.quoteFee(o, market?.base, market?.quote, average),
+      timestamp: typeof o.timestamp === 'number' ? o.timestamp : this.#clock.now().getTime(),
+    };
+  }
+
+  private quoteFee(o: CcxtOrder, base: string | undefined, quote: string | undefined, average: number | undefined): DecimalString {
+    // ccxt fills `fees` (one per currency) next to `fee`; its Order type only declares `fee`.
+    const all = (o as CcxtOrder & { fees?: CcxtOrder['fee'][] }).fees;
+    const fees = all && all.length > 0 ? all : o.fee ? [o.fee] : [];
+    let total = dec('0');
+    for (const fee of fees) {
+      if (typeof fee?.cost !== 'number' || fee.cost === 0) continue;
+      if (fee.currency === quote) total = total.plus(this.decimal(fee.cost));
+      else if (fee.currency === base && average !== undefined) total = total.plus(dec(this.decimal(fee.cost)).times(this.decimal(average)));
+    }
+    return str(total);
+  }
+
+  private decimal(value: number | string | undefined): DecimalString {
+    const text = typeof value === 'number' ? this.#client.numberToString(value) : String(value ?? '0');
+    return str(dec(text));
+  }
+
+  private decimalOrEmpty(value: number | undefined): DecimalString {
+    return typeof value === 'number' && Number.isFinite(value) ? this.decimal(value) : '';
+  }
+
+  /** A precision-formatted string as the number ccxt's signature wants, refused unless it converts back exactly. */
+  private toWire(text: string): number {
+    const value = Number(text);
+    if (!Number.isFinite(value) || str(dec(this.#client.numberToString(value))) !== str(dec(text))) {
+      throw new ValidationError(`amount ${text} cannot be sent without losing precision`);
+    }
+    return value;
+  }
+}
+
+function isOrderNotFound(error: unknown): boolean {
+  return error instanceof Error && error.name === 'OrderNotFound';
+}
+
+function isClockRejected(error: unknown): boolean {
+  return error instanceof Error && error.name === 'InvalidNonce';
+}
+
+function isRateLimited(error: unknown): boolean {
+  return error instanceof Error && (error.name === 'DDoSProtection' || error.name === 'RateLimitExceeded');
+}
+
+function toStatus(status: string | undefined): ExchangeOrderStatus {
+  switch (status) {
+    case 'closed':
+    case 'canceled':
+    case 'rejected':
+    case 'expired':
+      return status;
+    case 'cancelled':
+      return 'canceled';
+    default:
+      // 'open' and anything unparsed: treat as still live; the reconciler refreshes it.
+      return 'open';
+  }
+}
+
+function toOrderType(type: string | undefined): OrderType {
+  return type === 'market' ? 'market' : 'limit';
+}

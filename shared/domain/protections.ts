@@ -1,0 +1,216 @@
+/**
+ * Protections (RISK-4), pure. The scanner applies them to every strategy's decisions:
+ *
+ * - stop-loss and take-profit: an exit for every open position whose bid crossed either level
+ *   (relative to its average entry price, fees included), whichever strategy opened it;
+ * - max open positions, max exposure per symbol and in total (mark value at the bid plus the
+ *   quote still reserved for orders in flight plus the new order);
+ * - one order in flight per symbol and side: no second entry while a buy is being executed, no
+ *   second exit while a sell is;
+ * - cooldown per symbol after an exit: the scanner records the time of every exit intent it
+ *   sends in the risk record (`cooldowns`), and no entry of that symbol is allowed before
+ *   `cooldownSeconds` have passed. Recording the decision rather than the fill is deliberately
+ *   conservative: an exit that did not fill still cools the symbol down;
+ * - daily loss and max drawdown: equity (cash plus positions at the bid) is compared with the
+ *   equity at the start of the UTC day and with the peak equity, both kept in the risk record;
+ *   past either limit new entries pause with a reason (exits still run);
+ * - min notional: an entry below the market's minimum notional, or an exit whose amount rounds to
+ *   dust, is not sent.
+ * A limit of '0' switches the daily loss, drawdown or total exposure check off.
+ */
+import type { AccountBook } from './account.js';
+import type { MarketRules, Ticker } from './market.js';
+import { Decimal, dec, str, type DecimalString } from './money.js';
+import type { Position } from './position.js';
+import { roundAmount } from './precision.js';
+
+export interface ProtectionSettings {
+  readonly maxOpenPositions: number;
+  /** Quote value one symbol may hold, mark value plus orders in flight plus the new order. */
+  readonly maxExposurePerSymbol: DecimalString;
+  /** Quote value all positions together may hold; '0' = no limit. */
+  readonly maxTotalExposure: DecimalString;
+  /** No entry of a symbol within this many seconds after an exit of it. */
+  readonly cooldownSeconds: number;
+  /** Exit when the bid is this many percent below the average entry price. */
+  readonly stopLossPercent: DecimalString;
+  /** Exit when the bid is this many percent above the average entry price. */
+  readonly takeProfitPercent: DecimalString;
+  /** Entries pause once equity fell this much (quote) since the start of the UTC day; '0' = off. */
+  readonly maxDailyLoss: DecimalString;
+  /** Entries pause once equity is this many percent below its peak; '0' = off. */
+  readonly maxDrawdownPercent: DecimalString;
+}
+
+/** Defaults for the settings the deployment configuration does not name (CFG-2). */
+export const DEFAULT_PROTECTIONS = {
+  maxTotalExposure: '0',
+  cooldownSeconds: 900,
+  maxDailyLoss: '0',
+  maxDrawdownPercent: '0',
+} as const;
+
+/** What the scanner remembers between scans for the protections (`CONTROL#RISK`). */
+export interface RiskState {
+  /** Highest equity seen. */
+  readonly peakEquity?: DecimalString;
+  /** UTC day (YYYY-MM-DD) `dayStartEquity` belongs to. */
+  readonly day?: string;
+  readonly dayStartEquity?: DecimalString;
+  /** Symbol -> ISO time of its last exit intent; entries older than the cooldown are dropped. */
+  readonly cooldowns: Readonly<Record<string, string>>;
+  /** The latest schedule slot (ISO) whose scan decided and sent its intents. */
+  readonly lastSlot?: string;
+}
+
+export const EMPTY_RISK_STATE: RiskState = { cooldowns: {} };
+
+export type ExitProtection = 'stop-loss' | 'take-profit';
+
+/** The stop-loss or take-profit exit for a held position, or null. */
+export function protectiveExit(
+  position: Position,
+  ticker: Ticker,
+  settings: Pick<ProtectionSettings, 'stopLossPercent' | 'takeProfitPercent'>,
+): { readonly protection: ExitProtection; readonly reason: string } | null {
+  if (!isOpen(position)) return null;
+  const avg = dec(position.avgPrice);
+  if (avg.lte(0)) return null;
+  const bid = dec(ticker.bid);
+  const stop = avg.times(dec('1').minus(dec(settings.stopLossPercent).div(100)));
+  if (bid.lte(stop)) return { protection: 'stop-loss', reason: `bid ${ticker.bid} <= stop-loss ${str(stop)} (${settings.stopLossPercent}% below ${position.avgPrice})` };
+  const target = avg.times(dec('1').plus(dec(settings.takeProfitPercent).div(100)));
+  if (bid.gte(target)) return { protection: 'take-profit', reason: `bid ${ticker.bid} >= take-profit ${str(target)} (${settings.takeProfitPercent}% above ${position.avgPrice})` };
+  return null;
+}
+
+export function isOpen(position: Position | undefined): position is Position {
+  return position !== undefined && dec(position.qty).gt(0);
+}
+
+/** What the book holds and has in flight, valued at the given prices. */
+export interface Exposure {
+  readonly openPositions: number;
+  /** Symbol -> quote value (positions at the price, plus quote reserved for buys in flight). */
+  readonly bySymbol: Readonly<Record<string, DecimalString>>;
+  readonly total: DecimalString;
+  /** Symbols with a buy / a sell in flight (reserved in the book, not finished). */
+  readonly buying: ReadonlySet<string>;
+  readonly selling: ReadonlySet<string>;
+}
+
+/** Exposure of a book; `prices` are bids (a position is worth what it can be sold for), else the average price is used. */
+export function exposureOf(book: AccountBook | null, prices: Readonly<Record<string, DecimalString>>): Exposure {
+  const bySymbol = new Map<string, Decimal>();
+  const buying = new Set<string>();
+  const selling = new Set<string>();
+  const open = new Set<string>();
+  for (const position of Object.values(book?.positions ?? {})) {
+    if (!isOpen(position)) continue;
+    open.add(position.symbol);
+    bySymbol.set(position.symbol, dec(position.qty).times(prices[position.symbol] ?? position.avgPrice));
+  }
+  for (const order of Object.values(book?.orders ?? {})) {
+    if (order.side === 'buy') {
+      buying.add(order.symbol);
+      open.add(order.symbol);
+      bySymbol.set(order.symbol, (bySymbol.get(order.symbol) ?? new Decimal(0)).plus(order.remaining));
+    } else selling.add(order.symbol);
+  }
+  const total = [...bySymbol.values()].reduce((sum, v) => sum.plus(v), new Decimal(0));
+  return {
+    openPositions: open.size,
+    bySymbol: Object.fromEntries([...bySymbol.entries()].map(([s, v]) => [s, str(v)])),
+    total: str(total),
+    buying,
+    selling,
+  };
+}
+
+export interface EntryCheck {
+  readonly symbol: string;
+  readonly quoteAmount: DecimalString;
+  readonly exposure: Exposure;
+  readonly risk: RiskState;
+  /** Why entries are paused this scan (daily loss, drawdown), if they are. */
+  readonly entriesPaused: string | undefined;
+  readonly rules: MarketRules | undefined;
+  readonly now: Date;
+  readonly settings: ProtectionSettings;
+}
+
+/** Why an entry may not be sent, or null when it may. Checks in order of how fundamental they are. */
+export function entryBlock(check: EntryCheck): string | null {
+  const { symbol, quoteAmount, exposure, settings } = check;
+  if (check.entriesPaused) return `entries paused: ${check.entriesPaused}`;
+  if (exposure.buying.has(symbol)) return 'a buy is already in flight';
+  const cooledAt = check.risk.cooldowns[symbol];
+  if (cooledAt !== undefined) {
+    const until = Date.parse(cooledAt) + settings.cooldownSeconds * 1000;
+    if (check.now.getTime() < until) return `cooldown after exit until ${new Date(until).toISOString()}`;
+  }
+  if (exposure.openPositions >= settings.maxOpenPositions && exposure.bySymbol[symbol] === undefined) {
+    return `max open positions ${settings.maxOpenPositions} reached`;
+  }
+  const symbolExposure = dec(exposure.bySymbol[symbol] ?? '0').plus(quoteAmount);
+  if (symbolExposure.gt(settings.maxExposurePerSymbol)) {
+    return `exposure ${str(symbolExposure)} would exceed ${settings.maxExposurePerSymbol} per symbol`;
+  }
+  const totalExposure = dec(exposure.total).plus(quoteAmount);
+  if (dec(settings.maxTotalExposure).gt(0) && totalExposure.gt(settings.maxTotalExposure)) {
+    return `total exposure ${str(totalExposure)} would exceed ${settings.maxTotalExposure}`;
+  }
+  if (check.rules?.minNotional && dec(quoteAmount).lt(check.rules.minNotional)) {
+    return `order ${quoteAmount} below min notional ${check.rules.minNotional}`;
+  }
+  return null;
+}
+
+/** Why an exit of `qty` at `bid` may not be sent (dust, exit already in flight), or null. */
+export function exitBlock(symbol: string, qty: DecimalString, bid: DecimalString, exposure: Exposure, rules: MarketRules | undefined): string | null {
+  if (exposure.selling.has(symbol)) return 'a sell is already in flight';
+  if (!rules) return null;
+  const amount = roundAmount(qty, rules.amountStep);
+  if (dec(amount).lte(0) || (rules.minAmount && dec(amount).lt(rules.minAmount))) return `position ${qty} is dust at step ${rules.amountStep}`;
+  const notional = dec(amount).times(bid);
+  if (rules.minNotional && notional.lt(rules.minNotional)) return `position worth ${str(notional)} is below min notional ${rules.minNotional}`;
+  return null;
+}
+
+/**
+ * Rolls the risk record forward with this scan's equity: a new UTC day starts from the current
+ * equity, the peak only rises, expired cooldowns are dropped. Returns the new state and, when the
+ * daily loss or drawdown limit is reached, why entries pause.
+ */
+export function assessRisk(
+  state: RiskState,
+  equity: DecimalString,
+  now: Date,
+  settings: Pick<ProtectionSettings, 'maxDailyLoss' | 'maxDrawdownPercent' | 'cooldownSeconds'>,
+): { readonly state: RiskState; readonly entriesPaused: string | undefined } {
+  const day = now.toISOString().slice(0, 10);
+  const dayStartEquity = state.day === day && state.dayStartEquity !== undefined ? state.dayStartEquity : equity;
+  const peakEquity = state.peakEquity !== undefined && dec(state.peakEquity).gte(equity) ? state.peakEquity : equity;
+  const cooldowns = Object.fromEntries(
+    Object.entries(state.cooldowns).filter(([, at]) => now.getTime() - Date.parse(at) < settings.cooldownSeconds * 1000),
+  );
+  const next: RiskState = { peakEquity, day, dayStartEquity, cooldowns, ...(state.lastSlot === undefined ? {} : { lastSlot: state.lastSlot }) };
+
+  const reasons: string[] = [];
+  const dailyLoss = dec(dayStartEquity).minus(equity);
+  if (dec(settings.maxDailyLoss).gt(0) && dailyLoss.gte(settings.maxDailyLoss)) {
+    reasons.push(`daily loss ${str(dailyLoss)} >= ${settings.maxDailyLoss} (equity ${equity}, day start ${dayStartEquity})`);
+  }
+  if (dec(settings.maxDrawdownPercent).gt(0) && dec(peakEquity).gt(0)) {
+    const drawdown = dec(peakEquity).minus(equity).div(peakEquity).times(100);
+    if (drawdown.gte(settings.maxDrawdownPercent)) {
+      reasons.push(`drawdown ${str(drawdown.toDecimalPlaces(2))}% >= ${settings.maxDrawdownPercent}% (equity ${equity}, peak ${peakEquity})`);
+    }
+  }
+  return { state: next, entriesPaused: reasons.length > 0 ? reasons.join('; ') : undefined };
+}
+
+/** The state with an exit of `symbol` recorded at `at`. */
+export function recordExit(state: RiskState, symbol: string, at: Date): RiskState {
+  return { ...state, cooldowns: { ...state.cooldowns, [symbol]: at.toISOString() } };
+}
