@@ -5,4 +5,4 @@
 import { containerFromEnvironment } from '../../shared/runtime/entry.js';
 import { createHealthHandler } from './app.js';
 
-export const handler = createHealthHandler(containerFromEnvironment('health'));
+export const handler = createHealthHandler(await containerFromEnvironment('health'));

@@ -5,4 +5,4 @@
 import { containerFromEnvironment } from '../../shared/runtime/entry.js';
 import { createReconcilerHandler } from './app.js';
 
-export const handler = createReconcilerHandler(containerFromEnvironment('reconciler'));
+export const handler = createReconcilerHandler(await containerFromEnvironment('reconciler'));

@@ -5,4 +5,4 @@
 import { containerFromEnvironment } from '../../shared/runtime/entry.js';
 import { createScannerHandler } from './app.js';
 
-export const handler = createScannerHandler(containerFromEnvironment('scanner'));
+export const handler = createScannerHandler(await containerFromEnvironment('scanner'));

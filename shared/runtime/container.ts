@@ -20,6 +20,14 @@ import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store.js';
 import { EventBridgePublisher, LogEventPublisher } from '../adapters/event-publishers.js';
 import { PaperExchange } from '../adapters/paper-exchange.js';
 import { SqsIntentQueue, SqsQueueInspector } from '../adapters/sqs-intent-queue.js';
+import type { Exchange as CcxtClient } from 'ccxt';
+import { CcxtExchange } from '../adapters/ccxt-exchange.js';
+import { CircuitBreakerExchange } from '../adapters/circuit-breaker-exchange.js';
+import { classifyExchangeError } from '../adapters/classify-exchange-error.js';
+import { DynamoDbCircuitStore } from '../adapters/dynamodb-circuit-store.js';
+import { DynamoDbRateBudget } from '../adapters/dynamodb-rate-budget.js';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricName } from './metric-names.js';
 import { SyntheticMarket } from '../adapters/synthetic-market.js';
 import type { Clock } from '../ports/clock.js';
 import { systemClock } from '../ports/clock.js';
@@ -57,6 +65,13 @@ export interface ContainerOptions {
   /** Replaces the exchange (tests: fault injection, fakes). */
   readonly exchange?: (defaults: { paper: Exchange | undefined; clock: Clock }) => Exchange;
   readonly observability?: Observability;
+  /** Live mode: the ccxt client of the configured exchange, built with its API keys (entry.ts). */
+  readonly liveClient?: CcxtClient;
+  /**
+   * Wrap the exchange in the shared circuit breaker (RISK-5).
+   * @default true
+   */
+  readonly circuitBreaker?: boolean;
 }
 
 /** Names the queues health inspects; the DLQ is the one that must stay empty. */
@@ -84,10 +99,45 @@ export function createContainer(job: JobName, config: Config, options: Container
       symbols: config.watchlist,
     });
   }
-  let exchange: Exchange;
-  if (options.exchange) exchange = options.exchange({ paper, clock });
-  else if (paper) exchange = paper;
-  else throw new TradewardenError(ErrorCode.ConfigInvalid, 'live mode: the ccxt exchange adapter is not available in this build', false);
+  let inner: Exchange;
+  if (options.exchange) inner = options.exchange({ paper, clock });
+  else if (paper) inner = paper;
+  else if (options.liveClient) {
+    inner = new CcxtExchange({
+      client: options.liveClient,
+      classify: classifyExchangeError,
+      clock,
+      timeoutMs: config.exchangeTimeoutMs,
+      symbols: config.watchlist,
+      rateBudget: new DynamoDbRateBudget({
+        doc,
+        table: config.stateTable,
+        exchangeId: config.exchangeId,
+        clock,
+        limit: config.exchangeWeightPerMinute,
+        budgetFraction: config.rateBudgetPercent / 100,
+      }),
+      onHousekeepingError: (error) => observability.logger.warn('rate budget or clock sync failed', { error: String(error) }),
+    });
+  } else throw new TradewardenError(ErrorCode.ConfigInvalid, 'live mode needs the exchange client built with its API keys', false);
+  const exchange: Exchange =
+    options.circuitBreaker === false
+      ? inner
+      : new CircuitBreakerExchange({
+          inner,
+          store: new DynamoDbCircuitStore({ doc, table: config.stateTable, clock }),
+          clock,
+          settings: {
+            failureThreshold: config.circuitFailureThreshold,
+            openMs: config.circuitOpenSeconds * 1000,
+            probeLeaseMs: 2 * config.exchangeTimeoutMs,
+          },
+          onTransition: (from, to) => {
+            if (to.status === 'open' && from.status !== 'open') observability.metrics.addMetric(MetricName.CircuitOpen, MetricUnit.Count, 1);
+          },
+          // The exchange answered; only recording that answer failed. Logged, and the answer is kept.
+          onRecordError: (error) => observability.logger.error('circuit outcome not recorded', { error: String(error) }),
+        });
 
   const events: EventPublisher = config.eventBusName
     ? new EventBridgePublisher({ client: new EventBridgeClient(common), busName: config.eventBusName })

@@ -1,11 +1,44 @@
 /**
- * The one place a Lambda entry point reads its environment: at cold start, once.
+ * The one place a Lambda entry point reads its environment: at cold start, once. In live mode
+ * the exchange API keys are read from Secrets Manager here, once per container, and handed to
+ * the ccxt client; they are never logged, returned or audited (SEC-1).
  */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { z } from 'zod';
+import type { Exchange as CcxtClient } from 'ccxt';
+import { ccxtClientSettings } from '../adapters/ccxt-exchange.js';
 import type { JobName } from '../definitions/schedules.js';
-import { loadConfig } from './config.js';
+import { ConfigError } from '../domain/errors.js';
+import { loadConfig, type Config } from './config.js';
 import { createContainer, type Container } from './container.js';
 
+const ExchangeSecretSchema = z.object({ apiKey: z.string().min(1), secret: z.string().min(1) });
+
 /** Parses the configuration from the process environment and wires the container. */
-export function containerFromEnvironment(job: JobName): Container {
-  return createContainer(job, loadConfig(process.env));
+export async function containerFromEnvironment(job: JobName): Promise<Container> {
+  const config = loadConfig(process.env);
+  if (config.mode !== 'live') return createContainer(job, config);
+  return createContainer(job, config, { liveClient: await liveClient(config) });
+}
+
+async function liveClient(config: Config): Promise<CcxtClient> {
+  const arn = config.exchangeSecretArn;
+  if (!arn) throw new ConfigError(['TW_EXCHANGE_SECRET_ARN: live mode needs the exchange API key secret']);
+  const secrets = new SecretsManagerClient({ region: config.region });
+  const out = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
+  secrets.destroy();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(out.SecretString ?? '');
+  } catch {
+    // The secret's content is never echoed: only the fact that it is not JSON.
+    throw new ConfigError(['TW_EXCHANGE_SECRET_ARN: the secret is not JSON {"apiKey","secret"}']);
+  }
+  const keys = ExchangeSecretSchema.safeParse(parsed);
+  if (!keys.success) throw new ConfigError(['TW_EXCHANGE_SECRET_ARN: the secret needs non-empty apiKey and secret (still the placeholder?)']);
+  // The bundle aliases `ccxt` to a module holding only the configured exchange class.
+  const { default: ccxt } = await import('ccxt');
+  const ExchangeClass = (ccxt as unknown as Record<string, new (settings: Record<string, unknown>) => CcxtClient>)[config.exchangeId];
+  if (!ExchangeClass) throw new ConfigError([`TW_EXCHANGE_ID: ccxt has no exchange ${config.exchangeId}`]);
+  return new ExchangeClass(ccxtClientSettings({ exchangeId: config.exchangeId, apiKey: keys.data.apiKey, secret: keys.data.secret, timeoutMs: config.exchangeTimeoutMs }));
 }

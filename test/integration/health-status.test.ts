@@ -33,7 +33,8 @@ describe('Health: status per cause and HealthChanged events (HLT-2, RISK-3)', ()
       TW_MAX_PAUSE_AGE_SECONDS: String(MAX_PAUSE_AGE_SECONDS),
     });
     const wrap = scripted();
-    runtime = t.runtime({ clock, exchange: wrap.option });
+    // The circuit is written by hand below: the breaker itself is off so the scans keep running.
+    runtime = t.runtime({ clock, exchange: wrap.option, circuitBreaker: false });
     x = wrap.exchange as ScriptedExchange;
   });
 
@@ -184,9 +185,16 @@ describe('Health: status per cause and HealthChanged events (HLT-2, RISK-3)', ()
 
   it('degrades on a half-open circuit, fails on an open one, answers 503 over HTTP then, and recovers when it closes', async () => {
     // Prepare
+    // The breaker's own record layout, as DynamoDbCircuitStore writes it.
+    let version = 0;
     const circuit = async (state: string) => {
+      version += 1;
+      const open = state === 'open' ? { openedAt: clock.now().getTime(), retryAt: clock.now().getTime() + 3_600_000 } : {};
       await c().doc.send(
-        new PutCommand({ TableName: t.config.stateTable, Item: { pk: `CIRCUIT#${c().exchange.id}`, sk: 'CIRCUIT', state, updatedAt: clock.now().toISOString(), version: 1 } }),
+        new PutCommand({
+          TableName: t.config.stateTable,
+          Item: { pk: `CIRCUIT#${c().exchange.id}`, sk: 'CIRCUIT', state, consecutiveFailures: 0, ...open, updatedAt: clock.now().toISOString(), version },
+        }),
       );
     };
     const http = { version: '2.0', rawPath: '/', requestContext: { http: { method: 'GET' } } };
