@@ -14,14 +14,21 @@ import { createContainer, type Container } from './container.js';
 
 const ExchangeSecretSchema = z.object({ apiKey: z.string().min(1), secret: z.string().min(1) });
 
+/**
+ * Jobs that place, look up or cancel orders and so need the API keys. The scanner reads public
+ * market data and health no exchange data at all: their roles cannot read the secret.
+ */
+const JOBS_WITH_KEYS: ReadonlySet<JobName> = new Set(['executor', 'reconciler']);
+
 /** Parses the configuration from the process environment and wires the container. */
 export async function containerFromEnvironment(job: JobName): Promise<Container> {
   const config = loadConfig(process.env);
   if (config.mode !== 'live') return createContainer(job, config);
-  return createContainer(job, config, { liveClient: await liveClient(config) });
+  const keys = JOBS_WITH_KEYS.has(job) ? await readKeys(config) : undefined;
+  return createContainer(job, config, { liveClient: await liveClient(config, keys) });
 }
 
-async function liveClient(config: Config): Promise<CcxtClient> {
+async function readKeys(config: Config): Promise<{ apiKey: string; secret: string }> {
   const arn = config.exchangeSecretArn;
   if (!arn) throw new ConfigError(['TW_EXCHANGE_SECRET_ARN: live mode needs the exchange API key secret']);
   const secrets = new SecretsManagerClient({ region: config.region });
@@ -36,9 +43,13 @@ async function liveClient(config: Config): Promise<CcxtClient> {
   }
   const keys = ExchangeSecretSchema.safeParse(parsed);
   if (!keys.success) throw new ConfigError(['TW_EXCHANGE_SECRET_ARN: the secret needs non-empty apiKey and secret (still the placeholder?)']);
+  return keys.data;
+}
+
+async function liveClient(config: Config, keys: { apiKey: string; secret: string } | undefined): Promise<CcxtClient> {
   // The bundle aliases `ccxt` to a module holding only the configured exchange class.
   const { default: ccxt } = await import('ccxt');
   const ExchangeClass = (ccxt as unknown as Record<string, new (settings: Record<string, unknown>) => CcxtClient>)[config.exchangeId];
   if (!ExchangeClass) throw new ConfigError([`TW_EXCHANGE_ID: ccxt has no exchange ${config.exchangeId}`]);
-  return new ExchangeClass(ccxtClientSettings({ exchangeId: config.exchangeId, apiKey: keys.data.apiKey, secret: keys.data.secret, timeoutMs: config.exchangeTimeoutMs }));
+  return new ExchangeClass(ccxtClientSettings({ exchangeId: config.exchangeId, ...(keys ?? {}), timeoutMs: config.exchangeTimeoutMs }));
 }
