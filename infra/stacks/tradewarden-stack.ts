@@ -147,6 +147,10 @@ export class TradewardenStack extends Stack {
     });
 
     new CfnOutput(this, 'TradingMode', { value: mode });
+    for (const job of JOBS) {
+      // For ad hoc replays: aws lambda invoke --function-name <this> --payload file://events/...
+      new CfnOutput(this, `${pascalCase(job)}FunctionName`, { value: functions[job].function.functionName });
+    }
     new CfnOutput(this, 'ExecutionDlqUrl', { value: this.executionQueue.deadLetterQueue.queueUrl });
     new CfnOutput(this, 'ExchangeSecretArn', { value: exchangeSecret.secret.secretArn, description: 'Put {"apiKey","secret"} here before going live' });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topic.topicArn });
