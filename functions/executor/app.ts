@@ -1,17 +1,47 @@
 /**
  * Executor handler: an SQS FIFO batch with partial batch responses (a failed record is retried
- * alone; the others of its message group wait behind it), or one ad hoc intent to replay.
+ * alone; the others of its message group wait behind it), or one ad hoc intent to replay
+ * (OPS-3: `{"intent": {...}}`, events/executor.replay.json).
+ *
+ * Exactly once, in layers (outermost first; each one only saves work, the last ones decide):
+ * 1. SQS FIFO deduplication by intent id (five minutes);
+ * 2. Powertools Idempotency, keyed on the intent id, with the intent's content validated: a
+ *    duplicate within the hour gets the recorded result without touching the order store or
+ *    the exchange; a concurrent duplicate is refused as in progress (retryable). Its record is
+ *    deleted when an attempt fails and its completion write is not fenced, so it is a cache of
+ *    results, not the guarantee;
+ * 3. the order record (shared/use-cases/execute-intent.ts): deterministic client order id,
+ *    conditional claim, symbol lease with fencing token, lookup before any re-send;
+ * 4. the exchange's rejection of a duplicate client order id.
+ * Layers 3 and 4 hold alone: the crash, concurrency and fault tests also run with layer 2 off.
+ *
+ * Retries (EXE-4): a record that failed with a retryable error comes back after an exponential,
+ * jittered delay (retry-policy.ts) set through the RetryScheduler; a permanent one keeps the
+ * queue's visibility timeout and dead-letters after maxReceiveCount.
  */
-import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import { FullBatchFailureError, processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import {
+  IdempotencyAlreadyInProgressError,
+  IdempotencyConfig,
+  IdempotencyInconsistentStateError,
+  IdempotencyItemNotFoundError,
+  IdempotencyPersistenceLayerError,
+  IdempotencyUnknownError,
+  IdempotencyValidationError,
+  makeIdempotent,
+} from '@aws-lambda-powertools/idempotency';
+import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { IntentSchema } from '../../shared/domain/intent.js';
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ConcurrentModificationError, StorageError, ValidationError } from '../../shared/domain/errors.js';
+import { IntentSchema, type Intent } from '../../shared/domain/intent.js';
+import type { RetryScheduler } from '../../shared/ports/retry-scheduler.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ExecutorEventSchema } from '../../shared/runtime/events.js';
 import { parseWith, withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { executeIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';
-import { ValidationError } from '../../shared/domain/errors.js';
+import { planRetries, type FailedRecord } from './retry-policy.js';
 
 const OUTCOME_METRIC = {
   executed: MetricName.OrdersPlaced,
@@ -20,7 +50,36 @@ const OUTCOME_METRIC = {
   'already-processed': MetricName.DuplicateDeliveries,
 } as const;
 
-export function createExecutorHandler(c: Container, extra: Pick<ExecuteIntentDeps, 'afterStep'> = {}) {
+/**
+ * How long after its last attempt an order the exchange cannot find may be sent again: longer
+ * than ccxt's Binance recvWindow (10 s), after which the matching engine refuses the request,
+ * plus clock skew (see execute-intent.ts).
+ */
+export const RESEND_GRACE_MS = 30_000;
+/** Idempotency records answer duplicates for this long; later ones reach the order record. */
+export const IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 3600;
+/** Prefix of the idempotency keys: stable across deployments and function names. */
+export const IDEMPOTENCY_KEY_PREFIX = 'tradewarden-executor';
+/** Attempts when the idempotency record vanishes between a failed put and its read (see executeWithIdempotency). */
+export const IDEMPOTENCY_VANISHED_RECORD_ATTEMPTS = 3;
+/** What makes two deliveries of one intent id the same intent (everything it would trade on). */
+export const IDEMPOTENCY_PAYLOAD_PATH = '[strategy, symbol, side, type, amount, quoteAmount, limitPrice, createdAt, expiresAt]';
+
+export interface ExecutorHandlerOptions {
+  /** Test hook of the use case (TST-2). */
+  readonly afterStep?: ExecuteIntentDeps['afterStep'];
+  /**
+   * Reschedules records that failed with a retryable error (EXE-4). Without it a failed record
+   * comes back after the queue's visibility timeout (the local runtime applies its own backoff).
+   */
+  readonly retryScheduler?: RetryScheduler;
+  /** Jitter source of the retry backoff. @default Math.random */
+  readonly random?: () => number;
+  /** Powertools Idempotency in front of the use case (layer 2 above). @default true */
+  readonly idempotency?: boolean;
+}
+
+export function createExecutorHandler(c: Container, options: ExecutorHandlerOptions = {}) {
   const deps: ExecuteIntentDeps = {
     orders: c.orders,
     accounts: c.accounts,
@@ -35,37 +94,133 @@ export function createExecutorHandler(c: Container, extra: Pick<ExecuteIntentDep
       lockLeaseMs: c.config.lockLeaseSeconds * 1000,
       reservationBufferPercent: c.config.reservationBufferPercent,
       owner: 'executor',
+      resendGraceMs: RESEND_GRACE_MS,
     },
-    ...extra,
+    ...(options.afterStep ? { afterStep: options.afterStep } : {}),
   };
   const { logger, metrics } = c.observability;
 
-  const run = async (raw: unknown): Promise<ExecutionResult> => {
+  const execute = (intent: Intent): Promise<ExecutionResult> => executeIntent(deps, intent);
+
+  // Built once per container (module scope in the Lambda entry), like every client.
+  const idempotencyConfig = new IdempotencyConfig({
+    eventKeyJmesPath: 'id',
+    payloadValidationJmesPath: IDEMPOTENCY_PAYLOAD_PATH,
+    throwOnNoIdempotencyKey: true,
+    expiresAfterSeconds: IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
+    // A result served from the idempotency record is a duplicate delivery, exactly what the
+    // order record path reports for one.
+    responseHook: (response) => ({ ...(response as unknown as ExecutionResult), outcome: 'already-processed' }) as unknown as typeof response,
+  });
+  const executeOnce =
+    options.idempotency === false
+      ? execute
+      : makeIdempotent(execute, {
+          persistenceStore: new DynamoDBPersistenceLayer({ tableName: c.config.idempotencyTable, awsSdkV3Client: c.ddb }),
+          config: idempotencyConfig,
+          keyPrefix: IDEMPOTENCY_KEY_PREFIX,
+        });
+
+  /**
+   * Runs the (idempotent) use case. When the conditional put of the in-progress record fails,
+   * Powertools needs the existing record: DynamoDB returns it with the failure (ALL_OLD);
+   * dynalite does not, so Powertools reads it, and if the attempt that held it failed in
+   * between (deleting it), that read finds nothing. Nobody holds the intent then: try again.
+   */
+  const executeWithIdempotency = async (intent: Intent): Promise<ExecutionResult> => {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await executeOnce(intent);
+      } catch (error) {
+        if (error instanceof IdempotencyItemNotFoundError && attempt < IDEMPOTENCY_VANISHED_RECORD_ATTEMPTS) continue;
+        throw fromIdempotencyError(error, intent);
+      }
+    }
+  };
+
+  const run = async (raw: unknown, context: Context | undefined): Promise<ExecutionResult> => {
     const intent = parseWith(IntentSchema, raw, 'intent');
     logger.appendKeys({ correlationId: intent.correlationId ?? intent.id, intentId: intent.id, symbol: intent.symbol });
     await c.ensureAccount();
-    const result = await executeIntent(deps, intent);
+    // The in-progress record expires with this invocation's remaining time, so a container
+    // that dies does not block the intent for longer than the function timeout.
+    if (context && typeof context.getRemainingTimeInMillis === 'function') idempotencyConfig.registerLambdaContext(context);
+    const result = await executeWithIdempotency(intent);
     metrics.addMetric(OUTCOME_METRIC[result.outcome], MetricUnit.Count, 1);
-    if (result.filled !== '0') metrics.addMetric(MetricName.Fills, MetricUnit.Count, 1);
+    if (result.outcome !== 'already-processed' && result.filled !== '0') metrics.addMetric(MetricName.Fills, MetricUnit.Count, 1);
     logger.info('intent processed', { result });
     return result;
   };
 
-  const recordHandler = async (record: SQSRecord): Promise<ExecutionResult> => {
+  const recordHandler = async (record: SQSRecord, context?: Context): Promise<ExecutionResult> => {
     let body: unknown;
     try {
       body = JSON.parse(record.body);
     } catch (error) {
       throw new ValidationError('message body is not valid JSON', [], { cause: error, details: { messageId: record.messageId } });
     }
-    return run(body);
+    return run(body, context);
+  };
+
+  const scheduleRetries = async (processor: SqsFifoPartialProcessorAsync): Promise<void> => {
+    if (!options.retryScheduler || processor.failureMessages.length === 0) return;
+    // failureMessages and errors are filled together, one pair per failed record.
+    const failures = processor.failureMessages.map((record, i) => ({ record: record as unknown as FailedRecord, error: processor.errors[i] }));
+    const plan = planRetries(failures, options.random);
+    if (plan.length === 0) return;
+    try {
+      await options.retryScheduler.retryLater(plan);
+      logger.info('retries scheduled', { retries: plan.map((p) => ({ messageId: p.messageId, delaySeconds: p.delaySeconds })) });
+    } catch (error) {
+      // Not a state write: a message that could not be rescheduled comes back after the
+      // queue's visibility timeout instead, which is only slower. Failing the batch here would
+      // redeliver the records that succeeded.
+      logger.error('retries could not be scheduled; the queue visibility timeout applies', { error: error instanceof Error ? error.message : String(error) });
+    }
   };
 
   return withStack('executor', c, ExecutorEventSchema, async (event, context) => {
-    if ('intent' in event) return run(event.intent);
-    return processPartialResponse(event as unknown as SQSEvent, recordHandler, new SqsFifoPartialProcessorAsync(), {
-      context,
-      skipGroupOnError: true,
-    });
+    if ('intent' in event) return run(event.intent, context);
+    const processor = new SqsFifoPartialProcessorAsync();
+    let response: SQSBatchResponse | undefined;
+    let failure: unknown;
+    try {
+      response = await processPartialResponse(event as unknown as SQSEvent, recordHandler, processor, { context, skipGroupOnError: true });
+    } catch (error) {
+      failure = error;
+    }
+    await scheduleRetries(processor);
+    // A batch whose every record failed fails the invocation (counted, alarmed); the delays
+    // set above still apply because the event source then deletes nothing.
+    if (failure !== undefined) throw failure instanceof FullBatchFailureError ? firstCause(failure) : failure;
+    return response as SQSBatchResponse;
   });
+}
+
+/** The error of the first failed record of a batch that failed entirely: a coded error in the logs. */
+function firstCause(error: FullBatchFailureError): unknown {
+  const [first] = error.recordErrors;
+  return first ?? error;
+}
+
+/** Powertools Idempotency errors as coded Tradewarden errors; anything else passes through. */
+function fromIdempotencyError(error: unknown, intent: Intent): unknown {
+  const details = { intentId: intent.id };
+  if (error instanceof IdempotencyAlreadyInProgressError) {
+    return new ConcurrentModificationError(`intent ${intent.id} is being executed by another invocation`, { cause: error, details });
+  }
+  if (error instanceof IdempotencyValidationError) {
+    return new ValidationError(`intent ${intent.id} was delivered before with different content`, ['id'], { cause: error, details });
+  }
+  if (error instanceof IdempotencyItemNotFoundError) {
+    return new ConcurrentModificationError(`the idempotency record of intent ${intent.id} keeps changing under concurrent attempts`, { cause: error, details });
+  }
+  if (
+    error instanceof IdempotencyPersistenceLayerError ||
+    error instanceof IdempotencyInconsistentStateError ||
+    error instanceof IdempotencyUnknownError
+  ) {
+    return new StorageError(`idempotency record of intent ${intent.id}: ${error.message}`, { cause: error, details });
+  }
+  return error;
 }

@@ -7,7 +7,12 @@
  * Invariants (checked by `checkBook`, property-tested):
  * - available + reserved + committed = total; none of them negative;
  * - reserved = the sum of the unspent remainder of every order's reservation;
- * - applying the same cumulative fill twice changes nothing (fills are cumulative, not deltas).
+ * - committed = the sum of the positions' cost bases (exactly: see position.ts);
+ * - applying the same cumulative fill twice changes nothing (fills are cumulative, not deltas),
+ *   as long as the order's entry is in the book. `release` removes the entry, so a caller must
+ *   book an order's last fill BEFORE it releases the order, and never after (order-sync does:
+ *   fill, then terminal state, then release).
+ * Property-tested in test/unit/ledger-invariants.test.ts.
  */
 import { InsufficientBudgetError } from './errors.js';
 import { Decimal, dec, str, type DecimalString } from './money.js';
@@ -131,7 +136,9 @@ export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): Ac
   if (dFilled.lte(0)) return null;
 
   const position = book.positions[fill.symbol] ?? flatPosition(fill.symbol);
-  const result = applyTrade(position, { side: fill.side, qty: str(dFilled), cost: str(dCost), fee: str(Decimal.max(dFee, 0)) });
+  // The position's basis grows by exactly what the cash side pays (cost + fee, a negative fee
+  // being a rebate), so `committed` stays the sum of the positions' bases.
+  const result = applyTrade(position, { side: fill.side, qty: str(dFilled), cost: str(dCost), fee: str(dFee) });
   let available = dec(book.available);
   let reserved = dec(book.reserved);
   let committed = dec(book.committed);

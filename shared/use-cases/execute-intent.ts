@@ -12,10 +12,32 @@
  * 6. Reserve budget (EXE-7), then record SUBMITTING, BEFORE the exchange is called (EXE-2).
  * 7. Send with the client order id derived from the intent id. A resumed order (SUBMITTING or
  *    UNKNOWN) is first looked up by client order id and re-sent only when the exchange says it
- *    does not have it; the exchange rejects a duplicate client order id anyway (EXE-3).
- * 8. Book the result: fill, fees, release of the surplus, state (order-sync).
+ *    does not have it AND the last attempt is older than `resendGraceMs` (EXE-3, see below);
+ *    the exchange rejects a duplicate client order id anyway.
+ * 8. Book the result: fill, fees, state, release of the surplus (order-sync).
  * Failures: permanent -> REJECTED, budget released, audited, acknowledged. Transient -> thrown,
  * so the queue redelivers and finally dead-letters. Outcome unknown -> UNKNOWN, thrown.
+ *
+ * Why a grace before re-sending: an exchange's order lookup is not instantly consistent with
+ * its matching engine. Right after a timeout, "not found" may only mean "not processed yet",
+ * and a re-send would then place a second order (Binance only deduplicates client order ids
+ * among OPEN orders, so a filled first order does not stop the second). A signed request is
+ * refused by the matching engine once its `recvWindow` has passed, so after a grace longer
+ * than that window (plus clock skew) "not found" means "will never exist" and re-sending the
+ * same client order id is safe.
+ *
+ * What makes it exactly-once (EXE-1), in layers: the deterministic order id and the
+ * conditional claim (only one executor creates the order record), the symbol lease with a
+ * fencing token (only one executor works on it at a time, and a stale one cannot write), the
+ * lookup before any re-send, and the exchange's own rejection of a duplicate client order id.
+ * The handler may put Powertools Idempotency in front (functions/executor/app.ts); that only
+ * saves work on duplicates and is not relied on.
+ *
+ * AUDIT_ORDER (OPS-4): a decision is audited BEFORE the state write that applies it (claim,
+ * SUBMITTING, UNKNOWN, a re-send, a recorded fill or closure), and a step that is repeated after
+ * a crash audits again. So a crash can repeat an audit record, never leave a change unaudited.
+ * Where the outcome is only known afterwards (the exchange's answer, a reservation) the record
+ * follows the write, and the resumed path records what it finds (`order.found`).
  */
 import { randomUUID } from 'node:crypto';
 import { reserve } from '../domain/account.js';
@@ -23,6 +45,7 @@ import {
   ExchangeRejectedError,
   ExchangeUnknownOutcomeError,
   InsufficientBudgetError,
+  LockLostError,
 } from '../domain/errors.js';
 import { isExpired, type Intent } from '../domain/intent.js';
 import type { MarketRules } from '../domain/market.js';
@@ -36,7 +59,7 @@ import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
 import type { Lease, LockService } from '../ports/lock-service.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { OrderStore } from '../ports/order-store.js';
-import { auditStream, closeWithoutExchange, syncFromExchange } from './order-sync.js';
+import { auditStream, closeWithoutExchange, releaseBudget, syncFromExchange } from './order-sync.js';
 import { isPauseActive } from './pause.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
@@ -64,6 +87,12 @@ export interface ExecuteIntentDeps {
     readonly reservationBufferPercent: string;
     /** Who is executing (function instance); a per-call suffix makes each lease owner unique. */
     readonly owner: string;
+    /**
+     * How long after its last attempt an order the exchange does not find may be sent again
+     * (see the module comment). 0 only for an exchange whose lookup is strongly consistent
+     * with its order entry (the paper exchange, fakes). @default 0
+     */
+    readonly resendGraceMs?: number;
   };
   /** Test hook: called after each step; a throw simulates the process dying there. */
   readonly afterStep?: (step: ExecutorStep, intent: Intent) => void | Promise<void>;
@@ -105,7 +134,11 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
 
   // 1. Already past submission: a duplicate, replay or redrive. Nothing is sent.
   const existing = await deps.orders.get(orderId);
-  if (existing && (isTerminal(existing.state) || SUBMITTED.has(existing.state))) return result(existing, 'already-processed');
+  if (existing && isTerminal(existing.state)) {
+    await releaseLeftover(deps, existing);
+    return result(existing, 'already-processed');
+  }
+  if (existing && SUBMITTED.has(existing.state)) return result(existing, 'already-processed');
 
   const now = deps.clock.now();
   // 3. Kill switch, fail closed: a read error propagates and fails the invocation.
@@ -140,8 +173,8 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
         return result(order, 'rejected');
       }
       await step('after-reserve');
-      order = await deps.orders.transition(order, 'SUBMITTING', {}, lease.token, deps.clock.now());
       await deps.audit.append(auditStream(order.symbol), { type: 'order.submitting', correlationId: order.correlationId, data: { orderId, amount: order.amount, limitPrice: order.limitPrice } }, deps.clock.now());
+      order = await deps.orders.transition(order, 'SUBMITTING', {}, lease.token, deps.clock.now());
       await step('after-submitting');
       return await send(deps, order, lease, false, step);
     }
@@ -188,12 +221,8 @@ async function claim(
       ? { ...base, amount: sized.amount, ...(sized.limitPrice ? { limitPrice: sized.limitPrice } : {}), reservedQuote: sized.reserve, state: 'NEW' }
       : { ...base, amount: intent.amount ?? '0', reservedQuote: '0', state: 'REJECTED', reason: sized.reason };
   }
-  const won = await deps.orders.create(order);
-  if (!won) {
-    const current = await deps.orders.get(orderId);
-    if (!current) throw new Error(`order ${orderId} vanished after a lost claim`);
-    return { order: current, won: false };
-  }
+  // Write-ahead audit (see AUDIT_ORDER in the module comment): the decision is recorded before
+  // the claim, so a crash right after the claim cannot leave an unaudited order.
   await deps.audit.append(
     auditStream(intent.symbol),
     {
@@ -203,14 +232,52 @@ async function claim(
     },
     now,
   );
+  const won = await deps.orders.create(order);
+  if (!won) {
+    const current = await deps.orders.get(orderId);
+    if (!current) throw new Error(`order ${orderId} vanished after a lost claim`);
+    // Our own put, reported as a conditional failure: its first response was lost and the SDK's
+    // retry found the item. The order carries the fencing token of the lease that created it,
+    // and tokens are unique per acquisition, so the token tells whose it is.
+    if (current.fence === lease.token && current.createdAt === order.createdAt) return { order: current, won: true };
+    return { order: current, won: false };
+  }
   return { order, won: true };
+}
+
+/**
+ * A run that died after an order became terminal but before its reservation was released
+ * leaves budget held for nothing; the next delivery of the intent gives it back (one read when
+ * there is nothing to do). The reconciler's bounded-age sweep is the backstop (EXE-7).
+ */
+async function releaseLeftover(deps: ExecuteIntentDeps, order: OrderRecord): Promise<void> {
+  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  const at = deps.clock.now();
+  const released = await releaseBudget(sync, order, at);
+  if (!released.changed) return;
+  await deps.audit.append(
+    auditStream(order.symbol),
+    {
+      type: 'budget.released',
+      correlationId: order.correlationId,
+      data: { orderId: order.id, amount: released.amount, currency: deps.settings.quoteCurrency, reason: `reservation left over by an interrupted run after the order became ${order.state}` },
+    },
+    at,
+  );
 }
 
 type Sized = { ok: true; amount: string; limitPrice?: string; reserve: string } | { ok: false; reason: string };
 
 /** Rounds the intent to the market and checks limits before anything is sent (EXE-6). */
 async function sizeOrder(deps: ExecuteIntentDeps, intent: Intent): Promise<Sized> {
-  const rules = await deps.marketRules(intent.symbol);
+  let rules: MarketRules;
+  try {
+    rules = await deps.marketRules(intent.symbol);
+  } catch (error) {
+    // An unknown symbol is a permanent answer: record the intent REJECTED instead of retrying it.
+    if (error instanceof ExchangeRejectedError) return { ok: false, reason: `exchange rejected: ${error.reason}: ${error.message}` };
+    throw error;
+  }
   let price: string;
   if (intent.type === 'limit' && intent.limitPrice) price = roundPrice(intent.limitPrice, rules.priceTick);
   else {
@@ -254,10 +321,29 @@ async function send(
   const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
   let current = order;
   if (resumed) {
-    // EXE-3: never re-send before asking the exchange whether it already has the order.
+    // EXE-3: never re-send before asking the exchange whether it already has the order, and
+    // not before the last attempt can no longer reach it (module comment).
     const found = await deps.exchange.fetchOrderByClientId(order.symbol, order.id);
-    if (found) return finish(deps, current, found, lease, step);
+    if (found) {
+      // The attempt that sent it may have died before recording `order.sent`.
+      await deps.audit.append(auditStream(current.symbol), { type: 'order.found', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: found.id, status: found.status, state: current.state } }, deps.clock.now());
+      return finish(deps, current, found, lease, step);
+    }
+    const grace = deps.settings.resendGraceMs ?? 0;
+    const sinceLastAttempt = deps.clock.now().getTime() - Date.parse(current.updatedAt);
+    if (sinceLastAttempt < grace) {
+      throw new ExchangeUnknownOutcomeError(`order ${current.id} is not on the exchange yet; it is sent again only if still missing ${grace} ms after the last attempt`, {
+        details: { orderId: current.id, state: current.state, sinceLastAttemptMs: sinceLastAttempt, resendGraceMs: grace },
+      });
+    }
+    await deps.audit.append(auditStream(current.symbol), { type: 'order.resending', correlationId: current.correlationId, data: { orderId: current.id, state: current.state, sinceLastAttemptMs: sinceLastAttempt } }, deps.clock.now());
     if (current.state === 'UNKNOWN') current = await deps.orders.transition(current, 'SUBMITTING', {}, lease.token, deps.clock.now());
+  }
+  // The exchange call is the one write no fencing token guards: a holder that stalled past its
+  // lease (GC, a frozen container) must not send. Narrows the window; the exchange's duplicate
+  // client order id check closes it.
+  if (deps.clock.now().getTime() >= lease.expiresAt) {
+    throw new LockLostError(lease.name, { details: { orderId: current.id, expiresAt: new Date(lease.expiresAt).toISOString(), reason: 'lease expired before the order was sent' } });
   }
   let remote: ExchangeOrder;
   try {
@@ -281,8 +367,8 @@ async function send(
       return result(closed, 'rejected');
     }
     if (error instanceof ExchangeUnknownOutcomeError) {
-      await deps.orders.transition(current, 'UNKNOWN', { reason: error.message }, lease.token, deps.clock.now());
       await deps.audit.append(auditStream(current.symbol), { type: 'order.unknown', correlationId: current.correlationId, data: { orderId: current.id, error: error.message } }, deps.clock.now());
+      await deps.orders.transition(current, 'UNKNOWN', { reason: error.message }, lease.token, deps.clock.now());
       throw error;
     }
     // ExchangeTransientError: nothing was created; the order stays SUBMITTING and the redelivery

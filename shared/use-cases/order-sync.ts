@@ -1,11 +1,17 @@
 /**
  * Brings a local order in line with what the exchange reports. Shared by the executor (right
- * after sending) and the reconciler (later). Order of writes matters for crash safety:
- * 1. the book first (fill booked, and the reservation released if the order is over), one
- *    conditional write that is idempotent because fills are cumulative;
- * 2. then the order's state. A crash between the two leaves the order non-terminal, so the next
- *    pass repeats step 1 (a no-op) and completes step 2. Never the other way round: a terminal
- *    order is never looked at again, so its fill would be lost.
+ * after sending) and the reconciler (later). The order of writes is what makes a crash between
+ * any two of them harmless (TST-2, test/integration/crash-recovery.test.ts):
+ * 1. the fill into the book: one conditional write, idempotent because fills are cumulative
+ *    and the order's book entry remembers what was booked;
+ * 2. the order's state, audited just before it (a repeated pass may audit twice, never zero
+ *    times: execute-intent.ts, AUDIT_ORDER);
+ * 3. when the order is over, the release of its unspent reservation (removes its book entry).
+ * A crash between 1 and 2 leaves the order non-terminal: the next pass repeats 1 (a no-op) and
+ * does 2. A crash between 2 and 3 leaves a reservation without a live order: the next delivery
+ * of the intent releases it (execute-intent, step 1), and so does the reconciler's bounded-age
+ * sweep (EXE-7). Never release before the state is terminal: a released entry forgets what was
+ * booked, so a repeated step 1 would book the whole fill a second time.
  */
 import { applyFill, release } from '../domain/account.js';
 import { isTerminal, stateFromExchange, type OrderRecord, type OrderState } from '../domain/order.js';
@@ -38,28 +44,34 @@ export async function syncFromExchange(
   // A cancel in flight stays CANCEL_REQUESTED until the exchange reports the order over.
   const target: OrderState = order.state === 'CANCEL_REQUESTED' && !isTerminal(reported) ? 'CANCEL_REQUESTED' : reported;
   const newFill = dec(remote.filled).gt(order.filled);
-  await settleBook(deps, order, { filled: remote.filled, cost: remote.cost, fee: remote.fee }, isTerminal(target), at);
-  if (target === order.state && !newFill && order.exchangeOrderId === remote.id) return order;
-  const next = await deps.orders.transition(
-    order,
-    target,
-    { exchangeOrderId: remote.id, filled: remote.filled, cost: remote.cost, fee: remote.fee, notFoundCount: 0 },
-    fence,
-    at,
-  );
-  await deps.audit.append(
-    auditStream(order.symbol),
-    {
-      type: newFill ? 'order.filled' : 'order.state',
-      correlationId: order.correlationId,
-      data: { orderId: order.id, from: order.state, to: target, filled: remote.filled, cost: remote.cost, fee: remote.fee, exchangeOrderId: remote.id },
-    },
-    at,
-  );
+  await bookFill(deps, order, { filled: remote.filled, cost: remote.cost, fee: remote.fee }, at);
+  let next = order;
+  if (target !== order.state || newFill || order.exchangeOrderId !== remote.id) {
+    // Audited before the state write that applies it (execute-intent, AUDIT_ORDER).
+    await deps.audit.append(
+      auditStream(order.symbol),
+      {
+        type: newFill ? 'order.filled' : 'order.state',
+        correlationId: order.correlationId,
+        data: { orderId: order.id, from: order.state, to: target, filled: remote.filled, cost: remote.cost, fee: remote.fee, exchangeOrderId: remote.id },
+      },
+      at,
+    );
+    next = await deps.orders.transition(
+      order,
+      target,
+      { exchangeOrderId: remote.id, filled: remote.filled, cost: remote.cost, fee: remote.fee, notFoundCount: 0 },
+      fence,
+      at,
+    );
+  }
+  // The surplus release is part of the fill's booking; the `order.filled` record above carries
+  // the cost and fee that determine it.
+  if (isTerminal(target)) await releaseBudget(deps, next, at);
   return next;
 }
 
-/** Ends an order without a fill from the exchange (rejected, expired, lost): releases its budget, then records the state. */
+/** Ends an order without a fill from the exchange (rejected, expired, lost): records the state, then releases its budget. */
 export async function closeWithoutExchange(
   deps: OrderSyncDeps,
   order: OrderRecord,
@@ -69,31 +81,40 @@ export async function closeWithoutExchange(
   at: Date,
   patch: OrderPatch = {},
 ): Promise<OrderRecord> {
-  await settleBook(deps, order, { filled: order.filled, cost: order.cost, fee: order.fee }, true, at);
-  const next = await deps.orders.transition(order, to, { ...patch, reason }, fence, at);
+  // A fill recorded on the order but not yet in the book is booked before the order closes.
+  await bookFill(deps, order, { filled: order.filled, cost: order.cost, fee: order.fee }, at);
   await deps.audit.append(
     auditStream(order.symbol),
     { type: `order.${to.toLowerCase()}`, correlationId: order.correlationId, data: { orderId: order.id, from: order.state, reason } },
     at,
   );
+  const next = await deps.orders.transition(order, to, { ...patch, reason }, fence, at);
+  const released = await releaseBudget(deps, next, at);
   await deps.audit.append(
     auditStream(order.symbol),
-    { type: 'budget.released', correlationId: order.correlationId, data: { orderId: order.id } },
+    { type: 'budget.released', correlationId: order.correlationId, data: { orderId: order.id, amount: released.amount, currency: deps.quoteCurrency } },
     at,
   );
   return next;
 }
 
-async function settleBook(
-  deps: OrderSyncDeps,
-  order: OrderRecord,
-  fill: { filled: string; cost: string; fee: string },
-  terminal: boolean,
-  at: Date,
-): Promise<void> {
+/**
+ * Releases what is left of a terminal order's reservation. Idempotent: an order without a book
+ * entry changes nothing. Returns whether the book changed and the quote amount given back.
+ */
+export async function releaseBudget(deps: OrderSyncDeps, order: OrderRecord, at: Date): Promise<{ changed: boolean; amount: string }> {
+  let amount = '0';
+  let changed = false;
   await deps.accounts.update(deps.quoteCurrency, (book) => {
-    const filled = applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill }, at) ?? book;
-    const done = terminal ? (release(filled, order.id, at) ?? filled) : filled;
-    return done === book ? null : done;
+    amount = book.orders[order.id]?.remaining ?? '0';
+    const next = release(book, order.id, at);
+    changed = next !== null;
+    return next;
   });
+  return { changed, amount };
+}
+
+async function bookFill(deps: OrderSyncDeps, order: OrderRecord, fill: { filled: string; cost: string; fee: string }, at: Date): Promise<void> {
+  if (!dec(fill.filled).gt(0)) return;
+  await deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill }, at));
 }
