@@ -33,7 +33,7 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ConcurrentModificationError, StorageError, ValidationError } from '../../shared/domain/errors.js';
+import { ConcurrentModificationError, ExchangeUnknownOutcomeError, StorageError, ValidationError } from '../../shared/domain/errors.js';
 import { IntentSchema, type Intent } from '../../shared/domain/intent.js';
 import type { RetryScheduler } from '../../shared/ports/retry-scheduler.js';
 import type { Container } from '../../shared/runtime/container.js';
@@ -145,7 +145,14 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     // The in-progress record expires with this invocation's remaining time, so a container
     // that dies does not block the intent for longer than the function timeout.
     if (context && typeof context.getRemainingTimeInMillis === 'function') idempotencyConfig.registerLambdaContext(context);
-    const result = await executeWithIdempotency(intent);
+    let result: ExecutionResult;
+    try {
+      result = await executeWithIdempotency(intent);
+    } catch (error) {
+      // The order stays UNKNOWN until a lookup by client order id resolves it (EXE-3).
+      if (error instanceof ExchangeUnknownOutcomeError) metrics.addMetric(MetricName.OrdersUnknown, MetricUnit.Count, 1);
+      throw error;
+    }
     metrics.addMetric(OUTCOME_METRIC[result.outcome], MetricUnit.Count, 1);
     if (result.outcome !== 'already-processed' && result.filled !== '0') metrics.addMetric(MetricName.Fills, MetricUnit.Count, 1);
     logger.info('intent processed', { result });

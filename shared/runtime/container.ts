@@ -20,6 +20,8 @@ import { DynamoDbOrderStore } from '../adapters/dynamodb-order-store.js';
 import { EventBridgePublisher, LogEventPublisher } from '../adapters/event-publishers.js';
 import { PaperExchange } from '../adapters/paper-exchange.js';
 import { SqsIntentQueue, SqsQueueInspector } from '../adapters/sqs-intent-queue.js';
+import { SqsRetryScheduler } from '../adapters/sqs-retry-scheduler.js';
+import type { RetryScheduler } from '../ports/retry-scheduler.js';
 import type { Exchange as CcxtClient } from 'ccxt';
 import { CcxtExchange } from '../adapters/ccxt-exchange.js';
 import { CircuitBreakerExchange } from '../adapters/circuit-breaker-exchange.js';
@@ -53,6 +55,8 @@ export interface Container {
   readonly queue: SqsIntentQueue;
   readonly queues: SqsQueueInspector;
   readonly events: EventPublisher;
+  /** Reschedules failed execution-queue messages with a growing, jittered delay (EXE-4). */
+  readonly retryScheduler: RetryScheduler;
   /** Market rules, loaded once per container and cached (bounded by the watchlist). */
   marketRules(symbol: string): Promise<MarketRules>;
   /** Opens the account book with the configured opening balance if it does not exist yet. */
@@ -161,6 +165,7 @@ export function createContainer(job: JobName, config: Config, options: Container
     queue: new SqsIntentQueue({ sqs, queueUrl: config.executionQueueUrl }),
     queues: new SqsQueueInspector({ sqs, queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl, [EXECUTION_DLQ_NAME]: config.executionDlqUrl } }),
     events,
+    retryScheduler: new SqsRetryScheduler({ sqs, queueUrl: config.executionQueueUrl }),
     async marketRules(symbol: string) {
       rules ??= exchange.loadMarkets().catch((error: unknown) => {
         rules = undefined;
