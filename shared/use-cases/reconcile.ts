@@ -344,7 +344,14 @@ async function releaseStale(deps: ReconcileDeps): Promise<number> {
   for (const orderId of staleReservations(book, now, deps.settings.reservationMaxAgeMs)) {
     const order = await deps.orders.get(orderId);
     if (order && !isTerminal(order.state)) continue;
-    await deps.accounts.update(deps.settings.quoteCurrency, (b) => release(b, orderId, now));
+    let changed = false;
+    await deps.accounts.update(deps.settings.quoteCurrency, (b) => {
+      const next = release(b, orderId, now);
+      changed = next !== null;
+      return next;
+    });
+    // Another pass released it first: nothing moved, nothing to audit.
+    if (!changed) continue;
     await deps.audit.append(auditStream(book.orders[orderId]?.symbol ?? 'unknown'), { type: 'budget.released', data: { orderId, reason: 'stale reservation without a live order' } }, now);
     released += 1;
   }
