@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { checkBook } from '../../shared/domain/account.js';
 import { dec } from '../../shared/domain/money.js';
 import type { Intent } from '../../shared/domain/intent.js';
@@ -114,5 +115,22 @@ describe('Pipeline: scanner to health on the embedded stack', () => {
       expect(now - Date.parse(beat?.lastSuccess ?? '1970-01-01T00:00:00Z'), job).toBeLessThanOrEqual(2 * MINUTE);
     }
     expect(healthStatuses.at(-1)).toBe('OK');
+  });
+
+  it('keeps a valid audit chain in which every record of an order carries its intent\'s correlation id', async () => {
+    const c = runtime.containers.executor;
+    expect((await c.audit.verify()).valid).toBe(true);
+    const out = await c.doc.send(new ScanCommand({ TableName: t.config.auditTable, ConsistentRead: true }));
+    const records = (out.Items ?? []) as { correlationId?: string; data: { orderId?: string } }[];
+    const byCorrelation = new Map(intents.map((i) => [`tw-${i.id}`, i.correlationId]));
+    let checked = 0;
+    for (const r of records) {
+      const expected = r.data.orderId ? byCorrelation.get(r.data.orderId) : undefined;
+      if (!expected) continue;
+      expect(r.correlationId, `audit record of ${r.data.orderId}`).toBe(expected);
+      checked += 1;
+    }
+    // Accepted, reserved, submitting, sent and filled: several records per intent.
+    expect(checked).toBeGreaterThanOrEqual(intents.length * 3);
   });
 });

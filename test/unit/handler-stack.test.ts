@@ -1,0 +1,67 @@
+import { describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
+import { StorageError } from '../../shared/domain/errors.js';
+import { createObservability } from '../../shared/runtime/observability.js';
+import { withStack } from '../../shared/runtime/handler-stack.js';
+import { MetricName } from '../../shared/runtime/metric-names.js';
+import { InMemoryHeartbeatStore } from '../support/fakes.js';
+import type { HeartbeatStore } from '../../shared/ports/heartbeat-store.js';
+
+const CONTEXT = {
+  functionName: 'tradewarden-scanner',
+  functionVersion: '$LATEST',
+  invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:tradewarden-scanner',
+  memoryLimitInMB: '512',
+  awsRequestId: 'req-1',
+  logGroupName: '/aws/lambda/x',
+  logStreamName: 's',
+  callbackWaitsForEmptyEventLoop: false,
+  getRemainingTimeInMillis: () => 10_000,
+  done: () => undefined,
+  fail: () => undefined,
+  succeed: () => undefined,
+};
+
+function setup(heartbeats: HeartbeatStore = new InMemoryHeartbeatStore()) {
+  const observability = createObservability('scanner', { logLevel: 'SILENT', tracing: false });
+  const metric = vi.spyOn(observability.metrics, 'addMetric');
+  const clock = { now: () => new Date('2026-05-01T12:00:00Z') };
+  return { observability, metric, heartbeats, clock };
+}
+
+describe('Function: withStack', () => {
+  it('records the heartbeat and emits heartbeat, duration and memory metrics for a successful invocation', async () => {
+    const s = setup();
+    const handler = withStack('scanner', s, z.object({ n: z.number() }).strict(), async (event) => ({ doubled: event.n * 2 }));
+    await expect(handler({ n: 2 }, CONTEXT)).resolves.toEqual({ doubled: 4 });
+    const names = s.metric.mock.calls.map((c) => c[0]);
+    expect(names).toEqual(expect.arrayContaining([MetricName.Heartbeat, MetricName.DurationMs, MetricName.MemoryUsedMb]));
+    const [beat] = await s.heartbeats.list();
+    expect(beat).toMatchObject({ job: 'scanner', lastOutcome: 'success', lastSuccess: '2026-05-01T12:00:00.000Z' });
+  });
+
+  it('fails the invocation with the coded error, records the failure and emits no heartbeat metric', async () => {
+    const s = setup();
+    const handler = withStack('scanner', s, z.object({}).strict(), async () => {
+      throw new StorageError('put failed');
+    });
+    await expect(handler({}, CONTEXT)).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
+    const names = s.metric.mock.calls.map((c) => c[0]);
+    expect(names).toContain(MetricName.InvocationFailed);
+    expect(names).not.toContain(MetricName.Heartbeat);
+    const [beat] = await s.heartbeats.list();
+    expect(beat).toMatchObject({ lastOutcome: 'failure', lastErrorCode: 'STORAGE_FAILED' });
+  });
+
+  it('fails the invocation when the heartbeat itself cannot be written (no swallowed state write)', async () => {
+    const broken = new InMemoryHeartbeatStore();
+    broken.recordStart = async () => {
+      throw new StorageError('heartbeat table unavailable');
+    };
+    const s = setup(broken);
+    const run = vi.fn(async () => 'ran');
+    const handler = withStack('scanner', s, z.object({}).strict(), run);
+    await expect(handler({}, CONTEXT)).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
+    expect(run).not.toHaveBeenCalled();
+  });
+});
