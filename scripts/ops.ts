@@ -12,7 +12,16 @@
  *                                          set strategies.price-drop.params.dropPercent 2
  *                                        `set <key> null` removes it (back to the configured default)
  *   audit verify                         exit 1 naming the first broken record of each bad stream
- *   redrive                              move dead-lettered intents back to the execution queue
+ *   redrive [--aws]                      move dead-lettered intents back to the execution queue (OPS-2):
+ *                                          locally: receive from the DLQ, send to the queue, delete
+ *                                          (fauxqs has no StartMessageMoveTask);
+ *                                          --aws: an SQS message move task from the DLQ to the queue
+ *                                          named by TW_EXECUTION_DLQ_URL / TW_EXECUTION_QUEUE_URL
+ *                                          (AWS_REGION and the usual AWS credentials)
+ *
+ * A command line is validated before anything starts: an unknown command or option, a missing
+ * or extra operand, an option the command does not take, or a bad value is a coded
+ * VALIDATION_FAILED error that touches no state (SEC-4).
  *
  * The commands are importable (`runOps`), so tests run them against an embedded stack; the
  * script runs `main` only when executed directly.
@@ -20,13 +29,21 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  SendMessageCommand,
+  StartMessageMoveTaskCommand,
+} from '@aws-sdk/client-sqs';
 import { scannerSettings } from '../functions/scanner/app.js';
 import type { LocalRuntime } from '../infra/local/runtime.js';
 import { DynamoDbTunablesStore } from '../shared/adapters/dynamodb-tunables-store.js';
-import { ValidationError, toTradewardenError } from '../shared/domain/errors.js';
+import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
 import { BUILT_IN_STRATEGIES } from '../shared/domain/strategies/index.js';
 import { TunablesSchema, type Tunables } from '../shared/ports/tunables-store.js';
+import { ENV } from '../shared/runtime/config.js';
 import { resolveScanSettings } from '../shared/use-cases/scan-market.js';
 import { withLocalRuntime } from './local-session.js';
 import { collectStatus } from './status.js';
@@ -44,6 +61,8 @@ export function parseDuration(text: string): number {
 
 export interface OpsArgs {
   readonly json: boolean;
+  /** `redrive --aws`: run against the deployed queues instead of the local stack. */
+  readonly aws?: boolean;
   readonly reason?: string;
   readonly for?: string;
   readonly author?: string;
@@ -237,49 +256,160 @@ export const commands: Record<string, Command> = {
     return verification.valid ? 0 : 1;
   },
   async redrive(runtime, args) {
-    const { sqs, config } = runtime;
-    let moved = 0;
-    for (;;) {
-      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: config.executionDlqUrl, MaxNumberOfMessages: 10, MessageSystemAttributeNames: ['All'] }));
-      const messages = out.Messages ?? [];
-      if (messages.length === 0) break;
-      for (const m of messages) {
-        // Send first, delete second: a crash in between duplicates the message, which the
-        // executor absorbs (EXE-1); the other order could lose it.
-        await sqs.send(
-          new SendMessageCommand({
-            QueueUrl: config.executionQueueUrl,
-            MessageBody: m.Body ?? '',
-            MessageGroupId: m.Attributes?.MessageGroupId ?? 'redrive',
-            MessageDeduplicationId: `${m.MessageId ?? ''}-redrive-${Date.now()}`,
-          }),
-        );
-        await sqs.send(new DeleteMessageCommand({ QueueUrl: config.executionDlqUrl, ReceiptHandle: m.ReceiptHandle ?? '' }));
-        moved += 1;
-      }
-    }
+    const moved = await redriveLocally(runtime.sqs, { queueUrl: runtime.config.executionQueueUrl, dlqUrl: runtime.config.executionDlqUrl });
     args.out(JSON.stringify({ redriven: moved }));
     return 0;
   },
 };
 
+/** Most messages one ReceiveMessage returns. */
+const SQS_RECEIVE_LIMIT = 10;
+
+/**
+ * Local redrive (fauxqs has no StartMessageMoveTask): receive from the DLQ, send each message to
+ * the queue in its message group with a new deduplication id (the original one may still be in
+ * the FIFO deduplication window), then delete it from the DLQ. Returns how many moved.
+ */
+export async function redriveLocally(sqs: SQSClient, queues: { readonly queueUrl: string; readonly dlqUrl: string }): Promise<number> {
+  let moved = 0;
+  for (;;) {
+    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.dlqUrl, MaxNumberOfMessages: SQS_RECEIVE_LIMIT, MessageSystemAttributeNames: ['All'] }));
+    const messages = out.Messages ?? [];
+    if (messages.length === 0) return moved;
+    for (const m of messages) {
+      // Send first, delete second: a crash in between duplicates the message, which the
+      // executor absorbs (EXE-1); the other order could lose it.
+      await sqs.send(
+        new SendMessageCommand({
+          QueueUrl: queues.queueUrl,
+          MessageBody: m.Body ?? '',
+          MessageGroupId: m.Attributes?.MessageGroupId ?? 'redrive',
+          MessageDeduplicationId: `${m.MessageId ?? ''}-redrive-${Date.now()}`,
+        }),
+      );
+      await sqs.send(new DeleteMessageCommand({ QueueUrl: queues.dlqUrl, ReceiptHandle: m.ReceiptHandle ?? '' }));
+      moved += 1;
+    }
+  }
+}
+
+/** What `redrive --aws` started. */
+export interface MoveTask {
+  readonly taskHandle: string;
+  readonly sourceArn: string;
+  readonly destinationArn: string;
+}
+
+/**
+ * Redrive on AWS: one SQS message move task from the DLQ (source) back to the execution queue
+ * (destination), the API behind the console's "Start DLQ redrive". SQS moves the messages
+ * asynchronously; `aws sqs list-message-move-tasks --source-arn <DLQ ARN>` shows its progress.
+ * The executor processes each redriven intent exactly once (EXE-1).
+ */
+export async function startAwsRedrive(sqs: Pick<SQSClient, 'send'>, queues: { readonly queueUrl: string; readonly dlqUrl: string }): Promise<MoveTask> {
+  const arnOf = async (url: string): Promise<string> => {
+    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
+    const arn = out.Attributes?.QueueArn;
+    if (!arn) throw new ConfigError([`no QueueArn for ${url}`]);
+    return arn;
+  };
+  const sourceArn = await arnOf(queues.dlqUrl);
+  const destinationArn = await arnOf(queues.queueUrl);
+  const task = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }));
+  return { taskHandle: task.TaskHandle ?? '', sourceArn, destinationArn };
+}
+
+const SQS_URL = /^https:\/\/\S+$/;
+
+/** The deployed queues of `redrive --aws`, from the environment. @throws ConfigError naming each missing variable. */
+export function awsQueuesFrom(env: Readonly<Record<string, string | undefined>>): { queueUrl: string; dlqUrl: string; region: string } {
+  const queueUrl = env[ENV.executionQueueUrl] ?? '';
+  const dlqUrl = env[ENV.executionDlqUrl] ?? '';
+  const problems = [
+    ...(SQS_URL.test(queueUrl) ? [] : [`${ENV.executionQueueUrl}: the execution queue URL (stack output), https://...`]),
+    ...(SQS_URL.test(dlqUrl) ? [] : [`${ENV.executionDlqUrl}: the execution DLQ URL (stack output), https://...`]),
+  ];
+  if (problems.length > 0) throw new ConfigError(problems);
+  return { queueUrl, dlqUrl, region: env[ENV.region] ?? 'us-east-1' };
+}
+
+/** Options each command takes; anything else on its command line is refused. */
+const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
+  status: ['json'],
+  health: ['json'],
+  pause: ['reason', 'for', 'author'],
+  resume: ['author'],
+  'emergency-stop': ['reason', 'author'],
+  get: ['json'],
+  set: ['author'],
+  audit: ['json'],
+  redrive: ['json', 'aws'],
+};
+/** How many operands each command takes, [min, max]. */
+const COMMAND_OPERANDS: Readonly<Record<string, readonly [number, number]>> = {
+  status: [0, 0],
+  health: [0, 0],
+  pause: [0, 0],
+  resume: [0, 0],
+  'emergency-stop': [0, 0],
+  get: [0, 1],
+  set: [2, 2],
+  audit: [1, 1],
+  redrive: [0, 0],
+};
+const MAX_REASON_CHARS = 500;
+const MAX_AUTHOR_CHARS = 100;
+/** Control characters (C0, DEL, C1) and bidirectional overrides: they would hide text in an audit record or a terminal. */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
+
+function checkText(option: string, value: string | undefined, max: number): void {
+  if (value === undefined) return;
+  if (value.trim().length === 0 || value.length > max) throw new ValidationError(`--${option} must be 1 to ${max} characters`);
+  if (UNPRINTABLE.test(value)) throw new ValidationError(`--${option} must not contain control characters`);
+}
+
+function usage(): string {
+  const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c === 'redrive' ? 'redrive [--aws]' : c));
+  return `usage: npm run ops -- <${names.join('|')}> [--json]`;
+}
+
 /**
  * Parses a command line (without `node script`) into the command and its arguments.
- * @throws ValidationError with the usage for an unknown command or a bad option.
+ * @throws ValidationError with the usage for an unknown command, option or operand, or a bad value.
  */
 export function parseOpsArgs(argv: readonly string[], out: (line: string) => void = console.log): { command: Command; name: string; args: OpsArgs } {
-  const { positionals, values } = parseArgs({
-    args: [...argv],
-    allowPositionals: true,
-    options: { json: { type: 'boolean', default: false }, reason: { type: 'string' }, for: { type: 'string' }, author: { type: 'string' } },
-  });
-  const [name, ...operands] = positionals;
-  const command = name ? commands[name] : undefined;
-  if (!command || !name || (name === 'audit' && operands[0] !== 'verify')) {
-    const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c));
-    throw new ValidationError(`usage: npm run ops -- <${names.join('|')}> [--json]`);
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      allowPositionals: true,
+      tokens: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        aws: { type: 'boolean', default: false },
+        reason: { type: 'string' },
+        for: { type: 'string' },
+        author: { type: 'string' },
+      },
+    });
+  } catch (error) {
+    // node:util's own errors (unknown option, missing value) carry no code of ours.
+    throw new ValidationError(`${error instanceof Error ? error.message : String(error)}; ${usage()}`, [], { cause: error });
   }
-  if (values.reason !== undefined && (values.reason.length === 0 || values.reason.length > 500)) throw new ValidationError('--reason must be 1 to 500 characters');
+  const { positionals, values } = parsed;
+  const given = parsed.tokens.flatMap((t) => (t.kind === 'option' ? [t.name] : []));
+  const [name, ...operands] = positionals;
+  const command = name && Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command || !name || (name === 'audit' && operands[0] !== 'verify')) throw new ValidationError(usage());
+  const [min, max] = COMMAND_OPERANDS[name] ?? [0, 0];
+  if (operands.length < min || operands.length > max) throw new ValidationError(`${name} takes ${min === max ? min : `${min} to ${max}`} operand(s), got ${operands.length}; ${usage()}`);
+  if (name === 'pause' && values.reason === undefined) throw new ValidationError('pause needs --reason "..."');
+  const allowed = new Set(COMMAND_OPTIONS[name] ?? []);
+  const refused = [...new Set(given.filter((t) => !allowed.has(t)))];
+  if (refused.length > 0) throw new ValidationError(`${name} does not take --${refused.join(', --')}`);
+  checkText('reason', values.reason, MAX_REASON_CHARS);
+  checkText('author', values.author, MAX_AUTHOR_CHARS);
   if (values.for !== undefined) parseDuration(values.for);
   return {
     command,
@@ -288,6 +418,7 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
       json: values.json ?? false,
       operands,
       out,
+      ...(values.aws ? { aws: true } : {}),
       ...(values.reason !== undefined ? { reason: values.reason } : {}),
       ...(values.for !== undefined ? { for: values.for } : {}),
       ...(values.author !== undefined ? { author: values.author } : {}),
@@ -304,6 +435,16 @@ export async function runOps(argv: readonly string[], runtime: LocalRuntime, out
 async function main(): Promise<number> {
   // Parse before starting anything: a bad command line touches no state.
   const { command, args } = parseOpsArgs(process.argv.slice(2));
+  if (args.aws) {
+    const queues = awsQueuesFrom(process.env);
+    const sqs = new SQSClient({ region: queues.region });
+    try {
+      args.out(JSON.stringify(await startAwsRedrive(sqs, queues)));
+    } finally {
+      sqs.destroy();
+    }
+    return 0;
+  }
   return withLocalRuntime((runtime) => command(runtime, args));
 }
 

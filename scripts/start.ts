@@ -3,19 +3,67 @@
  * .tradewarden/ (a second start resumes it), the local scheduler runs the scanner, reconciler
  * and health on the shared schedule definitions (compressed), the executor is fed from the FIFO
  * queue, and one status line is printed per scanner cycle. Ctrl-C stops cleanly.
+ *
+ * `npm start -- --chaos [--fault-rate F] [--store-fault-rate G] [--seed S]`: the same, with the
+ * seeded exchange fault injector (a fraction F of exchange calls fail like Binance does: timeouts
+ * before and after acceptance, 418/429, 5xx, maintenance, ...) and optionally DynamoDB throttling,
+ * conditional failures and lost responses on a fraction G of store calls. A chaos line after each
+ * status line shows what was injected and the DLQ depth; `npm run ops -- redrive` brings
+ * dead-lettered intents back (TST-3, OPS-2).
  */
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SCHEDULES } from '../shared/definitions/schedules.js';
 import { loadConfig } from '../shared/runtime/config.js';
-import { ConfigError, toTradewardenError } from '../shared/domain/errors.js';
+import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
+import { Chaos, parseFraction } from '../infra/local/chaos.js';
 import { LocalRuntime } from '../infra/local/runtime.js';
 import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, runningStack, startLocalStack, withdrawStack } from '../infra/local/stack.js';
 import { statusLine } from './status.js';
 
 /** How often the local executor polls the queue, like the Lambda event source's long poll. */
 const EXECUTOR_POLL_MS = 1_000;
+/** Defaults of `--chaos`. */
+export const DEFAULT_CHAOS_FAULT_RATE = 0.1;
+export const DEFAULT_CHAOS_SEED = 'chaos';
+
+export interface StartOptions {
+  readonly chaos?: { readonly faultRate: number; readonly storeFaultRate: number; readonly seed: string };
+}
+
+/** Parses the command line of `npm start`. @throws ValidationError for an unknown or bad option. */
+export function parseStartArgs(argv: readonly string[]): StartOptions {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: [...argv],
+      options: { chaos: { type: 'boolean', default: false }, 'fault-rate': { type: 'string' }, 'store-fault-rate': { type: 'string' }, seed: { type: 'string' } },
+    }));
+  } catch (error) {
+    throw new ValidationError(`${error instanceof Error ? error.message : String(error)}; usage: npm start [-- --chaos [--fault-rate F] [--store-fault-rate G] [--seed S]]`, [], { cause: error });
+  }
+  if (!values.chaos) {
+    if (values['fault-rate'] !== undefined || values['store-fault-rate'] !== undefined || values.seed !== undefined) {
+      throw new ValidationError('--fault-rate, --store-fault-rate and --seed go with --chaos');
+    }
+    return {};
+  }
+  const seed = values.seed ?? DEFAULT_CHAOS_SEED;
+  if (seed.length === 0 || seed.length > 100) throw new ValidationError('--seed must be 1 to 100 characters');
+  return {
+    chaos: {
+      faultRate: parseFraction('--fault-rate', values['fault-rate'], DEFAULT_CHAOS_FAULT_RATE),
+      storeFaultRate: parseFraction('--store-fault-rate', values['store-fault-rate'], 0),
+      seed,
+    },
+  };
+}
 
 async function main(): Promise<void> {
+  // Parse before starting anything: a bad command line touches no state.
+  const options = parseStartArgs(process.argv.slice(2));
   const dataDir = process.env.TW_LOCAL_DATA_DIR ?? DEFAULT_DATA_DIR;
   if (runningStack(dataDir)) {
     throw new Error(`another npm start is already running on ${dataDir}; stop it first (Ctrl-C)`);
@@ -24,12 +72,21 @@ async function main(): Promise<void> {
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
   const stack = await startLocalStack({ dataDir, userEnv: process.env });
-  const config = loadConfig(stack.env);
+  // Under chaos, failures are the show: the failure lines of this script say enough, so the
+  // functions' own error logs stay quiet unless the user asks for them.
+  const config = loadConfig(options.chaos ? { ...stack.env, POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'CRITICAL' } : stack.env);
   const sqs = new SQSClient({ endpoint: stack.sqs.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const runtime = new LocalRuntime(config, sqs);
+  const chaos = options.chaos ? new Chaos(options.chaos) : undefined;
+  const runtime = new LocalRuntime(config, sqs, chaos?.runtimeOptions() ?? {});
+  if (chaos) chaos.attachStore(runtime);
+  // Under chaos the status line is read through clean clients, so it shows the truth.
+  const observer = chaos ? new LocalRuntime(config, sqs) : runtime;
   advertiseStack(dataDir, stack.env);
   console.log(`tradewarden local: mode ${config.mode}, exchange ${runtime.containers.scanner.exchange.id} (${runtime.containers.scanner.exchange.source} data), watchlist ${config.watchlist.join(' ')}`);
   console.log(`state in ${dataDir}/ (DynamoDB ${stack.dynamo.endpoint}, SQS ${stack.sqs.endpoint}); Ctrl-C to stop`);
+  if (options.chaos) {
+    console.log(`CHAOS: seed ${options.chaos.seed}, ${options.chaos.faultRate * 100}% of exchange calls and ${options.chaos.storeFaultRate * 100}% of DynamoDB calls fail; redrive the DLQ with npm run ops -- redrive`);
+  }
 
   const timers: NodeJS.Timeout[] = [];
   let stopping = false;
@@ -56,7 +113,7 @@ async function main(): Promise<void> {
           const scan = await runtime.scan(new Date());
           const delivered = await runtime.drain({ maxRounds: 20 });
           cycle += 1;
-          console.log(await statusLine(runtime, cycle, scan, delivered));
+          console.log(await statusLine(observer, cycle, scan, delivered));
         } else if (schedule.job === 'reconciler') await runtime.reconcile();
         else await runtime.health();
       });
@@ -64,6 +121,11 @@ async function main(): Promise<void> {
     timers.push(setInterval(run, every));
   }
   timers.push(setInterval(() => enqueue('executor', async () => void (await runtime.drain({ maxRounds: 20 }))), EXECUTOR_POLL_MS));
+  if (chaos) {
+    // Its own line on the scanner's rhythm: printed even when a faulted scan printed no status.
+    const every = (SCHEDULES.find((s) => s.job === 'scanner')?.localEverySeconds ?? 5) * 1000;
+    timers.push(setInterval(() => enqueue('chaos', async () => console.log(await chaosLine(observer, chaos))), every));
+  }
 
   const stop = async () => {
     if (stopping) return;
@@ -72,6 +134,7 @@ async function main(): Promise<void> {
     for (const t of timers) clearInterval(t);
     await busy;
     runtime.close();
+    if (observer !== runtime) observer.close();
     sqs.destroy();
     await stack.stop();
     withdrawStack(dataDir);
@@ -82,8 +145,37 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => void stop());
 }
 
-main().catch((error: unknown) => {
-  const e = toTradewardenError(error);
-  console.error(JSON.stringify({ error: e.toJSON() }, null, 2));
-  process.exit(error instanceof ConfigError ? 2 : 1);
-});
+async function chaosLine(observer: LocalRuntime, chaos: Chaos): Promise<string> {
+  const s = chaos.summary();
+  const depths = await observer.containers.health.queues.depths();
+  const kinds = (byKind: Readonly<Record<string, number>>) =>
+    Object.entries(byKind)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+  return [
+    '  chaos',
+    `exchange faults ${s.exchangeFaults}${s.exchangeFaults ? ` (${kinds(s.exchangeFaultsByKind)})` : ''}`,
+    `store faults ${s.storeFaults}${s.storeFaults ? ` (${kinds(s.storeFaultsByKind)})` : ''}`,
+    `queue ${depths.execution ?? 0}`,
+    `DLQ ${depths['execution-dlq'] ?? 0}`,
+  ].join(' | ');
+}
+
+function isEntryPoint(): boolean {
+  const script = process.argv[1];
+  if (!script) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+
+// Importable (tests parse its command line) without starting anything.
+if (isEntryPoint()) {
+  main().catch((error: unknown) => {
+    const e = toTradewardenError(error);
+    console.error(JSON.stringify({ error: e.toJSON() }, null, 2));
+    process.exit(error instanceof ConfigError ? 2 : 1);
+  });
+}

@@ -46,6 +46,7 @@ import {
   ExchangeUnknownOutcomeError,
   InsufficientBudgetError,
   LockLostError,
+  ValidationError,
 } from '../domain/errors.js';
 import { isExpired, type Intent } from '../domain/intent.js';
 import type { MarketRules } from '../domain/market.js';
@@ -139,6 +140,9 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
     return result(existing, 'already-processed');
   }
   if (existing && SUBMITTED.has(existing.state)) return result(existing, 'already-processed');
+  // 2. A symbol the market does not list is a bad input (SEC-4): a coded error, nothing written;
+  //    from the queue it dead-letters after maxReceiveCount instead of being retried forever.
+  if (!existing) await assertKnownSymbol(deps, intent.symbol);
 
   const now = deps.clock.now();
   // 3. Kill switch, fail closed: a read error propagates and fails the invocation.
@@ -264,6 +268,17 @@ async function releaseLeftover(deps: ExecuteIntentDeps, order: OrderRecord): Pro
     },
     at,
   );
+}
+
+async function assertKnownSymbol(deps: ExecuteIntentDeps, symbol: string): Promise<void> {
+  try {
+    await deps.marketRules(symbol);
+  } catch (error) {
+    if (error instanceof ExchangeRejectedError && error.reason === 'bad-symbol') {
+      throw new ValidationError(`unknown symbol ${symbol}: not a market of this exchange's watchlist`, [`symbol: ${symbol} is not traded`], { cause: error });
+    }
+    throw error;
+  }
 }
 
 type Sized = { ok: true; amount: string; limitPrice?: string; reserve: string } | { ok: false; reason: string };
