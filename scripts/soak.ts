@@ -90,10 +90,14 @@ type Functions = Awaited<ReturnType<typeof loadFunctions>>;
 /**
  * dynalite on its own thread (a second core): the functions, fauxqs and the soak share the main
  * thread. fauxqs stays there because it reads the simulated `Date.now`; dynalite keeps no time.
+ * Its answers carry no Date header: the SDK compares that header with the (simulated) local
+ * clock, and a "skew" of more than five minutes makes it retry every error answer, the
+ * conditional-check failures included, as if the clock had been corrected.
  */
 const DYNALITE_THREAD = `
 const { parentPort, workerData } = require('node:worker_threads');
 const server = require(workerData.dynalite)({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+server.on('request', (req, res) => { res.sendDate = false; });
 server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
 `;
 
