@@ -26,8 +26,6 @@
  * The commands are importable (`runOps`), so tests run them against an embedded stack; the
  * script runs `main` only when executed directly.
  */
-import { realpathSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
   DeleteMessageCommand,
@@ -47,6 +45,7 @@ import { ENV } from '../shared/runtime/config.js';
 import { resolveScanSettings } from '../shared/use-cases/scan-market.js';
 import { withLocalRuntime } from './local-session.js';
 import { collectStatus } from './status.js';
+import { runAsScript } from './run-as-script.js';
 
 const DURATION = /^(\d{1,5})(s|m|h|d)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
@@ -448,21 +447,4 @@ async function main(): Promise<number> {
   return withLocalRuntime((runtime) => command(runtime, args));
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main()
-    .then((code) => process.exit(code))
-    .catch((error: unknown) => {
-      console.error(JSON.stringify({ error: toTradewardenError(error).toJSON() }, null, 2));
-      process.exit(1);
-    });
-}
+runAsScript(import.meta.url, main);

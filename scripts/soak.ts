@@ -32,9 +32,7 @@
  * draws and the fault draws.
  */
 import { once } from 'node:events';
-import { realpathSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { Worker as Thread } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
@@ -44,17 +42,17 @@ import {
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SQSClient,
-  type Message,
 } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
 import { Chaos, parseFraction } from '../infra/local/chaos.js';
+import { toSqsEvent } from '../infra/local/sqs-event.js';
 import { createTables } from '../infra/local/provision.js';
 import { LOCAL_CREDENTIALS, LOCAL_PREFIX, LOCAL_REGION, localContext, startLocalStack } from '../infra/local/stack.js';
 import { SqsRetryScheduler } from '../shared/adapters/sqs-retry-scheduler.js';
 import { seededRandom } from '../shared/adapters/fault-injecting-exchange.js';
 import { checkBook } from '../shared/domain/account.js';
-import { ValidationError, toTradewardenError } from '../shared/domain/errors.js';
+import { ValidationError } from '../shared/domain/errors.js';
 import { intentIdFor, type Intent } from '../shared/domain/intent.js';
 import { Decimal, dec, str } from '../shared/domain/money.js';
 import { clientOrderIdFor, isTerminal, type OrderState } from '../shared/domain/order.js';
@@ -62,6 +60,7 @@ import type { Clock } from '../shared/ports/clock.js';
 import { ENV, loadConfig, type Config } from '../shared/runtime/config.js';
 import type { Container } from '../shared/runtime/container.js';
 import type { ExecutorStep } from '../shared/use-cases/execute-intent.js';
+import { runAsScript } from './run-as-script.js';
 
 /**
  * The functions and the local runtime, loaded when a soak starts rather than with this module:
@@ -312,31 +311,6 @@ function makeWorker(fx: Functions, config: Config, clock: Clock, chaos: Chaos, s
   });
   worker.invoke = (event) => (handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(event, localContext('tradewarden-executor', fx.LOCAL_TIMEOUT_MS.executor));
   return worker;
-}
-
-function toSqsEvent(messages: readonly Message[], queueUrl: string): SQSEvent {
-  const arn = `arn:aws:sqs:${LOCAL_REGION}:000000000000:${queueUrl.split('/').pop() ?? 'queue'}`;
-  return {
-    Records: messages.map((m) => ({
-      messageId: m.MessageId ?? '',
-      receiptHandle: m.ReceiptHandle ?? '',
-      body: m.Body ?? '',
-      attributes: {
-        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
-        SentTimestamp: m.Attributes?.SentTimestamp ?? '0',
-        SenderId: m.Attributes?.SenderId ?? 'local',
-        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? '0',
-        ...(m.Attributes?.MessageGroupId ? { MessageGroupId: m.Attributes.MessageGroupId } : {}),
-        ...(m.Attributes?.MessageDeduplicationId ? { MessageDeduplicationId: m.Attributes.MessageDeduplicationId } : {}),
-        ...(m.Attributes?.SequenceNumber ? { SequenceNumber: m.Attributes.SequenceNumber } : {}),
-      },
-      messageAttributes: {},
-      md5OfBody: m.MD5OfBody ?? '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: arn,
-      awsRegion: LOCAL_REGION,
-    })),
-  };
 }
 
 /** A seeded intent mix: market buys and sells, and limit buys far enough above the ask to fill at once. */
@@ -761,21 +735,4 @@ async function main(): Promise<number> {
   return report.ok ? 0 : 1;
 }
 
-function isEntryPoint(): boolean {
-  const script = process.argv[1];
-  if (!script) return false;
-  try {
-    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
-  } catch {
-    return false;
-  }
-}
-
-if (isEntryPoint()) {
-  main()
-    .then((code) => process.exit(code))
-    .catch((error: unknown) => {
-      console.error(JSON.stringify({ error: toTradewardenError(error).toJSON() }, null, 2));
-      process.exit(1);
-    });
-}
+runAsScript(import.meta.url, main);

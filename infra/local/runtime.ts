@@ -7,10 +7,9 @@ import {
   ChangeMessageVisibilityCommand,
   DeleteMessageBatchCommand,
   ReceiveMessageCommand,
-  type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
-import type { SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { SQSBatchResponse } from 'aws-lambda';
 import { createExecutorHandler } from '../../functions/executor/app.js';
 import { createHealthHandler } from '../../functions/health/app.js';
 import { createReconcilerHandler } from '../../functions/reconciler/app.js';
@@ -23,6 +22,7 @@ import type { HealthReport } from '../../shared/use-cases/check-health.js';
 import type { ReconcileReport } from '../../shared/use-cases/reconcile.js';
 import type { ScanResult } from '../../shared/use-cases/scan-market.js';
 import { LOCAL_CREDENTIALS, localContext } from './stack.js';
+import { toSqsEvent } from './sqs-event.js';
 
 /** Lambda's SQS event source hands at most ten FIFO messages to one invocation. */
 export const EXECUTOR_BATCH_SIZE = 10;
@@ -146,29 +146,4 @@ export class LocalRuntime {
       c.sqs.destroy();
     }
   }
-}
-
-function toSqsEvent(messages: readonly Message[], queueUrl: string): SQSEvent {
-  const arn = `arn:aws:sqs:us-east-1:000000000000:${queueUrl.split('/').pop() ?? 'queue'}`;
-  return {
-    Records: messages.map((m) => ({
-      messageId: m.MessageId ?? '',
-      receiptHandle: m.ReceiptHandle ?? '',
-      body: m.Body ?? '',
-      attributes: {
-        ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount ?? '1',
-        SentTimestamp: m.Attributes?.SentTimestamp ?? '0',
-        SenderId: m.Attributes?.SenderId ?? 'local',
-        ApproximateFirstReceiveTimestamp: m.Attributes?.ApproximateFirstReceiveTimestamp ?? '0',
-        ...(m.Attributes?.MessageGroupId ? { MessageGroupId: m.Attributes.MessageGroupId } : {}),
-        ...(m.Attributes?.MessageDeduplicationId ? { MessageDeduplicationId: m.Attributes.MessageDeduplicationId } : {}),
-        ...(m.Attributes?.SequenceNumber ? { SequenceNumber: m.Attributes.SequenceNumber } : {}),
-      },
-      messageAttributes: {},
-      md5OfBody: m.MD5OfBody ?? '',
-      eventSource: 'aws:sqs',
-      eventSourceARN: arn,
-      awsRegion: 'us-east-1',
-    })),
-  };
 }
