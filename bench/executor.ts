@@ -6,7 +6,7 @@
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { intentIdFor, type Intent } from '../shared/domain/intent.js';
-import type { LocalRuntime } from '../infra/local/runtime.js';
+import type { LocalRuntime } from '../local-runtime/runtime.js';
 import { startTestStack, type TestStack } from '../test/support/local-runtime.js';
 
 /** Symbols traded by the bench: many FIFO groups, so 8 workers can run in parallel. */

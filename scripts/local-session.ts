@@ -3,8 +3,8 @@
  * length of one command, so `invoke` and `ops` work either way.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { LocalRuntime } from '../infra/local/runtime.js';
-import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, runningStack, startLocalStack } from '../infra/local/stack.js';
+import { LocalRuntime } from '../local-runtime/runtime.js';
+import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, runningStack, startLocalStack } from '../local-runtime/stack.js';
 import { loadConfig } from '../shared/runtime/config.js';
 
 export async function withLocalRuntime<T>(fn: (runtime: LocalRuntime) => Promise<T>): Promise<T> {

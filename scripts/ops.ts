@@ -36,8 +36,8 @@ import {
   StartMessageMoveTaskCommand,
 } from '@aws-sdk/client-sqs';
 import { scannerSettings } from '../functions/scanner/app.js';
-import type { LocalRuntime } from '../infra/local/runtime.js';
-import { DynamoDbTunablesStore } from '../shared/adapters/dynamodb-tunables-store.js';
+import type { LocalRuntime } from '../local-runtime/runtime.js';
+import { DynamoDbTunablesStore } from '../shared/adapters/aws/dynamodb-tunables-store.js';
 import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
 import { BUILT_IN_STRATEGIES } from '../shared/domain/strategies/index.js';
 import { TunablesSchema, type Tunables } from '../shared/ports/tunables-store.js';

@@ -15,7 +15,7 @@
  *      record (the afterStep hook throws, and from then on the container is dead: no more
  *      steps, no lock release, no retry scheduling, no deletes; the whole batch comes back
  *      after the visibility timeout, as after a Lambda timeout);
- *    - a fraction F of exchange calls fails like Binance does (infra/local/chaos.ts);
+ *    - a fraction F of exchange calls fails like Binance does (local-runtime/chaos.ts);
  *    - optionally a fraction G of DynamoDB calls is throttled or loses its response.
  * 2. Quiesce. Faults stop; the queue is drained, the DLQ redriven (locally: receive, send,
  *    delete), the reconciler run past every grace period, until nothing changes.
@@ -45,12 +45,12 @@ import {
 } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { SQSEvent } from 'aws-lambda';
-import { Chaos, parseFraction } from '../infra/local/chaos.js';
-import { toSqsEvent } from '../infra/local/sqs-event.js';
-import { createTables } from '../infra/local/provision.js';
-import { LOCAL_CREDENTIALS, LOCAL_PREFIX, LOCAL_REGION, localContext, startLocalStack } from '../infra/local/stack.js';
-import { SqsRetryScheduler } from '../shared/adapters/sqs-retry-scheduler.js';
-import { seededRandom } from '../shared/adapters/fault-injecting-exchange.js';
+import { Chaos, parseFraction } from '../local-runtime/chaos.js';
+import { toSqsEvent } from '../local-runtime/sqs-event.js';
+import { createTables } from '../local-runtime/provision.js';
+import { LOCAL_CREDENTIALS, LOCAL_PREFIX, LOCAL_REGION, localContext, startLocalStack } from '../local-runtime/stack.js';
+import { SqsRetryScheduler } from '../shared/adapters/aws/sqs-retry-scheduler.js';
+import { seededRandom } from '../testkit/fault-injecting-exchange.js';
 import { checkBook } from '../shared/domain/account.js';
 import { ValidationError } from '../shared/domain/errors.js';
 import { intentIdFor, type Intent } from '../shared/domain/intent.js';
@@ -71,7 +71,7 @@ import { runAsScript } from './run-as-script.js';
 async function loadFunctions() {
   const [app, runtime, container, ops] = await Promise.all([
     import('../functions/executor/app.js'),
-    import('../infra/local/runtime.js'),
+    import('../local-runtime/runtime.js'),
     import('../shared/runtime/container.js'),
     import('./ops.js'),
   ]);

@@ -18,9 +18,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { SCHEDULES } from '../shared/definitions/schedules.js';
 import { loadConfig } from '../shared/runtime/config.js';
 import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
-import { Chaos, parseFraction } from '../infra/local/chaos.js';
-import { LocalRuntime } from '../infra/local/runtime.js';
-import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, runningStack, startLocalStack, withdrawStack } from '../infra/local/stack.js';
+import { Chaos, parseFraction } from '../local-runtime/chaos.js';
+import { LocalRuntime } from '../local-runtime/runtime.js';
+import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, runningStack, startLocalStack, withdrawStack } from '../local-runtime/stack.js';
 import { statusLine } from './status.js';
 
 /** How often the local executor polls the queue, like the Lambda event source's long poll. */

@@ -3,7 +3,7 @@
  */
 import { equity } from '../shared/domain/account.js';
 import { dec } from '../shared/domain/money.js';
-import type { LocalRuntime, ExecutorDelivery } from '../infra/local/runtime.js';
+import type { LocalRuntime, ExecutorDelivery } from '../local-runtime/runtime.js';
 import type { ScanResult } from '../shared/use-cases/scan-market.js';
 import type { Container } from '../shared/runtime/container.js';
 

@@ -2,7 +2,7 @@
  * Scanner handler: parse the schedule event, run one scan, map the result to metrics.
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { DynamoDbTunablesStore } from '../../shared/adapters/dynamodb-tunables-store.js';
+import { DynamoDbTunablesStore } from '../../shared/adapters/aws/dynamodb-tunables-store.js';
 import { CircuitOpenError } from '../../shared/domain/circuit.js';
 import { ConfigError } from '../../shared/domain/errors.js';
 import type { MarketRules } from '../../shared/domain/market.js';

@@ -8,7 +8,7 @@ import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { checkBook } from '../../shared/domain/account.js';
 import { dec } from '../../shared/domain/money.js';
 import type { Intent } from '../../shared/domain/intent.js';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 
 const TICKS = 30;

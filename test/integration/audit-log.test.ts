@@ -1,8 +1,8 @@
 import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTables } from '../../infra/local/provision.js';
-import { DynamoDbAuditLog } from '../../shared/adapters/dynamodb-audit-log.js';
-import { auditHeadKey } from '../../shared/adapters/dynamodb-keys.js';
+import { createTables } from '../../local-runtime/provision.js';
+import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
+import { auditHeadKey } from '../../shared/adapters/aws/dynamodb-keys.js';
 import { hashRecord, sealRecord } from '../../shared/domain/audit-chain.js';
 import type { AuditRecord } from '../../shared/ports/audit-log.js';
 import { startTestDynamo, type TestDynamo } from '../support/emulators.js';

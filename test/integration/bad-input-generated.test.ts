@@ -12,7 +12,7 @@
 import fc from 'fast-check';
 import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import type { JobName } from '../../shared/definitions/schedules.js';
 import { EXECUTION_QUEUE } from '../../shared/definitions/queues.js';
 import { IntentSchema, MAX_INTENT_NOTIONAL } from '../../shared/domain/intent.js';

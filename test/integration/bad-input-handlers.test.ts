@@ -3,7 +3,7 @@
  * changes no state at all (no heartbeat, no order, no message).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import type { JobName } from '../../shared/definitions/schedules.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { snapshotState } from '../support/snapshot.js';

@@ -12,7 +12,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { parseOpsArgs, runOps } from '../../scripts/ops.js';
 import { parseStartArgs } from '../../scripts/start.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';

@@ -5,11 +5,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CircuitBreakerExchange } from '../../shared/adapters/circuit-breaker-exchange.js';
-import { DynamoDbCircuitStore, circuitKey } from '../../shared/adapters/dynamodb-circuit-store.js';
+import { CircuitBreakerExchange } from '../../shared/adapters/exchange/circuit-breaker-exchange.js';
+import { DynamoDbCircuitStore, circuitKey } from '../../shared/adapters/aws/dynamodb-circuit-store.js';
 import { CircuitOpenError, type CircuitSettings } from '../../shared/domain/circuit.js';
 import { ExchangeTransientError } from '../../shared/domain/errors.js';
-import { createTables } from '../../infra/local/provision.js';
+import { createTables } from '../../local-runtime/provision.js';
 import { FakeExchange } from '../support/fakes.js';
 import { ManualClock } from '../support/local-runtime.js';
 import { TEST_CREDENTIALS, TEST_REGION, startTestDynamo, type TestDynamo } from '../support/emulators.js';

@@ -6,7 +6,7 @@
  * up by client order id and createOrder is never called again for an order the exchange has.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { FaultInjectingExchangeOptions, FaultKind } from '../../shared/adapters/fault-injecting-exchange.js';
+import type { FaultInjectingExchangeOptions, FaultKind } from '../../testkit/fault-injecting-exchange.js';
 import type { Intent } from '../../shared/domain/intent.js';
 import { clientOrderIdFor, isTerminal } from '../../shared/domain/order.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';

@@ -6,7 +6,7 @@
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SqsRetryScheduler } from '../../shared/adapters/sqs-retry-scheduler.js';
+import { SqsRetryScheduler } from '../../shared/adapters/aws/sqs-retry-scheduler.js';
 import { StorageError } from '../../shared/domain/errors.js';
 import type { RetryRequest, RetryScheduler } from '../../shared/ports/retry-scheduler.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';

@@ -6,9 +6,9 @@
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { expect } from 'vitest';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
-import { localContext } from '../../infra/local/stack.js';
-import { FaultInjectingExchange, type FaultInjectingExchangeOptions } from '../../shared/adapters/fault-injecting-exchange.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
+import { localContext } from '../../local-runtime/stack.js';
+import { FaultInjectingExchange, type FaultInjectingExchangeOptions } from '../../testkit/fault-injecting-exchange.js';
 import { checkBook, type AccountBook } from '../../shared/domain/account.js';
 import { intentIdFor, type Intent } from '../../shared/domain/intent.js';
 import { dec } from '../../shared/domain/money.js';

@@ -6,13 +6,13 @@
 import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHealthHandler } from '../../functions/health/app.js';
-import { DynamoDbControlStore } from '../../shared/adapters/dynamodb-control-store.js';
+import { DynamoDbControlStore } from '../../shared/adapters/aws/dynamodb-control-store.js';
 import { ErrorCode, ExchangeTransientError } from '../../shared/domain/errors.js';
 import type { PauseState } from '../../shared/ports/control-store.js';
 import { createContainer, type Container } from '../../shared/runtime/container.js';
 import type { HealthReport } from '../../shared/use-cases/check-health.js';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
-import { LOCAL_CREDENTIALS, localContext } from '../../infra/local/stack.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
+import { LOCAL_CREDENTIALS, localContext } from '../../local-runtime/stack.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { MINUTE, execute, intent, scripted, type ScriptedExchange } from './reconcile-support.js';
 

@@ -5,9 +5,9 @@
 import { SendMessageBatchCommand, ReceiveMessageCommand, DeleteMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { LogEventPublisher } from '../../shared/adapters/event-publishers.js';
+import type { LogEventPublisher } from '../../shared/adapters/aws/event-publishers.js';
 import type { JobName } from '../../shared/definitions/schedules.js';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { HEALTH_CHANGED, type HealthReport, type HealthStatus } from '../../shared/use-cases/check-health.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { MINUTE, scripted, type ScriptedExchange } from './reconcile-support.js';

@@ -1,9 +1,9 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTables } from '../../infra/local/provision.js';
-import { DynamoDbControlStore } from '../../shared/adapters/dynamodb-control-store.js';
-import { DynamoDbHeartbeatStore } from '../../shared/adapters/dynamodb-heartbeat-store.js';
-import { PAUSE_KEY } from '../../shared/adapters/dynamodb-keys.js';
+import { createTables } from '../../local-runtime/provision.js';
+import { DynamoDbControlStore } from '../../shared/adapters/aws/dynamodb-control-store.js';
+import { DynamoDbHeartbeatStore } from '../../shared/adapters/aws/dynamodb-heartbeat-store.js';
+import { PAUSE_KEY } from '../../shared/adapters/aws/dynamodb-keys.js';
 import { ConcurrentModificationError, StorageError } from '../../shared/domain/errors.js';
 import type { Clock } from '../../shared/ports/clock.js';
 import { startTestDynamo, type TestDynamo } from '../support/emulators.js';

@@ -4,9 +4,9 @@
  */
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { runOps } from '../../scripts/ops.js';
-import { PAUSE_KEY } from '../../shared/adapters/dynamodb-keys.js';
+import { PAUSE_KEY } from '../../shared/adapters/aws/dynamodb-keys.js';
 import { dec } from '../../shared/domain/money.js';
 import { roundAmount, roundPrice } from '../../shared/domain/precision.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';

@@ -1,7 +1,7 @@
 import { GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lockKey } from '../../shared/adapters/dynamodb-keys.js';
-import { DynamoDbLockService, fenceCondition } from '../../shared/adapters/dynamodb-lock-service.js';
+import { lockKey } from '../../shared/adapters/aws/dynamodb-keys.js';
+import { DynamoDbLockService, fenceCondition } from '../../shared/adapters/aws/dynamodb-lock-service.js';
 import { LockHeldError } from '../../shared/domain/errors.js';
 import type { Lease } from '../../shared/ports/lock-service.js';
 import { startTestDynamo, type TestDynamo } from '../support/emulators.js';

@@ -1,12 +1,12 @@
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PaperExchange, type PaperExchangeOptions } from '../../shared/adapters/paper-exchange.js';
-import { SyntheticMarket } from '../../shared/adapters/synthetic-market.js';
+import { PaperExchange, type PaperExchangeOptions } from '../../shared/adapters/paper/paper-exchange.js';
+import { SyntheticMarket } from '../../shared/adapters/paper/synthetic-market.js';
 import { ExchangeRejectedError } from '../../shared/domain/errors.js';
 import { add, cmp, dec, mul, str, sub, type DecimalString } from '../../shared/domain/money.js';
 import type { Clock } from '../../shared/ports/clock.js';
 import type { PlaceOrderRequest } from '../../shared/ports/exchange.js';
-import { createTables } from '../../infra/local/provision.js';
+import { createTables } from '../../local-runtime/provision.js';
 import { startTestDynamo, type TestDynamo } from '../support/emulators.js';
 
 const T0 = new Date('2026-03-14T15:09:26Z');

@@ -3,9 +3,9 @@
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbRateBudget, rateKey } from '../../shared/adapters/dynamodb-rate-budget.js';
+import { DynamoDbRateBudget, rateKey } from '../../shared/adapters/aws/dynamodb-rate-budget.js';
 import { RateBudgetExhaustedError } from '../../shared/ports/rate-budget.js';
-import { createTables } from '../../infra/local/provision.js';
+import { createTables } from '../../local-runtime/provision.js';
 import { ManualClock } from '../support/local-runtime.js';
 import { startTestDynamo, type TestDynamo } from '../support/emulators.js';
 

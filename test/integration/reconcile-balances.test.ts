@@ -7,7 +7,7 @@ import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dec } from '../../shared/domain/money.js';
 import type { Container } from '../../shared/runtime/container.js';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 const DRIFT_ALARM_QUOTE = '10';
 const DRIFT_PAUSE_QUOTE = '100';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';

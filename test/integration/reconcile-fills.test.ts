@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkBook } from '../../shared/domain/account.js';
 import { dec } from '../../shared/domain/money.js';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import type { ExchangeOrder } from '../../shared/ports/exchange.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { MINUTE, auditRecords, crossingBuy, execute, floorTo, intent, restingBuy, scripted, type ScriptedExchange } from './reconcile-support.js';

@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkBook } from '../../shared/domain/account.js';
 import { dec } from '../../shared/domain/money.js';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { ADOPTED_STRATEGY } from '../../shared/use-cases/reconcile.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { auditRecords, crossingBuy, floorTo, newIntentId, scripted, type ScriptedExchange } from './reconcile-support.js';

@@ -4,7 +4,7 @@
  * look at exactly those orders and leave the scheduled position alone.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { reconcilerDeps, windowOf } from '../../functions/reconciler/app.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import { reconcile, type ReconcileReport } from '../../shared/use-cases/reconcile.js';

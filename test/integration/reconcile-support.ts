@@ -4,14 +4,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { SyntheticMarket } from '../../shared/adapters/synthetic-market.js';
+import { SyntheticMarket } from '../../shared/adapters/paper/synthetic-market.js';
 import type { Intent } from '../../shared/domain/intent.js';
 import type { Candle, DataSource, MarketRules, Ticker } from '../../shared/domain/market.js';
 import { dec } from '../../shared/domain/money.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../shared/ports/exchange.js';
 import type { Container } from '../../shared/runtime/container.js';
 import type { ExecutionResult } from '../../shared/use-cases/execute-intent.js';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 
 export const MINUTE = 60_000;
 

@@ -5,7 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { LocalRuntime } from '../../infra/local/runtime.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { runOps } from '../../scripts/ops.js';
 import type { ScanResult } from '../../shared/use-cases/scan-market.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';

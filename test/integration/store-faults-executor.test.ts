@@ -1,6 +1,6 @@
 /**
  * TST-3 / HLT-5 / EXE-1 / EXE-7: DynamoDB faults at the executor, on the emulators, through the
- * real handler and queue. The fault middleware (shared/adapters/fault-injecting-store.ts) fails
+ * real handler and queue. The fault middleware (testkit/fault-injecting-store.ts) fails
  * one write of an execution at a time, for EVERY write the executor makes (found by recording a
  * clean execution first), with each kind of fault: throttled before the request, a lost response
  * after the write applied, and a conditional failure before or after (the SDK-retry trap).
@@ -13,7 +13,7 @@
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FaultInjectingStore, keyAttribute, type StoreCall, type StoreFaultKind, type StoreFaultTiming } from '../../shared/adapters/fault-injecting-store.js';
+import { FaultInjectingStore, keyAttribute, type StoreCall, type StoreFaultKind, type StoreFaultTiming } from '../../testkit/fault-injecting-store.js';
 import { EXECUTION_QUEUE } from '../../shared/definitions/queues.js';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
 import { runOps } from '../../scripts/ops.js';

@@ -8,7 +8,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { FaultInjectingStore, keyAttribute, type StoreCall, type StoreFaultKind, type StoreFaultTiming } from '../../shared/adapters/fault-injecting-store.js';
+import { FaultInjectingStore, keyAttribute, type StoreCall, type StoreFaultKind, type StoreFaultTiming } from '../../testkit/fault-injecting-store.js';
 import type { Intent } from '../../shared/domain/intent.js';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';

@@ -1,8 +1,8 @@
 import { PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DynamoDbTunablesStore, RISK_KEY, TUNABLES_KEY } from '../../shared/adapters/dynamodb-tunables-store.js';
+import { DynamoDbTunablesStore, RISK_KEY, TUNABLES_KEY } from '../../shared/adapters/aws/dynamodb-tunables-store.js';
 import { ConcurrentModificationError, StorageError, ValidationError } from '../../shared/domain/errors.js';
-import { createTables } from '../../infra/local/provision.js';
+import { createTables } from '../../local-runtime/provision.js';
 import { startTestDynamo, type TestDynamo } from '../support/emulators.js';
 
 let dynamo: TestDynamo;

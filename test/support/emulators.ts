@@ -5,8 +5,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { startDynamo, startSqs, type RunningEmulator } from '../../infra/local/emulators.js';
-import { createQueues, createTables, type QueueUrls } from '../../infra/local/provision.js';
+import { startDynamo, startSqs, type RunningEmulator } from '../../local-runtime/emulators.js';
+import { createQueues, createTables, type QueueUrls } from '../../local-runtime/provision.js';
 
 export const TEST_REGION = 'us-east-1';
 export const TEST_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };

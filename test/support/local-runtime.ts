@@ -3,8 +3,8 @@
  * whose clock the test drives.
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { startLocalStack, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalStack } from '../../infra/local/stack.js';
-import { LocalRuntime } from '../../infra/local/runtime.js';
+import { startLocalStack, LOCAL_CREDENTIALS, LOCAL_REGION, type LocalStack } from '../../local-runtime/stack.js';
+import { LocalRuntime } from '../../local-runtime/runtime.js';
 import { loadConfig, type Config } from '../../shared/runtime/config.js';
 import type { Clock } from '../../shared/ports/clock.js';
 import type { ContainerOptions } from '../../shared/runtime/container.js';

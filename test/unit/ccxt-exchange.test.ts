@@ -5,7 +5,7 @@
  */
 import ccxt, { type Exchange as CcxtClient } from 'ccxt';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CcxtExchange, binanceSpotWeight, ccxtClientSettings, type ExchangeOperation } from '../../shared/adapters/ccxt-exchange.js';
+import { CcxtExchange, binanceSpotWeight, ccxtClientSettings, type ExchangeOperation } from '../../shared/adapters/exchange/ccxt-exchange.js';
 import { ErrorCode, TradewardenError } from '../../shared/domain/errors.js';
 import { RateBudgetExhaustedError, type RateBudget } from '../../shared/ports/rate-budget.js';
 import { scanMarket } from '../../shared/use-cases/scan-market.js';
@@ -13,11 +13,11 @@ import { RecordedFetch, recorded } from '../fixtures/binance/recorded-fetch.js';
 import { scanFixture } from '../fixtures/scanner-fakes.js';
 
 /**
- * The project's classifier (shared/adapters/classify-exchange-error.ts, written separately).
+ * The project's classifier (shared/adapters/exchange/classify-exchange-error.ts, written separately).
  * Loaded by a computed path so this suite compiles and runs before it exists; its end-to-end
  * cases below show as skipped until then.
  */
-const CLASSIFIER_MODULE = '../../shared/adapters/classify-exchange-error.js';
+const CLASSIFIER_MODULE = '../../shared/adapters/exchange/classify-exchange-error.js';
 const realClassifier = ((await import(CLASSIFIER_MODULE).catch(() => undefined)) as { classifyExchangeError?: (e: unknown, op: ExchangeOperation) => TradewardenError } | undefined)?.classifyExchangeError;
 
 /** 2026-03-02T10:00:30Z: the fixtures' "now" (the 10:00 candle is still forming). */

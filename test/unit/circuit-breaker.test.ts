@@ -1,5 +1,5 @@
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CircuitBreakerExchange } from '../../shared/adapters/circuit-breaker-exchange.js';
+import { CircuitBreakerExchange } from '../../shared/adapters/exchange/circuit-breaker-exchange.js';
 import { CLOSED_CIRCUIT, CircuitOpenError, admit, recordOutcome, type CircuitSettings, type CircuitState } from '../../shared/domain/circuit.js';
 import { ExchangeRejectedError, ExchangeTransientError, ExchangeUnknownOutcomeError } from '../../shared/domain/errors.js';
 import { RateBudgetExhaustedError } from '../../shared/ports/rate-budget.js';

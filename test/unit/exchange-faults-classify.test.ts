@@ -42,7 +42,7 @@ import {
   MAX_EXCHANGE_MESSAGE_LENGTH,
   sanitizeExchangeMessage,
   type ExchangeOperation,
-} from '../../shared/adapters/classify-exchange-error.js';
+} from '../../shared/adapters/exchange/classify-exchange-error.js';
 
 const ORDER_URL = 'https://api.binance.com/api/v3/order';
 const SIGNED = `${ORDER_URL}?symbol=BTCUSDT&side=BUY&type=MARKET&quantity=0.001&newClientOrderId=tw-abc&timestamp=1795240800000&recvWindow=10000&signature=3f1a9b0c77d2e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9`;

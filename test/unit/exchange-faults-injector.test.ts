@@ -14,7 +14,7 @@ import {
   FaultInjectingExchange,
   seededRandom,
   type FaultKind,
-} from '../../shared/adapters/fault-injecting-exchange.js';
+} from '../../testkit/fault-injecting-exchange.js';
 import { FakeExchange } from '../support/fakes.js';
 
 const REQUEST = { clientOrderId: 'tw-0123456789abcdef0123456789abcdef', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.002' } as const;

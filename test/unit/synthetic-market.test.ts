@@ -1,5 +1,5 @@
 import { describe, it, expect } from 'vitest';
-import { SyntheticMarket } from '../../shared/adapters/synthetic-market.js';
+import { SyntheticMarket } from '../../shared/adapters/paper/synthetic-market.js';
 import { ExchangeRejectedError } from '../../shared/domain/errors.js';
 import { cmp, dec, div, sub } from '../../shared/domain/money.js';
 

@@ -12,8 +12,8 @@ import {
   type KeySchemaElement,
 } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { TABLES, type TableDefinition } from '../../shared/definitions/tables.js';
-import { DLQ_RETENTION_SECONDS, QUEUES, queueName } from '../../shared/definitions/queues.js';
+import { TABLES, type TableDefinition } from '../shared/definitions/tables.js';
+import { DLQ_RETENTION_SECONDS, QUEUES, queueName } from '../shared/definitions/queues.js';
 
 /** Seconds to wait for a new on-disk table to become ACTIVE. */
 const TABLE_ACTIVE_WAIT_SECONDS = 30;

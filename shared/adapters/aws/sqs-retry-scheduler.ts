@@ -4,8 +4,8 @@
  * ChangeMessageVisibilityBatch per ten messages (the SQS batch limit).
  */
 import { ChangeMessageVisibilityBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { StorageError } from '../domain/errors.js';
-import type { RetryRequest, RetryScheduler } from '../ports/retry-scheduler.js';
+import { StorageError } from '../../domain/errors.js';
+import type { RetryRequest, RetryScheduler } from '../../ports/retry-scheduler.js';
 
 /** SQS accepts at most ten entries per batch call. */
 export const SQS_BATCH_LIMIT = 10;

@@ -19,9 +19,12 @@
  * order id for createOrder: tests assert "never sent twice" on it.
  */
 import { DDoSProtection, ExchangeNotAvailable, InsufficientFunds, InvalidOrder, NetworkError, OnMaintenance, RequestTimeout } from 'ccxt';
-import type { Candle, MarketRules, Ticker } from '../domain/market.js';
-import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../ports/exchange.js';
-import { classifyExchangeError, type ExchangeOperation } from './classify-exchange-error.js';
+import type { Candle, MarketRules, Ticker } from '../shared/domain/market.js';
+import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
+import { classifyExchangeError, type ExchangeOperation } from '../shared/adapters/exchange/classify-exchange-error.js';
+import { seededRandom } from './seeded-random.js';
+
+export { seededRandom };
 
 export const EXCHANGE_CALLS = [
   'loadMarkets',
@@ -109,23 +112,6 @@ const OPERATION: Readonly<Record<ExchangeCall, ExchangeOperation>> = {
 
 const HTTP_METHOD: Readonly<Record<ExchangeOperation, string>> = { create: 'POST', read: 'GET', cancel: 'DELETE' };
 const BINANCE_URL = 'https://api.binance.com/api/v3';
-
-/** mulberry32 on a 32-bit FNV-1a hash of the seed: small, fast, and the same everywhere. */
-export function seededRandom(seed: string): () => number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < seed.length; i += 1) {
-    h ^= seed.charCodeAt(i);
-    h = Math.imul(h, 0x01000193);
-  }
-  let state = h >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 

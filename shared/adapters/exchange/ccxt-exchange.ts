@@ -26,13 +26,13 @@
  * exact budgets matter.
  */
 import type { Exchange as CcxtClient, Market as CcxtMarket, Order as CcxtOrder, Ticker as CcxtTicker } from 'ccxt';
-import { TradewardenError, ValidationError } from '../domain/errors.js';
-import type { Candle, MarketRules, Ticker } from '../domain/market.js';
-import { dec, str, type DecimalString } from '../domain/money.js';
-import type { ExchangeOrderStatus, OrderType } from '../domain/order.js';
-import type { Clock } from '../ports/clock.js';
-import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../ports/exchange.js';
-import type { RateBudget } from '../ports/rate-budget.js';
+import { TradewardenError, ValidationError } from '../../domain/errors.js';
+import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
+import { dec, str, type DecimalString } from '../../domain/money.js';
+import type { ExchangeOrderStatus, OrderType } from '../../domain/order.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
+import type { RateBudget } from '../../ports/rate-budget.js';
 
 export type ExchangeOperation = 'create' | 'read' | 'cancel';
 /** Maps anything ccxt throws onto the error catalogue (see classify-exchange-error.ts). */

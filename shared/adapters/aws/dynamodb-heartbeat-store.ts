@@ -6,9 +6,9 @@
  */
 import { BatchGetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { JOBS, type JobName } from '../definitions/schedules.js';
-import { StorageError, ValidationError } from '../domain/errors.js';
-import type { Heartbeat, HeartbeatStore, Outcome } from '../ports/heartbeat-store.js';
+import { JOBS, type JobName } from '../../definitions/schedules.js';
+import { StorageError, ValidationError } from '../../domain/errors.js';
+import type { Heartbeat, HeartbeatStore, Outcome } from '../../ports/heartbeat-store.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import { HEARTBEAT_PREFIX, heartbeatKey, notNewerThan } from './dynamodb-keys.js';
 

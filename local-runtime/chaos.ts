@@ -12,13 +12,13 @@
  * without rebuilding anything, and the counter sees every createOrder that reached the paper
  * exchange, whichever way it went (the soak's "sent more than once" check).
  */
-import { ValidationError } from '../../shared/domain/errors.js';
-import type { Candle, MarketRules, Ticker } from '../../shared/domain/market.js';
-import { FaultInjectingExchange, type FaultKind, type FaultRates } from '../../shared/adapters/fault-injecting-exchange.js';
-import { FaultInjectingStore } from '../../shared/adapters/fault-injecting-store.js';
-import { JOBS, type JobName } from '../../shared/definitions/schedules.js';
-import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../shared/ports/exchange.js';
-import type { ContainerOptions } from '../../shared/runtime/container.js';
+import { ValidationError } from '../shared/domain/errors.js';
+import type { Candle, MarketRules, Ticker } from '../shared/domain/market.js';
+import { FaultInjectingExchange, type FaultKind, type FaultRates } from '../testkit/fault-injecting-exchange.js';
+import { FaultInjectingStore } from '../testkit/fault-injecting-store.js';
+import { JOBS, type JobName } from '../shared/definitions/schedules.js';
+import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
+import type { ContainerOptions } from '../shared/runtime/container.js';
 import type { LocalRuntime } from './runtime.js';
 
 /**

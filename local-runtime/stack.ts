@@ -6,8 +6,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { SCHEDULES } from '../../shared/definitions/schedules.js';
-import { ENV } from '../../shared/runtime/config.js';
+import { SCHEDULES } from '../shared/definitions/schedules.js';
+import { ENV } from '../shared/runtime/config.js';
 import { startDynamo, startSqs, type RunningEmulator } from './emulators.js';
 import { createQueues, createTables } from './provision.js';
 

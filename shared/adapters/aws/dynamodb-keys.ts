@@ -11,8 +11,8 @@
  *
  * Audit table (stream / seq): one immutable item per record.
  */
-import type { JobName } from '../definitions/schedules.js';
-import type { ReportKind } from '../ports/control-store.js';
+import type { JobName } from '../../definitions/schedules.js';
+import type { ReportKind } from '../../ports/control-store.js';
 
 /** A state-table primary key. */
 export interface StateKey {

@@ -12,9 +12,9 @@
  * Windows are aligned to the epoch like Binance's (one-minute windows start at :00).
  */
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ValidationError } from '../domain/errors.js';
-import type { Clock } from '../ports/clock.js';
-import { RateBudgetExhaustedError, type RateBudget } from '../ports/rate-budget.js';
+import { ValidationError } from '../../domain/errors.js';
+import type { Clock } from '../../ports/clock.js';
+import { RateBudgetExhaustedError, type RateBudget } from '../../ports/rate-budget.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import type { StateKey } from './dynamodb-keys.js';
 

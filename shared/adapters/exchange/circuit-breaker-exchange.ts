@@ -23,13 +23,13 @@ import {
   sameCircuit,
   type CircuitSettings,
   type CircuitState,
-} from '../domain/circuit.js';
-import { ConcurrentModificationError, ErrorCode, TradewardenError } from '../domain/errors.js';
-import type { Candle, MarketRules, Ticker } from '../domain/market.js';
-import type { CircuitStore } from '../ports/circuit-store.js';
-import type { Clock } from '../ports/clock.js';
-import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../ports/exchange.js';
-import { RateBudgetExhaustedError } from '../ports/rate-budget.js';
+} from '../../domain/circuit.js';
+import { ConcurrentModificationError, ErrorCode, TradewardenError } from '../../domain/errors.js';
+import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
+import type { CircuitStore } from '../../ports/circuit-store.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
+import { RateBudgetExhaustedError } from '../../ports/rate-budget.js';
 
 /** Attempts to write one transition before giving up with ConcurrentModificationError. */
 const MAX_TRANSITION_ATTEMPTS = 5;

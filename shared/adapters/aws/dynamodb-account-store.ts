@@ -5,9 +5,9 @@
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ExponentialBackoff, handleType, retry } from 'cockatiel';
-import { ConcurrentModificationError } from '../domain/errors.js';
-import { openBook, type AccountBook } from '../domain/account.js';
-import type { AccountStore } from '../ports/account-store.js';
+import { ConcurrentModificationError } from '../../domain/errors.js';
+import { openBook, type AccountBook } from '../../domain/account.js';
+import type { AccountStore } from '../../ports/account-store.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 
 /** Attempts of one book update under contention before giving up with a retryable error. */

@@ -21,9 +21,9 @@
  * same Node major agree to the tick.
  */
 import { createHash } from 'node:crypto';
-import { ExchangeRejectedError } from '../domain/errors.js';
-import type { Candle, MarketRules, Ticker } from '../domain/market.js';
-import type { DecimalString } from '../domain/money.js';
+import { ExchangeRejectedError } from '../../domain/errors.js';
+import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
+import type { DecimalString } from '../../domain/money.js';
 
 /** Symbols this market accepts: `BASE/QUOTE`, upper-case letters and digits. */
 export const SYNTHETIC_SYMBOL_PATTERN = /^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/;

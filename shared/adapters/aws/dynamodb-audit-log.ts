@@ -10,9 +10,9 @@
  */
 import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sealRecord, verifyChain, type ChainHead, type ChainedRecord } from '../domain/audit-chain.js';
-import { ConcurrentModificationError, StorageError, ValidationError } from '../domain/errors.js';
-import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '../ports/audit-log.js';
+import { sealRecord, verifyChain, type ChainHead, type ChainedRecord } from '../../domain/audit-chain.js';
+import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
+import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '../../ports/audit-log.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import {
   AUDIT_HEAD_PREFIX,

@@ -10,17 +10,17 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
-import { createExecutorHandler } from '../../functions/executor/app.js';
-import { createHealthHandler } from '../../functions/health/app.js';
-import { createReconcilerHandler } from '../../functions/reconciler/app.js';
-import { createScannerHandler } from '../../functions/scanner/app.js';
-import type { JobName } from '../../shared/definitions/schedules.js';
-import type { Config } from '../../shared/runtime/config.js';
-import { createContainer, type Container, type ContainerOptions } from '../../shared/runtime/container.js';
-import type { ExecuteIntentDeps } from '../../shared/use-cases/execute-intent.js';
-import type { HealthReport } from '../../shared/use-cases/check-health.js';
-import type { ReconcileReport } from '../../shared/use-cases/reconcile.js';
-import type { ScanResult } from '../../shared/use-cases/scan-market.js';
+import { createExecutorHandler } from '../functions/executor/app.js';
+import { createHealthHandler } from '../functions/health/app.js';
+import { createReconcilerHandler } from '../functions/reconciler/app.js';
+import { createScannerHandler } from '../functions/scanner/app.js';
+import type { JobName } from '../shared/definitions/schedules.js';
+import type { Config } from '../shared/runtime/config.js';
+import { createContainer, type Container, type ContainerOptions } from '../shared/runtime/container.js';
+import type { ExecuteIntentDeps } from '../shared/use-cases/execute-intent.js';
+import type { HealthReport } from '../shared/use-cases/check-health.js';
+import type { ReconcileReport } from '../shared/use-cases/reconcile.js';
+import type { ScanResult } from '../shared/use-cases/scan-market.js';
 import { LOCAL_CREDENTIALS, localContext } from './stack.js';
 import { toSqsEvent } from './sqs-event.js';
 

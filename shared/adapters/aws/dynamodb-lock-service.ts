@@ -15,8 +15,8 @@
  * expired: writes made under a lock must also be fenced, see `fenceCondition`.
  */
 import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { LockHeldError, StorageError, ValidationError } from '../domain/errors.js';
-import type { Lease, LockInfo, LockService } from '../ports/lock-service.js';
+import { LockHeldError, StorageError, ValidationError } from '../../domain/errors.js';
+import type { Lease, LockInfo, LockService } from '../../ports/lock-service.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import { LOCK_PREFIX, fenceAllows, leaseIsCurrent, leaseIsFree, lockKey } from './dynamodb-keys.js';
 

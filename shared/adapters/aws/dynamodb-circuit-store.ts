@@ -8,10 +8,10 @@
  * cannot both claim the half-open probe or lose each other's transitions.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { CLOSED_CIRCUIT, type CircuitState, type CircuitStatus } from '../domain/circuit.js';
-import { StorageError } from '../domain/errors.js';
-import type { CircuitStore, VersionedCircuit } from '../ports/circuit-store.js';
-import { systemClock, type Clock } from '../ports/clock.js';
+import { CLOSED_CIRCUIT, type CircuitState, type CircuitStatus } from '../../domain/circuit.js';
+import { StorageError } from '../../domain/errors.js';
+import type { CircuitStore, VersionedCircuit } from '../../ports/circuit-store.js';
+import { systemClock, type Clock } from '../../ports/clock.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import { keyDoesNotExist, versionIs, type StateKey } from './dynamodb-keys.js';
 

@@ -3,8 +3,8 @@
  * no EventBridge emulator).
  */
 import { PutEventsCommand, type EventBridgeClient } from '@aws-sdk/client-eventbridge';
-import { StorageError } from '../domain/errors.js';
-import type { EventPublisher } from '../ports/event-publisher.js';
+import { StorageError } from '../../domain/errors.js';
+import type { EventPublisher } from '../../ports/event-publisher.js';
 
 /** `source` of every Tradewarden event on the bus. */
 export const EVENT_SOURCE = 'tradewarden';

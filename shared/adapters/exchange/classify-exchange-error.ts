@@ -49,7 +49,7 @@ import {
   ExchangeTransientError,
   ExchangeUnknownOutcomeError,
   TradewardenError,
-} from '../domain/errors.js';
+} from '../../domain/errors.js';
 
 /** Which kind of request failed: only a create or a cancel can have an unknown outcome. */
 export type ExchangeOperation = 'create' | 'read' | 'cancel';

@@ -4,9 +4,9 @@
  * five-minute window; the executor's claim covers any later one).
  */
 import { GetQueueAttributesCommand, SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Intent } from '../domain/intent.js';
-import { StorageError } from '../domain/errors.js';
-import type { IntentQueue, QueueInspector } from '../ports/intent-queue.js';
+import type { Intent } from '../../domain/intent.js';
+import { StorageError } from '../../domain/errors.js';
+import type { IntentQueue, QueueInspector } from '../../ports/intent-queue.js';
 
 /** SQS accepts at most ten entries per SendMessageBatch. */
 const SQS_BATCH_LIMIT = 10;

@@ -4,10 +4,10 @@
  * that still need work.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModificationError, LockLostError } from '../domain/errors.js';
-import { assertTransition, isTerminal, type OrderRecord, type OrderState } from '../domain/order.js';
-import type { OrderPatch, OrderStore, Page } from '../ports/order-store.js';
-import { OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX } from '../definitions/tables.js';
+import { ConcurrentModificationError, LockLostError } from '../../domain/errors.js';
+import { assertTransition, isTerminal, type OrderRecord, type OrderState } from '../../domain/order.js';
+import type { OrderPatch, OrderStore, Page } from '../../ports/order-store.js';
+import { OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX } from '../../definitions/tables.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 
 const ORDER_SK = 'ORDER';

@@ -11,9 +11,9 @@
  * this store never resumes trading on its own.
  */
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { ConcurrentModificationError, StorageError, ValidationError } from '../domain/errors.js';
-import type { ControlStore, PauseState, ReportKind } from '../ports/control-store.js';
-import { systemClock, type Clock } from '../ports/clock.js';
+import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
+import type { ControlStore, PauseState, ReportKind } from '../../ports/control-store.js';
+import { systemClock, type Clock } from '../../ports/clock.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import { PAUSE_KEY, keyDoesNotExist, notNewerThan, reportKey, versionIs } from './dynamodb-keys.js';
 

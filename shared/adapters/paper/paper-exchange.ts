@@ -43,19 +43,19 @@
  */
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { PAPER_TABLE } from '../definitions/tables.js';
+import { PAPER_TABLE } from '../../definitions/tables.js';
 import {
   ConcurrentModificationError,
   ConfigError,
   ErrorCode,
   ExchangeRejectedError,
   TradewardenError,
-} from '../domain/errors.js';
-import type { Candle, MarketRules, Ticker } from '../domain/market.js';
-import { UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, isNegative, mul, str, sub, type DecimalString } from '../domain/money.js';
-import type { ExchangeOrderStatus, OrderType, Side } from '../domain/order.js';
-import type { Clock } from '../ports/clock.js';
-import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../ports/exchange.js';
+} from '../../domain/errors.js';
+import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
+import { UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, isNegative, mul, str, sub, type DecimalString } from '../../domain/money.js';
+import type { ExchangeOrderStatus, OrderType, Side } from '../../domain/order.js';
+import type { Clock } from '../../ports/clock.js';
+import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
 import type { SyntheticMarket } from './synthetic-market.js';
 
 /** The sparse index of PAPER_TABLE on openpk/opensk. */

@@ -9,9 +9,9 @@
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { z } from 'zod';
-import { ConcurrentModificationError, StorageError, ValidationError } from '../domain/errors.js';
-import { UNSIGNED_DECIMAL_PATTERN } from '../domain/money.js';
-import type { RiskState } from '../domain/protections.js';
+import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
+import { UNSIGNED_DECIMAL_PATTERN } from '../../domain/money.js';
+import type { RiskState } from '../../domain/protections.js';
 import {
   TunablesSchema,
   type RiskStateStore,
@@ -19,7 +19,7 @@ import {
   type TunablesStore,
   type VersionedRiskState,
   type VersionedTunables,
-} from '../ports/tunables-store.js';
+} from '../../ports/tunables-store.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import { keyDoesNotExist, versionIs, type StateKey } from './dynamodb-keys.js';
 
