@@ -12,6 +12,11 @@ export default tseslint.config(
     },
   },
   {
+    // The console's page script runs in the browser.
+    files: ['console/static/**/*.js'],
+    languageOptions: { globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', EventSource: 'readonly' } },
+  },
+  {
     // Configuration is parsed once, in shared/runtime; nothing else reads the environment.
     files: ['shared/domain/**', 'shared/use-cases/**', 'shared/adapters/**', 'shared/ports/**', 'functions/**/app.ts'],
     rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through shared/runtime/config.ts' }] },

@@ -2,7 +2,9 @@
  * `npm start`: the whole system on one machine. Embedded DynamoDB and SQS keep their state in
  * .tradewarden/ (a second start resumes it), the local scheduler runs the scanner, reconciler
  * and health on the shared schedule definitions (compressed), the executor is fed from the FIFO
- * queue, and one status line is printed per scanner cycle. Ctrl-C stops cleanly.
+ * queue, and one status line is printed per scanner cycle. The web console (OPS-9) is served on
+ * 127.0.0.1 and its address printed once as `console: http://127.0.0.1:<port>/?token=<token>`.
+ * Ctrl-C stops cleanly.
  *
  * `npm start -- --chaos [--fault-rate F] [--store-fault-rate G] [--seed S]`: the same, with the
  * seeded exchange fault injector (a fraction F of exchange calls fail like Binance does: timeouts
@@ -22,6 +24,10 @@ import { Chaos, parseFraction } from '../local-runtime/chaos.js';
 import { LocalRuntime } from '../local-runtime/runtime.js';
 import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, runningStack, startLocalStack, withdrawStack } from '../local-runtime/stack.js';
 import { statusLine } from './status.js';
+import { operatorActions } from '../console/actions.js';
+import { ConsoleReadModel } from '../console/read-model.js';
+import { newSecrets, removeConsoleFile, saveConsoleFile } from '../console/security.js';
+import { startConsoleServer } from '../console/server.js';
 
 /** How often the local executor polls the queue, like the Lambda event source's long poll. */
 const EXECUTOR_POLL_MS = 1_000;
@@ -82,11 +88,16 @@ async function main(): Promise<void> {
   // Under chaos the status line is read through clean clients, so it shows the truth.
   const observer = chaos ? new LocalRuntime(config, sqs) : runtime;
   advertiseStack(dataDir, stack.env);
+  // The console reads and acts through clean clients, like the status line (OPS-9, SEC-7).
+  const web = await startConsoleServer({ read: new ConsoleReadModel(observer.containers.health), actions: operatorActions(observer), secrets: newSecrets() });
+  saveConsoleFile(dataDir, web.url, new URL(web.url).searchParams.get('token') ?? '');
   console.log(`tradewarden local: mode ${config.mode}, exchange ${runtime.containers.scanner.exchange.id} (${runtime.containers.scanner.exchange.source} data), watchlist ${config.watchlist.join(' ')}`);
   console.log(`state in ${dataDir}/ (DynamoDB ${stack.dynamo.endpoint}, SQS ${stack.sqs.endpoint}); Ctrl-C to stop`);
   if (options.chaos) {
     console.log(`CHAOS: seed ${options.chaos.seed}, ${options.chaos.faultRate * 100}% of exchange calls and ${options.chaos.storeFaultRate * 100}% of DynamoDB calls fail; redrive the DLQ with npm run ops -- redrive`);
   }
+
+  console.log(`console: ${web.url}`);
 
   const timers: NodeJS.Timeout[] = [];
   let stopping = false;
@@ -133,6 +144,8 @@ async function main(): Promise<void> {
     console.log('stopping: finishing the running job');
     for (const t of timers) clearInterval(t);
     await busy;
+    await web.stop();
+    removeConsoleFile(dataDir);
     runtime.close();
     if (observer !== runtime) observer.close();
     sqs.destroy();

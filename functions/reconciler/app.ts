@@ -93,6 +93,8 @@ export function createReconcilerHandler(c: Container, options: ReconcilerOptions
       metrics.addMetric(MetricName.DriftQuote, MetricUnit.Count, Number(report.balances.drift.quote));
       metrics.addMetric(MetricName.Equity, MetricUnit.Count, Number(report.balances.equity));
       metrics.addMetric(MetricName.RealizedPnl, MetricUnit.Count, Number(report.balances.realizedPnl));
+      // One bounded point of the console's equity curve (at most one per minute is kept).
+      await c.equitySnapshots.record({ at: report.balances.at, currency: c.config.quoteCurrency, equity: report.balances.equity, realizedPnl: report.balances.realizedPnl });
     }
     return report;
   });

@@ -145,3 +145,15 @@ export function applyTrade(position: Position, trade: Trade): TradeResult {
     closedBasis: str(closedBasis),
   };
 }
+
+/**
+ * Profit or loss of the open quantity if it were closed at `price`, fees paid so far included:
+ * for a long, what it is worth minus what it cost; for a short, what it brought minus what
+ * buying it back costs.
+ */
+export function unrealizedPnl(position: Position, price: DecimalString): DecimalString {
+  const qty = dec(position.qty);
+  if (qty.isZero()) return '0';
+  const value = qty.abs().times(price);
+  return str(qty.isPositive() ? value.minus(basisOf(position)) : basisOf(position).minus(value));
+}

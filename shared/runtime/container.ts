@@ -28,6 +28,7 @@ import { CircuitBreakerExchange } from '../adapters/exchange/circuit-breaker-exc
 import { classifyExchangeError } from '../adapters/exchange/classify-exchange-error.js';
 import { DynamoDbCircuitStore } from '../adapters/aws/dynamodb-circuit-store.js';
 import { DynamoDbRateBudget } from '../adapters/aws/dynamodb-rate-budget.js';
+import { DynamoDbEquitySnapshotStore } from '../adapters/aws/dynamodb-equity-snapshots.js';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { MetricName } from './metric-names.js';
 import { SyntheticMarket } from '../adapters/paper/synthetic-market.js';
@@ -55,6 +56,8 @@ export interface Container {
   readonly queue: SqsIntentQueue;
   readonly queues: SqsQueueInspector;
   readonly events: EventPublisher;
+  /** Equity over time, for the console's equity curve (OPS-9). */
+  readonly equitySnapshots: DynamoDbEquitySnapshotStore;
   /** Reschedules failed execution-queue messages with a growing, jittered delay (EXE-4). */
   readonly retryScheduler: RetryScheduler;
   /** Market rules, loaded once per container and cached (bounded by the watchlist). */
@@ -76,6 +79,11 @@ export interface ContainerOptions {
    * @default true
    */
   readonly circuitBreaker?: boolean;
+  /**
+   * Where domain events go; the local runtime passes its in-process bus so the notifier hears them.
+   * @default EventBridge when an event bus is configured, else the structured log
+   */
+  readonly events?: EventPublisher;
 }
 
 /** Names the queues health inspects; the DLQ is the one that must stay empty. */
@@ -143,9 +151,9 @@ export function createContainer(job: JobName, config: Config, options: Container
           onRecordError: (error) => observability.logger.error('circuit outcome not recorded', { error: String(error) }),
         });
 
-  const events: EventPublisher = config.eventBusName
+  const events: EventPublisher = options.events ?? (config.eventBusName
     ? new EventBridgePublisher({ client: new EventBridgeClient(common), busName: config.eventBusName })
-    : new LogEventPublisher(observability.logger);
+    : new LogEventPublisher(observability.logger));
 
   let rules: Promise<Readonly<Record<string, MarketRules>>> | undefined;
   const container: Container = {
@@ -165,6 +173,8 @@ export function createContainer(job: JobName, config: Config, options: Container
     queue: new SqsIntentQueue({ sqs, queueUrl: config.executionQueueUrl }),
     queues: new SqsQueueInspector({ sqs, queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl, [EXECUTION_DLQ_NAME]: config.executionDlqUrl } }),
     events,
+    // One snapshot per reconciler interval at most: 288 a day on AWS (every 5 minutes).
+    equitySnapshots: new DynamoDbEquitySnapshotStore({ doc, table: config.stateTable, bucketMs: config.reconcilerEverySeconds * 1000 }),
     retryScheduler: new SqsRetryScheduler({ sqs, queueUrl: config.executionQueueUrl }),
     async marketRules(symbol: string) {
       rules ??= exchange.loadMarkets().catch((error: unknown) => {
