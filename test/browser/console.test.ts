@@ -5,13 +5,16 @@
  * makes no intent, and the pause is audited as made by the console), then resume.
  */
 import { mkdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Page } from 'playwright-core';
 // Page-side conditions are given as expressions: they run in the browser, not in Node.
 import { launchChromium, type Browser } from '../support/chromium.js';
 import { npmStart, type StartedStack } from '../support/npm-start.js';
 
-const SCREENSHOTS = 'docs';
+/** docs/ when asked to refresh the README's screenshots (TW_UPDATE_SCREENSHOTS=1), else a temporary directory. */
+const SCREENSHOTS = process.env.TW_UPDATE_SCREENSHOTS === '1' ? 'docs' : join(tmpdir(), 'tradewarden-screenshots');
 
 interface Overview {
   pause: { active: boolean; author?: string; since?: string };
