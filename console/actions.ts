@@ -6,6 +6,10 @@
 import type { LocalRuntime } from '../local-runtime/runtime.js';
 import { commands, type OpsArgs } from '../scripts/ops.js';
 import { ValidationError } from '../shared/domain/errors.js';
+import { unrealizedPnl } from '../shared/domain/position.js';
+import { profitText, statusText, type ChatOperations, type ChatSnapshot } from '../shared/use-cases/chat-commands.js';
+import { isPauseActive } from '../shared/use-cases/pause.js';
+import { collectStatus } from '../scripts/status.js';
 
 /** Author recorded in the audit log for every change made from the console (SEC-7). */
 export const CONSOLE_AUTHOR = 'console';
@@ -38,5 +42,38 @@ export function operatorActions(runtime: LocalRuntime): ConsoleActions {
     emergencyStop: ({ reason }) => run(runtime, 'emergency-stop', { reason }),
     tunables: () => run(runtime, 'get', {}),
     setTunable: ({ key, value }) => run(runtime, 'set', { operands: [key, value] }),
+  };
+}
+
+/** The chat's commands (OPS-10) on a runtime: the same operator commands as the console's. */
+export function chatOperations(runtime: LocalRuntime): ChatOperations {
+  const snapshot = async (): Promise<ChatSnapshot> => {
+    const c = runtime.containers.health;
+    const status = await collectStatus(c);
+    const prices = Object.fromEntries((await c.exchange.fetchTickers(c.config.watchlist)).map((t) => [t.symbol, t.bid]));
+    return {
+      mode: status.mode,
+      health: String(status.health?.status ?? 'unknown'),
+      paused: isPauseActive(status.pause, c.clock.now()),
+      ...(status.pause.reason ? { pauseReason: status.pause.reason } : {}),
+      currency: c.config.quoteCurrency,
+      equity: status.equity,
+      openingBalance: c.config.paperInitialQuote,
+      positions: Object.values(status.positions).map((p) => ({ symbol: p.symbol, qty: p.qty, realizedPnl: p.realizedPnl, unrealizedPnl: prices[p.symbol] ? unrealizedPnl(p, prices[p.symbol] ?? '0') : null })),
+      recentOrders: status.orders.length,
+      filledOrders: status.orders.filter((o) => o.state === 'FILLED').length,
+    };
+  };
+  return {
+    status: async () => statusText(await snapshot()),
+    profit: async () => profitText(await snapshot()),
+    pause: async (reason, author) => {
+      await run(runtime, 'pause', { reason, author });
+      return `paused: ${reason}`;
+    },
+    resume: async (author) => {
+      await run(runtime, 'resume', { author });
+      return 'resumed';
+    },
   };
 }

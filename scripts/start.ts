@@ -24,13 +24,19 @@ import { Chaos, parseFraction } from '../local-runtime/chaos.js';
 import { LocalRuntime } from '../local-runtime/runtime.js';
 import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, runningStack, startLocalStack, withdrawStack } from '../local-runtime/stack.js';
 import { statusLine } from './status.js';
-import { operatorActions } from '../console/actions.js';
+import { chatOperations, operatorActions } from '../console/actions.js';
+import { DynamoDbNotificationLedger } from '../shared/adapters/aws/dynamodb-notification-ledger.js';
+import { loadNotifierConfig, type NotifierConfig } from '../shared/runtime/notifier-config.js';
+import { notificationChannels } from '../shared/runtime/notifier.js';
+import { LocalEventBus, LocalNotifier } from '../local-runtime/notifications.js';
 import { ConsoleReadModel } from '../console/read-model.js';
 import { newSecrets, removeConsoleFile, saveConsoleFile } from '../console/security.js';
 import { startConsoleServer } from '../console/server.js';
 
 /** How often the local executor polls the queue, like the Lambda event source's long poll. */
 const EXECUTOR_POLL_MS = 1_000;
+/** One notification delivery cycle: pending events out, chat commands in. */
+export const NOTIFY_POLL_MS = 1_000;
 /** Defaults of `--chaos`. */
 export const DEFAULT_CHAOS_FAULT_RATE = 0.1;
 export const DEFAULT_CHAOS_SEED = 'chaos';
@@ -83,10 +89,13 @@ async function main(): Promise<void> {
   const config = loadConfig(options.chaos ? { ...stack.env, POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'CRITICAL' } : stack.env);
   const sqs = new SQSClient({ endpoint: stack.sqs.endpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
   const chaos = options.chaos ? new Chaos(options.chaos) : undefined;
-  const runtime = new LocalRuntime(config, sqs, chaos?.runtimeOptions() ?? {});
+  // Domain events (fills, pauses, health changes, ...) go to an in-process bus for the notifier.
+  const bus = new LocalEventBus();
+  const runtime = new LocalRuntime(config, sqs, { ...(chaos?.runtimeOptions() ?? {}), events: bus });
   if (chaos) chaos.attachStore(runtime);
   // Under chaos the status line is read through clean clients, so it shows the truth.
-  const observer = chaos ? new LocalRuntime(config, sqs) : runtime;
+  const observer = chaos ? new LocalRuntime(config, sqs, { events: bus }) : runtime;
+  const notifier = localNotifier(observer, bus, loadNotifierConfig(process.env), dataDir);
   advertiseStack(dataDir, stack.env);
   // The console reads and acts through clean clients, like the status line (OPS-9, SEC-7).
   const web = await startConsoleServer({ read: new ConsoleReadModel(observer.containers.health), actions: operatorActions(observer), secrets: newSecrets() });
@@ -132,6 +141,18 @@ async function main(): Promise<void> {
     timers.push(setInterval(run, every));
   }
   timers.push(setInterval(() => enqueue('executor', async () => void (await runtime.drain({ maxRounds: 20 }))), EXECUTOR_POLL_MS));
+  // Notifications run beside the jobs, never in their queue: a slow chat service delays no scan.
+  let notifying = false;
+  timers.push(
+    setInterval(() => {
+      if (notifying || stopping) return;
+      notifying = true;
+      notifier
+        .cycle()
+        .catch((error: unknown) => console.error(`${new Date().toISOString()} notifier failed: ${toTradewardenError(error).message}`))
+        .finally(() => (notifying = false));
+    }, NOTIFY_POLL_MS),
+  );
   if (chaos) {
     // Its own line on the scanner's rhythm: printed even when a faulted scan printed no status.
     const every = (SCHEDULES.find((s) => s.job === 'scanner')?.localEverySeconds ?? 5) * 1000;
@@ -156,6 +177,22 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+}
+
+/** The notifier of `npm start`: the channels configured in the environment (none: events are dropped after delivery to nobody). */
+export function localNotifier(runtime: LocalRuntime, bus: LocalEventBus, config: NotifierConfig, dataDir?: string): LocalNotifier {
+  const c = runtime.containers.health;
+  const channels = notificationChannels(config);
+  const ledger = new DynamoDbNotificationLedger({ doc: c.doc, table: c.config.stateTable, limit: config.rateLimit });
+  return new LocalNotifier({
+    bus,
+    notify: { channels: channels.all, ledger, rate: ledger, clock: c.clock },
+    ...(channels.telegram && config.telegramChatId
+      ? { chat: { bot: channels.telegram, deps: { operations: chatOperations(runtime), audit: c.audit, clock: c.clock, chatId: config.telegramChatId } } }
+      : {}),
+    ...(dataDir ? { dataDir } : {}),
+    onError: (message) => console.error(`${new Date().toISOString()} ${message}`),
+  });
 }
 
 async function chaosLine(observer: LocalRuntime, chaos: Chaos): Promise<string> {

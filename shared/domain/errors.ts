@@ -23,6 +23,7 @@ export const ErrorCode = {
   SyntheticDataRefused: 'SYNTHETIC_DATA_REFUSED',
   StorageFailed: 'STORAGE_FAILED',
   AuditChainBroken: 'AUDIT_CHAIN_BROKEN',
+  NotificationFailed: 'NOTIFICATION_FAILED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -28,6 +28,7 @@ import { CircuitBreakerExchange } from '../adapters/exchange/circuit-breaker-exc
 import { classifyExchangeError } from '../adapters/exchange/classify-exchange-error.js';
 import { DynamoDbCircuitStore } from '../adapters/aws/dynamodb-circuit-store.js';
 import { DynamoDbRateBudget } from '../adapters/aws/dynamodb-rate-budget.js';
+import { AnnouncingAuditLog } from '../adapters/aws/announcing-audit-log.js';
 import { DynamoDbEquitySnapshotStore } from '../adapters/aws/dynamodb-equity-snapshots.js';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { MetricName } from './metric-names.js';
@@ -169,7 +170,18 @@ export function createContainer(job: JobName, config: Config, options: Container
     locks: new DynamoDbLockService({ doc, table: config.stateTable }),
     heartbeats: new DynamoDbHeartbeatStore({ doc, table: config.stateTable }),
     control: new DynamoDbControlStore({ doc, table: config.stateTable, clock }),
-    audit: new DynamoDbAuditLog({ doc, auditTable: config.auditTable, stateTable: config.stateTable }),
+    // Notable decisions also go out as domain events for the notifier (OPS-10); a failed publish
+    // is logged and counted, and never fails the decision it announces.
+    audit: new AnnouncingAuditLog({
+      doc,
+      auditTable: config.auditTable,
+      stateTable: config.stateTable,
+      events,
+      onPublishError: (error, event) => {
+        observability.logger.error('domain event not published', { detailType: event.detailType, eventId: event.detail.eventId, error: String(error) });
+        observability.metrics.addMetric(MetricName.EventsNotPublished, MetricUnit.Count, 1);
+      },
+    }),
     queue: new SqsIntentQueue({ sqs, queueUrl: config.executionQueueUrl }),
     queues: new SqsQueueInspector({ sqs, queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl, [EXECUTION_DLQ_NAME]: config.executionDlqUrl } }),
     events,

@@ -28,6 +28,11 @@ export const MetricName = {
   /** 0 = OK, 1 = DEGRADED, 2 = FAILING. */
   HealthStatus: 'HealthStatus',
   DlqDepth: 'DlqDepth',
+  /** A domain event the audit log could not publish (the decision itself stands). */
+  EventsNotPublished: 'EventsNotPublished',
+  NotificationsSent: 'NotificationsSent',
+  NotificationsDuplicate: 'NotificationsDuplicate',
+  NotificationsFailed: 'NotificationsFailed',
 } as const;
 export type MetricName = (typeof MetricName)[keyof typeof MetricName];
 

@@ -53,7 +53,7 @@ export async function syncFromExchange(
       {
         type: newFill ? 'order.filled' : 'order.state',
         correlationId: order.correlationId,
-        data: { orderId: order.id, from: order.state, to: target, filled: remote.filled, cost: remote.cost, fee: remote.fee, exchangeOrderId: remote.id },
+        data: { orderId: order.id, side: order.side, from: order.state, to: target, filled: remote.filled, cost: remote.cost, fee: remote.fee, exchangeOrderId: remote.id },
       },
       at,
     );

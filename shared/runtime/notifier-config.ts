@@ -1,0 +1,66 @@
+/**
+ * The notifier's configuration (OPS-10), parsed once like the main configuration. Channel
+ * secrets (bot token, webhook URL) come from one Secrets Manager secret on AWS
+ * (`TW_NOTIFIER_SECRET_ARN`, JSON) and from the environment locally; a channel without its
+ * settings is simply not configured.
+ */
+import { z } from 'zod';
+import { ConfigError } from '../domain/errors.js';
+
+export const NOTIFIER_ENV = {
+  telegramBotToken: 'TW_TELEGRAM_BOT_TOKEN',
+  telegramChatId: 'TW_TELEGRAM_CHAT_ID',
+  /** Secret token Telegram sends with each webhook call (`X-Telegram-Bot-Api-Secret-Token`). */
+  telegramWebhookSecret: 'TW_TELEGRAM_WEBHOOK_SECRET',
+  /** Bot API base URL; tests point it at a local fake. */
+  telegramApiUrl: 'TW_TELEGRAM_API_URL',
+  slackWebhookUrl: 'TW_SLACK_WEBHOOK_URL',
+  /** The SNS alarm topic; its email subscriptions get every notification. */
+  alarmTopicArn: 'TW_ALARM_TOPIC_ARN',
+  notifierSecretArn: 'TW_NOTIFIER_SECRET_ARN',
+  /** Messages per channel per minute. */
+  rateLimit: 'TW_NOTIFY_RATE_LIMIT',
+} as const;
+
+const url = z.url({ protocol: /^https?$/ });
+
+const schema = z
+  .object({
+    telegramBotToken: z.string().regex(/^\d{1,20}:[A-Za-z0-9_-]{10,100}$/, 'must look like 123456:ABC...').optional(),
+    telegramChatId: z.string().regex(/^-?\d{1,20}$|^@[A-Za-z0-9_]{5,32}$/, 'must be a numeric chat id or @channel').optional(),
+    telegramWebhookSecret: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16 to 256 letters, digits, _ or -').optional(),
+    telegramApiUrl: url.optional(),
+    slackWebhookUrl: url.optional(),
+    alarmTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:/).optional(),
+    notifierSecretArn: z.string().min(1).optional(),
+    rateLimit: z.coerce.number().int().min(1).max(1000).default(20),
+  })
+  .superRefine((c, ctx) => {
+    if ((c.telegramBotToken === undefined) !== (c.telegramChatId === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [c.telegramBotToken ? 'telegramChatId' : 'telegramBotToken'], message: 'Telegram needs both the bot token and the chat id' });
+    }
+  });
+
+export type NotifierConfig = z.infer<typeof schema>;
+
+/** The secret's JSON on AWS: the same fields, by their camelCase names. */
+export const NotifierSecretSchema = z
+  .object({ telegramBotToken: z.string().optional(), telegramChatId: z.string().optional(), telegramWebhookSecret: z.string().optional(), slackWebhookUrl: z.string().optional() })
+  .strict();
+
+/**
+ * @param secret the parsed notifier secret (AWS), whose fields win over the environment.
+ * @throws ConfigError naming each bad setting by its variable; secret values are never echoed.
+ */
+export function loadNotifierConfig(env: Readonly<Record<string, string | undefined>>, secret: z.infer<typeof NotifierSecretSchema> = {}): NotifierConfig {
+  const raw: Record<string, string> = {};
+  for (const [key, name] of Object.entries(NOTIFIER_ENV)) {
+    const value = (secret as Record<string, string | undefined>)[key] ?? env[name];
+    if (value !== undefined && value !== '') raw[key] = value;
+  }
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${NOTIFIER_ENV[i.path[0] as keyof typeof NOTIFIER_ENV] ?? i.path.join('.')}: ${i.message}`));
+  }
+  return parsed.data;
+}
