@@ -13,7 +13,7 @@ import { unrealizedPnl } from '../shared/domain/position.js';
 import type { AuditRecord } from '../shared/ports/audit-log.js';
 import { EXECUTION_DLQ_NAME, type Container } from '../shared/runtime/container.js';
 import { CONTROL_STREAM } from '../shared/use-cases/reconcile-balances.js';
-import { auditStream } from '../shared/use-cases/order-sync.js';
+import { auditStream } from '../shared/use-cases/order-commit.js';
 import { isPauseActive } from '../shared/use-cases/pause.js';
 
 /** Orders the console lists and marks on charts. */
