@@ -6,10 +6,8 @@
 import type { LocalRuntime } from '../local-runtime/runtime.js';
 import { commands, type OpsArgs } from '../scripts/ops.js';
 import { ValidationError } from '../shared/domain/errors.js';
-import { unrealizedPnl } from '../shared/domain/position.js';
-import { profitText, statusText, type ChatOperations, type ChatSnapshot } from '../shared/use-cases/chat-commands.js';
-import { isPauseActive } from '../shared/use-cases/pause.js';
-import { collectStatus } from '../scripts/status.js';
+import { containerChatOperations } from '../shared/runtime/chat-operations.js';
+import type { ChatOperations } from '../shared/use-cases/chat-commands.js';
 
 /** Author recorded in the audit log for every change made from the console (SEC-7). */
 export const CONSOLE_AUTHOR = 'console';
@@ -45,35 +43,7 @@ export function operatorActions(runtime: LocalRuntime): ConsoleActions {
   };
 }
 
-/** The chat's commands (OPS-10) on a runtime: the same operator commands as the console's. */
+/** The chat's commands (OPS-10) on a runtime: the same use cases as the notifier function's. */
 export function chatOperations(runtime: LocalRuntime): ChatOperations {
-  const snapshot = async (): Promise<ChatSnapshot> => {
-    const c = runtime.containers.health;
-    const status = await collectStatus(c);
-    const prices = Object.fromEntries((await c.exchange.fetchTickers(c.config.watchlist)).map((t) => [t.symbol, t.bid]));
-    return {
-      mode: status.mode,
-      health: String(status.health?.status ?? 'unknown'),
-      paused: isPauseActive(status.pause, c.clock.now()),
-      ...(status.pause.reason ? { pauseReason: status.pause.reason } : {}),
-      currency: c.config.quoteCurrency,
-      equity: status.equity,
-      openingBalance: c.config.paperInitialQuote,
-      positions: Object.values(status.positions).map((p) => ({ symbol: p.symbol, qty: p.qty, realizedPnl: p.realizedPnl, unrealizedPnl: prices[p.symbol] ? unrealizedPnl(p, prices[p.symbol] ?? '0') : null })),
-      recentOrders: status.orders.length,
-      filledOrders: status.orders.filter((o) => o.state === 'FILLED').length,
-    };
-  };
-  return {
-    status: async () => statusText(await snapshot()),
-    profit: async () => profitText(await snapshot()),
-    pause: async (reason, author) => {
-      await run(runtime, 'pause', { reason, author });
-      return `paused: ${reason}`;
-    },
-    resume: async (author) => {
-      await run(runtime, 'resume', { author });
-      return 'resumed';
-    },
-  };
+  return containerChatOperations(runtime.containers.health);
 }

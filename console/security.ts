@@ -3,7 +3,7 @@
  * The token opens every page and API call; a state change also needs the CSRF token in a header,
  * which a page on another origin cannot read or set.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -26,13 +26,7 @@ export function csrfFor(token: string): string {
   return createHmac('sha256', token).update('tradewarden-console-csrf').digest('base64url');
 }
 
-/** Constant-time comparison of a presented secret with the expected one. */
-export function sameSecret(presented: string | undefined, expected: string): boolean {
-  if (presented === undefined) return false;
-  const a = Buffer.from(presented);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
+export { sameSecret } from '../shared/runtime/secrets.js';
 
 /** Saves the console's address for the operator (owner-only file in the data directory). */
 export function saveConsoleFile(dataDir: string, url: string, token: string): string {

@@ -18,8 +18,11 @@ import { handlerEntry, nodejsBundlingOptions, PROJECT_ROOT, type BundleSpec } fr
 export const JOB_RUNTIME = Runtime.NODEJS_24_X;
 export const JOB_ARCHITECTURE = Architecture.ARM_64;
 
+/** Functions besides the trading jobs. */
+export type ServiceName = 'notifier';
+
 export interface JobFunctionProps {
-  readonly job: JobName;
+  readonly job: JobName | ServiceName;
   readonly memoryMb: number;
   readonly timeout: Duration;
   readonly logRetention: RetentionDays;
@@ -45,7 +48,7 @@ export interface JobFunctionProps {
 }
 
 export class JobFunction extends Construct {
-  readonly job: JobName;
+  readonly job: JobName | ServiceName;
   readonly function: NodejsFunction;
   readonly role: IRole;
   readonly timeout: Duration;

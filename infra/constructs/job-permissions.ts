@@ -76,6 +76,7 @@ export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
       { table: AUDIT_TABLE, access: 'append' },
     ],
     exchangeKeys: true,
+    putEvents: true,
   },
   reconciler: {
     tables: [
@@ -84,12 +85,27 @@ export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
       { table: AUDIT_TABLE, access: 'append' },
     ],
     exchangeKeys: true,
+    putEvents: true,
   },
   health: {
     tables: [{ table: STATE_TABLE, access: 'readWrite', scan: true }],
     readQueueDepths: true,
     putEvents: true,
   },
+};
+
+/**
+ * The notifier: its deduplication and rate records and the pause (chat commands) in the state
+ * table, the control stream of the audit log, the paper exchange's prices for the summary, and
+ * the bus (a chat pause is announced like any other).
+ */
+export const NOTIFIER_ACCESS: JobAccess = {
+  tables: [
+    { table: STATE_TABLE, access: 'readWrite' },
+    { table: PAPER_TABLE, access: 'readWrite' },
+    { table: AUDIT_TABLE, access: 'append' },
+  ],
+  putEvents: true,
 };
 
 function tableActions(access: TableAccess): readonly string[] {
@@ -108,7 +124,7 @@ function tableActions(access: TableAccess): readonly string[] {
 }
 
 export interface JobPermissionsProps {
-  readonly job: JobName;
+  readonly job: JobName | 'notifier';
   readonly role: IRole;
   readonly tables: TradewardenTables;
   readonly executionQueue: IQueue;
@@ -129,7 +145,7 @@ export class JobPermissions extends Construct {
 
   constructor(scope: Construct, id: string, props: JobPermissionsProps) {
     super(scope, id);
-    const access = props.access ?? JOB_ACCESS[props.job];
+    const access = props.access ?? (props.job === 'notifier' ? NOTIFIER_ACCESS : JOB_ACCESS[props.job]);
     const statements: PolicyStatement[] = [];
     for (const grant of access.tables) {
       const { logicalId } = grant.table;

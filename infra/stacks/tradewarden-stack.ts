@@ -24,6 +24,7 @@ import { JobSchedule } from '../constructs/job-schedule.js';
 import { pascalCase } from '../constructs/names.js';
 import { OperationalAlarms, type MonitoredQueue } from '../constructs/operational-alarms.js';
 import { OperationsDashboard } from '../constructs/operations-dashboard.js';
+import { NotificationService } from '../constructs/notification-service.js';
 import { TradewardenTables } from '../constructs/tables.js';
 
 export interface TradewardenStackProps extends StackProps {
@@ -38,6 +39,11 @@ export interface TradewardenStackProps extends StackProps {
    * @default bundleSpec(config.exchangeId)
    */
   readonly bundle?: BundleSpec;
+  /**
+   * Handler source file of the notifier.
+   * @default functions/notifier/handler.ts
+   */
+  readonly notifierEntry?: string;
 }
 
 export class TradewardenStack extends Stack {
@@ -45,6 +51,7 @@ export class TradewardenStack extends Stack {
   readonly executionQueue: ExecutionQueue;
   readonly functions: Readonly<Record<JobName, JobFunction>>;
   readonly alarms: OperationalAlarms;
+  readonly notifier: NotificationService;
 
   constructor(scope: Construct, id: string, props: TradewardenStackProps) {
     super(scope, id, {
@@ -124,11 +131,25 @@ export class TradewardenStack extends Stack {
       maxConcurrency: config.executor.maxConcurrency,
     });
     new HealthEndpoint(this, 'HealthEndpoint', { function: functions.health.function });
+    this.notifier = new NotificationService(this, 'Notifications', {
+      environment: functionEnvironment(config, 'health', resources),
+      bundle,
+      logRetention: config.logRetentionDays as RetentionDays,
+      tables: this.tables,
+      eventBus: events.bus,
+      alarmTopic: alarmTopic.topic,
+      executionQueue: this.executionQueue.queue,
+      executionDeadLetterQueue: this.executionQueue.deadLetterQueue,
+      exchangeSecret,
+      mode,
+      ...(props.notifierEntry ? { entry: props.notifierEntry } : {}),
+    });
 
     const monitored = JOBS.map((job) => ({ job, function: functions[job].function, timeout: functions[job].timeout }));
     const deadLetterQueues: MonitoredQueue[] = [
       { name: 'ExecutionDlq', queue: this.executionQueue.deadLetterQueue },
       ...[...scheduleDlqs].map(([job, dlq]) => ({ name: `${pascalCase(job)}Dlq`, queue: dlq.queue })),
+      { name: 'NotifierDlq', queue: this.notifier.deadLetterQueue },
     ];
     this.alarms = new OperationalAlarms(this, 'Monitoring', {
       topic: alarmTopic.topic,

@@ -30,7 +30,7 @@ export interface Built {
 export function createStack(context: StageContext = {}): Omit<Built, 'template'> {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
   const config = resolveDeploymentConfig(context);
-  const stack = new TradewardenStack(app, 'Tradewarden-test', { config, entries: stubEntries });
+  const stack = new TradewardenStack(app, 'Tradewarden-test', { config, entries: stubEntries, notifierEntry: STUB_HANDLER });
   addNagChecks(app);
   return { config, app, stack };
 }

@@ -190,7 +190,8 @@ describe('Stack: TradewardenStack', () => {
 
     it('writes logs to its own log group with the configured retention', () => {
       const groups = Object.values(resourcesOf(paper.template, 'AWS::Logs::LogGroup'));
-      expect(groups).toHaveLength(JOBS.length);
+      // One per job, and the notifier's.
+      expect(groups).toHaveLength(JOBS.length + 1);
       for (const g of groups) expect(g.Properties?.['RetentionInDays']).toBe(paper.config.logRetentionDays);
     });
 
@@ -209,7 +210,8 @@ describe('Stack: TradewardenStack', () => {
 
     it('serves the health report on a function URL that requires IAM authentication', () => {
       const fns = functionIds(paper.template);
-      paper.template.resourceCountIs('AWS::Lambda::Url', 1);
+      // Two URLs: health (IAM) and the notifier's Telegram webhook (public, checked by its secret token).
+      paper.template.resourceCountIs('AWS::Lambda::Url', 2);
       paper.template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', TargetFunctionArn: arnOf(fns.health) });
     });
 
@@ -251,7 +253,8 @@ describe('Stack: TradewardenStack', () => {
     it('alarms when any dead-letter queue has a message', () => {
       const queues = resourcesOf(paper.template, 'AWS::SQS::Queue');
       const dlqs = Object.keys(queues).filter((id) => !queues[id]?.Properties?.['RedrivePolicy']);
-      expect(dlqs).toHaveLength(1 + SCHEDULES.length);
+      // The execution queue's, one per schedule, and the notifier's.
+      expect(dlqs).toHaveLength(1 + SCHEDULES.length + 1);
       for (const dlq of dlqs) {
         const found = alarms(paper).find(
           (a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a['Dimensions']).includes(`"${dlq}"`),
@@ -357,11 +360,13 @@ describe('Stack: TradewardenStack', () => {
       const fns = functionIds(live.template);
       const roles = resourcesOf(live.template, 'AWS::Lambda::Function');
       const roleOf = (job: keyof typeof fns) => (roles[fns[job]]?.Properties?.['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+      const exchangeSecret = JSON.stringify({ Ref: logicalId(live.stack, live.stack.node.findChild('ExchangeKeys').node.findChild('Secret')) });
       const readers = policyStatements(live.template)
-        .filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))
+        .filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue') && JSON.stringify(statement.Resource) === exchangeSecret)
         .flatMap(({ roles: r }) => (r as { Ref: string }[]).map((x) => x.Ref));
       expect(readers.sort()).toEqual([roleOf('executor'), roleOf('reconciler')].sort());
-      expect(policyStatements(paper.template).some(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue'))).toBe(false);
+      const paperSecret = JSON.stringify({ Ref: logicalId(paper.stack, paper.stack.node.findChild('ExchangeKeys').node.findChild('Secret')) });
+      expect(policyStatements(paper.template).some(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue') && JSON.stringify(statement.Resource) === paperSecret)).toBe(false);
     });
 
     it('grants the paper exchange table only in paper mode', () => {
@@ -371,7 +376,7 @@ describe('Stack: TradewardenStack', () => {
       expect(liveSids).not.toContain('PaperExchangeTableReadWrite');
     });
 
-    it('lets only the scanner send intents and only health publish events and scan', () => {
+    it('lets only the scanner send intents, only health scan, and the jobs that decide (and the notifier) publish events', () => {
       const fns = functionIds(paper.template);
       const functions = resourcesOf(paper.template, 'AWS::Lambda::Function');
       const roleOf = (job: keyof typeof fns) => (functions[fns[job]]?.Properties?.['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
@@ -384,7 +389,8 @@ describe('Stack: TradewardenStack', () => {
         .filter(({ statement }) => actionsOf(statement).includes('sqs:SendMessage') && JSON.stringify(statement.Resource) === queueArn)
         .flatMap(({ roles }) => (roles as { Ref: string }[]).map((r) => r.Ref));
       expect(senders).toEqual([roleOf('scanner')]);
-      expect(holders('events:PutEvents')).toEqual([roleOf('health')]);
+      const notifierRole = logicalId(paper.stack, paper.stack.notifier.function.role);
+      expect(holders('events:PutEvents').sort()).toEqual([roleOf('executor'), roleOf('reconciler'), roleOf('health'), notifierRole].sort());
       expect(holders('dynamodb:Scan')).toEqual([roleOf('health')]);
     });
   });
