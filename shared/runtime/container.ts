@@ -112,7 +112,8 @@ export function createContainer(job: JobName, config: Config, options: Container
       classify: classifyExchangeError,
       clock,
       timeoutMs: config.exchangeTimeoutMs,
-      symbols: config.watchlist,
+      // A pair list rule chooses among every market; a fixed watchlist loads only its own.
+      ...(config.pairListTop > 0 ? {} : { symbols: config.watchlist }),
       rateBudget: new DynamoDbRateBudget({
         doc,
         table: config.stateTable,

@@ -193,14 +193,15 @@ export class CcxtExchange implements Exchange {
     return this.#markets;
   }
 
-  async fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
+  async fetchTickers(symbols?: readonly string[]): Promise<Ticker[]> {
     const markets = await this.loadMarkets();
     // A symbol the exchange does not list would fail the whole request: leave it out, so the
     // scan reports it as "no ticker returned".
-    const known = symbols.filter((s) => markets[s] !== undefined);
+    const known = symbols ? symbols.filter((s) => markets[s] !== undefined) : Object.keys(markets);
     if (known.length === 0) return [];
     if (this.#client.has['fetchTickers']) {
-      const tickers = await this.call('read', () => this.#client.fetchTickers([...known]));
+      // Every market: one request without a symbol list (Binance weight 80 instead of 2..80 per list).
+      const tickers = await this.call('read', () => this.#client.fetchTickers(symbols ? [...known] : undefined));
       return known.flatMap((s) => (tickers[s] ? [this.toTicker(s, tickers[s])] : []));
     }
     const result: Ticker[] = [];
@@ -423,6 +424,7 @@ export class CcxtExchange implements Exchange {
       ask: this.decimalOrEmpty(t.ask),
       last: this.decimalOrEmpty(t.last ?? t.close),
       volume: this.decimalOrEmpty(t.baseVolume),
+      ...(typeof t.quoteVolume === 'number' && Number.isFinite(t.quoteVolume) ? { quoteVolume: this.decimal(t.quoteVolume) } : {}),
       timestamp: typeof t.timestamp === 'number' ? t.timestamp : Number.NaN,
     };
   }
