@@ -170,14 +170,14 @@ describe('Use case: scanMarket, bounded concurrency and rotation (RISK-6)', () =
   it('starts no request after the deadline and rotates what it did not reach', async () => {
     const f = await market(SYMBOLS, { candleConcurrency: 1, deadlineMs: 3_000 });
     let t = NOW.getTime();
-    f.deps = { ...f.deps, clock: { now: () => new Date(t) } };
+    const deps = { ...f.deps, clock: { now: () => new Date(t) } };
     const inner = f.exchange.fetchCandles.bind(f.exchange);
     f.exchange.fetchCandles = async (symbol, limit) => {
       const candles = await inner(symbol, limit);
       t += 1_000;
       return candles;
     };
-    const result = await scanMarket(f.deps, { slot: SLOT, dryRun: false });
+    const result = await scanMarket(deps, { slot: SLOT, dryRun: false });
     expect(result.stoppedBy).toBe('deadline');
     expect(result.unreached).toEqual(['DDD/USDT', 'EEE/USDT', 'FFF/USDT']);
     expect(result.evaluated).toBe(3);
@@ -211,8 +211,7 @@ describe('Use case: scanMarket, bounded concurrency and rotation (RISK-6)', () =
     const later = new Date(NOW.getTime() + 60_000);
     f.exchange.tickerTime = () => later.getTime();
     f.exchange.candles['AAA/USDT'] = flatCandles(later, 30, '50500', '52000');
-    f.deps = { ...f.deps, clock: { now: () => later } };
-    const result = await scanMarket(f.deps, { slot: slot(1), dryRun: true });
+    const result = await scanMarket({ ...f.deps, clock: { now: () => later } }, { slot: slot(1), dryRun: true });
     // One new candle plus one overlapping the cached series to check the join.
     expect(limits).toEqual([30, 2]);
     expect(result.signals).toHaveLength(1);
