@@ -140,8 +140,8 @@ describe('Class: CcxtExchange (Binance, recorded responses)', () => {
 
       // Assess
       expect(tickers).toEqual([
-        { symbol: 'BTC/USDT', bid: '65234.49', ask: '65234.5', last: '65234.5', volume: '18234.12345', timestamp: T0 - 400 },
-        { symbol: 'ETH/USDT', bid: '3421.16', ask: '3421.17', last: '3421.17', volume: '312345.6789', timestamp: T0 - 400 },
+        { symbol: 'BTC/USDT', bid: '65234.49', ask: '65234.5', last: '65234.5', volume: '18234.12345', quoteVolume: '1190000000.1234567', timestamp: T0 - 400 },
+        { symbol: 'ETH/USDT', bid: '3421.16', ask: '3421.17', last: '3421.17', volume: '312345.6789', quoteVolume: '1068000000', timestamp: T0 - 400 },
       ]);
       const tickerRequests = http.requests.filter((r) => r.url.pathname === '/api/v3/ticker/24hr');
       expect(tickerRequests).toHaveLength(1);
