@@ -121,6 +121,8 @@ export function createContainer(job: JobName, config: Config, options: Container
         clock,
         limit: config.exchangeWeightPerMinute,
         budgetFraction: config.rateBudgetPercent / 100,
+        ordersPer10s: config.exchangeOrdersPer10s,
+        ordersPerDay: config.exchangeOrdersPerDay,
       }),
       onHousekeepingError: (error) => observability.logger.warn('rate budget or clock sync failed', { error: String(error) }),
     });
