@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SCHEDULES } from '../shared/definitions/schedules.js';
-import { loadConfig } from '../shared/runtime/config.js';
+import { ENV, loadConfig } from '../shared/runtime/config.js';
 import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
 import { Chaos, parseFraction } from '../local-runtime/chaos.js';
 import { LocalRuntime } from '../local-runtime/runtime.js';
@@ -83,7 +83,9 @@ async function main(): Promise<void> {
   // Local runs keep stdout for status lines: metrics stay EMF on AWS, logs show warnings and errors.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
-  const stack = await startLocalStack({ dataDir, userEnv: process.env });
+  const started = await startLocalStack({ dataDir, userEnv: process.env });
+  // Heartbeats older than this start were left by the previous run: health says 'starting' for them.
+  const stack = { ...started, env: { ...started.env, [ENV.startedAt]: new Date().toISOString() } };
   // Under chaos, failures are the show: the failure lines of this script say enough, so the
   // functions' own error logs stay quiet unless the user asks for them.
   const config = loadConfig(options.chaos ? { ...stack.env, POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL ?? 'CRITICAL' } : stack.env);

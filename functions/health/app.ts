@@ -37,6 +37,7 @@ export function healthDeps(c: Container, options: HealthOptions = {}): HealthDep
       deadLetterQueues: [EXECUTION_DLQ_NAME],
       dlqFailingDepth: options.dlqFailingDepth ?? DLQ_FAILING_DEPTH,
       mode: c.config.mode,
+      ...(c.config.startedAt ? { startedAt: c.config.startedAt } : {}),
     },
   };
 }

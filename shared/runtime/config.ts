@@ -86,6 +86,8 @@ export const ENV = {
   paperSeed: 'TW_PAPER_SEED',
   paperFeePercent: 'TW_PAPER_FEE_PERCENT',
   paperInitialQuote: 'TW_PAPER_INITIAL_QUOTE',
+  /** When this run of the stack started (ISO; set by `npm start`): health calls older heartbeats 'starting' for a while. */
+  startedAt: 'TW_STARTED_AT',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
 } as const;
 
@@ -165,6 +167,7 @@ const schema = z
     paperSeed: z.string().min(1).max(64).default('tradewarden'),
     paperFeePercent: decimalString.default('0.1'),
     paperInitialQuote: decimalString.default('10000'),
+    startedAt: z.iso.datetime({ offset: true }).optional(),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
   })
   .superRefine((c, ctx) => {

@@ -88,6 +88,12 @@ export interface HealthDeps {
     readonly dlqFailingDepth: number;
     /** Live mode refuses synthetic market data (DATA-4). */
     readonly mode: 'paper' | 'live';
+    /**
+     * When the stack (re)started. Heartbeats older than this were left by the previous run: for one
+     * stale interval after it, a job without a run since is 'starting', not stale or failed.
+     * @default no restart is known
+     */
+    readonly startedAt?: string;
   };
 }
 
@@ -117,11 +123,12 @@ export async function checkHealth(deps: HealthDeps, self: JobName = 'health'): P
   const previous = await storage('reading the last health report', () => deps.control.getReport('health'));
 
   // 2. The rules.
+  const startedAt = settings.startedAt ? new Date(settings.startedAt) : undefined;
   const checks: HealthCheck[] = [];
   for (const job of ['scanner', 'reconciler', 'health'] as const) {
-    checks.push(...jobChecks(job, beats.find((b) => b.job === job), settings.schedules[job], settings.staleAfterIntervals, now, job === self));
+    checks.push(...jobChecks(job, beats.find((b) => b.job === job), settings.schedules[job], settings.staleAfterIntervals, now, job === self, startedAt));
   }
-  checks.push(...executorChecks(beats.find((b) => b.job === 'executor')));
+  checks.push(...executorChecks(beats.find((b) => b.job === 'executor'), startedAt));
   const paused = isPauseActive(pause, now);
   checks.push(marketDataCheck(scan, now, settings.staleDataSeconds, settings.mode === 'live', paused));
   const coverage = scanCoverageCheck(scan, beats.find((b) => b.job === 'scanner'), settings.schedules.scanner, settings.staleAfterIntervals, now, paused);

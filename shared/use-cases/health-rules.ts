@@ -66,10 +66,15 @@ const seconds = (ms: number): number => Math.round(ms / 1000);
  * Freshness of a scheduled job. `self` is the job running this check: it is running now, so
  * it is only judged on its previous runs (a gap means earlier runs failed or never ran).
  */
-export function jobChecks(job: string, beat: Heartbeat | undefined, everySeconds: number, staleAfterIntervals: number, now: Date, self: boolean): HealthCheck[] {
+export function jobChecks(job: string, beat: Heartbeat | undefined, everySeconds: number, staleAfterIntervals: number, now: Date, self: boolean, startedAt?: Date): HealthCheck[] {
   const checks: HealthCheck[] = [];
   const staleMs = staleAfterIntervals * everySeconds * 1000;
   const last = beat?.lastSuccess ? Date.parse(beat.lastSuccess) : undefined;
+  // Right after a restart, what the previous run left is no news: the job has not had its turn yet.
+  if (startedAt && (last === undefined || last < startedAt.getTime()) && now.getTime() - startedAt.getTime() <= staleMs) {
+    if (!self) checks.push({ name: `job:${job}`, status: 'OK', detail: `starting: no run since the restart ${seconds(now.getTime() - startedAt.getTime())} s ago` });
+    return checks;
+  }
   if (last === undefined) {
     if (!self) checks.push({ name: `job:${job}`, status: 'DEGRADED', detail: 'no successful run yet' });
   } else {
@@ -89,8 +94,10 @@ export function jobChecks(job: string, beat: Heartbeat | undefined, everySeconds
  * looks at queued work over minutes); judging it on queue depth at one instant would flap
  * whenever health runs between a scan and the executor picking its intents up.
  */
-export function executorChecks(beat: Heartbeat | undefined): HealthCheck[] {
+export function executorChecks(beat: Heartbeat | undefined, startedAt?: Date): HealthCheck[] {
   if (beat?.lastOutcome !== 'failure') return [];
+  // A failure of the previous run is not this run's.
+  if (startedAt && beat.lastFailure && Date.parse(beat.lastFailure) < startedAt.getTime()) return [];
   return [{ name: 'job:executor:last-run', status: 'DEGRADED', detail: `last run failed (${beat.lastErrorCode ?? 'unknown error'})` }];
 }
 
