@@ -20,6 +20,8 @@
  *                                          set strategies.rsi-mean-reversion.symbols.BTC/USDT true
  *                                          set strategies.price-drop.params.dropPercent 2
  *                                        `set <key> null` removes it (back to the configured default)
+ *   reset-scan-marker --reason "..." [--author name]
+ *                                        clear the scanner's last-slot marker (shown by status), audited
  *   audit verify                         exit 1 naming the first broken record of each bad stream
  *   redrive                              move dead-lettered intents back to the execution queue (OPS-2):
  *                                          an SQS message move task where the endpoint has them (AWS),
@@ -37,6 +39,7 @@ import { LocalRuntime } from '../local-runtime/runtime.js';
 import { openOperatorSession, localOperatorDeps, withSession, type StackTarget } from '../operator/index.js';
 import { ValidationError } from '../shared/domain/errors.js';
 import {
+  clearScanMarker,
   collectStatus,
   emergencyStop,
   getTunables,
@@ -97,6 +100,7 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
         const { out } = args;
         out(`mode ${status.mode} | exchange ${status.exchange} | data ${status.dataSource} | health ${String(status.health?.status ?? 'unknown')} | paused ${status.pause.paused}`);
         for (const j of status.jobs) out(`  ${j.job.padEnd(10)} last success ${j.lastSuccess ?? '-'} (${j.lastOutcome ?? 'never run'}, ${j.lastDurationMs ?? '-'} ms)`);
+        out(`  scan marker ${status.scanMarker.lastSlot ?? '-'}${status.scanMarker.aheadOfClock ? ' AHEAD OF THE CLOCK: no scan can run; ops reset-scan-marker' : ''}`);
         out(`  ledger ${JSON.stringify(status.ledger)} equity ${status.equity}`);
         for (const p of Object.values(status.positions)) out(`  position ${p.symbol} qty ${p.qty} avg ${p.avgPrice} realized ${p.realizedPnl}`);
         for (const o of status.orders) out(`  order ${o.id} ${o.symbol} ${o.side} ${o.amount} ${o.state}${o.reason ? ` (${o.reason})` : ''}`);
@@ -161,6 +165,16 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       const [key, value] = args.operands;
       if (key === undefined || value === undefined) throw new ValidationError('usage: npm run ops -- set <key> <value>  (value null removes the key)');
       args.out(JSON.stringify(await setTunable(deps, { key, value, author: defaultAuthor(args) })));
+      return 0;
+    },
+  },
+  'reset-scan-marker': {
+    options: ['reason', 'author'],
+    operands: [0, 0],
+    async run(deps, args) {
+      if (!args.reason) throw new ValidationError('reset-scan-marker needs --reason "..."');
+      const result = await clearScanMarker(deps, { author: defaultAuthor(args), reason: args.reason });
+      args.out(JSON.stringify({ reset: true, previous: result.previous }));
       return 0;
     },
   },
@@ -244,7 +258,7 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
   if (!command || !name || (name === 'audit' && operands[0] !== 'verify')) throw new ValidationError(usage());
   const [min, max] = command.operands;
   if (operands.length < min || operands.length > max) throw new ValidationError(`${name} takes ${min === max ? min : `${min} to ${max}`} operand(s), got ${operands.length}; ${usage()}`);
-  if (name === 'pause' && values.reason === undefined) throw new ValidationError('pause needs --reason "..."');
+  if ((name === 'pause' || name === 'reset-scan-marker') && values.reason === undefined) throw new ValidationError(`${name} needs --reason "..."`);
   const allowed = new Set([...command.options, ...TARGET_OPTIONS]);
   const refused = [...new Set(given.filter((t) => !allowed.has(t)))];
   if (refused.length > 0) throw new ValidationError(`${name} does not take --${refused.join(', --')}`);

@@ -4,11 +4,12 @@
 import { dec } from '../shared/domain/money.js';
 import type { LocalRuntime, ExecutorDelivery } from '../local-runtime/runtime.js';
 import type { ScanResult } from '../shared/use-cases/scan-market.js';
+import { localOperatorDeps } from '../operator/local-transport.js';
 import { collectStatus } from '../shared/operations/status.js';
 
 export async function statusLine(runtime: LocalRuntime, cycle: number, scan: ScanResult, delivered: ExecutorDelivery): Promise<string> {
   const c = runtime.containers.health;
-  const status = await collectStatus(c);
+  const status = await collectStatus(localOperatorDeps(runtime));
   const filled = status.orders.filter((o) => o.state === 'FILLED').length;
   const open = Object.values(status.positions).filter((p) => !dec(p.qty).isZero()).length;
   const pause = scan.status === 'paused' ? ` PAUSED (${scan.pauseReason ?? ''})` : '';

@@ -14,3 +14,4 @@ export { effectiveTunables, getTunables, setTunable, tunablesKeyPath, type SetTu
 export { collectStatus, STATUS_OPEN_ORDERS, STATUS_RECENT_ORDERS, type StackStatus } from './status.js';
 export { runHealthCheck, verifyAudit } from './checks.js';
 export { redriveDeadLetters } from './redrive.js';
+export { clearScanMarker, type ScanMarker } from './scan-marker.js';

@@ -10,7 +10,7 @@ import type { ControlStore } from '../ports/control-store.js';
 import type { Exchange } from '../ports/exchange.js';
 import type { HeartbeatStore } from '../ports/heartbeat-store.js';
 import type { OrderStore } from '../ports/order-store.js';
-import type { TunablesStore } from '../ports/tunables-store.js';
+import type { RiskStateStore, TunablesStore } from '../ports/tunables-store.js';
 import type { Config } from '../runtime/config.js';
 import type { HealthReport } from '../use-cases/check-health.js';
 import type { ScanSettings } from '../use-cases/scan-market.js';
@@ -45,7 +45,8 @@ export interface OperatorDeps {
   readonly scanDefaults: ScanSettings;
   readonly clock: Clock;
   readonly control: ControlStore;
-  readonly tunables: TunablesStore;
+  /** The tunables record and the scanner's risk memory (its last-slot marker). */
+  readonly tunables: TunablesStore & RiskStateStore;
   readonly audit: AuditLog;
   readonly orders: OrderStore;
   readonly accounts: AccountStore;

@@ -3,6 +3,7 @@
  * Shown by `npm start` (one line per cycle) and `npm run ops -- status`.
  */
 import { equity } from '../domain/account.js';
+import { readScanMarker } from '../use-cases/scan-marker.js';
 import type { OperatorDeps } from './ports.js';
 
 /** Recent orders shown by status. */
@@ -10,7 +11,7 @@ export const STATUS_RECENT_ORDERS = 20;
 /** Open orders shown by status. */
 export const STATUS_OPEN_ORDERS = 100;
 
-export async function collectStatus(deps: Pick<OperatorDeps, 'config' | 'accounts' | 'exchange' | 'orders' | 'heartbeats' | 'control'>) {
+export async function collectStatus(deps: Pick<OperatorDeps, 'config' | 'clock' | 'accounts' | 'exchange' | 'orders' | 'heartbeats' | 'control' | 'tunables'>) {
   const { config } = deps;
   const book = await deps.accounts.get(config.quoteCurrency);
   const tickers = await deps.exchange.fetchTickers(config.watchlist);
@@ -22,12 +23,14 @@ export async function collectStatus(deps: Pick<OperatorDeps, 'config' | 'account
   const scan = await deps.control.getReport('scan');
   const reconciliation = await deps.control.getReport('reconciliation');
   const pause = await deps.control.getPause();
+  const scanMarker = await readScanMarker({ risk: deps.tunables, clock: deps.clock });
   const balances = await deps.exchange.fetchBalances();
   return {
     mode: config.mode,
     exchange: deps.exchange.id,
     dataSource: deps.exchange.source,
     lastScan: scan,
+    scanMarker,
     jobs: heartbeats,
     pause,
     orders,

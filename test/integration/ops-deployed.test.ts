@@ -140,6 +140,20 @@ describe('Ops commands on a deployed stack (--outputs, SDK endpoint variables)',
     await deployed('resume');
   });
 
+  it('reset-scan-marker clears the scanner\'s last-slot marker that status shows, with an audit record', async () => {
+    expect(await deployed('status', '--json')).toBe(0);
+    const marker = (printed()['scanMarker'] as { lastSlot: string | null }).lastSlot;
+    expect(marker).not.toBeNull();
+
+    out = [];
+    expect(await deployed('reset-scan-marker', '--reason', 'deployed drill')).toBe(0);
+    expect(printed()).toEqual({ reset: true, previous: marker });
+    expect((await runtime.containers.scanner.doc.send(new QueryCommand({ TableName: t.config.auditTable, KeyConditionExpression: '#s = :s', ExpressionAttributeNames: { '#s': 'stream' }, ExpressionAttributeValues: { ':s': 'control' } }))).Items?.map((i) => i['type'])).toContain('control.scan-marker-reset');
+    out = [];
+    await deployed('status', '--json');
+    expect(printed()['scanMarker']).toMatchObject({ lastSlot: null });
+  });
+
   it('redrive moves dead-lettered intents back to the execution queue', async () => {
     // Prepare: one message in the DLQ.
     await t.sqs.send(new SendMessageCommand({ QueueUrl: t.config.executionDlqUrl, MessageBody: '{"poison":true}', MessageGroupId: 'BTC/USDT', MessageDeduplicationId: 'dlq-1' }));
