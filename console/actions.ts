@@ -1,11 +1,11 @@
 /**
  * What the console may change, as a port: the server validates input and authenticates, then
- * calls one of these. The implementation runs the operator's commands (the same code as
- * `npm run ops`), so the console and the terminal cannot drift apart.
+ * calls one of these. They are the operator use cases (shared/operations), the same code as
+ * `npm run ops`, on whichever transport the console was opened with (the embedded stack or a
+ * deployed one), so the console and the terminal cannot drift apart.
  */
+import { emergencyStop, getTunables, pauseTrading, resumeTrading, setTunable, type OperatorDeps } from '../shared/operations/index.js';
 import type { LocalRuntime } from '../local-runtime/runtime.js';
-import { commands, type OpsArgs } from '../scripts/ops.js';
-import { ValidationError } from '../shared/domain/errors.js';
 import { containerChatOperations } from '../shared/runtime/chat-operations.js';
 import type { ChatOperations } from '../shared/use-cases/chat-commands.js';
 
@@ -22,24 +22,14 @@ export interface ConsoleActions {
   setTunable(input: { readonly key: string; readonly value: string }): Promise<unknown>;
 }
 
-/** Runs one ops command and returns what it printed, parsed as JSON. */
-async function run(runtime: LocalRuntime, name: string, args: Partial<OpsArgs>): Promise<unknown> {
-  const command = commands[name];
-  if (!command) throw new ValidationError(`no operator command ${name}`);
-  const lines: string[] = [];
-  await command(runtime, { json: true, operands: [], author: CONSOLE_AUTHOR, ...args, out: (line) => lines.push(line) });
-  const parsed = lines.map((line) => JSON.parse(line) as unknown);
-  return parsed.length === 1 ? parsed[0] : parsed;
-}
-
-/** The console's actions on a runtime (embedded, or a deployed stack's tables). */
-export function operatorActions(runtime: LocalRuntime): ConsoleActions {
+/** The console's actions through the operator use cases, audited with the author "console". */
+export function operatorActions(deps: OperatorDeps): ConsoleActions {
   return {
-    pause: ({ reason }) => run(runtime, 'pause', { reason }),
-    resume: () => run(runtime, 'resume', {}),
-    emergencyStop: ({ reason }) => run(runtime, 'emergency-stop', { reason }),
-    tunables: () => run(runtime, 'get', {}),
-    setTunable: ({ key, value }) => run(runtime, 'set', { operands: [key, value] }),
+    pause: ({ reason }) => pauseTrading(deps, { reason, author: CONSOLE_AUTHOR }),
+    resume: () => resumeTrading(deps, { author: CONSOLE_AUTHOR }),
+    emergencyStop: ({ reason }) => emergencyStop(deps, { reason, author: CONSOLE_AUTHOR }),
+    tunables: () => getTunables(deps),
+    setTunable: ({ key, value }) => setTunable(deps, { key, value, author: CONSOLE_AUTHOR }),
   };
 }
 

@@ -177,6 +177,8 @@ export function createConsoleApp(options: ConsoleServerOptions): { app: Hono; al
 export interface RunningConsole {
   readonly url: string;
   readonly port: number;
+  /** The CSRF token its page carries (for clients other than the page, such as tests). */
+  readonly csrf: string;
   stop(): Promise<void>;
 }
 
@@ -192,6 +194,7 @@ export async function startConsoleServer(options: ConsoleServerOptions & { reado
   allowHost(`localhost:${port}`);
   return {
     port,
+    csrf: options.secrets.csrf,
     url: `http://127.0.0.1:${port}/?token=${options.secrets.token}`,
     stop: () =>
       new Promise<void>((resolve, reject) => {

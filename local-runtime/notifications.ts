@@ -15,6 +15,8 @@ import { deliverEvent, type NotifyDeps } from '../shared/use-cases/notify.js';
 export const LOCAL_BUS_CAPACITY = 10_000;
 /** Deliveries of one event before it is dead-lettered, like the notifier function's async retries. */
 export const LOCAL_DELIVERY_ATTEMPTS = 3;
+/** Wait of an event held back by the rate limit: the next window. */
+export const LOCAL_RATE_WAIT_MS = 60_000;
 /** Wait before the next delivery of a failed event: base x 2^(attempt-1). */
 export const LOCAL_RETRY_BASE_MS = 2_000;
 
@@ -84,6 +86,13 @@ export class LocalNotifier {
         counts.duplicate += result.duplicate.length;
       } catch (error) {
         const e = toTradewardenError(error);
+        if (e.details.rateLimited === true) {
+          // Held back, not failed: it goes out in the next window and keeps its attempts.
+          event.notBefore = now + LOCAL_RATE_WAIT_MS;
+          this.options.bus.putBack(event);
+          counts.retrying += 1;
+          continue;
+        }
         event.attempts += 1;
         if (!e.retryable || event.attempts >= LOCAL_DELIVERY_ATTEMPTS) {
           this.#deadLetter(event, e.message);

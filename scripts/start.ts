@@ -14,6 +14,7 @@
  * dead-lettered intents back (TST-3, OPS-2).
  */
 import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -22,7 +23,10 @@ import { ENV, loadConfig } from '../shared/runtime/config.js';
 import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
 import { Chaos, parseFraction } from '../local-runtime/chaos.js';
 import { LocalRuntime } from '../local-runtime/runtime.js';
-import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, runningStack, startLocalStack, withdrawStack } from '../local-runtime/stack.js';
+import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, localStackOutputs, runningStack, startLocalStack, withdrawStack } from '../local-runtime/stack.js';
+import { writeOutputsFile } from '../operator/stack-outputs.js';
+import { localOperatorDeps } from '../operator/local-transport.js';
+import { LOCAL_STACK_NAME } from '../shared/definitions/stack-outputs.js';
 import { statusLine } from './status.js';
 import { chatOperations, operatorActions } from '../console/actions.js';
 import { DynamoDbNotificationLedger } from '../shared/adapters/aws/dynamodb-notification-ledger.js';
@@ -33,6 +37,8 @@ import { ConsoleReadModel } from '../console/read-model.js';
 import { newSecrets, removeConsoleFile, saveConsoleFile } from '../console/security.js';
 import { startConsoleServer } from '../console/server.js';
 
+/** The outputs file `npm start` writes in its state directory, in the `cdk deploy --outputs-file` format. */
+export const LOCAL_OUTPUTS_FILE = 'outputs.json';
 /** How often the local executor polls the queue, like the Lambda event source's long poll. */
 const EXECUTOR_POLL_MS = 1_000;
 /** One notification delivery cycle: pending events out, chat commands in. */
@@ -99,11 +105,16 @@ async function main(): Promise<void> {
   const observer = chaos ? new LocalRuntime(config, sqs, { events: bus }) : runtime;
   const notifier = localNotifier(observer, bus, loadNotifierConfig(process.env), dataDir);
   advertiseStack(dataDir, stack.env);
+  // The same outputs as a deployed stack: `npm run ops -- --outputs .tradewarden/outputs.json`
+  // with AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS at the endpoints below reaches this stack.
+  const outputsFile = join(dataDir, LOCAL_OUTPUTS_FILE);
+  writeOutputsFile(outputsFile, LOCAL_STACK_NAME, localStackOutputs(stack.env));
   // The console reads and acts through clean clients, like the status line (OPS-9, SEC-7).
-  const web = await startConsoleServer({ read: new ConsoleReadModel(observer.containers.health), actions: operatorActions(observer), secrets: newSecrets() });
+  const web = await startConsoleServer({ read: new ConsoleReadModel(observer.containers.health), actions: operatorActions(localOperatorDeps(observer)), secrets: newSecrets() });
   saveConsoleFile(dataDir, web.url, new URL(web.url).searchParams.get('token') ?? '');
   console.log(`tradewarden local: mode ${config.mode}, exchange ${runtime.containers.scanner.exchange.id} (${runtime.containers.scanner.exchange.source} data), watchlist ${config.watchlist.join(' ')}`);
   console.log(`state in ${dataDir}/ (DynamoDB ${stack.dynamo.endpoint}, SQS ${stack.sqs.endpoint}); Ctrl-C to stop`);
+  console.log(`stack outputs in ${outputsFile} (npm run ops -- --outputs ${outputsFile} ... with AWS_ENDPOINT_URL_DYNAMODB=${stack.dynamo.endpoint} AWS_ENDPOINT_URL_SQS=${stack.sqs.endpoint})`);
   if (options.chaos) {
     console.log(`CHAOS: seed ${options.chaos.seed}, ${options.chaos.faultRate * 100}% of exchange calls and ${options.chaos.storeFaultRate * 100}% of DynamoDB calls fail; redrive the DLQ with npm run ops -- redrive`);
   }

@@ -6,7 +6,7 @@
 import { equity } from '../domain/account.js';
 import { unrealizedPnl } from '../domain/position.js';
 import { profitText, statusText, type ChatOperations, type ChatSnapshot } from '../use-cases/chat-commands.js';
-import { pauseTrading, resumeTrading } from '../use-cases/pause.js';
+import { pauseTrading, resumeTrading } from '../operations/pause.js';
 import { isPauseActive } from '../use-cases/pause.js';
 import type { Container } from './container.js';
 

@@ -7,14 +7,30 @@
  *    take one message from the channel's rate budget, send with a few quick retries, record it.
  * 3. A channel that still fails, or has no budget left, gives its claim back and the whole
  *    delivery throws a retryable error: the caller (the Lambda's async retries, or the local
- *    delivery loop) tries again later and dead-letters in the end. Trading never waits for it:
+ *    delivery loop) tries again later and dead-letters in the end. Rare, important events
+ *    (pause, resume, drift, health, UNKNOWN, the summary) skip the rate limit, so a burst of
+ *    fills never holds them back. Trading never waits for it:
  *    events are delivered by their own function, never on the trading path.
  */
 import { ExponentialBackoff, handleWhen, retry } from 'cockatiel';
+import { DomainEventType } from '../domain/domain-events.js';
 import { TradewardenError } from '../domain/errors.js';
 import { notificationOf } from '../domain/notification.js';
 import type { Clock } from '../ports/clock.js';
 import { NotificationError, type NotificationChannel, type NotificationLedger, type SendRateLimiter } from '../ports/notifier.js';
+
+/**
+ * Rare events that must never wait behind a flood of fills: the rate limit does not apply to them.
+ * Fills and rejections can come in bursts and are the ones limited.
+ */
+export const RATE_EXEMPT: ReadonlySet<string> = new Set([
+  DomainEventType.OrderUnknown,
+  DomainEventType.TradingPaused,
+  DomainEventType.TradingResumed,
+  DomainEventType.DriftAlarm,
+  DomainEventType.HealthChanged,
+  DomainEventType.DailySummary,
+]);
 
 /** Quick retries of one send inside one delivery; the delivery itself is retried later. */
 export const SEND_ATTEMPTS = 3;
@@ -52,9 +68,9 @@ export async function deliverEvent(deps: NotifyDeps, detailType: string, detail:
       duplicate.push(channel.name);
       continue;
     }
-    if (!(await deps.rate.take(channel.name, deps.clock.now()))) {
+    if (!RATE_EXEMPT.has(notification.kind) && !(await deps.rate.take(channel.name, deps.clock.now()))) {
       await deps.ledger.release(notification.id, channel.name, deps.clock.now(), 'rate limited');
-      failed.push({ channel: channel.name, error: new NotificationError(`${channel.name}: rate limit reached`, true) });
+      failed.push({ channel: channel.name, error: new NotificationError(`${channel.name}: rate limit reached`, true, { details: { rateLimited: true } }) });
       continue;
     }
     try {
@@ -70,10 +86,12 @@ export async function deliverEvent(deps: NotifyDeps, detailType: string, detail:
   // 3. Anything left to send makes the delivery fail, so it is tried again.
   if (failed.length > 0) {
     const retryable = failed.some((f) => !(f.error instanceof TradewardenError) || f.error.retryable);
+    // Only held back by the rate limit: the caller waits for the next window, it is no failure.
+    const rateLimited = failed.every((f) => f.error instanceof TradewardenError && f.error.details.rateLimited === true);
     throw new NotificationError(
       `notification ${notification.id} not sent on ${failed.map((f) => f.channel).join(', ')}: ${failed.map((f) => (f.error instanceof Error ? f.error.message : String(f.error))).join('; ')}`,
       retryable,
-      { cause: failed[0]?.error, details: { eventId: notification.id, sent, failed: failed.map((f) => f.channel) } },
+      { cause: failed[0]?.error, details: { eventId: notification.id, sent, failed: failed.map((f) => f.channel), rateLimited } },
     );
   }
   return { eventId: notification.id, sent, duplicate };

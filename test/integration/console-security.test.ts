@@ -6,6 +6,7 @@
 import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { operatorActions } from '../../console/actions.js';
+import { localOperatorDeps } from '../../operator/local-transport.js';
 import { ConsoleReadModel } from '../../console/read-model.js';
 import { CSRF_HEADER, newSecrets } from '../../console/security.js';
 import { startConsoleServer, type RunningConsole } from '../../console/server.js';
@@ -52,7 +53,7 @@ describe('Console: token, CSRF and bad input (SEC-7)', () => {
     runtime = t.runtime();
     await runtime.scan(new Date());
     await runtime.drain();
-    web = await startConsoleServer({ read: new ConsoleReadModel(runtime.containers.health), actions: operatorActions(runtime), secrets });
+    web = await startConsoleServer({ read: new ConsoleReadModel(runtime.containers.health), actions: operatorActions(localOperatorDeps(runtime)), secrets });
     origin = new URL(web.url).origin;
   });
 

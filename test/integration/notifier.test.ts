@@ -94,13 +94,17 @@ describe('Notifier: fake Telegram and Slack on 127.0.0.1', () => {
     expect(slack.received.filter((m) => m.text.includes('retry later'))).toHaveLength(1);
   });
 
-  it('does not pass the rate limit of a channel', async () => {
+  it('does not pass the rate limit of a channel with a burst of rejections, but lets a pause through', async () => {
     const limited = deps(3);
     const at = clock.advance(60_000).toISOString();
     const results = [];
-    for (let i = 0; i < 5; i += 1) results.push(await deliverEvent(limited, DomainEventType.TradingResumed, { eventId: `TradingResumed:rate-${i}`, at, author: 'test' }).then(() => 'sent', (e: { code: string }) => e.code));
-    expect(results).toEqual(['sent', 'sent', 'sent', 'NOTIFICATION_FAILED', 'NOTIFICATION_FAILED']);
+    for (let i = 0; i < 5; i += 1) {
+      results.push(await deliverEvent(limited, DomainEventType.OrderRejected, { eventId: `OrderRejected:rate-${i}`, at, orderId: `rate-${i}`, symbol: 'BTC/USDT', side: 'buy', reason: 'burst' }).then(() => 'sent', (e: { details: { rateLimited?: boolean } }) => (e.details.rateLimited ? 'held back' : 'failed')));
+    }
+    expect(results).toEqual(['sent', 'sent', 'sent', 'held back', 'held back']);
     expect(telegram.sent).toHaveLength(3);
+    expect((await deliverEvent(limited, DomainEventType.TradingPaused, { eventId: 'TradingPaused:during-burst', at, reason: 'burst', author: 'test' })).sent).toEqual(['telegram', 'slack']);
+    expect(telegram.sent).toHaveLength(4);
   });
 
   it('dead-letters an event the service keeps refusing, while trading goes on', async () => {
