@@ -48,6 +48,14 @@ export const LOST_AFTER_NOT_FOUND = 3;
 export const LOST_GRACE_MS = 120_000;
 
 /**
+ * How long the reconciler keeps looking up an order that ended locally while the exchange may
+ * still report a fill for it (canceled, declared lost, expired after it was sent; EXE-10).
+ * Exchanges report the last fills of a canceled order within seconds; a lost order that turns
+ * up does so within minutes. Longer than the lost grace, so a wrongly lost order is still seen.
+ */
+export const LATE_FILL_WATCH_MS = 15 * 60_000;
+
+/**
  * Lease of a symbol lock (TW_LOCK_LEASE_SECONDS): longer than any function's run on the symbol
  * (the executor's timeout is 25 s), so a live holder does not lose it mid-run; short enough that
  * a crashed holder blocks the symbol for one minute at most. Every write under it is fenced.
