@@ -24,8 +24,9 @@
  *   fills after the order ended locally (CANCELED, FAILED = lost, EXPIRED, REJECTED) is right,
  *   and the fill is booked once. Every booking carries what the order had recorded
  *   (`bookedBefore`): when the book has forgotten the order (its reservation was released), the
- *   fill is counted from there. A LateFill that shows a lost order open again makes it live
- *   again (the reconciler then follows it); FILLED accepts no LateFill.
+ *   fill is counted from there. A late fill moves the order to FILLED, or to PARTIALLY_FILLED
+ *   (live again: the reconciler follows it to the exchange's final word); a lost order the
+ *   exchange shows open again without a fill becomes OPEN. FILLED accepts no LateFill.
  *   So that someone looks: an order that ends after it may have reached the exchange, other
  *   than FILLED or refused by the exchange, is watched until `watchUntil` (LATE_FILL_WATCH_MS);
  *   WatchEnded closes the watch.
@@ -205,11 +206,17 @@ export function mergeFill(order: Pick<OrderRecord, 'filled' | 'cost' | 'fee' | '
 function fromReport(order: OrderRecord, report: OrderReport, late: boolean): Outcome {
   const fill = mergeFill(order, report);
   const reported = stateFromExchange(report.status, fill.filled);
-  let to: OrderState = order.state === 'CANCEL_REQUESTED' && !isTerminal(reported) ? 'CANCEL_REQUESTED' : reported;
-  // Only an order we declared lost can be open again; one the exchange ended stays ended (an
-  // "open" report about it is a stale read), though a fill it reports is booked.
-  if (late && !isTerminal(to) && order.state !== 'FAILED') to = order.state;
   const newFill = dec(fill.filled).gt(order.filled);
+  let to: OrderState = order.state === 'CANCEL_REQUESTED' && !isTerminal(reported) ? 'CANCEL_REQUESTED' : reported;
+  if (late) {
+    // A late fill moves the ended order to FILLED, or to PARTIALLY_FILLED (the reconciler then
+    // follows it to the exchange's final word). Without a new fill, only an order we declared
+    // lost can come back (open again); one the exchange ended stays ended, as an "open" report
+    // about it is a stale read.
+    const complete = report.status === 'closed' || dec(fill.filled).gte(order.amount);
+    if (newFill) to = complete ? 'FILLED' : 'PARTIALLY_FILLED';
+    else if (!(order.state === 'FAILED' && report.status === 'open')) to = order.state;
+  }
   const book: FillToBook = { filled: fill.filled, cost: fill.cost, fee: fill.fee, bookedBefore: recordedFill(order) };
   const changed =
     newFill ||

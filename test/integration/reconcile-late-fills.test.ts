@@ -77,7 +77,8 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
     expect(canceled.watchUntil).toBeDefined();
     expect((await book()).positions['XRP/USDT']?.qty).toBe(half);
 
-    // Act: the exchange now reports three quarters filled; reconciled twice.
+    // Act: the exchange now reports three quarters filled; reconciled twice (the late fill makes
+    // the order PARTIALLY_FILLED, the next run follows it back to the exchange's CANCELED).
     x.script.fetchOrderByClientId = async (symbol, id, inner) => (id === orderId ? view(threeQuarters) : inner.fetchOrderByClientId(symbol, id));
     clock.advance(SETTLED);
     const first = await runtime.reconcile();
@@ -87,6 +88,7 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
 
     // Assess
     expect(first).toMatchObject({ status: 'completed', lateFills: 1 });
+    expect(afterFirst.positions['XRP/USDT']?.qty).toBe(threeQuarters);
     expect(second.lateFills).toBe(0);
     const cost = dec(threeQuarters).times(buy.limitPrice);
     expect(await c().orders.get(orderId)).toMatchObject({ state: 'CANCELED', filled: threeQuarters, cost: cost.toFixed() });

@@ -194,6 +194,11 @@ describe('Class: CcxtExchange (Binance, recorded responses)', () => {
         // 0.000002 BTC of commission at the average price.
         fee: '0.130469',
         timestamp: T0 + 123,
+        // The response's fills, by trade id (EXE-11).
+        trades: [
+          { id: '4801234568', amount: '0.0015', cost: '97.85175', fee: '0.09785175' },
+          { id: '4801234569', amount: '0.0005', cost: '32.61725', fee: '0.03261725' },
+        ],
       });
     });
 

@@ -174,6 +174,10 @@ describe('Domain: order aggregate', () => {
       expect(late.next).toMatchObject({ state: 'FILLED', filled: '1', cost: '100' });
       expect(late.budget).toEqual({ book: { filled: '1', cost: '100', fee: '0.1', bookedBefore: { filled: '0.25', cost: '25', fee: '0.025' } }, release: 'silent' });
       expect(late.audit.map((a) => a.type)).toEqual(['order.late-fill']);
+      // Part of the rest filled before the cancel took: PARTIALLY_FILLED, followed to the exchange's final word.
+      expect(applyOrderEvent(canceled, { type: 'LateFill', at: AT, report: report('canceled', '0.5') }).next).toMatchObject({ state: 'PARTIALLY_FILLED', filled: '0.5' });
+      // An open report on an order the exchange canceled, without a new fill, is stale: nothing changes.
+      expect(applyOrderEvent(canceled, { type: 'LateFill', at: AT, report: report('open', '0.25') }).changed).toBe(false);
 
       const lost = orderIn('FAILED');
       const alive = applyOrderEvent(lost, { type: 'LateFill', at: AT, report: report('open', '0.5') });

@@ -29,7 +29,7 @@ import type { Exchange as CcxtClient, Market as CcxtMarket, Order as CcxtOrder, 
 import { TradewardenError, ValidationError } from '../../domain/errors.js';
 import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
 import { dec, str, type DecimalString } from '../../domain/money.js';
-import type { ExchangeOrderStatus, OrderType } from '../../domain/order.js';
+import type { ExchangeOrderStatus, OrderTrade, OrderType } from '../../domain/order.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
 import type { RateBudget } from '../../ports/rate-budget.js';
@@ -448,7 +448,26 @@ export class CcxtExchange implements Exchange {
       cost,
       fee: this.quoteFee(o, market?.base, market?.quote, average),
       timestamp: typeof o.timestamp === 'number' ? o.timestamp : this.#clock.now().getTime(),
+      ...this.tradesOf(o, market?.base, market?.quote),
     };
+  }
+
+  /**
+   * The order's trades where ccxt lists them (Binance: the `fills` of an order response), by
+   * exchange trade id, so a trade reported twice is counted once (EXE-11). A trade without an
+   * id makes the list unusable for that: then only the cumulative amounts are reported.
+   */
+  private tradesOf(o: CcxtOrder, base: string | undefined, quote: string | undefined): { trades?: OrderTrade[] } {
+    const listed = Array.isArray(o.trades) ? o.trades : [];
+    if (listed.length === 0) return {};
+    const trades: OrderTrade[] = [];
+    for (const t of listed) {
+      if (t.id === undefined || t.id === null || String(t.id) === '' || typeof t.amount !== 'number') return {};
+      const price = typeof t.price === 'number' && t.price > 0 ? t.price : undefined;
+      const cost = typeof t.cost === 'number' ? this.decimal(t.cost) : price !== undefined ? str(dec(this.decimal(t.amount)).times(this.decimal(price))) : '0';
+      trades.push({ id: String(t.id), amount: this.decimal(t.amount), cost, fee: this.quoteFee(t as unknown as CcxtOrder, base, quote, price) });
+    }
+    return { trades };
   }
 
   private quoteFee(o: CcxtOrder, base: string | undefined, quote: string | undefined, average: number | undefined): DecimalString {
