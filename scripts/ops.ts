@@ -11,6 +11,8 @@
  *                                          set strategies.rsi-mean-reversion.symbols.BTC/USDT true
  *                                          set strategies.price-drop.params.dropPercent 2
  *                                        `set <key> null` removes it (back to the configured default)
+ *   reset-scan-marker --reason "..." [--author name]
+ *                                        clear the scanner's last-slot marker (shown by status), audited
  *   audit verify                         exit 1 naming the first broken record of each bad stream
  *   redrive [--aws]                      move dead-lettered intents back to the execution queue (OPS-2):
  *                                          locally: receive from the DLQ, send to the queue, delete
@@ -43,6 +45,7 @@ import { BUILT_IN_STRATEGIES } from '../shared/domain/strategies/index.js';
 import { TunablesSchema, type Tunables } from '../shared/ports/tunables-store.js';
 import { ENV } from '../shared/runtime/config.js';
 import { resolveScanSettings } from '../shared/use-cases/scan-market.js';
+import { resetScanMarker } from '../shared/use-cases/scan-marker.js';
 import { withLocalRuntime } from './local-session.js';
 import { collectStatus } from './status.js';
 import { runAsScript } from './run-as-script.js';
@@ -167,6 +170,7 @@ export const commands: Record<string, Command> = {
     else {
       out(`mode ${status.mode} | exchange ${status.exchange} | data ${status.dataSource} | health ${String(status.health?.status ?? 'unknown')} | paused ${status.pause.paused}`);
       for (const j of status.jobs) out(`  ${j.job.padEnd(10)} last success ${j.lastSuccess ?? '-'} (${j.lastOutcome ?? 'never run'}, ${j.lastDurationMs ?? '-'} ms)`);
+      out(`  scan marker ${status.scanMarker.lastSlot ?? '-'}${status.scanMarker.aheadOfClock ? ' AHEAD OF THE CLOCK: no scan can run; ops reset-scan-marker' : ''}`);
       out(`  ledger ${JSON.stringify(status.ledger)} equity ${status.equity}`);
       for (const p of Object.values(status.positions)) out(`  position ${p.symbol} qty ${p.qty} avg ${p.avgPrice} realized ${p.realizedPnl}`);
       for (const o of status.orders) out(`  order ${o.id} ${o.symbol} ${o.side} ${o.amount} ${o.state}${o.reason ? ` (${o.reason})` : ''}`);
@@ -247,6 +251,13 @@ export const commands: Record<string, Command> = {
       return 0;
     }
     throw new ValidationError(`cannot set ${key} to ${value}: ${problem}`);
+  },
+  async 'reset-scan-marker'(runtime, args) {
+    if (!args.reason) throw new ValidationError('reset-scan-marker needs --reason "..."');
+    const c = runtime.containers.health;
+    const result = await resetScanMarker({ risk: tunablesStore(runtime), audit: c.audit, clock: c.clock }, { author: defaultAuthor(args), reason: args.reason });
+    args.out(JSON.stringify({ reset: true, previous: result.previous }));
+    return 0;
   },
   async audit(runtime, args) {
     const verification = await runtime.containers.health.audit.verify();
@@ -343,6 +354,7 @@ const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
   set: ['author'],
   audit: ['json'],
   redrive: ['json', 'aws'],
+  'reset-scan-marker': ['reason', 'author'],
 };
 /** How many operands each command takes, [min, max]. */
 const COMMAND_OPERANDS: Readonly<Record<string, readonly [number, number]>> = {
@@ -355,6 +367,7 @@ const COMMAND_OPERANDS: Readonly<Record<string, readonly [number, number]>> = {
   set: [2, 2],
   audit: [1, 1],
   redrive: [0, 0],
+  'reset-scan-marker': [0, 0],
 };
 const MAX_REASON_CHARS = 500;
 const MAX_AUTHOR_CHARS = 100;
@@ -403,7 +416,7 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
   if (!command || !name || (name === 'audit' && operands[0] !== 'verify')) throw new ValidationError(usage());
   const [min, max] = COMMAND_OPERANDS[name] ?? [0, 0];
   if (operands.length < min || operands.length > max) throw new ValidationError(`${name} takes ${min === max ? min : `${min} to ${max}`} operand(s), got ${operands.length}; ${usage()}`);
-  if (name === 'pause' && values.reason === undefined) throw new ValidationError('pause needs --reason "..."');
+  if ((name === 'pause' || name === 'reset-scan-marker') && values.reason === undefined) throw new ValidationError(`${name} needs --reason "..."`);
   const allowed = new Set(COMMAND_OPTIONS[name] ?? []);
   const refused = [...new Set(given.filter((t) => !allowed.has(t)))];
   if (refused.length > 0) throw new ValidationError(`${name} does not take --${refused.join(', --')}`);

@@ -6,6 +6,8 @@ import { dec } from '../shared/domain/money.js';
 import type { LocalRuntime, ExecutorDelivery } from '../local-runtime/runtime.js';
 import type { ScanResult } from '../shared/use-cases/scan-market.js';
 import type { Container } from '../shared/runtime/container.js';
+import { DynamoDbTunablesStore } from '../shared/adapters/aws/dynamodb-tunables-store.js';
+import { readScanMarker } from '../shared/use-cases/scan-marker.js';
 
 /** Recent orders shown by status. */
 export const STATUS_RECENT_ORDERS = 20;
@@ -38,12 +40,14 @@ export async function collectStatus(c: Container) {
   const scan = await c.control.getReport('scan');
   const reconciliation = await c.control.getReport('reconciliation');
   const pause = await c.control.getPause();
+  const scanMarker = await readScanMarker({ risk: new DynamoDbTunablesStore({ doc: c.doc, table: c.config.stateTable }), clock: c.clock });
   const balances = await c.exchange.fetchBalances();
   return {
     mode: c.config.mode,
     exchange: c.exchange.id,
     dataSource: c.exchange.source,
     lastScan: scan,
+    scanMarker,
     jobs: heartbeats,
     pause,
     orders,

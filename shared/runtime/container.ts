@@ -112,7 +112,8 @@ export function createContainer(job: JobName, config: Config, options: Container
       classify: classifyExchangeError,
       clock,
       timeoutMs: config.exchangeTimeoutMs,
-      symbols: config.watchlist,
+      // A pair list rule chooses among every market; a fixed watchlist loads only its own.
+      ...(config.pairListTop > 0 ? {} : { symbols: config.watchlist }),
       rateBudget: new DynamoDbRateBudget({
         doc,
         table: config.stateTable,
@@ -120,6 +121,8 @@ export function createContainer(job: JobName, config: Config, options: Container
         clock,
         limit: config.exchangeWeightPerMinute,
         budgetFraction: config.rateBudgetPercent / 100,
+        ordersPer10s: config.exchangeOrdersPer10s,
+        ordersPerDay: config.exchangeOrdersPerDay,
       }),
       onHousekeepingError: (error) => observability.logger.warn('rate budget or clock sync failed', { error: String(error) }),
     });
