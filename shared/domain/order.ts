@@ -4,6 +4,7 @@
  * both move an order.
  */
 import { IllegalTransitionError } from './errors.js';
+import type { FeeAmount } from './fees.js';
 import type { DecimalString } from './money.js';
 
 export const ORDER_STATES = [
@@ -83,10 +84,10 @@ export interface OrderRecord {
   /** Fencing token of the symbol lock under which it was last written. */
   readonly fence: number;
   readonly exchangeOrderId?: string;
-  /** Cumulative filled base amount, cost (quote) and fee (quote), as the exchange reports them. */
+  /** Cumulative filled base amount, cost (quote) and fees per currency, as the exchange reports them. */
   readonly filled: DecimalString;
   readonly cost: DecimalString;
-  readonly fee: DecimalString;
+  readonly fees: readonly FeeAmount[];
   readonly reason?: string;
   /** Consecutive "not found" answers from the exchange and when the first came (REC-2). */
   readonly notFoundCount: number;

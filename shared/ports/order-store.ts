@@ -2,7 +2,7 @@ import type { OrderRecord, OrderState } from '../domain/order.js';
 
 /** Fields a transition may change besides the state. */
 export type OrderPatch = Partial<
-  Pick<OrderRecord, 'exchangeOrderId' | 'filled' | 'cost' | 'fee' | 'reason' | 'notFoundCount' | 'firstNotFoundAt'>
+  Pick<OrderRecord, 'exchangeOrderId' | 'filled' | 'cost' | 'fees' | 'reason' | 'notFoundCount' | 'firstNotFoundAt'>
 >;
 
 export interface Page<T> {

@@ -49,6 +49,7 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import { isExpired, type Intent } from '../domain/intent.js';
+import type { FeeAmount } from '../domain/fees.js';
 import type { MarketRules } from '../domain/market.js';
 import { dec, str } from '../domain/money.js';
 import { clientOrderIdFor, isTerminal, type OrderRecord, type OrderState } from '../domain/order.js';
@@ -60,7 +61,7 @@ import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
 import type { Lease, LockService } from '../ports/lock-service.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { OrderStore } from '../ports/order-store.js';
-import { auditStream, closeWithoutExchange, releaseBudget, syncFromExchange } from './order-sync.js';
+import { auditStream, closeWithoutExchange, exchangeFeePrices, releaseBudget, syncFromExchange } from './order-sync.js';
 import { isPauseActive } from './pause.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
@@ -109,7 +110,7 @@ export interface ExecutionResult {
   readonly reason?: string;
   readonly filled: string;
   readonly cost: string;
-  readonly fee: string;
+  readonly fees: readonly FeeAmount[];
 }
 
 /** States after which the executor has nothing left to do: the reconciler follows the order. */
@@ -124,14 +125,14 @@ function result(order: OrderRecord, outcome: ExecutionOutcome): ExecutionResult 
     ...(order.reason ? { reason: order.reason } : {}),
     filled: order.filled,
     cost: order.cost,
-    fee: order.fee,
+    fees: order.fees,
   };
 }
 
 export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<ExecutionResult> {
   const orderId = clientOrderIdFor(intent.id);
   const step = async (name: ExecutorStep) => deps.afterStep?.(name, intent);
-  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency, feePrices: exchangeFeePrices(deps.exchange, deps.settings.quoteCurrency) };
 
   // 1. Already past submission: a duplicate, replay or redrive. Nothing is sent.
   const existing = await deps.orders.get(orderId);
@@ -209,7 +210,7 @@ async function claim(
     fence: lease.token,
     filled: '0',
     cost: '0',
-    fee: '0',
+    fees: [],
     notFoundCount: 0,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
@@ -255,7 +256,7 @@ async function claim(
  * there is nothing to do). The reconciler's bounded-age sweep is the backstop (EXE-7).
  */
 async function releaseLeftover(deps: ExecuteIntentDeps, order: OrderRecord): Promise<void> {
-  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency, feePrices: exchangeFeePrices(deps.exchange, deps.settings.quoteCurrency) };
   const at = deps.clock.now();
   const released = await releaseBudget(sync, order, at);
   if (!released.changed) return;
@@ -333,7 +334,7 @@ async function send(
   resumed: boolean,
   step: (name: ExecutorStep) => Promise<void>,
 ): Promise<ExecutionResult> {
-  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency, feePrices: exchangeFeePrices(deps.exchange, deps.settings.quoteCurrency) };
   let current = order;
   if (resumed) {
     // EXE-3: never re-send before asking the exchange whether it already has the order, and
@@ -402,7 +403,7 @@ async function finish(
   lease: Lease,
   step: (name: ExecutorStep) => Promise<void>,
 ): Promise<ExecutionResult> {
-  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency, feePrices: exchangeFeePrices(deps.exchange, deps.settings.quoteCurrency) };
   const recorded = await syncFromExchange(sync, order, remote, lease.token, deps.clock.now());
   await step('after-record');
   return result(recorded, 'executed');

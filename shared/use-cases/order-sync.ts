@@ -13,12 +13,13 @@
  * sweep (EXE-7). Never release before the state is terminal: a released entry forgets what was
  * booked, so a repeated step 1 would book the whole fill a second time.
  */
-import { applyFill, release } from '../domain/account.js';
+import { applyFill, feeAssetsOf, release } from '../domain/account.js';
+import type { FeeAmount } from '../domain/fees.js';
 import { isTerminal, stateFromExchange, type OrderRecord, type OrderState } from '../domain/order.js';
-import { dec } from '../domain/money.js';
+import { UNSIGNED_DECIMAL_PATTERN, dec, type DecimalString } from '../domain/money.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { AuditLog } from '../ports/audit-log.js';
-import type { ExchangeOrder } from '../ports/exchange.js';
+import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
 import type { OrderPatch, OrderStore } from '../ports/order-store.js';
 
 export interface OrderSyncDeps {
@@ -26,6 +27,23 @@ export interface OrderSyncDeps {
   readonly accounts: AccountStore;
   readonly audit: AuditLog;
   readonly quoteCurrency: string;
+  /**
+   * Quote prices of third-asset fee currencies (BNB) at the time a fill is booked: the fee's
+   * value for PnL (EXE-12). Without it such a fee is valued at the holding's average cost.
+   */
+  readonly feePrices?: (assets: readonly string[]) => Promise<Readonly<Record<string, DecimalString>>>;
+}
+
+/** Fee-asset prices from the exchange's tickers (`<ASSET>/<QUOTE>`, last price); an asset without a ticker is left out. */
+export function exchangeFeePrices(exchange: Pick<Exchange, 'fetchTickers'>, quoteCurrency: string): NonNullable<OrderSyncDeps['feePrices']> {
+  return async (assets) => {
+    const tickers = await exchange.fetchTickers(assets.map((asset) => `${asset}/${quoteCurrency}`));
+    const prices: Record<string, DecimalString> = {};
+    for (const ticker of tickers) {
+      if (UNSIGNED_DECIMAL_PATTERN.test(ticker.last) && dec(ticker.last).gt(0)) prices[ticker.symbol.slice(0, ticker.symbol.indexOf('/'))] = ticker.last;
+    }
+    return prices;
+  };
 }
 
 export function auditStream(symbol: string): string {
@@ -44,7 +62,7 @@ export async function syncFromExchange(
   // A cancel in flight stays CANCEL_REQUESTED until the exchange reports the order over.
   const target: OrderState = order.state === 'CANCEL_REQUESTED' && !isTerminal(reported) ? 'CANCEL_REQUESTED' : reported;
   const newFill = dec(remote.filled).gt(order.filled);
-  await bookFill(deps, order, { filled: remote.filled, cost: remote.cost, fee: remote.fee }, at);
+  await bookFill(deps, order, { filled: remote.filled, cost: remote.cost, fees: remote.fees }, at);
   let next = order;
   if (target !== order.state || newFill || order.exchangeOrderId !== remote.id) {
     // Audited before the state write that applies it (execute-intent, AUDIT_ORDER).
@@ -53,14 +71,14 @@ export async function syncFromExchange(
       {
         type: newFill ? 'order.filled' : 'order.state',
         correlationId: order.correlationId,
-        data: { orderId: order.id, from: order.state, to: target, filled: remote.filled, cost: remote.cost, fee: remote.fee, exchangeOrderId: remote.id },
+        data: { orderId: order.id, from: order.state, to: target, filled: remote.filled, cost: remote.cost, fees: remote.fees, exchangeOrderId: remote.id },
       },
       at,
     );
     next = await deps.orders.transition(
       order,
       target,
-      { exchangeOrderId: remote.id, filled: remote.filled, cost: remote.cost, fee: remote.fee, notFoundCount: 0 },
+      { exchangeOrderId: remote.id, filled: remote.filled, cost: remote.cost, fees: remote.fees, notFoundCount: 0 },
       fence,
       at,
     );
@@ -82,7 +100,7 @@ export async function closeWithoutExchange(
   patch: OrderPatch = {},
 ): Promise<OrderRecord> {
   // A fill recorded on the order but not yet in the book is booked before the order closes.
-  await bookFill(deps, order, { filled: order.filled, cost: order.cost, fee: order.fee }, at);
+  await bookFill(deps, order, { filled: order.filled, cost: order.cost, fees: order.fees }, at);
   await deps.audit.append(
     auditStream(order.symbol),
     { type: `order.${to.toLowerCase()}`, correlationId: order.correlationId, data: { orderId: order.id, from: order.state, reason } },
@@ -114,7 +132,14 @@ export async function releaseBudget(deps: OrderSyncDeps, order: OrderRecord, at:
   return { changed, amount };
 }
 
-async function bookFill(deps: OrderSyncDeps, order: OrderRecord, fill: { filled: string; cost: string; fee: string }, at: Date): Promise<void> {
+async function bookFill(
+  deps: OrderSyncDeps,
+  order: OrderRecord,
+  fill: { filled: string; cost: string; fees: readonly FeeAmount[] },
+  at: Date,
+): Promise<void> {
   if (!dec(fill.filled).gt(0)) return;
-  await deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill }, at));
+  const feeAssets = feeAssetsOf(fill.fees, order.symbol, deps.quoteCurrency);
+  const feePrices = feeAssets.length > 0 && deps.feePrices ? await deps.feePrices(feeAssets) : {};
+  await deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill, feePrices }, at));
 }

@@ -31,7 +31,7 @@ import type { ControlStore } from '../ports/control-store.js';
 import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
 import type { LockService } from '../ports/lock-service.js';
 import type { OrderStore } from '../ports/order-store.js';
-import { auditStream, closeWithoutExchange, syncFromExchange, type OrderSyncDeps } from './order-sync.js';
+import { auditStream, closeWithoutExchange, exchangeFeePrices, syncFromExchange, type OrderSyncDeps } from './order-sync.js';
 import { reconcileBalances, type BalanceReport } from './reconcile-balances.js';
 
 export const RECONCILER_LOCK = 'reconciler';
@@ -270,7 +270,7 @@ async function storeFailure(deps: ReconcileDeps, report: ReconcileReport, error:
 }
 
 function syncDeps(deps: ReconcileDeps): OrderSyncDeps {
-  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency, feePrices: exchangeFeePrices(deps.exchange, deps.settings.quoteCurrency) };
 }
 
 /**
@@ -436,7 +436,7 @@ async function adopt(deps: ReconcileDeps, remote: ExchangeOrder): Promise<{ adop
       fence: lease.token,
       filled: '0',
       cost: '0',
-      fee: '0',
+      fees: [],
       notFoundCount: 0,
       reason: 'adopted: open on the exchange, unknown locally',
       createdAt,
