@@ -11,7 +11,7 @@
  *   bases of the fee-asset holdings;
  * - applying the same cumulative fill twice changes nothing (fills are cumulative, not deltas),
  *   as long as the order's entry is in the book. `release` removes the entry, so a caller must
- *   book an order's last fill BEFORE it releases the order, and never after (order-sync does:
+ *   book an order's last fill BEFORE it releases the order, and never after (order-commit does:
  *   fill, then terminal state, then release).
  *
  * Fees per currency (EXE-12, fees.ts): a fee in the quote currency is cash; a fee in the base
@@ -145,6 +145,11 @@ export interface CumulativeFill {
    * without a price here is valued at its holding's average cost (realizing nothing on it).
    */
   readonly feePrices?: Readonly<Record<string, DecimalString>>;
+  /**
+   * What was booked for the order before its entry left the book (a late fill after the order
+   * ended, EXE-10): counted from here when the book has no entry for the order. @default zero
+   */
+  readonly bookedBefore?: { readonly filled: DecimalString; readonly cost: DecimalString; readonly fees: readonly FeeAmount[] };
 }
 
 /** The fees booked for an order, for entries written before fees were kept per currency. */
@@ -203,9 +208,9 @@ export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): Ac
     side: fill.side,
     reserved: '0',
     remaining: '0',
-    filled: '0',
-    cost: '0',
-    fees: [],
+    filled: fill.bookedBefore?.filled ?? '0',
+    cost: fill.bookedBefore?.cost ?? '0',
+    fees: fill.bookedBefore?.fees ?? [],
     at: at.toISOString(),
   };
   const reportedFees = normalizeFees(fill.fees);
