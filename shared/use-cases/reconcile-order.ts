@@ -6,13 +6,13 @@ import { randomUUID } from 'node:crypto';
 import { LockHeldError } from '../domain/errors.js';
 import { decideReconciliation, type ReconciliationOutcome, type ReconciliationSettings } from '../domain/reconciliation.js';
 import { isTerminal, type OrderRecord } from '../domain/order.js';
-import { commitOrderEvents, type OrderCommitDeps } from './order-commit.js';
+import { commitOrderEvents, exchangeFeePrices, type OrderCommitDeps } from './order-commit.js';
 import type { ReconcileDeps } from './reconcile.js';
 
 export type OrderOutcome = ReconciliationOutcome | 'busy';
 
 export function commitDeps(deps: ReconcileDeps): OrderCommitDeps {
-  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency, feePrices: exchangeFeePrices(deps.exchange, deps.settings.quoteCurrency) };
 }
 
 /**

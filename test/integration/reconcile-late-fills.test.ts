@@ -62,7 +62,7 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
     const threeQuarters = floorTo(dec(buy.amount).times('0.75').toFixed(), rules?.amountStep ?? '1');
     const view = (filled: string): ExchangeOrder => {
       const cost = dec(filled).times(buy.limitPrice ?? '0');
-      return { ...remote, status: 'canceled', filled, cost: cost.toFixed(), fee: cost.times('0.001').toFixed() };
+      return { ...remote, status: 'canceled', filled, cost: cost.toFixed(), fees: [{ currency: 'USDT', amount: cost.times('0.001').toFixed() }] };
     };
     expect((await x.inner.cancelOrder('XRP/USDT', orderId))?.status).toBe('canceled');
     clock.advance(SETTLED);
@@ -160,13 +160,13 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
     if (!remote || !buy.amount || !buy.limitPrice) throw new Error('order not resting');
     const rules = (await c().exchange.loadMarkets())['ETH/USDT'];
     const third = floorTo(dec(buy.amount).div(3).toFixed(), rules?.amountStep ?? '1');
-    const trade = (id: string) => ({ id, amount: third, cost: dec(third).times(buy.limitPrice ?? '0').toFixed(), fee: '0' });
+    const trade = (id: string) => ({ id, amount: third, cost: dec(third).times(buy.limitPrice ?? '0').toFixed(), fees: [] });
     const t1 = trade('T1');
     const t2 = trade('T2');
     const sum = (...ts: (typeof t1)[]) => ({
       filled: ts.reduce((a, x1) => a.plus(x1.amount), dec('0')).toFixed(),
       cost: ts.reduce((a, x1) => a.plus(x1.cost), dec('0')).toFixed(),
-      fee: '0',
+      fees: [],
     });
     let view: ExchangeOrder = { ...remote, status: 'open', ...sum(t1), trades: [t1] };
     x.script.fetchOrderByClientId = async (symbol, id, inner) => (id === orderId ? view : inner.fetchOrderByClientId(symbol, id));

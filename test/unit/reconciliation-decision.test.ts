@@ -27,7 +27,7 @@ function order(state: OrderState, fields: Partial<OrderRecord> = {}): OrderRecor
 
 const at = (ms: number) => new Date(T0.getTime() + ms);
 const found = (status: OrderReport['status'], filled: string, trades?: OrderTrade[]): RemoteOrder => ({
-  found: { id: 'X1', status, filled, cost: str(dec(filled).times(PRICE)), fee: '0', ...(trades ? { trades } : {}) },
+  found: { id: 'X1', status, filled, cost: str(dec(filled).times(PRICE)), fees: [], ...(trades ? { trades } : {}) },
 });
 
 describe('Function: decideReconciliation', () => {
@@ -108,7 +108,7 @@ describe('Property: any interleaving of reports books the exchange\'s final fill
     })
     .map(({ steps, final, withTrades }) => {
       // Tenths, at most 2 in all.
-      const trades: OrderTrade[] = steps.map((n, i) => ({ id: `t${i + 1}`, amount: str(dec(String(n)).div(10)), cost: str(dec(String(n)).div(10).times(PRICE)), fee: '0' }));
+      const trades: OrderTrade[] = steps.map((n, i) => ({ id: `t${i + 1}`, amount: str(dec(String(n)).div(10)), cost: str(dec(String(n)).div(10).times(PRICE)), fees: [] }));
       // A canceled order keeps only part of its fills.
       const kept = final === 'canceled' ? trades.slice(0, Math.max(1, trades.length - 1)) : trades;
       const snapshots: RemoteOrder[] = kept.map((_, i) => {
