@@ -114,7 +114,7 @@ export class ConsoleReadModel {
         amount: o.amount,
         filled: o.filled,
         cost: o.cost,
-        fee: o.fee,
+        fees: o.fees,
         price: fillPrice(o),
         reason: o.reason ?? null,
         createdAt: o.createdAt,

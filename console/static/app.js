@@ -127,7 +127,7 @@ function render(o) {
     link.addEventListener('click', () => void showHistory(x.correlationId));
     const td = cell('');
     td.append(link);
-    return [cell(time(x.createdAt)), cell(x.symbol), cell(x.side, x.side), cell(x.state), cell(fmt(x.amount, 6), 'num'), cell(fmt(x.filled, 6), 'num'), cell(fmt(x.price, 4), 'num'), cell(fmt(x.fee, 4), 'num'), cell(x.reason ?? ''), td];
+    return [cell(time(x.createdAt)), cell(x.symbol), cell(x.side, x.side), cell(x.state), cell(fmt(x.amount, 6), 'num'), cell(fmt(x.filled, 6), 'num'), cell(fmt(x.price, 4), 'num'), cell(x.fees.map((f) => `${fmt(f.amount, 4)} ${f.currency}`).join(', ') || '–', 'num'), cell(x.reason ?? ''), td];
   }));
   fillTable('control', o.control.slice().reverse().map((r) => [cell(time(r.at)), cell(r.type), cell(r.data.author ?? ''), cell(r.data.reason ?? r.data.key ?? '')]));
   if (!symbolsLoaded) {

@@ -41,7 +41,7 @@ export function domainEventOf(record: AuditRecord): DomainEvent | null {
     case 'order.filled':
       return {
         detailType: DomainEventType.OrderFilled,
-        detail: { ...base, eventId: `OrderFilled:${text(d.orderId)}:${text(d.filled)}`, orderId: d.orderId, symbol, side: d.side, state: d.to, filled: d.filled, cost: d.cost, fee: d.fee },
+        detail: { ...base, eventId: `OrderFilled:${text(d.orderId)}:${text(d.filled)}`, orderId: d.orderId, symbol, side: d.side, state: d.to, filled: d.filled, cost: d.cost, fees: d.fees },
       };
     case 'order.rejected':
     case 'intent.rejected':

@@ -28,6 +28,12 @@ export function readable(value: unknown, places = 8): string {
   }
 }
 
+/** `[{currency, amount}]` as `0.1 USDT, 0.00001 BNB` (none: `0`). */
+function feesText(fees: unknown): string {
+  if (!Array.isArray(fees) || fees.length === 0) return '0';
+  return fees.map((f: { currency?: unknown; amount?: unknown }) => `${readable(f.amount)} ${s(f.currency)}`).join(', ');
+}
+
 /**
  * The notification of one event.
  * @throws ValidationError for an event type without a message or a detail without an id.
@@ -41,7 +47,7 @@ export function notificationOf(detailType: string, detail: Readonly<Record<strin
     case DomainEventType.OrderFilled: {
       const price = typeof detail.cost === 'string' && typeof detail.filled === 'string' && !dec(detail.filled).isZero() ? readable(dec(detail.cost).div(detail.filled).toFixed()) : '?';
       const partial = detail.state !== undefined && detail.state !== 'FILLED' ? ' (partial)' : '';
-      return make(DomainEventType.OrderFilled, `Filled${partial}: ${s(detail.side).toUpperCase()} ${readable(detail.filled)} ${s(detail.symbol)} at ${price}`, [`cost ${readable(detail.cost)}, fee ${readable(detail.fee)}`, `order ${s(detail.orderId)}`]);
+      return make(DomainEventType.OrderFilled, `Filled${partial}: ${s(detail.side).toUpperCase()} ${readable(detail.filled)} ${s(detail.symbol)} at ${price}`, [`cost ${readable(detail.cost)}, fees ${feesText(detail.fees)}`, `order ${s(detail.orderId)}`]);
     }
     case DomainEventType.OrderRejected:
       return make(DomainEventType.OrderRejected, `Rejected: ${s(detail.side).toUpperCase()} ${s(detail.symbol)}`, [`reason: ${s(detail.reason)}`, `order ${s(detail.orderId)}`]);

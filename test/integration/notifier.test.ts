@@ -69,7 +69,7 @@ describe('Notifier: fake Telegram and Slack on 127.0.0.1', () => {
   });
 
   it('sends one message when the same event is delivered twice', async () => {
-    const event = { eventId: 'OrderFilled:tw-twice:1', at: clock.now().toISOString(), orderId: 'tw-twice', symbol: 'BTC/USDT', side: 'buy', state: 'FILLED', filled: '1', cost: '100', fee: '0.1' };
+    const event = { eventId: 'OrderFilled:tw-twice:1', at: clock.now().toISOString(), orderId: 'tw-twice', symbol: 'BTC/USDT', side: 'buy', state: 'FILLED', filled: '1', cost: '100', fees: [{ currency: 'USDT', amount: '0.1' }] };
     const first = await deliverEvent(deps(), DomainEventType.OrderFilled, event);
     const second = await deliverEvent(deps(), DomainEventType.OrderFilled, event);
     expect(first.sent).toEqual(['telegram', 'slack']);

@@ -74,7 +74,7 @@ function setup() {
 describe('Function: notifier', () => {
   it('sends one message per bus event, once per event id', async () => {
     const { handler, messages } = setup();
-    const event = { source: 'tradewarden', 'detail-type': 'OrderFilled', detail: { eventId: 'OrderFilled:tw-1:0.5', at: '2026-03-02T10:00:00Z', orderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', state: 'FILLED', filled: '0.5', cost: '30000.123456789', fee: '30' } };
+    const event = { source: 'tradewarden', 'detail-type': 'OrderFilled', detail: { eventId: 'OrderFilled:tw-1:0.5', at: '2026-03-02T10:00:00Z', orderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', state: 'FILLED', filled: '0.5', cost: '30000.123456789', fees: [{ currency: 'USDT', amount: '30' }] } };
     await handler(event, context);
     await handler(event, context);
     expect(messages.map((m) => m.title)).toEqual(['Filled: BUY 0.5 BTC/USDT at 60000.247']);
@@ -113,8 +113,8 @@ describe('Domain events from audit records', () => {
   const record = (type: string, data: Record<string, unknown>, stream = 'symbol:BTC/USDT') => ({ stream, seq: 7, at: '2026-03-02T10:00:00Z', prevHash: '', hash: '', type, data });
 
   it('names a fill by order and cumulative amount, so the same fill recorded twice is one event', () => {
-    const a = domainEventOf(record('order.filled', { orderId: 'tw-1', side: 'sell', filled: '2', cost: '10', fee: '0.01', to: 'FILLED' }));
-    const b = domainEventOf({ ...record('order.filled', { orderId: 'tw-1', side: 'sell', filled: '2', cost: '10', fee: '0.01', to: 'FILLED' }), seq: 9 });
+    const a = domainEventOf(record('order.filled', { orderId: 'tw-1', side: 'sell', filled: '2', cost: '10', fees: [], to: 'FILLED' }));
+    const b = domainEventOf({ ...record('order.filled', { orderId: 'tw-1', side: 'sell', filled: '2', cost: '10', fees: [], to: 'FILLED' }), seq: 9 });
     expect(a?.detail.eventId).toBe('OrderFilled:tw-1:2');
     expect(b?.detail.eventId).toBe(a?.detail.eventId);
     expect(notificationOf(a?.detailType ?? '', a?.detail ?? {}).title).toBe('Filled: SELL 2 BTC/USDT at 5');
