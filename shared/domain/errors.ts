@@ -23,6 +23,7 @@ export const ErrorCode = {
   SyntheticDataRefused: 'SYNTHETIC_DATA_REFUSED',
   StorageFailed: 'STORAGE_FAILED',
   AuditChainBroken: 'AUDIT_CHAIN_BROKEN',
+  BacktestDataInvalid: 'BACKTEST_DATA_INVALID',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
