@@ -42,7 +42,10 @@ export class EquityTracker {
   update(time: number, equity: number, exposed: boolean): void {
     if (this.#last) {
       if (this.#lastExposed) this.#exposedMs += time - this.#last.time;
-    } else this.#first = { time, value: equity };
+    } else {
+      this.#first = { time, value: equity };
+      this.#peakTime = time;
+    }
     this.#last = { time, value: equity };
     this.#lastExposed = exposed;
 
