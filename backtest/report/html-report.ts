@@ -4,7 +4,8 @@
  * its trade markers are embedded as JSON, next to the totals and the trade list.
  */
 import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { ChartBar } from './candle-thinner.js';
 import type { CurvePoint } from './equity-tracker.js';
 
@@ -21,11 +22,10 @@ export interface ReportCharts {
   readonly symbols: Readonly<Record<string, { readonly bars: readonly ChartBar[]; readonly markers: readonly ChartMarker[] }>>;
 }
 
-const require = createRequire(import.meta.url);
-
 /** The chart library's standalone build, read from the installed package. */
 export function chartLibrarySource(): string {
-  return readFileSync(require.resolve('lightweight-charts/dist/lightweight-charts.standalone.production.js'), 'utf8');
+  // The package exports only its module builds; the standalone build sits next to them in dist/.
+  return readFileSync(join(dirname(fileURLToPath(import.meta.resolve('lightweight-charts'))), 'lightweight-charts.standalone.production.js'), 'utf8');
 }
 
 /** JSON safe inside a <script> element. */
