@@ -24,6 +24,10 @@ export const ErrorCode = {
   StorageFailed: 'STORAGE_FAILED',
   AuditChainBroken: 'AUDIT_CHAIN_BROKEN',
   BacktestDataInvalid: 'BACKTEST_DATA_INVALID',
+  /** The stack an operator command targets cannot be found or reached (stage, outputs, credentials, local lock). */
+  StackUnavailable: 'STACK_UNAVAILABLE',
+  /** A destructive operator command was not confirmed. */
+  NotConfirmed: 'NOT_CONFIRMED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
