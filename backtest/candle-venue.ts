@@ -15,7 +15,8 @@
  */
 import { ExchangeRejectedError, ValidationError } from '../shared/domain/errors.js';
 import type { Candle, DataSource, MarketRules, Ticker } from '../shared/domain/market.js';
-import { add, cmp, dec, isZero, min, str, sub, type DecimalString } from '../shared/domain/money.js';
+import { add, cmp, Decimal, dec, isZero, min, str, sub, type DecimalString } from '../shared/domain/money.js';
+import { normalizeFees } from '../shared/domain/fees.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
 
 export interface VenueSettings {
@@ -51,11 +52,10 @@ interface VenueOrder {
   order: ExchangeOrder;
   /** Epoch ms it was placed: only candles that open at or after it can fill it. */
   readonly placedAt: number;
-  feeQuote: DecimalString;
-  feeBase: DecimalString;
 }
 
 const CANDLES_PER_DAY = 1440;
+const REPORTED_DECIMALS = 8;
 
 export class CandleVenue implements Exchange {
   readonly id = 'backtest';
@@ -161,10 +161,10 @@ export class CandleVenue implements Exchange {
       ...(request.limitPrice ? { price: request.limitPrice } : {}),
       filled: '0',
       cost: '0',
-      fee: '0',
+      fees: [],
       timestamp: this.#now,
     };
-    this.#orders.set(order.clientOrderId, { order, placedAt: this.#now, feeQuote: '0', feeBase: '0' });
+    this.#orders.set(order.clientOrderId, { order, placedAt: this.#now });
     this.#open.add(order.clientOrderId);
     return order;
   }
@@ -208,15 +208,14 @@ export class CandleVenue implements Exchange {
     const amount = min(remaining, cap);
     if (isZero(amount) || dec(amount).isNegative()) return null;
     const rules = s.rules[order.symbol]!;
-    const cost = str(dec(amount).times(price));
-    const fee = s.feeAsset === 'quote' ? str(dec(cost).times(s.feeRate)) : str(dec(amount).times(s.feeRate));
+    // Exchanges report cost and fee to 8 decimals; a fee is rounded up, as exchanges charge it.
+    const cost = str(dec(amount).times(price).toDecimalPlaces(REPORTED_DECIMALS));
+    const fee = str((s.feeAsset === 'quote' ? dec(cost) : dec(amount)).times(s.feeRate).toDecimalPlaces(REPORTED_DECIMALS, Decimal.ROUND_UP));
     const feeCurrency = s.feeAsset === 'quote' ? s.quoteCurrency : rules.base;
     this.#settle(order.side, rules.base, amount, cost, fee, feeCurrency);
-    if (s.feeAsset === 'quote') entry.feeQuote = add(entry.feeQuote, fee);
-    else entry.feeBase = add(entry.feeBase, fee);
     const filled = add(order.filled, amount);
     const done = cmp(filled, order.amount) >= 0;
-    entry.order = { ...order, filled, cost: add(order.cost, cost), fee: add(order.fee, s.feeAsset === 'quote' ? fee : str(dec(fee).times(price))), status: done ? 'closed' : 'open' };
+    entry.order = { ...order, filled, cost: add(order.cost, cost), fees: normalizeFees([...order.fees, { currency: feeCurrency, amount: fee }]), status: done ? 'closed' : 'open' };
     if (done) this.#open.delete(order.clientOrderId);
     return { time: this.#now, orderId: order.clientOrderId, symbol: order.symbol, side: order.side, amount, price, cost, fee, feeCurrency };
   }

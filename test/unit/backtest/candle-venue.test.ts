@@ -29,7 +29,7 @@ describe('Backtest venue: honest fills from candles', () => {
     expect(placed).toMatchObject({ status: 'open', filled: '0' });
     const fills = step(venue, candle(1, '110', '120', '105', '115'));
     expect(fills).toEqual([{ time: T0 + 2 * MINUTE, orderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', amount: '1', price: '110.11', cost: '110.11', fee: '0.11011', feeCurrency: 'USDT' }]);
-    expect(await venue.fetchOrderByClientId('BTC/USDT', 'tw-1')).toMatchObject({ status: 'closed', filled: '1', cost: '110.11', fee: '0.11011' });
+    expect(await venue.fetchOrderByClientId('BTC/USDT', 'tw-1')).toMatchObject({ status: 'closed', filled: '1', cost: '110.11', fees: [{ currency: 'USDT', amount: '0.11011' }] });
     expect([venue.balance('USDT'), venue.balance('BTC')]).toEqual(['9889.77989', '1']);
   });
 

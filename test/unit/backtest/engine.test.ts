@@ -76,6 +76,16 @@ describe('Backtest: the live use cases over history', () => {
     expect(final.auditRecords).toBeGreaterThan(report.totals.trades);
   });
 
+  it('books a fee charged in the bought coin: the position holds what the venue holds', async () => {
+    const { report, final } = await runBacktest(await settings({ feeAsset: 'base' }));
+    expect(report.totals.trades).toBeGreaterThan(0);
+    const book = final.book!;
+    expect(dec(book.available).plus(book.reserved).toFixed()).toBe(dec(final.venueBalances['USDT']!).toFixed());
+    for (const symbol of ['BTC/USDT', 'ETH/USDT']) {
+      expect(book.positions[symbol]?.qty ?? '0').toBe(final.venueBalances[symbol.split('/')[0]!] ?? '0');
+    }
+  });
+
   it('prints the same report for the same data and settings, apart from seconds', async () => {
     const a = await runBacktest(await settings());
     const b = await runBacktest(await settings());
