@@ -24,6 +24,7 @@ export const ErrorCode = {
   StorageFailed: 'STORAGE_FAILED',
   AuditChainBroken: 'AUDIT_CHAIN_BROKEN',
   NotificationFailed: 'NOTIFICATION_FAILED',
+  BacktestDataInvalid: 'BACKTEST_DATA_INVALID',
   /** The stack an operator command targets cannot be found or reached (stage, outputs, credentials, local lock). */
   StackUnavailable: 'STACK_UNAVAILABLE',
   /** A destructive operator command was not confirmed. */
