@@ -11,7 +11,8 @@ import { OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX } from '../../definitions/table
 import { isConditionFailed } from './dynamodb-errors.js';
 
 const ORDER_SK = 'ORDER';
-const ORDERS_PARTITION = 'ORDER';
+/** Partition of the orders-by-time index that holds every order. */
+export const ORDERS_PARTITION = 'ORDER';
 const OPEN_PARTITION = 'OPEN';
 
 /** The claim: only the first writer of an order id wins. */
