@@ -41,7 +41,7 @@ async function seed(doc: ReturnType<typeof createContainer>['doc'], table: strin
     return {
       pk: `ORDER#${id}`, sk: 'ORDER', gsi1pk: ORDERS_PARTITION, gsi1sk: `${createdAt}#${id}`,
       id, intentId: `bench-${i}`, correlationId: `bench-${i}`, strategy: 'price-drop', symbol: 'BTC/USDT', side: i % 2 ? 'sell' : 'buy', type: 'market',
-      amount: '0.00123', reservedQuote: '0', state: 'FILLED', version: 3, fence: 1, exchangeOrderId: `p-${i}`, filled: '0.00123', cost: '123.45', fee: '0.12345',
+      amount: '0.00123', reservedQuote: '0', state: 'FILLED', version: 3, fence: 1, exchangeOrderId: `p-${i}`, filled: '0.00123', cost: '123.45', fees: [{ currency: 'USDT', amount: '0.12345' }],
       notFoundCount: 0, events: [], eventCount: 3, createdAt, updatedAt: createdAt,
     };
   };

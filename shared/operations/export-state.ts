@@ -6,6 +6,7 @@
  */
 import { dec } from '../domain/money.js';
 import type { AccountBook } from '../domain/account.js';
+import type { FeeAmount } from '../domain/fees.js';
 import type { OrderRecord } from '../domain/order.js';
 import type { AuditRecord } from '../ports/audit-log.js';
 import { ValidationError } from '../domain/errors.js';
@@ -27,22 +28,25 @@ export interface Fill {
   readonly amount: string;
   readonly price: string;
   readonly cost: string;
+  /** The fee in `feeCurrency`: the fill's only fee currency, or the first of several (all are in `fees`). */
   readonly fee: string;
   readonly feeCurrency: string;
+  readonly fees: readonly FeeAmount[];
   readonly orderId: string;
   /** The exchange's trade id; absent where the exchange reported cumulative amounts only. */
   readonly tradeId?: string;
 }
 
 /** An order's fills: one per exchange trade where known, else one with the cumulative amounts. */
-export function fillsOf(order: OrderRecord, feeCurrency: string): Fill[] {
+export function fillsOf(order: OrderRecord, quoteCurrency: string): Fill[] {
   const price = (amount: string, cost: string) => (dec(amount).isZero() ? '0' : dec(cost).div(amount).toSignificantDigits(20).toFixed());
-  const base = { time: order.updatedAt, symbol: order.symbol, side: order.side, feeCurrency, orderId: order.id };
+  const fee = (fees: readonly FeeAmount[]) => ({ fee: fees[0]?.amount ?? '0', feeCurrency: fees[0]?.currency ?? quoteCurrency, fees });
+  const base = { time: order.updatedAt, symbol: order.symbol, side: order.side, orderId: order.id };
   if (order.trades && order.trades.length > 0) {
-    return order.trades.map((t) => ({ ...base, amount: t.amount, price: price(t.amount, t.cost), cost: t.cost, fee: t.fee, tradeId: t.id }));
+    return order.trades.map((t) => ({ ...base, amount: t.amount, price: price(t.amount, t.cost), cost: t.cost, ...fee(t.fees), tradeId: t.id }));
   }
   if (dec(order.filled).isZero()) return [];
-  return [{ ...base, amount: order.filled, price: price(order.filled, order.cost), cost: order.cost, fee: order.fee }];
+  return [{ ...base, amount: order.filled, price: price(order.filled, order.cost), cost: order.cost, ...fee(order.fees) }];
 }
 
 /**

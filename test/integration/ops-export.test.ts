@@ -73,7 +73,8 @@ describe('ops export and import', () => {
     expect(rows.length).toBe(fills.length);
     for (const [i, row] of rows.entries()) {
       const fill = fills[i] ?? {};
-      expect(row).toEqual({ time: fill['time'], symbol: fill['symbol'], side: fill['side'], amount: fill['amount'], price: fill['price'], fee: fill['fee'], 'fee currency': 'USDT', 'order id': fill['orderId'] });
+      expect(row).toEqual({ time: fill['time'], symbol: fill['symbol'], side: fill['side'], amount: fill['amount'], price: fill['price'], fee: fill['fee'], 'fee currency': fill['feeCurrency'], 'order id': fill['orderId'] });
+      expect(fill['feeCurrency']).toBe('USDT');
     }
   });
 
