@@ -40,7 +40,7 @@ describe('ops export and import', () => {
       await runtime.scan(clock.now());
       await runtime.drain({ visibilityTimeoutSeconds: 0 });
     }
-  });
+  }, 240_000);
 
   afterAll(async () => {
     outputs?.remove();
