@@ -60,14 +60,6 @@ export class MemoryOrderStore implements OrderStore {
   async listWatched(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
     return page(this.#watched, limit, cursor);
   }
-  async listWatched(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
-    const watched = [...this.#items.values()]
-      .filter((o) => isTerminal(o.state) && o.watchUntil !== undefined)
-      .sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-    const start = cursor ? Number(cursor) : 0;
-    const items = watched.slice(start, start + limit);
-    return start + limit < watched.length ? { items, cursor: String(start + limit) } : { items };
-  }
   async listRecent(limit: number): Promise<OrderRecord[]> {
     return [...this.#items.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit);
   }
