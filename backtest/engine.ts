@@ -169,7 +169,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
       thinners.get(symbol)!.add(candle);
     }
     // 2. The reconciler books them.
-    if (orders.openCount > 0) await reconcile(reconcileDeps, { deadline: new Date(closeTime + LEASE_MS / 2) });
+    if (orders.followedCount > 0) await reconcile(reconcileDeps, { deadline: new Date(closeTime + LEASE_MS / 2) });
     await recordFills(fills);
     // 3. The scan of this slot.
     const scan = await scanMarket(scanDeps, { slot: clock.now(), dryRun: false });

@@ -36,6 +36,7 @@ export class SimulatedClock implements Clock {
 export class MemoryOrderStore implements OrderStore {
   readonly #items = new Map<string, OrderRecord>();
   readonly #open = new Map<string, OrderRecord>();
+  readonly #watched = new Map<string, OrderRecord>();
 
   async create(order: OrderRecord): Promise<boolean> {
     if (this.#items.has(order.id)) return false;
@@ -54,25 +55,36 @@ export class MemoryOrderStore implements OrderStore {
     return stored;
   }
   async listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
-    const open = [...this.#open.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
-    const start = cursor ? Number(cursor) : 0;
-    const items = open.slice(start, start + limit);
-    return start + limit < open.length ? { items, cursor: String(start + limit) } : { items };
+    return page(this.#open, limit, cursor);
+  }
+  async listWatched(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
+    return page(this.#watched, limit, cursor);
   }
   async listRecent(limit: number): Promise<OrderRecord[]> {
     return [...this.#items.values()].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, limit);
   }
-  get openCount(): number {
-    return this.#open.size;
+  /** Orders the reconciler follows: open ones, and ended ones watched for a late fill. */
+  get followedCount(): number {
+    return this.#open.size + this.#watched.size;
   }
   all(): IterableIterator<OrderRecord> {
     return this.#items.values();
   }
   #put(order: OrderRecord): void {
     this.#items.set(order.id, order);
-    if (isTerminal(order.state)) this.#open.delete(order.id);
-    else this.#open.set(order.id, order);
+    this.#open.delete(order.id);
+    this.#watched.delete(order.id);
+    if (!isTerminal(order.state)) this.#open.set(order.id, order);
+    else if (order.watchUntil !== undefined) this.#watched.set(order.id, order);
   }
+}
+
+/** One page of `orders`, oldest first. */
+function page(orders: ReadonlyMap<string, OrderRecord>, limit: number, cursor?: string): Page<OrderRecord> {
+  const sorted = [...orders.values()].sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+  const start = cursor ? Number(cursor) : 0;
+  const items = sorted.slice(start, start + limit);
+  return start + limit < sorted.length ? { items, cursor: String(start + limit) } : { items };
 }
 
 export class MemoryAccountStore implements AccountStore {
