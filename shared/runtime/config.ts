@@ -89,6 +89,8 @@ export const ENV = {
   paperInitialQuote: 'TW_PAPER_INITIAL_QUOTE',
   /** When this run of the stack started (ISO; set by `npm start`): health calls older heartbeats 'starting' for a while. */
   startedAt: 'TW_STARTED_AT',
+  paperFeeAsset: 'TW_PAPER_FEE_ASSET',
+  paperInitialFeeAsset: 'TW_PAPER_INITIAL_FEE_ASSET',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
 } as const;
 
@@ -169,6 +171,10 @@ const schema = z
     paperFeePercent: decimalString.default('0.1'),
     paperInitialQuote: decimalString.default('10000'),
     startedAt: z.iso.datetime({ offset: true }).optional(),
+    /** What the paper exchange charges fees in: the quote currency, the coin received (Binance without BNB), or a third asset such as BNB. */
+    paperFeeAsset: z.union([z.enum(['quote', 'base']), z.string().regex(/^[A-Z0-9]{2,15}$/, 'quote, base or an asset code such as BNB')]).default('quote'),
+    /** Opening paper holding of a third fee asset (TW_PAPER_FEE_ASSET=BNB): what the fees are paid from. */
+    paperInitialFeeAsset: decimalString.default('0'),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
   })
   .superRefine((c, ctx) => {
@@ -180,6 +186,9 @@ const schema = z
     }
     if (c.scanDeadlineSeconds !== undefined && c.scanDeadlineSeconds >= c.scannerEverySeconds) {
       ctx.addIssue({ code: 'custom', path: ['scanDeadlineSeconds'], message: `must be below the scanner period of ${c.scannerEverySeconds} s` });
+    }
+    if (c.paperFeeAsset !== 'quote' && c.paperFeeAsset !== 'base' && c.paperFeeAsset === c.quoteCurrency) {
+      ctx.addIssue({ code: 'custom', path: ['paperFeeAsset'], message: `use quote for fees in ${c.quoteCurrency}` });
     }
     for (const s of c.watchlist) {
       if (!s.endsWith(`/${c.quoteCurrency}`)) {
