@@ -29,7 +29,7 @@ export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
 
 /**
  * Settings the infrastructure owns: resource names, trading mode, exchange, watchlist, schedule
- * intervals and log level are derived from the stack and this config. Every other key of the
+ * intervals, log level and tracing are derived from the stack and this config. Every other key of the
  * shared `ENV` map is a strategy/risk tunable a stage may override in `settings`.
  */
 export const INFRA_MANAGED_SETTINGS = [
@@ -54,6 +54,7 @@ export const INFRA_MANAGED_SETTINGS = [
   'reconcilerEverySeconds',
   'healthEverySeconds',
   'logLevel',
+  'tracing',
 ] as const satisfies readonly (keyof typeof ENV)[];
 
 type ManagedSetting = (typeof INFRA_MANAGED_SETTINGS)[number];

@@ -3,7 +3,7 @@
  * environment exactly once, at cold start, by `loadConfig`; nothing else reads `process.env`.
  * An invalid or missing value throws a ConfigError naming every bad field.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../domain/errors.js';
 import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
 
@@ -73,6 +73,7 @@ export const ENV = {
   paperFeePercent: 'TW_PAPER_FEE_PERCENT',
   paperInitialQuote: 'TW_PAPER_INITIAL_QUOTE',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
+  tracing: 'POWERTOOLS_TRACE_ENABLED',
 } as const;
 
 const schema = z
@@ -134,6 +135,8 @@ const schema = z
     paperFeePercent: decimalString.default('0.1'),
     paperInitialQuote: decimalString.default('10000'),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
+    /** X-Ray tracing through Powertools Tracer; the stack sets it with active tracing. Off: the X-Ray SDK is never loaded. */
+    tracing: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   })
   .superRefine((c, ctx) => {
     if (c.mode === 'live' && !c.liveTradingConfirmed) {

@@ -3,14 +3,14 @@
  * the exchange API keys are read from Secrets Manager here, once per container, and handed to
  * the ccxt client; they are never logged, returned or audited (SEC-1).
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Exchange as CcxtClient } from 'ccxt';
 import { ccxtClientSettings } from '../adapters/exchange/ccxt-exchange.js';
 import type { JobName } from '../definitions/schedules.js';
 import { ConfigError } from '../domain/errors.js';
 import { loadConfig, type Config } from './config.js';
 import { createContainer, type Container } from './container.js';
+import { createObservability, loadTracing } from './observability.js';
 
 const ExchangeSecretSchema = z.object({ apiKey: z.string().min(1), secret: z.string().min(1) });
 
@@ -23,14 +23,17 @@ const JOBS_WITH_KEYS: ReadonlySet<JobName> = new Set(['executor', 'reconciler'])
 /** Parses the configuration from the process environment and wires the container. */
 export async function containerFromEnvironment(job: JobName): Promise<Container> {
   const config = loadConfig(process.env);
-  if (config.mode !== 'live') return createContainer(job, config);
+  const observability = createObservability(job, { logLevel: config.logLevel, ...(config.tracing ? { tracing: await loadTracing(job) } : {}) });
+  if (config.mode !== 'live') return createContainer(job, config, { observability });
   const keys = JOBS_WITH_KEYS.has(job) ? await readKeys(config) : undefined;
-  return createContainer(job, config, { liveClient: await liveClient(config, keys) });
+  return createContainer(job, config, { observability, liveClient: await liveClient(config, keys) });
 }
 
 async function readKeys(config: Config): Promise<{ apiKey: string; secret: string }> {
   const arn = config.exchangeSecretArn;
   if (!arn) throw new ConfigError(['TW_EXCHANGE_SECRET_ARN: live mode needs the exchange API key secret']);
+  // Loaded here, not at the top: paper-mode containers never read a secret.
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
   const secrets = new SecretsManagerClient({ region: config.region });
   const out = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
   secrets.destroy();
