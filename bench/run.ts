@@ -5,11 +5,15 @@
  *
  * Options: `--quick` (smaller runs), `--only a,b` (only these sections), `--baseline DIR` (also
  * bundle the handlers of another checkout, e.g. a worktree of an older commit, for before/after
- * tables: `bundlesBaseline`).
+ * tables: `bundlesBaseline`), `--write-usage` (store the `usage` section, the billable requests
+ * of one run of each function, in infra/cost/measured-usage.json for `npm run cost`).
  */
+import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchExecutor } from './executor.js';
 import { benchScanner } from './scanner.js';
+import { measureUsage } from './usage.js';
+import { MEASURED_USAGE_FILE } from '../infra/cost/measured-usage.js';
 import { bundleSpec } from '../infra/bundling/esbuild-options.js';
 import { measureBundles, type BundleMeasurement } from '../infra/bench/bundle-sizes.js';
 
@@ -86,6 +90,25 @@ async function main(): Promise<void> {
     log('\nScanner per scan (dry run, paper exchange on the synthetic market)');
     log('| symbols | exchange requests | CPU ms (process) | wall ms |\n| --- | --- | --- | --- |');
     for (const r of sc) log(`| ${r.symbols} | ${fmt(r.exchangeRequestsPerScan)} | ${fmt(r.cpuMsPerScan)} | ${fmt(r.wallMsPerScan)} |`);
+  }
+
+  if (wanted('usage') || process.argv.includes('--write-usage')) {
+    const usage = await measureUsage(quick ? 3 : 5);
+    // Scanner time per extra watched symbol, for profiles with longer watchlists.
+    const [small, large] = await benchScanner([10, 1000], 2);
+    const scannerMsPerSymbol = small && large ? Math.max(0, (large.wallMsPerScan - small.wallMsPerScan) / (large.symbols - small.symbols)) : 0;
+    const section = { ...usage, scannerMsPerSymbol: Math.round(scannerMsPerSymbol * 100) / 100 };
+    report.usage = section;
+    log('\nBillable usage of one run (embedded stack, default settings)');
+    log('| run | ms | DynamoDB RRU | DynamoDB WRU | DynamoDB requests | SQS requests | events |\n| --- | --- | --- | --- | --- | --- | --- |');
+    for (const [job, r] of Object.entries(usage.perRun)) {
+      log(`| ${job} | ${fmt(r.durationMs)} | ${fmt(r.dynamoReadUnits)} | ${fmt(r.dynamoWriteUnits)} | ${fmt(r.dynamoRequests)} | ${fmt(r.sqsRequests)} | ${fmt(r.eventsPublished, 2)} |`);
+    }
+    log(`custom metric series: ${usage.metricSeries.length}; health read units per stored order: ${usage.healthReadUnitsPerStoredOrder}`);
+    if (process.argv.includes('--write-usage')) {
+      writeFileSync(MEASURED_USAGE_FILE, `${JSON.stringify(section, null, 2)}\n`);
+      log(`wrote ${MEASURED_USAGE_FILE}`);
+    }
   }
 
   if (wanted('bundles')) {

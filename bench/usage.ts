@@ -18,6 +18,8 @@ import { ManualClock, startTestStack, type TestStack } from '../test/support/loc
 
 /** Billable requests of one run (one scan, one executed intent, one reconcile, one health check). */
 export interface RunUsage {
+  /** Wall milliseconds of one run on the embedded stack (an upper bound for Lambda's billed duration). */
+  readonly durationMs: number;
   readonly dynamoReadUnits: number;
   readonly dynamoWriteUnits: number;
   readonly dynamoRequests: number;
@@ -27,6 +29,8 @@ export interface RunUsage {
 
 export interface MeasuredUsage {
   readonly measuredAt: string;
+  /** Symbols watched by the measured scans. */
+  readonly measuredSymbols: number;
   readonly perRun: Readonly<Record<JobName, RunUsage>>;
   /** Health's read units per run for each order in the state table (0: health does not grow with history). */
   readonly healthReadUnitsPerStoredOrder: number;
@@ -137,10 +141,11 @@ export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
         return [job, { dynamo: tallyDynamo(c.ddb, t.config.paperTable), sqs: tallySqs(c.sqs), events: () => events }];
       }),
     ) as Record<JobName, { dynamo: Tally; sqs: { requests: number }; events: () => number }>;
-    const snapshot = (job: JobName) => ({ ...tallies[job].dynamo, sqs: tallies[job].sqs.requests, events: tallies[job].events() });
+    const snapshot = (job: JobName) => ({ ...tallies[job].dynamo, sqs: tallies[job].sqs.requests, events: tallies[job].events(), at: performance.now() });
     const perRunOf = (job: JobName, before: ReturnType<typeof snapshot>, count: number): RunUsage => {
       const after = snapshot(job);
       return {
+        durationMs: Math.round(((after.at - before.at) / count) * 10) / 10,
         dynamoReadUnits: (after.readUnits - before.readUnits) / count,
         dynamoWriteUnits: (after.writeUnits - before.writeUnits) / count,
         dynamoRequests: (after.requests - before.requests) / count,
@@ -164,6 +169,7 @@ export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
     }
     perRun.scanner = perRunOf('scanner', before, runs);
     await runtime.drain();
+    // Measure the executor on intents only: the scans' own intents are executed above.
 
     before = snapshot('executor');
     const executed = runs * 4;
@@ -194,6 +200,7 @@ export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
 
     return {
       measuredAt: new Date().toISOString(),
+      measuredSymbols: symbols.length,
       perRun: perRun as Record<JobName, RunUsage>,
       healthReadUnitsPerStoredOrder,
       storedBytesPerIntent,

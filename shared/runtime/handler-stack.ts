@@ -1,7 +1,6 @@
 /**
- * The one middy stack every handler uses: Lambda context in logs, cold-start metric and EMF
- * flush, tracing (when on), event parsing with zod (a coded ValidationError that changes no state),
- * heartbeat (HLT-1), resource metrics (HLT-6) and structured error codes (HLT-4). Errors are
+ * The one middy stack every handler uses: Lambda context in logs, EMF flush, tracing (when
+ * on), event parsing with zod (a coded ValidationError that changes no state), heartbeat (HLT-1), resource metrics (HLT-6) and structured error codes (HLT-4). Errors are
  * logged with their code and rethrown: never swallowed (HLT-5).
  */
 import middy, { type MiddlewareObj } from '@middy/core';
@@ -101,7 +100,9 @@ export function withStack<TEvent, TResult>(
   const { logger, metrics, tracing } = deps.observability;
   const stack = middy<unknown, TResult, Error, Context>(async (event: unknown, context: Context) => run(event as TEvent, context))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+    // No ColdStart metric: it is one paid custom metric per function, and Lambda's REPORT log
+    // line already carries every cold start's Init Duration for free.
+    .use(logMetrics(metrics, { captureColdStartMetric: false }));
   if (tracing) stack.use(tracing.middleware);
   // Parse before the heartbeat: a bad event fails before any state is written.
   return stack.use(parseEvent(schema, `${job} event`)).use(heartbeat(job, deps));
