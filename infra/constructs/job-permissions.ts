@@ -57,7 +57,8 @@ export interface JobAccess {
 /**
  * The access matrix. The paper table is granted only in paper mode (see `JobPermissions`).
  * The scanner reads public market data only, so it gets no exchange keys; the audit table is
- * append-only everywhere; only health scans (the state table, to list held locks).
+ * append-only everywhere; no job scans a table on its schedule (health finds held locks by the
+ * sparse held-locks index).
  */
 export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
   scanner: {
@@ -86,7 +87,7 @@ export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
     exchangeKeys: true,
   },
   health: {
-    tables: [{ table: STATE_TABLE, access: 'readWrite', scan: true }],
+    tables: [{ table: STATE_TABLE, access: 'readWrite' }],
     readQueueDepths: true,
     putEvents: true,
   },
