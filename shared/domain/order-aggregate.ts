@@ -366,8 +366,9 @@ export function applyOrderEvent(order: OrderRecord, event: OrderEvent): OrderDec
     state: outcome.to,
     version: order.version + 1,
     updatedAt: at,
-    events: [...order.events, { type: event.type, at, from: order.state, to: outcome.to }].slice(-MAX_ORDER_EVENTS),
-    eventCount: order.eventCount + 1,
+    // Orders written before the summary existed have none yet.
+    events: [...(order.events ?? []), { type: event.type, at, from: order.state, to: outcome.to }].slice(-MAX_ORDER_EVENTS),
+    eventCount: (order.eventCount ?? 0) + 1,
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return { next: merged as unknown as OrderRecord, changed: true, audit: outcome.audit, budget: outcome.budget };

@@ -201,6 +201,13 @@ describe('Domain: order aggregate', () => {
       expect(order.firstNotFoundAt).toBe(AT.toISOString());
     });
 
+    it('starts the summary on an order stored before it existed', () => {
+      const { events: _e, eventCount: _c, ...legacy } = orderIn('OPEN');
+      const next = applyOrderEvent(legacy as OrderRecord, sampleEvent('NotFound')).next;
+      expect(next.events).toEqual([{ type: 'NotFound', at: AT.toISOString(), from: 'OPEN', to: 'OPEN' }]);
+      expect(next.eventCount).toBe(1);
+    });
+
     it('declares an order lost in one change with its last not-found answer', () => {
       const decision = applyOrderEvents(orderIn('UNKNOWN', { notFoundCount: 2, firstNotFoundAt: AT.toISOString() }), [sampleEvent('NotFound'), sampleEvent('Lost')]);
       expect(decision.next).toMatchObject({ state: 'FAILED', notFoundCount: 3, version: 2 });
