@@ -4,7 +4,7 @@
  * An invalid or missing value throws a ConfigError naming every bad field.
  */
 import { closest } from 'fastest-levenshtein';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError, UnknownSettingError } from '../domain/errors.js';
 import { DEFAULT_LOCK_LEASE_SECONDS } from '../domain/timing.js';
 import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
@@ -93,6 +93,7 @@ export const ENV = {
   /** Read by the local tools only (`npm start`, `ops`, `invoke`): where the embedded stack keeps its state. */
   localDataDir: 'TW_LOCAL_DATA_DIR',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
+  tracing: 'POWERTOOLS_TRACE_ENABLED',
 } as const;
 
 /** Prefix of Tradewarden's own environment variables; every one of them must be a known setting. */
@@ -196,6 +197,8 @@ const schema = z
     paperInitialFeeAsset: decimalString.default('0'),
     localDataDir: z.string().min(1).optional(),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
+    /** X-Ray tracing through Powertools Tracer; the stack sets it with active tracing. Off: the X-Ray SDK is never loaded. */
+    tracing: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   })
   .superRefine((c, ctx) => {
     if (c.mode === 'live' && !c.liveTradingConfirmed) {
