@@ -21,10 +21,16 @@ import { HealthEndpoint } from '../constructs/health-endpoint.js';
 import { JobFunction } from '../constructs/job-function.js';
 import { JobPermissions } from '../constructs/job-permissions.js';
 import { JobSchedule } from '../constructs/job-schedule.js';
-import { pascalCase } from '../constructs/names.js';
+import { pascalCase, policiesOf } from '../constructs/names.js';
 import { OperationalAlarms, type MonitoredQueue } from '../constructs/operational-alarms.js';
 import { OperationsDashboard } from '../constructs/operations-dashboard.js';
 import { TradewardenTables } from '../constructs/tables.js';
+
+/**
+ * Concurrent runs of each scheduled job: one. A scan, a reconciliation or a health run never
+ * overlaps another (a retried delivery or an ad hoc invoke waits or is throttled instead).
+ */
+export const SCHEDULED_JOB_CONCURRENCY = 1;
 
 export interface TradewardenStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -59,7 +65,7 @@ export class TradewardenStack extends Stack {
     this.executionQueue = new ExecutionQueue(this, 'Execution');
     const events = new DomainEventBus(this, 'DomainEvents', { archiveRetention: Duration.days(config.eventArchiveRetentionDays) });
     const alarmTopic = new AlarmTopic(this, 'Alarms', config.alarmEmail ? { email: config.alarmEmail } : {});
-    const exchangeSecret = new ExchangeSecret(this, 'ExchangeKeys');
+    const exchangeSecret = new ExchangeSecret(this, 'ExchangeKeys', { secretName: config.exchangeSecretName });
 
     const scheduleDlqs = new Map<JobName, JobDeadLetterQueue>(
       SCHEDULES.map((s) => [s.job, new JobDeadLetterQueue(this, `${pascalCase(s.job)}Dlq`)]),
@@ -73,10 +79,11 @@ export class TradewardenStack extends Stack {
       executionQueueUrl: this.executionQueue.queue.queueUrl,
       executionDlqUrl: this.executionQueue.deadLetterQueue.queueUrl,
       eventBusName: events.bus.eventBusName,
-      exchangeSecretArn: exchangeSecret.secret.secretArn,
+      exchangeSecretArn: exchangeSecret.secretId,
     };
 
     const functions = {} as Record<JobName, JobFunction>;
+    const permissions = {} as Record<JobName, JobPermissions>;
     // What each function will run with (defaults applied); alarm thresholds must agree with it.
     const runtimeConfigs = {} as Record<JobName, Config>;
     for (const job of JOBS) {
@@ -93,9 +100,9 @@ export class TradewardenStack extends Stack {
         bundle,
         tracing: config.tracing,
         ...(props.entries?.[job] ? { entry: props.entries[job] } : {}),
-        ...(dlq ? { deadLetterQueue: dlq.queue } : {}),
+        ...(dlq ? { deadLetterQueue: dlq.queue, reservedConcurrency: SCHEDULED_JOB_CONCURRENCY } : {}),
       });
-      new JobPermissions(fn, 'Permissions', {
+      permissions[job] = new JobPermissions(fn, 'Permissions', {
         job,
         role: fn.role,
         tables: this.tables,
@@ -116,12 +123,14 @@ export class TradewardenStack extends Stack {
         definition: schedule,
         target: functions[schedule.job].function,
         deadLetterQueue: dlq.queue,
+        dependsOn: [...policiesOf(functions[schedule.job].role), permissions[schedule.job]],
       });
     }
 
     this.executionQueue.feed(functions.executor.function, {
       batchSize: config.executor.batchSize,
       maxConcurrency: config.executor.maxConcurrency,
+      dependsOn: [...policiesOf(functions.executor.role), permissions.executor],
     });
     new HealthEndpoint(this, 'HealthEndpoint', { function: functions.health.function });
 
@@ -152,7 +161,10 @@ export class TradewardenStack extends Stack {
       new CfnOutput(this, `${pascalCase(job)}FunctionName`, { value: functions[job].function.functionName });
     }
     new CfnOutput(this, 'ExecutionDlqUrl', { value: this.executionQueue.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'ExchangeSecretArn', { value: exchangeSecret.secret.secretArn, description: 'Put {"apiKey","secret"} here before going live' });
+    new CfnOutput(this, 'ExchangeSecretName', {
+      value: exchangeSecret.secretId,
+      description: 'Create this secret with {"apiKey","secret"} before going live; the stack never writes it',
+    });
     new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topic.topicArn });
   }
 }

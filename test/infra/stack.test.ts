@@ -119,6 +119,17 @@ describe('Stack: TradewardenStack', () => {
       });
     });
 
+    it('retains every queue that holds failed work, without a fixed name that would block a redeploy', () => {
+      const queues = resourcesOf(paper.template, 'AWS::SQS::Queue');
+      const dlqs = Object.entries(queues).filter(([, q]) => !q.Properties?.['RedrivePolicy']);
+      expect(dlqs).toHaveLength(1 + SCHEDULES.length);
+      for (const [id, q] of dlqs) {
+        expect(q.DeletionPolicy, id).toBe('Retain');
+        expect(q.UpdateReplacePolicy, id).toBe('Retain');
+        expect(q.Properties?.['QueueName'], id).toBeUndefined();
+      }
+    });
+
     it('lets its FIFO DLQ be redriven back to it (console "Start DLQ redrive")', () => {
       const dlq = logicalId(paper.stack, paper.stack.executionQueue.deadLetterQueue);
       const props = resourcesOf(paper.template, 'AWS::SQS::Queue')[dlq]?.Properties;
@@ -200,7 +211,7 @@ describe('Stack: TradewardenStack', () => {
         .Variables;
       expect(env[ENV.mode]).toBe('live');
       expect(env[ENV.liveTradingConfirmed]).toBe('true');
-      expect(env[ENV.exchangeSecretArn]).toEqual({ Ref: Object.keys(resourcesOf(live.template, 'AWS::SecretsManager::Secret'))[0] });
+      expect(env[ENV.exchangeSecretArn]).toBe(live.config.exchangeSecretName);
       const paperEnv = (resourcesOf(paper.template, 'AWS::Lambda::Function')[functionIds(paper.template).executor]?.Properties?.['Environment'] as {
         Variables: Record<string, unknown>;
       }).Variables;
@@ -213,11 +224,40 @@ describe('Stack: TradewardenStack', () => {
       paper.template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', TargetFunctionArn: arnOf(fns.health) });
     });
 
-    it('creates the exchange key secret with an empty placeholder, retained on delete', () => {
-      paper.template.hasResource('AWS::SecretsManager::Secret', {
-        Properties: Match.objectLike({ SecretString: JSON.stringify({ apiKey: '', secret: '' }) }),
-        DeletionPolicy: 'Retain',
-      });
+    it('references the exchange key secret by name and never creates or writes it', () => {
+      for (const b of [paper, live]) {
+        b.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
+        expect(JSON.stringify(b.template.toJSON())).not.toContain('SecretString');
+      }
+      expect(live.template.toJSON()['Outputs']).toMatchObject({ ExchangeSecretName: { Value: live.config.exchangeSecretName } });
+    });
+
+    it('reserves exactly one concurrent run for every scheduled job and none for the executor', () => {
+      const fns = functionIds(paper.template);
+      const functions = resourcesOf(paper.template, 'AWS::Lambda::Function');
+      for (const s of SCHEDULES) expect(functions[fns[s.job]]?.Properties?.['ReservedConcurrentExecutions'], s.job).toBe(1);
+      expect(functions[fns.executor]?.Properties?.['ReservedConcurrentExecutions']).toBeUndefined();
+    });
+
+    it('creates each schedule and the executor event source only after the permissions their function runs with', () => {
+      const fns = functionIds(paper.template);
+      const functions = resourcesOf(paper.template, 'AWS::Lambda::Function');
+      const policies = resourcesOf(paper.template, 'AWS::IAM::Policy');
+      const roleOf = (job: keyof typeof fns) => (functions[fns[job]]?.Properties?.['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+      const policiesOf = (roleId: string | undefined) =>
+        Object.keys(policies).filter((id) => JSON.stringify(policies[id]?.Properties?.['Roles']).includes(`"${roleId}"`));
+      const raw = paper.template.toJSON()['Resources'] as Record<string, { DependsOn?: string[]; Properties?: Record<string, unknown> }>;
+      for (const s of SCHEDULES) {
+        const [id, schedule] = Object.entries(raw).find(
+          ([, r]) => JSON.stringify((r.Properties?.['Target'] as { Arn?: unknown } | undefined)?.Arn) === JSON.stringify(arnOf(fns[s.job])),
+        ) ?? [];
+        const scheduleRole = (schedule?.Properties?.['Target'] as { RoleArn: { 'Fn::GetAtt': string[] } }).RoleArn['Fn::GetAtt'][0];
+        const needed = [...policiesOf(roleOf(s.job)), ...policiesOf(scheduleRole)];
+        expect(needed.length, s.job).toBeGreaterThanOrEqual(3);
+        expect(schedule?.DependsOn ?? [], String(id)).toEqual(expect.arrayContaining(needed));
+      }
+      const mapping = Object.values(raw).find((r) => JSON.stringify(r.Properties?.['FunctionName']) === JSON.stringify({ Ref: fns.executor }) && r.Properties?.['EventSourceArn']);
+      expect(mapping?.DependsOn ?? []).toEqual(expect.arrayContaining(policiesOf(roleOf('executor'))));
     });
   });
 
