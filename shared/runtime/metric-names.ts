@@ -20,6 +20,10 @@ export const MetricName = {
   OrdersUnknown: 'OrdersUnknown',
   Fills: 'Fills',
   DuplicateDeliveries: 'DuplicateDeliveries',
+  /** Executor: queue records that failed on their own error in a batch (redelivered). */
+  RecordsFailed: 'RecordsFailed',
+  /** Executor: records sent to the dead-letter queue because they can never succeed. */
+  DeadLettered: 'DeadLettered',
   Equity: 'Equity',
   RealizedPnl: 'RealizedPnl',
   DriftQuote: 'DriftQuote',
