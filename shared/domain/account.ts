@@ -10,7 +10,7 @@
  * - committed = the sum of the positions' cost bases (exactly: see position.ts);
  * - applying the same cumulative fill twice changes nothing (fills are cumulative, not deltas),
  *   as long as the order's entry is in the book. `release` removes the entry, so a caller must
- *   book an order's last fill BEFORE it releases the order, and never after (order-sync does:
+ *   book an order's last fill BEFORE it releases the order, and never after (order-commit does:
  *   fill, then terminal state, then release).
  * Property-tested in test/unit/ledger-invariants.test.ts.
  */
@@ -112,6 +112,11 @@ export interface CumulativeFill {
   readonly filled: DecimalString;
   readonly cost: DecimalString;
   readonly fee: DecimalString;
+  /**
+   * What was booked for the order before its entry left the book (a late fill after the order
+   * ended, EXE-10): counted from here when the book has no entry for the order. @default zero
+   */
+  readonly bookedBefore?: { readonly filled: DecimalString; readonly cost: DecimalString; readonly fee: DecimalString };
 }
 
 /**
@@ -125,9 +130,9 @@ export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): Ac
     side: fill.side,
     reserved: '0',
     remaining: '0',
-    filled: '0',
-    cost: '0',
-    fee: '0',
+    filled: fill.bookedBefore?.filled ?? '0',
+    cost: fill.bookedBefore?.cost ?? '0',
+    fee: fill.bookedBefore?.fee ?? '0',
     at: at.toISOString(),
   };
   const dFilled = dec(fill.filled).minus(entry.filled);

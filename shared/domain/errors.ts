@@ -68,10 +68,10 @@ export class ValidationError extends TradewardenError {
   }
 }
 
-/** An order state change that the transition table does not allow. */
+/** An event the order aggregate does not accept in the order's current state (order-aggregate.ts). */
 export class IllegalTransitionError extends TradewardenError {
-  constructor(from: string, to: string, details: Record<string, unknown> = {}) {
-    super(ErrorCode.IllegalTransition, `illegal order transition ${from} -> ${to}`, false, { details: { from, to, ...details } });
+  constructor(state: string, event: string, details: Record<string, unknown> = {}) {
+    super(ErrorCode.IllegalTransition, `illegal order event ${event} in state ${state}`, false, { details: { state, event, ...details } });
     this.name = 'IllegalTransitionError';
   }
 }

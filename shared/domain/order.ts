@@ -1,9 +1,9 @@
 /**
- * The order state machine (EXE-5). Every state change goes through `assertTransition`; stores
- * persist a change with a condition on the previous state and version, so two writers can never
- * both move an order.
+ * The order record and its states (EXE-5). Which event may move an order from which state, and
+ * to where, is decided in one place: `applyOrderEvent` in order-aggregate.ts. Stores persist the
+ * result conditional on the version it was computed from and the fencing token, so two writers
+ * can never both move an order.
  */
-import { IllegalTransitionError } from './errors.js';
 import type { DecimalString } from './money.js';
 
 export const ORDER_STATES = [
@@ -23,42 +23,8 @@ export type OrderState = (typeof ORDER_STATES)[number];
 
 export const TERMINAL_STATES: ReadonlySet<OrderState> = new Set(['FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'FAILED']);
 
-/**
- * The complete transition table. Recovery transitions:
- * - SUBMITTING/UNKNOWN -> SUBMITTING: a re-send with the SAME client order id after the order was
- *   looked up and not found (exchange-side deduplication makes it safe);
- * - SUBMITTING -> UNKNOWN: the request may have reached the exchange;
- * - UNKNOWN -> any outcome found by lookup, or FAILED when the exchange said "not found"
- *   repeatedly over the grace period (REC-2);
- * - OPEN/PARTIALLY_FILLED/CANCEL_REQUESTED -> FAILED when the order vanished from the exchange.
- * Self-transitions of live states record progress without a state change (a partial fill, a
- * "not found" count).
- */
-export const TRANSITIONS: Readonly<Record<OrderState, readonly OrderState[]>> = {
-  NEW: ['SUBMITTING', 'REJECTED', 'EXPIRED'],
-  SUBMITTING: ['SUBMITTING', 'OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'UNKNOWN'],
-  UNKNOWN: ['UNKNOWN', 'SUBMITTING', 'OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'REJECTED', 'EXPIRED', 'FAILED'],
-  OPEN: ['OPEN', 'PARTIALLY_FILLED', 'FILLED', 'CANCEL_REQUESTED', 'CANCELED', 'EXPIRED', 'FAILED'],
-  PARTIALLY_FILLED: ['PARTIALLY_FILLED', 'FILLED', 'CANCEL_REQUESTED', 'CANCELED', 'EXPIRED', 'FAILED'],
-  CANCEL_REQUESTED: ['CANCEL_REQUESTED', 'PARTIALLY_FILLED', 'FILLED', 'CANCELED', 'EXPIRED', 'FAILED'],
-  FILLED: [],
-  CANCELED: [],
-  REJECTED: [],
-  EXPIRED: [],
-  FAILED: [],
-};
-
 export function isTerminal(state: OrderState): boolean {
   return TERMINAL_STATES.has(state);
-}
-
-export function canTransition(from: OrderState, to: OrderState): boolean {
-  return TRANSITIONS[from].includes(to);
-}
-
-/** @throws IllegalTransitionError when the table does not allow `from -> to`. */
-export function assertTransition(from: OrderState, to: OrderState, details: Record<string, unknown> = {}): void {
-  if (!canTransition(from, to)) throw new IllegalTransitionError(from, to, details);
 }
 
 export type Side = 'buy' | 'sell';
@@ -91,8 +57,35 @@ export interface OrderRecord {
   /** Consecutive "not found" answers from the exchange and when the first came (REC-2). */
   readonly notFoundCount: number;
   readonly firstNotFoundAt?: string;
+  /** The live state a cancel request left, restored when the exchange refuses the cancel. */
+  readonly stateBeforeCancel?: OrderState;
+  /**
+   * Exchange trades booked into `filled`/`cost`/`fee`, by trade id, where the exchange reports
+   * them: a trade reported twice is counted once (EXE-11). Absent when only cumulative amounts
+   * were reported.
+   */
+  readonly trades?: readonly OrderTrade[];
+  /** The most recent events applied to the order (bounded, oldest first) and how many there were in all. */
+  readonly events: readonly OrderEventSummary[];
+  readonly eventCount: number;
   readonly createdAt: string;
   readonly updatedAt: string;
+}
+
+/** One exchange trade (execution) of an order. Fee in the quote currency, like the order's. */
+export interface OrderTrade {
+  readonly id: string;
+  readonly amount: DecimalString;
+  readonly cost: DecimalString;
+  readonly fee: DecimalString;
+}
+
+/** What the order keeps of an event applied to it. */
+export interface OrderEventSummary {
+  readonly type: string;
+  readonly at: string;
+  readonly from: OrderState | null;
+  readonly to: OrderState;
 }
 
 /** Derives the client order id from the intent id (EXE-2). The prefix lets the reconciler adopt orphans (REC-3). */

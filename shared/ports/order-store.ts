@@ -1,9 +1,4 @@
-import type { OrderRecord, OrderState } from '../domain/order.js';
-
-/** Fields a transition may change besides the state. */
-export type OrderPatch = Partial<
-  Pick<OrderRecord, 'exchangeOrderId' | 'filled' | 'cost' | 'fee' | 'reason' | 'notFoundCount' | 'firstNotFoundAt'>
->;
+import type { OrderRecord } from '../domain/order.js';
 
 export interface Page<T> {
   readonly items: readonly T[];
@@ -12,19 +7,21 @@ export interface Page<T> {
 }
 
 /**
- * Orders, keyed by client order id. `create` is the idempotent claim of an intent: a conditional
- * put that only the first writer wins. `transition` is conditional on the previous state, the
- * version and the fencing token (EXE-5, RISK-7).
+ * Orders, keyed by client order id. Persistence only: what an order becomes is decided by the
+ * order aggregate (domain/order-aggregate.ts), never here. `create` is the idempotent claim of
+ * an intent: a conditional put that only the first writer wins. `save` writes the aggregate's
+ * `next`, conditional on the version it was computed from and on the fencing token (EXE-5, RISK-7).
  */
 export interface OrderStore {
   /** @returns false when an order with this id already exists (nothing is written then). */
   create(order: OrderRecord): Promise<boolean>;
   get(id: string): Promise<OrderRecord | null>;
   /**
-   * Moves `order` (as last read) to `to`. Validates the move against the transition table.
-   * @throws IllegalTransitionError, ConcurrentModificationError, LockLostError
+   * Replaces the stored order by `next` if its version is still `expectedVersion` and no newer
+   * fencing token than `fence` wrote it. Returns `next` as stored (with `fence`).
+   * @throws ConcurrentModificationError, LockLostError
    */
-  transition(order: OrderRecord, to: OrderState, patch: OrderPatch, fence: number, at: Date): Promise<OrderRecord>;
+  save(next: OrderRecord, expected: { readonly version: number; readonly fence: number }): Promise<OrderRecord>;
   /** Non-terminal orders, oldest first, in pages. */
   listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>>;
   /** Most recent orders first. */

@@ -14,7 +14,9 @@
  *    UNKNOWN) is first looked up by client order id and re-sent only when the exchange says it
  *    does not have it AND the last attempt is older than `resendGraceMs` (EXE-3, see below);
  *    the exchange rejects a duplicate client order id anyway.
- * 8. Book the result: fill, fees, state, release of the surplus (order-sync).
+ * 8. Book the result: every change of the order is an event applied by the order aggregate
+ *    (domain/order-aggregate.ts) and written by order-commit.ts: fill, fees, state, release of
+ *    the surplus.
  * Failures: permanent -> REJECTED, budget released, audited, acknowledged. Transient -> thrown,
  * so the queue redelivers and finally dead-letters. Outcome unknown -> UNKNOWN, thrown.
  *
@@ -51,6 +53,7 @@ import {
 import { isExpired, type Intent } from '../domain/intent.js';
 import type { MarketRules } from '../domain/market.js';
 import { dec, str } from '../domain/money.js';
+import { claimOrder, type OrderDraft } from '../domain/order-aggregate.js';
 import { clientOrderIdFor, isTerminal, type OrderRecord, type OrderState } from '../domain/order.js';
 import { limitViolation, roundAmount, roundPrice } from '../domain/precision.js';
 import type { AuditLog } from '../ports/audit-log.js';
@@ -60,7 +63,7 @@ import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
 import type { Lease, LockService } from '../ports/lock-service.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { OrderStore } from '../ports/order-store.js';
-import { auditStream, closeWithoutExchange, releaseBudget, syncFromExchange } from './order-sync.js';
+import { auditStream, commitOrderEvents, releaseBudget, type OrderCommitDeps } from './order-commit.js';
 import { isPauseActive } from './pause.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
@@ -131,7 +134,7 @@ function result(order: OrderRecord, outcome: ExecutionOutcome): ExecutionResult 
 export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<ExecutionResult> {
   const orderId = clientOrderIdFor(intent.id);
   const step = async (name: ExecutorStep) => deps.afterStep?.(name, intent);
-  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  const sync = commitDeps(deps);
 
   // 1. Already past submission: a duplicate, replay or redrive. Nothing is sent.
   const existing = await deps.orders.get(orderId);
@@ -164,21 +167,20 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
 
     if (order.state === 'NEW') {
       if (isExpired(intent, deps.clock.now())) {
-        order = await closeWithoutExchange(sync, order, 'EXPIRED', 'intent expired before it was sent', lease.token, deps.clock.now());
+        order = await commitOrderEvents(sync, order, { type: 'Expired', at: deps.clock.now(), reason: 'intent expired before it was sent' }, lease.token);
         return result(order, 'expired');
       }
       if (paused) {
-        order = await closeWithoutExchange(sync, order, 'REJECTED', `trading paused: ${pause.reason ?? 'no reason given'}`, lease.token, deps.clock.now());
+        order = await commitOrderEvents(sync, order, { type: 'Rejected', at: deps.clock.now(), reason: `trading paused: ${pause.reason ?? 'no reason given'}` }, lease.token);
         return result(order, 'rejected');
       }
       const reserved = await reserveBudget(deps, order);
       if (!reserved.ok) {
-        order = await closeWithoutExchange(sync, order, 'REJECTED', reserved.reason, lease.token, deps.clock.now());
+        order = await commitOrderEvents(sync, order, { type: 'Rejected', at: deps.clock.now(), reason: reserved.reason }, lease.token);
         return result(order, 'rejected');
       }
       await step('after-reserve');
-      await deps.audit.append(auditStream(order.symbol), { type: 'order.submitting', correlationId: order.correlationId, data: { orderId, amount: order.amount, limitPrice: order.limitPrice } }, deps.clock.now());
-      order = await deps.orders.transition(order, 'SUBMITTING', {}, lease.token, deps.clock.now());
+      order = await commitOrderEvents(sync, order, { type: 'Submitting', at: deps.clock.now() }, lease.token);
       await step('after-submitting');
       return await send(deps, order, lease, false, step);
     }
@@ -197,7 +199,7 @@ async function claim(
   now: Date,
   pausedReason: string | undefined,
 ): Promise<{ order: OrderRecord; won: boolean }> {
-  const base = {
+  const draft: OrderDraft = {
     id: orderId,
     intentId: intent.id,
     correlationId: intent.correlationId ?? intent.id,
@@ -205,37 +207,26 @@ async function claim(
     symbol: intent.symbol,
     side: intent.side,
     type: intent.type,
-    version: 0,
     fence: lease.token,
-    filled: '0',
-    cost: '0',
-    fee: '0',
-    notFoundCount: 0,
+    amount: intent.amount ?? '0',
+    reservedQuote: '0',
     createdAt: now.toISOString(),
-    updatedAt: now.toISOString(),
-  } as const;
-  let order: OrderRecord;
+  };
+  let claimed: ReturnType<typeof claimOrder>;
   if (isExpired(intent, now)) {
-    order = { ...base, amount: intent.amount ?? '0', reservedQuote: '0', state: 'EXPIRED', reason: `intent expired at ${intent.expiresAt}` };
+    claimed = claimOrder(draft, now, { state: 'EXPIRED', reason: `intent expired at ${intent.expiresAt}` });
   } else if (pausedReason) {
-    order = { ...base, amount: intent.amount ?? '0', reservedQuote: '0', state: 'REJECTED', reason: pausedReason };
+    claimed = claimOrder(draft, now, { state: 'REJECTED', reason: pausedReason });
   } else {
     const sized = await sizeOrder(deps, intent);
-    order = sized.ok
-      ? { ...base, amount: sized.amount, ...(sized.limitPrice ? { limitPrice: sized.limitPrice } : {}), reservedQuote: sized.reserve, state: 'NEW' }
-      : { ...base, amount: intent.amount ?? '0', reservedQuote: '0', state: 'REJECTED', reason: sized.reason };
+    claimed = sized.ok
+      ? claimOrder({ ...draft, amount: sized.amount, ...(sized.limitPrice ? { limitPrice: sized.limitPrice } : {}), reservedQuote: sized.reserve }, now)
+      : claimOrder(draft, now, { state: 'REJECTED', reason: sized.reason });
   }
+  const order = claimed.next;
   // Write-ahead audit (see AUDIT_ORDER in the module comment): the decision is recorded before
   // the claim, so a crash right after the claim cannot leave an unaudited order.
-  await deps.audit.append(
-    auditStream(intent.symbol),
-    {
-      type: order.state === 'NEW' ? 'intent.accepted' : 'intent.rejected',
-      correlationId: order.correlationId,
-      data: { intentId: intent.id, orderId, strategy: intent.strategy, side: intent.side, amount: order.amount, state: order.state, ...(order.reason ? { reason: order.reason } : {}) },
-    },
-    now,
-  );
+  for (const entry of claimed.audit) await deps.audit.append(auditStream(intent.symbol), { type: entry.type, correlationId: order.correlationId, data: entry.data }, now);
   const won = await deps.orders.create(order);
   if (!won) {
     const current = await deps.orders.get(orderId);
@@ -255,7 +246,7 @@ async function claim(
  * there is nothing to do). The reconciler's bounded-age sweep is the backstop (EXE-7).
  */
 async function releaseLeftover(deps: ExecuteIntentDeps, order: OrderRecord): Promise<void> {
-  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  const sync = commitDeps(deps);
   const at = deps.clock.now();
   const released = await releaseBudget(sync, order, at);
   if (!released.changed) return;
@@ -333,7 +324,7 @@ async function send(
   resumed: boolean,
   step: (name: ExecutorStep) => Promise<void>,
 ): Promise<ExecutionResult> {
-  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  const sync = commitDeps(deps);
   let current = order;
   if (resumed) {
     // EXE-3: never re-send before asking the exchange whether it already has the order, and
@@ -342,7 +333,7 @@ async function send(
     if (found) {
       // The attempt that sent it may have died before recording `order.sent`.
       await deps.audit.append(auditStream(current.symbol), { type: 'order.found', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: found.id, status: found.status, state: current.state } }, deps.clock.now());
-      return finish(deps, current, found, lease, step);
+      return finish(deps, current, 'Reported', found, lease, step);
     }
     const grace = deps.settings.resendGraceMs ?? 0;
     const sinceLastAttempt = deps.clock.now().getTime() - Date.parse(current.updatedAt);
@@ -351,8 +342,8 @@ async function send(
         details: { orderId: current.id, state: current.state, sinceLastAttemptMs: sinceLastAttempt, resendGraceMs: grace },
       });
     }
-    await deps.audit.append(auditStream(current.symbol), { type: 'order.resending', correlationId: current.correlationId, data: { orderId: current.id, state: current.state, sinceLastAttemptMs: sinceLastAttempt } }, deps.clock.now());
-    if (current.state === 'UNKNOWN') current = await deps.orders.transition(current, 'SUBMITTING', {}, lease.token, deps.clock.now());
+    // Records the attempt: its time starts the next grace period.
+    current = await commitOrderEvents(sync, current, { type: 'Submitting', at: deps.clock.now(), sinceLastAttemptMs: sinceLastAttempt }, lease.token);
   }
   // The exchange call is the one write no fencing token guards: a holder that stalled past its
   // lease (GC, a frozen container) must not send. Narrows the window; the exchange's duplicate
@@ -373,17 +364,16 @@ async function send(
   } catch (error) {
     if (error instanceof ExchangeRejectedError && error.reason === 'duplicate-client-order-id') {
       const found = await deps.exchange.fetchOrderByClientId(current.symbol, current.id);
-      if (found) return finish(deps, current, found, lease, step);
-      current = await deps.orders.transition(current, 'UNKNOWN', { reason: 'exchange reports a duplicate but cannot find it' }, lease.token, deps.clock.now());
+      if (found) return finish(deps, current, 'Reported', found, lease, step);
+      current = await commitOrderEvents(sync, current, { type: 'OutcomeUnknown', at: deps.clock.now(), reason: 'exchange reports a duplicate but cannot find it' }, lease.token);
       throw new ExchangeUnknownOutcomeError(`order ${current.id}: duplicate reported but not found`, { cause: error });
     }
     if (error instanceof ExchangeRejectedError) {
-      const closed = await closeWithoutExchange(sync, current, 'REJECTED', `exchange rejected: ${error.reason}: ${error.message}`, lease.token, deps.clock.now());
+      const closed = await commitOrderEvents(sync, current, { type: 'Rejected', at: deps.clock.now(), reason: `exchange rejected: ${error.reason}: ${error.message}` }, lease.token);
       return result(closed, 'rejected');
     }
     if (error instanceof ExchangeUnknownOutcomeError) {
-      await deps.audit.append(auditStream(current.symbol), { type: 'order.unknown', correlationId: current.correlationId, data: { orderId: current.id, error: error.message } }, deps.clock.now());
-      await deps.orders.transition(current, 'UNKNOWN', { reason: error.message }, lease.token, deps.clock.now());
+      await commitOrderEvents(sync, current, { type: 'OutcomeUnknown', at: deps.clock.now(), reason: error.message }, lease.token);
       throw error;
     }
     // ExchangeTransientError: nothing was created; the order stays SUBMITTING and the redelivery
@@ -392,18 +382,23 @@ async function send(
   }
   await deps.audit.append(auditStream(current.symbol), { type: 'order.sent', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: remote.id, status: remote.status } }, deps.clock.now());
   await step('after-exchange-accepted');
-  return finish(deps, current, remote, lease, step);
+  return finish(deps, current, 'Accepted', remote, lease, step);
 }
 
+/** Books the exchange's answer to the send (`Accepted`) or to a lookup (`Reported`). */
 async function finish(
   deps: ExecuteIntentDeps,
   order: OrderRecord,
+  event: 'Accepted' | 'Reported',
   remote: ExchangeOrder,
   lease: Lease,
   step: (name: ExecutorStep) => Promise<void>,
 ): Promise<ExecutionResult> {
-  const sync = { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
-  const recorded = await syncFromExchange(sync, order, remote, lease.token, deps.clock.now());
+  const recorded = await commitOrderEvents(commitDeps(deps), order, { type: event, at: deps.clock.now(), report: remote }, lease.token);
   await step('after-record');
   return result(recorded, 'executed');
+}
+
+function commitDeps(deps: ExecuteIntentDeps): OrderCommitDeps {
+  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
 }

@@ -23,6 +23,7 @@ import { release, reserve, staleReservations } from '../domain/account.js';
 import type { DriftThresholds } from '../domain/drift.js';
 import { LockHeldError, toTradewardenError } from '../domain/errors.js';
 import { Decimal, dec, str } from '../domain/money.js';
+import { adoptOrder } from '../domain/order-aggregate.js';
 import { CLIENT_ORDER_ID_PREFIX, isTerminal, type OrderRecord } from '../domain/order.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { AuditLog } from '../ports/audit-log.js';
@@ -31,7 +32,7 @@ import type { ControlStore } from '../ports/control-store.js';
 import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
 import type { LockService } from '../ports/lock-service.js';
 import type { OrderStore } from '../ports/order-store.js';
-import { auditStream, closeWithoutExchange, syncFromExchange, type OrderSyncDeps } from './order-sync.js';
+import { auditStream, commitOrderEvents, type OrderCommitDeps } from './order-commit.js';
 import { reconcileBalances, type BalanceReport } from './reconcile-balances.js';
 
 export const RECONCILER_LOCK = 'reconciler';
@@ -269,7 +270,7 @@ async function storeFailure(deps: ReconcileDeps, report: ReconcileReport, error:
   }
 }
 
-function syncDeps(deps: ReconcileDeps): OrderSyncDeps {
+function syncDeps(deps: ReconcileDeps): OrderCommitDeps {
   return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
 }
 
@@ -298,13 +299,13 @@ async function reconcileOrder(deps: ReconcileDeps, order: OrderRecord, mode: 'pa
       // Claimed but never sent: its intent is redelivered or dead-lettered; once the order is
       // older than the grace period nothing will send it, so its budget goes back.
       if (mode === 'confirm' || now.getTime() - Date.parse(current.createdAt) < deps.settings.lostGraceMs) return 'unchanged';
-      await closeWithoutExchange(sync, current, 'EXPIRED', 'claimed but never sent', lease.token, now);
+      await commitOrderEvents(sync, current, { type: 'Expired', at: now, reason: 'claimed but never sent' }, lease.token);
       return 'expired';
     }
     // A network error here propagates: never treated as "not found" (REC-2).
     const remote = await deps.exchange.fetchOrderByClientId(current.symbol, current.id);
     if (remote) {
-      const next = await syncFromExchange(sync, current, remote, lease.token, now);
+      const next = await commitOrderEvents(sync, current, { type: 'Reported', at: now, report: remote }, lease.token);
       if (next === current) return 'unchanged';
       return next.filled !== current.filled ? 'filled' : 'updated';
     }
@@ -312,12 +313,10 @@ async function reconcileOrder(deps: ReconcileDeps, order: OrderRecord, mode: 'pa
     const count = current.notFoundCount + 1;
     const first = current.firstNotFoundAt ?? now.toISOString();
     if (count >= deps.settings.lostAfterNotFound && now.getTime() - Date.parse(first) >= deps.settings.lostGraceMs) {
-      await closeWithoutExchange(sync, current, 'FAILED', `not found on the exchange ${count} times since ${first}`, lease.token, now, { notFoundCount: count });
+      await commitOrderEvents(sync, current, [{ type: 'NotFound', at: now }, { type: 'Lost', at: now, reason: `not found on the exchange ${count} times since ${first}` }], lease.token);
       return 'lost';
     }
-    const target = current.state === 'SUBMITTING' ? 'UNKNOWN' : current.state;
-    await deps.orders.transition(current, target, { notFoundCount: count, firstNotFoundAt: first }, lease.token, now);
-    await deps.audit.append(auditStream(current.symbol), { type: 'order.not-found', correlationId: current.correlationId, data: { orderId: current.id, count } }, now);
+    await commitOrderEvents(sync, current, { type: 'NotFound', at: now }, lease.token);
     return 'not-found';
   } finally {
     await deps.locks.release(lease);
@@ -420,28 +419,24 @@ async function adopt(deps: ReconcileDeps, remote: ExchangeOrder): Promise<{ adop
     const toReserve = str(Decimal.min(wanted, dec(book?.available ?? '0')));
     const intentId = remote.clientOrderId.slice(CLIENT_ORDER_ID_PREFIX.length);
     const createdAt = Number.isFinite(remote.timestamp) && remote.timestamp > 0 ? new Date(remote.timestamp).toISOString() : now.toISOString();
-    const record: OrderRecord = {
-      id: remote.clientOrderId,
-      intentId,
-      correlationId: intentId,
-      strategy: ADOPTED_STRATEGY,
-      symbol: remote.symbol,
-      side: remote.side,
-      type: remote.type,
-      amount: remote.amount,
-      ...(remote.type === 'limit' && remote.price !== undefined ? { limitPrice: remote.price } : {}),
-      reservedQuote: toReserve,
-      state: 'UNKNOWN',
-      version: 0,
-      fence: lease.token,
-      filled: '0',
-      cost: '0',
-      fee: '0',
-      notFoundCount: 0,
-      reason: 'adopted: open on the exchange, unknown locally',
-      createdAt,
-      updatedAt: now.toISOString(),
-    };
+    const record = adoptOrder(
+      {
+        id: remote.clientOrderId,
+        intentId,
+        correlationId: intentId,
+        strategy: ADOPTED_STRATEGY,
+        symbol: remote.symbol,
+        side: remote.side,
+        type: remote.type,
+        amount: remote.amount,
+        ...(remote.type === 'limit' && remote.price !== undefined ? { limitPrice: remote.price } : {}),
+        reservedQuote: toReserve,
+        fence: lease.token,
+        reason: 'adopted: open on the exchange, unknown locally',
+        createdAt,
+      },
+      now,
+    );
     if (!(await deps.orders.create(record))) return { adopted: false, known: true };
     await deps.audit.append(
       auditStream(remote.symbol),
@@ -453,7 +448,7 @@ async function adopt(deps: ReconcileDeps, remote: ExchangeOrder): Promise<{ adop
         reserve(b, { orderId: record.id, symbol: record.symbol, side: record.side, amount: str(Decimal.min(dec(toReserve), dec(b.available))) }, now),
       );
     }
-    await syncFromExchange(syncDeps(deps), record, remote, lease.token, now);
+    await commitOrderEvents(syncDeps(deps), record, { type: 'Reported', at: now, report: remote }, lease.token);
     const clipped = dec(toReserve).lt(wanted) ? `; reserved ${toReserve} of ${str(wanted)} ${quote} (budget short)` : '';
     return { adopted: true, note: `adopted${clipped}` };
   } finally {

@@ -157,7 +157,7 @@ describe('Crash recovery: the executor killed at each step, then redelivered and
             return out;
           };
           c.orders.create = killAfter(c.orders.create.bind(c.orders), 'orders.create');
-          c.orders.transition = killAfter(c.orders.transition.bind(c.orders), 'orders.transition');
+          c.orders.save = killAfter(c.orders.save.bind(c.orders), 'orders.save');
           c.accounts.update = killAfter(c.accounts.update.bind(c.accounts), 'accounts.update');
           c.audit.append = killAfter(c.audit.append.bind(c.audit), 'audit.append');
           faults.createOrder = killAfter(faults.createOrder.bind(faults), 'exchange.createOrder');

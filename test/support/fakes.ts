@@ -8,7 +8,7 @@ import { ConcurrentModificationError, ExchangeRejectedError, LockHeldError, Lock
 import type { Intent } from '../../shared/domain/intent.js';
 import type { Candle, MarketRules, Ticker } from '../../shared/domain/market.js';
 import { dec, str } from '../../shared/domain/money.js';
-import { assertTransition, isTerminal, type OrderRecord, type OrderState } from '../../shared/domain/order.js';
+import { isTerminal, type OrderRecord } from '../../shared/domain/order.js';
 import type { AccountStore } from '../../shared/ports/account-store.js';
 import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '../../shared/ports/audit-log.js';
 import type { ControlStore, PauseState, ReportKind } from '../../shared/ports/control-store.js';
@@ -16,7 +16,7 @@ import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../
 import type { Heartbeat, HeartbeatStore, Outcome } from '../../shared/ports/heartbeat-store.js';
 import type { IntentQueue, QueueInspector } from '../../shared/ports/intent-queue.js';
 import type { Lease, LockInfo, LockService } from '../../shared/ports/lock-service.js';
-import type { OrderPatch, OrderStore, Page } from '../../shared/ports/order-store.js';
+import type { OrderStore, Page } from '../../shared/ports/order-store.js';
 import type { JobName } from '../../shared/definitions/schedules.js';
 
 export class InMemoryOrderStore implements OrderStore {
@@ -30,15 +30,13 @@ export class InMemoryOrderStore implements OrderStore {
   async get(id: string): Promise<OrderRecord | null> {
     return this.items.get(id) ?? null;
   }
-  async transition(order: OrderRecord, to: OrderState, patch: OrderPatch, fence: number, at: Date): Promise<OrderRecord> {
-    assertTransition(order.state, to);
-    const current = this.items.get(order.id);
-    if (current && current.fence > fence) throw new LockLostError(`symbol:${order.symbol}`);
-    if (!current || current.state !== order.state || current.version !== order.version) throw new ConcurrentModificationError(`order ${order.id} changed`);
-    const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    const next: OrderRecord = { ...current, ...defined, state: to, version: current.version + 1, fence, updatedAt: at.toISOString() };
-    this.items.set(order.id, next);
-    return next;
+  async save(next: OrderRecord, expected: { readonly version: number; readonly fence: number }): Promise<OrderRecord> {
+    const current = this.items.get(next.id);
+    if (current && current.fence > expected.fence) throw new LockLostError(`symbol:${next.symbol}`);
+    if (!current || current.version !== expected.version) throw new ConcurrentModificationError(`order ${next.id} changed`);
+    const stored: OrderRecord = { ...next, fence: expected.fence };
+    this.items.set(next.id, stored);
+    return stored;
   }
   async listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
     const open = [...this.items.values()].filter((o) => !isTerminal(o.state)).sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));

@@ -93,7 +93,7 @@ describe('Domain: budget ledger (account book)', () => {
           } else if (o.kind === 'fill') {
             const order = orders[o.order] as BuyOrder;
             const state = progress[o.order] as (typeof progress)[number];
-            // Fills come before the release (order-sync's contract) and only for a reserved order.
+            // Fills come before the release (order-commit's contract) and only for a reserved order.
             if (!state.reserved || state.released || state.steps >= 5) continue;
             state.steps = Math.min(5, state.steps + o.step);
             // The most the reservation buys at this price and fee, truncated to 8 decimals; a

@@ -1,12 +1,12 @@
 /**
- * Orders in the state table. One item per order, keyed by client order id. Non-terminal orders
+ * Orders in the state table: persistence only (the order aggregate decides every change). One item per order, keyed by client order id. Non-terminal orders
  * carry the sparse `open-orders` index keys, so the reconciler pages through exactly the orders
  * that still need work.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConcurrentModificationError, LockLostError } from '../../domain/errors.js';
-import { assertTransition, isTerminal, type OrderRecord, type OrderState } from '../../domain/order.js';
-import type { OrderPatch, OrderStore, Page } from '../../ports/order-store.js';
+import { isTerminal, type OrderRecord } from '../../domain/order.js';
+import type { OrderStore, Page } from '../../ports/order-store.js';
 import { OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX } from '../../definitions/tables.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 
@@ -16,9 +16,11 @@ const OPEN_PARTITION = 'OPEN';
 
 /** The claim: only the first writer of an order id wins. */
 const orderDoesNotExist = 'attribute_not_exists(pk)';
-/** A transition applies only to the state and version it was computed from, under a fence no older than the stored one. */
-const stateVersionAndFenceMatch =
-  '#state = :from AND #version = :version AND (attribute_not_exists(#fence) OR #fence <= :fence)';
+/** A save applies only to the version it was computed from, under a fence no older than the stored one. */
+const versionAndFenceMatch = 'attribute_exists(pk) AND #version = :expected AND (attribute_not_exists(#fence) OR #fence <= :fence)';
+
+/** Attributes an order may drop from one version to the next. */
+const OPTIONAL_ATTRIBUTES = ['reason', 'firstNotFoundAt', 'stateBeforeCancel', 'exchangeOrderId', 'limitPrice', 'trades'] as const satisfies readonly (keyof OrderRecord)[];
 
 const orderKey = (id: string) => ({ pk: `ORDER#${id}`, sk: ORDER_SK });
 
@@ -54,49 +56,49 @@ export class DynamoDbOrderStore implements OrderStore {
     return out.Item ? toRecord(out.Item) : null;
   }
 
-  async transition(order: OrderRecord, to: OrderState, patch: OrderPatch, fence: number, at: Date): Promise<OrderRecord> {
-    assertTransition(order.state, to, { orderId: order.id });
-    const names: Record<string, string> = { '#state': 'state', '#version': 'version', '#fence': 'fence', '#updatedAt': 'updatedAt' };
-    const values: Record<string, unknown> = {
-      ':from': order.state,
-      ':to': to,
-      ':version': order.version,
-      ':next': order.version + 1,
-      ':fence': fence,
-      ':updatedAt': at.toISOString(),
-    };
-    const sets = ['#state = :to', '#version = :next', '#fence = :fence', '#updatedAt = :updatedAt'];
-    for (const [key, value] of Object.entries(patch)) {
-      if (value === undefined) continue;
+  async save(next: OrderRecord, expected: { readonly version: number; readonly fence: number }): Promise<OrderRecord> {
+    const stored: OrderRecord = { ...next, fence: expected.fence };
+    const names: Record<string, string> = { '#version': 'version', '#fence': 'fence' };
+    const values: Record<string, unknown> = { ':expected': expected.version, ':fence': expected.fence };
+    const sets: string[] = [];
+    for (const [key, value] of Object.entries(stored)) {
+      if (value === undefined || key === 'id') continue;
       names[`#${key}`] = key;
       values[`:${key}`] = value;
       sets.push(`#${key} = :${key}`);
     }
-    const remove = isTerminal(to) ? ' REMOVE openpk, opensk' : '';
+    // Optional attributes the new version no longer has; the open-orders index keys follow the state.
+    const removed: string[] = OPTIONAL_ATTRIBUTES.filter((key) => stored[key] === undefined);
+    if (isTerminal(stored.state)) removed.push('openpk', 'opensk');
+    else {
+      values[':openpk'] = OPEN_PARTITION;
+      values[':opensk'] = `${stored.createdAt}#${stored.id}`;
+      sets.push('openpk = :openpk', 'opensk = :opensk');
+    }
+    const remove = removed.length > 0 ? ` REMOVE ${removed.join(', ')}` : '';
     try {
       await this.options.doc.send(
         new UpdateCommand({
           TableName: this.options.table,
-          Key: orderKey(order.id),
+          Key: orderKey(next.id),
           UpdateExpression: `SET ${sets.join(', ')}${remove}`,
-          ConditionExpression: stateVersionAndFenceMatch,
+          ConditionExpression: versionAndFenceMatch,
           ExpressionAttributeNames: names,
           ExpressionAttributeValues: values,
         }),
       );
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
-      const current = await this.get(order.id);
-      if (current && current.fence > fence) {
-        throw new LockLostError(`symbol:${order.symbol}`, { cause: error, details: { orderId: order.id, storedFence: current.fence, fence } });
+      const current = await this.get(next.id);
+      if (current && current.fence > expected.fence) {
+        throw new LockLostError(`symbol:${next.symbol}`, { cause: error, details: { orderId: next.id, storedFence: current.fence, fence: expected.fence } });
       }
-      throw new ConcurrentModificationError(`order ${order.id} changed since it was read (${order.state} v${order.version})`, {
+      throw new ConcurrentModificationError(`order ${next.id} changed since it was read (v${expected.version})`, {
         cause: error,
-        details: { orderId: order.id, expectedState: order.state, expectedVersion: order.version, actualState: current?.state, actualVersion: current?.version },
+        details: { orderId: next.id, expectedVersion: expected.version, actualState: current?.state, actualVersion: current?.version },
       });
     }
-    const definedPatch = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-    return { ...order, ...definedPatch, state: to, version: order.version + 1, fence, updatedAt: at.toISOString() };
+    return stored;
   }
 
   async listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>> {

@@ -1,0 +1,416 @@
+/**
+ * The order aggregate (EXE-5, EXE-10, EXE-11): the one place that decides how an order moves.
+ *
+ * `applyOrderEvent(order, event)` is a pure function keyed on (state, event), after the order
+ * model of NautilusTrader: `RULES[event][state]` is the handler of that pair, and a pair without
+ * a handler is illegal (IllegalTransitionError, nothing changes). It returns:
+ * - `next`: the order after the event (version + 1, the event added to its bounded summary);
+ * - `audit`: the records to append BEFORE `next` is saved (execute-intent.ts, AUDIT_ORDER);
+ * - `budget`: the money side: a cumulative fill to book BEFORE the save, and whether to release
+ *   the unspent reservation AFTER it (order-commit.ts says why this order is crash-safe).
+ * Stores only persist `next`, conditional on the version it was computed from and the fencing
+ * token; they hold no transition logic, so a fake store cannot drift from the real one.
+ *
+ * Rules worth knowing:
+ * - Fills are cumulative and never go down: a report with less fill than recorded (a stale
+ *   read) cannot undo a booked fill. Where the exchange lists the order's trades, the fill is
+ *   the sum over distinct trade ids (recorded ones included), so a trade reported twice is
+ *   counted once (EXE-11); otherwise the exchange's cumulative amounts are used.
+ * - A cancel request remembers the live state it left; CancelRejected goes back to it.
+ * - Expired and Rejected as local decisions apply only before the exchange can have the order
+ *   (NEW; Rejected also on SUBMITTING, when the exchange refused the request). Once sent, only
+ *   the exchange's report says expired, and Lost (FAILED) needs the reconciler's evidence.
+ * - Terminal states are final for every event but LateFill (EXE-10): an exchange that reports
+ *   fills after the order ended locally (CANCELED, FAILED = lost, EXPIRED, REJECTED) is right,
+ *   and the fill is booked once: counted from what the order had recorded, because the book
+ *   forgot the order when its reservation was released. A LateFill that shows the order open
+ *   again makes it live again (the reconciler then follows it); FILLED accepts no LateFill.
+ */
+import { IllegalTransitionError } from './errors.js';
+import { Decimal, dec, str, type DecimalString } from './money.js';
+import {
+  isTerminal,
+  stateFromExchange,
+  type ExchangeOrderStatus,
+  type OrderEventSummary,
+  type OrderRecord,
+  type OrderState,
+  type OrderTrade,
+} from './order.js';
+
+/** Events kept on the order; older ones are only counted (`eventCount`). */
+export const MAX_ORDER_EVENTS = 20;
+
+/** The exchange's view of an order, as far as the aggregate needs it (an ExchangeOrder fits). */
+export interface OrderReport {
+  /** The exchange's order id. */
+  readonly id: string;
+  readonly status: ExchangeOrderStatus;
+  /** Cumulative base filled, quote cost and quote fee. */
+  readonly filled: DecimalString;
+  readonly cost: DecimalString;
+  readonly fee: DecimalString;
+  /** The order's trades, where the exchange lists them. */
+  readonly trades?: readonly OrderTrade[];
+}
+
+export type OrderEvent =
+  /** The order is about to be sent: first send from NEW, re-send from SUBMITTING or UNKNOWN. */
+  | { readonly type: 'Submitting'; readonly at: Date; readonly sinceLastAttemptMs?: number }
+  /** The send may have reached the exchange but no answer came (timeout, lost duplicate). */
+  | { readonly type: 'OutcomeUnknown'; readonly at: Date; readonly reason: string }
+  /** The exchange's answer to the send. */
+  | { readonly type: 'Accepted'; readonly at: Date; readonly report: OrderReport }
+  /** A lookup of a live order. */
+  | { readonly type: 'Reported'; readonly at: Date; readonly report: OrderReport }
+  | { readonly type: 'CancelRequested'; readonly at: Date; readonly reason: string }
+  | { readonly type: 'CancelRejected'; readonly at: Date; readonly reason: string }
+  /** The exchange confirmed the cancel; its report, when given, carries the final fill. */
+  | { readonly type: 'Canceled'; readonly at: Date; readonly reason: string; readonly report?: OrderReport }
+  /** The exchange answered "not found" to a lookup (REC-2). */
+  | { readonly type: 'NotFound'; readonly at: Date }
+  /** Declared lost: "not found" repeatedly over the grace period (REC-2). */
+  | { readonly type: 'Lost'; readonly at: Date; readonly reason: string }
+  | { readonly type: 'Expired'; readonly at: Date; readonly reason: string }
+  | { readonly type: 'Rejected'; readonly at: Date; readonly reason: string }
+  /** The exchange reports fill (or life) on an order that ended locally (EXE-10). */
+  | { readonly type: 'LateFill'; readonly at: Date; readonly report: OrderReport };
+
+export type OrderEventType = OrderEvent['type'];
+export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
+  'Submitting',
+  'OutcomeUnknown',
+  'Accepted',
+  'Reported',
+  'CancelRequested',
+  'CancelRejected',
+  'Canceled',
+  'NotFound',
+  'Lost',
+  'Expired',
+  'Rejected',
+  'LateFill',
+];
+
+/** An audit record the aggregate asks for; the caller adds the stream and correlation id. */
+export interface OrderAuditEntry {
+  readonly type: string;
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** A cumulative fill to book (account.applyFill). */
+export interface FillToBook {
+  readonly filled: DecimalString;
+  readonly cost: DecimalString;
+  readonly fee: DecimalString;
+  /**
+   * What was booked for the order before its book entry was released: a late fill is counted
+   * from here when the book no longer remembers the order.
+   */
+  readonly bookedBefore?: { readonly filled: DecimalString; readonly cost: DecimalString; readonly fee: DecimalString };
+}
+
+export interface BudgetEffect {
+  /** Booked before the state is saved. */
+  readonly book?: FillToBook;
+  /** After the state is saved: release the unspent reservation; `audited` also records `budget.released`. */
+  readonly release: 'none' | 'silent' | 'audited';
+}
+
+export interface OrderDecision {
+  readonly next: OrderRecord;
+  /** False when the event brings nothing new: nothing to audit or save (`next` is `order`). */
+  readonly changed: boolean;
+  readonly audit: readonly OrderAuditEntry[];
+  readonly budget: BudgetEffect;
+}
+
+/** What a handler decides for one (state, event) pair. */
+type Outcome =
+  | { readonly changed: false; readonly budget: BudgetEffect }
+  | {
+      readonly changed?: true;
+      readonly to: OrderState;
+      /** Fields to set; `undefined` clears an optional field. */
+      readonly patch?: { readonly [K in keyof OrderRecord]?: OrderRecord[K] | undefined };
+      readonly audit: readonly OrderAuditEntry[];
+      readonly budget: BudgetEffect;
+    };
+
+type EventOf<T extends OrderEventType> = Extract<OrderEvent, { type: T }>;
+type Handler<T extends OrderEventType> = (order: OrderRecord, event: EventOf<T>) => Outcome;
+type Rules = { readonly [T in OrderEventType]: Partial<Readonly<Record<OrderState, Handler<T>>>> };
+
+const NO_BUDGET: BudgetEffect = { release: 'none' };
+const LIVE_AFTER_SEND: readonly OrderState[] = ['UNKNOWN', 'OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED'];
+const LATE_FILL_STATES: readonly OrderState[] = ['CANCELED', 'FAILED', 'EXPIRED', 'REJECTED'];
+
+/** The same handler for several states. */
+function inStates<T extends OrderEventType>(states: readonly OrderState[], handler: Handler<T>): Partial<Record<OrderState, Handler<T>>> {
+  return Object.fromEntries(states.map((s) => [s, handler])) as Partial<Record<OrderState, Handler<T>>>;
+}
+
+function recordedFill(order: OrderRecord): FillToBook {
+  return { filled: order.filled, cost: order.cost, fee: order.fee };
+}
+
+/** Ends an order without a fill report: books what it recorded, releases the rest (audited). */
+function close(order: OrderRecord, to: OrderState, auditType: string, reason: string): Outcome {
+  return {
+    to,
+    patch: { reason },
+    audit: [{ type: auditType, data: { orderId: order.id, from: order.state, reason } }],
+    budget: { book: recordedFill(order), release: 'audited' },
+  };
+}
+
+interface MergedFill {
+  readonly filled: DecimalString;
+  readonly cost: DecimalString;
+  readonly fee: DecimalString;
+  readonly trades?: readonly OrderTrade[];
+}
+
+/**
+ * The order's cumulative fill after a report (EXE-11): the sum over distinct trade ids where
+ * trades are listed, otherwise the reported cumulative amounts; never less than recorded.
+ */
+export function mergeFill(order: Pick<OrderRecord, 'filled' | 'cost' | 'fee' | 'trades'>, report: Pick<OrderReport, 'filled' | 'cost' | 'fee' | 'trades'>): MergedFill {
+  let candidate: MergedFill = { filled: report.filled, cost: report.cost, fee: report.fee };
+  let trades = order.trades;
+  if (report.trades && report.trades.length > 0) {
+    const byId = new Map<string, OrderTrade>((order.trades ?? []).map((t) => [t.id, t]));
+    for (const trade of report.trades) if (!byId.has(trade.id)) byId.set(trade.id, trade);
+    trades = [...byId.values()];
+    const sum = (pick: (t: OrderTrade) => DecimalString) => str(trades!.reduce((acc, t) => acc.plus(pick(t)), new Decimal(0)));
+    candidate = { filled: sum((t) => t.amount), cost: sum((t) => t.cost), fee: sum((t) => t.fee) };
+  }
+  const fill = dec(candidate.filled).gt(order.filled) ? candidate : { filled: order.filled, cost: order.cost, fee: order.fee };
+  return trades ? { ...fill, trades } : fill;
+}
+
+/**
+ * A report of the exchange applied to the order: its fill (merged), its state (a cancel in
+ * flight stays CANCEL_REQUESTED until the exchange reports the order over), its exchange id;
+ * a report also ends a "not found" streak.
+ */
+function fromReport(order: OrderRecord, report: OrderReport, late: boolean): Outcome {
+  const fill = mergeFill(order, report);
+  const reported = stateFromExchange(report.status, fill.filled);
+  const to: OrderState = order.state === 'CANCEL_REQUESTED' && !isTerminal(reported) ? 'CANCEL_REQUESTED' : reported;
+  const newFill = dec(fill.filled).gt(order.filled);
+  const book: FillToBook = late ? { ...fill, bookedBefore: recordedFill(order) } : { filled: fill.filled, cost: fill.cost, fee: fill.fee };
+  const changed =
+    newFill ||
+    to !== order.state ||
+    order.exchangeOrderId !== report.id ||
+    order.notFoundCount !== 0 ||
+    order.firstNotFoundAt !== undefined ||
+    (fill.trades?.length ?? 0) !== (order.trades?.length ?? 0);
+  // A late report that adds nothing (a terminal order the exchange also reports over) changes nothing.
+  if (!changed || (late && !newFill && isTerminal(to))) return { changed: false, budget: late ? NO_BUDGET : { book, release: 'none' } };
+  return {
+    to,
+    patch: {
+      exchangeOrderId: report.id,
+      filled: fill.filled,
+      cost: fill.cost,
+      fee: fill.fee,
+      ...(fill.trades ? { trades: fill.trades } : {}),
+      notFoundCount: 0,
+      firstNotFoundAt: undefined,
+      ...(to === 'CANCEL_REQUESTED' ? {} : { stateBeforeCancel: undefined }),
+    },
+    audit: [
+      {
+        type: late ? 'order.late-fill' : newFill ? 'order.filled' : 'order.state',
+        data: { orderId: order.id, from: order.state, to, filled: fill.filled, cost: fill.cost, fee: fill.fee, exchangeOrderId: report.id },
+      },
+    ],
+    // The release after a terminal report is part of the fill's booking: the record above
+    // carries the cost and fee that determine it.
+    budget: { book, release: isTerminal(to) ? 'silent' : 'none' },
+  };
+}
+
+const RULES: Rules = {
+  Submitting: {
+    NEW: (order) => ({
+      to: 'SUBMITTING',
+      audit: [{ type: 'order.submitting', data: { orderId: order.id, amount: order.amount, limitPrice: order.limitPrice } }],
+      budget: NO_BUDGET,
+    }),
+    ...inStates<'Submitting'>(['SUBMITTING', 'UNKNOWN'], (order, event) => ({
+      to: 'SUBMITTING',
+      audit: [{ type: 'order.resending', data: { orderId: order.id, state: order.state, sinceLastAttemptMs: event.sinceLastAttemptMs } }],
+      budget: NO_BUDGET,
+    })),
+  },
+  OutcomeUnknown: {
+    SUBMITTING: (order, event) => ({
+      to: 'UNKNOWN',
+      patch: { reason: event.reason },
+      audit: [{ type: 'order.unknown', data: { orderId: order.id, error: event.reason } }],
+      budget: NO_BUDGET,
+    }),
+  },
+  Accepted: {
+    SUBMITTING: (order, event) => fromReport(order, event.report, false),
+  },
+  Reported: inStates<'Reported'>(['SUBMITTING', ...LIVE_AFTER_SEND], (order, event) => fromReport(order, event.report, false)),
+  CancelRequested: inStates<'CancelRequested'>(['OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED'], (order, event) => ({
+    to: 'CANCEL_REQUESTED',
+    patch: { stateBeforeCancel: order.state === 'CANCEL_REQUESTED' ? order.stateBeforeCancel : order.state },
+    audit: [{ type: 'order.cancel-requested', data: { orderId: order.id, from: order.state, reason: event.reason } }],
+    budget: NO_BUDGET,
+  })),
+  CancelRejected: {
+    CANCEL_REQUESTED: (order, event) => {
+      const before = order.stateBeforeCancel ?? 'OPEN';
+      // A fill that arrived while the cancel was pending makes an open order partially filled.
+      const to: OrderState = before === 'OPEN' && dec(order.filled).gt(0) ? 'PARTIALLY_FILLED' : before;
+      return {
+        to,
+        patch: { stateBeforeCancel: undefined },
+        audit: [{ type: 'order.cancel-rejected', data: { orderId: order.id, to, reason: event.reason } }],
+        budget: NO_BUDGET,
+      };
+    },
+  },
+  Canceled: inStates<'Canceled'>(['OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED'], (order, event) => {
+    const fill = event.report ? mergeFill(order, event.report) : recordedFill(order);
+    // The order filled completely before the cancel reached it.
+    const to: OrderState = event.report?.status === 'closed' ? 'FILLED' : 'CANCELED';
+    return {
+      to,
+      patch: {
+        reason: event.reason,
+        filled: fill.filled,
+        cost: fill.cost,
+        fee: fill.fee,
+        ...(event.report ? { exchangeOrderId: event.report.id } : {}),
+        ...('trades' in fill && fill.trades ? { trades: fill.trades } : {}),
+        stateBeforeCancel: undefined,
+      },
+      audit: [{ type: to === 'FILLED' ? 'order.filled' : 'order.canceled', data: { orderId: order.id, from: order.state, to, reason: event.reason, filled: fill.filled, cost: fill.cost, fee: fill.fee } }],
+      budget: { book: { filled: fill.filled, cost: fill.cost, fee: fill.fee }, release: 'audited' },
+    };
+  }),
+  NotFound: inStates<'NotFound'>(['SUBMITTING', ...LIVE_AFTER_SEND], (order, event) => {
+    const count = order.notFoundCount + 1;
+    return {
+      // A send whose order the exchange does not know has an unknown outcome until proven lost.
+      to: order.state === 'SUBMITTING' ? 'UNKNOWN' : order.state,
+      patch: { notFoundCount: count, firstNotFoundAt: order.firstNotFoundAt ?? event.at.toISOString() },
+      audit: [{ type: 'order.not-found', data: { orderId: order.id, count } }],
+      budget: NO_BUDGET,
+    };
+  }),
+  Lost: inStates<'Lost'>(['SUBMITTING', ...LIVE_AFTER_SEND], (order, event) => close(order, 'FAILED', 'order.failed', event.reason)),
+  Expired: {
+    NEW: (order, event) => close(order, 'EXPIRED', 'order.expired', event.reason),
+  },
+  Rejected: inStates<'Rejected'>(['NEW', 'SUBMITTING'], (order, event) => close(order, 'REJECTED', 'order.rejected', event.reason)),
+  LateFill: inStates<'LateFill'>(LATE_FILL_STATES, (order, event) => fromReport(order, event.report, true)),
+};
+
+/** Whether the aggregate accepts `event` in `state` (the pair has a handler). */
+export function acceptsEvent(state: OrderState, event: OrderEventType): boolean {
+  return RULES[event][state] !== undefined;
+}
+
+/**
+ * Applies one event to an order.
+ * @throws IllegalTransitionError when the aggregate does not accept the event in the order's state.
+ */
+export function applyOrderEvent(order: OrderRecord, event: OrderEvent): OrderDecision {
+  const handler = RULES[event.type][order.state] as Handler<typeof event.type> | undefined;
+  if (!handler) throw new IllegalTransitionError(order.state, event.type, { orderId: order.id });
+  const outcome = handler(order, event as never);
+  if (outcome.changed === false) return { next: order, changed: false, audit: [], budget: outcome.budget };
+  const at = event.at.toISOString();
+  const merged: Record<string, unknown> = {
+    ...order,
+    ...outcome.patch,
+    state: outcome.to,
+    version: order.version + 1,
+    updatedAt: at,
+    events: [...order.events, { type: event.type, at, from: order.state, to: outcome.to }].slice(-MAX_ORDER_EVENTS),
+    eventCount: order.eventCount + 1,
+  };
+  for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
+  return { next: merged as unknown as OrderRecord, changed: true, audit: outcome.audit, budget: outcome.budget };
+}
+
+/**
+ * Applies events one after the other, as one change: audits and the booking in order, the
+ * release if any event asked for it. Used where one decision is several events (a last "not
+ * found" that declares the order lost).
+ */
+export function applyOrderEvents(order: OrderRecord, events: readonly OrderEvent[]): OrderDecision {
+  let next = order;
+  let changed = false;
+  const audit: OrderAuditEntry[] = [];
+  let book: FillToBook | undefined;
+  let release: BudgetEffect['release'] = 'none';
+  const rank = { none: 0, silent: 1, audited: 2 } as const;
+  for (const event of events) {
+    const decision = applyOrderEvent(next, event);
+    next = decision.next;
+    changed ||= decision.changed;
+    audit.push(...decision.audit);
+    if (decision.budget.book) book = decision.budget.book;
+    if (rank[decision.budget.release] > rank[release]) release = decision.budget.release;
+  }
+  return { next, changed, audit, budget: book ? { book, release } : { release } };
+}
+
+/** The fields of a claimed (or adopted) order that the claim itself decides. */
+export type OrderDraft = Omit<OrderRecord, 'state' | 'version' | 'events' | 'eventCount' | 'filled' | 'cost' | 'fee' | 'notFoundCount' | 'updatedAt' | 'trades' | 'stateBeforeCancel'>;
+
+/**
+ * The claim of an intent: the order as it is first written (conditional create). A claim that
+ * cannot go ahead (intent expired, trading paused, sizing refused) is written already closed,
+ * with its reason, so the intent is never executed.
+ */
+export function claimOrder(
+  draft: OrderDraft,
+  at: Date,
+  refused?: { readonly state: Extract<OrderState, 'EXPIRED' | 'REJECTED'>; readonly reason: string },
+): { readonly next: OrderRecord; readonly audit: readonly OrderAuditEntry[] } {
+  const state: OrderState = refused ? refused.state : 'NEW';
+  const next = created(draft, at, state, 'Claimed', refused?.reason);
+  return {
+    next,
+    audit: [
+      {
+        type: state === 'NEW' ? 'intent.accepted' : 'intent.rejected',
+        data: { intentId: next.intentId, orderId: next.id, strategy: next.strategy, side: next.side, amount: next.amount, state, ...(next.reason ? { reason: next.reason } : {}) },
+      },
+    ],
+  };
+}
+
+/** An order found on the exchange with our client order id prefix, taken into the books as UNKNOWN (REC-3). */
+export function adoptOrder(draft: OrderDraft, at: Date): OrderRecord {
+  return created(draft, at, 'UNKNOWN', 'Adopted', draft.reason);
+}
+
+function created(draft: OrderDraft, at: Date, state: OrderState, type: string, reason: string | undefined): OrderRecord {
+  const iso = at.toISOString();
+  const summary: OrderEventSummary = { type, at: iso, from: null, to: state };
+  const { reason: _reason, ...rest } = draft;
+  return {
+    ...rest,
+    ...(reason ? { reason } : {}),
+    state,
+    version: 0,
+    filled: '0',
+    cost: '0',
+    fee: '0',
+    notFoundCount: 0,
+    events: [summary],
+    eventCount: 1,
+    updatedAt: iso,
+  };
+}

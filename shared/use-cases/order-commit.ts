@@ -1,0 +1,85 @@
+/**
+ * Makes an order aggregate's decision durable: the one path by which the executor and the
+ * reconciler change an order and book its money. The aggregate (domain/order-aggregate.ts)
+ * decides; this module writes, in an order that makes a crash between any two writes harmless
+ * (TST-2, test/integration/crash-recovery.test.ts):
+ * 1. the fill into the book (account.applyFill): one conditional write, idempotent because
+ *    fills are cumulative and the order's book entry remembers what was booked;
+ * 2. the audit records of the decision, then the order's new version (a repeated pass may audit
+ *    twice, never zero times: execute-intent.ts, AUDIT_ORDER);
+ * 3. when the order is over, the release of its unspent reservation (removes its book entry).
+ * A crash between 1 and 2 leaves the order as it was: the next pass repeats 1 (a no-op) and
+ * does 2. A crash between 2 and 3 leaves a reservation without a live order: the next delivery
+ * of the intent releases it (execute-intent, step 1), and so does the reconciler's bounded-age
+ * sweep (EXE-7). Never release before the state is terminal: a released entry forgets what was
+ * booked (a late fill is then counted from the order's own record: order-aggregate.ts).
+ */
+import { applyFill, release } from '../domain/account.js';
+import { applyOrderEvents, type FillToBook, type OrderEvent } from '../domain/order-aggregate.js';
+import type { OrderRecord } from '../domain/order.js';
+import { dec } from '../domain/money.js';
+import type { AccountStore } from '../ports/account-store.js';
+import type { AuditLog } from '../ports/audit-log.js';
+import type { OrderStore } from '../ports/order-store.js';
+
+export interface OrderCommitDeps {
+  readonly orders: OrderStore;
+  readonly accounts: AccountStore;
+  readonly audit: AuditLog;
+  readonly quoteCurrency: string;
+}
+
+export function auditStream(symbol: string): string {
+  return `symbol:${symbol}`;
+}
+
+/**
+ * Applies `events` to `order` (as last read) and writes the result under `fence`. Returns the
+ * order as stored, or `order` itself when the events brought nothing new.
+ * @throws IllegalTransitionError (nothing written), ConcurrentModificationError, LockLostError
+ */
+export async function commitOrderEvents(deps: OrderCommitDeps, order: OrderRecord, events: OrderEvent | readonly OrderEvent[], fence: number): Promise<OrderRecord> {
+  const list = Array.isArray(events) ? (events as readonly OrderEvent[]) : [events as OrderEvent];
+  const last = list.at(-1);
+  if (!last) return order;
+  const at = last.at;
+  const decision = applyOrderEvents(order, list);
+  if (decision.budget.book) await bookFill(deps, order, decision.budget.book, at);
+  let next = order;
+  if (decision.changed) {
+    for (const entry of decision.audit) await deps.audit.append(auditStream(order.symbol), { type: entry.type, correlationId: order.correlationId, data: entry.data }, at);
+    next = await deps.orders.save(decision.next, { version: order.version, fence });
+  }
+  if (decision.budget.release !== 'none') {
+    const released = await releaseBudget(deps, next, at);
+    if (decision.budget.release === 'audited') {
+      await deps.audit.append(
+        auditStream(order.symbol),
+        { type: 'budget.released', correlationId: order.correlationId, data: { orderId: order.id, amount: released.amount, currency: deps.quoteCurrency } },
+        at,
+      );
+    }
+  }
+  return next;
+}
+
+/**
+ * Releases what is left of a terminal order's reservation. Idempotent: an order without a book
+ * entry changes nothing. Returns whether the book changed and the quote amount given back.
+ */
+export async function releaseBudget(deps: OrderCommitDeps, order: OrderRecord, at: Date): Promise<{ changed: boolean; amount: string }> {
+  let amount = '0';
+  let changed = false;
+  await deps.accounts.update(deps.quoteCurrency, (book) => {
+    amount = book.orders[order.id]?.remaining ?? '0';
+    const next = release(book, order.id, at);
+    changed = next !== null;
+    return next;
+  });
+  return { changed, amount };
+}
+
+async function bookFill(deps: OrderCommitDeps, order: OrderRecord, fill: FillToBook, at: Date): Promise<void> {
+  if (!dec(fill.filled).gt(0)) return;
+  await deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill }, at));
+}
