@@ -25,6 +25,8 @@ import { pascalCase, policiesOf } from '../constructs/names.js';
 import { OperationalAlarms, type MonitoredQueue } from '../constructs/operational-alarms.js';
 import { OperationsDashboard } from '../constructs/operations-dashboard.js';
 import { TradewardenTables } from '../constructs/tables.js';
+import { sourcedMetric } from '../constructs/tradewarden-metrics.js';
+import { MetricName } from '../../shared/runtime/metric-names.js';
 
 /**
  * Concurrent runs of each scheduled job: one. A scan, a reconciliation or a health run never
@@ -136,7 +138,11 @@ export class TradewardenStack extends Stack {
 
     const monitored = JOBS.map((job) => ({ job, function: functions[job].function, timeout: functions[job].timeout }));
     const deadLetterQueues: MonitoredQueue[] = [
-      { name: 'ExecutionDlq', queue: this.executionQueue.deadLetterQueue },
+      {
+        name: 'ExecutionDlq',
+        queue: this.executionQueue.deadLetterQueue,
+        sentByFunction: sourcedMetric(MetricName.DeadLettered, { statistic: 'Sum', period: Duration.minutes(1) }),
+      },
       ...[...scheduleDlqs].map(([job, dlq]) => ({ name: `${pascalCase(job)}Dlq`, queue: dlq.queue })),
     ];
     this.alarms = new OperationalAlarms(this, 'Monitoring', {

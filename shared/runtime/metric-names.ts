@@ -8,9 +8,6 @@ export const METRICS_NAMESPACE = 'Tradewarden';
 export const MetricName = {
   /** 1 per successful invocation (HLT-1); missing data alarms. */
   Heartbeat: 'Heartbeat',
-  InvocationFailed: 'InvocationFailed',
-  DurationMs: 'DurationMs',
-  MemoryUsedMb: 'MemoryUsedMb',
   Signals: 'Signals',
   IntentsSent: 'IntentsSent',
   ScanFailed: 'ScanFailed',

@@ -7,6 +7,7 @@ import { AUDIT_TABLE, STATE_TABLE, TABLES } from '../../shared/definitions/table
 import { ENV, loadConfig } from '../../shared/runtime/config.js';
 import { HEALTH_STATUS_VALUE, METRICS_NAMESPACE, MetricName } from '../../shared/runtime/metric-names.js';
 import { AUDIT_FORBIDDEN_ACTIONS } from '../../infra/constructs/job-permissions.js';
+import { MIN_INVOCATIONS_FOR_ERROR_RATE, errorRateWindow } from '../../infra/constructs/operational-alarms.js';
 import {
   actionsOf,
   buildStack,
@@ -265,7 +266,7 @@ describe('Stack: TradewardenStack', () => {
     const alarms = (b: Built) => Object.values(resourcesOf(b.template, 'AWS::CloudWatch::Alarm')).map((a) => a.Properties ?? {});
     const topicRef = (b: Built) => ({ Ref: Object.keys(resourcesOf(b.template, 'AWS::SNS::Topic'))[0] });
 
-    it('has an error-rate alarm (errors / invocations) for every function', () => {
+    it('has an error-rate alarm (errors / invocations) for every function, counted only from a minimum number of invocations', () => {
       const fns = functionIds(paper.template);
       for (const job of JOBS) {
         const found = alarms(paper).find((a) => {
@@ -277,6 +278,14 @@ describe('Stack: TradewardenStack', () => {
         });
         expect(found, job).toBeDefined();
         expect(found?.['AlarmActions']).toEqual([topicRef(paper)]);
+        const metrics = found?.['Metrics'] as { Expression?: string; MetricStat?: { Period: number } }[];
+        // The guard: below the minimum the rate is 0, so 1 failure in 1-5 runs pages nobody.
+        expect(metrics.find((m) => m.Expression)?.Expression).toBe(`IF(invocations >= ${MIN_INVOCATIONS_FOR_ERROR_RATE}, 100 * errors / invocations, 0)`);
+        // The window holds at least that many scheduled runs.
+        const period = metrics.find((m) => m.MetricStat)?.MetricStat?.Period ?? 0;
+        expect(period, job).toBe(errorRateWindow(job).toSeconds());
+        const schedule = SCHEDULES.find((s) => s.job === job);
+        if (schedule) expect(period / schedule.everySeconds, job).toBeGreaterThanOrEqual(MIN_INVOCATIONS_FOR_ERROR_RATE);
       }
     });
 
@@ -288,16 +297,46 @@ describe('Stack: TradewardenStack', () => {
       expect(alarms(paper).filter((a) => a['MetricName'] === 'Throttles')).toHaveLength(JOBS.length);
     });
 
-    it('alarms when any dead-letter queue has a message', () => {
+    const metricsOf = (a: Record<string, unknown>) =>
+      (a['Metrics'] ?? []) as { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace?: string; MetricName: string; Dimensions?: { Name: string; Value: unknown }[] } } }[];
+
+    it('alarms on every new dead letter (depth increase; for the execution DLQ also the executor metric), not on a standing depth', () => {
       const queues = resourcesOf(paper.template, 'AWS::SQS::Queue');
       const dlqs = Object.keys(queues).filter((id) => !queues[id]?.Properties?.['RedrivePolicy']);
+      const executionDlq = logicalId(paper.stack, paper.stack.executionQueue.deadLetterQueue);
       expect(dlqs).toHaveLength(1 + SCHEDULES.length);
       for (const dlq of dlqs) {
-        const found = alarms(paper).find(
-          (a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible' && JSON.stringify(a['Dimensions']).includes(`"${dlq}"`),
-        );
-        expect(found, dlq).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+        const onQueue = alarms(paper).filter((a) => JSON.stringify(a['Metrics'] ?? a['Dimensions']).includes(`"${dlq}"`));
+        // No alarm on "visible > 0": it would stay in ALARM for up to 14 days and hide later failures.
+        expect(onQueue.some((a) => a['MetricName'] === 'ApproximateNumberOfMessagesVisible'), dlq).toBe(false);
+        const arrivals = onQueue.find((a) => metricsOf(a).some((m) => m.Expression?.includes('DIFF(')));
+        expect(arrivals, dlq).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 2, DatapointsToAlarm: 1 });
+        const names = metricsOf(arrivals ?? {}).flatMap((m) => (m.MetricStat ? [m.MetricStat.Metric.MetricName] : []));
+        expect(names, dlq).toEqual(expect.arrayContaining(['ApproximateNumberOfMessagesVisible', 'ApproximateNumberOfMessagesNotVisible']));
+        expect(names.includes(MetricName.DeadLettered), dlq).toBe(dlq === executionDlq);
+        if (dlq === executionDlq) {
+          const sent = metricsOf(arrivals ?? {}).find((m) => m.MetricStat?.Metric.MetricName === MetricName.DeadLettered)?.MetricStat?.Metric;
+          expect(sent).toMatchObject({ Namespace: METRICS_NAMESPACE, Dimensions: [{ Name: 'service', Value: 'executor' }] });
+          expect(metricsOf(arrivals ?? {}).find((m) => m.Expression)?.Expression).toContain(`FILL(${'sent'}, 0) > 0 OR DIFF(`);
+        }
       }
+    });
+
+    it('reminds separately when a dead letter has waited more than a day', () => {
+      const queues = resourcesOf(paper.template, 'AWS::SQS::Queue');
+      const dlqs = Object.keys(queues).filter((id) => !queues[id]?.Properties?.['RedrivePolicy']);
+      for (const dlq of dlqs) {
+        const found = alarms(paper).find((a) => a['MetricName'] === 'ApproximateAgeOfOldestMessage' && JSON.stringify(a['Dimensions']).includes(`"${dlq}"`));
+        expect(found, dlq).toMatchObject({ Threshold: 86_400, ComparisonOperator: 'GreaterThanThreshold' });
+      }
+    });
+
+    it("alarms on the executor's failed records (recurring), UNKNOWN orders and rejected orders", () => {
+      const byMetric = (name: string) =>
+        alarms(paper).find((a) => a['Namespace'] === METRICS_NAMESPACE && a['MetricName'] === name && JSON.stringify(a['Dimensions']) === JSON.stringify([{ Name: 'service', Value: 'executor' }]));
+      expect(byMetric(MetricName.RecordsFailed)).toMatchObject({ Statistic: 'Sum', Threshold: 1, EvaluationPeriods: 3, DatapointsToAlarm: 2, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      expect(byMetric(MetricName.OrdersUnknown)).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      expect(byMetric(MetricName.OrdersRejected)).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     });
 
     it('alarms on a missing heartbeat of every scheduled job, counting missing data as breaching', () => {
