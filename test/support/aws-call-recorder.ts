@@ -4,6 +4,7 @@
  * share stacks) and a stand-in EventBridge endpoint. What a function's code really calls is the
  * oracle of its least privilege (SEC-6).
  */
+import type { InitializeMiddleware, MetadataBearer } from '@smithy/types';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { JobName } from '../../shared/definitions/schedules.js';
@@ -51,19 +52,13 @@ export class AwsCallRecorder {
 
   /** Records the calls of one job's container. */
   attach(job: JobName, container: Container): void {
-    for (const [service, client] of [
-      ['dynamodb', container.ddb],
-      ['sqs', container.sqs],
-    ] as const) {
-      client.middlewareStack.add(
-        (next, context) => async (args) => {
-          const input = (args.input ?? {}) as Record<string, unknown>;
-          for (const resource of resourcesOf(input)) this.calls.push({ job, action: iamAction(service, String(context.commandName)), resource });
-          return next(args);
-        },
-        { step: 'initialize', name: `awsCallRecorder-${job}-${service}` },
-      );
-    }
+    const record = (service: 'dynamodb' | 'sqs'): InitializeMiddleware<object, MetadataBearer> => (next, context) => async (args) => {
+      const input = (args.input ?? {}) as Record<string, unknown>;
+      for (const resource of resourcesOf(input)) this.calls.push({ job, action: iamAction(service, String(context.commandName)), resource });
+      return next(args);
+    };
+    container.ddb.middlewareStack.add(record('dynamodb') as never, { step: 'initialize', name: `awsCallRecorder-${job}-dynamodb` });
+    container.sqs.middlewareStack.add(record('sqs') as never, { step: 'initialize', name: `awsCallRecorder-${job}-sqs` });
   }
 
   /**
