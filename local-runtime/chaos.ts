@@ -88,7 +88,7 @@ export class CountingExchange implements Exchange {
   loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
     return this.inner.loadMarkets();
   }
-  fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
+  fetchTickers(symbols?: readonly string[]): Promise<Ticker[]> {
     return this.inner.fetchTickers(symbols);
   }
   fetchCandles(symbol: string, limit: number): Promise<Candle[]> {
@@ -136,7 +136,7 @@ class SwitchExchange implements Exchange {
   loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
     return this.target.loadMarkets();
   }
-  fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
+  fetchTickers(symbols?: readonly string[]): Promise<Ticker[]> {
     return this.target.fetchTickers(symbols);
   }
   fetchCandles(symbol: string, limit: number): Promise<Candle[]> {

@@ -210,7 +210,7 @@ export class FaultInjectingExchange implements Exchange {
     return this.run('loadMarkets', () => this.inner.loadMarkets());
   }
 
-  fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
+  fetchTickers(symbols?: readonly string[]): Promise<Ticker[]> {
     return this.run('fetchTickers', () => this.inner.fetchTickers(symbols));
   }
 

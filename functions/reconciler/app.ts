@@ -5,6 +5,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { assertThresholds, type DriftThresholds } from '../../shared/domain/drift.js';
 import { ValidationError } from '../../shared/domain/errors.js';
+import { checkScheduledTime } from '../../shared/domain/scheduled-time.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ReconcilerEventSchema } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
@@ -80,6 +81,11 @@ export function windowOf(event: Readonly<Record<string, unknown>>): ReconcileInp
 export function createReconcilerHandler(c: Container, options: ReconcilerOptions = {}) {
   const deps = reconcilerDeps(c, options);
   const { metrics } = c.observability;
+  // DATA-9: a time more than one period ahead, or older than an intent lives, changes nothing.
+  const limits = { periodMs: c.config.reconcilerEverySeconds * 1000, maxAgeMs: c.config.intentTtlSeconds * 1000 };
+  const check = (event: { scheduledTime?: string | undefined }) => {
+    if (event.scheduledTime) checkScheduledTime('reconciler', event.scheduledTime, c.clock.now(), limits);
+  };
   return withStack('reconciler', c, ReconcilerEventSchema, async (event, context) => {
     const now = c.clock.now().getTime();
     const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() : DEFAULT_RUN_MS;
@@ -95,5 +101,5 @@ export function createReconcilerHandler(c: Container, options: ReconcilerOptions
       metrics.addMetric(MetricName.RealizedPnl, MetricUnit.Count, Number(report.balances.realizedPnl));
     }
     return report;
-  });
+  }, { check });
 }

@@ -12,12 +12,16 @@ import { PRICE_DROP } from '../../shared/domain/strategies/price-drop.js';
 import { RSI_MEAN_REVERSION } from '../../shared/domain/strategies/rsi-mean-reversion.js';
 import type { StrategyPlugin } from '../../shared/domain/strategies/strategy.js';
 import type { RiskStateStore, TunablesStore } from '../../shared/ports/tunables-store.js';
-import type { Config } from '../../shared/runtime/config.js';
+import { checkScheduledTime } from '../../shared/domain/scheduled-time.js';
+import { scanDeadlineSeconds, type Config } from '../../shared/runtime/config.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ScannerEventSchema } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { CandleCache, scanMarket, type ScanDeps, type ScanSettings } from '../../shared/use-cases/scan-market.js';
+
+/** Time kept before the function timeout to decide, send the intents and write the report. */
+export const SCAN_FINISH_MARGIN_MS = 5_000;
 
 /** Strategies on when the configuration names none. */
 export const DEFAULT_STRATEGIES: readonly string[] = [PRICE_DROP];
@@ -33,6 +37,21 @@ export function scannerSettings(config: Config): ScanSettings {
   return {
     mode: config.mode,
     watchlist: config.watchlist,
+    ...(config.pairListTop > 0
+      ? {
+          pairList: {
+            top: config.pairListTop,
+            quoteCurrency: config.quoteCurrency,
+            minQuoteVolume: config.pairListMinQuoteVolume,
+            minPrice: config.pairListMinPrice,
+            maxSpreadPercent: config.pairListMaxSpreadPercent,
+            allow: config.pairListAllow,
+            deny: config.pairListDeny,
+          },
+        }
+      : {}),
+    candleConcurrency: config.scanConcurrency,
+    deadlineMs: scanDeadlineSeconds(config) * 1000,
     quoteCurrency: config.quoteCurrency,
     intentTtlSeconds: config.intentTtlSeconds,
     staleDataSeconds: config.staleDataSeconds,
@@ -85,22 +104,36 @@ export function createScannerHandler(c: Container, options: ScannerOptions = {})
     settings: scannerSettings(config),
   };
   const everyMs = config.scannerEverySeconds * 1000;
-  return withStack('scanner', c, ScannerEventSchema, async (event) => {
-    // The slot is the scheduled time floored to the interval: a repeated event for the same
-    // slot derives the same intent ids.
-    const at = event.scheduledTime ? Date.parse(event.scheduledTime) : c.clock.now().getTime();
-    const slot = new Date(Math.floor(at / everyMs) * everyMs);
-    const { metrics } = c.observability;
-    try {
-      const result = await scanMarket(deps, { slot, dryRun: event.dryRun ?? false });
-      metrics.addMetric(MetricName.Signals, MetricUnit.Count, result.signals.length);
-      metrics.addMetric(MetricName.IntentsSent, MetricUnit.Count, result.dryRun ? 0 : result.intents.length);
-      metrics.addMetric(MetricName.StaleData, MetricUnit.Count, result.rejectedData.length);
-      return result;
-    } catch (error) {
-      metrics.addMetric(MetricName.ScanFailed, MetricUnit.Count, 1);
-      if (error instanceof CircuitOpenError) metrics.addMetric(MetricName.CircuitOpen, MetricUnit.Count, 1);
-      throw error;
-    }
-  });
+  // DATA-9: a time more than one period ahead, or older than an intent lives, changes nothing.
+  const limits = { periodMs: everyMs, maxAgeMs: config.intentTtlSeconds * 1000 };
+  const check = (event: { scheduledTime?: string | undefined }) => {
+    if (event.scheduledTime) checkScheduledTime('scanner', event.scheduledTime, c.clock.now(), limits);
+  };
+  return withStack(
+    'scanner',
+    c,
+    ScannerEventSchema,
+    async (event, context) => {
+      // The slot is the scheduled time floored to the interval: a repeated event for the same
+      // slot derives the same intent ids.
+      const at = event.scheduledTime ? Date.parse(event.scheduledTime) : c.clock.now().getTime();
+      const slot = new Date(Math.floor(at / everyMs) * everyMs);
+      const remaining = typeof context?.getRemainingTimeInMillis === 'function' ? context.getRemainingTimeInMillis() - SCAN_FINISH_MARGIN_MS : Infinity;
+      const { metrics } = c.observability;
+      try {
+        const result = await scanMarket(deps, { slot, dryRun: event.dryRun ?? false, deadlineMs: Math.max(0, Math.min(deps.settings.deadlineMs ?? Infinity, remaining)) });
+        metrics.addMetric(MetricName.Signals, MetricUnit.Count, result.signals.length);
+        metrics.addMetric(MetricName.IntentsSent, MetricUnit.Count, result.dryRun ? 0 : result.intents.length);
+        metrics.addMetric(MetricName.StaleData, MetricUnit.Count, result.rejectedData.length);
+        metrics.addMetric(MetricName.SymbolsFailed, MetricUnit.Count, result.failedSymbols.length);
+        metrics.addMetric(MetricName.SymbolsUnreached, MetricUnit.Count, result.unreached.length);
+        return result;
+      } catch (error) {
+        metrics.addMetric(MetricName.ScanFailed, MetricUnit.Count, 1);
+        if (error instanceof CircuitOpenError) metrics.addMetric(MetricName.CircuitOpen, MetricUnit.Count, 1);
+        throw error;
+      }
+    },
+    { check },
+  );
 }

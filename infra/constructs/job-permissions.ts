@@ -12,7 +12,7 @@ import { Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_TABLE, IDEMPOTENCY_TABLE, PAPER_TABLE, STATE_TABLE, type TableDefinition } from '../../shared/definitions/tables.js';
+import { AUDIT_TABLE, HELD_LOCKS_INDEX, IDEMPOTENCY_TABLE, OPEN_ORDERS_INDEX, PAPER_TABLE, STATE_TABLE, type TableDefinition } from '../../shared/definitions/tables.js';
 import type { JobName } from '../../shared/definitions/schedules.js';
 import type { ExchangeSecret } from './exchange-secret.js';
 import type { TradewardenTables } from './tables.js';
@@ -63,7 +63,8 @@ export interface JobAccess {
  *   the head pointer lives in the state table (GetItem, UpdateItem);
  * - idempotency (executor): Powertools puts, reads on a conflict, updates on completion and
  *   deletes the record when an attempt fails;
- * - only health scans (the state table, to list held locks) and reads heartbeats in a batch.
+ * - no job scans a table (health finds held locks by the sparse held-locks index) and only
+ *   health reads heartbeats in a batch.
  */
 export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
   scanner: {
@@ -82,14 +83,14 @@ export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
   },
   reconciler: {
     tables: [
-      { table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'], queriedIndexes: ['open-orders'] },
+      { table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'], queriedIndexes: [OPEN_ORDERS_INDEX] },
       { table: PAPER_TABLE, actions: ['GetItem', 'PutItem'], queriedIndexes: ['paper-open-orders'] },
       { table: AUDIT_TABLE, actions: AUDIT_ALLOWED_ACTIONS },
     ],
     exchangeKeys: true,
   },
   health: {
-    tables: [{ table: STATE_TABLE, actions: ['GetItem', 'UpdateItem', 'Query', 'BatchGetItem', 'Scan'] }],
+    tables: [{ table: STATE_TABLE, actions: ['GetItem', 'UpdateItem', 'Query', 'BatchGetItem'], queriedIndexes: [HELD_LOCKS_INDEX] }],
     readQueueDepths: true,
     putEvents: true,
   },

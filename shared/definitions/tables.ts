@@ -3,7 +3,7 @@
  * their tables from these definitions, so local and deployed key schemas cannot drift apart.
  */
 
-/** One key attribute. DynamoDB key attributes here are always strings. */
+/** One key attribute. */
 export interface KeyDefinition {
   readonly name: string;
   readonly type: 'S' | 'N';
@@ -34,6 +34,13 @@ export const ORDERS_BY_TIME_INDEX = 'orders-by-time';
 /** Sparse index of the state table: only non-terminal orders carry its keys. */
 export const OPEN_ORDERS_INDEX = 'open-orders';
 
+/**
+ * Sparse index of the state table: only held locks carry its partition key (`heldpk`), set on
+ * acquisition and removed on release, sorted by lease expiry. Health finds locks held past their
+ * lease with one Query whose cost depends on the locks held, never on the orders stored.
+ */
+export const HELD_LOCKS_INDEX = 'held-locks';
+
 /** Orders, account book, locks, control, heartbeats, circuit and reports. */
 export const STATE_TABLE: TableDefinition = {
   logicalId: 'StateTable',
@@ -49,6 +56,11 @@ export const STATE_TABLE: TableDefinition = {
       indexName: OPEN_ORDERS_INDEX,
       partitionKey: { name: 'openpk', type: 'S' },
       sortKey: { name: 'opensk', type: 'S' },
+    },
+    {
+      indexName: HELD_LOCKS_INDEX,
+      partitionKey: { name: 'heldpk', type: 'S' },
+      sortKey: { name: 'expiresAt', type: 'N' },
     },
   ],
   ttlAttribute: 'expiresAtEpoch',

@@ -109,3 +109,17 @@ export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: numbe
   if (last && now.getTime() - (last.openTime + CANDLE_MS) > maxAgeMs) return { ok: false, reason: 'stale candles' };
   return { ok: true, candles };
 }
+
+/**
+ * Checks a series made of already validated candles and newly validated ones (a cached series with
+ * fresh candles appended): order, no gap at the join or anywhere else, and at least `needed`.
+ * Numbers only: the candles themselves passed `checkCandles` when they arrived.
+ */
+export function checkJoined(series: readonly Candle[], needed: number): CandleCheck {
+  for (let i = 1; i < series.length; i += 1) {
+    const step = (series[i]?.openTime ?? 0) - (series[i - 1]?.openTime ?? 0);
+    if (step !== CANDLE_MS) return { ok: false, reason: `candle gap before ${new Date(series[i]?.openTime ?? 0).toISOString()}` };
+  }
+  if (series.length < needed) return { ok: false, reason: `not enough candles: ${series.length} of ${needed}` };
+  return { ok: true, candles: [...series] };
+}

@@ -13,6 +13,8 @@ export interface Ticker {
   readonly last: DecimalString;
   /** Base volume over 24 h. */
   readonly volume: DecimalString;
+  /** Quote volume over 24 h, when the exchange reports it (else base volume x last). */
+  readonly quoteVolume?: DecimalString;
   /** Exchange timestamp, epoch milliseconds. */
   readonly timestamp: number;
 }

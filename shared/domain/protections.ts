@@ -61,6 +61,8 @@ export interface RiskState {
   readonly cooldowns: Readonly<Record<string, string>>;
   /** The latest schedule slot (ISO) whose scan decided and sent its intents. */
   readonly lastSlot?: string;
+  /** Symbols that scan did not reach (deadline or rate budget): the next scan visits them first. */
+  readonly unreached?: readonly string[];
 }
 
 export const EMPTY_RISK_STATE: RiskState = { cooldowns: {} };

@@ -44,8 +44,11 @@ export interface Exchange {
   /** Where this exchange's market data comes from (DATA-4). */
   readonly source: DataSource;
   loadMarkets(): Promise<Readonly<Record<string, MarketRules>>>;
-  /** Tickers for many symbols in one request where the exchange supports it (DATA-5). */
-  fetchTickers(symbols: readonly string[]): Promise<Ticker[]>;
+  /**
+   * Tickers for many symbols in one request where the exchange supports it (DATA-5). Without
+   * `symbols`: every market the exchange lists, in one request (the pair list rule, DATA-8).
+   */
+  fetchTickers(symbols?: readonly string[]): Promise<Ticker[]>;
   /** Closed one-minute candles, oldest first. */
   fetchCandles(symbol: string, limit: number): Promise<Candle[]>;
   createOrder(request: PlaceOrderRequest): Promise<ExchangeOrder>;

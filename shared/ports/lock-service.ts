@@ -18,6 +18,6 @@ export interface LockService {
   acquire(name: string, owner: string, leaseMs: number, now: Date): Promise<Lease>;
   /** Releases only if `lease` is still the current one; a lost lease is left alone. */
   release(lease: Lease): Promise<void>;
-  /** All locks with their state, for health (held past lease). */
+  /** The locks currently held (live or past their lease), for health; found by key, never by a table scan. */
   list(): Promise<LockInfo[]>;
 }

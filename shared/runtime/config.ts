@@ -18,6 +18,10 @@ const decimalString = z
 /** http(s) URL; queue URLs of the local SQS emulator have unusual hosts, so only the shape is checked. */
 const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL');
 const positiveInt = z.coerce.number().int().positive();
+const optionalSymbolList = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
+  .pipe(z.array(z.string().regex(/^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/, 'symbols look like BTC/USDT')).max(5000));
 const symbolList = z
   .string()
   .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
@@ -67,6 +71,16 @@ export const ENV = {
   reservationMaxAgeSeconds: 'TW_RESERVATION_MAX_AGE_SECONDS',
   reservationBufferPercent: 'TW_RESERVATION_BUFFER_PERCENT',
   scannerEverySeconds: 'TW_SCANNER_EVERY_SECONDS',
+  scanDeadlineSeconds: 'TW_SCAN_DEADLINE_SECONDS',
+  scanConcurrency: 'TW_SCAN_CONCURRENCY',
+  pairListTop: 'TW_PAIRLIST_TOP',
+  pairListMinQuoteVolume: 'TW_PAIRLIST_MIN_QUOTE_VOLUME',
+  pairListMinPrice: 'TW_PAIRLIST_MIN_PRICE',
+  pairListMaxSpreadPercent: 'TW_PAIRLIST_MAX_SPREAD_PERCENT',
+  pairListAllow: 'TW_PAIRLIST_ALLOW',
+  pairListDeny: 'TW_PAIRLIST_DENY',
+  exchangeOrdersPer10s: 'TW_EXCHANGE_ORDERS_PER_10S',
+  exchangeOrdersPerDay: 'TW_EXCHANGE_ORDERS_PER_DAY',
   reconcilerEverySeconds: 'TW_RECONCILER_EVERY_SECONDS',
   healthEverySeconds: 'TW_HEALTH_EVERY_SECONDS',
   paperSeed: 'TW_PAPER_SEED',
@@ -128,6 +142,24 @@ const schema = z
     reservationMaxAgeSeconds: positiveInt.max(86_400).default(900),
     reservationBufferPercent: decimalString.default('1'),
     scannerEverySeconds: positiveInt.default(defaultEvery('scanner')),
+    /**
+     * Time a scan may spend fetching candles before it stops and rotates; below the scanner's
+     * period and its function timeout. Default: half the period, at most SCAN_DEADLINE_DEFAULT_SECONDS.
+     */
+    scanDeadlineSeconds: positiveInt.max(900).optional(),
+    /** Candle requests in flight at once. */
+    scanConcurrency: positiveInt.max(100).default(20),
+    /** The watchlist as a rule (DATA-8): the top N markets by quote volume; 0 keeps the fixed TW_WATCHLIST. */
+    pairListTop: z.coerce.number().int().min(0).max(1000).default(0),
+    pairListMinQuoteVolume: decimalString.default('0'),
+    pairListMinPrice: decimalString.default('0'),
+    /** 0 turns the filter off. */
+    pairListMaxSpreadPercent: decimalString.default('0'),
+    pairListAllow: optionalSymbolList.default([]),
+    pairListDeny: optionalSymbolList.default([]),
+    /** The exchange's order-count limits, per account (Binance ORDERS: 100 per 10 s, 200,000 per day). */
+    exchangeOrdersPer10s: positiveInt.max(100_000).default(100),
+    exchangeOrdersPerDay: positiveInt.max(10_000_000).default(200_000),
     reconcilerEverySeconds: positiveInt.default(defaultEvery('reconciler')),
     healthEverySeconds: positiveInt.default(defaultEvery('health')),
     paperSeed: z.string().min(1).max(64).default('tradewarden'),
@@ -141,6 +173,9 @@ const schema = z
     }
     if (c.mode === 'live' && !c.exchangeSecretArn) {
       ctx.addIssue({ code: 'custom', path: ['exchangeSecretArn'], message: 'live mode needs the exchange API key secret' });
+    }
+    if (c.scanDeadlineSeconds !== undefined && c.scanDeadlineSeconds >= c.scannerEverySeconds) {
+      ctx.addIssue({ code: 'custom', path: ['scanDeadlineSeconds'], message: `must be below the scanner period of ${c.scannerEverySeconds} s` });
     }
     for (const s of c.watchlist) {
       if (!s.endsWith(`/${c.quoteCurrency}`)) {
@@ -172,6 +207,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     throw new ConfigError(issues);
   }
   return parsed.data;
+}
+
+/** Upper bound of the default scan deadline: well inside the scanner's 30 s function timeout. */
+export const SCAN_DEADLINE_DEFAULT_SECONDS = 20;
+
+/** The scan deadline in seconds: the setting, else half the period capped at SCAN_DEADLINE_DEFAULT_SECONDS. */
+export function scanDeadlineSeconds(config: Config): number {
+  return config.scanDeadlineSeconds ?? Math.max(1, Math.min(SCAN_DEADLINE_DEFAULT_SECONDS, Math.floor(config.scannerEverySeconds / 2)));
 }
 
 /** How often each scheduled job runs under this configuration, in seconds. */

@@ -92,7 +92,9 @@ export function createContainer(job: JobName, config: Config, options: Container
   const common = { region: config.region, ...(options.credentials ? { credentials: options.credentials } : {}) };
   const ddb = new DynamoDBClient({ ...common, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) });
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
-  const sqs = new SQSClient({ ...common, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
+  // The queues are the stack's own, in the client's region: the resolved endpoint (AWS, or an
+  // AWS_ENDPOINT_URL_SQS override such as an emulator) is always right, the queue URL's host may not be.
+  const sqs = new SQSClient({ ...common, useQueueUrlAsEndpoint: false, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
 
   let paper: PaperExchange | undefined;
   if (config.mode === 'paper') {
@@ -116,7 +118,8 @@ export function createContainer(job: JobName, config: Config, options: Container
       classify: classifyExchangeError,
       clock,
       timeoutMs: config.exchangeTimeoutMs,
-      symbols: config.watchlist,
+      // A pair list rule chooses among every market; a fixed watchlist loads only its own.
+      ...(config.pairListTop > 0 ? {} : { symbols: config.watchlist }),
       rateBudget: new DynamoDbRateBudget({
         doc,
         table: config.stateTable,
@@ -124,6 +127,8 @@ export function createContainer(job: JobName, config: Config, options: Container
         clock,
         limit: config.exchangeWeightPerMinute,
         budgetFraction: config.rateBudgetPercent / 100,
+        ordersPer10s: config.exchangeOrdersPer10s,
+        ordersPerDay: config.exchangeOrdersPerDay,
       }),
       onHousekeepingError: (error) => observability.logger.warn('rate budget or clock sync failed', { error: String(error) }),
     });

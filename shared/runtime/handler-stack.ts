@@ -45,12 +45,22 @@ export function parseWith<T>(schema: ZodType<T>, event: unknown, what: string): 
   return parsed.data;
 }
 
-function parseEvent<T>(schema: ZodType<T>, what: string): MiddlewareObj<unknown> {
+function parseEvent<T>(schema: ZodType<T>, what: string, check?: (event: T) => void): MiddlewareObj<unknown> {
   return {
     before: (request) => {
-      request.event = parseWith(schema, request.event, what);
+      const event = parseWith(schema, request.event, what);
+      check?.(event);
+      request.event = event;
     },
   };
+}
+
+export interface StackOptions<TEvent> {
+  /**
+   * Checks of the parsed event that need the runtime (the clock, the configuration), run before
+   * the heartbeat: an event they refuse (a coded ValidationError) changes nothing.
+   */
+  readonly check?: (event: TEvent) => void;
 }
 
 interface HeartbeatInternal {
@@ -101,6 +111,7 @@ export function withStack<TEvent, TResult>(
   deps: StackDeps,
   schema: ZodType<TEvent>,
   run: (event: TEvent, context: Context) => Promise<TResult>,
+  options: StackOptions<TEvent> = {},
 ) {
   const { logger, metrics, tracer } = deps.observability;
   return middy<unknown, TResult, Error, Context>(async (event: unknown, context: Context) => run(event as TEvent, context))
@@ -108,6 +119,6 @@ export function withStack<TEvent, TResult>(
     .use(logMetrics(metrics, { captureColdStartMetric: true }))
     .use(captureLambdaHandler(tracer))
     // Parse before the heartbeat: a bad event fails before any state is written.
-    .use(parseEvent(schema, `${job} event`))
+    .use(parseEvent(schema, `${job} event`, options.check))
     .use(heartbeat(job, deps));
 }

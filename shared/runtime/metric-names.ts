@@ -12,6 +12,10 @@ export const MetricName = {
   IntentsSent: 'IntentsSent',
   ScanFailed: 'ScanFailed',
   StaleData: 'StaleData',
+  /** Symbols a scan skipped because their candles could not be fetched (DATA-7). */
+  SymbolsFailed: 'SymbolsFailed',
+  /** Symbols a scan did not reach before its deadline or the rate budget; first next scan. */
+  SymbolsUnreached: 'SymbolsUnreached',
   OrdersPlaced: 'OrdersPlaced',
   OrdersRejected: 'OrdersRejected',
   OrdersUnknown: 'OrdersUnknown',

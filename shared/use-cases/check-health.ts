@@ -31,6 +31,7 @@ import {
   pauseCheck,
   queueCheck,
   reconciliationChecks,
+  scanCoverageCheck,
   type CircuitState,
   type HealthCheck,
   type HealthStatus,
@@ -123,6 +124,8 @@ export async function checkHealth(deps: HealthDeps, self: JobName = 'health'): P
   checks.push(...executorChecks(beats.find((b) => b.job === 'executor')));
   const paused = isPauseActive(pause, now);
   checks.push(marketDataCheck(scan, now, settings.staleDataSeconds, settings.mode === 'live', paused));
+  const coverage = scanCoverageCheck(scan, beats.find((b) => b.job === 'scanner'), settings.schedules.scanner, settings.staleAfterIntervals, now, paused);
+  if (coverage) checks.push(coverage);
   let dlqDepth = 0;
   for (const [name, depth] of Object.entries(depths)) {
     const deadLetter = settings.deadLetterQueues.includes(name);

@@ -17,6 +17,8 @@
  * | pause (RISK-3) | paused (a deliberate state, shown)             | paused for longer than `maxPauseAgeSeconds`      |
  * | circuit        | half-open (probing)                            | open: no exchange call is made, so nothing is    |
  * |                |                                                | placed, cancelled or reconciled                  |
+ * | scan coverage  | symbols skipped (failed candles) or not        | the scanner succeeds but writes no scan report,  |
+ * |                | reached before the deadline                    | or its scans evaluate no symbol at all           |
  * | locks          | held past the lease (a holder died or hangs)   |                                                  |
  * | reconciliation | orders declared lost; orphans on the exchange; | confirmed drift above the hard limit             |
  * |                | drift above the alarm threshold                |                                                  |
@@ -110,6 +112,40 @@ export function marketDataCheck(scan: Readonly<Record<string, unknown>> | null, 
   if (fresh <= 0 || age > ESCALATION_FACTOR * staleMs) return { name: 'market-data', status: 'FAILING', detail };
   if (fresh < symbols || age > staleMs) return { name: 'market-data', status: 'DEGRADED', detail };
   return { name: 'market-data', status: 'OK', detail };
+}
+
+/**
+ * Whether the scanner really scans (DATA-7, DATA-9): a scanner that keeps succeeding while no
+ * scan report is written (every run a `duplicate`, e.g. behind a last-slot marker in the future)
+ * or whose scans evaluate no symbol at all is FAILING: it runs but watches nothing. Symbols
+ * skipped for failed candles, or not reached before the deadline, are DEGRADED. Nothing is judged
+ * while trading is paused (the scanner then fetches nothing).
+ */
+export function scanCoverageCheck(
+  scan: Readonly<Record<string, unknown>> | null,
+  scanner: Heartbeat | undefined,
+  everySeconds: number,
+  staleAfterIntervals: number,
+  now: Date,
+  paused: boolean,
+): HealthCheck | null {
+  if (paused) return null;
+  const lastSuccess = scanner?.lastSuccess ? Date.parse(scanner.lastSuccess) : undefined;
+  const reportAt = scan && typeof scan.at === 'string' ? Date.parse(scan.at) : undefined;
+  const gapMs = staleAfterIntervals * everySeconds * 1000;
+  if (lastSuccess !== undefined && now.getTime() - lastSuccess <= gapMs && (reportAt === undefined ? false : lastSuccess - reportAt > gapMs)) {
+    const marker = `last scan report ${seconds(lastSuccess - (reportAt ?? lastSuccess))} s older than the last successful run`;
+    return { name: 'scan-coverage', status: 'FAILING', detail: `scanner runs but scans nothing: ${marker} (a last-slot marker ahead of the clock? see ops status)` };
+  }
+  if (!scan || scan.failed === true) return null;
+  const symbols = Number(scan.symbols ?? 0);
+  const evaluated = typeof scan.evaluated === 'number' ? scan.evaluated : undefined;
+  const failed = Array.isArray(scan.failedSymbols) ? scan.failedSymbols.length : 0;
+  const unreached = Array.isArray(scan.unreached) ? scan.unreached.length : 0;
+  const detail = `${evaluated ?? '?'}/${symbols} symbols evaluated, ${failed} failed, ${unreached} not reached${typeof scan.stoppedBy === 'string' ? ` (stopped by ${scan.stoppedBy})` : ''}`;
+  if (evaluated === 0 && symbols > 0) return { name: 'scan-coverage', status: 'FAILING', detail: `scanner runs but scans nothing: ${detail}` };
+  if (failed > 0 || unreached > 0) return { name: 'scan-coverage', status: 'DEGRADED', detail };
+  return { name: 'scan-coverage', status: 'OK', detail };
 }
 
 export function queueCheck(name: string, depth: number, deadLetter: boolean, dlqFailingDepth: number): HealthCheck {

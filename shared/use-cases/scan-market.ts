@@ -9,28 +9,36 @@
  *    validated; an invalid record fails the scan (OPS-5). The risk record says which slot was
  *    scanned last: a slot that already sent its intents (or an older one) is not scanned again,
  *    so a repeated scheduled event enqueues nothing new, even if the market moved since.
- * 4. Tickers for the whole watchlist in one request (DATA-5); each is validated and bad or stale
- *    ones are dropped with a reason (DATA-1, DATA-2). If market data cannot be fetched the scan
- *    records the failure for health and fails; it never falls back to other data (DATA-4).
- * 5. Risk: equity at the bids against the day start and the peak decides whether entries pause
+ * 4. The account book: open positions are always scanned (exits, stop-loss).
+ * 5. Tickers in one request (DATA-5): the fixed watchlist, or every market when the watchlist is
+ *    a rule (top N by quote volume with filters, DATA-8); open positions are added; the chosen
+ *    list is recorded. Each ticker is validated and bad or stale ones are dropped with a reason
+ *    (DATA-1, DATA-2). If tickers cannot be fetched the scan records the failure for health and
+ *    fails: without tickers it can do nothing, and it never falls back to other data (DATA-4).
+ * 6. Risk: equity at the bids against the day start and the peak decides whether entries pause
  *    (RISK-4).
- * 6. Per symbol: candles for the enabled strategies, only when a new candle has closed (DATA-5),
- *    validated and gap-checked (DATA-3); stop-loss / take-profit or a strategy exit for a held
- *    position, else the first strategy entry; protections drop what breaks a limit (RISK-4).
- * 7. Each signal becomes an intent whose id is derived from the schedule slot, so the same slot
+ * 7. Candles for the enabled strategies, only when a new candle has closed (DATA-5), validated and
+ *    gap-checked (DATA-3), fetched concurrently under the rate budget (RISK-6). A symbol whose
+ *    candles cannot be had is reported and skipped, not the scan (DATA-7); symbols not reached
+ *    before the deadline go first next scan (rotation).
+ * 8. Per symbol: stop-loss / take-profit for a held position (the ticker is enough), else a
+ *    strategy exit, else the first strategy entry; protections drop what breaks a limit (RISK-4).
+ * 9. Each signal becomes an intent whose id is derived from the schedule slot, so the same slot
  *    scanned twice sends the same ids (deduplicated by the FIFO queue and the executor).
- * 8. Unless dry run: the risk record (cooldowns of the exits, this slot as the last one) is
- *    written before the intents are sent, conditional on the version read in step 3: of two
- *    concurrent scans only one sends, and an exit is never sent without its cooldown. Then the
- *    intents; then the scan report for health (data freshness and source). A scan that died
- *    between the risk write and its report is run again by a retry of its slot.
+ * 10. Unless dry run: the risk record (cooldowns of the exits, this slot as the last one, the
+ *    symbols not reached) is written before the intents are sent, conditional on the version read
+ *    in step 3: of two concurrent scans only one sends, and an exit is never sent without its
+ *    cooldown. Then the intents; then the scan report for health (data freshness and source,
+ *    failed and unreached symbols). A scan that died between the risk write and its report is
+ *    run again by a retry of its slot.
  */
 import { equity } from '../domain/account.js';
-import { TradewardenError, ErrorCode, ValidationError, toTradewardenError } from '../domain/errors.js';
+import { TradewardenError, ErrorCode, toTradewardenError } from '../domain/errors.js';
 import { intentIdFor, type Intent } from '../domain/intent.js';
 import type { Candle, DataSource, MarketRules, Ticker } from '../domain/market.js';
-import { CANDLE_MS, checkCandles, checkTicker, type Rejection } from '../domain/market-validation.js';
+import { checkTicker, type Rejection } from '../domain/market-validation.js';
 import { add, type DecimalString } from '../domain/money.js';
+import { rotationOrder, selectPairs } from '../domain/pair-list.js';
 import {
   assessRisk,
   entryBlock,
@@ -40,7 +48,6 @@ import {
   protectiveExit,
   recordExit,
   type Exposure,
-  type ProtectionSettings,
   type RiskState,
 } from '../domain/protections.js';
 import type { PreparedStrategy, Signal, StrategyPlugin } from '../domain/strategies/strategy.js';
@@ -49,27 +56,23 @@ import type { Clock } from '../ports/clock.js';
 import type { ControlStore } from '../ports/control-store.js';
 import type { Exchange } from '../ports/exchange.js';
 import type { IntentQueue } from '../ports/intent-queue.js';
-import type { RiskStateStore, Tunables, TunablesStore } from '../ports/tunables-store.js';
+import type { RiskStateStore, TunablesStore } from '../ports/tunables-store.js';
+import { CandleCache } from './candle-cache.js';
 import { isPauseActive } from './pause.js';
+import { fetchCandleRound, type CandleRequest, type StopReason, type SymbolFailure } from './scan-candles.js';
+import {
+  DEFAULT_CANDLE_ATTEMPTS,
+  DEFAULT_CANDLE_BACKOFF_MS,
+  DEFAULT_CANDLE_CONCURRENCY,
+  DEFAULT_SCAN_DEADLINE_MS,
+  resolveScanSettings,
+  type ScanSettings,
+} from './scan-settings.js';
 
-/** A strategy's configured default: on or off for every symbol, and its raw parameters. */
-export interface StrategyDefault {
-  readonly enabled: boolean;
-  readonly params: Readonly<Record<string, unknown>>;
-}
-
-/** The deployment's defaults; the tunables record overrides them at run time. */
-export interface ScanSettings {
-  readonly mode: 'paper' | 'live';
-  readonly watchlist: readonly string[];
-  readonly quoteCurrency: string;
-  readonly intentTtlSeconds: number;
-  readonly staleDataSeconds: number;
-  readonly orderQuoteAmount: DecimalString;
-  readonly protections: ProtectionSettings;
-  /** Strategy name -> default; strategies of the registry not named here are off by default. */
-  readonly strategies: Readonly<Record<string, StrategyDefault>>;
-}
+export { CANDLE_CACHE_MAX_CANDLES, CANDLE_CACHE_MAX_SYMBOLS, CandleCache } from './candle-cache.js';
+export type { SymbolFailure, StopReason } from './scan-candles.js';
+export { resolveScanSettings } from './scan-settings.js';
+export type { ResolvedScanSettings, ScanSettings, StrategyDefault } from './scan-settings.js';
 
 export interface ScanDeps {
   readonly exchange: Exchange;
@@ -86,12 +89,16 @@ export interface ScanDeps {
   /** Candles kept between scans of one container (DATA-5). */
   readonly candles: CandleCache;
   readonly settings: ScanSettings;
+  /** Waits between retries of a candle fetch. @default a timer */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 export interface ScanInput {
   /** The schedule slot this scan is for (the scheduled time, not the time it ran). */
   readonly slot: Date;
   readonly dryRun: boolean;
+  /** Overrides the settings' deadline (the function's remaining time is shorter). */
+  readonly deadlineMs?: number;
 }
 
 export interface Blocked {
@@ -110,63 +117,47 @@ export interface ScanResult {
   readonly pauseReason?: string;
   /** Why new entries are paused this scan (daily loss, drawdown), if they are. */
   readonly entriesPaused?: string;
+  /** Symbols in this scan's list. */
   readonly symbols: number;
+  /** The list this scan worked on: the watchlist or what the pair list rule chose, with open positions. */
+  readonly pairs: readonly string[];
+  /** Symbols that reached the decisions (fresh ticker, and candles when a strategy needs them). */
+  readonly evaluated: number;
   readonly signals: readonly Signal[];
   readonly intents: readonly Intent[];
   readonly rejectedData: readonly Rejection[];
+  /** Symbols skipped because their candles could not be fetched (DATA-7). */
+  readonly failedSymbols: readonly SymbolFailure[];
+  /** Symbols not reached before the deadline or the rate budget stopped the scan; first next time. */
+  readonly unreached: readonly string[];
+  readonly stoppedBy?: StopReason;
   readonly blocked: readonly Blocked[];
-  /** Candle series fetched from the exchange this scan (the rest came from the cache). */
+  /** Candle requests sent to the exchange this scan (the rest came from the cache). */
   readonly candleFetches: number;
 }
 
-/** Settings after the tunables were applied, with the strategies bound to their parameters. */
-export interface ResolvedScanSettings {
-  readonly orderQuoteAmount: DecimalString;
-  readonly protections: ProtectionSettings;
-  readonly strategies: readonly { readonly strategy: PreparedStrategy; readonly enabledFor: (symbol: string) => boolean }[];
-}
-
-/**
- * Merges the tunables record over the defaults and validates every strategy's parameters.
- * @throws ValidationError naming an unknown strategy or a bad parameter.
- */
-export function resolveScanSettings(
-  defaults: ScanSettings,
-  tunables: Tunables,
-  registry: Readonly<Record<string, StrategyPlugin>>,
-): ResolvedScanSettings {
-  const overrides = tunables.strategies ?? {};
-  for (const name of Object.keys(overrides)) {
-    if (!registry[name]) throw new ValidationError(`tunables name an unknown strategy ${JSON.stringify(name)}; known: ${Object.keys(registry).join(', ')}`);
-  }
-  const p = defaults.protections;
-  const protections: ProtectionSettings = {
-    maxOpenPositions: tunables.maxOpenPositions ?? p.maxOpenPositions,
-    maxExposurePerSymbol: tunables.maxExposurePerSymbol ?? p.maxExposurePerSymbol,
-    maxTotalExposure: tunables.maxTotalExposure ?? p.maxTotalExposure,
-    cooldownSeconds: tunables.cooldownSeconds ?? p.cooldownSeconds,
-    stopLossPercent: tunables.stopLossPercent ?? p.stopLossPercent,
-    takeProfitPercent: tunables.takeProfitPercent ?? p.takeProfitPercent,
-    maxDailyLoss: tunables.maxDailyLoss ?? p.maxDailyLoss,
-    maxDrawdownPercent: tunables.maxDrawdownPercent ?? p.maxDrawdownPercent,
-  };
-  const strategies = Object.values(registry).map((plugin) => {
-    const base = defaults.strategies[plugin.name];
-    const override = overrides[plugin.name];
-    const strategy = plugin.prepare({ ...(base?.params ?? {}), ...(override?.params ?? {}) });
-    const enabled = override?.enabled ?? base?.enabled ?? false;
-    const perSymbol = override?.symbols ?? {};
-    return { strategy, enabledFor: (symbol: string) => perSymbol[symbol] ?? enabled };
-  });
-  return { orderQuoteAmount: tunables.orderQuoteAmount ?? defaults.orderQuoteAmount, protections, strategies };
-}
+const timer = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<ScanResult> {
   const now = deps.clock.now();
   const { settings } = deps;
   const slot = input.slot.toISOString();
   const source = deps.exchange.source;
-  const base = { slot, source, dryRun: input.dryRun, symbols: settings.watchlist.length, signals: [], intents: [], rejectedData: [], blocked: [], candleFetches: 0 };
+  const base = {
+    slot,
+    source,
+    dryRun: input.dryRun,
+    symbols: settings.watchlist.length,
+    pairs: settings.pairList ? [] : settings.watchlist,
+    evaluated: 0,
+    signals: [],
+    intents: [],
+    rejectedData: [],
+    failedSymbols: [],
+    unreached: [],
+    blocked: [],
+    candleFetches: 0,
+  };
 
   // 1. Kill switch (fail closed: getPause throws when unreadable).
   const pause = await deps.control.getPause();
@@ -182,13 +173,23 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
   const storedRisk = await deps.risk.getRiskState();
   if (!input.dryRun && (await slotDone(deps, storedRisk.state.lastSlot, slot))) return { ...base, status: 'duplicate' };
 
-  // 4. One request for the whole watchlist; validate each ticker. A failed fetch is recorded.
+  // 4. The book: open positions are always in the list.
+  const book = await deps.accounts.get(settings.quoteCurrency);
+  const held = Object.entries(book?.positions ?? {})
+    .filter(([, p]) => isOpen(p))
+    .map(([symbol]) => symbol);
+
+  // 5. One ticker request; the list (fixed or by rule), then each ticker validated.
   const maxAgeMs = settings.staleDataSeconds * 1000;
-  const raw = await fetchOrReport(deps, input, now, () => deps.exchange.fetchTickers(settings.watchlist));
+  const rule = settings.pairList;
+  const fixed = rule ? [] : [...settings.watchlist, ...held.filter((s) => !settings.watchlist.includes(s))];
+  const raw = await fetchOrReport(deps, input, now, () => (rule ? deps.exchange.fetchTickers() : deps.exchange.fetchTickers(fixed)));
+  const pairs = rule ? selectPairs(raw, rule, held).symbols : fixed;
+  const bySymbol = new Map(raw.map((t) => [t.symbol, t]));
   const rejectedData: Rejection[] = [];
   const tickers: Ticker[] = [];
-  for (const symbol of settings.watchlist) {
-    const found = raw.find((t) => t.symbol === symbol);
+  for (const symbol of rotationOrder(pairs, storedRisk.state.unreached ?? [])) {
+    const found = bySymbol.get(symbol);
     if (!found) {
       rejectedData.push({ symbol, reason: 'no ticker returned' });
       continue;
@@ -198,17 +199,33 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
     else rejectedData.push(checked.rejection);
   }
 
-  // 5. Risk: equity at the bids against the day start and the peak.
-  const book = await deps.accounts.get(settings.quoteCurrency);
+  // 6. Risk: equity at the bids against the day start and the peak.
   const bids = Object.fromEntries(tickers.map((t) => [t.symbol, t.bid]));
   const assessed = book ? assessRisk(storedRisk.state, equity(book, bids), now, resolved.protections) : { state: storedRisk.state, entriesPaused: undefined };
-  let risk: RiskState = { ...assessed.state, lastSlot: slot };
 
-  // 6. Decisions per symbol, through the protections.
+  // 7. Candles, concurrently, isolated per symbol, within the deadline.
+  const enabledBySymbol = new Map(tickers.map((t) => [t.symbol, resolved.strategies.filter((s) => s.enabledFor(t.symbol)).map((s) => s.strategy)]));
+  const requests: CandleRequest[] = [];
+  for (const t of tickers) {
+    const needed = Math.max(0, ...(enabledBySymbol.get(t.symbol) ?? []).map((s) => s.candlesNeeded));
+    if (needed > 0) requests.push({ symbol: t.symbol, needed });
+  }
+  const round = await fetchCandleRound({ exchange: deps.exchange, candles: deps.candles, clock: deps.clock, sleep: deps.sleep ?? timer }, requests, {
+    concurrency: settings.candleConcurrency ?? DEFAULT_CANDLE_CONCURRENCY,
+    deadline: now.getTime() + (input.deadlineMs ?? settings.deadlineMs ?? DEFAULT_SCAN_DEADLINE_MS),
+    attempts: settings.candleAttempts ?? DEFAULT_CANDLE_ATTEMPTS,
+    backoffMs: settings.candleBackoffMs ?? DEFAULT_CANDLE_BACKOFF_MS,
+    maxAgeMs,
+  });
+  rejectedData.push(...round.rejected);
+  const unreached = new Set(round.unreached);
+  let risk: RiskState = { ...assessed.state, lastSlot: slot, unreached: round.unreached };
+
+  // 8. Decisions per symbol, through the protections.
   const exposure = mutableExposure(exposureOf(book, bids));
   const signals: Signal[] = [];
   const blocked: Blocked[] = [];
-  let candleFetches = 0;
+  let evaluated = 0;
   let rules: Readonly<Record<string, MarketRules>> | undefined;
   const marketRules = async (symbol: string): Promise<MarketRules | undefined> => {
     rules ??= await deps.markets();
@@ -217,35 +234,26 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
   for (const ticker of tickers) {
     const { symbol } = ticker;
     const position = book?.positions[symbol];
-    const held = isOpen(position) ? position : undefined;
-    const enabled = resolved.strategies.filter((s) => s.enabledFor(symbol)).map((s) => s.strategy);
-    const needed = Math.max(0, ...enabled.map((s) => s.candlesNeeded));
-    let candles: readonly Candle[] = [];
-    if (needed > 0) {
-      const cached = deps.candles.get(symbol, needed, now);
-      const series = cached ?? (await fetchOrReport(deps, input, now, () => deps.exchange.fetchCandles(symbol, needed)));
-      if (!cached) {
-        candleFetches += 1;
-        deps.candles.put(symbol, series);
-      }
-      const checked = checkCandles(series.slice(-needed), now, maxAgeMs + CANDLE_MS, needed);
-      if (checked.ok) candles = checked.candles;
-      else rejectedData.push({ symbol, reason: checked.reason });
-    }
+    const heldPosition = isOpen(position) ? position : undefined;
+    const enabled = enabledBySymbol.get(symbol) ?? [];
+    const candles: readonly Candle[] = round.candles.get(symbol) ?? [];
     const runnable = enabled.filter((s) => s.candlesNeeded === 0 || candles.length >= s.candlesNeeded);
-    const evaluate = (s: PreparedStrategy) => s.evaluate({ ticker, candles: s.candlesNeeded === 0 ? [] : candles.slice(-s.candlesNeeded), position: held });
+    // Without its candles a symbol is skipped, except that a held position keeps its stop-loss.
+    if (runnable.length < enabled.length && !heldPosition) continue;
+    if (!unreached.has(symbol)) evaluated += 1;
+    const evaluate = (s: PreparedStrategy) => s.evaluate({ ticker, candles: s.candlesNeeded === 0 ? [] : candles.slice(-s.candlesNeeded), position: heldPosition });
 
-    if (held) {
+    if (heldPosition) {
       // Exit: stop-loss / take-profit for every position, else the first strategy that says sell.
-      const protective = protectiveExit(held, ticker, resolved.protections);
+      const protective = protectiveExit(heldPosition, ticker, resolved.protections);
       const exit = protective
         ? { strategy: protective.protection, reason: protective.reason }
         : firstDecision(runnable, evaluate, 'sell');
       if (!exit) continue;
-      const why = exitBlock(symbol, held.qty, ticker.bid, exposure, await marketRules(symbol));
+      const why = exitBlock(symbol, heldPosition.qty, ticker.bid, exposure, await marketRules(symbol));
       if (why) blocked.push({ symbol, strategy: exit.strategy, side: 'sell', reason: why });
       else {
-        signals.push({ strategy: exit.strategy, symbol, side: 'sell', amount: held.qty, reason: exit.reason });
+        signals.push({ strategy: exit.strategy, symbol, side: 'sell', amount: heldPosition.qty, reason: exit.reason });
         risk = recordExit(risk, symbol, now);
       }
       continue;
@@ -269,7 +277,7 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
     }
   }
 
-  // 7. Deterministic intents for this slot.
+  // 9. Deterministic intents for this slot.
   const expiresAt = new Date(now.getTime() + settings.intentTtlSeconds * 1000).toISOString();
   const intents: Intent[] = signals.map((s) => {
     const id = intentIdFor({ strategy: s.strategy, symbol: s.symbol, side: s.side, slot });
@@ -288,7 +296,7 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
     };
   });
 
-  // 8. Risk record, then the intents, then the report for health.
+  // 10. Risk record, then the intents, then the report for health.
   const entriesPaused = assessed.entriesPaused;
   if (!input.dryRun) {
     await deps.risk.putRiskState(risk, storedRisk.version, now);
@@ -298,17 +306,38 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
       slot,
       source,
       failed: false,
-      symbols: settings.watchlist.length,
+      symbols: pairs.length,
       fresh: tickers.length,
+      evaluated,
+      pairList: rule ? 'rule' : 'fixed',
+      pairs,
       rejectedData,
+      failedSymbols: round.failed,
+      unreached: round.unreached,
+      ...(round.stoppedBy ? { stoppedBy: round.stoppedBy } : {}),
       signals: signals.length,
       intents: intents.length,
       blocked: blocked.length,
-      candleFetches,
+      candleFetches: round.fetches,
       ...(entriesPaused ? { entriesPaused } : {}),
     });
   }
-  return { ...base, status: 'scanned', signals, intents, rejectedData, blocked, candleFetches, ...(entriesPaused ? { entriesPaused } : {}) };
+  return {
+    ...base,
+    status: 'scanned',
+    symbols: pairs.length,
+    pairs,
+    evaluated,
+    signals,
+    intents,
+    rejectedData,
+    failedSymbols: round.failed,
+    unreached: round.unreached,
+    ...(round.stoppedBy ? { stoppedBy: round.stoppedBy } : {}),
+    blocked,
+    candleFetches: round.fetches,
+    ...(entriesPaused ? { entriesPaused } : {}),
+  };
 }
 
 /**
@@ -391,63 +420,3 @@ function mutableExposure(initial: Exposure): Exposure & { add(symbol: string, qu
 }
 
 
-/** Default bounds of the candle cache: the largest watchlist the configuration accepts, and about 60 MB of candles. */
-export const CANDLE_CACHE_MAX_SYMBOLS = 1000;
-export const CANDLE_CACHE_MAX_CANDLES = 200_000;
-
-/**
- * Candles of each symbol between scans of one container (DATA-5): a series is reused while no
- * newer candle has closed, so several scans within one minute fetch candles once. Bounded by
- * symbols and by candles in total: the least recently used symbols are dropped first (HLT-6).
- */
-export class CandleCache {
-  readonly #entries = new Map<string, readonly Candle[]>();
-  #candles = 0;
-
-  constructor(
-    readonly maxSymbols: number = CANDLE_CACHE_MAX_SYMBOLS,
-    readonly maxCandles: number = CANDLE_CACHE_MAX_CANDLES,
-  ) {
-    if (!Number.isInteger(maxSymbols) || maxSymbols < 1 || !Number.isInteger(maxCandles) || maxCandles < 1) {
-      throw new ValidationError('candle cache bounds must be positive integers');
-    }
-  }
-
-  /** The cached series if it holds `needed` candles and ends with the last candle closed at `now`. */
-  get(symbol: string, needed: number, now: Date): readonly Candle[] | undefined {
-    const series = this.#entries.get(symbol);
-    if (!series || series.length < needed) return undefined;
-    const lastClosedOpen = Math.floor(now.getTime() / CANDLE_MS) * CANDLE_MS - CANDLE_MS;
-    if ((series[series.length - 1]?.openTime ?? -Infinity) < lastClosedOpen) return undefined;
-    this.#entries.delete(symbol);
-    this.#entries.set(symbol, series);
-    return series;
-  }
-
-  put(symbol: string, series: readonly Candle[]): void {
-    this.remove(symbol);
-    this.#entries.set(symbol, series);
-    this.#candles += series.length;
-    while (this.#entries.size > this.maxSymbols || (this.#candles > this.maxCandles && this.#entries.size > 1)) {
-      const oldest = this.#entries.keys().next().value;
-      if (oldest === undefined) break;
-      this.remove(oldest);
-    }
-  }
-
-  get size(): number {
-    return this.#entries.size;
-  }
-
-  /** Candles held in total. */
-  get candles(): number {
-    return this.#candles;
-  }
-
-  private remove(symbol: string): void {
-    const series = this.#entries.get(symbol);
-    if (!series) return;
-    this.#candles -= series.length;
-    this.#entries.delete(symbol);
-  }
-}

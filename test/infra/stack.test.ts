@@ -21,8 +21,8 @@ import {
   type Built,
 } from './stack-fixture.js';
 
-/** Synthesizing with the nag plugin takes a second or two on a small machine. */
-const SYNTH_TIMEOUT_MS = 60_000;
+/** Synthesizing with the nag plugin takes a second or two on an idle small machine, far more on a loaded one. */
+const SYNTH_TIMEOUT_MS = 180_000;
 
 let paper: Built;
 let live: Built;
@@ -230,7 +230,7 @@ describe('Stack: TradewardenStack', () => {
         b.template.resourceCountIs('AWS::SecretsManager::Secret', 0);
         expect(JSON.stringify(b.template.toJSON())).not.toContain('SecretString');
       }
-      expect(live.template.toJSON()['Outputs']).toMatchObject({ ExchangeSecretName: { Value: live.config.exchangeSecretName } });
+      expect(live.template.toJSON()['Outputs']).toMatchObject({ ExchangeSecretArn: { Value: live.config.exchangeSecretName } });
     });
 
     it('reserves exactly one concurrent run for every scheduled job and none for the executor', () => {
@@ -464,7 +464,8 @@ describe('Stack: TradewardenStack', () => {
         .flatMap(({ roles }) => (roles as { Ref: string }[]).map((r) => r.Ref));
       expect(senders).toEqual([roleOf('scanner')]);
       expect(holders('events:PutEvents')).toEqual([roleOf('health')]);
-      expect(holders('dynamodb:Scan')).toEqual([roleOf('health')]);
+      // No job scans a table on its schedule: health finds held locks by a sparse index.
+      expect(holders('dynamodb:Scan')).toEqual([]);
     });
   });
 

@@ -141,11 +141,13 @@ describe('Class: DynamoDbLockService', () => {
   });
 
   describe('Method: list', () => {
-    it('lists held, released and expired locks with owner, token and expiry', async () => {
+    it('lists the held locks, live or past their lease, with owner, token and expiry, and no released one', async () => {
       // Prepare
       const held = freshName();
+      const expired = freshName();
       const released = freshName();
       const heldLease = await locks.acquire(held, 'a', LEASE_MS, T0);
+      const expiredLease = await locks.acquire(expired, 'c', 1, T0);
       await locks.release(await locks.acquire(released, 'b', LEASE_MS, T0));
       await dynamo.doc.send(new PutCommand({ TableName: dynamo.tables.state, Item: { pk: 'CONTROL#PAUSE', sk: 'PAUSE', paused: false, version: 1 } }));
 
@@ -154,8 +156,30 @@ describe('Class: DynamoDbLockService', () => {
 
       // Assess
       expect(listed).toContainEqual({ name: held, owner: 'a', token: heldLease.token, expiresAt: heldLease.expiresAt });
-      expect(listed).toContainEqual({ name: released, owner: null, token: 1, expiresAt: 0 });
+      expect(listed).toContainEqual({ name: expired, owner: 'c', token: expiredLease.token, expiresAt: expiredLease.expiresAt });
+      expect(listed.map((l) => l.name)).not.toContain(released);
       expect(listed.map((l) => l.name).every((n) => n.startsWith('symbol-'))).toBe(true);
+    });
+
+    it('finds the held locks by the sparse index, never by a table scan (cost independent of the orders stored)', async () => {
+      // Prepare: a lock held, and many unrelated items (orders) in the table.
+      const held = freshName();
+      await locks.acquire(held, 'a', LEASE_MS, T0);
+      for (let i = 0; i < 40; i += 1) {
+        await dynamo.doc.send(new PutCommand({ TableName: dynamo.tables.state, Item: { pk: `ORDER#tw-${i}-${held}`, sk: 'ORDER', state: 'FILLED', version: 1 } }));
+      }
+      const sent: string[] = [];
+      const probe = new DynamoDbLockService({
+        doc: { send: (command: { constructor: { name: string }; input: unknown }) => (sent.push(command.constructor.name), dynamo.doc.send(command as never)) } as never,
+        table: dynamo.tables.state,
+      });
+
+      // Act
+      const listed = await probe.list();
+
+      // Assess
+      expect(listed.map((l) => l.name)).toContain(held);
+      expect(sent).toEqual(['QueryCommand']);
     });
   });
 

@@ -81,3 +81,57 @@ describe('Class: DynamoDbRateBudget', () => {
     await expect(budget().consume(800)).resolves.toBeUndefined();
   });
 });
+
+describe('Class: DynamoDbRateBudget, order counts (Binance ORDERS limits, RISK-6)', () => {
+  let table: string;
+  let clock: ManualClock;
+  const budget = (ordersPer10s = 10, ordersPerDay = 1000) =>
+    new DynamoDbRateBudget({ doc: dynamo.doc, table, exchangeId: 'binance', clock, limit: 6000, ordersPer10s, ordersPerDay });
+
+  beforeEach(async () => {
+    tableSet += 1;
+    table = (await createTables(dynamo.client, `orders${tableSet}`))['StateTable'] ?? '';
+    clock = new ManualClock(new Date('2026-05-01T12:00:01Z'));
+  });
+
+  it('backs off at 80% of the orders per 10 s across instances, then allows orders again in the next 10 s', async () => {
+    // Prepare: limit 10 per 10 s => 8 handed out.
+    const a = budget();
+    const b = budget();
+    expect(a.orderBudgets).toEqual({ tenSeconds: 8, day: 800 });
+
+    // Act
+    for (let i = 0; i < 4; i += 1) await a.consume(1, 1);
+    for (let i = 0; i < 4; i += 1) await b.consume(1, 1);
+    const refused = a.consume(1, 1);
+
+    // Assess
+    await expect(refused).rejects.toBeInstanceOf(RateBudgetExhaustedError);
+    await expect(refused).rejects.toMatchObject({ details: { limit: 'orders-10s', used: 8, budget: 8, retryAt: '2026-05-01T12:00:10.000Z' } });
+    // Reads place no order: still allowed.
+    await expect(a.consume(4)).resolves.toBeUndefined();
+    clock.advance(10_000);
+    await expect(b.consume(1, 1)).resolves.toBeUndefined();
+    expect(await b.ordersUsed()).toEqual({ tenSeconds: 1, day: 9 });
+  });
+
+  it('backs off at 80% of the orders per day even when every 10 s window has room', async () => {
+    const a = budget(100, 20);
+    for (let i = 0; i < 16; i += 1) {
+      await a.consume(1, 1);
+      clock.advance(10_000);
+    }
+    await expect(a.consume(1, 1)).rejects.toMatchObject({ details: { limit: 'orders-1d', used: 16, budget: 16, retryAt: '2026-05-02T00:00:00.000Z' } });
+    clock.set(new Date('2026-05-02T00:00:01Z'));
+    await expect(a.consume(1, 1)).resolves.toBeUndefined();
+  });
+
+  it('raises the order counters to what the exchange reports, never lowers them', async () => {
+    const a = budget();
+    await a.observe(10, { tenSeconds: 7, day: 500 });
+    await a.observe(10, { tenSeconds: 3, day: 400 });
+    expect(await a.ordersUsed()).toEqual({ tenSeconds: 7, day: 500 });
+    await a.consume(1, 1);
+    await expect(a.consume(1, 1)).rejects.toMatchObject({ details: { limit: 'orders-10s' } });
+  });
+});

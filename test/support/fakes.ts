@@ -184,7 +184,7 @@ export class FakeExchange implements Exchange {
   async loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
     return Object.fromEntries(Object.keys(this.prices).map((s) => [s, { ...FAKE_RULES, symbol: s }]));
   }
-  async fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
+  async fetchTickers(symbols: readonly string[] = Object.keys(this.prices)): Promise<Ticker[]> {
     return symbols.flatMap((symbol) => {
       const p = this.prices[symbol];
       return p ? [{ symbol, bid: p.bid, ask: p.ask, last: p.bid, volume: '100', timestamp: this.tickerTime?.() ?? Date.now() }] : [];

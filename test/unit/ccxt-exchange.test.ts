@@ -5,9 +5,9 @@
  */
 import ccxt, { type Exchange as CcxtClient } from 'ccxt';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CcxtExchange, binanceSpotWeight, ccxtClientSettings, type ExchangeOperation } from '../../shared/adapters/exchange/ccxt-exchange.js';
+import { CcxtExchange, binanceSpotOrders, binanceSpotWeight, ccxtClientSettings, type ExchangeOperation } from '../../shared/adapters/exchange/ccxt-exchange.js';
 import { ErrorCode, TradewardenError } from '../../shared/domain/errors.js';
-import { RateBudgetExhaustedError, type RateBudget } from '../../shared/ports/rate-budget.js';
+import { RateBudgetExhaustedError, type OrderCounts, type RateBudget } from '../../shared/ports/rate-budget.js';
 import { scanMarket } from '../../shared/use-cases/scan-market.js';
 import { RecordedFetch, recorded } from '../fixtures/binance/recorded-fetch.js';
 import { scanFixture } from '../fixtures/scanner-fakes.js';
@@ -40,15 +40,19 @@ class CapturingClassifier {
 
 class RecordingBudget implements RateBudget {
   readonly consumed: number[] = [];
+  readonly orders: number[] = [];
   readonly observed: number[] = [];
+  readonly observedOrders: OrderCounts[] = [];
   exhausted = 0;
   refuse = false;
-  async consume(weight: number): Promise<void> {
+  async consume(weight: number, orders = 0): Promise<void> {
     if (this.refuse) throw new RateBudgetExhaustedError('binance', 4800, 4800, new Date(T0 + 30_000));
     this.consumed.push(weight);
+    this.orders.push(orders);
   }
-  async observe(usedWeight: number): Promise<void> {
-    this.observed.push(usedWeight);
+  async observe(usedWeight: number, orders: OrderCounts = {}): Promise<void> {
+    if (Number.isInteger(usedWeight)) this.observed.push(usedWeight);
+    if (orders.tenSeconds !== undefined || orders.day !== undefined) this.observedOrders.push(orders);
   }
   async exhaust(): Promise<void> {
     this.exhausted += 1;
@@ -119,7 +123,10 @@ describe('Class: CcxtExchange (Binance, recorded responses)', () => {
       expect(exchange.requests).toBe(2);
     });
 
-    it('configures the client: timeout, ccxt limiter on, ccxt retries off, exchange clock for signing', () => {
+    it('configures the client: timeout, ccxt limiter on only without a shared budget, ccxt retries off, exchange clock for signing', () => {
+      const shared = binanceClient(http);
+      new CcxtExchange({ client: shared, classify: classifier.classify, clock: { now: () => new Date(T0) }, timeoutMs: 4000, rateBudget: budget, onHousekeepingError: () => undefined });
+      expect(shared.enableRateLimit).toBe(false);
       const client = binanceClient(http);
       new CcxtExchange({ client, classify: classifier.classify, clock: { now: () => new Date(T0) }, timeoutMs: 4000, onHousekeepingError: () => undefined });
       expect(client.timeout).toBe(4000);
@@ -140,8 +147,8 @@ describe('Class: CcxtExchange (Binance, recorded responses)', () => {
 
       // Assess
       expect(tickers).toEqual([
-        { symbol: 'BTC/USDT', bid: '65234.49', ask: '65234.5', last: '65234.5', volume: '18234.12345', timestamp: T0 - 400 },
-        { symbol: 'ETH/USDT', bid: '3421.16', ask: '3421.17', last: '3421.17', volume: '312345.6789', timestamp: T0 - 400 },
+        { symbol: 'BTC/USDT', bid: '65234.49', ask: '65234.5', last: '65234.5', volume: '18234.12345', quoteVolume: '1190000000.1234567', timestamp: T0 - 400 },
+        { symbol: 'ETH/USDT', bid: '3421.16', ask: '3421.17', last: '3421.17', volume: '312345.6789', quoteVolume: '1068000000', timestamp: T0 - 400 },
       ]);
       const tickerRequests = http.requests.filter((r) => r.url.pathname === '/api/v3/ticker/24hr');
       expect(tickerRequests).toHaveLength(1);
@@ -337,6 +344,27 @@ describe('Class: CcxtExchange (Binance, recorded responses)', () => {
       const before = http.requests.length;
       await expect(exchange.fetchTickers(WATCHLIST)).rejects.toBeInstanceOf(RateBudgetExhaustedError);
       expect(http.requests.length).toBe(before);
+    });
+
+    it('counts a placed order against the order limits, and feeds back the order-count headers', async () => {
+      await exchange.loadMarkets();
+      const reply = recorded('order-market-buy-full');
+      http.on('POST', '/api/v3/order', { ...reply, headers: { ...reply.headers, 'x-mbx-order-count-10s': '3', 'x-mbx-order-count-1d': '41' } });
+      budget.orders.length = 0;
+      await exchange.createOrder({ clientOrderId: CLIENT_ORDER_ID, symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.0020009' });
+      expect(budget.orders).toEqual([1]);
+      expect(budget.observedOrders).toEqual([{ tenSeconds: 3, day: 41 }]);
+      await exchange.fetchCandles('BTC/USDT', 30);
+      expect(budget.orders).toEqual([1, 0]);
+    });
+
+    it('counts Binance orders as documented: one per order, two per order list, none for reads and cancels', () => {
+      const url = (path: string) => `https://api.binance.com/api/v3/${path}`;
+      expect(binanceSpotOrders('POST', url('order'))).toBe(1);
+      expect(binanceSpotOrders('POST', url('order/cancelReplace'))).toBe(1);
+      expect(binanceSpotOrders('POST', url('orderList/oco'))).toBe(2);
+      expect(binanceSpotOrders('DELETE', url('order'))).toBe(0);
+      expect(binanceSpotOrders('GET', url('order?symbol=BTCUSDT'))).toBe(0);
     });
 
     it('weighs Binance spot endpoints as documented', () => {

@@ -5,6 +5,7 @@ import {
   jobChecks,
   lockCheck,
   marketDataCheck,
+  scanCoverageCheck,
   overall,
   pauseAgeSeconds,
   pauseCheck,
@@ -135,5 +136,28 @@ describe('Function: overall', () => {
     ]);
     expect(result).toEqual({ status: 'FAILING', reasons: ['c: bad', 'b: meh'] });
     expect(overall([]).status).toBe('OK');
+  });
+});
+
+describe('Function: scanCoverageCheck', () => {
+  const beat = (secondsAgo: number) => ({ job: 'scanner' as const, lastSuccess: new Date(NOW.getTime() - secondsAgo * 1000).toISOString(), lastOutcome: 'success' as const });
+  const report = (secondsAgo: number, extra: Record<string, unknown> = {}) => ({ at: new Date(NOW.getTime() - secondsAgo * 1000).toISOString(), failed: false, symbols: 3, evaluated: 3, failedSymbols: [], unreached: [], ...extra });
+
+  it('is FAILING when the scanner succeeds but has written no scan report for more than the stale gap', () => {
+    expect(scanCoverageCheck(report(600), beat(10), 60, 2, NOW, false)).toMatchObject({ status: 'FAILING', detail: expect.stringMatching(/runs but scans nothing/) });
+  });
+
+  it('is FAILING when the last scan evaluated no symbol at all', () => {
+    expect(scanCoverageCheck(report(10, { evaluated: 0, failedSymbols: [{ symbol: 'A' }], unreached: ['B', 'C'] }), beat(10), 60, 2, NOW, false)).toMatchObject({ status: 'FAILING' });
+  });
+
+  it('is DEGRADED when some symbols failed or were not reached, OK when all were scanned', () => {
+    expect(scanCoverageCheck(report(10, { evaluated: 2, failedSymbols: [{ symbol: 'A' }] }), beat(10), 60, 2, NOW, false)?.status).toBe('DEGRADED');
+    expect(scanCoverageCheck(report(10, { evaluated: 2, unreached: ['A'] }), beat(10), 60, 2, NOW, false)?.status).toBe('DEGRADED');
+    expect(scanCoverageCheck(report(10), beat(10), 60, 2, NOW, false)?.status).toBe('OK');
+  });
+
+  it('judges nothing while trading is paused', () => {
+    expect(scanCoverageCheck(report(600, { evaluated: 0 }), beat(10), 60, 2, NOW, true)).toBeNull();
   });
 });

@@ -121,13 +121,18 @@ describe('Use case: scanMarket (market data, kill switch, tunables)', () => {
       });
     });
 
-    it('fails loudly when candles cannot be fetched, never falling back to other data', async () => {
+    it('skips and reports a symbol whose candles cannot be fetched, never falling back to other data', async () => {
       f.exchange.fetchCandles = async () => {
         throw new Error('socket hang up');
       };
-      await expect(scanMarket(deps, { slot: SLOT, dryRun: false })).rejects.toMatchObject({ code: 'INTERNAL' });
+      const result = await scanMarket(deps, { slot: SLOT, dryRun: false });
+      expect(result.signals).toEqual([]);
       expect(f.queue.sent).toEqual([]);
-      expect(f.control.reports.get('scan')).toMatchObject({ failed: true, error: { code: 'INTERNAL', message: 'socket hang up' } });
+      expect(f.control.reports.get('scan')).toMatchObject({
+        failed: false,
+        evaluated: 0,
+        failedSymbols: [{ symbol: 'BTC/USDT', code: 'INTERNAL', reason: 'socket hang up', attempts: 3 }],
+      });
     });
 
     it('keeps the market data error when the failure report cannot be written either', async () => {

@@ -11,10 +11,14 @@
  * therefore be unique per holder (e.g. `executor:<invocation id>`), never a shared role name,
  * or two holders would both "re-acquire".
  *
+ * Held locks also carry `heldpk` = HELD_LOCK_PARTITION, the key of the sparse HELD_LOCKS_INDEX:
+ * set on acquisition, removed on release, so `list` reads only the locks held, by key.
+ *
  * A lease alone does not stop a paused holder (GC, slow network) from writing after it
  * expired: writes made under a lock must also be fenced, see `fenceCondition`.
  */
-import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { HELD_LOCKS_INDEX } from '../../definitions/tables.js';
 import { LockHeldError, StorageError, ValidationError } from '../../domain/errors.js';
 import type { Lease, LockInfo, LockService } from '../../ports/lock-service.js';
 import { isConditionFailed } from './dynamodb-errors.js';
@@ -52,6 +56,9 @@ export function fenceCondition(token: number): ConditionParts {
   return { expression: fenceAllows, names: { '#fence': 'fence' }, values: { ':fence': token } };
 }
 
+/** The one partition of the held-locks index. */
+export const HELD_LOCK_PARTITION = 'HELD';
+
 export class DynamoDbLockService implements LockService {
   readonly #doc: DynamoDBDocumentClient;
   readonly #table: string;
@@ -77,10 +84,10 @@ export class DynamoDbLockService implements LockService {
         new UpdateCommand({
           TableName: this.#table,
           Key: lockKey(name),
-          UpdateExpression: 'SET #owner = :owner, #expiresAt = :expiresAt, #name = :name, #token = if_not_exists(#token, :zero) + :one',
+          UpdateExpression: 'SET #owner = :owner, #expiresAt = :expiresAt, #name = :name, #held = :held, #token = if_not_exists(#token, :zero) + :one',
           ConditionExpression: leaseIsFree,
-          ExpressionAttributeNames: { '#pk': 'pk', '#owner': 'owner', '#expiresAt': 'expiresAt', '#name': 'name', '#token': 'token' },
-          ExpressionAttributeValues: { ':owner': owner, ':expiresAt': nowMs + leaseMs, ':now': nowMs, ':name': name, ':zero': 0, ':one': 1 },
+          ExpressionAttributeNames: { '#pk': 'pk', '#owner': 'owner', '#expiresAt': 'expiresAt', '#name': 'name', '#token': 'token', '#held': 'heldpk' },
+          ExpressionAttributeValues: { ':owner': owner, ':expiresAt': nowMs + leaseMs, ':now': nowMs, ':name': name, ':zero': 0, ':one': 1, ':held': HELD_LOCK_PARTITION },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -104,9 +111,9 @@ export class DynamoDbLockService implements LockService {
         new UpdateCommand({
           TableName: this.#table,
           Key: lockKey(lease.name),
-          UpdateExpression: 'SET #expiresAt = :zero REMOVE #owner',
+          UpdateExpression: 'SET #expiresAt = :zero REMOVE #owner, #held',
           ConditionExpression: leaseIsCurrent,
-          ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token', '#expiresAt': 'expiresAt' },
+          ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token', '#expiresAt': 'expiresAt', '#held': 'heldpk' },
           ExpressionAttributeValues: { ':owner': lease.owner, ':token': lease.token, ':zero': 0 },
         }),
       );
@@ -116,19 +123,24 @@ export class DynamoDbLockService implements LockService {
     }
   }
 
-  /** Every lock item (a filtered scan of the state table: fine while the table is small). */
+  /**
+   * The locks currently held (owner set), live or past their lease, from the sparse held-locks
+   * index: one Query whose cost grows with the locks held, not with the table. The index is
+   * eventually consistent: a lock taken or released a moment ago may be missing or still listed,
+   * which health, running every minute, tolerates.
+   */
   async list(): Promise<LockInfo[]> {
     const locks: LockInfo[] = [];
     let startKey: Record<string, unknown> | undefined;
     do {
       const page = await this.#doc.send(
-        new ScanCommand({
+        new QueryCommand({
           TableName: this.#table,
-          ConsistentRead: true,
+          IndexName: HELD_LOCKS_INDEX,
           ExclusiveStartKey: startKey,
-          FilterExpression: 'begins_with(#pk, :prefix)',
-          ExpressionAttributeNames: { '#pk': 'pk' },
-          ExpressionAttributeValues: { ':prefix': LOCK_PREFIX },
+          KeyConditionExpression: '#held = :held',
+          ExpressionAttributeNames: { '#held': 'heldpk' },
+          ExpressionAttributeValues: { ':held': HELD_LOCK_PARTITION },
         }),
       );
       for (const item of page.Items ?? []) {

@@ -34,6 +34,7 @@ const RiskStateSchema = z
     dayStartEquity: decimal.optional(),
     cooldowns: z.record(z.string(), z.iso.datetime()),
     lastSlot: z.iso.datetime().optional(),
+    unreached: z.array(z.string().min(1).max(40)).max(5000).optional(),
   })
   .strict();
 

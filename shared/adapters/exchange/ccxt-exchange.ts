@@ -10,7 +10,10 @@
  * - Every HTTP request ccxt makes goes through `fetch`, which this adapter wraps: it takes the
  *   request's weight from the shared rate budget first (RISK-6), counts it, and feeds the
  *   exchange's reported used weight (Binance `X-MBX-USED-WEIGHT-1M`) back into the budget.
- *   ccxt's own limiter stays on inside the container; ccxt's retries stay off (createOrder is
+ *   ccxt's own per-container limiter is on only without a shared budget: with one, the budget
+ *   paces every container together (per minute, as the exchange counts), and ccxt's even spacing
+ *   (about 20 ms a candle request on Binance) would stretch a 1000-symbol scan past its schedule;
+ *   the scanner bounds its concurrency instead. ccxt's retries stay off (createOrder is
  *   never retried blindly, EXE-3).
  * - Signed requests use the exchange's clock (`adjustForTimeDifference`), so a drifting Lambda
  *   clock does not produce Binance -1021 timestamp errors.
@@ -39,6 +42,8 @@ export type ExchangeOperation = 'create' | 'read' | 'cancel';
 export type ExchangeErrorClassifier = (error: unknown, operation: ExchangeOperation) => TradewardenError;
 /** Weight of one HTTP request against the exchange's limit. */
 export type RequestWeight = (method: string, url: string) => number;
+/** Orders one HTTP request places, against the exchange's order-count limits. */
+export type RequestOrders = (method: string, url: string) => number;
 
 /** One-minute candles (CANDLE_MS in market-validation). */
 const TIMEFRAME = '1m';
@@ -85,6 +90,18 @@ export const binanceSpotWeight: RequestWeight = (method, url) => {
   }
 };
 
+/**
+ * Orders counted by Binance's ORDERS limits (per account, per 10 s and per day): a new order
+ * counts 1, an order list (OCO, OTO) 2; cancels and reads count none.
+ */
+export const binanceSpotOrders: RequestOrders = (method, url) => {
+  if (method.toUpperCase() !== 'POST') return 0;
+  const path = new URL(url).pathname.replace(/^\/api\/v3\//, '');
+  if (path === 'order' || path === 'order/cancelReplace') return 1;
+  if (path === 'order/oco' || path.startsWith('orderList/')) return 2;
+  return 0;
+};
+
 export interface CcxtExchangeOptions {
   /** A constructed ccxt exchange (one class per bundle), credentials set for private calls. */
   readonly client: CcxtClient;
@@ -96,6 +113,8 @@ export interface CcxtExchangeOptions {
   readonly rateBudget?: RateBudget;
   /** @default binanceSpotWeight for Binance, else 1 per request */
   readonly requestWeight?: RequestWeight;
+  /** @default binanceSpotOrders for Binance, else 1 per POST */
+  readonly requestOrders?: RequestOrders;
   /** Restrict the markets `loadMarkets` returns (the watchlist); all spot markets when absent. */
   readonly symbols?: readonly string[];
   /**
@@ -145,6 +164,7 @@ export class CcxtExchange implements Exchange {
   readonly #clock: Clock;
   readonly #budget: RateBudget | undefined;
   readonly #weight: RequestWeight;
+  readonly #orders: RequestOrders;
   readonly #symbols: ReadonlySet<string> | undefined;
   readonly #onHousekeepingError: (error: unknown) => void;
   readonly #binance: boolean;
@@ -164,12 +184,13 @@ export class CcxtExchange implements Exchange {
     this.#budget = options.rateBudget;
     this.#binance = client.id.startsWith('binance');
     this.#weight = options.requestWeight ?? (this.#binance ? binanceSpotWeight : () => 1);
+    this.#orders = options.requestOrders ?? (this.#binance ? binanceSpotOrders : (method) => (method.toUpperCase() === 'POST' ? 1 : 0));
     this.#symbols = options.symbols ? new Set(options.symbols) : undefined;
     this.#onHousekeepingError = options.onHousekeepingError;
     this.id = client.id;
 
     client.timeout = options.timeoutMs;
-    client.enableRateLimit = true;
+    client.enableRateLimit = options.rateBudget === undefined;
     client.options['adjustForTimeDifference'] = true;
     client.options['maxRetriesOnFailure'] = 0;
     if (this.#binance) client.options['warnOnFetchOpenOrdersWithoutSymbol'] = false;
@@ -193,14 +214,15 @@ export class CcxtExchange implements Exchange {
     return this.#markets;
   }
 
-  async fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
+  async fetchTickers(symbols?: readonly string[]): Promise<Ticker[]> {
     const markets = await this.loadMarkets();
     // A symbol the exchange does not list would fail the whole request: leave it out, so the
     // scan reports it as "no ticker returned".
-    const known = symbols.filter((s) => markets[s] !== undefined);
+    const known = symbols ? symbols.filter((s) => markets[s] !== undefined) : Object.keys(markets);
     if (known.length === 0) return [];
     if (this.#client.has['fetchTickers']) {
-      const tickers = await this.call('read', () => this.#client.fetchTickers([...known]));
+      // Every market: one request without a symbol list (Binance weight 80 instead of 2..80 per list).
+      const tickers = await this.call('read', () => this.#client.fetchTickers(symbols ? [...known] : undefined));
       return known.flatMap((s) => (tickers[s] ? [this.toTicker(s, tickers[s])] : []));
     }
     const result: Ticker[] = [];
@@ -329,7 +351,7 @@ export class CcxtExchange implements Exchange {
     headers: unknown,
     body: unknown,
   ): Promise<unknown> {
-    if (this.#budget) await this.#budget.consume(this.#weight(method, url));
+    if (this.#budget) await this.#budget.consume(this.#weight(method, url), this.#orders(method, url));
     this.#requests += 1;
     this.#client.last_response_headers = undefined;
     try {
@@ -369,9 +391,16 @@ export class CcxtExchange implements Exchange {
         return;
       }
       const headers = this.#client.last_response_headers ?? {};
-      const name = Object.keys(headers).find((h) => h.toLowerCase() === 'x-mbx-used-weight-1m');
-      const used = name === undefined ? Number.NaN : Number(headers[name]);
-      if (Number.isInteger(used)) await this.#budget.observe(used);
+      const header = (wanted: string): number => {
+        const name = Object.keys(headers).find((h) => h.toLowerCase() === wanted);
+        return name === undefined ? Number.NaN : Number(headers[name]);
+      };
+      const used = header('x-mbx-used-weight-1m');
+      const tenSeconds = header('x-mbx-order-count-10s');
+      const day = header('x-mbx-order-count-1d');
+      const orders = { ...(Number.isInteger(tenSeconds) ? { tenSeconds } : {}), ...(Number.isInteger(day) ? { day } : {}) };
+      if (Number.isInteger(used)) await this.#budget.observe(used, orders);
+      else if (orders.tenSeconds !== undefined || orders.day !== undefined) await this.#budget.observe(Number.NaN, orders);
     } catch (error) {
       this.#onHousekeepingError(error);
     }
@@ -423,6 +452,7 @@ export class CcxtExchange implements Exchange {
       ask: this.decimalOrEmpty(t.ask),
       last: this.decimalOrEmpty(t.last ?? t.close),
       volume: this.decimalOrEmpty(t.baseVolume),
+      ...(typeof t.quoteVolume === 'number' && Number.isFinite(t.quoteVolume) ? { quoteVolume: this.decimal(t.quoteVolume) } : {}),
       timestamp: typeof t.timestamp === 'number' ? t.timestamp : Number.NaN,
     };
   }

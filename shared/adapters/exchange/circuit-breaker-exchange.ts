@@ -80,7 +80,7 @@ export class CircuitBreakerExchange implements Exchange {
   loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
     return this.guard(() => this.#inner.loadMarkets());
   }
-  fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
+  fetchTickers(symbols?: readonly string[]): Promise<Ticker[]> {
     return this.guard(() => this.#inner.fetchTickers(symbols));
   }
   fetchCandles(symbol: string, limit: number): Promise<Candle[]> {

@@ -193,7 +193,7 @@ export class PaperExchange implements Exchange {
     return Object.fromEntries(this.symbols.map((symbol) => [symbol, this.market.rules(symbol)]));
   }
 
-  async fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
+  async fetchTickers(symbols: readonly string[] = this.symbols): Promise<Ticker[]> {
     const now = this.clock.now();
     return symbols.map((symbol) => this.market.ticker(symbol, now));
   }

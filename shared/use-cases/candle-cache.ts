@@ -1,0 +1,94 @@
+/**
+ * Candles of each symbol between scans of one container (DATA-5). A series is stored only after
+ * it passed validation, so a later scan re-checks just its freshness; when newer candles closed,
+ * only those are fetched and appended (`missing`), so one new candle per symbol costs one short
+ * request and validating one candle. Bounded by symbols and by candles in total: the least
+ * recently used symbols are dropped first (HLT-6).
+ */
+import { ValidationError } from '../domain/errors.js';
+import type { Candle } from '../domain/market.js';
+import { CANDLE_MS } from '../domain/market-validation.js';
+
+/** Default bounds of the candle cache: the largest watchlist the configuration accepts, and about 60 MB of candles. */
+export const CANDLE_CACHE_MAX_SYMBOLS = 1000;
+export const CANDLE_CACHE_MAX_CANDLES = 200_000;
+
+/** Open time of the last candle closed at `now`. */
+export function lastClosedOpen(now: Date): number {
+  return Math.floor(now.getTime() / CANDLE_MS) * CANDLE_MS - CANDLE_MS;
+}
+
+export class CandleCache {
+  readonly #entries = new Map<string, readonly Candle[]>();
+  #candles = 0;
+
+  constructor(
+    readonly maxSymbols: number = CANDLE_CACHE_MAX_SYMBOLS,
+    readonly maxCandles: number = CANDLE_CACHE_MAX_CANDLES,
+  ) {
+    if (!Number.isInteger(maxSymbols) || maxSymbols < 1 || !Number.isInteger(maxCandles) || maxCandles < 1) {
+      throw new ValidationError('candle cache bounds must be positive integers');
+    }
+  }
+
+  /** The cached series if it holds `needed` candles and ends with the last candle closed at `now`. */
+  get(symbol: string, needed: number, now: Date): readonly Candle[] | undefined {
+    const series = this.#entries.get(symbol);
+    if (!series || series.length < needed) return undefined;
+    if ((series[series.length - 1]?.openTime ?? -Infinity) < lastClosedOpen(now)) return undefined;
+    this.#entries.delete(symbol);
+    this.#entries.set(symbol, series);
+    return series;
+  }
+
+  /**
+   * How many candles to fetch for `symbol` so that, appended to what is cached, it holds `needed`
+   * up to the last closed candle: all `needed` when nothing usable is cached, else the candles that
+   * closed since the cached series ended plus one that overlaps it (to check the join).
+   */
+  missing(symbol: string, needed: number, now: Date): number {
+    const series = this.#entries.get(symbol);
+    const end = series?.[series.length - 1]?.openTime;
+    if (!series || end === undefined || series.length < needed) return needed;
+    const newer = Math.round((lastClosedOpen(now) - end) / CANDLE_MS);
+    if (newer <= 0) return 0;
+    return newer + 1 >= needed ? needed : newer + 1;
+  }
+
+  /** The cached series followed by `fetched` (fetched candles win where they overlap), or `fetched` alone. */
+  merged(symbol: string, fetched: readonly Candle[], keep: number): readonly Candle[] {
+    const series = this.#entries.get(symbol);
+    const first = fetched[0]?.openTime;
+    if (!series || first === undefined) return fetched.slice(-keep);
+    const older = series.filter((c) => c.openTime < first);
+    return [...older, ...fetched].slice(-keep);
+  }
+
+  put(symbol: string, series: readonly Candle[]): void {
+    this.remove(symbol);
+    this.#entries.set(symbol, series);
+    this.#candles += series.length;
+    while (this.#entries.size > this.maxSymbols || (this.#candles > this.maxCandles && this.#entries.size > 1)) {
+      const oldest = this.#entries.keys().next().value;
+      if (oldest === undefined) break;
+      this.remove(oldest);
+    }
+  }
+
+  /** Forgets a symbol (its series failed validation: fetch it whole next time). */
+  remove(symbol: string): void {
+    const series = this.#entries.get(symbol);
+    if (!series) return;
+    this.#candles -= series.length;
+    this.#entries.delete(symbol);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Candles held in total. */
+  get candles(): number {
+    return this.#candles;
+  }
+}

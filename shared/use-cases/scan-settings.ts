@@ -1,0 +1,91 @@
+/**
+ * The scanner's settings: the deployment's defaults (ScanSettings), and how the tunables record
+ * (OPS-5) is merged over them for one scan (resolveScanSettings).
+ */
+import { ValidationError } from '../domain/errors.js';
+import type { DecimalString } from '../domain/money.js';
+import type { PairListRule } from '../domain/pair-list.js';
+import type { ProtectionSettings } from '../domain/protections.js';
+import type { PreparedStrategy, StrategyPlugin } from '../domain/strategies/strategy.js';
+import type { Tunables } from '../ports/tunables-store.js';
+
+/** Candle requests in flight at once: 1000 symbols at 50 ms a request take about 2.5 s. */
+export const DEFAULT_CANDLE_CONCURRENCY = 20;
+/** Time a scan may spend fetching before it stops and rotates (below the one-minute schedule). */
+export const DEFAULT_SCAN_DEADLINE_MS = 40_000;
+/** Attempts per symbol's candle fetch within one scan, the first included. */
+export const DEFAULT_CANDLE_ATTEMPTS = 3;
+/** First backoff before a candle fetch is retried; doubles per retry (100, 200 ms). */
+export const DEFAULT_CANDLE_BACKOFF_MS = 100;
+
+/** A strategy's configured default: on or off for every symbol, and its raw parameters. */
+export interface StrategyDefault {
+  readonly enabled: boolean;
+  readonly params: Readonly<Record<string, unknown>>;
+}
+
+/** The deployment's defaults; the tunables record overrides them at run time. */
+export interface ScanSettings {
+  readonly mode: 'paper' | 'live';
+  /** The fixed watchlist; with a pair list rule, ignored (the rule chooses). */
+  readonly watchlist: readonly string[];
+  /** The watchlist as a rule (DATA-8); absent: the fixed watchlist. */
+  readonly pairList?: PairListRule;
+  readonly quoteCurrency: string;
+  readonly intentTtlSeconds: number;
+  readonly staleDataSeconds: number;
+  readonly orderQuoteAmount: DecimalString;
+  readonly protections: ProtectionSettings;
+  /** Strategy name -> default; strategies of the registry not named here are off by default. */
+  readonly strategies: Readonly<Record<string, StrategyDefault>>;
+  /** @default DEFAULT_CANDLE_CONCURRENCY */
+  readonly candleConcurrency?: number;
+  /** Time from the scan's start after which no candle request starts. @default DEFAULT_SCAN_DEADLINE_MS */
+  readonly deadlineMs?: number;
+  /** @default DEFAULT_CANDLE_ATTEMPTS */
+  readonly candleAttempts?: number;
+  /** @default DEFAULT_CANDLE_BACKOFF_MS */
+  readonly candleBackoffMs?: number;
+}
+
+/** Settings after the tunables were applied, with the strategies bound to their parameters. */
+export interface ResolvedScanSettings {
+  readonly orderQuoteAmount: DecimalString;
+  readonly protections: ProtectionSettings;
+  readonly strategies: readonly { readonly strategy: PreparedStrategy; readonly enabledFor: (symbol: string) => boolean }[];
+}
+
+/**
+ * Merges the tunables record over the defaults and validates every strategy's parameters.
+ * @throws ValidationError naming an unknown strategy or a bad parameter.
+ */
+export function resolveScanSettings(
+  defaults: ScanSettings,
+  tunables: Tunables,
+  registry: Readonly<Record<string, StrategyPlugin>>,
+): ResolvedScanSettings {
+  const overrides = tunables.strategies ?? {};
+  for (const name of Object.keys(overrides)) {
+    if (!registry[name]) throw new ValidationError(`tunables name an unknown strategy ${JSON.stringify(name)}; known: ${Object.keys(registry).join(', ')}`);
+  }
+  const p = defaults.protections;
+  const protections: ProtectionSettings = {
+    maxOpenPositions: tunables.maxOpenPositions ?? p.maxOpenPositions,
+    maxExposurePerSymbol: tunables.maxExposurePerSymbol ?? p.maxExposurePerSymbol,
+    maxTotalExposure: tunables.maxTotalExposure ?? p.maxTotalExposure,
+    cooldownSeconds: tunables.cooldownSeconds ?? p.cooldownSeconds,
+    stopLossPercent: tunables.stopLossPercent ?? p.stopLossPercent,
+    takeProfitPercent: tunables.takeProfitPercent ?? p.takeProfitPercent,
+    maxDailyLoss: tunables.maxDailyLoss ?? p.maxDailyLoss,
+    maxDrawdownPercent: tunables.maxDrawdownPercent ?? p.maxDrawdownPercent,
+  };
+  const strategies = Object.values(registry).map((plugin) => {
+    const base = defaults.strategies[plugin.name];
+    const override = overrides[plugin.name];
+    const strategy = plugin.prepare({ ...(base?.params ?? {}), ...(override?.params ?? {}) });
+    const enabled = override?.enabled ?? base?.enabled ?? false;
+    const perSymbol = override?.symbols ?? {};
+    return { strategy, enabledFor: (symbol: string) => perSymbol[symbol] ?? enabled };
+  });
+  return { orderQuoteAmount: tunables.orderQuoteAmount ?? defaults.orderQuoteAmount, protections, strategies };
+}
