@@ -5,6 +5,7 @@
  */
 import { openBook, type AccountBook } from '../../shared/domain/account.js';
 import { ConcurrentModificationError, ExchangeRejectedError, LockHeldError, LockLostError } from '../../shared/domain/errors.js';
+import { feeOf } from '../../shared/domain/fees.js';
 import type { Intent } from '../../shared/domain/intent.js';
 import type { Candle, MarketRules, Ticker } from '../../shared/domain/market.js';
 import { dec, str } from '../../shared/domain/money.js';
@@ -39,7 +40,13 @@ export class InMemoryOrderStore implements OrderStore {
     return stored;
   }
   async listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
-    const open = [...this.items.values()].filter((o) => !isTerminal(o.state)).sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    return this.page((o) => !isTerminal(o.state), limit, cursor);
+  }
+  async listWatched(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
+    return this.page((o) => isTerminal(o.state) && o.watchUntil !== undefined, limit, cursor);
+  }
+  private page(keep: (o: OrderRecord) => boolean, limit: number, cursor?: string): Page<OrderRecord> {
+    const open = [...this.items.values()].filter(keep).sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     const start = cursor ? Number(cursor) : 0;
     const items = open.slice(start, start + limit);
     return start + limit < open.length ? { items, cursor: String(start + limit) } : { items };
@@ -216,7 +223,7 @@ export class FakeExchange implements Exchange {
       price,
       filled: request.amount,
       cost,
-      fee: str(dec(cost).times(this.feeRate)),
+      fees: feeOf('USDT', str(dec(cost).times(this.feeRate))),
       timestamp: 0,
     };
     this.orders.set(request.clientOrderId, order);

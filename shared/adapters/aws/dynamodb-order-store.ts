@@ -4,7 +4,9 @@
  * that still need work.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { quoteOf } from '../../domain/drift.js';
 import { ConcurrentModificationError, LockLostError } from '../../domain/errors.js';
+import { feeOf } from '../../domain/fees.js';
 import { isTerminal, type OrderRecord } from '../../domain/order.js';
 import type { OrderStore, Page } from '../../ports/order-store.js';
 import { OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX } from '../../definitions/tables.js';
@@ -13,6 +15,14 @@ import { isConditionFailed } from './dynamodb-errors.js';
 const ORDER_SK = 'ORDER';
 const ORDERS_PARTITION = 'ORDER';
 const OPEN_PARTITION = 'OPEN';
+/** Ended orders watched for a late fill share the sparse index under their own partition. */
+const WATCH_PARTITION = 'WATCH';
+
+/** The open-orders index partition an order belongs in: live, watched, or none. */
+function indexPartition(order: OrderRecord): string | undefined {
+  if (!isTerminal(order.state)) return OPEN_PARTITION;
+  return order.watchUntil ? WATCH_PARTITION : undefined;
+}
 
 /** The claim: only the first writer of an order id wins. */
 const orderDoesNotExist = 'attribute_not_exists(pk)';
@@ -20,15 +30,16 @@ const orderDoesNotExist = 'attribute_not_exists(pk)';
 const versionAndFenceMatch = 'attribute_exists(pk) AND #version = :expected AND (attribute_not_exists(#fence) OR #fence <= :fence)';
 
 /** Attributes an order may drop from one version to the next. */
-const OPTIONAL_ATTRIBUTES = ['reason', 'firstNotFoundAt', 'stateBeforeCancel', 'exchangeOrderId', 'limitPrice', 'trades'] as const satisfies readonly (keyof OrderRecord)[];
+const OPTIONAL_ATTRIBUTES = ['reason', 'firstNotFoundAt', 'stateBeforeCancel', 'exchangeOrderId', 'limitPrice', 'trades', 'watchUntil'] as const satisfies readonly (keyof OrderRecord)[];
 
 const orderKey = (id: string) => ({ pk: `ORDER#${id}`, sk: ORDER_SK });
 
 type OrderItem = OrderRecord & { pk: string; sk: string; gsi1pk: string; gsi1sk: string; openpk?: string; opensk?: string };
 
 function toRecord(item: Record<string, unknown>): OrderRecord {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, openpk: _o1, opensk: _o2, ...record } = item as unknown as OrderItem;
-  return record;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, openpk: _o1, opensk: _o2, fee, ...record } = item as unknown as OrderItem & { fee?: string };
+  // Orders written before fees were kept per currency carry one quote amount.
+  return record.fees === undefined ? { ...record, fees: feeOf(quoteOf(record.symbol), fee ?? '0') } : record;
 }
 
 export class DynamoDbOrderStore implements OrderStore {
@@ -40,7 +51,7 @@ export class DynamoDbOrderStore implements OrderStore {
       ...orderKey(order.id),
       gsi1pk: ORDERS_PARTITION,
       gsi1sk: `${order.createdAt}#${order.id}`,
-      ...(isTerminal(order.state) ? {} : { openpk: OPEN_PARTITION, opensk: `${order.createdAt}#${order.id}` }),
+      ...(indexPartition(order) ? { openpk: indexPartition(order), opensk: `${order.createdAt}#${order.id}` } : {}),
     };
     try {
       await this.options.doc.send(new PutCommand({ TableName: this.options.table, Item: item, ConditionExpression: orderDoesNotExist }));
@@ -69,9 +80,10 @@ export class DynamoDbOrderStore implements OrderStore {
     }
     // Optional attributes the new version no longer has; the open-orders index keys follow the state.
     const removed: string[] = OPTIONAL_ATTRIBUTES.filter((key) => stored[key] === undefined);
-    if (isTerminal(stored.state)) removed.push('openpk', 'opensk');
+    const partition = indexPartition(stored);
+    if (!partition) removed.push('openpk', 'opensk');
     else {
-      values[':openpk'] = OPEN_PARTITION;
+      values[':openpk'] = partition;
       values[':opensk'] = `${stored.createdAt}#${stored.id}`;
       sets.push('openpk = :openpk', 'opensk = :opensk');
     }
@@ -101,13 +113,21 @@ export class DynamoDbOrderStore implements OrderStore {
     return stored;
   }
 
-  async listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
+  listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
+    return this.listPartition(OPEN_PARTITION, limit, cursor);
+  }
+
+  listWatched(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
+    return this.listPartition(WATCH_PARTITION, limit, cursor);
+  }
+
+  private async listPartition(partition: string, limit: number, cursor?: string): Promise<Page<OrderRecord>> {
     const out = await this.options.doc.send(
       new QueryCommand({
         TableName: this.options.table,
         IndexName: OPEN_ORDERS_INDEX,
         KeyConditionExpression: 'openpk = :open',
-        ExpressionAttributeValues: { ':open': OPEN_PARTITION },
+        ExpressionAttributeValues: { ':open': partition },
         Limit: limit,
         ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown> } : {}),
       }),

@@ -30,9 +30,10 @@
  */
 import type { Exchange as CcxtClient, Market as CcxtMarket, Order as CcxtOrder, Ticker as CcxtTicker } from 'ccxt';
 import { TradewardenError, ValidationError } from '../../domain/errors.js';
+import { ASSET_PATTERN, normalizeFees, type FeeAmount } from '../../domain/fees.js';
 import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
 import { dec, str, type DecimalString } from '../../domain/money.js';
-import type { ExchangeOrderStatus, OrderType } from '../../domain/order.js';
+import type { ExchangeOrderStatus, OrderTrade, OrderType } from '../../domain/order.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
 import type { RateBudget } from '../../ports/rate-budget.js';
@@ -460,7 +461,6 @@ export class CcxtExchange implements Exchange {
   /** `knownClientOrderId`: the id the order was sent or looked up with (a Binance cancel answers with a new one). */
   private toOrder(o: CcxtOrder, knownClientOrderId: string | undefined): ExchangeOrder {
     const symbol = o.symbol ?? '';
-    const market = this.#client.markets?.[symbol];
     const filled = typeof o.filled === 'number' ? o.filled : 0;
     const average = typeof o.average === 'number' && o.average > 0 ? o.average : undefined;
     const cost = typeof o.cost === 'number' ? this.decimal(o.cost) : average !== undefined ? str(dec(this.decimal(filled)).times(this.decimal(average))) : '0';
@@ -476,22 +476,48 @@ export class CcxtExchange implements Exchange {
       ...(price === undefined ? {} : { price: this.decimal(price) }),
       filled: this.decimal(filled),
       cost,
-      fee: this.quoteFee(o, market?.base, market?.quote, average),
+      fees: this.feesOf(o),
       timestamp: typeof o.timestamp === 'number' ? o.timestamp : this.#clock.now().getTime(),
+      ...this.tradesOf(o),
     };
   }
 
-  private quoteFee(o: CcxtOrder, base: string | undefined, quote: string | undefined, average: number | undefined): DecimalString {
-    // ccxt fills `fees` (one per currency) next to `fee`; its Order type only declares `fee`.
-    const all = (o as CcxtOrder & { fees?: CcxtOrder['fee'][] }).fees;
-    const fees = all && all.length > 0 ? all : o.fee ? [o.fee] : [];
-    let total = dec('0');
-    for (const fee of fees) {
-      if (typeof fee?.cost !== 'number' || fee.cost === 0) continue;
-      if (fee.currency === quote) total = total.plus(this.decimal(fee.cost));
-      else if (fee.currency === base && average !== undefined) total = total.plus(dec(this.decimal(fee.cost)).times(this.decimal(average)));
+  /**
+   * The order's trades where ccxt lists them (Binance: the `fills` of an order response), by
+   * exchange trade id, so a trade reported twice is counted once (EXE-11). A trade without an
+   * id makes the list unusable for that: then only the cumulative amounts are reported.
+   */
+  private tradesOf(o: CcxtOrder): { trades?: OrderTrade[] } {
+    const listed = Array.isArray(o.trades) ? o.trades : [];
+    if (listed.length === 0) return {};
+    const trades: OrderTrade[] = [];
+    for (const t of listed) {
+      if (t.id === undefined || t.id === null || String(t.id) === '' || typeof t.amount !== 'number') return {};
+      const price = typeof t.price === 'number' && t.price > 0 ? t.price : undefined;
+      const cost = typeof t.cost === 'number' ? this.decimal(t.cost) : price !== undefined ? str(dec(this.decimal(t.amount)).times(this.decimal(price))) : '0';
+      trades.push({ id: String(t.id), amount: this.decimal(t.amount), cost, fees: this.feesOf(t as unknown as CcxtOrder) });
     }
-    return str(total);
+    return { trades };
+  }
+
+  /**
+   * The order's fees, one amount per currency as charged (EXE-12): Binance charges the bought
+   * coin, the quote or BNB; converting them to quote here would leave the position holding coins
+   * the account never received.
+   */
+  private feesOf(o: CcxtOrder): FeeAmount[] {
+    // ccxt fills `fees` (one per currency, summed over the trades) next to `fee`; its Order type only declares `fee`.
+    const all = (o as CcxtOrder & { fees?: CcxtOrder['fee'][] }).fees;
+    const charged = all && all.length > 0 ? all : o.fee ? [o.fee] : [];
+    const fees: FeeAmount[] = [];
+    for (const fee of charged) {
+      if (typeof fee?.cost !== 'number' || !Number.isFinite(fee.cost) || fee.cost === 0) continue;
+      if (typeof fee.currency !== 'string' || !ASSET_PATTERN.test(fee.currency)) {
+        throw new ValidationError(`order ${String(o.id)} reports a fee of ${fee.cost} in an unknown currency ${JSON.stringify(fee.currency)}`, ['fees']);
+      }
+      fees.push({ currency: fee.currency, amount: this.decimal(fee.cost) });
+    }
+    return normalizeFees(fees);
   }
 
   private decimal(value: number | string | undefined): DecimalString {
