@@ -25,7 +25,7 @@ const SQS_MAX_MAX_CONCURRENCY = 1000;
 
 /**
  * Settings the infrastructure owns: resource names, trading mode, exchange, watchlist, schedule
- * intervals and log level are derived from the stack and this config. Every other key of the
+ * intervals, log level and tracing are derived from the stack and this config. Every other key of the
  * shared `ENV` map is a strategy/risk tunable a stage may override in `settings`.
  */
 export const INFRA_MANAGED_SETTINGS = [
@@ -50,6 +50,7 @@ export const INFRA_MANAGED_SETTINGS = [
   'reconcilerEverySeconds',
   'healthEverySeconds',
   'logLevel',
+  'tracing',
 ] as const satisfies readonly (keyof typeof ENV)[];
 
 type ManagedSetting = (typeof INFRA_MANAGED_SETTINGS)[number];

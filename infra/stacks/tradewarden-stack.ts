@@ -44,7 +44,7 @@ export interface TradewardenStackProps extends StackProps {
   readonly entries?: Partial<Record<JobName, string>>;
   /**
    * How handlers are bundled.
-   * @default bundleSpec(config.exchangeId)
+   * @default bundleSpec(config.exchangeId) in live mode, bundleSpec(undefined) (no exchange) in paper mode
    */
   readonly bundle?: BundleSpec;
 }
@@ -72,7 +72,7 @@ export class TradewardenStack extends Stack {
     });
     const { config } = props;
     const mode = tradingMode(config);
-    const bundle = props.bundle ?? bundleSpec(config.exchangeId);
+    const bundle = props.bundle ?? bundleSpec(mode === 'live' ? config.exchangeId : undefined);
 
     this.tables = new TradewardenTables(this, 'Tables');
     this.executionQueue = new ExecutionQueue(this, 'Execution');

@@ -3,7 +3,7 @@
  * environment exactly once, at cold start, by `loadConfig`; nothing else reads `process.env`.
  * An invalid or missing value throws a ConfigError naming every bad field.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../domain/errors.js';
 import { DEFAULT_LOCK_LEASE_SECONDS } from '../domain/timing.js';
 import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
@@ -90,6 +90,7 @@ export const ENV = {
   paperFeeAsset: 'TW_PAPER_FEE_ASSET',
   paperInitialFeeAsset: 'TW_PAPER_INITIAL_FEE_ASSET',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
+  tracing: 'POWERTOOLS_TRACE_ENABLED',
 } as const;
 
 const schema = z
@@ -173,6 +174,8 @@ const schema = z
     /** Opening paper holding of a third fee asset (TW_PAPER_FEE_ASSET=BNB): what the fees are paid from. */
     paperInitialFeeAsset: decimalString.default('0'),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
+    /** X-Ray tracing through Powertools Tracer; the stack sets it with active tracing. Off: the X-Ray SDK is never loaded. */
+    tracing: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   })
   .superRefine((c, ctx) => {
     if (c.mode === 'live' && !c.liveTradingConfirmed) {

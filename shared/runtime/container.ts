@@ -96,7 +96,7 @@ function paperFeeHolding(config: Config): Record<string, string> {
 
 export function createContainer(job: JobName, config: Config, options: ContainerOptions = {}): Container {
   const clock = options.clock ?? systemClock;
-  const observability = options.observability ?? createObservability(job, { logLevel: config.logLevel, tracing: !config.dynamodbEndpoint });
+  const observability = options.observability ?? createObservability(job, { logLevel: config.logLevel });
   const common = { region: config.region, ...(options.credentials ? { credentials: options.credentials } : {}) };
   const ddb = new DynamoDBClient({ ...common, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) });
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });

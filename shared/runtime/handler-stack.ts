@@ -1,7 +1,7 @@
 /**
- * The one middy stack every handler uses: Lambda context in logs, cold-start metric and EMF
- * flush, tracing, event parsing with zod (a coded ValidationError that changes no state),
- * heartbeat (HLT-1), duration and memory per invocation in one structured log line (HLT-6) and
+ * The one middy stack every handler uses: Lambda context in logs, EMF flush, tracing (when
+ * on), event parsing with zod (a coded ValidationError that changes no state), heartbeat
+ * (HLT-1), duration and memory per invocation in one structured log line (HLT-6) and
  * structured error codes (HLT-4). Errors are logged with their code and rethrown: never
  * swallowed (HLT-5).
  *
@@ -13,7 +13,6 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context } from 'aws-lambda';
 import type { ZodType } from 'zod';
 import { ValidationError, toTradewardenError } from '../domain/errors.js';
@@ -113,12 +112,13 @@ export function withStack<TEvent, TResult>(
   run: (event: TEvent, context: Context) => Promise<TResult>,
   options: StackOptions<TEvent> = {},
 ) {
-  const { logger, metrics, tracer } = deps.observability;
-  return middy<unknown, TResult, Error, Context>(async (event: unknown, context: Context) => run(event as TEvent, context))
+  const { logger, metrics, tracing } = deps.observability;
+  const stack = middy<unknown, TResult, Error, Context>(async (event: unknown, context: Context) => run(event as TEvent, context))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(captureLambdaHandler(tracer))
-    // Parse before the heartbeat: a bad event fails before any state is written.
-    .use(parseEvent(schema, `${job} event`, options.check))
-    .use(heartbeat(job, deps));
+    // No ColdStart metric: it is one paid custom metric per function, and Lambda's REPORT log
+    // line already carries every cold start's Init Duration for free.
+    .use(logMetrics(metrics, { captureColdStartMetric: false }));
+  if (tracing) stack.use(tracing.middleware);
+  // Parse before the heartbeat: a bad event fails before any state is written.
+  return stack.use(parseEvent(schema, `${job} event`, options.check)).use(heartbeat(job, deps));
 }

@@ -196,6 +196,8 @@ describe('Stack: TradewardenStack', () => {
           [ENV.auditTable]: { Ref: logicalId(paper.stack, paper.stack.tables.table(AUDIT_TABLE)) },
           [ENV.executionQueueUrl]: { Ref: logicalId(paper.stack, paper.stack.executionQueue.queue) },
           [ENV.executionDlqUrl]: { Ref: logicalId(paper.stack, paper.stack.executionQueue.deadLetterQueue) },
+          // Active tracing and the functions' own switch that loads the X-Ray SDK agree.
+          [ENV.tracing]: 'true',
         });
       }
     });

@@ -23,7 +23,7 @@ const CONTEXT = {
 };
 
 function setup(heartbeats: HeartbeatStore = new InMemoryHeartbeatStore()) {
-  const observability = createObservability('scanner', { logLevel: 'SILENT', tracing: false });
+  const observability = createObservability('scanner', { logLevel: 'SILENT' });
   const metric = vi.spyOn(observability.metrics, 'addMetric');
   const info = vi.spyOn(observability.logger, 'info');
   const clock = { now: () => new Date('2026-05-01T12:00:00Z') };
