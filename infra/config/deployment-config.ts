@@ -77,6 +77,11 @@ export const deploymentConfigSchema = z
     live: z.boolean().default(false),
     /** Where alarm notifications are emailed. Optional: the topic exists either way. */
     alarmEmail: z.email().optional(),
+    /**
+     * Name of the Secrets Manager secret with the exchange API keys, created by the operator
+     * before going live. The stack only references it, so no deploy can overwrite the keys.
+     */
+    exchangeSecretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'not a Secrets Manager secret name'),
     /** ccxt exchange id; the bundle contains only this exchange's class. */
     exchangeId: z.string().regex(/^[a-z0-9]+$/),
     quoteCurrency: z.string().regex(/^[A-Z0-9]{2,15}$/),
