@@ -1,11 +1,21 @@
 /**
- * `npm run bench`: prints the benchmark tables. Numbers depend on the machine; compare ratios
- * measured in one run. Not a test: nothing here asserts a time.
+ * `npm run bench`: prints the benchmark tables; `npm run bench -- --json` prints one JSON object
+ * instead, one key per section (`machine`, `executor`, `scanner`, `bundles`, ...). Numbers depend
+ * on the machine: compare ratios measured in one run. Not a test: nothing here asserts a time.
+ *
+ * Options: `--quick` (smaller runs), `--only a,b` (only these sections), `--baseline DIR` (also
+ * bundle the handlers of another checkout, e.g. a worktree of an older commit, for before/after
+ * tables: `bundlesBaseline`), `--write-usage` (store the `usage` section, the billable requests
+ * of one run of each function, in infra/cost/measured-usage.json for `npm run cost`).
  */
+import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchExecutor } from './executor.js';
 import { benchScanner } from './scanner.js';
-import { measureBundles } from '../infra/bench/bundle-sizes.js';
+import { measureUsage } from './usage.js';
+import { MEASURED_USAGE_FILE } from '../infra/cost/measured-usage.js';
+import { bundleSpec } from '../infra/bundling/esbuild-options.js';
+import { measureBundles, type BundleMeasurement } from '../infra/bench/bundle-sizes.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
@@ -13,34 +23,112 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+/** The `bundles` section: one entry per function bundle. */
+function bundleRows(bundles: readonly BundleMeasurement[]) {
+  return bundles.map((b) => ({
+    name: b.name,
+    kb: Math.round(b.bytes / 1024),
+    gzipKb: Math.round(b.gzipBytes / 1024),
+    coldLoadMs: b.coldLoad.medianMs,
+    loadVsFloor: b.loadVsFloor ?? null,
+    floorColdLoadMs: b.floor?.coldLoad.medianMs ?? null,
+    floorKb: b.floor ? Math.round(b.floor.bytes / 1024) : null,
+    floorPackages: b.floor?.packages ?? [],
+  }));
+}
+
+function printBundles(title: string, rows: ReturnType<typeof bundleRows>): void {
+  console.log(`\n${title}`);
+  console.log('| bundle | KB | gzip KB | cold load ms (median) | floor ms | load x floor | floor KB |\n| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${r.kb} | ${r.gzipKb} | ${fmt(r.coldLoadMs)} | ${r.floorColdLoadMs ?? '-'} | ${r.loadVsFloor ?? '-'} | ${r.floorKb ?? '-'} |`);
+  }
+}
+
 async function main(): Promise<void> {
   const quick = process.argv.includes('--quick');
-  console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, node ${process.version}`);
+  const json = process.argv.includes('--json');
+  const only = option('--only')?.split(',');
+  const wanted = (section: string) => !only || only.includes(section);
+  const baseline = option('--baseline');
+  const log = json ? () => undefined : (line: string) => console.log(line);
+  const report: Record<string, unknown> = {
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'cpu', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  };
+  log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, node ${process.version}`);
 
-  const ex = await benchExecutor(quick ? 40 : 200);
-  console.log('\nExecutor on embedded emulators (dynalite + fauxqs)');
-  console.log('| metric | value |\n| --- | --- |');
-  console.log(`| intents per run | ${ex.intents} |`);
-  console.log(`| DynamoDB requests per executed intent (1 worker) | ${fmt(ex.dynamoRequestsPerIntent)} |`);
-  console.log(`| intents/s, 1 worker | ${fmt(ex.intentsPerSecond[1] ?? 0)} |`);
-  console.log(`| intents/s, 8 workers | ${fmt(ex.intentsPerSecond[8] ?? 0)} |`);
-  console.log(`| emulator conditional puts/s (8 in flight) | ${fmt(ex.conditionalWritesPerSecond, 0)} |`);
-  console.log(`| conditional puts per second / intents per second (8 workers) | ${fmt(ex.conditionalWritesPerSecond / (ex.intentsPerSecond[8] ?? 1))} |`);
-
-  const sc = await benchScanner(quick ? [10, 100] : [10, 100, 1000], quick ? 3 : 5);
-  console.log('\nScanner per scan (dry run, paper exchange on the synthetic market)');
-  console.log('| symbols | exchange requests | CPU ms (process) | wall ms |\n| --- | --- | --- | --- |');
-  for (const r of sc) console.log(`| ${r.symbols} | ${fmt(r.exchangeRequestsPerScan)} | ${fmt(r.cpuMsPerScan)} | ${fmt(r.wallMsPerScan)} |`);
-
-  const bundles = await measureBundles({ samples: quick ? 3 : 7 });
-  const bare = bundles.find((b) => b.name === 'bare-logger');
-  console.log('\nFunction bundles (esbuild, minified, as deployed) next to a bare Powertools handler');
-  console.log('| bundle | KB | gzip KB | cold load ms (median) | size x bare | load x bare |\n| --- | --- | --- | --- | --- | --- |');
-  for (const b of bundles) {
-    const sizeRatio = bare ? b.bytes / bare.bytes : 0;
-    const loadRatio = bare ? b.coldLoad.medianMs / bare.coldLoad.medianMs : 0;
-    console.log(`| ${b.name} | ${fmt(b.bytes / 1024, 0)} | ${fmt(b.gzipBytes / 1024, 0)} | ${fmt(b.coldLoad.medianMs)} | ${fmt(sizeRatio)} | ${fmt(loadRatio)} |`);
+  if (wanted('executor')) {
+    const ex = await benchExecutor(quick ? 40 : 200);
+    report.executor = {
+      intents: ex.intents,
+      dynamoRequestsPerIntent: round(ex.dynamoRequestsPerIntent),
+      roundTripsBeforeSend: ex.roundTripsBeforeSend,
+      intentsPerSecond1Worker: round(ex.intentsPerSecond[1] ?? 0),
+      intentsPerSecond8Workers: round(ex.intentsPerSecond[8] ?? 0),
+      conditionalWritesPerSecond: Math.round(ex.conditionalWritesPerSecond),
+      requestsPerIntentByOperation: ex.requestsPerIntentByOperation,
+    };
+    log('\nExecutor on embedded emulators (dynalite + fauxqs)');
+    log('| metric | value |\n| --- | --- |');
+    log(`| intents per run | ${ex.intents} |`);
+    log(`| DynamoDB requests per executed intent (1 worker) | ${fmt(ex.dynamoRequestsPerIntent)} |`);
+    log(`| sequential DynamoDB round trips before the exchange call | ${ex.roundTripsBeforeSend} |`);
+    log(`| intents/s, 1 worker | ${fmt(ex.intentsPerSecond[1] ?? 0)} |`);
+    log(`| intents/s, 8 workers | ${fmt(ex.intentsPerSecond[8] ?? 0)} |`);
+    log(`| emulator conditional puts/s (8 in flight) | ${fmt(ex.conditionalWritesPerSecond, 0)} |`);
+    log(`| requests per intent by operation | ${Object.entries(ex.requestsPerIntentByOperation).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} |`);
   }
+
+  if (wanted('scanner')) {
+    const sc = await benchScanner(quick ? [10, 100] : [10, 100, 1000], quick ? 3 : 5);
+    report.scanner = { perScan: sc };
+    log('\nScanner per scan (dry run, paper exchange on the synthetic market)');
+    log('| symbols | exchange requests | CPU ms (process) | wall ms |\n| --- | --- | --- | --- |');
+    for (const r of sc) log(`| ${r.symbols} | ${fmt(r.exchangeRequestsPerScan)} | ${fmt(r.cpuMsPerScan)} | ${fmt(r.wallMsPerScan)} |`);
+  }
+
+  if (wanted('usage') || process.argv.includes('--write-usage')) {
+    const usage = await measureUsage(quick ? 3 : 5);
+    // Scanner time per extra watched symbol, for profiles with longer watchlists.
+    const [small, large] = await benchScanner([10, 1000], 2);
+    const scannerMsPerSymbol = small && large ? Math.max(0, (large.wallMsPerScan - small.wallMsPerScan) / (large.symbols - small.symbols)) : 0;
+    const section = { ...usage, scannerMsPerSymbol: Math.round(scannerMsPerSymbol * 100) / 100 };
+    report.usage = section;
+    log('\nBillable usage of one run (embedded stack, default settings)');
+    log('| run | ms | DynamoDB RRU | DynamoDB WRU | DynamoDB requests | SQS requests | events |\n| --- | --- | --- | --- | --- | --- | --- |');
+    for (const [job, r] of Object.entries(usage.perRun)) {
+      log(`| ${job} | ${fmt(r.durationMs)} | ${fmt(r.dynamoReadUnits)} | ${fmt(r.dynamoWriteUnits)} | ${fmt(r.dynamoRequests)} | ${fmt(r.sqsRequests)} | ${fmt(r.eventsPublished, 2)} |`);
+    }
+    log(`custom metric series: ${usage.metricSeries.length}; health read units per stored order: ${usage.healthReadUnitsPerStoredOrder}`);
+    if (process.argv.includes('--write-usage')) {
+      writeFileSync(MEASURED_USAGE_FILE, `${JSON.stringify(section, null, 2)}\n`);
+      log(`wrote ${MEASURED_USAGE_FILE}`);
+    }
+  }
+
+  if (wanted('bundles')) {
+    const samples = quick ? 3 : 9;
+    const rows = bundleRows(await measureBundles({ samples }));
+    report.bundles = rows;
+    if (!json) printBundles('Function bundles (esbuild, minified, as deployed), each next to its floor', rows);
+    if (baseline) {
+      // An older checkout bundled every job with one ccxt exchange, in every mode.
+      const before = bundleRows(await measureBundles({ samples, projectRoot: baseline, spec: (_mode, exchangeId) => bundleSpec(exchangeId, baseline) }));
+      report.bundlesBaseline = before;
+      if (!json) printBundles(`Baseline: the same from ${baseline}`, before);
+    }
+  }
+
+  if (json) console.log(JSON.stringify(report, null, 2));
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
 }
 
 main().catch((error: unknown) => {

@@ -13,7 +13,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { TelegramBot, TelegramUpdate } from '../../shared/adapters/notify/telegram.js';
 import { DOMAIN_EVENT_TYPES } from '../../shared/domain/domain-events.js';
 import { toTradewardenError } from '../../shared/domain/errors.js';

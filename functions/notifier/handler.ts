@@ -7,7 +7,6 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { SNSClient } from '@aws-sdk/client-sns';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import { DynamoDbNotificationLedger } from '../../shared/adapters/aws/dynamodb-notification-ledger.js';
 import { ConfigError } from '../../shared/domain/errors.js';
 import { containerFromEnvironment } from '../../shared/runtime/entry.js';
@@ -40,7 +39,6 @@ const ledger = new DynamoDbNotificationLedger({ doc: c.doc, table: c.config.stat
 const observability = {
   logger: new Logger({ serviceName: 'notifier', logLevel: c.config.logLevel as 'INFO' }),
   metrics: new Metrics({ namespace: METRICS_NAMESPACE, serviceName: 'notifier' }),
-  tracer: new Tracer({ serviceName: 'notifier', enabled: false }),
 };
 
 export const handler = createNotifierHandler({

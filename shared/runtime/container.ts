@@ -22,6 +22,8 @@ import { EventBridgePublisher, LogEventPublisher } from '../adapters/aws/event-p
 import { PaperExchange } from '../adapters/paper/paper-exchange.js';
 import { SqsIntentQueue, SqsQueueInspector } from '../adapters/aws/sqs-intent-queue.js';
 import { SqsRetryScheduler } from '../adapters/aws/sqs-retry-scheduler.js';
+import { SqsDeadLetterQueue } from '../adapters/aws/sqs-dead-letter-queue.js';
+import type { DeadLetterQueue } from '../ports/dead-letter-queue.js';
 import type { RetryScheduler } from '../ports/retry-scheduler.js';
 import type { Exchange as CcxtClient } from 'ccxt';
 import { CcxtExchange } from '../adapters/exchange/ccxt-exchange.js';
@@ -62,6 +64,8 @@ export interface Container {
   readonly equitySnapshots: DynamoDbEquitySnapshotStore;
   /** Reschedules failed execution-queue messages with a growing, jittered delay (EXE-4). */
   readonly retryScheduler: RetryScheduler;
+  /** The execution queue's dead-letter queue, for messages that can never succeed (SEC-4). */
+  readonly deadLetters: DeadLetterQueue;
   /** Market rules, loaded once per container and cached (bounded by the watchlist). */
   marketRules(symbol: string): Promise<MarketRules>;
   /** Opens the account book with the configured opening balance if it does not exist yet. */
@@ -101,7 +105,7 @@ function paperFeeHolding(config: Config): Record<string, string> {
 
 export function createContainer(job: JobName, config: Config, options: ContainerOptions = {}): Container {
   const clock = options.clock ?? systemClock;
-  const observability = options.observability ?? createObservability(job, { logLevel: config.logLevel, tracing: !config.dynamodbEndpoint });
+  const observability = options.observability ?? createObservability(job, { logLevel: config.logLevel });
   const common = { region: config.region, ...(options.credentials ? { credentials: options.credentials } : {}) };
   const ddb = new DynamoDBClient({ ...common, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) });
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
@@ -202,6 +206,7 @@ export function createContainer(job: JobName, config: Config, options: Container
     // One snapshot per reconciler interval at most: 288 a day on AWS (every 5 minutes).
     equitySnapshots: new DynamoDbEquitySnapshotStore({ doc, table: config.stateTable, bucketMs: config.reconcilerEverySeconds * 1000 }),
     retryScheduler: new SqsRetryScheduler({ sqs, queueUrl: config.executionQueueUrl }),
+    deadLetters: new SqsDeadLetterQueue({ sqs, queueUrl: config.executionDlqUrl }),
     async marketRules(symbol: string) {
       rules ??= exchange.loadMarkets().catch((error: unknown) => {
         rules = undefined;

@@ -4,7 +4,7 @@
  * (`TW_NOTIFIER_SECRET_ARN`, JSON) and from the environment locally; a channel without its
  * settings is simply not configured.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigError } from '../domain/errors.js';
 
 export const NOTIFIER_ENV = {

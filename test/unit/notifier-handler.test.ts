@@ -5,7 +5,6 @@
 import { describe, expect, it } from 'vitest';
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics } from '@aws-lambda-powertools/metrics';
-import { Tracer } from '@aws-lambda-powertools/tracer';
 import type { Context } from 'aws-lambda';
 import { createNotifierHandler, TELEGRAM_SECRET_HEADER } from '../../functions/notifier/app.js';
 import { TelegramBot } from '../../shared/adapters/notify/telegram.js';
@@ -54,7 +53,7 @@ function setup() {
   const ledger = new MemoryLedger();
   const clock = { now: () => new Date('2026-03-02T10:00:00Z') };
   const handler = createNotifierHandler({
-    observability: { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'test', serviceName: 'notifier' }), tracer: new Tracer({ enabled: false }) },
+    observability: { logger: new Logger({ logLevel: 'SILENT' }), metrics: new Metrics({ namespace: 'test', serviceName: 'notifier' }) },
     notify: { channels: [{ name: 'memory', send: async (n) => void messages.push(n) }], ledger, rate: ledger, clock },
     summary: {
       accounts: { get: async () => null },

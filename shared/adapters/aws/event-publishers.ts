@@ -12,6 +12,11 @@ export const EVENT_SOURCE = 'tradewarden';
 export class EventBridgePublisher implements EventPublisher {
   constructor(private readonly options: { client: EventBridgeClient; busName: string }) {}
 
+  /** The SDK client it publishes with. */
+  get client(): EventBridgeClient {
+    return this.options.client;
+  }
+
   async publish(detailType: string, detail: Readonly<Record<string, unknown>>): Promise<void> {
     const out = await this.options.client.send(
       new PutEventsCommand({
