@@ -8,6 +8,7 @@ import * as z from 'zod';
 import { ConfigError, UnknownSettingError } from '../domain/errors.js';
 import { DEFAULT_LOCK_LEASE_SECONDS } from '../domain/timing.js';
 import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
+import { NOTIFIER_ENV } from './notifier-config.js';
 
 /** Default interval of a scheduled job on AWS, from the shared schedule definition. */
 function defaultEvery(job: ScheduledJob): number {
@@ -103,7 +104,8 @@ export const SETTING_PREFIX = 'TW_';
 
 /** `TW_*` names in `env` that are no known setting, each with the closest known name. */
 export function unknownSettings(env: Readonly<Record<string, string | undefined>>): Array<{ name: string; closest: string }> {
-  const known = Object.values(ENV) as string[];
+  // The notifier's settings are read by the notifier (and `npm start`) only, but are settings all the same.
+  const known = [...Object.values(ENV), ...Object.values(NOTIFIER_ENV)] as string[];
   const tw = known.filter((n) => n.startsWith(SETTING_PREFIX));
   return Object.keys(env)
     .filter((name) => name.startsWith(SETTING_PREFIX) && !known.includes(name))
