@@ -21,7 +21,7 @@ import type { ExecuteIntentDeps } from '../shared/use-cases/execute-intent.js';
 import type { HealthReport } from '../shared/use-cases/check-health.js';
 import type { ReconcileReport } from '../shared/use-cases/reconcile.js';
 import type { ScanResult } from '../shared/use-cases/scan-market.js';
-import { LOCAL_CREDENTIALS, localContext } from './stack.js';
+import { LOCAL_CREDENTIALS, localContext, localFunctionName } from './stack.js';
 import { toSqsEvent } from './sqs-event.js';
 
 /** Lambda's SQS event source hands at most ten FIFO messages to one invocation. */
@@ -66,7 +66,7 @@ export class LocalRuntime {
 
   /** One invocation of a function with an event, as `aws lambda invoke` would do. */
   invoke(job: JobName, event: unknown): Promise<unknown> {
-    return this.handlers[job](event, localContext(`tradewarden-${job}`, LOCAL_TIMEOUT_MS[job]));
+    return this.handlers[job](event, localContext(localFunctionName(job), LOCAL_TIMEOUT_MS[job]));
   }
 
   scan(scheduledTime: Date, dryRun = false): Promise<ScanResult> {

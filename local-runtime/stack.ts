@@ -6,7 +6,8 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { SCHEDULES } from '../shared/definitions/schedules.js';
+import { JOBS, SCHEDULES } from '../shared/definitions/schedules.js';
+import { STACK_OUTPUT, functionNameOutput, functionSettingsOf } from '../shared/definitions/stack-outputs.js';
 import { ENV } from '../shared/runtime/config.js';
 import { startDynamo, startSqs, type RunningEmulator } from './emulators.js';
 import { createQueues, createTables } from './provision.js';
@@ -125,6 +126,30 @@ export function runningStack(dataDir: string): Record<string, string> | null {
     // No such process: the file is left over from a stack that did not stop cleanly.
     return null;
   }
+}
+
+/** The local name of a job's function (Lambda context, outputs). */
+export function localFunctionName(job: string): string {
+  return `tradewarden-${job}`;
+}
+
+/**
+ * The embedded stack's outputs, with the same keys as the deployed stack's
+ * (shared/definitions/stack-outputs.ts). The local stack has no event bus, alarm topic or secret.
+ */
+export function localStackOutputs(env: Readonly<Record<string, string>>): Record<string, string> {
+  const outputs: Record<string, string> = {
+    [STACK_OUTPUT.stateTable]: env[ENV.stateTable] ?? '',
+    [STACK_OUTPUT.auditTable]: env[ENV.auditTable] ?? '',
+    [STACK_OUTPUT.idempotencyTable]: env[ENV.idempotencyTable] ?? '',
+    [STACK_OUTPUT.paperTable]: env[ENV.paperTable] ?? '',
+    [STACK_OUTPUT.executionQueueUrl]: env[ENV.executionQueueUrl] ?? '',
+    [STACK_OUTPUT.executionDlqUrl]: env[ENV.executionDlqUrl] ?? '',
+    [STACK_OUTPUT.functionSettings]: JSON.stringify(functionSettingsOf(env)),
+    [STACK_OUTPUT.tradingMode]: env[ENV.mode] ?? 'paper',
+  };
+  for (const job of JOBS) outputs[functionNameOutput(job)] = localFunctionName(job);
+  return outputs;
 }
 
 /** A stand-in for the Lambda context object, for local invocations. */

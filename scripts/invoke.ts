@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { JOBS, type JobName } from '../shared/definitions/schedules.js';
 import { ValidationError, toTradewardenError } from '../shared/domain/errors.js';
-import { withLocalRuntime } from './local-session.js';
+import { withLocalRuntime } from '../local-runtime/session.js';
 
 async function main(): Promise<void> {
   const [fn, file] = process.argv.slice(2);

@@ -1,5 +1,14 @@
 /**
- * `npm run ops -- <command>`: operate the local stack.
+ * `npm run ops -- [--stage <name> | --outputs <file>] <command>`: operate a stack (OPS-7).
+ *
+ * Without `--stage`/`--outputs` the command runs on the local stack (joining a running
+ * `npm start`, or starting the emulators on its state). With them it runs on a deployed stack:
+ *   --stage <name>      the outputs of the stack Tradewarden-<name> (CloudFormation DescribeStacks)
+ *   --outputs <file>    the outputs in a `cdk deploy --outputs-file` file (`npm start` writes
+ *                       .tradewarden/outputs.json in the same format)
+ * with the operator's AWS credentials and region (AWS_PROFILE, AWS_REGION, ...; the
+ * AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS variables redirect the SDK, e.g. to the emulators).
+ *
  *   status [--json]                      mode, data source, jobs, orders, positions, balances, health
  *   health [--json]                      run the health check now
  *   pause --reason "..." [--for 2h] [--author name]
@@ -14,46 +23,40 @@
  *   reset-scan-marker --reason "..." [--author name]
  *                                        clear the scanner's last-slot marker (shown by status), audited
  *   audit verify                         exit 1 naming the first broken record of each bad stream
- *   redrive [--aws]                      move dead-lettered intents back to the execution queue (OPS-2):
- *                                          locally: receive from the DLQ, send to the queue, delete
- *                                          (fauxqs has no StartMessageMoveTask);
- *                                          --aws: an SQS message move task from the DLQ to the queue
- *                                          named by TW_EXECUTION_DLQ_URL / TW_EXECUTION_QUEUE_URL
- *                                          (AWS_REGION and the usual AWS credentials)
+ *   redrive                              move dead-lettered intents back to the execution queue (OPS-2):
+ *                                          an SQS message move task where the endpoint has them (AWS),
+ *                                          otherwise receive, re-send and delete (the local emulator)
+ *
+ * This script only parses the command line and picks the transport; the commands are the
+ * operator use cases of shared/operations, and the transports live in operator/.
  *
  * A command line is validated before anything starts: an unknown command or option, a missing
  * or extra operand, an option the command does not take, or a bad value is a coded
  * VALIDATION_FAILED error that touches no state (SEC-4).
- *
- * The commands are importable (`runOps`), so tests run them against an embedded stack; the
- * script runs `main` only when executed directly.
  */
 import { parseArgs } from 'node:util';
+import { LocalRuntime } from '../local-runtime/runtime.js';
+import { openOperatorSession, localOperatorDeps, withSession, type StackTarget } from '../operator/index.js';
+import { ValidationError } from '../shared/domain/errors.js';
 import {
-  DeleteMessageCommand,
-  GetQueueAttributesCommand,
-  ReceiveMessageCommand,
-  SQSClient,
-  SendMessageCommand,
-  StartMessageMoveTaskCommand,
-} from '@aws-sdk/client-sqs';
-import { scannerSettings } from '../functions/scanner/app.js';
-import type { LocalRuntime } from '../local-runtime/runtime.js';
-import { DynamoDbTunablesStore } from '../shared/adapters/aws/dynamodb-tunables-store.js';
-import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
-import { BUILT_IN_STRATEGIES } from '../shared/domain/strategies/index.js';
-import { TunablesSchema, type Tunables } from '../shared/ports/tunables-store.js';
-import { ENV } from '../shared/runtime/config.js';
-import { resolveScanSettings } from '../shared/use-cases/scan-market.js';
-import { resetScanMarker } from '../shared/use-cases/scan-marker.js';
-import { withLocalRuntime } from './local-session.js';
-import { collectStatus } from './status.js';
+  clearScanMarker,
+  collectStatus,
+  emergencyStop,
+  getTunables,
+  pauseTrading,
+  redriveDeadLetters,
+  resumeTrading,
+  runHealthCheck,
+  setTunable,
+  verifyAudit,
+  type OperatorDeps,
+} from '../shared/operations/index.js';
 import { runAsScript } from './run-as-script.js';
+
+export { redriveByClientMove as redriveLocally, startMoveTask as startAwsRedrive, type MoveTask } from '../shared/adapters/aws/sqs-dead-letter-redrive.js';
 
 const DURATION = /^(\d{1,5})(s|m|h|d)$/;
 const UNIT_MS = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const;
-/** Deepest tunables path: strategies.<name>.symbols.<symbol>. */
-const MAX_KEY_DEPTH = 4;
 
 export function parseDuration(text: string): number {
   const m = DURATION.exec(text);
@@ -63,8 +66,6 @@ export function parseDuration(text: string): number {
 
 export interface OpsArgs {
   readonly json: boolean;
-  /** `redrive --aws`: run against the deployed queues instead of the local stack. */
-  readonly aws?: boolean;
   readonly reason?: string;
   readonly for?: string;
   readonly author?: string;
@@ -74,301 +75,134 @@ export interface OpsArgs {
   readonly out: (line: string) => void;
 }
 
-type Command = (runtime: LocalRuntime, args: OpsArgs) => Promise<number>;
+interface CommandSpec {
+  /** Options the command takes besides the target options (--stage, --outputs). */
+  readonly options: readonly string[];
+  /** How many operands, [min, max]. */
+  readonly operands: readonly [number, number];
+  /** Live mode on a deployed stack: the command talks to the exchange with the API keys. */
+  readonly exchangeKeys?: boolean;
+  run(deps: OperatorDeps, args: OpsArgs): Promise<number>;
+}
 
 const defaultAuthor = (args: OpsArgs): string => args.author ?? process.env.USER ?? 'ops';
+const printJson = (args: OpsArgs, value: unknown) => args.out(JSON.stringify(value, null, 2));
 
-function tunablesStore(runtime: LocalRuntime): DynamoDbTunablesStore {
-  return new DynamoDbTunablesStore({ doc: runtime.containers.health.doc, table: runtime.config.stateTable });
-}
-
-/** Splits `a.b.c` into path segments; a symbol segment keeps its slash. */
-function keyPath(key: string): string[] {
-  const path = key.split('.');
-  if (path.length === 0 || path.length > MAX_KEY_DEPTH || path.some((p) => p.length === 0)) {
-    throw new ValidationError(`bad tunables key ${JSON.stringify(key)}: use names joined by dots, e.g. strategies.price-drop.enabled`);
-  }
-  return path;
-}
-
-/** A copy of `record` with `path` set to `value` (removed when `value` is undefined); empty maps are dropped. */
-function withValue(record: Record<string, unknown>, path: readonly string[], value: unknown): Record<string, unknown> {
-  const [head, ...rest] = path;
-  if (head === undefined) return record;
-  const copy: Record<string, unknown> = { ...record };
-  if (rest.length === 0) {
-    if (value === undefined) delete copy[head];
-    else copy[head] = value;
-    return copy;
-  }
-  const child = copy[head];
-  const nested = withValue(child !== null && typeof child === 'object' && !Array.isArray(child) ? (child as Record<string, unknown>) : {}, rest, value);
-  if (Object.keys(nested).length === 0) delete copy[head];
-  else copy[head] = nested;
-  return copy;
-}
-
-/**
- * Readings of a command-line value, most specific first: JSON (numbers, booleans, null to remove),
- * then the text itself (decimal strings such as "2.5" are strings in the record).
- */
-function readings(text: string): unknown[] {
-  const result: unknown[] = [];
-  try {
-    result.push(JSON.parse(text));
-  } catch {
-    // Not JSON: only the text reading applies.
-  }
-  if (!result.includes(text)) result.push(text);
-  return result.map((v) => (v === null ? undefined : v));
-}
-
-/**
- * Validates a candidate record as the scanner will use it: the record's schema, then every strategy
- * name and parameter against the registry merged over the configured defaults.
- */
-function validTunables(runtime: LocalRuntime, candidate: unknown): { ok: true; tunables: Tunables } | { ok: false; problem: string } {
-  const parsed = TunablesSchema.safeParse(candidate);
-  if (!parsed.success) return { ok: false, problem: parsed.error.issues.map((i) => `${i.path.join('.') || '(record)'}: ${i.message}`).join('; ') };
-  try {
-    resolveScanSettings(scannerSettings(runtime.config), parsed.data, BUILT_IN_STRATEGIES);
-  } catch (error) {
-    return { ok: false, problem: toTradewardenError(error).message };
-  }
-  return { ok: true, tunables: parsed.data };
-}
-
-function effectiveTunables(runtime: LocalRuntime, tunables: Tunables) {
-  const defaults = scannerSettings(runtime.config);
-  const resolved = resolveScanSettings(defaults, tunables, BUILT_IN_STRATEGIES);
-  return {
-    orderQuoteAmount: resolved.orderQuoteAmount,
-    ...resolved.protections,
-    strategies: Object.fromEntries(
-      resolved.strategies.map(({ strategy, enabledFor }) => [
-        strategy.name,
-        {
-          params: strategy.params,
-          candlesNeeded: strategy.candlesNeeded,
-          enabledFor: Object.fromEntries(runtime.config.watchlist.map((s) => [s, enabledFor(s)])),
-        },
-      ]),
-    ),
-  };
-}
-
-function pick(record: unknown, path: readonly string[]): unknown {
-  let current: unknown = record;
-  for (const p of path) current = current !== null && typeof current === 'object' ? (current as Record<string, unknown>)[p] : undefined;
-  return current;
-}
-
-export const commands: Record<string, Command> = {
-  async status(runtime, { json, out }) {
-    const status = await collectStatus(runtime.containers.health);
-    if (json) out(JSON.stringify(status, null, 2));
-    else {
-      out(`mode ${status.mode} | exchange ${status.exchange} | data ${status.dataSource} | health ${String(status.health?.status ?? 'unknown')} | paused ${status.pause.paused}`);
-      for (const j of status.jobs) out(`  ${j.job.padEnd(10)} last success ${j.lastSuccess ?? '-'} (${j.lastOutcome ?? 'never run'}, ${j.lastDurationMs ?? '-'} ms)`);
-      out(`  scan marker ${status.scanMarker.lastSlot ?? '-'}${status.scanMarker.aheadOfClock ? ' AHEAD OF THE CLOCK: no scan can run; ops reset-scan-marker' : ''}`);
-      out(`  ledger ${JSON.stringify(status.ledger)} equity ${status.equity}`);
-      for (const p of Object.values(status.positions)) out(`  position ${p.symbol} qty ${p.qty} avg ${p.avgPrice} realized ${p.realizedPnl}`);
-      for (const o of status.orders) out(`  order ${o.id} ${o.symbol} ${o.side} ${o.amount} ${o.state}${o.reason ? ` (${o.reason})` : ''}`);
-    }
-    return 0;
-  },
-  async health(runtime, { json, out }) {
-    const report = await runtime.health();
-    if (json) out(JSON.stringify(report, null, 2));
-    else {
-      out(`health ${report.status}`);
-      for (const r of report.reasons) out(`  ${r}`);
-    }
-    return report.status === 'FAILING' ? 1 : 0;
-  },
-  async pause(runtime, args) {
-    if (!args.reason) throw new ValidationError('pause needs --reason "..."');
-    const c = runtime.containers.health;
-    const now = c.clock.now();
-    const until = args.for ? new Date(now.getTime() + parseDuration(args.for)).toISOString() : undefined;
-    const state = { paused: true, reason: args.reason, author: defaultAuthor(args), since: now.toISOString(), ...(until ? { until } : {}) };
-    await c.control.setPause(state);
-    await c.audit.append('control', { type: 'control.paused', data: state }, now);
-    args.out(JSON.stringify(state));
-    return 0;
-  },
-  async resume(runtime, args) {
-    const c = runtime.containers.health;
-    const now = c.clock.now();
-    await c.control.setPause({ paused: false });
-    await c.audit.append('control', { type: 'control.resumed', data: { author: defaultAuthor(args) } }, now);
-    args.out(JSON.stringify({ paused: false }));
-    return 0;
-  },
-  async 'emergency-stop'(runtime, args) {
-    await commands.pause?.(runtime, { ...args, reason: args.reason ?? 'emergency stop' });
-    const c = runtime.containers.health;
-    let canceled = 0;
-    for (const o of await c.exchange.fetchOpenOrders()) {
-      await c.exchange.cancelOrder(o.symbol, o.clientOrderId);
-      canceled += 1;
-    }
-    await c.audit.append('control', { type: 'control.emergency-stop', data: { canceled } }, c.clock.now());
-    args.out(JSON.stringify({ canceled }));
-    return 0;
-  },
-  async get(runtime, args) {
-    const [key] = args.operands;
-    const stored = await tunablesStore(runtime).getTunables();
-    const effective = effectiveTunables(runtime, stored.tunables);
-    if (key !== undefined) {
-      const path = keyPath(key);
-      args.out(JSON.stringify({ key, stored: pick(stored.tunables, path) ?? null, effective: pick(effective, path) ?? null }, null, 2));
-    } else {
-      args.out(JSON.stringify({ version: stored.version, updatedAt: stored.updatedAt, updatedBy: stored.updatedBy, stored: stored.tunables, effective }, null, 2));
-    }
-    return 0;
-  },
-  async set(runtime, args) {
-    const [key, value] = args.operands;
-    if (key === undefined || value === undefined) throw new ValidationError('usage: npm run ops -- set <key> <value>  (value null removes the key)');
-    const path = keyPath(key);
-    const store = tunablesStore(runtime);
-    const c = runtime.containers.health;
-    const current = await store.getTunables();
-    let problem = '';
-    for (const reading of readings(value)) {
-      const checked = validTunables(runtime, withValue(current.tunables as Record<string, unknown>, path, reading));
-      if (!checked.ok) {
-        problem ||= checked.problem;
-        continue;
+export const commands: Readonly<Record<string, CommandSpec>> = {
+  status: {
+    options: ['json'],
+    operands: [0, 0],
+    exchangeKeys: true,
+    async run(deps, args) {
+      const status = await collectStatus(deps);
+      if (args.json) printJson(args, status);
+      else {
+        const { out } = args;
+        out(`mode ${status.mode} | exchange ${status.exchange} | data ${status.dataSource} | health ${String(status.health?.status ?? 'unknown')} | paused ${status.pause.paused}`);
+        for (const j of status.jobs) out(`  ${j.job.padEnd(10)} last success ${j.lastSuccess ?? '-'} (${j.lastOutcome ?? 'never run'}, ${j.lastDurationMs ?? '-'} ms)`);
+        out(`  scan marker ${status.scanMarker.lastSlot ?? '-'}${status.scanMarker.aheadOfClock ? ' AHEAD OF THE CLOCK: no scan can run; ops reset-scan-marker' : ''}`);
+        out(`  ledger ${JSON.stringify(status.ledger)} equity ${status.equity}`);
+        for (const p of Object.values(status.positions)) out(`  position ${p.symbol} qty ${p.qty} avg ${p.avgPrice} realized ${p.realizedPnl}`);
+        for (const o of status.orders) out(`  order ${o.id} ${o.symbol} ${o.side} ${o.amount} ${o.state}${o.reason ? ` (${o.reason})` : ''}`);
       }
-      const now = c.clock.now();
-      const author = defaultAuthor(args);
-      await store.putTunables(checked.tunables, current.version, author, now);
-      await c.audit.append('control', { type: 'control.tunables-set', data: { key, value: reading ?? null, author, version: current.version + 1 } }, now);
-      args.out(JSON.stringify({ key, value: reading ?? null, version: current.version + 1, tunables: checked.tunables }));
       return 0;
-    }
-    throw new ValidationError(`cannot set ${key} to ${value}: ${problem}`);
+    },
   },
-  async 'reset-scan-marker'(runtime, args) {
-    if (!args.reason) throw new ValidationError('reset-scan-marker needs --reason "..."');
-    const c = runtime.containers.health;
-    const result = await resetScanMarker({ risk: tunablesStore(runtime), audit: c.audit, clock: c.clock }, { author: defaultAuthor(args), reason: args.reason });
-    args.out(JSON.stringify({ reset: true, previous: result.previous }));
-    return 0;
+  health: {
+    options: ['json'],
+    operands: [0, 0],
+    async run(deps, args) {
+      const report = await runHealthCheck(deps);
+      if (args.json) printJson(args, report);
+      else {
+        args.out(`health ${report.status}`);
+        for (const r of report.reasons) args.out(`  ${r}`);
+      }
+      return report.status === 'FAILING' ? 1 : 0;
+    },
   },
-  async audit(runtime, args) {
-    const verification = await runtime.containers.health.audit.verify();
-    args.out(args.json ? JSON.stringify(verification, null, 2) : `audit ${verification.valid ? 'valid' : 'BROKEN'}: ${verification.records} records in ${verification.streams} streams`);
-    for (const p of verification.problems) args.out(`  ${p.stream} #${p.seq}: ${p.problem}`);
-    return verification.valid ? 0 : 1;
+  pause: {
+    options: ['reason', 'for', 'author'],
+    operands: [0, 0],
+    async run(deps, args) {
+      if (!args.reason) throw new ValidationError('pause needs --reason "..."');
+      const state = await pauseTrading(deps, { reason: args.reason, author: defaultAuthor(args), ...(args.for ? { forMs: parseDuration(args.for) } : {}) });
+      args.out(JSON.stringify(state));
+      return 0;
+    },
   },
-  async redrive(runtime, args) {
-    const moved = await redriveLocally(runtime.sqs, { queueUrl: runtime.config.executionQueueUrl, dlqUrl: runtime.config.executionDlqUrl });
-    args.out(JSON.stringify({ redriven: moved }));
-    return 0;
+  resume: {
+    options: ['author'],
+    operands: [0, 0],
+    async run(deps, args) {
+      args.out(JSON.stringify(await resumeTrading(deps, { author: defaultAuthor(args) })));
+      return 0;
+    },
+  },
+  'emergency-stop': {
+    options: ['reason', 'author'],
+    operands: [0, 0],
+    exchangeKeys: true,
+    async run(deps, args) {
+      const result = await emergencyStop(deps, { reason: args.reason ?? 'emergency stop', author: defaultAuthor(args) });
+      args.out(JSON.stringify(result));
+      return 0;
+    },
+  },
+  get: {
+    options: ['json'],
+    operands: [0, 1],
+    async run(deps, args) {
+      const [key] = args.operands;
+      printJson(args, await getTunables(deps, key !== undefined ? { key } : {}));
+      return 0;
+    },
+  },
+  set: {
+    options: ['author'],
+    operands: [2, 2],
+    async run(deps, args) {
+      const [key, value] = args.operands;
+      if (key === undefined || value === undefined) throw new ValidationError('usage: npm run ops -- set <key> <value>  (value null removes the key)');
+      args.out(JSON.stringify(await setTunable(deps, { key, value, author: defaultAuthor(args) })));
+      return 0;
+    },
+  },
+  'reset-scan-marker': {
+    options: ['reason', 'author'],
+    operands: [0, 0],
+    async run(deps, args) {
+      if (!args.reason) throw new ValidationError('reset-scan-marker needs --reason "..."');
+      const result = await clearScanMarker(deps, { author: defaultAuthor(args), reason: args.reason });
+      args.out(JSON.stringify({ reset: true, previous: result.previous }));
+      return 0;
+    },
+  },
+  audit: {
+    options: ['json'],
+    operands: [1, 1],
+    async run(deps, args) {
+      const verification = await verifyAudit(deps);
+      args.out(args.json ? JSON.stringify(verification, null, 2) : `audit ${verification.valid ? 'valid' : 'BROKEN'}: ${verification.records} records in ${verification.streams} streams`);
+      for (const p of verification.problems) args.out(`  ${p.stream} #${p.seq}: ${p.problem}`);
+      return verification.valid ? 0 : 1;
+    },
+  },
+  redrive: {
+    options: ['json'],
+    operands: [0, 0],
+    async run(deps, args) {
+      args.out(JSON.stringify(await redriveDeadLetters(deps)));
+      return 0;
+    },
   },
 };
 
-/** Most messages one ReceiveMessage returns. */
-const SQS_RECEIVE_LIMIT = 10;
-
-/**
- * Local redrive (fauxqs has no StartMessageMoveTask): receive from the DLQ, send each message to
- * the queue in its message group with a new deduplication id (the original one may still be in
- * the FIFO deduplication window), then delete it from the DLQ. Returns how many moved.
- */
-export async function redriveLocally(sqs: SQSClient, queues: { readonly queueUrl: string; readonly dlqUrl: string }): Promise<number> {
-  let moved = 0;
-  for (;;) {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queues.dlqUrl, MaxNumberOfMessages: SQS_RECEIVE_LIMIT, MessageSystemAttributeNames: ['All'] }));
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) return moved;
-    for (const m of messages) {
-      // Send first, delete second: a crash in between duplicates the message, which the
-      // executor absorbs (EXE-1); the other order could lose it.
-      await sqs.send(
-        new SendMessageCommand({
-          QueueUrl: queues.queueUrl,
-          MessageBody: m.Body ?? '',
-          MessageGroupId: m.Attributes?.MessageGroupId ?? 'redrive',
-          MessageDeduplicationId: `${m.MessageId ?? ''}-redrive-${Date.now()}`,
-        }),
-      );
-      await sqs.send(new DeleteMessageCommand({ QueueUrl: queues.dlqUrl, ReceiptHandle: m.ReceiptHandle ?? '' }));
-      moved += 1;
-    }
-  }
-}
-
-/** What `redrive --aws` started. */
-export interface MoveTask {
-  readonly taskHandle: string;
-  readonly sourceArn: string;
-  readonly destinationArn: string;
-}
-
-/**
- * Redrive on AWS: one SQS message move task from the DLQ (source) back to the execution queue
- * (destination), the API behind the console's "Start DLQ redrive". SQS moves the messages
- * asynchronously; `aws sqs list-message-move-tasks --source-arn <DLQ ARN>` shows its progress.
- * The executor processes each redriven intent exactly once (EXE-1).
- */
-export async function startAwsRedrive(sqs: Pick<SQSClient, 'send'>, queues: { readonly queueUrl: string; readonly dlqUrl: string }): Promise<MoveTask> {
-  const arnOf = async (url: string): Promise<string> => {
-    const out = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['QueueArn'] }));
-    const arn = out.Attributes?.QueueArn;
-    if (!arn) throw new ConfigError([`no QueueArn for ${url}`]);
-    return arn;
-  };
-  const sourceArn = await arnOf(queues.dlqUrl);
-  const destinationArn = await arnOf(queues.queueUrl);
-  const task = await sqs.send(new StartMessageMoveTaskCommand({ SourceArn: sourceArn, DestinationArn: destinationArn }));
-  return { taskHandle: task.TaskHandle ?? '', sourceArn, destinationArn };
-}
-
-const SQS_URL = /^https:\/\/\S+$/;
-
-/** The deployed queues of `redrive --aws`, from the environment. @throws ConfigError naming each missing variable. */
-export function awsQueuesFrom(env: Readonly<Record<string, string | undefined>>): { queueUrl: string; dlqUrl: string; region: string } {
-  const queueUrl = env[ENV.executionQueueUrl] ?? '';
-  const dlqUrl = env[ENV.executionDlqUrl] ?? '';
-  const problems = [
-    ...(SQS_URL.test(queueUrl) ? [] : [`${ENV.executionQueueUrl}: the execution queue URL (stack output), https://...`]),
-    ...(SQS_URL.test(dlqUrl) ? [] : [`${ENV.executionDlqUrl}: the execution DLQ URL (stack output), https://...`]),
-  ];
-  if (problems.length > 0) throw new ConfigError(problems);
-  return { queueUrl, dlqUrl, region: env[ENV.region] ?? 'us-east-1' };
-}
-
-/** Options each command takes; anything else on its command line is refused. */
-const COMMAND_OPTIONS: Readonly<Record<string, readonly string[]>> = {
-  status: ['json'],
-  health: ['json'],
-  pause: ['reason', 'for', 'author'],
-  resume: ['author'],
-  'emergency-stop': ['reason', 'author'],
-  get: ['json'],
-  set: ['author'],
-  audit: ['json'],
-  redrive: ['json', 'aws'],
-  'reset-scan-marker': ['reason', 'author'],
-};
-/** How many operands each command takes, [min, max]. */
-const COMMAND_OPERANDS: Readonly<Record<string, readonly [number, number]>> = {
-  status: [0, 0],
-  health: [0, 0],
-  pause: [0, 0],
-  resume: [0, 0],
-  'emergency-stop': [0, 0],
-  get: [0, 1],
-  set: [2, 2],
-  audit: [1, 1],
-  redrive: [0, 0],
-  'reset-scan-marker': [0, 0],
-};
+/** Options that pick the stack; every command takes them. */
+const TARGET_OPTIONS = ['stage', 'outputs'];
+/** Stage names as `cdk deploy -c stage=<name>` takes them. */
+const STAGE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
+const MAX_PATH_CHARS = 1024;
 const MAX_REASON_CHARS = 500;
 const MAX_AUTHOR_CHARS = 100;
 /** Control characters (C0, DEL, C1) and bidirectional overrides: they would hide text in an audit record or a terminal. */
@@ -382,15 +216,22 @@ function checkText(option: string, value: string | undefined, max: number): void
 }
 
 function usage(): string {
-  const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c === 'redrive' ? 'redrive [--aws]' : c));
-  return `usage: npm run ops -- <${names.join('|')}> [--json]`;
+  const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c));
+  return `usage: npm run ops -- [--stage <name> | --outputs <file>] <${names.join('|')}> [--json]`;
+}
+
+export interface ParsedOps {
+  readonly name: string;
+  readonly command: CommandSpec;
+  readonly args: OpsArgs;
+  readonly target: StackTarget;
 }
 
 /**
- * Parses a command line (without `node script`) into the command and its arguments.
+ * Parses a command line (without `node script`) into the command, its arguments and the target stack.
  * @throws ValidationError with the usage for an unknown command, option or operand, or a bad value.
  */
-export function parseOpsArgs(argv: readonly string[], out: (line: string) => void = console.log): { command: Command; name: string; args: OpsArgs } {
+export function parseOpsArgs(argv: readonly string[], out: (line: string) => void = console.log): ParsedOps {
   let parsed;
   try {
     parsed = parseArgs({
@@ -399,10 +240,11 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
       tokens: true,
       options: {
         json: { type: 'boolean', default: false },
-        aws: { type: 'boolean', default: false },
         reason: { type: 'string' },
         for: { type: 'string' },
         author: { type: 'string' },
+        stage: { type: 'string' },
+        outputs: { type: 'string' },
       },
     });
   } catch (error) {
@@ -414,23 +256,31 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
   const [name, ...operands] = positionals;
   const command = name && Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command || !name || (name === 'audit' && operands[0] !== 'verify')) throw new ValidationError(usage());
-  const [min, max] = COMMAND_OPERANDS[name] ?? [0, 0];
+  const [min, max] = command.operands;
   if (operands.length < min || operands.length > max) throw new ValidationError(`${name} takes ${min === max ? min : `${min} to ${max}`} operand(s), got ${operands.length}; ${usage()}`);
   if ((name === 'pause' || name === 'reset-scan-marker') && values.reason === undefined) throw new ValidationError(`${name} needs --reason "..."`);
-  const allowed = new Set(COMMAND_OPTIONS[name] ?? []);
+  const allowed = new Set([...command.options, ...TARGET_OPTIONS]);
   const refused = [...new Set(given.filter((t) => !allowed.has(t)))];
   if (refused.length > 0) throw new ValidationError(`${name} does not take --${refused.join(', --')}`);
   checkText('reason', values.reason, MAX_REASON_CHARS);
   checkText('author', values.author, MAX_AUTHOR_CHARS);
   if (values.for !== undefined) parseDuration(values.for);
+  if (values.stage !== undefined && !STAGE_NAME.test(values.stage)) throw new ValidationError(`--stage must be a stage name such as dev or prod, got ${JSON.stringify(values.stage)}`);
+  checkText('outputs', values.outputs, MAX_PATH_CHARS);
+  const target: StackTarget =
+    values.outputs !== undefined
+      ? { kind: 'outputs', file: values.outputs, ...(values.stage !== undefined ? { stage: values.stage } : {}) }
+      : values.stage !== undefined
+        ? { kind: 'stage', stage: values.stage }
+        : { kind: 'local' };
   return {
-    command,
     name,
+    command,
+    target,
     args: {
       json: values.json ?? false,
       operands,
       out,
-      ...(values.aws ? { aws: true } : {}),
       ...(values.reason !== undefined ? { reason: values.reason } : {}),
       ...(values.for !== undefined ? { for: values.for } : {}),
       ...(values.author !== undefined ? { author: values.author } : {}),
@@ -438,26 +288,21 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
   };
 }
 
-/** Runs one ops command line against a runtime; returns the exit code. */
-export async function runOps(argv: readonly string[], runtime: LocalRuntime, out: (line: string) => void = console.log): Promise<number> {
+/**
+ * Runs one ops command line on the given operator ports (or a local runtime's); returns the exit
+ * code. The target options of the command line are ignored: the caller chose the stack.
+ */
+export async function runOps(argv: readonly string[], on: OperatorDeps | LocalRuntime, out: (line: string) => void = console.log): Promise<number> {
   const { command, args } = parseOpsArgs(argv, out);
-  return command(runtime, args);
+  return command.run(on instanceof LocalRuntime ? localOperatorDeps(on) : on, args);
 }
 
-async function main(): Promise<number> {
-  // Parse before starting anything: a bad command line touches no state.
-  const { command, args } = parseOpsArgs(process.argv.slice(2));
-  if (args.aws) {
-    const queues = awsQueuesFrom(process.env);
-    const sqs = new SQSClient({ region: queues.region });
-    try {
-      args.out(JSON.stringify(await startAwsRedrive(sqs, queues)));
-    } finally {
-      sqs.destroy();
-    }
-    return 0;
-  }
-  return withLocalRuntime((runtime) => command(runtime, args));
+/** Parses, opens the chosen stack, runs the command and closes the stack; returns the exit code. */
+export async function runOpsCommandLine(argv: readonly string[], out: (line: string) => void = console.log): Promise<number> {
+  // Parse before opening anything: a bad command line touches no state.
+  const { command, args, target } = parseOpsArgs(argv, out);
+  const session = await openOperatorSession(target, { exchangeKeys: command.exchangeKeys ?? false });
+  return withSession(session, (deps) => command.run(deps, args));
 }
 
-runAsScript(import.meta.url, main);
+runAsScript(import.meta.url, () => runOpsCommandLine(process.argv.slice(2)));

@@ -12,6 +12,7 @@
  * dead-lettered intents back (TST-3, OPS-2).
  */
 import { realpathSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -20,9 +21,13 @@ import { loadConfig } from '../shared/runtime/config.js';
 import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
 import { Chaos, parseFraction } from '../local-runtime/chaos.js';
 import { LocalRuntime } from '../local-runtime/runtime.js';
-import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, runningStack, startLocalStack, withdrawStack } from '../local-runtime/stack.js';
+import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, localStackOutputs, runningStack, startLocalStack, withdrawStack } from '../local-runtime/stack.js';
+import { writeOutputsFile } from '../operator/stack-outputs.js';
+import { LOCAL_STACK_NAME } from '../shared/definitions/stack-outputs.js';
 import { statusLine } from './status.js';
 
+/** The outputs file `npm start` writes in its state directory, in the `cdk deploy --outputs-file` format. */
+export const LOCAL_OUTPUTS_FILE = 'outputs.json';
 /** How often the local executor polls the queue, like the Lambda event source's long poll. */
 const EXECUTOR_POLL_MS = 1_000;
 /** Defaults of `--chaos`. */
@@ -82,8 +87,13 @@ async function main(): Promise<void> {
   // Under chaos the status line is read through clean clients, so it shows the truth.
   const observer = chaos ? new LocalRuntime(config, sqs) : runtime;
   advertiseStack(dataDir, stack.env);
+  // The same outputs as a deployed stack: `npm run ops -- --outputs .tradewarden/outputs.json`
+  // with AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS at the endpoints below reaches this stack.
+  const outputsFile = join(dataDir, LOCAL_OUTPUTS_FILE);
+  writeOutputsFile(outputsFile, LOCAL_STACK_NAME, localStackOutputs(stack.env));
   console.log(`tradewarden local: mode ${config.mode}, exchange ${runtime.containers.scanner.exchange.id} (${runtime.containers.scanner.exchange.source} data), watchlist ${config.watchlist.join(' ')}`);
   console.log(`state in ${dataDir}/ (DynamoDB ${stack.dynamo.endpoint}, SQS ${stack.sqs.endpoint}); Ctrl-C to stop`);
+  console.log(`stack outputs in ${outputsFile} (npm run ops -- --outputs ${outputsFile} ... with AWS_ENDPOINT_URL_DYNAMODB=${stack.dynamo.endpoint} AWS_ENDPOINT_URL_SQS=${stack.sqs.endpoint})`);
   if (options.chaos) {
     console.log(`CHAOS: seed ${options.chaos.seed}, ${options.chaos.faultRate * 100}% of exchange calls and ${options.chaos.storeFaultRate * 100}% of DynamoDB calls fail; redrive the DLQ with npm run ops -- redrive`);
   }

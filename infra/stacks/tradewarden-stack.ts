@@ -8,6 +8,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import type { Config } from '../../shared/runtime/config.js';
 import { JOBS, SCHEDULES, type JobName } from '../../shared/definitions/schedules.js';
+import { STACK_OUTPUT, functionNameOutput, functionSettingsOf } from '../../shared/definitions/stack-outputs.js';
 import { AUDIT_TABLE, IDEMPOTENCY_TABLE, PAPER_TABLE, STATE_TABLE } from '../../shared/definitions/tables.js';
 import { bundleSpec, type BundleSpec } from '../bundling/esbuild-options.js';
 import { tradingMode, type DeploymentConfig } from '../config/deployment-config.js';
@@ -38,6 +39,16 @@ export interface TradewardenStackProps extends StackProps {
    * @default bundleSpec(config.exchangeId)
    */
   readonly bundle?: BundleSpec;
+}
+
+/** CloudFormation's limit on the size of one output value. */
+export const OUTPUT_VALUE_MAX_CHARS = 4096;
+
+/** The functions' settings as one output value. @throws Error when it would not fit in an output. */
+function functionSettingsJson(environment: Readonly<Record<string, string>>): string {
+  const json = JSON.stringify(functionSettingsOf(environment));
+  if (json.length > OUTPUT_VALUE_MAX_CHARS) throw new Error(`the function settings are ${json.length} characters; a stack output holds at most ${OUTPUT_VALUE_MAX_CHARS}`);
+  return json;
 }
 
 export class TradewardenStack extends Stack {
@@ -146,13 +157,23 @@ export class TradewardenStack extends Stack {
       alarms: [...this.alarms.alarms.values()],
     });
 
-    new CfnOutput(this, 'TradingMode', { value: mode });
+    // Everything the operator tools need (shared/definitions/stack-outputs.ts): output keys are
+    // their interface and are never renamed.
+    const output = (key: string, value: string, description?: string) => new CfnOutput(this, key, { value, ...(description ? { description } : {}) });
+    output(STACK_OUTPUT.tradingMode, mode);
+    output(STACK_OUTPUT.stateTable, resources.stateTable);
+    output(STACK_OUTPUT.auditTable, resources.auditTable);
+    output(STACK_OUTPUT.idempotencyTable, resources.idempotencyTable);
+    output(STACK_OUTPUT.paperTable, resources.paperTable);
+    output(STACK_OUTPUT.executionQueueUrl, resources.executionQueueUrl);
+    output(STACK_OUTPUT.executionDlqUrl, resources.executionDlqUrl);
+    output(STACK_OUTPUT.eventBusName, resources.eventBusName);
+    output(STACK_OUTPUT.functionSettings, functionSettingsJson(functionEnvironment(config, 'scanner', resources)), 'Settings the functions run with, read by npm run ops');
     for (const job of JOBS) {
-      // For ad hoc replays: aws lambda invoke --function-name <this> --payload file://events/...
-      new CfnOutput(this, `${pascalCase(job)}FunctionName`, { value: functions[job].function.functionName });
+      // For ad hoc replays: npm run invoke -- --stage <stage> <job> events/..., or aws lambda invoke --function-name <this>
+      output(functionNameOutput(job), functions[job].function.functionName);
     }
-    new CfnOutput(this, 'ExecutionDlqUrl', { value: this.executionQueue.deadLetterQueue.queueUrl });
-    new CfnOutput(this, 'ExchangeSecretArn', { value: exchangeSecret.secret.secretArn, description: 'Put {"apiKey","secret"} here before going live' });
-    new CfnOutput(this, 'AlarmTopicArn', { value: alarmTopic.topic.topicArn });
+    output(STACK_OUTPUT.exchangeSecretArn, exchangeSecret.secret.secretArn, 'Put {"apiKey","secret"} here before going live');
+    output(STACK_OUTPUT.alarmTopicArn, alarmTopic.topic.topicArn);
   }
 }

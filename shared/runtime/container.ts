@@ -88,7 +88,9 @@ export function createContainer(job: JobName, config: Config, options: Container
   const common = { region: config.region, ...(options.credentials ? { credentials: options.credentials } : {}) };
   const ddb = new DynamoDBClient({ ...common, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) });
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
-  const sqs = new SQSClient({ ...common, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
+  // The queues are the stack's own, in the client's region: the resolved endpoint (AWS, or an
+  // AWS_ENDPOINT_URL_SQS override such as an emulator) is always right, the queue URL's host may not be.
+  const sqs = new SQSClient({ ...common, useQueueUrlAsEndpoint: false, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
 
   let paper: PaperExchange | undefined;
   if (config.mode === 'paper') {

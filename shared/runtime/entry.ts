@@ -10,7 +10,7 @@ import { ccxtClientSettings } from '../adapters/exchange/ccxt-exchange.js';
 import type { JobName } from '../definitions/schedules.js';
 import { ConfigError } from '../domain/errors.js';
 import { loadConfig, type Config } from './config.js';
-import { createContainer, type Container } from './container.js';
+import { createContainer, type Container, type ContainerOptions } from './container.js';
 
 const ExchangeSecretSchema = z.object({ apiKey: z.string().min(1), secret: z.string().min(1) });
 
@@ -22,10 +22,18 @@ const JOBS_WITH_KEYS: ReadonlySet<JobName> = new Set(['executor', 'reconciler'])
 
 /** Parses the configuration from the process environment and wires the container. */
 export async function containerFromEnvironment(job: JobName): Promise<Container> {
-  const config = loadConfig(process.env);
-  if (config.mode !== 'live') return createContainer(job, config);
-  const keys = JOBS_WITH_KEYS.has(job) ? await readKeys(config) : undefined;
-  return createContainer(job, config, { liveClient: await liveClient(config, keys) });
+  return containerFor(job, loadConfig(process.env), { withKeys: JOBS_WITH_KEYS.has(job) });
+}
+
+/**
+ * Wires a container for `config`; in live mode with the exchange client, which holds the API
+ * keys only when `withKeys` (read once from Secrets Manager).
+ */
+export async function containerFor(job: JobName, config: Config, options: Omit<ContainerOptions, 'liveClient'> & { readonly withKeys: boolean }): Promise<Container> {
+  const { withKeys, ...rest } = options;
+  if (config.mode !== 'live') return createContainer(job, config, rest);
+  const keys = withKeys ? await readKeys(config) : undefined;
+  return createContainer(job, config, { ...rest, liveClient: await liveClient(config, keys) });
 }
 
 async function readKeys(config: Config): Promise<{ apiKey: string; secret: string }> {

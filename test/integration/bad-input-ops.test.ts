@@ -42,10 +42,10 @@ const OPTIONS_TAKEN: Readonly<Record<CommandName, readonly string[]>> = {
   get: ['json'],
   set: ['author'],
   audit: ['json'],
-  redrive: ['json', 'aws'],
+  redrive: ['json'],
 };
-const ALL_OPTIONS = ['json', 'aws', 'reason', 'for', 'author'];
-const BOOLEAN_OPTIONS = new Set(['json', 'aws']);
+const ALL_OPTIONS = ['json', 'reason', 'for', 'author'];
+const BOOLEAN_OPTIONS = new Set(['json']);
 
 const command = fc.constantFrom(...COMMANDS);
 const word = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter((s) => !s.startsWith('-'));
@@ -80,8 +80,12 @@ const badCommandLine: fc.Arbitrary<string[]> = fc.oneof(
   // set: missing value, bad key, bad value.
   fc.constantFrom<string[]>(['set'], ['set', 'maxOpenPositions'], ['set', '', '3'], ['set', 'a..b', '3'], ['set', 'strategies.a.b.c.d', '1'], ['set', 'strategies.prïce-drop.enabled', 'true'], ['set', 'maxOpenPositons', '3']),
   fc.tuple(fc.constantFrom(...TUNABLE_KEYS), badTunableValue).map(([k, v]) => ['set', k, v]),
-  // redrive --aws only goes with redrive.
-  command.filter((c) => c !== 'redrive').map((c) => [...VALID[c], '--aws']),
+  // The deployed target options: a malformed stage name, an empty or oversized outputs path, no value.
+  fc.tuple(command, fc.constantFrom('', 'Prod', '../prod', 'dev prod', 'a'.repeat(40), '-dev', 'dév')).map(([c, stage]) => ['--stage', stage, ...VALID[c]]),
+  fc.tuple(command, fc.constantFrom('', ' ', 'x'.repeat(1025), 'out\u0000.json')).map(([c, file]) => ['--outputs', file, ...VALID[c]]),
+  command.map((c) => [...VALID[c], '--stage']),
+  // The retired `redrive --aws` (now --stage / --outputs).
+  fc.constant<string[]>(['redrive', '--aws']),
 );
 
 describe('Ops command lines: generated bad input (SEC-4)', () => {
@@ -155,7 +159,8 @@ describe('Ops command lines: generated bad input (SEC-4)', () => {
       const cases: [string[], string][] = [
         [['frobnicate'], 'VALIDATION_FAILED'],
         [['pause', '--for', '2h'], 'VALIDATION_FAILED'],
-        [['redrive', '--aws'], 'CONFIG_INVALID'],
+        [['--stage', 'nope', 'redrive'], 'STACK_UNAVAILABLE'],
+        [['--outputs', join(dataDir, 'missing.json'), 'status'], 'STACK_UNAVAILABLE'],
       ];
       const results = await Promise.all(cases.map(([argv]) => opsProcess(argv)));
       for (const [i, [argv, code]] of cases.entries()) {
@@ -165,6 +170,6 @@ describe('Ops command lines: generated bad input (SEC-4)', () => {
         expect((JSON.parse(r?.stderr.slice(r.stderr.indexOf('{')) ?? '{}') as { error?: { code?: string } }).error?.code, argv.join(' ')).toBe(code);
       }
       expect(readdirSync(dataDir)).toEqual([]);
-    }, 30_000);
+    }, 90_000);
   });
 });

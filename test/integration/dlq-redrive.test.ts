@@ -67,7 +67,7 @@ describe('DLQ round trip (OPS-2)', () => {
     clock.advance(PAST_LEASES_MS);
     const out: string[] = [];
     expect(await runOps(['redrive'], r.runtime, (line) => out.push(line))).toBe(0);
-    expect(JSON.parse(out.join(''))).toEqual({ redriven: 1 });
+    expect(JSON.parse(out.join(''))).toEqual({ method: 'client-move', redriven: 1 });
     expect(await visibleMessages(t, t.config.executionDlqUrl)).toBe(0);
 
     expect(await r.runtime.drain({ visibilityTimeoutSeconds: 0 })).toEqual({ received: 1, succeeded: 1, failed: 0 });

@@ -1,0 +1,25 @@
+/**
+ * The operator ports from a wired container: both transports build a container (the local one
+ * on the embedded emulators, the deployed one on the stack's tables and queues) and hand it here.
+ */
+import { scannerSettings } from '../functions/scanner/app.js';
+import { DynamoDbTunablesStore } from '../shared/adapters/aws/dynamodb-tunables-store.js';
+import type { DeadLetterRedrive, HealthRunner, OperatorDeps } from '../shared/operations/ports.js';
+import type { Container } from '../shared/runtime/container.js';
+
+export function operatorDeps(c: Container, ports: { readonly health: HealthRunner; readonly deadLetters: DeadLetterRedrive }): OperatorDeps {
+  return {
+    config: c.config,
+    scanDefaults: scannerSettings(c.config),
+    clock: c.clock,
+    control: c.control,
+    tunables: new DynamoDbTunablesStore({ doc: c.doc, table: c.config.stateTable }),
+    audit: c.audit,
+    orders: c.orders,
+    accounts: c.accounts,
+    heartbeats: c.heartbeats,
+    exchange: c.exchange,
+    health: ports.health,
+    deadLetters: ports.deadLetters,
+  };
+}

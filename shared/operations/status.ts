@@ -1,0 +1,47 @@
+/**
+ * What the stack is doing: mode, data source, jobs, orders, positions, ledger, balances, health.
+ * Shown by `npm start` (one line per cycle) and `npm run ops -- status`.
+ */
+import { equity } from '../domain/account.js';
+import { readScanMarker } from '../use-cases/scan-marker.js';
+import type { OperatorDeps } from './ports.js';
+
+/** Recent orders shown by status. */
+export const STATUS_RECENT_ORDERS = 20;
+/** Open orders shown by status. */
+export const STATUS_OPEN_ORDERS = 100;
+
+export async function collectStatus(deps: Pick<OperatorDeps, 'config' | 'clock' | 'accounts' | 'exchange' | 'orders' | 'heartbeats' | 'control' | 'tunables'>) {
+  const { config } = deps;
+  const book = await deps.accounts.get(config.quoteCurrency);
+  const tickers = await deps.exchange.fetchTickers(config.watchlist);
+  const prices = Object.fromEntries(tickers.map((t) => [t.symbol, t.bid]));
+  const orders = await deps.orders.listRecent(STATUS_RECENT_ORDERS);
+  const open = await deps.orders.listOpen(STATUS_OPEN_ORDERS);
+  const heartbeats = await deps.heartbeats.list();
+  const health = await deps.control.getReport('health');
+  const scan = await deps.control.getReport('scan');
+  const reconciliation = await deps.control.getReport('reconciliation');
+  const pause = await deps.control.getPause();
+  const scanMarker = await readScanMarker({ risk: deps.tunables, clock: deps.clock });
+  const balances = await deps.exchange.fetchBalances();
+  return {
+    mode: config.mode,
+    exchange: deps.exchange.id,
+    dataSource: deps.exchange.source,
+    lastScan: scan,
+    scanMarker,
+    jobs: heartbeats,
+    pause,
+    orders,
+    openOrders: open.items,
+    positions: book?.positions ?? {},
+    ledger: book ? { currency: book.currency, total: book.total, available: book.available, reserved: book.reserved, committed: book.committed } : null,
+    equity: book ? equity(book, prices) : '0',
+    exchangeBalances: balances,
+    health,
+    reconciliation,
+  };
+}
+
+export type StackStatus = Awaited<ReturnType<typeof collectStatus>>;
