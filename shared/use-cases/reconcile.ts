@@ -9,19 +9,25 @@
  * 3. For each order settled long enough (an executor may still be working on a fresh one): look
  *    it up by client order id. Found: book fills (partial too) and state (REC-1). "Not found":
  *    count it; declare it lost (FAILED, budget released) only after repeated not-found answers
- *    over the grace period. A network error propagates: it is never read as "not found" (REC-2).
+ *    over the grace period. A network error is never read as "not found" (REC-2): the order is
+ *    reported as failed this run and skipped, and the others go on (DATA-7); it is looked at
+ *    again on the next pass. An open circuit or a spent rate budget stops the pass (partial):
+ *    no lookup could succeed.
  * 4. Stop before the deadline and store where: the page cursor and the watermark (creation
  *    time and id of the last order done), so the next run neither repeats nor skips orders.
  * 5. After a complete pass: release reservations older than the bound that no live order backs
  *    (EXE-7); report orders open on the exchange but unknown locally, adopting those that carry
- *    our client order id prefix (REC-3); compare balances and pause on hard drift (REC-4).
- * 6. Store and return the report. A run that fails stores a `failed` report with its resume
- *    position first, then rethrows: the failure is never swallowed (HLT-5).
+ *    our client order id prefix (REC-3); compare balances and pause on hard drift (REC-4). An
+ *    exchange failure of one of these checks is reported and the others still run.
+ * 6. Store and return the report. A run fails as a whole only when it cannot do anything (the
+ *    store or the lock unreachable): it stores a `failed` report with its resume position
+ *    first, then rethrows: the failure is never swallowed (HLT-5).
  */
 import { randomUUID } from 'node:crypto';
 import { release, reserve, staleReservations } from '../domain/account.js';
 import type { DriftThresholds } from '../domain/drift.js';
-import { LockHeldError, toTradewardenError } from '../domain/errors.js';
+import { CircuitOpenError } from '../domain/circuit.js';
+import { LockHeldError, TradewardenError, toTradewardenError } from '../domain/errors.js';
 import { Decimal, dec, str } from '../domain/money.js';
 import { adoptOrder } from '../domain/order-aggregate.js';
 import { CLIENT_ORDER_ID_PREFIX, isTerminal, type OrderRecord } from '../domain/order.js';
@@ -32,6 +38,7 @@ import type { ControlStore } from '../ports/control-store.js';
 import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
 import type { LockService } from '../ports/lock-service.js';
 import type { OrderStore } from '../ports/order-store.js';
+import { RateBudgetExhaustedError } from '../ports/rate-budget.js';
 import { auditStream, commitOrderEvents, type OrderCommitDeps } from './order-commit.js';
 import { reconcileBalances, type BalanceReport } from './reconcile-balances.js';
 
@@ -116,6 +123,37 @@ export interface ReconcileReport {
   readonly cursor?: string;
   readonly watermark?: string;
   readonly error?: { readonly code: string; readonly message: string };
+  /** Orders whose exchange lookup failed this run (DATA-7): skipped, looked at again next pass. */
+  readonly failedOrders?: readonly FailedItem[];
+  /** How many orders failed (the list stops at MAX_REPORTED_FAILURES). */
+  readonly failedOrderCount?: number;
+  /** Checks after the pass (orphans, balances) that the exchange failed this run. */
+  readonly failedChecks?: readonly FailedItem[];
+}
+
+/** Orders listed one by one as failed in the report; beyond this they are only counted. */
+export const MAX_REPORTED_FAILURES = 20;
+
+/** What one order's lookup, or one check, failed with. */
+export interface FailedItem {
+  readonly id: string;
+  readonly symbol?: string;
+  readonly code: string;
+  readonly message: string;
+}
+
+/** An exchange answer or outage about one request: the others may still succeed. */
+function isExchangeFailure(error: unknown): error is TradewardenError {
+  return error instanceof TradewardenError && error.code.startsWith('EXCHANGE_') && !(error instanceof CircuitOpenError) && !(error instanceof RateBudgetExhaustedError);
+}
+
+/** The exchange takes no request now (open circuit, spent budget): stop, resume later. */
+function isExchangeClosed(error: unknown): boolean {
+  return error instanceof CircuitOpenError || error instanceof RateBudgetExhaustedError;
+}
+
+function failedItem(id: string, error: TradewardenError, symbol?: string): FailedItem {
+  return { id, ...(symbol ? { symbol } : {}), code: error.code, message: error.message.slice(0, 200) };
 }
 
 type Counts = {
@@ -144,6 +182,9 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
     : undefined;
   const counts: Counts = { checked: 0, updated: 0, filled: 0, notFound: 0, lost: 0, expired: 0, skippedBusy: 0, skippedSettling: 0, releasedReservations: 0 };
   const noOrphans = { orphans: 0, adopted: 0, orphanOrders: [] as OrphanOrder[] };
+  const failedOrders: FailedItem[] = [];
+  const failedChecks: FailedItem[] = [];
+  let failedOrderCount = 0;
   // The run lease covers the whole run, so no second run starts before this one's deadline.
   const runLeaseMs = Math.max(0, input.deadline.getTime() - start.getTime()) + settings.lockLeaseMs;
   let runLease;
@@ -164,6 +205,8 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
       ...counts,
       ...noOrphans,
       ...(carriedBalances ? { balances: carriedBalances } : {}),
+      ...(failedOrderCount > 0 ? { failedOrders, failedOrderCount } : {}),
+      ...(failedChecks.length > 0 ? { failedChecks } : {}),
       // An ad hoc run keeps the scheduled pass's position as it found it.
       ...(scoped ? stored : resume),
     });
@@ -194,6 +237,18 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
         try {
           outcome = await reconcileOrder(deps, order, 'pass');
         } catch (error) {
+          if (isExchangeClosed(error)) {
+            // No lookup can succeed now: stop before this order, the next run starts with it.
+            stoppedAt = { ...(next ? { cursor: next } : {}), ...(watermark ? { watermark } : {}) };
+            break pages;
+          }
+          if (isExchangeFailure(error)) {
+            // DATA-7: this order is skipped and reported; the others go on.
+            failedOrderCount += 1;
+            if (failedOrders.length < MAX_REPORTED_FAILURES) failedOrders.push(failedItem(order.id, error, order.symbol));
+            watermark = key;
+            continue;
+          }
           // Resume after this order: one order that keeps failing must not stall the others.
           if (!scoped) await storeFailure(deps, base('failed', { ...(next ? { cursor: next } : {}), watermark: key }), error);
           throw error;
@@ -213,14 +268,26 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
 
     // 5. After a complete pass.
     counts.releasedReservations = await releaseStale(deps);
-    const orphans = await findOrphans(deps, input);
+    // Each check on its own: an exchange failure of one is reported, the other still runs.
+    const check = async <T>(name: string, run: () => Promise<T>): Promise<T | undefined> => {
+      try {
+        return await run();
+      } catch (error) {
+        if (!isExchangeFailure(error) && !isExchangeClosed(error)) throw error;
+        failedChecks.push(failedItem(name, toTradewardenError(error)));
+        return undefined;
+      }
+    };
+    const orphans = await check('orphans', () => findOrphans(deps, input));
     const balances = scoped
       ? undefined
-      : await reconcileBalances(
-          { accounts: deps.accounts, exchange: deps.exchange, audit: deps.audit, control: deps.control, clock: deps.clock, settings: { quoteCurrency: settings.quoteCurrency, watchlist: settings.watchlist, thresholds: settings.drift } },
-          (ids) => settleInFlight(deps, ids),
+      : await check('balances', () =>
+          reconcileBalances(
+            { accounts: deps.accounts, exchange: deps.exchange, audit: deps.audit, control: deps.control, clock: deps.clock, settings: { quoteCurrency: settings.quoteCurrency, watchlist: settings.watchlist, thresholds: settings.drift } },
+            (ids) => settleInFlight(deps, ids),
+          ),
         );
-    const report: ReconcileReport = { ...base('completed', {}), ...orphans, ...(balances ? { balances } : {}) };
+    const report: ReconcileReport = { ...base('completed', {}), ...(orphans ?? {}), ...(balances ? { balances } : {}) };
     await deps.control.putReport('reconciliation', { ...report });
     return report;
   } finally {
@@ -302,7 +369,7 @@ async function reconcileOrder(deps: ReconcileDeps, order: OrderRecord, mode: 'pa
       await commitOrderEvents(sync, current, { type: 'Expired', at: now, reason: 'claimed but never sent' }, lease.token);
       return 'expired';
     }
-    // A network error here propagates: never treated as "not found" (REC-2).
+    // A network error here propagates (the pass reports and skips the order): never treated as "not found" (REC-2).
     const remote = await deps.exchange.fetchOrderByClientId(current.symbol, current.id);
     if (remote) {
       const next = await commitOrderEvents(sync, current, { type: 'Reported', at: now, report: remote }, lease.token);
