@@ -7,16 +7,27 @@
  * Invariants (checked by `checkBook`, property-tested):
  * - available + reserved + committed = total; none of them negative;
  * - reserved = the sum of the unspent remainder of every order's reservation;
- * - committed = the sum of the positions' cost bases (exactly: see position.ts);
+ * - committed = the sum of the positions' cost bases (exactly: see position.ts) plus the cost
+ *   bases of the fee-asset holdings;
  * - applying the same cumulative fill twice changes nothing (fills are cumulative, not deltas),
  *   as long as the order's entry is in the book. `release` removes the entry, so a caller must
  *   book an order's last fill BEFORE it releases the order, and never after (order-commit does:
  *   fill, then terminal state, then release).
+ *
+ * Fees per currency (EXE-12, fees.ts): a fee in the quote currency is cash; a fee in the base
+ * coin lowers the quantity the position receives (a buy) or raises what leaves it (a sell); a fee
+ * in a third asset (BNB) is taken from that asset's holding in this book, valued in quote at the
+ * price it had when the fill was booked: the holding gives up those coins as if sold at that
+ * price (realizing the difference to their cost basis on the holding) and the value is the
+ * trade's fee. So the fee's value is part of the position's basis or of its realized PnL
+ * whatever the currency, and total = opening + deposits + every realized PnL.
  * Property-tested in test/unit/ledger-invariants.test.ts.
  */
-import { InsufficientBudgetError } from './errors.js';
+import { baseOf } from './drift.js';
+import { InsufficientBudgetError, ValidationError } from './errors.js';
+import { ASSET_PATTERN, feeDeltas, feeIn, feeOf, normalizeFees, type FeeAmount } from './fees.js';
 import { Decimal, dec, str, type DecimalString } from './money.js';
-import { applyTrade, flatPosition, type Position } from './position.js';
+import { LEDGER_SCALE, applyTrade, basisOf, flatPosition, type Position } from './position.js';
 import type { Side } from './order.js';
 
 /** Budget held for one order and how much of its fill has been booked. */
@@ -27,10 +38,10 @@ export interface OrderBudget {
   readonly reserved: DecimalString;
   /** Part of the reservation not yet spent by fills. */
   readonly remaining: DecimalString;
-  /** Cumulative fill already booked: base filled, quote cost, quote fee. */
+  /** Cumulative fill already booked: base filled, quote cost, fees per currency. */
   readonly filled: DecimalString;
   readonly cost: DecimalString;
-  readonly fee: DecimalString;
+  readonly fees: readonly FeeAmount[];
   /** When the reservation was made (ISO), for releasing stale ones. */
   readonly at: string;
 }
@@ -45,7 +56,23 @@ export interface AccountBook {
   readonly committed: DecimalString;
   readonly orders: Readonly<Record<string, OrderBudget>>;
   readonly positions: Readonly<Record<string, Position>>;
+  /** Assets held to pay fees with (BNB), by asset; absent on books written before they existed. */
+  readonly holdings?: Readonly<Record<string, Holding>>;
   readonly updatedAt: string;
+}
+
+/**
+ * A fee asset the account holds (e.g. BNB that pays fees at a discount). Its cost basis is part
+ * of `committed`; paying a fee with it realizes the difference between the fee's value at the
+ * fill-time price and the basis of the coins given up.
+ */
+export interface Holding {
+  readonly asset: string;
+  /** Quantity held; negative only when the exchange charged more than the book knew of. */
+  readonly qty: DecimalString;
+  /** Cost basis of the quantity held, in the quote currency, >= 0. */
+  readonly basis: DecimalString;
+  readonly realizedPnl: DecimalString;
 }
 
 export function openBook(currency: string, total: DecimalString, at: Date): AccountBook {
@@ -96,7 +123,7 @@ export function reserve(book: AccountBook, request: ReserveRequest, at: Date): A
         remaining: request.amount,
         filled: '0',
         cost: '0',
-        fee: '0',
+        fees: [],
         at: at.toISOString(),
       },
     },
@@ -111,18 +138,69 @@ export interface CumulativeFill {
   readonly side: Side;
   readonly filled: DecimalString;
   readonly cost: DecimalString;
-  readonly fee: DecimalString;
+  /** Cumulative fees per currency. */
+  readonly fees: readonly FeeAmount[];
+  /**
+   * Quote price per unit of each third-asset fee currency when the fill is booked. A fee asset
+   * without a price here is valued at its holding's average cost (realizing nothing on it).
+   */
+  readonly feePrices?: Readonly<Record<string, DecimalString>>;
   /**
    * What was booked for the order before its entry left the book (a late fill after the order
    * ended, EXE-10): counted from here when the book has no entry for the order. @default zero
    */
-  readonly bookedBefore?: { readonly filled: DecimalString; readonly cost: DecimalString; readonly fee: DecimalString };
+  readonly bookedBefore?: { readonly filled: DecimalString; readonly cost: DecimalString; readonly fees: readonly FeeAmount[] };
+}
+
+/** The fees booked for an order, for entries written before fees were kept per currency. */
+function bookedFees(entry: OrderBudget & { fee?: DecimalString }, currency: string): readonly FeeAmount[] {
+  return entry.fees ?? feeOf(currency, entry.fee ?? '0');
+}
+
+/** The third assets a fill's fees are charged in: neither the symbol's base nor the book's quote currency. */
+export function feeAssetsOf(fees: readonly FeeAmount[], symbol: string, quote: string): string[] {
+  const base = baseOf(symbol);
+  return normalizeFees(fees).map((fee) => fee.currency).filter((currency) => currency !== base && currency !== quote);
+}
+
+interface HoldingSpend {
+  readonly holding: Holding;
+  /** Quote value of the coins given up (the fee's value). */
+  readonly value: Decimal;
+  /** Cost basis removed from the holding. */
+  readonly closedBasis: Decimal;
+}
+
+/** Takes `amount` of a holding to pay a fee valued at `price` (or at the holding's average cost). */
+function spendHolding(held: Holding, amount: Decimal, price: DecimalString | undefined): HoldingSpend {
+  const qty = dec(held.qty);
+  const basis = dec(held.basis);
+  const average = qty.gt(0) ? basis.div(qty) : new Decimal(0);
+  const value = (price === undefined ? average : dec(price)).times(amount).toDecimalPlaces(LEDGER_SCALE, Decimal.ROUND_HALF_EVEN);
+  // Only coins the book knows of carry a basis; a negative fee (a rebate) adds coins at value.
+  let closedBasis: Decimal;
+  if (amount.isNegative()) closedBasis = value;
+  else if (qty.lte(0)) closedBasis = new Decimal(0);
+  else if (amount.gte(qty)) closedBasis = basis;
+  else closedBasis = basis.times(amount).div(qty).toDecimalPlaces(LEDGER_SCALE, Decimal.ROUND_HALF_EVEN);
+  return {
+    holding: {
+      ...held,
+      qty: str(qty.minus(amount)),
+      basis: str(basis.minus(closedBasis)),
+      realizedPnl: str(dec(held.realizedPnl).plus(value.minus(closedBasis))),
+    },
+    value,
+    closedBasis,
+  };
 }
 
 /**
  * Books the part of a cumulative fill not yet booked. Buys spend their reservation first, then
  * available (a fill that happened must be recorded even if it cost more than reserved); sells
- * return proceeds to available and book realized PnL. Returns null when nothing is new.
+ * return proceeds to available and book realized PnL. Fees are booked per currency (see the
+ * module comment). Returns null when nothing is new.
+ * @throws ValidationError when a base-coin fee is not smaller than the quantity bought.
  */
 export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): AccountBook | null {
   const entry: OrderBudget = book.orders[fill.orderId] ?? {
@@ -132,38 +210,60 @@ export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): Ac
     remaining: '0',
     filled: fill.bookedBefore?.filled ?? '0',
     cost: fill.bookedBefore?.cost ?? '0',
-    fee: fill.bookedBefore?.fee ?? '0',
+    fees: fill.bookedBefore?.fees ?? [],
     at: at.toISOString(),
   };
+  const reportedFees = normalizeFees(fill.fees);
   const dFilled = dec(fill.filled).minus(entry.filled);
   const dCost = dec(fill.cost).minus(entry.cost);
-  const dFee = dec(fill.fee).minus(entry.fee);
   if (dFilled.lte(0)) return null;
+  const dFees = feeDeltas(reportedFees, bookedFees(entry, book.currency));
+
+  // Third-asset fees: coins leave their holding, valued at the fill-time price.
+  const holdings: Record<string, Holding> = { ...(book.holdings ?? {}) };
+  let thirdValue = new Decimal(0);
+  let holdingBasisClosed = new Decimal(0);
+  for (const asset of feeAssetsOf(dFees, fill.symbol, book.currency)) {
+    const held = holdings[asset] ?? { asset, qty: '0', basis: '0', realizedPnl: '0' };
+    const spent = spendHolding(held, dec(feeIn(dFees, asset)), fill.feePrices?.[asset]);
+    holdings[asset] = spent.holding;
+    thirdValue = thirdValue.plus(spent.value);
+    holdingBasisClosed = holdingBasisClosed.plus(spent.closedBasis);
+  }
+
+  const quoteFee = dec(feeIn(dFees, book.currency));
+  const baseFee = dec(feeIn(dFees, baseOf(fill.symbol)));
+  // A base-coin fee: a buy receives less, a sell gives more.
+  const qty = fill.side === 'buy' ? dFilled.minus(baseFee) : dFilled.plus(baseFee);
+  if (qty.lte(0)) {
+    throw new ValidationError(`fee ${str(baseFee)} ${baseOf(fill.symbol)} leaves nothing of the ${str(dFilled)} filled on ${fill.orderId}`, ['fees']);
+  }
 
   const position = book.positions[fill.symbol] ?? flatPosition(fill.symbol);
-  // The position's basis grows by exactly what the cash side pays (cost + fee, a negative fee
-  // being a rebate), so `committed` stays the sum of the positions' bases.
-  const result = applyTrade(position, { side: fill.side, qty: str(dFilled), cost: str(dCost), fee: str(dFee) });
+  // The position's basis grows by what the trade cost including the value of every fee (a
+  // negative fee being a rebate), so `committed` stays the sum of the bases.
+  const result = applyTrade(position, { side: fill.side, qty: str(qty), cost: str(dCost), fee: str(quoteFee.plus(thirdValue)) });
+  const basisChange = basisOf(result.position).minus(basisOf(position));
   let available = dec(book.available);
   let reserved = dec(book.reserved);
-  let committed = dec(book.committed);
-  let total = dec(book.total);
   let remaining = dec(entry.remaining);
 
+  // Cash moves by the cost and the quote fee only; the other fees are paid in coins.
   if (fill.side === 'buy') {
-    const spend = dCost.plus(dFee);
+    const spend = dCost.plus(quoteFee);
     const fromReserved = Decimal.min(spend, remaining);
     remaining = remaining.minus(fromReserved);
     reserved = reserved.minus(fromReserved);
     available = available.minus(spend.minus(fromReserved));
-    committed = committed.plus(spend);
   } else {
-    const proceeds = dCost.minus(dFee);
-    const basis = dec(result.closedBasis);
-    committed = committed.minus(basis);
-    available = available.plus(proceeds);
-    total = total.plus(proceeds).minus(basis);
+    available = available.plus(dCost.minus(quoteFee));
   }
+  const committed = dec(book.committed).plus(basisChange).minus(holdingBasisClosed);
+  // Whatever left cash or committed and did not arrive in the other is realized PnL.
+  const total = dec(book.total)
+    .plus(available.minus(book.available))
+    .plus(reserved.minus(book.reserved))
+    .plus(committed.minus(book.committed));
 
   return {
     ...book,
@@ -173,9 +273,30 @@ export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): Ac
     committed: str(committed),
     orders: {
       ...book.orders,
-      [fill.orderId]: { ...entry, remaining: str(remaining), filled: fill.filled, cost: fill.cost, fee: fill.fee },
+      [fill.orderId]: { ...entry, remaining: str(remaining), filled: fill.filled, cost: fill.cost, fees: reportedFees },
     },
     positions: { ...book.positions, [fill.symbol]: result.position },
+    ...(Object.keys(holdings).length > 0 ? { holdings } : {}),
+    updatedAt: at.toISOString(),
+  };
+}
+
+/**
+ * Adds coins of a fee asset to the book (a deposit, e.g. the paper account's starting BNB),
+ * at `price` quote per unit: the value joins `total` and `committed` as the holding's basis.
+ * @throws ValidationError on a malformed asset, the quote currency itself, or a negative amount or price.
+ */
+export function depositHolding(book: AccountBook, asset: string, qty: DecimalString, price: DecimalString, at: Date): AccountBook {
+  if (!ASSET_PATTERN.test(asset) || asset === book.currency) throw new ValidationError(`cannot hold ${JSON.stringify(asset)} as a fee asset of a ${book.currency} book`, ['asset']);
+  const amount = dec(qty);
+  const value = amount.times(price);
+  if (amount.isNegative() || dec(price).isNegative()) throw new ValidationError('a deposit needs a non-negative quantity and price', ['qty', 'price']);
+  const held = book.holdings?.[asset] ?? { asset, qty: '0', basis: '0', realizedPnl: '0' };
+  return {
+    ...book,
+    total: str(dec(book.total).plus(value)),
+    committed: str(dec(book.committed).plus(value)),
+    holdings: { ...(book.holdings ?? {}), [asset]: { ...held, qty: str(dec(held.qty).plus(amount)), basis: str(dec(held.basis).plus(value)) } },
     updatedAt: at.toISOString(),
   };
 }
@@ -204,12 +325,16 @@ export function staleReservations(book: AccountBook, now: Date, maxAgeMs: number
     .map(([id]) => id);
 }
 
-/** Mark-to-market equity: free and reserved cash plus positions at the given prices. */
+/** Mark-to-market equity: free and reserved cash plus positions and fee-asset holdings at the given prices. */
 export function equity(book: AccountBook, prices: Readonly<Record<string, DecimalString>>): DecimalString {
   let value = dec(book.available).plus(book.reserved);
   for (const p of Object.values(book.positions)) {
     const price = prices[p.symbol];
     value = value.plus(dec(p.qty).times(price ?? p.avgPrice));
+  }
+  for (const h of Object.values(book.holdings ?? {})) {
+    const price = prices[`${h.asset}/${book.currency}`];
+    value = value.plus(price !== undefined ? dec(h.qty).times(price) : h.basis);
   }
   return str(value);
 }

@@ -5,8 +5,8 @@
  * - the quote currency: local `available + reserved` (cash not turned into positions) against
  *   the exchange's quote total (`free + used`): an open buy holds its funds in `used` on the
  *   exchange and in `reserved` locally, so resting orders cause no drift;
- * - each base asset: the sum of local position quantities of `<BASE>/<QUOTE>` symbols against the
- *   exchange's base total.
+ * - each base asset: the sum of local position quantities of `<BASE>/<QUOTE>` symbols, plus the
+ *   book's holding of that asset when fees are paid with it (BNB), against the exchange's total.
  * The difference of each asset is valued in the quote currency (base assets at a ticker price)
  * and the drift is the sum of the absolute values: a fill booked on one side only shows up as
  * both a cash and a position difference, so it is never netted away.
@@ -66,13 +66,15 @@ export function quoteOf(symbol: string): string {
 
 /**
  * The assets to compare: the quote currency, the base of every watched symbol, and the base of
- * every position the book holds (a symbol dropped from the watchlist may still be held).
+ * every position the book holds (a symbol dropped from the watchlist may still be held), and every
+ * fee asset the book holds.
  */
 export function trackedAssets(book: AccountBook, watchlist: readonly string[]): string[] {
   const bases = new Set<string>();
   for (const symbol of [...watchlist, ...Object.keys(book.positions)]) {
     if (quoteOf(symbol) === book.currency) bases.add(baseOf(symbol));
   }
+  for (const asset of Object.keys(book.holdings ?? {})) bases.add(asset);
   bases.delete(book.currency);
   return [book.currency, ...[...bases].sort()];
 }
@@ -84,12 +86,14 @@ export function localHolding(book: AccountBook, asset: string): DecimalString {
   for (const [symbol, position] of Object.entries(book.positions)) {
     if (quoteOf(symbol) === book.currency && baseOf(symbol) === asset) qty = qty.plus(position.qty);
   }
+  const held = book.holdings?.[asset];
+  if (held) qty = qty.plus(held.qty);
   return str(qty);
 }
 
 /**
  * A price for valuing a base asset: the ticker's when known, else the average entry price of
- * the position (better than nothing: the difference is at least valued at what it cost).
+ * the position or the holding (better than nothing: the difference is at least valued at what it cost).
  */
 export function valuationPrice(book: AccountBook, asset: string, tickerPrices: Readonly<Record<string, DecimalString>>): DecimalString | undefined {
   if (asset === book.currency) return '1';
@@ -97,7 +101,9 @@ export function valuationPrice(book: AccountBook, asset: string, tickerPrices: R
   const ticker = tickerPrices[symbol];
   if (ticker !== undefined && dec(ticker).gt(0)) return ticker;
   const avg = book.positions[symbol]?.avgPrice;
-  return avg !== undefined && dec(avg).gt(0) ? avg : undefined;
+  if (avg !== undefined && dec(avg).gt(0)) return avg;
+  const held = book.holdings?.[asset];
+  return held && dec(held.qty).gt(0) && dec(held.basis).gt(0) ? str(dec(held.basis).div(held.qty)) : undefined;
 }
 
 /** The level of a drift: strictly above a threshold counts; an unvalued difference alarms at least. */

@@ -27,6 +27,7 @@
  *   again makes it live again (the reconciler then follows it); FILLED accepts no LateFill.
  */
 import { IllegalTransitionError } from './errors.js';
+import { normalizeFees, type FeeAmount } from './fees.js';
 import { Decimal, dec, str, type DecimalString } from './money.js';
 import {
   isTerminal,
@@ -46,10 +47,10 @@ export interface OrderReport {
   /** The exchange's order id. */
   readonly id: string;
   readonly status: ExchangeOrderStatus;
-  /** Cumulative base filled, quote cost and quote fee. */
+  /** Cumulative base filled, quote cost and fees per currency. */
   readonly filled: DecimalString;
   readonly cost: DecimalString;
-  readonly fee: DecimalString;
+  readonly fees: readonly FeeAmount[];
   /** The order's trades, where the exchange lists them. */
   readonly trades?: readonly OrderTrade[];
 }
@@ -102,12 +103,12 @@ export interface OrderAuditEntry {
 export interface FillToBook {
   readonly filled: DecimalString;
   readonly cost: DecimalString;
-  readonly fee: DecimalString;
+  readonly fees: readonly FeeAmount[];
   /**
    * What was booked for the order before its book entry was released: a late fill is counted
    * from here when the book no longer remembers the order.
    */
-  readonly bookedBefore?: { readonly filled: DecimalString; readonly cost: DecimalString; readonly fee: DecimalString };
+  readonly bookedBefore?: { readonly filled: DecimalString; readonly cost: DecimalString; readonly fees: readonly FeeAmount[] };
 }
 
 export interface BudgetEffect {
@@ -151,7 +152,7 @@ function inStates<T extends OrderEventType>(states: readonly OrderState[], handl
 }
 
 function recordedFill(order: OrderRecord): FillToBook {
-  return { filled: order.filled, cost: order.cost, fee: order.fee };
+  return { filled: order.filled, cost: order.cost, fees: order.fees };
 }
 
 /** Ends an order without a fill report: books what it recorded, releases the rest (audited). */
@@ -167,7 +168,7 @@ function close(order: OrderRecord, to: OrderState, auditType: string, reason: st
 interface MergedFill {
   readonly filled: DecimalString;
   readonly cost: DecimalString;
-  readonly fee: DecimalString;
+  readonly fees: readonly FeeAmount[];
   readonly trades?: readonly OrderTrade[];
 }
 
@@ -175,17 +176,17 @@ interface MergedFill {
  * The order's cumulative fill after a report (EXE-11): the sum over distinct trade ids where
  * trades are listed, otherwise the reported cumulative amounts; never less than recorded.
  */
-export function mergeFill(order: Pick<OrderRecord, 'filled' | 'cost' | 'fee' | 'trades'>, report: Pick<OrderReport, 'filled' | 'cost' | 'fee' | 'trades'>): MergedFill {
-  let candidate: MergedFill = { filled: report.filled, cost: report.cost, fee: report.fee };
+export function mergeFill(order: Pick<OrderRecord, 'filled' | 'cost' | 'fees' | 'trades'>, report: Pick<OrderReport, 'filled' | 'cost' | 'fees' | 'trades'>): MergedFill {
+  let candidate: MergedFill = { filled: report.filled, cost: report.cost, fees: normalizeFees(report.fees) };
   let trades = order.trades;
   if (report.trades && report.trades.length > 0) {
     const byId = new Map<string, OrderTrade>((order.trades ?? []).map((t) => [t.id, t]));
     for (const trade of report.trades) if (!byId.has(trade.id)) byId.set(trade.id, trade);
     trades = [...byId.values()];
     const sum = (pick: (t: OrderTrade) => DecimalString) => str(trades!.reduce((acc, t) => acc.plus(pick(t)), new Decimal(0)));
-    candidate = { filled: sum((t) => t.amount), cost: sum((t) => t.cost), fee: sum((t) => t.fee) };
+    candidate = { filled: sum((t) => t.amount), cost: sum((t) => t.cost), fees: normalizeFees(trades.flatMap((t) => t.fees)) };
   }
-  const fill = dec(candidate.filled).gt(order.filled) ? candidate : { filled: order.filled, cost: order.cost, fee: order.fee };
+  const fill = dec(candidate.filled).gt(order.filled) ? candidate : { filled: order.filled, cost: order.cost, fees: order.fees };
   return trades ? { ...fill, trades } : fill;
 }
 
@@ -199,7 +200,7 @@ function fromReport(order: OrderRecord, report: OrderReport, late: boolean): Out
   const reported = stateFromExchange(report.status, fill.filled);
   const to: OrderState = order.state === 'CANCEL_REQUESTED' && !isTerminal(reported) ? 'CANCEL_REQUESTED' : reported;
   const newFill = dec(fill.filled).gt(order.filled);
-  const book: FillToBook = late ? { ...fill, bookedBefore: recordedFill(order) } : { filled: fill.filled, cost: fill.cost, fee: fill.fee };
+  const book: FillToBook = late ? { ...fill, bookedBefore: recordedFill(order) } : { filled: fill.filled, cost: fill.cost, fees: fill.fees };
   const changed =
     newFill ||
     to !== order.state ||
@@ -215,7 +216,7 @@ function fromReport(order: OrderRecord, report: OrderReport, late: boolean): Out
       exchangeOrderId: report.id,
       filled: fill.filled,
       cost: fill.cost,
-      fee: fill.fee,
+      fees: fill.fees,
       ...(fill.trades ? { trades: fill.trades } : {}),
       notFoundCount: 0,
       firstNotFoundAt: undefined,
@@ -224,11 +225,11 @@ function fromReport(order: OrderRecord, report: OrderReport, late: boolean): Out
     audit: [
       {
         type: late ? 'order.late-fill' : newFill ? 'order.filled' : 'order.state',
-        data: { orderId: order.id, from: order.state, to, filled: fill.filled, cost: fill.cost, fee: fill.fee, exchangeOrderId: report.id },
+        data: { orderId: order.id, from: order.state, to, filled: fill.filled, cost: fill.cost, fees: fill.fees, exchangeOrderId: report.id },
       },
     ],
     // The release after a terminal report is part of the fill's booking: the record above
-    // carries the cost and fee that determine it.
+    // carries the cost and fees that determine it.
     budget: { book, release: isTerminal(to) ? 'silent' : 'none' },
   };
 }
@@ -287,13 +288,13 @@ const RULES: Rules = {
         reason: event.reason,
         filled: fill.filled,
         cost: fill.cost,
-        fee: fill.fee,
+        fees: fill.fees,
         ...(event.report ? { exchangeOrderId: event.report.id } : {}),
         ...('trades' in fill && fill.trades ? { trades: fill.trades } : {}),
         stateBeforeCancel: undefined,
       },
-      audit: [{ type: to === 'FILLED' ? 'order.filled' : 'order.canceled', data: { orderId: order.id, from: order.state, to, reason: event.reason, filled: fill.filled, cost: fill.cost, fee: fill.fee } }],
-      budget: { book: { filled: fill.filled, cost: fill.cost, fee: fill.fee }, release: 'audited' },
+      audit: [{ type: to === 'FILLED' ? 'order.filled' : 'order.canceled', data: { orderId: order.id, from: order.state, to, reason: event.reason, filled: fill.filled, cost: fill.cost, fees: fill.fees } }],
+      budget: { book: { filled: fill.filled, cost: fill.cost, fees: fill.fees }, release: 'audited' },
     };
   }),
   NotFound: inStates<'NotFound'>(['SUBMITTING', ...LIVE_AFTER_SEND], (order, event) => {
@@ -366,7 +367,7 @@ export function applyOrderEvents(order: OrderRecord, events: readonly OrderEvent
 }
 
 /** The fields of a claimed (or adopted) order that the claim itself decides. */
-export type OrderDraft = Omit<OrderRecord, 'state' | 'version' | 'events' | 'eventCount' | 'filled' | 'cost' | 'fee' | 'notFoundCount' | 'updatedAt' | 'trades' | 'stateBeforeCancel'>;
+export type OrderDraft = Omit<OrderRecord, 'state' | 'version' | 'events' | 'eventCount' | 'filled' | 'cost' | 'fees' | 'notFoundCount' | 'updatedAt' | 'trades' | 'stateBeforeCancel'>;
 
 /**
  * The claim of an intent: the order as it is first written (conditional create). A claim that
@@ -407,7 +408,7 @@ function created(draft: OrderDraft, at: Date, state: OrderState, type: string, r
     version: 0,
     filled: '0',
     cost: '0',
-    fee: '0',
+    fees: [],
     notFoundCount: 0,
     events: [summary],
     eventCount: 1,

@@ -4,6 +4,7 @@
  * result conditional on the version it was computed from and the fencing token, so two writers
  * can never both move an order.
  */
+import type { FeeAmount } from './fees.js';
 import type { DecimalString } from './money.js';
 
 export const ORDER_STATES = [
@@ -49,10 +50,10 @@ export interface OrderRecord {
   /** Fencing token of the symbol lock under which it was last written. */
   readonly fence: number;
   readonly exchangeOrderId?: string;
-  /** Cumulative filled base amount, cost (quote) and fee (quote), as the exchange reports them. */
+  /** Cumulative filled base amount, cost (quote) and fees per currency, as the exchange reports them. */
   readonly filled: DecimalString;
   readonly cost: DecimalString;
-  readonly fee: DecimalString;
+  readonly fees: readonly FeeAmount[];
   readonly reason?: string;
   /** Consecutive "not found" answers from the exchange and when the first came (REC-2). */
   readonly notFoundCount: number;
@@ -60,7 +61,7 @@ export interface OrderRecord {
   /** The live state a cancel request left, restored when the exchange refuses the cancel. */
   readonly stateBeforeCancel?: OrderState;
   /**
-   * Exchange trades booked into `filled`/`cost`/`fee`, by trade id, where the exchange reports
+   * Exchange trades booked into `filled`/`cost`/`fees`, by trade id, where the exchange reports
    * them: a trade reported twice is counted once (EXE-11). Absent when only cumulative amounts
    * were reported.
    */
@@ -72,12 +73,12 @@ export interface OrderRecord {
   readonly updatedAt: string;
 }
 
-/** One exchange trade (execution) of an order. Fee in the quote currency, like the order's. */
+/** One exchange trade (execution) of an order, with its fees per currency, like the order's. */
 export interface OrderTrade {
   readonly id: string;
   readonly amount: DecimalString;
   readonly cost: DecimalString;
-  readonly fee: DecimalString;
+  readonly fees: readonly FeeAmount[];
 }
 
 /** What the order keeps of an event applied to it. */

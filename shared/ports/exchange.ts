@@ -1,8 +1,9 @@
 import type { Candle, DataSource, MarketRules, Ticker } from '../domain/market.js';
+import type { FeeAmount } from '../domain/fees.js';
 import type { DecimalString } from '../domain/money.js';
 import type { ExchangeOrderStatus, OrderType, Side } from '../domain/order.js';
 
-/** An order as the exchange reports it. Amounts are cumulative; `fee` is in the quote currency. */
+/** An order as the exchange reports it. Amounts are cumulative, fees too: one amount per currency charged. */
 export interface ExchangeOrder {
   readonly id: string;
   readonly clientOrderId: string;
@@ -14,7 +15,7 @@ export interface ExchangeOrder {
   readonly price?: DecimalString;
   readonly filled: DecimalString;
   readonly cost: DecimalString;
-  readonly fee: DecimalString;
+  readonly fees: readonly FeeAmount[];
   readonly timestamp: number;
 }
 

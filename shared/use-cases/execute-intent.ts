@@ -51,6 +51,7 @@ import {
   ValidationError,
 } from '../domain/errors.js';
 import { isExpired, type Intent } from '../domain/intent.js';
+import type { FeeAmount } from '../domain/fees.js';
 import type { MarketRules } from '../domain/market.js';
 import { dec, str } from '../domain/money.js';
 import { claimOrder, type OrderDraft } from '../domain/order-aggregate.js';
@@ -63,7 +64,7 @@ import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
 import type { Lease, LockService } from '../ports/lock-service.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { OrderStore } from '../ports/order-store.js';
-import { auditStream, commitOrderEvents, releaseBudget, type OrderCommitDeps } from './order-commit.js';
+import { auditStream, commitOrderEvents, exchangeFeePrices, releaseBudget, type OrderCommitDeps } from './order-commit.js';
 import { isPauseActive } from './pause.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
@@ -112,7 +113,7 @@ export interface ExecutionResult {
   readonly reason?: string;
   readonly filled: string;
   readonly cost: string;
-  readonly fee: string;
+  readonly fees: readonly FeeAmount[];
 }
 
 /** States after which the executor has nothing left to do: the reconciler follows the order. */
@@ -127,7 +128,7 @@ function result(order: OrderRecord, outcome: ExecutionOutcome): ExecutionResult 
     ...(order.reason ? { reason: order.reason } : {}),
     filled: order.filled,
     cost: order.cost,
-    fee: order.fee,
+    fees: order.fees,
   };
 }
 
@@ -400,5 +401,5 @@ async function finish(
 }
 
 function commitDeps(deps: ExecuteIntentDeps): OrderCommitDeps {
-  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency, feePrices: exchangeFeePrices(deps.exchange, deps.settings.quoteCurrency) };
 }

@@ -14,12 +14,13 @@
  * sweep (EXE-7). Never release before the state is terminal: a released entry forgets what was
  * booked (a late fill is then counted from the order's own record: order-aggregate.ts).
  */
-import { applyFill, release } from '../domain/account.js';
+import { applyFill, feeAssetsOf, release } from '../domain/account.js';
 import { applyOrderEvents, type FillToBook, type OrderEvent } from '../domain/order-aggregate.js';
 import type { OrderRecord } from '../domain/order.js';
-import { dec } from '../domain/money.js';
+import { UNSIGNED_DECIMAL_PATTERN, dec, type DecimalString } from '../domain/money.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { AuditLog } from '../ports/audit-log.js';
+import type { Exchange } from '../ports/exchange.js';
 import type { OrderStore } from '../ports/order-store.js';
 
 export interface OrderCommitDeps {
@@ -27,6 +28,23 @@ export interface OrderCommitDeps {
   readonly accounts: AccountStore;
   readonly audit: AuditLog;
   readonly quoteCurrency: string;
+  /**
+   * Quote prices of third-asset fee currencies (BNB) at the time a fill is booked: the fee's
+   * value for PnL (EXE-12). Without it such a fee is valued at the holding's average cost.
+   */
+  readonly feePrices?: (assets: readonly string[]) => Promise<Readonly<Record<string, DecimalString>>>;
+}
+
+/** Fee-asset prices from the exchange's tickers (`<ASSET>/<QUOTE>`, last price); an asset without a usable ticker is left out. */
+export function exchangeFeePrices(exchange: Pick<Exchange, 'fetchTickers'>, quoteCurrency: string): NonNullable<OrderCommitDeps['feePrices']> {
+  return async (assets) => {
+    const tickers = await exchange.fetchTickers(assets.map((asset) => `${asset}/${quoteCurrency}`));
+    const prices: Record<string, DecimalString> = {};
+    for (const ticker of tickers) {
+      if (UNSIGNED_DECIMAL_PATTERN.test(ticker.last) && dec(ticker.last).gt(0)) prices[ticker.symbol.slice(0, ticker.symbol.indexOf('/'))] = ticker.last;
+    }
+    return prices;
+  };
 }
 
 export function auditStream(symbol: string): string {
@@ -81,5 +99,7 @@ export async function releaseBudget(deps: OrderCommitDeps, order: OrderRecord, a
 
 async function bookFill(deps: OrderCommitDeps, order: OrderRecord, fill: FillToBook, at: Date): Promise<void> {
   if (!dec(fill.filled).gt(0)) return;
-  await deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill }, at));
+  const feeAssets = feeAssetsOf(fill.fees, order.symbol, deps.quoteCurrency);
+  const feePrices = feeAssets.length > 0 && deps.feePrices ? await deps.feePrices(feeAssets) : {};
+  await deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill, feePrices }, at));
 }

@@ -57,7 +57,7 @@ export interface BalanceReport {
   readonly drift: Drift;
   /** Mark-to-market value of cash and positions, in the quote currency. */
   readonly equity: DecimalString;
-  /** Realized PnL summed over positions. */
+  /** Realized PnL summed over positions and fee-asset holdings. */
   readonly realizedPnl: DecimalString;
   /** False when in-flight orders could not be settled before the drift was measured again. */
   readonly confirmed: boolean;
@@ -133,7 +133,8 @@ async function measure(deps: BalanceCheckDeps): Promise<Measurement | null> {
   const balances = await deps.exchange.fetchBalances();
   const book = await deps.accounts.get(quoteCurrency);
   if (!book) return null;
-  const symbols = [...new Set([...watchlist, ...Object.keys(book.positions)])].filter((s) => quoteOf(s) === quoteCurrency);
+  const holdingSymbols = Object.keys(book.holdings ?? {}).map((asset) => `${asset}/${quoteCurrency}`);
+  const symbols = [...new Set([...watchlist, ...Object.keys(book.positions), ...holdingSymbols])].filter((s) => quoteOf(s) === quoteCurrency);
   const tickers = symbols.length > 0 ? await deps.exchange.fetchTickers(symbols) : [];
   const prices: Record<string, DecimalString> = {};
   for (const t of tickers) {
@@ -141,6 +142,6 @@ async function measure(deps: BalanceCheckDeps): Promise<Measurement | null> {
     if (UNSIGNED_DECIMAL_PATTERN.test(t.last) && dec(t.last).gt(0)) prices[t.symbol] = t.last;
   }
   const drift = computeDrift({ book, balances, prices, watchlist, thresholds });
-  const realized = Object.values(book.positions).reduce((sum, p) => sum.plus(p.realizedPnl), new Decimal(0));
+  const realized = [...Object.values(book.positions), ...Object.values(book.holdings ?? {})].reduce((sum, p) => sum.plus(p.realizedPnl), new Decimal(0));
   return { drift, equity: equity(book, prices), realizedPnl: str(realized), inFlight: Object.keys(book.orders) };
 }

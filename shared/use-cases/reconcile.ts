@@ -39,7 +39,7 @@ import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
 import type { LockService } from '../ports/lock-service.js';
 import type { OrderStore } from '../ports/order-store.js';
 import { RateBudgetExhaustedError } from '../ports/rate-budget.js';
-import { auditStream, commitOrderEvents, type OrderCommitDeps } from './order-commit.js';
+import { auditStream, commitOrderEvents, exchangeFeePrices, type OrderCommitDeps } from './order-commit.js';
 import { reconcileBalances, type BalanceReport } from './reconcile-balances.js';
 
 export const RECONCILER_LOCK = 'reconciler';
@@ -338,7 +338,7 @@ async function storeFailure(deps: ReconcileDeps, report: ReconcileReport, error:
 }
 
 function syncDeps(deps: ReconcileDeps): OrderCommitDeps {
-  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency };
+  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency, feePrices: exchangeFeePrices(deps.exchange, deps.settings.quoteCurrency) };
 }
 
 /**

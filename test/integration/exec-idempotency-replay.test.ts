@@ -78,7 +78,7 @@ describe('Replays and Powertools Idempotency on the emulators', () => {
       const redriven = (await runtime.invoke('executor', SQS_EVENT)) as { batchItemFailures: unknown[] };
       const bare = (await executorHandler(runtime, { idempotency: false })(REPLAY_EVENT)) as ExecutionResult;
 
-      const recorded = { intentId: first.intentId, orderId: first.orderId, state: first.state, filled: first.filled, cost: first.cost, fee: first.fee };
+      const recorded = { intentId: first.intentId, orderId: first.orderId, state: first.state, filled: first.filled, cost: first.cost, fees: first.fees };
       expect(replayed).toEqual({ ...recorded, outcome: 'already-processed' });
       expect(bare).toEqual({ ...recorded, outcome: 'already-processed' });
       expect(redriven.batchItemFailures).toEqual([]);

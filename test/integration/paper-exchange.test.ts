@@ -151,7 +151,7 @@ describe('Class: PaperExchange', () => {
 
       const cost = mul(amount, ask);
       const fee = mul(cost, FEE_RATE);
-      expect(order).toMatchObject({ clientOrderId: 'tw-buy-1', status: 'closed', filled: amount, price: ask, cost, fee, timestamp: T0.getTime() });
+      expect(order).toMatchObject({ clientOrderId: 'tw-buy-1', status: 'closed', filled: amount, price: ask, cost, fees: [{ currency: 'USDT', amount: fee }], timestamp: T0.getTime() });
       const balances = await exchange.fetchBalances();
       expect(balances.USDT).toEqual({ free: sub('10000', add(cost, fee)), used: '0', total: sub('10000', add(cost, fee)) });
       expect(balances.BTC).toEqual({ free: amount, used: '0', total: amount });
@@ -170,7 +170,7 @@ describe('Class: PaperExchange', () => {
 
       const buyCost = mul(amount, ask);
       const sellCost = mul(amount, bid);
-      expect(sell).toMatchObject({ status: 'closed', price: bid, filled: amount, cost: sellCost, fee: mul(sellCost, FEE_RATE) });
+      expect(sell).toMatchObject({ status: 'closed', price: bid, filled: amount, cost: sellCost, fees: [{ currency: 'USDT', amount: mul(sellCost, FEE_RATE) }] });
       const balances = await exchange.fetchBalances();
       const expectedUsdt = add(sub('10000', add(buyCost, mul(buyCost, FEE_RATE))), sub(sellCost, mul(sellCost, FEE_RATE)));
       expect(balances.USDT?.free).toBe(expectedUsdt);
@@ -284,7 +284,7 @@ describe('Class: PaperExchange', () => {
 
       const placed = await exchange.createOrder({ clientOrderId: 'tw-limit-buy', symbol: SYMBOL, side: 'buy', type: 'limit', amount, limitPrice: limit });
 
-      expect(placed).toMatchObject({ status: 'open', price: limit, filled: '0', cost: '0', fee: '0' });
+      expect(placed).toMatchObject({ status: 'open', price: limit, filled: '0', cost: '0', fees: [] });
       expect((await exchange.fetchBalances()).USDT).toEqual({ free: sub('10000', reserve), used: reserve, total: '10000' });
       expect((await exchange.fetchOpenOrders(SYMBOL)).map((o) => o.clientOrderId)).toEqual(['tw-limit-buy']);
 
@@ -292,7 +292,7 @@ describe('Class: PaperExchange', () => {
       const filled = await exchange.fetchOrderByClientId(SYMBOL, 'tw-limit-buy');
 
       const cost = mul(amount, limit);
-      expect(filled).toMatchObject({ status: 'closed', filled: amount, cost, fee: mul(cost, FEE_RATE), price: limit });
+      expect(filled).toMatchObject({ status: 'closed', filled: amount, cost, fees: [{ currency: 'USDT', amount: mul(cost, FEE_RATE) }], price: limit });
       const balances = await exchange.fetchBalances();
       expect(balances.USDT).toEqual({ free: sub('10000', reserve), used: '0', total: sub('10000', reserve) });
       expect(balances.BTC?.free).toBe(amount);
@@ -526,7 +526,7 @@ describe('Class: PaperExchange', () => {
 
       const order = await exchange.fetchOrderByClientId(SYMBOL, 'tw-late');
 
-      expect(order).toMatchObject({ status: 'rejected', filled: '0', cost: '0', fee: '0' });
+      expect(order).toMatchObject({ status: 'rejected', filled: '0', cost: '0', fees: [] });
       expect((await rawItem(table, 'BALANCES', 'BALANCES'))?.assets).toEqual(before);
     });
   });

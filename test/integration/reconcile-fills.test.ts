@@ -69,7 +69,7 @@ describe('Reconciler: fills and cancels the executor did not book (REC-1)', () =
 
     // Assess
     expect(first).toMatchObject({ status: 'completed', filled: 1 });
-    expect(orderAfterFirst).toMatchObject({ state: 'FILLED', filled: remote?.filled, cost: remote?.cost, fee: remote?.fee });
+    expect(orderAfterFirst).toMatchObject({ state: 'FILLED', filled: remote?.filled, cost: remote?.cost, fees: remote?.fees });
     expect(afterFirst.positions['BTC/USDT']?.qty).toBe(remote?.filled);
     expect(afterFirst.orders[orderId]).toBeUndefined();
     expect(checkBook(afterFirst)).toEqual([]);
@@ -123,7 +123,7 @@ describe('Reconciler: fills and cancels the executor did not book (REC-1)', () =
     const cost = dec(amount).times(crossing.limitPrice);
     const fee = cost.times('0.001');
     expect(first.filled).toBe(1);
-    expect(await c().orders.get(orderId)).toMatchObject({ state: 'FILLED', filled: amount, cost: cost.toFixed(), fee: fee.toFixed() });
+    expect(await c().orders.get(orderId)).toMatchObject({ state: 'FILLED', filled: amount, cost: cost.toFixed(), fees: [{ currency: 'USDT', amount: fee.toFixed() }] });
     expect(afterFirst.positions['ETH/USDT']?.qty).toBe(amount);
     expect(afterFirst.orders[orderId]).toBeUndefined();
     expect(checkBook(afterFirst)).toEqual([]);
@@ -166,7 +166,7 @@ describe('Reconciler: fills and cancels the executor did not book (REC-1)', () =
     const half = floorTo(dec(buy.amount).div(2).toFixed(), rules?.amountStep ?? '1');
     const cost = dec(half).times(buy.limitPrice);
     const fee = cost.times('0.001');
-    const partial: ExchangeOrder = { ...remote, status: 'open', filled: half, cost: cost.toFixed(), fee: fee.toFixed() };
+    const partial: ExchangeOrder = { ...remote, status: 'open', filled: half, cost: cost.toFixed(), fees: [{ currency: 'USDT', amount: fee.toFixed() }] };
     let view = partial;
     x.script.fetchOrderByClientId = async (symbol, id, inner) => (id === orderId ? view : inner.fetchOrderByClientId(symbol, id));
 

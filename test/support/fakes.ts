@@ -5,6 +5,7 @@
  */
 import { openBook, type AccountBook } from '../../shared/domain/account.js';
 import { ConcurrentModificationError, ExchangeRejectedError, LockHeldError, LockLostError } from '../../shared/domain/errors.js';
+import { feeOf } from '../../shared/domain/fees.js';
 import type { Intent } from '../../shared/domain/intent.js';
 import type { Candle, MarketRules, Ticker } from '../../shared/domain/market.js';
 import { dec, str } from '../../shared/domain/money.js';
@@ -216,7 +217,7 @@ export class FakeExchange implements Exchange {
       price,
       filled: request.amount,
       cost,
-      fee: str(dec(cost).times(this.feeRate)),
+      fees: feeOf('USDT', str(dec(cost).times(this.feeRate))),
       timestamp: 0,
     };
     this.orders.set(request.clientOrderId, order);

@@ -174,7 +174,7 @@ describe('Class: CcxtExchange (Binance, recorded responses)', () => {
   });
 
   describe('Method: createOrder', () => {
-    it('sends the client order id and the amount at the step, and books the fill with the fee in quote', async () => {
+    it('sends the client order id and the amount at the step, and reports the fee in the currency it was charged in', async () => {
       // Prepare
       http.on('POST', '/api/v3/order', recorded('order-market-buy-full'));
 
@@ -198,10 +198,31 @@ describe('Class: CcxtExchange (Binance, recorded responses)', () => {
         price: '65234.5',
         filled: '0.002',
         cost: '130.469',
-        // 0.000002 BTC of commission at the average price.
-        fee: '0.130469',
+        // The commission as charged: in the coin bought, not converted to quote.
+        fees: [{ currency: 'BTC', amount: '0.000002' }],
         timestamp: T0 + 123,
       });
+    });
+
+    it('reports fees in BNB and in the quote per currency, summed over the trades', async () => {
+      // Prepare: the recorded fill, its first trade paid in BNB and its second in USDT (BNB ran out).
+      const response = recorded('order-market-buy-full');
+      const body = response.body as { fills: Array<Record<string, string>> };
+      const fills = [
+        { ...body.fills[0], commission: '0.00012000', commissionAsset: 'BNB' },
+        { ...body.fills[1], commission: '0.03261725', commissionAsset: 'USDT' },
+      ];
+      http.on('POST', '/api/v3/order', { ...response, body: { ...body, fills } });
+
+      // Act
+      const order = await exchange.createOrder({ clientOrderId: CLIENT_ORDER_ID, symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.002' });
+
+      // Assess
+      expect(order.fees).toEqual([
+        { currency: 'BNB', amount: '0.00012' },
+        { currency: 'USDT', amount: '0.03261725' },
+      ]);
+      expect(order.filled).toBe('0.002');
     });
 
     it('sends a limit price at the tick', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { applyFill, openBook, reserve, type AccountBook } from '../../shared/domain/account.js';
+import { applyFill, depositHolding, openBook, reserve, type AccountBook } from '../../shared/domain/account.js';
 import { assertThresholds, computeDrift, driftLevel, localHolding, trackedAssets } from '../../shared/domain/drift.js';
 import { ConfigError } from '../../shared/domain/errors.js';
 
@@ -10,7 +10,7 @@ const THRESHOLDS = { alarmQuote: '10', pauseQuote: '100' };
 function tradedBook(): AccountBook {
   let book = openBook('USDT', '10000', AT);
   book = reserve(book, { orderId: 'b1', symbol: 'BTC/USDT', side: 'buy', amount: '700' }, AT) ?? book;
-  book = applyFill(book, { orderId: 'b1', symbol: 'BTC/USDT', side: 'buy', filled: '0.01', cost: '600', fee: '0.6' }, AT) ?? book;
+  book = applyFill(book, { orderId: 'b1', symbol: 'BTC/USDT', side: 'buy', filled: '0.01', cost: '600', fees: [{ currency: 'USDT', amount: '0.6' }] }, AT) ?? book;
   book = reserve(book, { orderId: 'e1', symbol: 'ETH/USDT', side: 'buy', amount: '100' }, AT) ?? book;
   return book;
 }
@@ -20,6 +20,25 @@ const MATCHING = { USDT: { total: '9399.4' }, BTC: { total: '0.01' } };
 const PRICES = { 'BTC/USDT': '61000', 'ETH/USDT': '3000' };
 
 describe('Function: computeDrift', () => {
+  it('compares the BNB holding that pays fees and the position net of a base-coin fee with the exchange', () => {
+    // Prepare: 1 BNB held for fees; a BTC buy paid its fee in BNB, an ETH buy in ETH.
+    let book = depositHolding(openBook('USDT', '10000', AT), 'BNB', '1', '300', AT);
+    book = applyFill(book, { orderId: 'b1', symbol: 'BTC/USDT', side: 'buy', filled: '0.01', cost: '600', fees: [{ currency: 'BNB', amount: '0.002' }], feePrices: { BNB: '300' } }, AT) ?? book;
+    book = applyFill(book, { orderId: 'e1', symbol: 'ETH/USDT', side: 'buy', filled: '0.1', cost: '300', fees: [{ currency: 'ETH', amount: '0.0001' }] }, AT) ?? book;
+    const exchange = { USDT: { total: '9100' }, BTC: { total: '0.01' }, ETH: { total: '0.0999' }, BNB: { total: '0.998' } };
+    const prices = { ...PRICES, 'BNB/USDT': '310' };
+
+    // Act
+    const matching = computeDrift({ book, balances: exchange, prices, watchlist: ['BTC/USDT', 'ETH/USDT'], thresholds: THRESHOLDS });
+    const bnbMissing = computeDrift({ book, balances: { ...exchange, BNB: { total: '0.9' } }, prices, watchlist: ['BTC/USDT', 'ETH/USDT'], thresholds: THRESHOLDS });
+
+    // Assess
+    expect(matching.assets.map((a) => a.asset)).toEqual(['USDT', 'BNB', 'BTC', 'ETH']);
+    expect(matching).toMatchObject({ quote: '0', level: 'ok' });
+    expect(bnbMissing.assets.find((a) => a.asset === 'BNB')).toMatchObject({ local: '0.998', exchange: '0.9', quote: '30.38' });
+    expect(bnbMissing.level).toBe('alarm');
+  });
+
   it('finds no drift when cash and positions match the exchange', () => {
     // Act
     const drift = computeDrift({ book: tradedBook(), balances: MATCHING, prices: PRICES, watchlist: ['BTC/USDT', 'ETH/USDT'], thresholds: THRESHOLDS });

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InsufficientBudgetError } from '../../shared/domain/errors.js';
 import { applyFill, checkBook, openBook, release, reserve, staleReservations, type AccountBook } from '../../shared/domain/account.js';
+import { feeOf } from '../../shared/domain/fees.js';
 import { Decimal, dec, str } from '../../shared/domain/money.js';
 import { basisOf } from '../../shared/domain/position.js';
 
@@ -102,7 +103,7 @@ describe('Domain: budget ledger (account book)', () => {
             const filled = most.times(state.steps).div(5).toDecimalPlaces(8, Decimal.ROUND_DOWN);
             if (filled.isZero()) continue;
             const cost = filled.times(order.price);
-            const fill = { orderId: order.id, symbol: order.symbol, side: 'buy' as const, filled: str(filled), cost: str(cost), fee: str(cost.times(order.feeRate)) };
+            const fill = { orderId: order.id, symbol: order.symbol, side: 'buy' as const, filled: str(filled), cost: str(cost), fees: feeOf('USDT', str(cost.times(order.feeRate))) };
             const before = book.orders[order.id];
             const next = applyFill(book, fill, AT);
             if (before && dec(before.filled).gte(filled)) expect(next).toBeNull();
@@ -137,7 +138,7 @@ describe('Domain: budget ledger (account book)', () => {
             if (qty.isZero()) continue;
             sells += 1;
             const cost = qty.times(units(o.price, 4));
-            const fill = { orderId: `tw-sell-${sells}`, symbol, side: 'sell' as const, filled: str(qty), cost: str(cost), fee: str(cost.times('0.001')) };
+            const fill = { orderId: `tw-sell-${sells}`, symbol, side: 'sell' as const, filled: str(qty), cost: str(cost), fees: feeOf('USDT', str(cost.times('0.001'))) };
             book = applyFill(book, fill, AT) ?? book;
             expect(applyFill(book, fill, AT)).toBeNull();
             // A sell holds no reservation: its entry only remembers the fill; release drops it.
@@ -172,7 +173,7 @@ describe('Domain: budget ledger (account book)', () => {
           let book = openBook('USDT', opening, AT);
           trips.forEach((t, i) => {
             const cost = dec(t.qty).times(t.buy);
-            book = applyFill(book, { orderId: `b${i}`, symbol: 'BTC/USDT', side: 'buy', filled: t.qty, cost: str(cost), fee: str(cost.times('0.001')) }, AT) ?? book;
+            book = applyFill(book, { orderId: `b${i}`, symbol: 'BTC/USDT', side: 'buy', filled: t.qty, cost: str(cost), fees: feeOf('USDT', str(cost.times('0.001'))) }, AT) ?? book;
             book = release(book, `b${i}`, AT) ?? book;
           });
           // Sell everything in uneven pieces: each piece closes a rounded share of the basis,
@@ -186,7 +187,7 @@ describe('Domain: budget ledger (account book)', () => {
             if (qty.lte(0)) continue;
             sold = upTo;
             const cost = qty.times(trips[p % trips.length]?.sell ?? '1');
-            book = applyFill(book, { orderId: `s${p}`, symbol: 'BTC/USDT', side: 'sell', filled: str(qty), cost: str(cost), fee: str(cost.times('0.001')) }, AT) ?? book;
+            book = applyFill(book, { orderId: `s${p}`, symbol: 'BTC/USDT', side: 'sell', filled: str(qty), cost: str(cost), fees: feeOf('USDT', str(cost.times('0.001'))) }, AT) ?? book;
             book = release(book, `s${p}`, AT) ?? book;
             assertSound(book, opening);
           }

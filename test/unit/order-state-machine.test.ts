@@ -4,6 +4,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { feeOf } from '../../shared/domain/fees.js';
 import { IllegalTransitionError } from '../../shared/domain/errors.js';
 import { dec } from '../../shared/domain/money.js';
 import {
@@ -35,7 +36,7 @@ function orderIn(state: OrderState, fields: Partial<OrderRecord> = {}): OrderRec
 }
 
 function report(status: ExchangeOrderStatus, filled: string, extra: Partial<OrderReport> = {}): OrderReport {
-  return { id: 'X1', status, filled, cost: String(Number(filled) * 100), fee: String(Number(filled) * 0.1), ...extra };
+  return { id: 'X1', status, filled, cost: String(Number(filled) * 100), fees: feeOf('USDT', String(Number(filled) * 0.1)), ...extra };
 }
 
 /** One representative event of each type. */
@@ -152,10 +153,10 @@ describe('Domain: order aggregate', () => {
     });
 
     it('books a late fill after a local cancel and after LOST, counted from what the order had recorded (EXE-10)', () => {
-      const canceled = orderIn('CANCELED', { filled: '0.25', cost: '25', fee: '0.025' });
+      const canceled = orderIn('CANCELED', { filled: '0.25', cost: '25', fees: feeOf('USDT', '0.025') });
       const late = applyOrderEvent(canceled, { type: 'LateFill', at: AT, report: report('closed', '1') });
       expect(late.next).toMatchObject({ state: 'FILLED', filled: '1', cost: '100' });
-      expect(late.budget).toEqual({ book: { filled: '1', cost: '100', fee: '0.1', bookedBefore: { filled: '0.25', cost: '25', fee: '0.025' } }, release: 'silent' });
+      expect(late.budget).toEqual({ book: { filled: '1', cost: '100', fees: feeOf('USDT', '0.1'), bookedBefore: { filled: '0.25', cost: '25', fees: feeOf('USDT', '0.025') } }, release: 'silent' });
       expect(late.audit.map((a) => a.type)).toEqual(['order.late-fill']);
 
       const lost = orderIn('FAILED');

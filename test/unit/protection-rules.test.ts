@@ -34,7 +34,7 @@ function book(positions: Record<string, { qty: string; avgPrice: string }>, orde
   return {
     ...base,
     positions: Object.fromEntries(Object.entries(positions).map(([symbol, p]) => [symbol, { symbol, ...p, realizedPnl: '0' }])),
-    orders: Object.fromEntries(Object.entries(orders).map(([id, o]) => [id, { ...o, reserved: o.remaining, filled: '0', cost: '0', fee: '0', at: NOW.toISOString() }])),
+    orders: Object.fromEntries(Object.entries(orders).map(([id, o]) => [id, { ...o, reserved: o.remaining, filled: '0', cost: '0', fees: [], at: NOW.toISOString() }])),
   };
 }
 

@@ -93,13 +93,13 @@ describe('Use case: scanMarket (protections)', () => {
 
   it('sends no second buy while one is in flight, and no second sell', async () => {
     await hold(f, 'ETH/USDT', '0.1', '3500', {
-      'tw-eth-sell': { symbol: 'ETH/USDT', side: 'sell', reserved: '0', remaining: '0', filled: '0', cost: '0', fee: '0', at: NOW.toISOString() },
+      'tw-eth-sell': { symbol: 'ETH/USDT', side: 'sell', reserved: '0', remaining: '0', filled: '0', cost: '0', fees: [], at: NOW.toISOString() },
     });
     await f.accounts.update('USDT', (b) => ({
       ...b,
       available: '900',
       reserved: '100',
-      orders: { ...b.orders, 'tw-btc-buy': { symbol: 'BTC/USDT', side: 'buy', reserved: '100', remaining: '100', filled: '0', cost: '0', fee: '0', at: NOW.toISOString() } },
+      orders: { ...b.orders, 'tw-btc-buy': { symbol: 'BTC/USDT', side: 'buy', reserved: '100', remaining: '100', filled: '0', cost: '0', fees: [], at: NOW.toISOString() } },
     }));
     const result = await scanMarket(f.deps, { slot: SLOT, dryRun: false });
     expect(result.intents).toEqual([]);

@@ -4,7 +4,9 @@
  * that still need work.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { quoteOf } from '../../domain/drift.js';
 import { ConcurrentModificationError, LockLostError } from '../../domain/errors.js';
+import { feeOf } from '../../domain/fees.js';
 import { isTerminal, type OrderRecord } from '../../domain/order.js';
 import type { OrderStore, Page } from '../../ports/order-store.js';
 import { OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX } from '../../definitions/tables.js';
@@ -27,8 +29,9 @@ const orderKey = (id: string) => ({ pk: `ORDER#${id}`, sk: ORDER_SK });
 type OrderItem = OrderRecord & { pk: string; sk: string; gsi1pk: string; gsi1sk: string; openpk?: string; opensk?: string };
 
 function toRecord(item: Record<string, unknown>): OrderRecord {
-  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, openpk: _o1, opensk: _o2, ...record } = item as unknown as OrderItem;
-  return record;
+  const { pk: _pk, sk: _sk, gsi1pk: _g1, gsi1sk: _g2, openpk: _o1, opensk: _o2, fee, ...record } = item as unknown as OrderItem & { fee?: string };
+  // Orders written before fees were kept per currency carry one quote amount.
+  return record.fees === undefined ? { ...record, fees: feeOf(quoteOf(record.symbol), fee ?? '0') } : record;
 }
 
 export class DynamoDbOrderStore implements OrderStore {

@@ -30,6 +30,7 @@
  */
 import type { Exchange as CcxtClient, Market as CcxtMarket, Order as CcxtOrder, Ticker as CcxtTicker } from 'ccxt';
 import { TradewardenError, ValidationError } from '../../domain/errors.js';
+import { ASSET_PATTERN, normalizeFees, type FeeAmount } from '../../domain/fees.js';
 import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
 import { dec, str, type DecimalString } from '../../domain/money.js';
 import type { ExchangeOrderStatus, OrderType } from '../../domain/order.js';
@@ -460,7 +461,6 @@ export class CcxtExchange implements Exchange {
   /** `knownClientOrderId`: the id the order was sent or looked up with (a Binance cancel answers with a new one). */
   private toOrder(o: CcxtOrder, knownClientOrderId: string | undefined): ExchangeOrder {
     const symbol = o.symbol ?? '';
-    const market = this.#client.markets?.[symbol];
     const filled = typeof o.filled === 'number' ? o.filled : 0;
     const average = typeof o.average === 'number' && o.average > 0 ? o.average : undefined;
     const cost = typeof o.cost === 'number' ? this.decimal(o.cost) : average !== undefined ? str(dec(this.decimal(filled)).times(this.decimal(average))) : '0';
@@ -476,22 +476,29 @@ export class CcxtExchange implements Exchange {
       ...(price === undefined ? {} : { price: this.decimal(price) }),
       filled: this.decimal(filled),
       cost,
-      fee: this.quoteFee(o, market?.base, market?.quote, average),
+      fees: this.feesOf(o),
       timestamp: typeof o.timestamp === 'number' ? o.timestamp : this.#clock.now().getTime(),
     };
   }
 
-  private quoteFee(o: CcxtOrder, base: string | undefined, quote: string | undefined, average: number | undefined): DecimalString {
-    // ccxt fills `fees` (one per currency) next to `fee`; its Order type only declares `fee`.
+  /**
+   * The order's fees, one amount per currency as charged (EXE-12): Binance charges the bought
+   * coin, the quote or BNB; converting them to quote here would leave the position holding coins
+   * the account never received.
+   */
+  private feesOf(o: CcxtOrder): FeeAmount[] {
+    // ccxt fills `fees` (one per currency, summed over the trades) next to `fee`; its Order type only declares `fee`.
     const all = (o as CcxtOrder & { fees?: CcxtOrder['fee'][] }).fees;
-    const fees = all && all.length > 0 ? all : o.fee ? [o.fee] : [];
-    let total = dec('0');
-    for (const fee of fees) {
-      if (typeof fee?.cost !== 'number' || fee.cost === 0) continue;
-      if (fee.currency === quote) total = total.plus(this.decimal(fee.cost));
-      else if (fee.currency === base && average !== undefined) total = total.plus(dec(this.decimal(fee.cost)).times(this.decimal(average)));
+    const charged = all && all.length > 0 ? all : o.fee ? [o.fee] : [];
+    const fees: FeeAmount[] = [];
+    for (const fee of charged) {
+      if (typeof fee?.cost !== 'number' || !Number.isFinite(fee.cost) || fee.cost === 0) continue;
+      if (typeof fee.currency !== 'string' || !ASSET_PATTERN.test(fee.currency)) {
+        throw new ValidationError(`order ${String(o.id)} reports a fee of ${fee.cost} in an unknown currency ${JSON.stringify(fee.currency)}`, ['fees']);
+      }
+      fees.push({ currency: fee.currency, amount: this.decimal(fee.cost) });
     }
-    return str(total);
+    return normalizeFees(fees);
   }
 
   private decimal(value: number | string | undefined): DecimalString {

@@ -51,6 +51,7 @@ import {
   ExchangeRejectedError,
   TradewardenError,
 } from '../../domain/errors.js';
+import { feeOf } from '../../domain/fees.js';
 import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
 import { UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, isNegative, mul, str, sub, type DecimalString } from '../../domain/money.js';
 import type { ExchangeOrderStatus, OrderType, Side } from '../../domain/order.js';
@@ -680,7 +681,7 @@ function toExchangeOrder(order: OrderItem): ExchangeOrder {
     ...(order.price !== undefined ? { price: order.price } : {}),
     filled: order.filled,
     cost: order.cost,
-    fee: order.fee,
+    fees: feeOf(order.quote, order.fee),
     timestamp: order.timestamp,
   };
 }
