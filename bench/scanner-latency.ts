@@ -184,9 +184,9 @@ export async function benchScannerLatency(sizes: readonly number[], options: { r
       totals.requests += exchange.requests - requests0;
       totals.weight += exchange.weight - weight0;
       totals.fetches += result.candleFetches;
-      totals.evaluated += result.evaluated;
-      totals.failed += result.failedSymbols.length;
-      totals.unreached += result.unreached.length;
+      totals.evaluated += result.evaluated ?? Number.NaN;
+      totals.failed += result.failedSymbols?.length ?? 0;
+      totals.unreached += result.unreached?.length ?? 0;
     }
     const per = (v: number) => Math.round((v / scans) * 10) / 10;
     results.push({
