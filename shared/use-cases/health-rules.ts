@@ -215,11 +215,6 @@ export function reconciliationChecks(report: Readonly<Record<string, unknown>> |
   if (lost > 0) checks.push({ name: 'reconciliation:lost', status: 'DEGRADED', detail: `${lost} order(s) declared lost in the last run` });
   const orphans = Number(report.orphans ?? 0) - Number(report.adopted ?? 0);
   if (orphans > 0) checks.push({ name: 'reconciliation:orphans', status: 'DEGRADED', detail: `${orphans} order(s) open on the exchange that Tradewarden does not follow` });
-  const failedOrders = Number(report.failedOrderCount ?? 0);
-  const failedChecks = Array.isArray(report.failedChecks) ? report.failedChecks.length : 0;
-  if (failedOrders > 0 || failedChecks > 0) {
-    checks.push({ name: 'reconciliation:exchange', status: 'DEGRADED', detail: `last run could not check ${failedOrders} order(s) and ${failedChecks} check(s) on the exchange; retried next run` });
-  }
   const balances = report.balances as { drift?: { level?: unknown; quote?: unknown; currency?: unknown }; confirmed?: unknown } | undefined;
   const drift = balances?.drift;
   if (drift?.level === 'alarm' || drift?.level === 'pause') {

@@ -83,9 +83,8 @@ describe('Reconciler: UNKNOWN orders and "not found" (REC-2)', () => {
       };
     };
 
-    // Act 1: five minutes of network errors on lookups. Each run reports the order it could not
-    // check and completes (DATA-7): one bad order cannot stall the others, and nothing is read
-    // as "not found".
+    // Act 1: five minutes of network errors. A run that asks about the order fails, loudly;
+    // the run after it resumes past that order (so one bad order cannot stall the others).
     networkDown();
     const outcomes: string[] = [];
     for (let minute = 1; minute <= 5; minute += 1) {
@@ -94,20 +93,21 @@ describe('Reconciler: UNKNOWN orders and "not found" (REC-2)', () => {
     }
 
     // Assess 1
-    expect(outcomes).toEqual(Array.from({ length: 5 }, () => 'completed:1'));
+    const failed = ErrorCode.ExchangeTransient;
+    expect(outcomes).toEqual([failed, 'completed:0', failed, 'completed:0', failed]);
     expect(await order()).toMatchObject({ state: 'UNKNOWN', notFoundCount: 0 });
     expect((await order())?.firstNotFoundAt).toBeUndefined();
-    expect(await c().control.getReport('reconciliation')).toMatchObject({
-      status: 'completed',
-      failedOrderCount: 1,
-      failedOrders: [{ id: orderId, symbol: 'ETH/USDT', code: ErrorCode.ExchangeTransient }],
-    });
-    expect((await runtime.health()).reasons.join('\n')).toMatch(/reconciliation:exchange: last run could not check 1 order/);
+    const beat = (await c().heartbeats.list()).find((h) => h.job === 'reconciler');
+    expect(beat).toMatchObject({ lastOutcome: 'failure', lastErrorCode: ErrorCode.ExchangeTransient });
+    expect(await c().control.getReport('reconciliation')).toMatchObject({ status: 'failed', error: { code: ErrorCode.ExchangeTransient } });
 
     // Act 2: the exchange answers "not found" three times within less than the grace period.
     x.script = {};
     const base = 6 * 60 * SECOND;
     const counts: number[] = [];
+    // The run right after a failure resumes past the order that failed; the one after checks it.
+    at(base);
+    await runtime.reconcile();
     for (const offset of [0, 40, 80]) {
       at(base + 10 * SECOND + offset * SECOND);
       await runtime.reconcile();
@@ -116,7 +116,7 @@ describe('Reconciler: UNKNOWN orders and "not found" (REC-2)', () => {
     // A network error between two not-found answers changes nothing either.
     networkDown();
     at(base + 120 * SECOND);
-    await expect(runtime.reconcile()).resolves.toMatchObject({ status: 'completed', failedOrderCount: 1 });
+    await expect(runtime.reconcile()).rejects.toMatchObject({ code: ErrorCode.ExchangeTransient });
     x.script = {};
     const beforeGrace = await order();
 
@@ -127,6 +127,7 @@ describe('Reconciler: UNKNOWN orders and "not found" (REC-2)', () => {
 
     // Act 3: past the grace period since the first not-found answer.
     at(base + 10 * SECOND + LOST_GRACE_MS + SECOND);
+    await runtime.reconcile(); // resumes past the order that failed last
     const report = await runtime.reconcile();
 
     // Assess 3
