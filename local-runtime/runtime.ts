@@ -15,6 +15,7 @@ import { createHealthHandler } from '../functions/health/app.js';
 import { createReconcilerHandler } from '../functions/reconciler/app.js';
 import { createScannerHandler } from '../functions/scanner/app.js';
 import type { JobName } from '../shared/definitions/schedules.js';
+import { retryDelaySeconds } from '../shared/domain/timing.js';
 import type { Config } from '../shared/runtime/config.js';
 import { createContainer, type Container, type ContainerOptions } from '../shared/runtime/container.js';
 import type { ExecuteIntentDeps } from '../shared/use-cases/execute-intent.js';
@@ -28,15 +29,6 @@ import { toSqsEvent } from './sqs-event.js';
 export const EXECUTOR_BATCH_SIZE = 10;
 /** Function timeouts used for local invocations (getRemainingTimeInMillis). */
 export const LOCAL_TIMEOUT_MS = { scanner: 60_000, executor: 30_000, reconciler: 120_000, health: 30_000 } as const;
-/** Redelivery backoff of a failed message: base x 2^(receives-1), capped, with full jitter. */
-export const RETRY_BASE_SECONDS = 1;
-export const RETRY_MAX_SECONDS = 60;
-
-export function retryDelaySeconds(receiveCount: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** Math.max(0, receiveCount - 1));
-  return Math.max(1, Math.round(ceiling * (0.5 + random() / 2)));
-}
-
 export interface ExecutorDelivery {
   readonly received: number;
   readonly succeeded: number;
@@ -83,7 +75,8 @@ export class LocalRuntime {
 
   /**
    * One poll of the execution queue and one executor invocation with what it returned:
-   * succeeded records are deleted, failed ones become visible again after a growing delay.
+   * succeeded records are deleted, failed ones become visible again after the executor's own
+   * retry backoff (shared/domain/timing.ts), unless the caller fixes the delay.
    */
   async deliverOnce(options: { visibilityTimeoutSeconds?: number } = {}): Promise<ExecutorDelivery> {
     const out = await this.sqs.send(

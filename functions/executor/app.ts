@@ -41,6 +41,7 @@ import { ExecutorEventSchema } from '../../shared/runtime/events.js';
 import { parseWith, withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { executeIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';
+import { RESEND_GRACE_MS } from '../../shared/domain/timing.js';
 import { planRetries, type FailedRecord } from './retry-policy.js';
 
 const OUTCOME_METRIC = {
@@ -50,12 +51,6 @@ const OUTCOME_METRIC = {
   'already-processed': MetricName.DuplicateDeliveries,
 } as const;
 
-/**
- * How long after its last attempt an order the exchange cannot find may be sent again: longer
- * than ccxt's Binance recvWindow (10 s), after which the matching engine refuses the request,
- * plus clock skew (see execute-intent.ts).
- */
-export const RESEND_GRACE_MS = 30_000;
 /** Idempotency records answer duplicates for this long; later ones reach the order record. */
 export const IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 3600;
 /** Prefix of the idempotency keys: stable across deployments and function names. */

@@ -1,31 +1,13 @@
 /**
- * When a failed intent message comes back (EXE-4): exponential backoff on the message's receive
- * count with jitter, for retryable errors only. A permanent error (a poison message, SEC-4)
+ * When a failed intent message comes back (EXE-4): the backoff of shared/domain/timing.ts on the
+ * message's receive count, for retryable errors only. A permanent error (a poison message, SEC-4)
  * keeps the queue's visibility timeout so it dead-letters after maxReceiveCount; the records
  * the FIFO processor skipped behind a failed one in its message group come back together with it.
  */
 import { SqsFifoMessageGroupShortCircuitError, SqsFifoShortCircuitError } from '@aws-lambda-powertools/batch';
 import { toTradewardenError } from '../../shared/domain/errors.js';
+import { retryDelaySeconds } from '../../shared/domain/timing.js';
 import type { RetryRequest } from '../../shared/ports/retry-scheduler.js';
-
-/** Delay before the second delivery of a message; each further receive doubles it. */
-export const RETRY_BASE_SECONDS = 10;
-/**
- * Longest delay. Five receives (the queue's maxReceiveCount) then span about 150 s at most
- * before the DLQ; a longer outage is what the DLQ and its redrive are for (OPS-2).
- */
-export const RETRY_MAX_SECONDS = 900;
-
-/**
- * Delay after the `receiveCount`-th delivery failed: base x 2^(receiveCount-1), capped, with
- * "equal jitter" (uniform in [half, full]) so retries of a burst of failures spread out while
- * each still waits at least half of its step.
- */
-export function retryDelaySeconds(receiveCount: number, random: () => number = Math.random): number {
-  const attempt = Number.isFinite(receiveCount) && receiveCount >= 1 ? Math.floor(receiveCount) : 1;
-  const ceiling = Math.min(RETRY_MAX_SECONDS, RETRY_BASE_SECONDS * 2 ** Math.min(30, attempt - 1));
-  return Math.max(1, Math.round(ceiling * (0.5 + random() / 2)));
-}
 
 /** A failed record of a batch as the retry plan needs it. */
 export interface FailedRecord {

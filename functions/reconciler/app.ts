@@ -6,6 +6,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { assertThresholds, type DriftThresholds } from '../../shared/domain/drift.js';
 import { ValidationError } from '../../shared/domain/errors.js';
 import { checkScheduledTime } from '../../shared/domain/scheduled-time.js';
+import { LOST_AFTER_NOT_FOUND, LOST_GRACE_MS, SETTLE_MS } from '../../shared/domain/timing.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ReconcilerEventSchema } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
@@ -16,11 +17,6 @@ import { reconcile, type ReconcileDeps, type ReconcileInput } from '../../shared
 export const DEADLINE_MARGIN_MS = 10_000;
 /** Without a Lambda context (local replays), a run gets this long. */
 export const DEFAULT_RUN_MS = 60_000;
-/** "Not found" answers, and the time they must span, before an order is declared lost (REC-2). */
-export const LOST_AFTER_NOT_FOUND = 3;
-export const LOST_GRACE_MS = 120_000;
-/** Orders changed more recently than this are left to the executor working on them. */
-export const SETTLE_MS = 15_000;
 export const RECONCILE_PAGE_SIZE = 50;
 /**
  * Overrides of the drift thresholds (REC-4), which otherwise come from the configuration

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ENV } from '../../shared/runtime/config.js';
 import { EXECUTION_QUEUE } from '../../shared/definitions/queues.js';
+import { VISIBILITY_TO_TIMEOUT_RATIO } from '../../shared/domain/timing.js';
 import { SCHEDULES } from '../../shared/definitions/schedules.js';
 
 /** Lambda's own limits (memory in MB, timeout in seconds). */
@@ -21,11 +22,6 @@ const FIFO_MAX_BATCH_SIZE = 10;
 /** Lambda's bounds for an SQS event source's maximum concurrency. */
 const SQS_MIN_MAX_CONCURRENCY = 2;
 const SQS_MAX_MAX_CONCURRENCY = 1000;
-/**
- * AWS guidance: an event-source queue's visibility timeout is at least six times the consumer's
- * timeout, so a batch that is still being retried is not redelivered to a second consumer.
- */
-export const VISIBILITY_TO_TIMEOUT_RATIO = 6;
 
 /**
  * Settings the infrastructure owns: resource names, trading mode, exchange, watchlist, schedule

@@ -1,6 +1,8 @@
 /**
- * The SQS queues, described once for the CDK stack and the embedded local stack.
+ * The SQS queues, described once for the CDK stack and the embedded local stack. Their timing
+ * (visibility timeout, receives before the DLQ) is part of the timing rules in domain/timing.ts.
  */
+import { EXECUTION_VISIBILITY_TIMEOUT_SECONDS, MAX_RECEIVE_COUNT } from '../domain/timing.js';
 
 export interface QueueDefinition {
   /** Construct id in CDK and the local queue name stem. */
@@ -24,9 +26,9 @@ const DAY_SECONDS = 86_400;
 export const EXECUTION_QUEUE: QueueDefinition = {
   logicalId: 'ExecutionQueue',
   fifo: true,
-  visibilityTimeoutSeconds: 180,
+  visibilityTimeoutSeconds: EXECUTION_VISIBILITY_TIMEOUT_SECONDS,
   retentionSeconds: 4 * DAY_SECONDS,
-  deadLetter: { logicalId: 'ExecutionDlq', maxReceiveCount: 5 },
+  deadLetter: { logicalId: 'ExecutionDlq', maxReceiveCount: MAX_RECEIVE_COUNT },
 };
 
 /** Dead-letter retention is the SQS maximum so nothing ages out before someone redrives it. */

@@ -31,7 +31,7 @@ export interface TableDefinition {
 
 /** Index of the state table that lists orders by creation time (every order has it). */
 export const ORDERS_BY_TIME_INDEX = 'orders-by-time';
-/** Sparse index of the state table: only non-terminal orders carry its keys. */
+/** Sparse index of the state table: non-terminal orders (partition OPEN) and ended orders watched for a late fill (WATCH) carry its keys. */
 export const OPEN_ORDERS_INDEX = 'open-orders';
 
 /**

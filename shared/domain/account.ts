@@ -146,8 +146,8 @@ export interface CumulativeFill {
    */
   readonly feePrices?: Readonly<Record<string, DecimalString>>;
   /**
-   * What was booked for the order before its entry left the book (a late fill after the order
-   * ended, EXE-10): counted from here when the book has no entry for the order. @default zero
+   * What the order recorded as booked: counted from here when the book has no entry for the
+   * order (its entry was released when it ended, and a fill came late: EXE-10). @default zero
    */
   readonly bookedBefore?: { readonly filled: DecimalString; readonly cost: DecimalString; readonly fees: readonly FeeAmount[] };
 }

@@ -23,6 +23,7 @@ export const ErrorCode = {
   SyntheticDataRefused: 'SYNTHETIC_DATA_REFUSED',
   StorageFailed: 'STORAGE_FAILED',
   AuditChainBroken: 'AUDIT_CHAIN_BROKEN',
+  BacktestDataInvalid: 'BACKTEST_DATA_INVALID',
   /** The stack an operator command targets cannot be found or reached (stage, outputs, credentials, local lock). */
   StackUnavailable: 'STACK_UNAVAILABLE',
   /** A destructive operator command was not confirmed. */

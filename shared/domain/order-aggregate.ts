@@ -22,13 +22,19 @@
  *   the exchange's report says expired, and Lost (FAILED) needs the reconciler's evidence.
  * - Terminal states are final for every event but LateFill (EXE-10): an exchange that reports
  *   fills after the order ended locally (CANCELED, FAILED = lost, EXPIRED, REJECTED) is right,
- *   and the fill is booked once: counted from what the order had recorded, because the book
- *   forgot the order when its reservation was released. A LateFill that shows the order open
- *   again makes it live again (the reconciler then follows it); FILLED accepts no LateFill.
+ *   and the fill is booked once. Every booking carries what the order had recorded
+ *   (`bookedBefore`): when the book has forgotten the order (its reservation was released), the
+ *   fill is counted from there. A late fill moves the order to FILLED, or to PARTIALLY_FILLED
+ *   (live again: the reconciler follows it to the exchange's final word); a lost order the
+ *   exchange shows open again without a fill becomes OPEN. FILLED accepts no LateFill.
+ *   So that someone looks: an order that ends after it may have reached the exchange, other
+ *   than FILLED or refused by the exchange, is watched until `watchUntil` (LATE_FILL_WATCH_MS);
+ *   WatchEnded closes the watch.
  */
 import { IllegalTransitionError } from './errors.js';
 import { normalizeFees, type FeeAmount } from './fees.js';
 import { Decimal, dec, str, type DecimalString } from './money.js';
+import { LATE_FILL_WATCH_MS } from './timing.js';
 import {
   isTerminal,
   stateFromExchange,
@@ -75,7 +81,9 @@ export type OrderEvent =
   | { readonly type: 'Expired'; readonly at: Date; readonly reason: string }
   | { readonly type: 'Rejected'; readonly at: Date; readonly reason: string }
   /** The exchange reports fill (or life) on an order that ended locally (EXE-10). */
-  | { readonly type: 'LateFill'; readonly at: Date; readonly report: OrderReport };
+  | { readonly type: 'LateFill'; readonly at: Date; readonly report: OrderReport }
+  /** The late-fill watch of an ended order is over: nothing more is expected from the exchange. */
+  | { readonly type: 'WatchEnded'; readonly at: Date };
 
 export type OrderEventType = OrderEvent['type'];
 export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
@@ -91,6 +99,7 @@ export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
   'Expired',
   'Rejected',
   'LateFill',
+  'WatchEnded',
 ];
 
 /** An audit record the aggregate asks for; the caller adds the stream and correlation id. */
@@ -198,9 +207,18 @@ export function mergeFill(order: Pick<OrderRecord, 'filled' | 'cost' | 'fees' | 
 function fromReport(order: OrderRecord, report: OrderReport, late: boolean): Outcome {
   const fill = mergeFill(order, report);
   const reported = stateFromExchange(report.status, fill.filled);
-  const to: OrderState = order.state === 'CANCEL_REQUESTED' && !isTerminal(reported) ? 'CANCEL_REQUESTED' : reported;
   const newFill = dec(fill.filled).gt(order.filled);
-  const book: FillToBook = late ? { ...fill, bookedBefore: recordedFill(order) } : { filled: fill.filled, cost: fill.cost, fees: fill.fees };
+  let to: OrderState = order.state === 'CANCEL_REQUESTED' && !isTerminal(reported) ? 'CANCEL_REQUESTED' : reported;
+  if (late) {
+    // A late fill moves the ended order to FILLED, or to PARTIALLY_FILLED (the reconciler then
+    // follows it to the exchange's final word). Without a new fill, only an order we declared
+    // lost can come back (open again); one the exchange ended stays ended, as an "open" report
+    // about it is a stale read.
+    const complete = report.status === 'closed' || dec(fill.filled).gte(order.amount);
+    if (newFill) to = complete ? 'FILLED' : 'PARTIALLY_FILLED';
+    else if (!(order.state === 'FAILED' && report.status === 'open')) to = order.state;
+  }
+  const book: FillToBook = { filled: fill.filled, cost: fill.cost, fees: fill.fees, bookedBefore: recordedFill(order) };
   const changed =
     newFill ||
     to !== order.state ||
@@ -209,7 +227,7 @@ function fromReport(order: OrderRecord, report: OrderReport, late: boolean): Out
     order.firstNotFoundAt !== undefined ||
     (fill.trades?.length ?? 0) !== (order.trades?.length ?? 0);
   // A late report that adds nothing (a terminal order the exchange also reports over) changes nothing.
-  if (!changed || (late && !newFill && isTerminal(to))) return { changed: false, budget: late ? NO_BUDGET : { book, release: 'none' } };
+  if (!changed || (late && !newFill && to === order.state)) return { changed: false, budget: late ? NO_BUDGET : { book, release: 'none' } };
   return {
     to,
     patch: {
@@ -294,7 +312,7 @@ const RULES: Rules = {
         stateBeforeCancel: undefined,
       },
       audit: [{ type: to === 'FILLED' ? 'order.filled' : 'order.canceled', data: { orderId: order.id, from: order.state, to, reason: event.reason, filled: fill.filled, cost: fill.cost, fees: fill.fees } }],
-      budget: { book: { filled: fill.filled, cost: fill.cost, fees: fill.fees }, release: 'audited' },
+      budget: { book: { filled: fill.filled, cost: fill.cost, fees: fill.fees, bookedBefore: recordedFill(order) }, release: 'audited' },
     };
   }),
   NotFound: inStates<'NotFound'>(['SUBMITTING', ...LIVE_AFTER_SEND], (order, event) => {
@@ -313,7 +331,13 @@ const RULES: Rules = {
   },
   Rejected: inStates<'Rejected'>(['NEW', 'SUBMITTING'], (order, event) => close(order, 'REJECTED', 'order.rejected', event.reason)),
   LateFill: inStates<'LateFill'>(LATE_FILL_STATES, (order, event) => fromReport(order, event.report, true)),
+  WatchEnded: inStates<'WatchEnded'>(LATE_FILL_STATES, (order) => ({ to: order.state, patch: { watchUntil: undefined }, audit: [], budget: NO_BUDGET })),
 };
+
+/** Ended without the exchange's last word, after it may have reached the exchange: watch for a late fill. */
+function watchesForLateFill(from: OrderState, to: OrderState): boolean {
+  return from !== 'NEW' && !isTerminal(from) && (to === 'CANCELED' || to === 'FAILED' || to === 'EXPIRED');
+}
 
 /** Whether the aggregate accepts `event` in `state` (the pair has a handler). */
 export function acceptsEvent(state: OrderState, event: OrderEventType): boolean {
@@ -330,14 +354,21 @@ export function applyOrderEvent(order: OrderRecord, event: OrderEvent): OrderDec
   const outcome = handler(order, event as never);
   if (outcome.changed === false) return { next: order, changed: false, audit: [], budget: outcome.budget };
   const at = event.at.toISOString();
+  const watch = watchesForLateFill(order.state, outcome.to)
+    ? { watchUntil: new Date(event.at.getTime() + LATE_FILL_WATCH_MS).toISOString() }
+    : isTerminal(outcome.to) && outcome.to !== 'FILLED'
+      ? {}
+      : { watchUntil: undefined };
   const merged: Record<string, unknown> = {
     ...order,
     ...outcome.patch,
+    ...watch,
     state: outcome.to,
     version: order.version + 1,
     updatedAt: at,
-    events: [...order.events, { type: event.type, at, from: order.state, to: outcome.to }].slice(-MAX_ORDER_EVENTS),
-    eventCount: order.eventCount + 1,
+    // Orders written before the summary existed have none yet.
+    events: [...(order.events ?? []), { type: event.type, at, from: order.state, to: outcome.to }].slice(-MAX_ORDER_EVENTS),
+    eventCount: (order.eventCount ?? 0) + 1,
   };
   for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
   return { next: merged as unknown as OrderRecord, changed: true, audit: outcome.audit, budget: outcome.budget };

@@ -66,6 +66,11 @@ export interface OrderRecord {
    * were reported.
    */
   readonly trades?: readonly OrderTrade[];
+  /**
+   * Until when (ISO) the reconciler keeps looking up an order that ended without a fill report
+   * from the exchange (canceled, lost, expired after it was sent), for a late fill (EXE-10).
+   */
+  readonly watchUntil?: string;
   /** The most recent events applied to the order (bounded, oldest first) and how many there were in all. */
   readonly events: readonly OrderEventSummary[];
   readonly eventCount: number;

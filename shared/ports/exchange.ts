@@ -1,7 +1,7 @@
 import type { Candle, DataSource, MarketRules, Ticker } from '../domain/market.js';
 import type { FeeAmount } from '../domain/fees.js';
 import type { DecimalString } from '../domain/money.js';
-import type { ExchangeOrderStatus, OrderType, Side } from '../domain/order.js';
+import type { ExchangeOrderStatus, OrderTrade, OrderType, Side } from '../domain/order.js';
 
 /** An order as the exchange reports it. Amounts are cumulative, fees too: one amount per currency charged. */
 export interface ExchangeOrder {
@@ -17,6 +17,12 @@ export interface ExchangeOrder {
   readonly cost: DecimalString;
   readonly fees: readonly FeeAmount[];
   readonly timestamp: number;
+  /**
+   * The order's trades by exchange trade id, where the exchange lists them (ccxt `trades`):
+   * the fill is then counted over distinct trade ids, so a trade reported twice is booked once
+   * (EXE-11). Absent: the cumulative amounts above are used.
+   */
+  readonly trades?: readonly OrderTrade[];
 }
 
 export interface PlaceOrderRequest {

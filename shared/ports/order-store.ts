@@ -24,6 +24,8 @@ export interface OrderStore {
   save(next: OrderRecord, expected: { readonly version: number; readonly fence: number }): Promise<OrderRecord>;
   /** Non-terminal orders, oldest first, in pages. */
   listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>>;
+  /** Ended orders still watched for a late fill (`watchUntil` set), oldest first, in pages. */
+  listWatched(limit: number, cursor?: string): Promise<Page<OrderRecord>>;
   /** Most recent orders first. */
   listRecent(limit: number): Promise<OrderRecord[]>;
 }

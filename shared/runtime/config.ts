@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ConfigError } from '../domain/errors.js';
+import { DEFAULT_LOCK_LEASE_SECONDS } from '../domain/timing.js';
 import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
 
 /** Default interval of a scheduled job on AWS, from the shared schedule definition. */
@@ -138,7 +139,7 @@ const schema = z
     maxExposurePerSymbol: decimalString.default('500'),
     intentTtlSeconds: positiveInt.max(3600).default(120),
     staleDataSeconds: positiveInt.max(3600).default(90),
-    lockLeaseSeconds: positiveInt.max(900).default(60),
+    lockLeaseSeconds: positiveInt.max(900).default(DEFAULT_LOCK_LEASE_SECONDS),
     reservationMaxAgeSeconds: positiveInt.max(86_400).default(900),
     reservationBufferPercent: decimalString.default('1'),
     scannerEverySeconds: positiveInt.default(defaultEvery('scanner')),

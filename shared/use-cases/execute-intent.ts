@@ -249,7 +249,7 @@ async function claim(
 async function releaseLeftover(deps: ExecuteIntentDeps, order: OrderRecord): Promise<void> {
   const sync = commitDeps(deps);
   const at = deps.clock.now();
-  const released = await releaseBudget(sync, order, at);
+  const released = await releaseBudget(sync, order, at, { unlessBookAhead: true });
   if (!released.changed) return;
   await deps.audit.append(
     auditStream(order.symbol),

@@ -84,12 +84,17 @@ export async function commitOrderEvents(deps: OrderCommitDeps, order: OrderRecor
 /**
  * Releases what is left of a terminal order's reservation. Idempotent: an order without a book
  * entry changes nothing. Returns whether the book changed and the quote amount given back.
+ * `unlessBookAhead`: for callers without the symbol lease (a redelivered intent): an entry that
+ * booked more than the order records is a late fill being committed under the lease, and
+ * releasing it would make the book forget that fill; it is left to that commit.
  */
-export async function releaseBudget(deps: OrderCommitDeps, order: OrderRecord, at: Date): Promise<{ changed: boolean; amount: string }> {
+export async function releaseBudget(deps: OrderCommitDeps, order: OrderRecord, at: Date, options: { unlessBookAhead?: boolean } = {}): Promise<{ changed: boolean; amount: string }> {
   let amount = '0';
   let changed = false;
   await deps.accounts.update(deps.quoteCurrency, (book) => {
-    amount = book.orders[order.id]?.remaining ?? '0';
+    const entry = book.orders[order.id];
+    if (options.unlessBookAhead && entry && dec(entry.filled).gt(order.filled)) return null;
+    amount = entry?.remaining ?? '0';
     const next = release(book, order.id, at);
     changed = next !== null;
     return next;

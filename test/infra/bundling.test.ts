@@ -1,6 +1,7 @@
 /**
  * The one infra test that bundles for real (esbuild, no Docker): a full synth of the app as
- * `cdk synth` runs it, then each function's bundle checked against a size budget.
+ * `cdk synth` runs it, then each function's bundle checked against a size budget and for test
+ * tools (fault injectors, seeded randomness) that must never reach a Lambda.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { App } from 'aws-cdk-lib';
@@ -54,6 +55,19 @@ describe('Bundling: synth with real bundles', () => {
     expect(existsSync(`${bundle}.map`)).toBe(true);
     // The createRequire banner comes first, so CommonJS dependencies can require Node built-ins.
     expect(readFileSync(bundle, 'utf8').startsWith("import { createRequire } from 'module'; const require = createRequire(import.meta.url);")).toBe(true);
+  });
+});
+
+describe('Bundling: no test tool reaches a Lambda', () => {
+  it.each(JOBS)('leaves every fault injector and the seeded randomness out of the %s bundle', (job) => {
+    // The source map names every module the bundle was built from.
+    const { sources } = JSON.parse(readFileSync(`${bundles[job]}.map`, 'utf8')) as { sources: string[] };
+    const own = sources.filter((s) => !s.includes('node_modules'));
+    // The list is real: the bundle's own domain code is in it.
+    expect(own.some((s) => s.endsWith('shared/domain/errors.ts')), job).toBe(true);
+    if (job === 'executor') expect(own.some((s) => s.endsWith('shared/domain/order-aggregate.ts'))).toBe(true);
+    expect(own.filter((s) => s.includes('testkit/') || s.includes('test/') || /fault-injecting|seeded-random/.test(s)), job).toEqual([]);
+    expect(readFileSync(bundles[job], 'utf8')).not.toMatch(/FaultInjecting(Exchange|Store)/);
   });
 });
 

@@ -10,7 +10,7 @@ import type { FaultInjectingExchangeOptions, FaultKind } from '../../testkit/fau
 import type { Intent } from '../../shared/domain/intent.js';
 import { clientOrderIdFor, isTerminal } from '../../shared/domain/order.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
-import { RESEND_GRACE_MS } from '../../functions/executor/app.js';
+import { RESEND_GRACE_MS } from '../../shared/domain/timing.js';
 import {
   EXEC_ENV,
   PAST_LEASES_MS,

@@ -7,7 +7,7 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHealthHandler } from '../../functions/health/app.js';
 import { DynamoDbControlStore } from '../../shared/adapters/aws/dynamodb-control-store.js';
-import { ErrorCode, StorageError } from '../../shared/domain/errors.js';
+import { ErrorCode, ExchangeTransientError } from '../../shared/domain/errors.js';
 import type { PauseState } from '../../shared/ports/control-store.js';
 import { createContainer, type Container } from '../../shared/runtime/container.js';
 import type { HealthReport } from '../../shared/use-cases/check-health.js';
@@ -92,25 +92,18 @@ describe('Heartbeats and failed state access (HLT-1, HLT-5)', () => {
 
   it('records a failed invocation as a failure with its code, keeping the last success', async () => {
     // Prepare
-    // Prepare: the order store is unreachable (an exchange failure no longer fails a run: DATA-7).
     const before = await beat('reconciler');
-    const orders = runtime.containers.reconciler.orders;
-    const listOpen = orders.listOpen.bind(orders);
-    orders.listOpen = async () => {
-      throw new StorageError('DynamoDB unreachable');
+    x.script.fetchOpenOrders = async () => {
+      throw new ExchangeTransientError('ETIMEDOUT');
     };
 
     // Act
-    try {
-      await expect(runtime.reconcile()).rejects.toMatchObject({ code: ErrorCode.StorageFailed });
-    } finally {
-      orders.listOpen = listOpen;
-    }
+    await expect(runtime.reconcile()).rejects.toMatchObject({ code: ErrorCode.ExchangeTransient });
 
     // Assess
     expect(await beat('reconciler')).toMatchObject({
       lastOutcome: 'failure',
-      lastErrorCode: ErrorCode.StorageFailed,
+      lastErrorCode: ErrorCode.ExchangeTransient,
       lastFailure: clock.now().toISOString(),
       lastSuccess: before?.lastSuccess,
     });

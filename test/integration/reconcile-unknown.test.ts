@@ -7,7 +7,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkBook } from '../../shared/domain/account.js';
 import { ErrorCode, ExchangeTransientError, ExchangeUnknownOutcomeError } from '../../shared/domain/errors.js';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
-import { LOST_GRACE_MS } from '../../functions/reconciler/app.js';
+import { LOST_GRACE_MS } from '../../shared/domain/timing.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { execute, intent, scripted, type ScriptedExchange } from './reconcile-support.js';
 

@@ -40,7 +40,13 @@ export class InMemoryOrderStore implements OrderStore {
     return stored;
   }
   async listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
-    const open = [...this.items.values()].filter((o) => !isTerminal(o.state)).sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
+    return this.page((o) => !isTerminal(o.state), limit, cursor);
+  }
+  async listWatched(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
+    return this.page((o) => isTerminal(o.state) && o.watchUntil !== undefined, limit, cursor);
+  }
+  private page(keep: (o: OrderRecord) => boolean, limit: number, cursor?: string): Page<OrderRecord> {
+    const open = [...this.items.values()].filter(keep).sort((a, b) => a.createdAt.localeCompare(b.createdAt) || a.id.localeCompare(b.id));
     const start = cursor ? Number(cursor) : 0;
     const items = open.slice(start, start + limit);
     return start + limit < open.length ? { items, cursor: String(start + limit) } : { items };

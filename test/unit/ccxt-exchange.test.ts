@@ -201,6 +201,11 @@ describe('Class: CcxtExchange (Binance, recorded responses)', () => {
         // The commission as charged: in the coin bought, not converted to quote.
         fees: [{ currency: 'BTC', amount: '0.000002' }],
         timestamp: T0 + 123,
+        // The response's fills, by trade id (EXE-11).
+        trades: [
+          { id: '4801234568', amount: '0.0015', cost: '97.85175', fees: [{ currency: 'BTC', amount: '0.0000015' }] },
+          { id: '4801234569', amount: '0.0005', cost: '32.61725', fees: [{ currency: 'BTC', amount: '0.0000005' }] },
+        ],
       });
     });
 

@@ -5,7 +5,8 @@ import { SqsFifoMessageGroupShortCircuitError } from '@aws-lambda-powertools/bat
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ExchangeTransientError, LockHeldError, ValidationError } from '../../shared/domain/errors.js';
-import { RETRY_BASE_SECONDS, RETRY_MAX_SECONDS, planRetries, retryDelaySeconds, type FailedRecord } from '../../functions/executor/retry-policy.js';
+import { planRetries, type FailedRecord } from '../../functions/executor/retry-policy.js';
+import { RETRY_BASE_SECONDS, RETRY_MAX_SECONDS, retryDelaySeconds } from '../../shared/domain/timing.js';
 
 const record = (id: string, group: string, receives = 1): FailedRecord => ({
   messageId: id,

@@ -18,6 +18,7 @@ import {
   type OrderEventType,
   type OrderReport,
 } from '../../shared/domain/order-aggregate.js';
+import { LATE_FILL_WATCH_MS } from '../../shared/domain/timing.js';
 import { ORDER_STATES, TERMINAL_STATES, isTerminal, stateFromExchange, type ExchangeOrderStatus, type OrderRecord, type OrderState } from '../../shared/domain/order.js';
 
 const AT = new Date('2026-03-01T10:00:00.000Z');
@@ -53,6 +54,7 @@ function sampleEvent(type: OrderEventType, at = AT): OrderEvent {
     case 'Canceled':
       return { type, at, reason: 'asked' };
     case 'NotFound':
+    case 'WatchEnded':
       return { type, at };
     case 'CancelRequested':
     case 'CancelRejected':
@@ -84,6 +86,7 @@ const LEGAL: Readonly<Record<OrderEventType, readonly OrderState[]>> = {
   Expired: ['NEW'],
   Rejected: ['NEW', 'SUBMITTING'],
   LateFill: ['CANCELED', 'FAILED', 'EXPIRED', 'REJECTED'],
+  WatchEnded: ['CANCELED', 'FAILED', 'EXPIRED', 'REJECTED'],
 };
 
 const amount = fc.constantFrom('0', '0.25', '0.5', '0.75', '1');
@@ -129,12 +132,26 @@ describe('Domain: order aggregate', () => {
       expect(refused).toBeGreaterThan(0);
     });
 
-    it('makes terminal states final for every event but LateFill, and FILLED final for all', () => {
+    it('makes terminal states final for every event but LateFill (and the end of its watch), and FILLED final for all', () => {
       fc.assert(
         fc.property(fc.constantFrom(...TERMINAL_STATES), fc.constantFrom(...ORDER_EVENT_TYPES), (state, type) => {
-          expect(acceptsEvent(state, type)).toBe(type === 'LateFill' && state !== 'FILLED');
+          expect(acceptsEvent(state, type)).toBe((type === 'LateFill' || type === 'WatchEnded') && state !== 'FILLED');
+          if (type === 'WatchEnded' && state !== 'FILLED') expect(applyOrderEvent(orderIn(state, { watchUntil: AT.toISOString() }), sampleEvent(type)).next.state).toBe(state);
         }),
       );
+    });
+
+    it('watches an order that ended after it may have reached the exchange, and only such an order', () => {
+      const at = new Date(AT.getTime() + 1000);
+      const watched = (from: OrderState, event: OrderEvent) => applyOrderEvent(orderIn(from), event).next.watchUntil;
+      expect(watched('OPEN', { type: 'Canceled', at, reason: 'x' })).toBe(new Date(at.getTime() + LATE_FILL_WATCH_MS).toISOString());
+      expect(watched('UNKNOWN', { type: 'Lost', at, reason: 'x' })).toBeDefined();
+      expect(watched('OPEN', { type: 'Reported', at, report: report('expired', '0') })).toBeDefined();
+      expect(watched('OPEN', { type: 'Reported', at, report: report('closed', '1') })).toBeUndefined();
+      expect(watched('NEW', { type: 'Expired', at, reason: 'x' })).toBeUndefined();
+      expect(watched('SUBMITTING', { type: 'Rejected', at, reason: 'x' })).toBeUndefined();
+      const ended = applyOrderEvent(orderIn('CANCELED', { watchUntil: at.toISOString() }), { type: 'WatchEnded', at });
+      expect(ended.next.watchUntil).toBeUndefined();
     });
 
     it('restores the earlier live state when a cancel is refused', () => {
@@ -158,6 +175,10 @@ describe('Domain: order aggregate', () => {
       expect(late.next).toMatchObject({ state: 'FILLED', filled: '1', cost: '100' });
       expect(late.budget).toEqual({ book: { filled: '1', cost: '100', fees: feeOf('USDT', '0.1'), bookedBefore: { filled: '0.25', cost: '25', fees: feeOf('USDT', '0.025') } }, release: 'silent' });
       expect(late.audit.map((a) => a.type)).toEqual(['order.late-fill']);
+      // Part of the rest filled before the cancel took: PARTIALLY_FILLED, followed to the exchange's final word.
+      expect(applyOrderEvent(canceled, { type: 'LateFill', at: AT, report: report('canceled', '0.5') }).next).toMatchObject({ state: 'PARTIALLY_FILLED', filled: '0.5' });
+      // An open report on an order the exchange canceled, without a new fill, is stale: nothing changes.
+      expect(applyOrderEvent(canceled, { type: 'LateFill', at: AT, report: report('open', '0.25') }).changed).toBe(false);
 
       const lost = orderIn('FAILED');
       const alive = applyOrderEvent(lost, { type: 'LateFill', at: AT, report: report('open', '0.5') });
@@ -178,6 +199,13 @@ describe('Domain: order aggregate', () => {
       expect(order.events.at(-1)).toEqual({ type: 'NotFound', at: new Date(AT.getTime() + MAX_ORDER_EVENTS + 4).toISOString(), from: 'OPEN', to: 'OPEN' });
       expect(order.notFoundCount).toBe(MAX_ORDER_EVENTS + 5);
       expect(order.firstNotFoundAt).toBe(AT.toISOString());
+    });
+
+    it('starts the summary on an order stored before it existed', () => {
+      const { events: _e, eventCount: _c, ...legacy } = orderIn('OPEN');
+      const next = applyOrderEvent(legacy as OrderRecord, sampleEvent('NotFound')).next;
+      expect(next.events).toEqual([{ type: 'NotFound', at: AT.toISOString(), from: 'OPEN', to: 'OPEN' }]);
+      expect(next.eventCount).toBe(1);
     });
 
     it('declares an order lost in one change with its last not-found answer', () => {
@@ -215,7 +243,7 @@ describe('Domain: order aggregate', () => {
             expect(order.events.length).toBeLessThanOrEqual(MAX_ORDER_EVENTS);
             expect(dec(order.filled).gte(before.filled)).toBe(true);
             expect(dec(order.filled).lte(order.amount)).toBe(true);
-            if (isTerminal(before.state)) expect(event.type).toBe('LateFill');
+            if (isTerminal(before.state)) expect(['LateFill', 'WatchEnded']).toContain(event.type);
             // What is booked is never less than what the order records.
             if (decision.budget.book) expect(dec(decision.budget.book.filled).gte(order.filled)).toBe(true);
             if (decision.budget.release !== 'none') expect(isTerminal(order.state)).toBe(true);

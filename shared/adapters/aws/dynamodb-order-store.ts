@@ -15,6 +15,14 @@ import { isConditionFailed } from './dynamodb-errors.js';
 const ORDER_SK = 'ORDER';
 const ORDERS_PARTITION = 'ORDER';
 const OPEN_PARTITION = 'OPEN';
+/** Ended orders watched for a late fill share the sparse index under their own partition. */
+const WATCH_PARTITION = 'WATCH';
+
+/** The open-orders index partition an order belongs in: live, watched, or none. */
+function indexPartition(order: OrderRecord): string | undefined {
+  if (!isTerminal(order.state)) return OPEN_PARTITION;
+  return order.watchUntil ? WATCH_PARTITION : undefined;
+}
 
 /** The claim: only the first writer of an order id wins. */
 const orderDoesNotExist = 'attribute_not_exists(pk)';
@@ -22,7 +30,7 @@ const orderDoesNotExist = 'attribute_not_exists(pk)';
 const versionAndFenceMatch = 'attribute_exists(pk) AND #version = :expected AND (attribute_not_exists(#fence) OR #fence <= :fence)';
 
 /** Attributes an order may drop from one version to the next. */
-const OPTIONAL_ATTRIBUTES = ['reason', 'firstNotFoundAt', 'stateBeforeCancel', 'exchangeOrderId', 'limitPrice', 'trades'] as const satisfies readonly (keyof OrderRecord)[];
+const OPTIONAL_ATTRIBUTES = ['reason', 'firstNotFoundAt', 'stateBeforeCancel', 'exchangeOrderId', 'limitPrice', 'trades', 'watchUntil'] as const satisfies readonly (keyof OrderRecord)[];
 
 const orderKey = (id: string) => ({ pk: `ORDER#${id}`, sk: ORDER_SK });
 
@@ -43,7 +51,7 @@ export class DynamoDbOrderStore implements OrderStore {
       ...orderKey(order.id),
       gsi1pk: ORDERS_PARTITION,
       gsi1sk: `${order.createdAt}#${order.id}`,
-      ...(isTerminal(order.state) ? {} : { openpk: OPEN_PARTITION, opensk: `${order.createdAt}#${order.id}` }),
+      ...(indexPartition(order) ? { openpk: indexPartition(order), opensk: `${order.createdAt}#${order.id}` } : {}),
     };
     try {
       await this.options.doc.send(new PutCommand({ TableName: this.options.table, Item: item, ConditionExpression: orderDoesNotExist }));
@@ -72,9 +80,10 @@ export class DynamoDbOrderStore implements OrderStore {
     }
     // Optional attributes the new version no longer has; the open-orders index keys follow the state.
     const removed: string[] = OPTIONAL_ATTRIBUTES.filter((key) => stored[key] === undefined);
-    if (isTerminal(stored.state)) removed.push('openpk', 'opensk');
+    const partition = indexPartition(stored);
+    if (!partition) removed.push('openpk', 'opensk');
     else {
-      values[':openpk'] = OPEN_PARTITION;
+      values[':openpk'] = partition;
       values[':opensk'] = `${stored.createdAt}#${stored.id}`;
       sets.push('openpk = :openpk', 'opensk = :opensk');
     }
@@ -104,13 +113,21 @@ export class DynamoDbOrderStore implements OrderStore {
     return stored;
   }
 
-  async listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
+  listOpen(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
+    return this.listPartition(OPEN_PARTITION, limit, cursor);
+  }
+
+  listWatched(limit: number, cursor?: string): Promise<Page<OrderRecord>> {
+    return this.listPartition(WATCH_PARTITION, limit, cursor);
+  }
+
+  private async listPartition(partition: string, limit: number, cursor?: string): Promise<Page<OrderRecord>> {
     const out = await this.options.doc.send(
       new QueryCommand({
         TableName: this.options.table,
         IndexName: OPEN_ORDERS_INDEX,
         KeyConditionExpression: 'openpk = :open',
-        ExpressionAttributeValues: { ':open': OPEN_PARTITION },
+        ExpressionAttributeValues: { ':open': partition },
         Limit: limit,
         ...(cursor ? { ExclusiveStartKey: JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as Record<string, unknown> } : {}),
       }),

@@ -33,7 +33,7 @@ import { TradewardenError, ValidationError } from '../../domain/errors.js';
 import { ASSET_PATTERN, normalizeFees, type FeeAmount } from '../../domain/fees.js';
 import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
 import { dec, str, type DecimalString } from '../../domain/money.js';
-import type { ExchangeOrderStatus, OrderType } from '../../domain/order.js';
+import type { ExchangeOrderStatus, OrderTrade, OrderType } from '../../domain/order.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
 import type { RateBudget } from '../../ports/rate-budget.js';
@@ -478,7 +478,26 @@ export class CcxtExchange implements Exchange {
       cost,
       fees: this.feesOf(o),
       timestamp: typeof o.timestamp === 'number' ? o.timestamp : this.#clock.now().getTime(),
+      ...this.tradesOf(o),
     };
+  }
+
+  /**
+   * The order's trades where ccxt lists them (Binance: the `fills` of an order response), by
+   * exchange trade id, so a trade reported twice is counted once (EXE-11). A trade without an
+   * id makes the list unusable for that: then only the cumulative amounts are reported.
+   */
+  private tradesOf(o: CcxtOrder): { trades?: OrderTrade[] } {
+    const listed = Array.isArray(o.trades) ? o.trades : [];
+    if (listed.length === 0) return {};
+    const trades: OrderTrade[] = [];
+    for (const t of listed) {
+      if (t.id === undefined || t.id === null || String(t.id) === '' || typeof t.amount !== 'number') return {};
+      const price = typeof t.price === 'number' && t.price > 0 ? t.price : undefined;
+      const cost = typeof t.cost === 'number' ? this.decimal(t.cost) : price !== undefined ? str(dec(this.decimal(t.amount)).times(this.decimal(price))) : '0';
+      trades.push({ id: String(t.id), amount: this.decimal(t.amount), cost, fees: this.feesOf(t as unknown as CcxtOrder) });
+    }
+    return { trades };
   }
 
   /**

@@ -1,0 +1,240 @@
+/**
+ * The exchange a backtest trades on: an `Exchange` whose market is the candles read so far and
+ * whose fills follow the candles honestly (BT-2):
+ * - market data: a decision at the close of candle t sees only candles closed by then; the
+ *   ticker is the last close, its 24 h volume the sum of the candles of the last day;
+ * - a market order fills at the NEXT candle's open, moved against the order by the slippage;
+ * - a limit order fills when a later candle trades through its price (at the open when the
+ *   candle opens through it);
+ * - a fill takes at most `volumeShare` of the candle's volume; the rest waits for the next
+ *   candle as a partial fill;
+ * - fees are charged on every fill, in the quote currency or in the base coin.
+ * It keeps the account's balances, so the reconciler's balance check runs against it as against
+ * a real exchange. Nothing here decides what Tradewarden books: the executor and the reconciler
+ * do that through their use cases.
+ */
+import { ExchangeRejectedError, ValidationError } from '../shared/domain/errors.js';
+import type { Candle, DataSource, MarketRules, Ticker } from '../shared/domain/market.js';
+import { add, cmp, Decimal, dec, isZero, min, str, sub, type DecimalString } from '../shared/domain/money.js';
+import { normalizeFees } from '../shared/domain/fees.js';
+import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
+
+export interface VenueSettings {
+  readonly quoteCurrency: string;
+  readonly initialQuote: DecimalString;
+  /** Fee per fill, as a fraction (0.001 = 0.1 %). */
+  readonly feeRate: DecimalString;
+  readonly feeAsset: 'quote' | 'base';
+  /** Price move against a market order, as a fraction. */
+  readonly slippage: DecimalString;
+  /** Largest share of a candle's volume one order can take, as a fraction in (0, 1]. */
+  readonly volumeShare: DecimalString;
+  readonly timeframeMs: number;
+  /** Candles kept per symbol: the strategies' longest lookback. */
+  readonly lookback: number;
+  readonly rules: Readonly<Record<string, MarketRules>>;
+}
+
+/** One fill the venue made, as the backtest reports it. */
+export interface VenueFill {
+  readonly time: number;
+  readonly orderId: string;
+  readonly symbol: string;
+  readonly side: 'buy' | 'sell';
+  readonly amount: DecimalString;
+  readonly price: DecimalString;
+  readonly cost: DecimalString;
+  readonly fee: DecimalString;
+  readonly feeCurrency: string;
+}
+
+interface VenueOrder {
+  order: ExchangeOrder;
+  /** Epoch ms it was placed: only candles that open at or after it can fill it. */
+  readonly placedAt: number;
+}
+
+const CANDLES_PER_DAY = 1440;
+const REPORTED_DECIMALS = 8;
+
+export class CandleVenue implements Exchange {
+  readonly id = 'backtest';
+  readonly source: DataSource = 'exchange';
+  readonly #settings: VenueSettings;
+  readonly #history = new Map<string, Candle[]>();
+  readonly #dayVolume = new Map<string, { sum: number; window: number[] }>();
+  readonly #orders = new Map<string, VenueOrder>();
+  readonly #open = new Set<string>();
+  readonly #balances = new Map<string, DecimalString>();
+  #now = 0;
+  #sequence = 0;
+
+  constructor(settings: VenueSettings) {
+    for (const [name, value] of [['slippage', settings.slippage], ['feeRate', settings.feeRate]] as const) {
+      if (dec(value).isNegative() || dec(value).gte(1)) throw new ValidationError(`${name} must be a fraction in [0, 1), got ${value}`);
+    }
+    if (!dec(settings.volumeShare).gt(0) || dec(settings.volumeShare).gt(1)) throw new ValidationError(`volume share must be in (0, 1], got ${settings.volumeShare}`);
+    this.#settings = settings;
+    this.#balances.set(settings.quoteCurrency, settings.initialQuote);
+  }
+
+  /**
+   * The candles of one step have closed at `closeTime`: fill what they trade through, then make
+   * them visible to the scanner. Returns the fills.
+   */
+  closeStep(closeTime: number, candles: ReadonlyMap<string, Candle>): VenueFill[] {
+    this.#now = closeTime;
+    const fills: VenueFill[] = [];
+    for (const id of [...this.#open]) {
+      const entry = this.#orders.get(id)!;
+      const candle = candles.get(entry.order.symbol);
+      if (!candle || candle.openTime < entry.placedAt) continue;
+      const fill = this.#match(entry, candle);
+      if (fill) fills.push(fill);
+    }
+    for (const [symbol, candle] of candles) {
+      const series = this.#history.get(symbol) ?? [];
+      series.push(candle);
+      if (series.length > this.#settings.lookback) series.splice(0, series.length - this.#settings.lookback);
+      this.#history.set(symbol, series);
+      const day = this.#dayVolume.get(symbol) ?? { sum: 0, window: [] };
+      const volume = Number(candle.volume);
+      day.window.push(volume);
+      day.sum += volume;
+      if (day.window.length > CANDLES_PER_DAY) day.sum -= day.window.shift()!;
+      this.#dayVolume.set(symbol, day);
+    }
+    return fills;
+  }
+
+  get openOrders(): number {
+    return this.#open.size;
+  }
+
+  balance(asset: string): DecimalString {
+    return this.#balances.get(asset) ?? '0';
+  }
+
+  async loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
+    return this.#settings.rules;
+  }
+
+  async fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
+    const out: Ticker[] = [];
+    for (const symbol of symbols) {
+      const last = this.#history.get(symbol)?.at(-1);
+      // A symbol whose candle is missing at this step (a gap) has no fresh ticker.
+      if (!last || last.openTime + this.#settings.timeframeMs !== this.#now) continue;
+      const volume = this.#dayVolume.get(symbol)?.sum ?? 0;
+      out.push({ symbol, bid: last.close, ask: last.close, last: last.close, volume: decimal(volume), timestamp: this.#now });
+    }
+    return out;
+  }
+
+  async fetchCandles(symbol: string, limit: number): Promise<Candle[]> {
+    return (this.#history.get(symbol) ?? []).slice(-limit);
+  }
+
+  async createOrder(request: PlaceOrderRequest): Promise<ExchangeOrder> {
+    const rules = this.#settings.rules[request.symbol];
+    if (!rules) throw new ExchangeRejectedError(`unknown symbol ${request.symbol}`, 'bad-symbol');
+    if (this.#orders.has(request.clientOrderId)) throw new ExchangeRejectedError(`duplicate client order id ${request.clientOrderId}`, 'duplicate');
+    const last = this.#history.get(request.symbol)?.at(-1);
+    if (!last) throw new ExchangeRejectedError(`no market for ${request.symbol} yet`, 'bad-symbol');
+    if (request.side === 'sell' && cmp(request.amount, this.balance(rules.base)) > 0) {
+      throw new ExchangeRejectedError(`insufficient ${rules.base}: ${this.balance(rules.base)} < ${request.amount}`, 'insufficient-funds');
+    }
+    if (request.side === 'buy') {
+      const price = request.type === 'limit' && request.limitPrice ? request.limitPrice : str(dec(last.close).times(dec('1').plus(this.#settings.slippage)));
+      const needed = dec(request.amount).times(price).times(dec('1').plus(this.#settings.feeAsset === 'quote' ? this.#settings.feeRate : '0'));
+      if (needed.gt(this.balance(this.#settings.quoteCurrency))) throw new ExchangeRejectedError(`insufficient ${this.#settings.quoteCurrency}`, 'insufficient-funds');
+    }
+    this.#sequence += 1;
+    const order: ExchangeOrder = {
+      id: `bt-${this.#sequence}`,
+      clientOrderId: request.clientOrderId,
+      symbol: request.symbol,
+      side: request.side,
+      type: request.type,
+      status: 'open',
+      amount: request.amount,
+      ...(request.limitPrice ? { price: request.limitPrice } : {}),
+      filled: '0',
+      cost: '0',
+      fees: [],
+      timestamp: this.#now,
+    };
+    this.#orders.set(order.clientOrderId, { order, placedAt: this.#now });
+    this.#open.add(order.clientOrderId);
+    return order;
+  }
+
+  async fetchOrderByClientId(_symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+    return this.#orders.get(clientOrderId)?.order ?? null;
+  }
+
+  async fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
+    return [...this.#open].map((id) => this.#orders.get(id)!.order).filter((o) => symbol === undefined || o.symbol === symbol);
+  }
+
+  async cancelOrder(_symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
+    const entry = this.#orders.get(clientOrderId);
+    if (!entry) return null;
+    if (this.#open.delete(clientOrderId)) entry.order = { ...entry.order, status: 'canceled' };
+    return entry.order;
+  }
+
+  async fetchBalances(): Promise<Readonly<Record<string, Balance>>> {
+    const out: Record<string, Balance> = {};
+    for (const [asset, total] of this.#balances) out[asset] = { free: total, used: '0', total };
+    return out;
+  }
+
+  #match(entry: VenueOrder, candle: Candle): VenueFill | null {
+    const { order } = entry;
+    const s = this.#settings;
+    let price: DecimalString;
+    if (order.type === 'market') {
+      const move = order.side === 'buy' ? dec('1').plus(s.slippage) : dec('1').minus(s.slippage);
+      price = str(dec(candle.open).times(move));
+    } else {
+      const limit = order.price!;
+      const through = order.side === 'buy' ? cmp(candle.low, limit) <= 0 : cmp(candle.high, limit) >= 0;
+      if (!through) return null;
+      price = order.side === 'buy' ? min(candle.open, limit) : str(dec(candle.open).gt(limit) ? dec(candle.open) : dec(limit));
+    }
+    const remaining = sub(order.amount, order.filled);
+    const cap = str(dec(candle.volume).times(s.volumeShare));
+    const amount = min(remaining, cap);
+    if (isZero(amount) || dec(amount).isNegative()) return null;
+    const rules = s.rules[order.symbol]!;
+    // Exchanges report cost and fee to 8 decimals; a fee is rounded up, as exchanges charge it.
+    const cost = str(dec(amount).times(price).toDecimalPlaces(REPORTED_DECIMALS));
+    const fee = str((s.feeAsset === 'quote' ? dec(cost) : dec(amount)).times(s.feeRate).toDecimalPlaces(REPORTED_DECIMALS, Decimal.ROUND_UP));
+    const feeCurrency = s.feeAsset === 'quote' ? s.quoteCurrency : rules.base;
+    this.#settle(order.side, rules.base, amount, cost, fee, feeCurrency);
+    const filled = add(order.filled, amount);
+    const done = cmp(filled, order.amount) >= 0;
+    entry.order = { ...order, filled, cost: add(order.cost, cost), fees: normalizeFees([...order.fees, { currency: feeCurrency, amount: fee }]), status: done ? 'closed' : 'open' };
+    if (done) this.#open.delete(order.clientOrderId);
+    return { time: this.#now, orderId: order.clientOrderId, symbol: order.symbol, side: order.side, amount, price, cost, fee, feeCurrency };
+  }
+
+  #settle(side: 'buy' | 'sell', base: string, amount: DecimalString, cost: DecimalString, fee: DecimalString, feeCurrency: string): void {
+    const quote = this.#settings.quoteCurrency;
+    const change = (asset: string, delta: DecimalString) => this.#balances.set(asset, add(this.balance(asset), delta));
+    if (side === 'buy') {
+      change(quote, str(dec(cost).negated()));
+      change(base, amount);
+    } else {
+      change(base, str(dec(amount).negated()));
+      change(quote, cost);
+    }
+    change(feeCurrency, str(dec(fee).negated()));
+  }
+}
+
+function decimal(value: number): DecimalString {
+  const text = String(Number(value.toFixed(8)));
+  return /e/i.test(text) ? value.toFixed(8) : text;
+}

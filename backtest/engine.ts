@@ -1,0 +1,261 @@
+/**
+ * A backtest: the live decision and booking code driven over history with a simulated clock.
+ *
+ * Primary course, for every step (the candles that opened at one time, once they have closed):
+ * 1. The clock moves to the close. The venue fills what these candles trade through (orders
+ *    placed at an earlier close: the next candle's open, BT-2) and then shows them to the
+ *    market data calls, so nothing sees a candle before it closed.
+ * 2. The reconciler's use case refreshes the open orders and books their fills (fees, ledger,
+ *    positions), as it does on its schedule live.
+ * 3. The scanner's use case runs for this slot: strategies, protections, sizing, precision,
+ *    intents. Blocked signals are kept with their reasons.
+ * 4. The executor's use case takes every intent of the slot from the queue: claim, reserve,
+ *    send to the venue. Rejections are kept with their reasons.
+ * 5. Equity at the closes goes into the report; the fills into round trips.
+ * No strategy, protection, sizing or booking rule lives here: only the order of the calls.
+ */
+import { equity, type AccountBook } from '../shared/domain/account.js';
+import { ValidationError } from '../shared/domain/errors.js';
+import type { MarketRules } from '../shared/domain/market.js';
+import { CANDLE_MS } from '../shared/domain/market-validation.js';
+import { dec, isZero, str, type DecimalString } from '../shared/domain/money.js';
+import { assertThresholds } from '../shared/domain/drift.js';
+import type { StrategyPlugin } from '../shared/domain/strategies/strategy.js';
+import type { Tunables } from '../shared/ports/tunables-store.js';
+import { executeIntent, type ExecuteIntentDeps } from '../shared/use-cases/execute-intent.js';
+import { reconcile, type ReconcileDeps } from '../shared/use-cases/reconcile.js';
+import { CandleCache, resolveScanSettings, scanMarket, type ScanDeps, type ScanSettings } from '../shared/use-cases/scan-market.js';
+import type { CandleGap } from './data/candle-file.js';
+import { readDataSet, type DataSetFile } from './data/data-set.js';
+import { CandleVenue, type VenueFill } from './candle-venue.js';
+import { MemoryAccountStore, MemoryAuditLog, MemoryControlStore, MemoryLockService, MemoryOrderStore, MemoryQueue, MemoryTunablesStore, SimulatedClock } from './memory-ports.js';
+import { CandleThinner } from './report/candle-thinner.js';
+import { EquityTracker } from './report/equity-tracker.js';
+import type { ChartMarker, ReportCharts } from './report/html-report.js';
+import { BoundedList, buildReport, type BacktestReport, type RejectedSignal } from './report/report.js';
+import { TradeBook } from './report/trades.js';
+
+export interface BacktestSettings {
+  readonly files: readonly DataSetFile[];
+  readonly from?: number;
+  readonly to?: number;
+  /** The scanner's defaults (as the deployment configuration gives them), watchlist = the files' symbols. */
+  readonly scan: ScanSettings;
+  readonly tunables: Tunables;
+  readonly strategies: Readonly<Record<string, StrategyPlugin>>;
+  readonly rules: Readonly<Record<string, MarketRules>>;
+  readonly initialQuote: DecimalString;
+  readonly feePercent: DecimalString;
+  readonly feeAsset: 'quote' | 'base';
+  readonly slippagePercent: DecimalString;
+  readonly volumeSharePercent: DecimalString;
+  readonly reservationBufferPercent: DecimalString;
+  readonly reservationMaxAgeMs: number;
+  readonly drift: { readonly alarmQuote: DecimalString; readonly pauseQuote: DecimalString };
+  /** Wall clock for the report's `seconds` (the only field that differs between equal runs). */
+  readonly wallClock?: () => number;
+}
+
+export interface BacktestOutcome {
+  readonly report: BacktestReport;
+  readonly charts: ReportCharts;
+  /** Tradewarden's account book at the end, and the venue's balances: they must agree. */
+  readonly final: { readonly book: AccountBook | null; readonly venueBalances: Readonly<Record<string, DecimalString>>; readonly auditRecords: number };
+}
+
+/** The executor's and reconciler's lease in a backtest: everything runs in one process, in order. */
+const LEASE_MS = 60_000;
+
+export async function runBacktest(settings: BacktestSettings): Promise<BacktestOutcome> {
+  const started = (settings.wallClock ?? performance.now.bind(performance))();
+  const quote = settings.scan.quoteCurrency;
+  const symbols = settings.files.map((f) => f.symbol);
+  for (const symbol of symbols) if (!settings.rules[symbol]) throw new ValidationError(`no market rules for ${symbol}`);
+  assertThresholds(settings.drift);
+
+  const resolved = resolveScanSettings(settings.scan, settings.tunables, settings.strategies);
+  const lookback = Math.max(1, ...resolved.strategies.map((s) => s.strategy.candlesNeeded)) + 1;
+  const clock = new SimulatedClock(settings.from ?? 0);
+  const venue = new CandleVenue({
+    quoteCurrency: quote,
+    initialQuote: settings.initialQuote,
+    feeRate: str(dec(settings.feePercent).div(100)),
+    feeAsset: settings.feeAsset,
+    slippage: str(dec(settings.slippagePercent).div(100)),
+    volumeShare: str(dec(settings.volumeSharePercent).div(100)),
+    timeframeMs: CANDLE_MS,
+    lookback,
+    rules: settings.rules,
+  });
+  const orders = new MemoryOrderStore();
+  const accounts = new MemoryAccountStore();
+  const locks = new MemoryLockService();
+  const control = new MemoryControlStore();
+  const audit = new MemoryAuditLog();
+  const tunables = new MemoryTunablesStore(settings.tunables);
+  const queue = new MemoryQueue();
+  const scanDeps: ScanDeps = {
+    exchange: venue,
+    queue,
+    control,
+    accounts,
+    tunables,
+    risk: tunables,
+    clock,
+    markets: async () => settings.rules,
+    strategies: settings.strategies,
+    candles: new CandleCache(),
+    settings: { ...settings.scan, watchlist: symbols, mode: 'paper' },
+  };
+  const executeDeps: ExecuteIntentDeps = {
+    orders,
+    accounts,
+    locks,
+    exchange: venue,
+    audit,
+    control,
+    clock,
+    marketRules: async (symbol) => settings.rules[symbol]!,
+    settings: { quoteCurrency: quote, lockLeaseMs: LEASE_MS, reservationBufferPercent: settings.reservationBufferPercent, owner: 'backtest-executor', resendGraceMs: 0 },
+  };
+  const reconcileDeps: ReconcileDeps = {
+    orders,
+    accounts,
+    locks,
+    exchange: venue,
+    audit,
+    control,
+    clock,
+    settings: {
+      quoteCurrency: quote,
+      owner: 'backtest-reconciler',
+      lockLeaseMs: LEASE_MS,
+      // The executor of a backtest has finished before the reconciler runs: nothing to wait for.
+      settleMs: 0,
+      lostAfterNotFound: 3,
+      lostGraceMs: 0,
+      reservationMaxAgeMs: settings.reservationMaxAgeMs,
+      pageSize: 100,
+      watchlist: symbols,
+      drift: settings.drift,
+    },
+  };
+
+  const equityTracker = new EquityTracker();
+  const trades = new TradeBook((symbol, qty) => isZero(qty) || dec(qty).times(lastClose.get(symbol) ?? '0').lt(settings.rules[symbol]?.minNotional ?? '0'));
+  const rejected = new BoundedList<RejectedSignal>();
+  const gaps = new BoundedList<CandleGap>();
+  const thinners = new Map(symbols.map((s) => [s, new CandleThinner(CANDLE_MS)]));
+  const markers = new Map<string, ChartMarker[]>(symbols.map((s) => [s, []]));
+  const firstOpen = new Map<string, DecimalString>();
+  const lastClose = new Map<string, DecimalString>();
+  let candles = 0;
+  let opened = false;
+
+  const steps = readDataSet(settings.files, { timeframeMs: CANDLE_MS, ...(settings.from === undefined ? {} : { from: settings.from }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
+  for await (const step of steps) {
+    const closeTime = step.time + CANDLE_MS;
+    clock.set(closeTime);
+    if (!opened) {
+      await accounts.open(quote, settings.initialQuote, clock.now());
+      opened = true;
+    }
+    // 1. Fills of this step's candles, then the candles become market data.
+    const fills = venue.closeStep(closeTime, step.candles);
+    for (const [symbol, candle] of step.candles) {
+      candles += 1;
+      if (!firstOpen.has(symbol)) firstOpen.set(symbol, candle.open);
+      lastClose.set(symbol, candle.close);
+      thinners.get(symbol)!.add(candle);
+    }
+    // 2. The reconciler books them.
+    if (orders.followedCount > 0) await reconcile(reconcileDeps, { deadline: new Date(closeTime + LEASE_MS / 2) });
+    await recordFills(fills);
+    // 3. The scan of this slot.
+    const scan = await scanMarket(scanDeps, { slot: clock.now(), dryRun: false });
+    for (const b of scan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
+    // 4. The executor takes the slot's intents.
+    for (const intent of queue.drain()) {
+      const result = await executeIntent(executeDeps, intent);
+      if (result.outcome === 'rejected' || result.outcome === 'expired') {
+        rejected.push({ time: clock.now().toISOString(), symbol: intent.symbol, strategy: intent.strategy, side: intent.side, reason: `${result.outcome}: ${result.reason ?? result.state}` });
+      }
+    }
+    // 5. Equity at the closes.
+    const book = await accounts.get(quote);
+    if (book) {
+      const exposed = Object.values(book.positions).some((p) => !isZero(p.qty));
+      equityTracker.update(closeTime, Number(equity(book, Object.fromEntries(lastClose))), exposed);
+    }
+  }
+
+  async function recordFills(fills: readonly VenueFill[]): Promise<void> {
+    if (fills.length === 0) return;
+    const book = await accounts.get(quote);
+    for (const fill of fills) {
+      const order = await orders.get(fill.orderId);
+      const feeQuote = fill.feeCurrency === quote ? fill.fee : str(dec(fill.fee).times(fill.price));
+      trades.book({
+        time: fill.time,
+        symbol: fill.symbol,
+        strategy: order?.strategy ?? 'unknown',
+        side: fill.side,
+        amount: fill.amount,
+        cost: fill.cost,
+        feeQuote,
+        positionAfter: book?.positions[fill.symbol]?.qty ?? '0',
+      });
+      const thinner = thinners.get(fill.symbol)!;
+      markers.get(fill.symbol)!.push({ time: thinner.barTime(fill.time - CANDLE_MS), side: fill.side, text: fill.side === 'buy' ? 'B' : 'S' });
+    }
+  }
+
+  const book = await accounts.get(quote);
+  const finalEquity = book ? equity(book, Object.fromEntries(lastClose)) : settings.initialQuote;
+  const positions = new Map(Object.values(book?.positions ?? {}).map((p) => [p.symbol, p.qty] as const));
+  const curves = equityTracker.curves();
+  const symbolCharts: Record<string, { bars: ReturnType<CandleThinner['bars']>; markers: ChartMarker[] }> = {};
+  for (const symbol of symbols) {
+    const thinner = thinners.get(symbol)!;
+    // Markers on the bars as they were finally thinned, one per bar and side.
+    const seen = new Set<string>();
+    const snapped = markers.get(symbol)!.map((m) => ({ ...m, time: thinner.barTime(m.time * 1000) })).filter((m) => {
+      const key = `${m.time}:${m.side}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    symbolCharts[symbol] = { bars: thinner.bars(), markers: snapped };
+  }
+  const report = buildReport({
+    settings: {
+      symbols,
+      from: settings.from === undefined ? null : new Date(settings.from).toISOString(),
+      to: settings.to === undefined ? null : new Date(settings.to).toISOString(),
+      timeframe: '1m',
+      initial: settings.initialQuote,
+      feePercent: settings.feePercent,
+      feeAsset: settings.feeAsset,
+      slippagePercent: settings.slippagePercent,
+      volumeSharePercent: settings.volumeSharePercent,
+      strategies: resolved.strategies.filter((s) => symbols.some((sym) => s.enabledFor(sym))).map((s) => ({ name: s.strategy.name, params: s.strategy.params })),
+      protections: resolved.protections,
+      orderQuoteAmount: resolved.orderQuoteAmount,
+    },
+    trades: trades.trades(lastClose, positions),
+    initialEquity: settings.initialQuote,
+    finalEquity,
+    equity: equityTracker,
+    firstOpen,
+    lastClose,
+    rejected: rejected.items,
+    rejectedCount: rejected.count,
+    gaps: gaps.items,
+    gapCount: gaps.count,
+    candles,
+    seconds: Number((((settings.wallClock ?? performance.now.bind(performance))() - started) / 1000).toFixed(3)),
+  });
+  const venueBalances = Object.fromEntries(Object.entries(await venue.fetchBalances()).map(([asset, b]) => [asset, b.total]));
+  const auditRecords = (await audit.verify()).records;
+  return { report, charts: { equity: curves.equity, drawdownPercent: curves.drawdownPercent, symbols: symbolCharts }, final: { book, venueBalances, auditRecords } };
+}

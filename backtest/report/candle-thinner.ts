@@ -1,0 +1,64 @@
+/**
+ * Candles for a chart, in bounded memory: bars are merged pairwise (their bucket doubles) when a
+ * series grows past the limit, so a year of one-minute candles becomes a few thousand bars.
+ */
+import type { Candle } from '../../shared/domain/market.js';
+
+export const MAX_CHART_BARS = 3_000;
+
+export interface ChartBar {
+  /** Epoch seconds of the bucket's first candle. */
+  readonly time: number;
+  readonly open: number;
+  readonly high: number;
+  readonly low: number;
+  readonly close: number;
+}
+
+export class CandleThinner {
+  #bars: ChartBar[] = [];
+  #bucketMs = 0;
+
+  constructor(
+    readonly timeframeMs: number,
+    readonly maxBars: number = MAX_CHART_BARS,
+  ) {
+    this.#bucketMs = timeframeMs;
+  }
+
+  add(candle: Candle): void {
+    const start = Math.floor(candle.openTime / this.#bucketMs) * this.#bucketMs;
+    const time = Math.floor(start / 1000);
+    const last = this.#bars[this.#bars.length - 1];
+    const [o, h, l, c] = [Number(candle.open), Number(candle.high), Number(candle.low), Number(candle.close)];
+    if (last && last.time === time) {
+      this.#bars[this.#bars.length - 1] = { time, open: last.open, high: Math.max(last.high, h), low: Math.min(last.low, l), close: c };
+    } else this.#bars.push({ time, open: o, high: h, low: l, close: c });
+    if (this.#bars.length > this.maxBars) this.#coarsen();
+  }
+
+  /** The bar time (epoch seconds) that a moment (epoch ms) falls in, for trade markers. */
+  barTime(ms: number): number {
+    return Math.floor(Math.floor(ms / this.#bucketMs) * this.#bucketMs / 1000);
+  }
+
+  get bucketMs(): number {
+    return this.#bucketMs;
+  }
+
+  bars(): readonly ChartBar[] {
+    return this.#bars;
+  }
+
+  #coarsen(): void {
+    this.#bucketMs *= 2;
+    const merged: ChartBar[] = [];
+    for (const bar of this.#bars) {
+      const time = Math.floor(Math.floor((bar.time * 1000) / this.#bucketMs) * this.#bucketMs / 1000);
+      const last = merged[merged.length - 1];
+      if (last && last.time === time) merged[merged.length - 1] = { time, open: last.open, high: Math.max(last.high, bar.high), low: Math.min(last.low, bar.low), close: bar.close };
+      else merged.push({ ...bar, time });
+    }
+    this.#bars = merged;
+  }
+}

@@ -1,0 +1,151 @@
+/**
+ * Round trips from fills: a trade opens with the first buy of a flat symbol and closes with the
+ * sell that leaves the position empty (or dust). Its PnL is what the account actually gained:
+ * sell proceeds minus buy costs minus every fee valued in quote at its fill.
+ */
+import { add, cmp, dec, div, isZero, mul, str, sub, type DecimalString } from '../../shared/domain/money.js';
+
+export interface BookedFill {
+  /** Epoch ms. */
+  readonly time: number;
+  readonly symbol: string;
+  /** The strategy or protection whose intent placed the order. */
+  readonly strategy: string;
+  readonly side: 'buy' | 'sell';
+  /** Base amount filled (gross, before a base-coin fee). */
+  readonly amount: DecimalString;
+  /** Quote amount filled. */
+  readonly cost: DecimalString;
+  /** Every fee of the fill valued in quote at the fill price. */
+  readonly feeQuote: DecimalString;
+  /** The position's base quantity after this fill was booked. */
+  readonly positionAfter: DecimalString;
+}
+
+export interface Trade {
+  readonly symbol: string;
+  readonly entryStrategy: string;
+  readonly exitStrategy: string | null;
+  readonly entryTime: string;
+  readonly exitTime: string | null;
+  readonly entryPrice: DecimalString;
+  readonly exitPrice: DecimalString | null;
+  /** Base bought. */
+  readonly amount: DecimalString;
+  readonly pnl: DecimalString;
+  readonly fees: DecimalString;
+  readonly returnPercent: number;
+  /** Still open at the end of the run: PnL counts the remainder at the last close. */
+  readonly open: boolean;
+}
+
+interface OpenTrade {
+  entryStrategy: string;
+  exitStrategy: string | null;
+  entryTime: number;
+  lastExit: number | null;
+  bought: DecimalString;
+  buyCost: DecimalString;
+  sold: DecimalString;
+  sellProceeds: DecimalString;
+  fees: DecimalString;
+}
+
+export class TradeBook {
+  readonly #open = new Map<string, OpenTrade>();
+  readonly #closed: Trade[] = [];
+
+  /** @param dustQty the quantity at or below which a position counts as closed, per symbol. */
+  constructor(private readonly isFlat: (symbol: string, qty: DecimalString) => boolean = (_s, qty) => isZero(qty)) {}
+
+  book(fill: BookedFill): void {
+    let trade = this.#open.get(fill.symbol);
+    if (!trade) {
+      if (fill.side === 'sell') return; // selling what was held before the run: not a trade of this run
+      trade = { entryStrategy: fill.strategy, exitStrategy: null, entryTime: fill.time, lastExit: null, bought: '0', buyCost: '0', sold: '0', sellProceeds: '0', fees: '0' };
+      this.#open.set(fill.symbol, trade);
+    }
+    trade.fees = add(trade.fees, fill.feeQuote);
+    if (fill.side === 'buy') {
+      trade.bought = add(trade.bought, fill.amount);
+      trade.buyCost = add(trade.buyCost, fill.cost);
+    } else {
+      trade.sold = add(trade.sold, fill.amount);
+      trade.sellProceeds = add(trade.sellProceeds, fill.cost);
+      trade.exitStrategy = fill.strategy;
+      trade.lastExit = fill.time;
+    }
+    if (fill.side === 'sell' && this.isFlat(fill.symbol, fill.positionAfter)) {
+      this.#closed.push(toTrade(fill.symbol, trade, '0', false));
+      this.#open.delete(fill.symbol);
+    }
+  }
+
+  /** Closed trades, then the open ones valued at `lastPrices`. */
+  trades(lastPrices: ReadonlyMap<string, DecimalString>, positions: ReadonlyMap<string, DecimalString>): Trade[] {
+    const open = [...this.#open.entries()].map(([symbol, t]) => toTrade(symbol, t, mul(positions.get(symbol) ?? '0', lastPrices.get(symbol) ?? '0'), true));
+    return [...this.#closed, ...open];
+  }
+}
+
+function toTrade(symbol: string, t: OpenTrade, remainderValue: DecimalString, open: boolean): Trade {
+  const pnl = sub(add(t.sellProceeds, remainderValue), add(t.buyCost, t.fees));
+  return {
+    symbol,
+    entryStrategy: t.entryStrategy,
+    exitStrategy: t.exitStrategy,
+    entryTime: new Date(t.entryTime).toISOString(),
+    exitTime: open || t.lastExit === null ? null : new Date(t.lastExit).toISOString(),
+    entryPrice: isZero(t.bought) ? '0' : round(div(t.buyCost, t.bought)),
+    exitPrice: isZero(t.sold) ? null : round(div(t.sellProceeds, t.sold)),
+    amount: t.bought,
+    pnl: round(pnl),
+    fees: round(t.fees),
+    returnPercent: isZero(t.buyCost) ? 0 : Number(str(dec(pnl).div(t.buyCost).times(100).toDecimalPlaces(4))),
+    open,
+  };
+}
+
+/** Report precision for derived quote amounts (prices and PnL): 8 decimals, half-even. */
+export function round(value: DecimalString): DecimalString {
+  return str(dec(value).toDecimalPlaces(8));
+}
+
+export interface TradeTotals {
+  readonly trades: number;
+  readonly wins: number;
+  readonly winRate: number;
+  /** Gross profit over gross loss; null when no trade lost. */
+  readonly profitFactor: number | null;
+  readonly pnl: DecimalString;
+  readonly fees: DecimalString;
+}
+
+export function tradeTotals(trades: readonly Trade[]): TradeTotals {
+  let grossProfit = '0';
+  let grossLoss = '0';
+  let fees = '0';
+  let pnl = '0';
+  let wins = 0;
+  for (const t of trades) {
+    pnl = add(pnl, t.pnl);
+    fees = add(fees, t.fees);
+    if (cmp(t.pnl, '0') > 0) {
+      wins += 1;
+      grossProfit = add(grossProfit, t.pnl);
+    } else grossLoss = sub(grossLoss, t.pnl);
+  }
+  return {
+    trades: trades.length,
+    wins,
+    winRate: trades.length === 0 ? 0 : fixed(wins / trades.length),
+    profitFactor: isZero(grossLoss) ? null : fixed(Number(div(grossProfit, grossLoss))),
+    pnl: round(pnl),
+    fees: round(fees),
+  };
+}
+
+/** Ratios in the report: 6 decimals, so reruns print the same bytes. */
+export function fixed(value: number, places = 6): number {
+  return Number(value.toFixed(places));
+}

@@ -1,0 +1,13 @@
+/** One backtest run for the bench (bench/backtest.ts): prints candles, seconds and peak RSS as JSON. */
+import { main } from '../scripts/backtest.js';
+
+const dir = process.argv[2]!;
+const lines: string[] = [];
+const log = console.log;
+console.log = (line: string) => lines.push(line);
+const started = performance.now();
+await main(['--data', dir, '--json'], { ...process.env });
+const seconds = (performance.now() - started) / 1000;
+console.log = log;
+const report = JSON.parse(lines.join('\n')) as { candles: number };
+console.log(JSON.stringify({ candles: report.candles, seconds, maxRssKb: process.resourceUsage().maxRSS }));

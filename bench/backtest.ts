@@ -1,0 +1,66 @@
+/**
+ * Backtest speed and memory: candles per second through the scanner's decision path and the
+ * executor's and reconciler's booking path (one symbol, price-drop strategy), and a ten-symbol
+ * run for wall time and peak RSS. Each run is a child process, so its peak RSS is its own.
+ *
+ * A full year of ten symbols (5.3 M candles) takes long at today's speed: it runs only with
+ * `--backtest-full`. Otherwise the ten-symbol run covers `days` and the year is extrapolated
+ * from it, and the output says so (`seconds10Symbols1YearMeasured: false`).
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { writeCandleFile } from '../testkit/candle-series.js';
+
+export interface BacktestBench {
+  readonly candlesPerSecond: number;
+  readonly candles1Symbol: number;
+  readonly seconds10Symbols1Year: number;
+  readonly seconds10Symbols1YearMeasured: boolean;
+  readonly candles10Symbols: number;
+  readonly peakRssMb: number;
+}
+
+const YEAR_CANDLES = 525_600;
+const T0 = Date.UTC(2025, 0, 1);
+const CHILD = fileURLToPath(new URL('./backtest-child.ts', import.meta.url));
+
+interface ChildResult {
+  readonly candles: number;
+  readonly seconds: number;
+  readonly maxRssKb: number;
+}
+
+function runChild(dir: string): ChildResult {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', CHILD, dir], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' } });
+  return JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult;
+}
+
+export async function benchBacktest(options: { candles1Symbol: number; days10Symbols: number; full: boolean }): Promise<BacktestBench> {
+  const root = mkdtempSync(join(tmpdir(), 'tw-bench-backtest-'));
+  try {
+    const one = join(root, 'one');
+    mkdirSync(one);
+    await writeCandleFile(one, { symbol: 'BTC/USDT', start: T0, candles: options.candles1Symbol, startPrice: 60000 });
+    const single = runChild(one);
+
+    const ten = join(root, 'ten');
+    mkdirSync(ten);
+    const perSymbol = options.full ? YEAR_CANDLES : options.days10Symbols * 1440;
+    for (let i = 0; i < 10; i += 1) await writeCandleFile(ten, { symbol: `C${i}/USDT`, start: T0, candles: perSymbol, startPrice: 10 + i * 10, seed: `bench-${i}` });
+    const multi = runChild(ten);
+    const yearSeconds = options.full ? multi.seconds : (multi.seconds * YEAR_CANDLES) / perSymbol;
+    return {
+      candlesPerSecond: Math.round(single.candles / single.seconds),
+      candles1Symbol: single.candles,
+      seconds10Symbols1Year: Number(yearSeconds.toFixed(1)),
+      seconds10Symbols1YearMeasured: options.full,
+      candles10Symbols: multi.candles,
+      peakRssMb: Math.round(multi.maxRssKb / 1024),
+    };
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}

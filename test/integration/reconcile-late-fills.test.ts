@@ -1,0 +1,193 @@
+/**
+ * EXE-10 and EXE-11 on the embedded stack: fills the exchange reports after the order ended
+ * locally (a local cancel, an order declared lost) are booked exactly once, and a trade the
+ * exchange reports twice is booked once.
+ */
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { checkBook } from '../../shared/domain/account.js';
+import { ExchangeUnknownOutcomeError } from '../../shared/domain/errors.js';
+import { dec } from '../../shared/domain/money.js';
+import { LATE_FILL_WATCH_MS, LOST_GRACE_MS } from '../../shared/domain/timing.js';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
+import type { ExchangeOrder } from '../../shared/ports/exchange.js';
+import { commitOrderEvents } from '../../shared/use-cases/order-commit.js';
+import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
+import { auditRecords, execute, floorTo, intent, restingBuy, scripted, type ScriptedExchange } from './reconcile-support.js';
+
+const SECOND = 1000;
+const SETTLED = 20 * SECOND;
+
+describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
+  let t: TestStack;
+  let runtime: LocalRuntime;
+  let x: ScriptedExchange;
+  const clock = new ManualClock(new Date('2026-03-03T10:00:00.000Z'));
+
+  beforeAll(async () => {
+    t = await startTestStack({ TW_PAPER_SEED: 'reconcile-late-fills', TW_WATCHLIST: 'BTC/USDT,ETH/USDT,XRP/USDT' });
+    const wrap = scripted();
+    runtime = t.runtime({ clock, exchange: wrap.option });
+    await runtime.containers.executor.ensureAccount();
+    x = wrap.exchange as ScriptedExchange;
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  beforeEach(() => {
+    x.script = {};
+  });
+
+  const c = () => runtime.containers.reconciler;
+  const book = async () => {
+    const b = await c().accounts.get('USDT');
+    if (!b) throw new Error('no book');
+    return b;
+  };
+  const lateFillRecords = async (symbol: string, orderId: string) =>
+    (await auditRecords(c(), `symbol:${symbol}`)).filter((r) => r.type === 'order.late-fill' && r.data.orderId === orderId);
+
+  it('books a fill reported after a local cancel, once, and stops looking when the watch is over', async () => {
+    // Prepare: a resting buy, half filled, then canceled locally (through the aggregate, as the
+    // cancel use case does) after the exchange confirmed the cancel with that half.
+    const before = await book();
+    const buy = await restingBuy(c(), 'XRP/USDT', clock.now());
+    expect(await execute(runtime, buy)).toMatchObject({ state: 'OPEN' });
+    const orderId = `tw-${buy.id}`;
+    const remote = await x.inner.fetchOrderByClientId('XRP/USDT', orderId);
+    if (!remote || !buy.amount || !buy.limitPrice) throw new Error('order not resting');
+    const rules = (await c().exchange.loadMarkets())['XRP/USDT'];
+    const half = floorTo(dec(buy.amount).div(2).toFixed(), rules?.amountStep ?? '1');
+    const threeQuarters = floorTo(dec(buy.amount).times('0.75').toFixed(), rules?.amountStep ?? '1');
+    const view = (filled: string): ExchangeOrder => {
+      const cost = dec(filled).times(buy.limitPrice ?? '0');
+      return { ...remote, status: 'canceled', filled, cost: cost.toFixed(), fees: [{ currency: 'USDT', amount: cost.times('0.001').toFixed() }] };
+    };
+    expect((await x.inner.cancelOrder('XRP/USDT', orderId))?.status).toBe('canceled');
+    clock.advance(SETTLED);
+    const open = await c().orders.get(orderId);
+    if (!open) throw new Error('no order');
+    const lease = await c().locks.acquire('symbol:XRP/USDT', 'test-cancel', 30 * SECOND, clock.now());
+    const deps = { orders: c().orders, accounts: c().accounts, audit: c().audit, quoteCurrency: 'USDT' };
+    const requested = await commitOrderEvents(deps, open, { type: 'CancelRequested', at: clock.now(), reason: 'operator' }, lease.token);
+    const canceled = await commitOrderEvents(deps, requested, { type: 'Canceled', at: clock.now(), reason: 'operator', report: view(half) }, lease.token);
+    await c().locks.release(lease);
+    expect(canceled).toMatchObject({ state: 'CANCELED', filled: half });
+    expect(canceled.watchUntil).toBeDefined();
+    expect((await book()).positions['XRP/USDT']?.qty).toBe(half);
+
+    // Act: the exchange now reports three quarters filled; reconciled twice (the late fill makes
+    // the order PARTIALLY_FILLED, the next run follows it back to the exchange's CANCELED).
+    x.script.fetchOrderByClientId = async (symbol, id, inner) => (id === orderId ? view(threeQuarters) : inner.fetchOrderByClientId(symbol, id));
+    clock.advance(SETTLED);
+    const first = await runtime.reconcile();
+    const afterFirst = await book();
+    clock.advance(SETTLED);
+    const second = await runtime.reconcile();
+
+    // Assess
+    expect(first).toMatchObject({ status: 'completed', lateFills: 1 });
+    expect(afterFirst.positions['XRP/USDT']?.qty).toBe(threeQuarters);
+    expect(second.lateFills).toBe(0);
+    const cost = dec(threeQuarters).times(buy.limitPrice);
+    expect(await c().orders.get(orderId)).toMatchObject({ state: 'CANCELED', filled: threeQuarters, cost: cost.toFixed() });
+    expect(afterFirst.positions['XRP/USDT']?.qty).toBe(threeQuarters);
+    expect((await book()).positions['XRP/USDT']).toEqual(afterFirst.positions['XRP/USDT']);
+    expect(dec(before.available).minus((await book()).available).toFixed()).toBe(cost.times('1.001').toFixed());
+    expect(afterFirst.orders[orderId]).toBeUndefined();
+    expect(checkBook(await book())).toEqual([]);
+    expect(await lateFillRecords('XRP/USDT', orderId)).toHaveLength(1);
+
+    // Act 2: past the watch, one more look ends it; later runs do not ask the exchange again.
+    clock.advance(LATE_FILL_WATCH_MS);
+    await runtime.reconcile();
+    expect((await c().orders.get(orderId))?.watchUntil).toBeUndefined();
+    const mark = x.calls.length;
+    clock.advance(SETTLED);
+    await runtime.reconcile();
+    expect(x.lookedUp(mark)).not.toContain(orderId);
+  });
+
+  it('books a fill reported after the order was declared lost, once, with the books equal to the exchange', async () => {
+    // Prepare: the send reaches the exchange (a market buy fills), the answer is lost, and the
+    // exchange's lookups say "not found" until the order is declared lost.
+    const buy = intent({ symbol: 'BTC/USDT', side: 'buy', type: 'market', quoteAmount: '8', at: clock.now() });
+    const orderId = `tw-${buy.id}`;
+    x.script.createOrder = async (request, inner) => {
+      await inner.createOrder(request);
+      throw new ExchangeUnknownOutcomeError('socket hang up after the request was sent');
+    };
+    x.script.fetchOrderByClientId = async (symbol, id, inner) => (id === orderId ? null : inner.fetchOrderByClientId(symbol, id));
+    await expect(execute(runtime, buy)).rejects.toBeInstanceOf(ExchangeUnknownOutcomeError);
+    for (let i = 0; i < 4; i += 1) {
+      clock.advance(LOST_GRACE_MS / 2);
+      await runtime.reconcile();
+    }
+    const lost = await c().orders.get(orderId);
+    expect(lost).toMatchObject({ state: 'FAILED', filled: '0' });
+    expect((await book()).positions['BTC/USDT']).toBeUndefined();
+
+    // Act: the exchange answers again, with the fill; reconciled twice.
+    x.script = {};
+    clock.advance(SETTLED);
+    const first = await runtime.reconcile();
+    clock.advance(SETTLED);
+    const second = await runtime.reconcile();
+
+    // Assess
+    const remote = await x.inner.fetchOrderByClientId('BTC/USDT', orderId);
+    expect(remote?.status).toBe('closed');
+    expect(first.lateFills).toBe(1);
+    expect(second.lateFills).toBe(0);
+    expect(await c().orders.get(orderId)).toMatchObject({ state: 'FILLED', filled: remote?.filled, cost: remote?.cost });
+    expect((await c().orders.get(orderId))?.watchUntil).toBeUndefined();
+    const after = await book();
+    expect(after.positions['BTC/USDT']?.qty).toBe(remote?.filled);
+    expect(checkBook(after)).toEqual([]);
+    expect(await lateFillRecords('BTC/USDT', orderId)).toHaveLength(1);
+    // The exchange holds exactly what the books say was bought.
+    expect((await x.inner.fetchBalances()).BTC?.total).toBe(after.positions['BTC/USDT']?.qty);
+  });
+
+  it('books a trade the exchange reports twice only once (EXE-11)', async () => {
+    // Prepare: a resting buy whose lookups list its trades, one of them twice, with a cumulative
+    // figure that counted the duplicate (as a client merging two feeds would).
+    const buy = await restingBuy(c(), 'ETH/USDT', clock.now());
+    expect(await execute(runtime, buy)).toMatchObject({ state: 'OPEN' });
+    const orderId = `tw-${buy.id}`;
+    const remote = await x.inner.fetchOrderByClientId('ETH/USDT', orderId);
+    if (!remote || !buy.amount || !buy.limitPrice) throw new Error('order not resting');
+    const rules = (await c().exchange.loadMarkets())['ETH/USDT'];
+    const third = floorTo(dec(buy.amount).div(3).toFixed(), rules?.amountStep ?? '1');
+    const trade = (id: string) => ({ id, amount: third, cost: dec(third).times(buy.limitPrice ?? '0').toFixed(), fees: [] });
+    const t1 = trade('T1');
+    const t2 = trade('T2');
+    const sum = (...ts: (typeof t1)[]) => ({
+      filled: ts.reduce((a, x1) => a.plus(x1.amount), dec('0')).toFixed(),
+      cost: ts.reduce((a, x1) => a.plus(x1.cost), dec('0')).toFixed(),
+      fees: [],
+    });
+    let view: ExchangeOrder = { ...remote, status: 'open', ...sum(t1), trades: [t1] };
+    x.script.fetchOrderByClientId = async (symbol, id, inner) => (id === orderId ? view : inner.fetchOrderByClientId(symbol, id));
+
+    // Act: T1 reported, then T1 again (twice in one list) with T2.
+    clock.advance(SETTLED);
+    await runtime.reconcile();
+    view = { ...remote, status: 'open', ...sum(t1, t1, t2), trades: [t1, t1, t2] };
+    clock.advance(SETTLED);
+    await runtime.reconcile();
+    clock.advance(SETTLED);
+    await runtime.reconcile();
+
+    // Assess
+    const twoThirds = dec(third).times(2).toFixed();
+    const order = await c().orders.get(orderId);
+    expect(order).toMatchObject({ state: 'PARTIALLY_FILLED', filled: twoThirds });
+    expect(order?.trades?.map((tr) => tr.id).sort()).toEqual(['T1', 'T2']);
+    const after = await book();
+    expect(after.positions['ETH/USDT']?.qty).toBe(twoThirds);
+    expect(after.orders[orderId]?.filled).toBe(twoThirds);
+    expect(checkBook(after)).toEqual([]);
+  });
+});

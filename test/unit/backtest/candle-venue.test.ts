@@ -1,0 +1,74 @@
+import { describe, it, expect } from 'vitest';
+import { CandleVenue, type VenueSettings } from '../../../backtest/candle-venue.js';
+import type { Candle } from '../../../shared/domain/market.js';
+
+const MINUTE = 60_000;
+const T0 = Date.UTC(2026, 0, 1);
+const settings = (over: Partial<VenueSettings> = {}): VenueSettings => ({
+  quoteCurrency: 'USDT',
+  initialQuote: '10000',
+  feeRate: '0.001',
+  feeAsset: 'quote',
+  slippage: '0.001',
+  volumeShare: '0.1',
+  timeframeMs: MINUTE,
+  lookback: 10,
+  rules: { 'BTC/USDT': { symbol: 'BTC/USDT', base: 'BTC', quote: 'USDT', amountStep: '0.0001', priceTick: '0.01', minNotional: '5' } },
+  ...over,
+});
+const candle = (i: number, o: string, h: string, l: string, c: string, v = '100'): Candle => ({ openTime: T0 + i * MINUTE, open: o, high: h, low: l, close: c, volume: v });
+const step = (venue: CandleVenue, c: Candle) => venue.closeStep(c.openTime + MINUTE, new Map([['BTC/USDT', c]]));
+
+describe('Backtest venue: honest fills from candles', () => {
+  it('shows a candle only once it has closed, and fills a market order at the next open plus slippage', async () => {
+    const venue = new CandleVenue(settings());
+    step(venue, candle(0, '100', '101', '99', '100'));
+    expect((await venue.fetchCandles('BTC/USDT', 5)).map((c) => c.openTime)).toEqual([T0]);
+    expect(await venue.fetchTickers(['BTC/USDT'])).toEqual([{ symbol: 'BTC/USDT', bid: '100', ask: '100', last: '100', volume: '100', timestamp: T0 + MINUTE }]);
+    const placed = await venue.createOrder({ clientOrderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '1' });
+    expect(placed).toMatchObject({ status: 'open', filled: '0' });
+    const fills = step(venue, candle(1, '110', '120', '105', '115'));
+    expect(fills).toEqual([{ time: T0 + 2 * MINUTE, orderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', amount: '1', price: '110.11', cost: '110.11', fee: '0.11011', feeCurrency: 'USDT' }]);
+    expect(await venue.fetchOrderByClientId('BTC/USDT', 'tw-1')).toMatchObject({ status: 'closed', filled: '1', cost: '110.11', fees: [{ currency: 'USDT', amount: '0.11011' }] });
+    expect([venue.balance('USDT'), venue.balance('BTC')]).toEqual(['9889.77989', '1']);
+  });
+
+  it('caps a fill at its share of the candle volume and carries the rest as a partial fill', async () => {
+    const venue = new CandleVenue(settings({ slippage: '0' }));
+    step(venue, candle(0, '100', '101', '99', '100'));
+    await venue.createOrder({ clientOrderId: 'tw-2', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '25' });
+    expect(step(venue, candle(1, '100', '101', '99', '100', '100'))[0]!.amount).toBe('10');
+    expect(await venue.fetchOrderByClientId('BTC/USDT', 'tw-2')).toMatchObject({ status: 'open', filled: '10' });
+    expect(step(venue, candle(2, '102', '103', '101', '102', '100'))[0]).toMatchObject({ amount: '10', price: '102' });
+    expect(step(venue, candle(3, '104', '105', '103', '104', '100'))[0]).toMatchObject({ amount: '5', price: '104' });
+    expect(await venue.fetchOrderByClientId('BTC/USDT', 'tw-2')).toMatchObject({ status: 'closed', filled: '25', cost: '2540' });
+    expect(venue.openOrders).toBe(0);
+  });
+
+  it('fills a limit order only when a candle trades through its price', async () => {
+    const venue = new CandleVenue(settings());
+    step(venue, candle(0, '100', '101', '99', '100'));
+    await venue.createOrder({ clientOrderId: 'tw-3', symbol: 'BTC/USDT', side: 'buy', type: 'limit', amount: '1', limitPrice: '95' });
+    expect(step(venue, candle(1, '100', '101', '96', '97'))).toEqual([]);
+    expect(step(venue, candle(2, '97', '98', '94', '96'))[0]).toMatchObject({ price: '95', amount: '1' });
+    await venue.createOrder({ clientOrderId: 'tw-4', symbol: 'BTC/USDT', side: 'sell', type: 'limit', amount: '1', limitPrice: '99' });
+    // Opens through the limit: filled at the (better) open.
+    expect(step(venue, candle(3, '101', '102', '100', '101'))[0]).toMatchObject({ price: '101', side: 'sell' });
+  });
+
+  it('charges a base-coin fee out of the bought coin', async () => {
+    const venue = new CandleVenue(settings({ feeAsset: 'base', slippage: '0' }));
+    step(venue, candle(0, '100', '101', '99', '100'));
+    await venue.createOrder({ clientOrderId: 'tw-5', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '2' });
+    expect(step(venue, candle(1, '100', '101', '99', '100'))[0]).toMatchObject({ fee: '0.002', feeCurrency: 'BTC' });
+    expect([venue.balance('USDT'), venue.balance('BTC')]).toEqual(['9800', '1.998']);
+  });
+
+  it('refuses a sell of more than the account holds and a duplicate client order id', async () => {
+    const venue = new CandleVenue(settings());
+    step(venue, candle(0, '100', '101', '99', '100'));
+    await expect(venue.createOrder({ clientOrderId: 'tw-6', symbol: 'BTC/USDT', side: 'sell', type: 'market', amount: '1' })).rejects.toMatchObject({ code: 'EXCHANGE_REJECTED' });
+    await venue.createOrder({ clientOrderId: 'tw-7', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '1' });
+    await expect(venue.createOrder({ clientOrderId: 'tw-7', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '1' })).rejects.toMatchObject({ code: 'EXCHANGE_REJECTED' });
+  });
+});

@@ -1,0 +1,134 @@
+/**
+ * The backtest drives the live use cases over history (BT-1, BT-2, BT-3): every fill booked by
+ * the reconciler matches the venue, equal runs print equal reports, no decision sees a candle
+ * before it closed, and bad data gives no report.
+ */
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listDataSet } from '../../../backtest/data/data-set.js';
+import { runBacktest, type BacktestSettings } from '../../../backtest/engine.js';
+import { scannerSettings } from '../../../functions/scanner/app.js';
+import { dec } from '../../../shared/domain/money.js';
+import { BUILT_IN_STRATEGIES } from '../../../shared/domain/strategies/index.js';
+import { loadConfig } from '../../../shared/runtime/config.js';
+import { defaultRules, main as backtestCli } from '../../../scripts/backtest.js';
+import { writeCandleFile } from '../../../testkit/candle-series.js';
+
+const MINUTE = 60_000;
+const T0 = Date.UTC(2026, 0, 1);
+const CANDLES = 1440;
+const SPIKE_AT = 1000;
+let dir: string;
+
+const config = loadConfig({
+  TW_STATE_TABLE: 'backtest',
+  TW_AUDIT_TABLE: 'backtest',
+  TW_IDEMPOTENCY_TABLE: 'backtest',
+  TW_PAPER_TABLE: 'backtest',
+  TW_EXECUTION_QUEUE_URL: 'http://q.invalid/e',
+  TW_EXECUTION_DLQ_URL: 'http://q.invalid/d',
+});
+
+async function settings(over: Partial<BacktestSettings> = {}): Promise<BacktestSettings> {
+  const files = await listDataSet(join(dir, 'set'));
+  return {
+    files,
+    scan: scannerSettings(config),
+    tunables: { cooldownSeconds: 300 },
+    strategies: BUILT_IN_STRATEGIES,
+    rules: Object.fromEntries(files.map((f) => [f.symbol, defaultRules(f.symbol)])),
+    initialQuote: '10000',
+    feePercent: '0.1',
+    feeAsset: 'quote',
+    slippagePercent: '0.05',
+    volumeSharePercent: '10',
+    reservationBufferPercent: config.reservationBufferPercent,
+    reservationMaxAgeMs: config.reservationMaxAgeSeconds * 1000,
+    drift: { alarmQuote: config.driftAlarmQuote, pauseQuote: config.driftPauseQuote },
+    ...over,
+  };
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tw-bt-engine-'));
+  // A tenfold spike planted late in the window: a run that could see it early would act on it.
+  mkdirSync(join(dir, 'set'));
+  await writeCandleFile(join(dir, 'set'), { symbol: 'BTC/USDT', start: T0, candles: CANDLES, startPrice: 60000, plant: new Map([[SPIKE_AT, 600000]]) });
+
+  await writeCandleFile(join(dir, 'set'), { symbol: 'ETH/USDT', start: T0, candles: CANDLES, startPrice: 3000 });
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('Backtest: the live use cases over history', () => {
+  it('trades, and Tradewarden\'s book ends equal to the venue\'s balances', async () => {
+    const { report, final } = await runBacktest(await settings());
+    expect(report.totals.trades).toBeGreaterThan(0);
+    expect(report.candles).toBe(2 * CANDLES);
+    expect(final.book).not.toBeNull();
+    const book = final.book!;
+    // Quote: what the book holds (available + reserved + committed cost) is what the venue holds in cash plus the positions' cost.
+    expect(dec(book.available).plus(book.reserved).toFixed()).toBe(dec(final.venueBalances['USDT']!).toFixed());
+    for (const position of Object.values(book.positions)) {
+      expect(position.qty).toBe(final.venueBalances[position.symbol.split('/')[0]!] ?? '0');
+    }
+    expect(final.auditRecords).toBeGreaterThan(report.totals.trades);
+  });
+
+  it('books a fee charged in the bought coin: the position holds what the venue holds', async () => {
+    const { report, final } = await runBacktest(await settings({ feeAsset: 'base' }));
+    expect(report.totals.trades).toBeGreaterThan(0);
+    const book = final.book!;
+    expect(dec(book.available).plus(book.reserved).toFixed()).toBe(dec(final.venueBalances['USDT']!).toFixed());
+    for (const symbol of ['BTC/USDT', 'ETH/USDT']) {
+      expect(book.positions[symbol]?.qty ?? '0').toBe(final.venueBalances[symbol.split('/')[0]!] ?? '0');
+    }
+  });
+
+  it('prints the same report for the same data and settings, apart from seconds', async () => {
+    const a = await runBacktest(await settings());
+    const b = await runBacktest(await settings());
+    expect(JSON.stringify({ ...a.report, seconds: 0 })).toBe(JSON.stringify({ ...b.report, seconds: 0 }));
+  });
+
+  it('never sees a candle before it closed: the run up to the spike decides exactly as the full run did', async () => {
+    const cutoff = T0 + SPIKE_AT * MINUTE;
+    const full = await runBacktest(await settings());
+    const truncated = await runBacktest(await settings({ to: cutoff }));
+    const before = (iso: string | null) => iso !== null && Date.parse(iso) <= cutoff;
+    const closedBefore = (r: typeof full.report) => r.trades.filter((t) => !t.open && before(t.exitTime));
+    expect(closedBefore(full.report)).toEqual(closedBefore(truncated.report));
+    expect(full.report.rejected.filter((r) => before(r.time))).toEqual(truncated.report.rejected.filter((r) => before(r.time)));
+    const curve = (r: typeof full) => r.charts.equity.filter((p) => p.time * 1000 < cutoff - 60 * MINUTE).map((p) => p.value);
+    expect(curve(full).slice(0, 50)).toEqual(curve(truncated).slice(0, 50));
+  });
+
+  it('fills in parts when the candles are thin, and books every part', async () => {
+    const { report, final } = await runBacktest(await settings({ volumeSharePercent: '0.0001' }));
+    // 0.0001 % of 5..55 coins a minute is far less than one order: every entry takes several candles.
+    expect(report.trades.length).toBeGreaterThan(0);
+    const book = final.book!;
+    for (const position of Object.values(book.positions)) expect(position.qty).toBe(final.venueBalances[position.symbol.split('/')[0]!] ?? '0');
+  });
+});
+
+describe('Backtest CLI: bad input', () => {
+  it.each([
+    ['a malformed row', `${T0},1,2,0.5\n`, /BTC-USDT.csv:2: expected 6 columns/],
+    ['a non-monotonic timestamp', `${T0 + MINUTE},1,2,0.5,1,1\n${T0},1,2,0.5,1,1\n`, /BTC-USDT.csv:3: timestamp .* is not after/],
+    ['a negative volume', `${T0},1,2,0.5,1,-3\n`, /volume must not be negative/],
+    ['high below low', `${T0},1,0.4,0.5,1,1\n`, /high 0.4 is below low 0.5/],
+  ])('stops on %s with a coded error and writes no report', async (_name, rows, message) => {
+    const data = mkdtempSync(join(dir, 'bad-'));
+    writeFileSync(join(data, 'BTC-USDT.csv'), `timestamp,open,high,low,close,volume\n${rows}`);
+    const out = join(data, 'out');
+    await expect(backtestCli(['--data', data, '--out', out], {})).rejects.toMatchObject({ code: 'BACKTEST_DATA_INVALID', message: expect.stringMatching(message) });
+    expect(existsSync(join(out, 'report.json'))).toBe(false);
+  });
+
+  it('refuses a file for a symbol the settings do not name, and an empty window', async () => {
+    await expect(backtestCli(['--data', join(dir, 'set'), '--symbols', 'BTC/USDT'], {})).rejects.toMatchObject({ code: 'BACKTEST_DATA_INVALID', message: expect.stringMatching(/ETH\/USDT is not among the symbols/) });
+    await expect(backtestCli(['--data', join(dir, 'set'), '--from', '2030-01-01'], {})).rejects.toMatchObject({ message: expect.stringMatching(/no candle in the requested window/) });
+  });
+});
