@@ -1,6 +1,6 @@
 /**
  * `npm run soak -- --intents N --crash-rate R --fault-rate F --seed S [--store-fault-rate G]
- *                 [--workers W] [--duplicate-rate D] [--json]`
+ *                 [--workers W] [--duplicate-rate D] [--fee-asset quote|base|<ASSET>] [--json]`
  *
  * The whole system under sustained chaos on the embedded stack (in memory), then proof that
  * nothing was lost, duplicated or unbalanced (TST-3, EXE-1, EXE-7, OPS-2, OPS-4):
@@ -155,6 +155,8 @@ export interface SoakOptions {
   readonly seed: string;
   readonly workers: number;
   readonly duplicateRate: number;
+  /** What the paper exchange charges fees in (TW_PAPER_FEE_ASSET). */
+  readonly feeAsset: string;
   readonly json: boolean;
 }
 
@@ -167,6 +169,7 @@ export const DEFAULT_SOAK_OPTIONS: SoakOptions = {
   workers: 8,
   duplicateRate: 0.05,
   json: false,
+  feeAsset: 'quote',
 };
 
 export interface SoakReport {
@@ -227,11 +230,12 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions {
         'duplicate-rate': { type: 'string' },
         seed: { type: 'string' },
         workers: { type: 'string' },
+        'fee-asset': { type: 'string' },
         json: { type: 'boolean', default: false },
       },
     }));
   } catch (error) {
-    throw new ValidationError(`${error instanceof Error ? error.message : String(error)}; usage: npm run soak -- --intents N --crash-rate R --fault-rate F --seed S [--store-fault-rate G] [--workers W] [--duplicate-rate D] [--json]`, [], { cause: error });
+    throw new ValidationError(`${error instanceof Error ? error.message : String(error)}; usage: npm run soak -- --intents N --crash-rate R --fault-rate F --seed S [--store-fault-rate G] [--workers W] [--duplicate-rate D] [--fee-asset quote|base|<ASSET>] [--json]`, [], { cause: error });
   }
   const int = (option: string, text: string | undefined, fallback: number, max: number) => {
     if (text === undefined) return fallback;
@@ -240,6 +244,8 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions {
   };
   const seed = values.seed ?? DEFAULT_SOAK_OPTIONS.seed;
   if (seed.length === 0 || seed.length > 100) throw new ValidationError('--seed must be 1 to 100 characters');
+  const feeAsset = values['fee-asset'] ?? DEFAULT_SOAK_OPTIONS.feeAsset;
+  if (feeAsset !== 'quote' && feeAsset !== 'base' && !/^[A-Z0-9]{2,15}$/.test(feeAsset)) throw new ValidationError(`--fee-asset must be quote, base or an asset code such as BNB, got ${JSON.stringify(feeAsset)}`);
   return {
     intents: int('intents', values.intents, DEFAULT_SOAK_OPTIONS.intents, MAX_INTENTS),
     crashRate: parseFraction('--crash-rate', values['crash-rate'], DEFAULT_SOAK_OPTIONS.crashRate),
@@ -248,6 +254,7 @@ export function parseSoakArgs(argv: readonly string[]): SoakOptions {
     duplicateRate: parseFraction('--duplicate-rate', values['duplicate-rate'], DEFAULT_SOAK_OPTIONS.duplicateRate),
     seed,
     workers: int('workers', values.workers, DEFAULT_SOAK_OPTIONS.workers, MAX_WORKERS),
+    feeAsset,
     json: values.json ?? false,
   };
 }
@@ -382,6 +389,9 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
       TW_WATCHLIST: SOAK_SYMBOLS.join(','),
       TW_PAPER_SEED: `soak-${options.seed}`,
       TW_PAPER_INITIAL_QUOTE: String(Math.max(100_000, options.intents * 100)),
+      TW_PAPER_FEE_ASSET: options.feeAsset,
+      // A third fee asset needs a holding to pay from; generous, so the fees never fall back to quote for want of it.
+      ...(options.feeAsset === 'quote' || options.feeAsset === 'base' ? {} : { TW_PAPER_INITIAL_FEE_ASSET: String(Math.max(1000, options.intents)) }),
       // Health judges freshness by the schedules the soak keeps (simulated time).
       TW_SCANNER_EVERY_SECONDS: String(SCAN_EVERY_MS / SECOND),
       TW_RECONCILER_EVERY_SECONDS: String(RECONCILE_EVERY_MS / SECOND),
@@ -645,10 +655,15 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
       const cash = dec(book.available).plus(book.reserved);
       const exchangeCash = dec(balances[config.quoteCurrency]?.total ?? '0');
       if (!cash.eq(exchangeCash)) problems.push(`cash ${str(cash)} != exchange ${config.quoteCurrency} ${str(exchangeCash)}`);
-      const bases = new Set([...Object.keys(balances).filter((a) => a !== config.quoteCurrency), ...Object.values(book.positions).map((p) => p.symbol.split('/')[0] ?? '')]);
+      const bases = new Set([
+        ...Object.keys(balances).filter((a) => a !== config.quoteCurrency),
+        ...Object.values(book.positions).map((p) => p.symbol.split('/')[0] ?? ''),
+        ...Object.keys(book.holdings ?? {}),
+      ]);
       for (const base of bases) {
         assetsCompared += 1;
-        const qty = dec(Object.values(book.positions).find((p) => p.symbol.split('/')[0] === base)?.qty ?? '0');
+        // What the book holds of the asset: its position, plus its fee-asset holding (BNB).
+        const qty = dec(Object.values(book.positions).find((p) => p.symbol.split('/')[0] === base)?.qty ?? '0').plus(book.holdings?.[base]?.qty ?? '0');
         const held = dec(balances[base]?.total ?? '0');
         if (!qty.eq(held)) problems.push(`position ${base} ${str(qty)} != exchange ${str(held)}`);
       }
@@ -661,7 +676,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
     const ok = duplicateOrders === 0 && lost.length === 0 && problems.length === 0 && verification.valid && dlqLeft === 0 && queueLeft === 0;
     return {
       ok,
-      options: { intents: options.intents, crashRate: options.crashRate, faultRate: options.faultRate, storeFaultRate: options.storeFaultRate, seed: options.seed, workers: options.workers, duplicateRate: options.duplicateRate },
+      options: { intents: options.intents, crashRate: options.crashRate, faultRate: options.faultRate, storeFaultRate: options.storeFaultRate, seed: options.seed, workers: options.workers, duplicateRate: options.duplicateRate, feeAsset: options.feeAsset },
       machine: { node: process.version },
       intents: { generated: intentIds.size, fromScanner: scannerIds.size, total: allIds.size, sentTwice },
       outcomes,
@@ -726,7 +741,7 @@ export function formatSoakReport(r: SoakReport): string {
       .join(', ');
   const o = r.options;
   return [
-    `soak: ${r.intents.generated} intents (+${r.intents.fromScanner} from ${r.scanner.cycles} scanner cycles, ${r.scanner.failed} failed, ${r.scanner.partial} partial, ${r.scanner.completedPercent}% completed; ${r.intents.sentTwice} sent twice), crash rate ${o.crashRate}, exchange fault rate ${o.faultRate}, store fault rate ${o.storeFaultRate}, seed ${o.seed}, ${o.workers} workers, node ${r.machine.node}`,
+    `soak: ${r.intents.generated} intents (+${r.intents.fromScanner} from ${r.scanner.cycles} scanner cycles, ${r.scanner.failed} failed, ${r.scanner.partial} partial, ${r.scanner.completedPercent}% completed; ${r.intents.sentTwice} sent twice), crash rate ${o.crashRate}, exchange fault rate ${o.faultRate}, store fault rate ${o.storeFaultRate}, seed ${o.seed}, fees in ${o.feeAsset}, ${o.workers} workers, node ${r.machine.node}`,
     `  time      run ${r.timing.runSeconds} s (${r.timing.intentsPerSecond} intents/s; ${Object.entries(r.timing.runPhases).map(([k, v]) => `${k} ${v} s`).join(', ')}), quiescence ${r.timing.quiescenceSeconds} s, total ${r.timing.totalSeconds} s; simulated ${r.timing.simulatedSeconds} s`,
     `  outcomes  ${Object.entries(r.outcomes).map(([k, n]) => `${k} ${n}`).join(' | ')}${r.resting ? ` | resting on the exchange ${r.resting}` : ''}`,
     `  exchange  ${r.exchangeOrders} orders; duplicate orders ${r.duplicateOrders}`,

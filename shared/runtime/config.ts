@@ -87,6 +87,8 @@ export const ENV = {
   paperSeed: 'TW_PAPER_SEED',
   paperFeePercent: 'TW_PAPER_FEE_PERCENT',
   paperInitialQuote: 'TW_PAPER_INITIAL_QUOTE',
+  paperFeeAsset: 'TW_PAPER_FEE_ASSET',
+  paperInitialFeeAsset: 'TW_PAPER_INITIAL_FEE_ASSET',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
 } as const;
 
@@ -166,6 +168,10 @@ const schema = z
     paperSeed: z.string().min(1).max(64).default('tradewarden'),
     paperFeePercent: decimalString.default('0.1'),
     paperInitialQuote: decimalString.default('10000'),
+    /** What the paper exchange charges fees in: the quote currency, the coin received (Binance without BNB), or a third asset such as BNB. */
+    paperFeeAsset: z.union([z.enum(['quote', 'base']), z.string().regex(/^[A-Z0-9]{2,15}$/, 'quote, base or an asset code such as BNB')]).default('quote'),
+    /** Opening paper holding of a third fee asset (TW_PAPER_FEE_ASSET=BNB): what the fees are paid from. */
+    paperInitialFeeAsset: decimalString.default('0'),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
   })
   .superRefine((c, ctx) => {
@@ -177,6 +183,9 @@ const schema = z
     }
     if (c.scanDeadlineSeconds !== undefined && c.scanDeadlineSeconds >= c.scannerEverySeconds) {
       ctx.addIssue({ code: 'custom', path: ['scanDeadlineSeconds'], message: `must be below the scanner period of ${c.scannerEverySeconds} s` });
+    }
+    if (c.paperFeeAsset !== 'quote' && c.paperFeeAsset !== 'base' && c.paperFeeAsset === c.quoteCurrency) {
+      ctx.addIssue({ code: 'custom', path: ['paperFeeAsset'], message: `use quote for fees in ${c.quoteCurrency}` });
     }
     for (const s of c.watchlist) {
       if (!s.endsWith(`/${c.quoteCurrency}`)) {

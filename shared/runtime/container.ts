@@ -10,6 +10,7 @@ import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { JobName } from '../definitions/schedules.js';
 import type { MarketRules } from '../domain/market.js';
 import { ExchangeRejectedError, TradewardenError, ErrorCode } from '../domain/errors.js';
+import { depositHolding } from '../domain/account.js';
 import { dec, str } from '../domain/money.js';
 import { DynamoDbAccountStore } from '../adapters/aws/dynamodb-account-store.js';
 import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.js';
@@ -82,6 +83,13 @@ export interface ContainerOptions {
 export const EXECUTION_QUEUE_NAME = 'execution';
 export const EXECUTION_DLQ_NAME = 'execution-dlq';
 
+/** The paper account's opening holding of a third fee asset (TW_PAPER_FEE_ASSET=BNB), if any. */
+function paperFeeHolding(config: Config): Record<string, string> {
+  const asset = config.paperFeeAsset;
+  if (config.mode !== 'paper' || asset === 'quote' || asset === 'base' || dec(config.paperInitialFeeAsset).isZero()) return {};
+  return { [asset]: config.paperInitialFeeAsset };
+}
+
 export function createContainer(job: JobName, config: Config, options: ContainerOptions = {}): Container {
   const clock = options.clock ?? systemClock;
   const observability = options.observability ?? createObservability(job, { logLevel: config.logLevel, tracing: !config.dynamodbEndpoint });
@@ -101,7 +109,8 @@ export function createContainer(job: JobName, config: Config, options: Container
       market,
       clock,
       feeRate: str(dec(config.paperFeePercent).div(100)),
-      initialBalances: { [config.quoteCurrency]: config.paperInitialQuote },
+      feeAsset: config.paperFeeAsset,
+      initialBalances: { [config.quoteCurrency]: config.paperInitialQuote, ...paperFeeHolding(config) },
       symbols: config.watchlist,
     });
   }
@@ -181,7 +190,14 @@ export function createContainer(job: JobName, config: Config, options: Container
       return found;
     },
     async ensureAccount() {
-      await container.accounts.open(config.quoteCurrency, config.paperInitialQuote, clock.now());
+      const book = await container.accounts.open(config.quoteCurrency, config.paperInitialQuote, clock.now());
+      // The paper account's opening fee-asset holding enters the book once, at its price then.
+      for (const [asset, qty] of Object.entries(paperFeeHolding(config))) {
+        if (book.holdings?.[asset] || !paper) continue;
+        const [ticker] = await paper.fetchTickers([`${asset}/${config.quoteCurrency}`]);
+        if (!ticker) throw new TradewardenError(ErrorCode.ConfigInvalid, `no price for the paper fee asset ${asset}`, false);
+        await container.accounts.update(config.quoteCurrency, (current) => (current.holdings?.[asset] ? null : depositHolding(current, asset, qty, ticker.last, clock.now())));
+      }
     },
   };
   return container;

@@ -40,9 +40,12 @@ describe('Soak: 150 intents, crash rate 0.1, exchange fault rate 0.2', () => {
   });
 
   it('refuses bad soak command lines with VALIDATION_FAILED', () => {
-    for (const argv of [['--intents', '0'], ['--intents', '1.5'], ['--intents', 'many'], ['--crash-rate', '1.1'], ['--fault-rate', 'NaN'], ['--workers', '0'], ['--seed', ''], ['--turbo']]) {
+    for (const argv of [['--intents', '0'], ['--intents', '1.5'], ['--intents', 'many'], ['--crash-rate', '1.1'], ['--fault-rate', 'NaN'], ['--workers', '0'], ['--seed', ''], ['--turbo'], ['--fee-asset', 'bnb'], ['--fee-asset', '']]) {
       expect(() => parseSoakArgs(argv), argv.join(' ')).toThrow(expect.objectContaining({ code: 'VALIDATION_FAILED' }));
     }
     expect(parseSoakArgs(['--intents', '10000', '--crash-rate', '0.1', '--fault-rate', '0.2', '--seed', 's', '--json'])).toMatchObject({ intents: 10_000, crashRate: 0.1, faultRate: 0.2, seed: 's', json: true });
+    expect(parseSoakArgs([]).feeAsset).toBe('quote');
+    expect(parseSoakArgs(['--fee-asset', 'BNB']).feeAsset).toBe('BNB');
+    expect(parseSoakArgs(['--fee-asset', 'base']).feeAsset).toBe('base');
   });
 });

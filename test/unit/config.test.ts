@@ -39,6 +39,15 @@ describe('Function: loadConfig', () => {
     expect(live.mode).toBe('live');
   });
 
+  it('takes the paper fee asset as quote, base or an asset code, and refuses anything else by its variable', () => {
+    expect(loadConfig(REQUIRED).paperFeeAsset).toBe('quote');
+    expect(loadConfig({ ...REQUIRED, TW_PAPER_FEE_ASSET: 'base' }).paperFeeAsset).toBe('base');
+    expect(loadConfig({ ...REQUIRED, TW_PAPER_FEE_ASSET: 'BNB', TW_PAPER_INITIAL_FEE_ASSET: '25' })).toMatchObject({ paperFeeAsset: 'BNB', paperInitialFeeAsset: '25' });
+    expect(() => loadConfig({ ...REQUIRED, TW_PAPER_FEE_ASSET: 'bnb' })).toThrow(/TW_PAPER_FEE_ASSET/);
+    expect(() => loadConfig({ ...REQUIRED, TW_PAPER_FEE_ASSET: 'USDT' })).toThrow(/TW_PAPER_FEE_ASSET: use quote/);
+    expect(() => loadConfig({ ...REQUIRED, TW_PAPER_INITIAL_FEE_ASSET: '-1' })).toThrow(/TW_PAPER_INITIAL_FEE_ASSET/);
+  });
+
   it('refuses a watchlist symbol quoted in another currency', () => {
     expect(() => loadConfig({ ...REQUIRED, TW_WATCHLIST: 'BTC/USDT,ETH/BTC' })).toThrow(/TW_WATCHLIST: ETH\/BTC is not quoted in USDT/);
   });

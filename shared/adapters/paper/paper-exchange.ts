@@ -38,8 +38,15 @@
  * Fills: market orders fill at once at the ask (buy) or bid (sell) at `clock.now()`; a limit
  * order that is marketable when placed fills at its limit price, otherwise it rests with its
  * funds moved from free to used, and fills at its limit price on the first call that observes
- * the market crossing it (buy: ask <= limit; sell: bid >= limit). Fees are charged in the quote
- * currency at the fee rate recorded on the order when it was placed.
+ * the market crossing it (buy: ask <= limit; sell: bid >= limit). Fees, at the fee rate recorded
+ * on the order when it was placed, are charged in the currency `feeAsset` names (EXE-12):
+ * - `quote`: in the quote currency;
+ * - `base`: in the coin received, as Binance does without BNB: a buy receives its amount minus
+ *   the fee, a sell pays its fee out of the quote it receives;
+ * - an asset code (BNB): in that asset, the fee's quote value converted at the asset's price when
+ *   the order is placed (rounded up to 8 decimals). A resting order holds that fee in `used`
+ *   until it fills or is canceled. When the free holding cannot pay it, the fee falls back to
+ *   the quote currency, as Binance does when BNB runs out.
  */
 import { createHash } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -51,9 +58,9 @@ import {
   ExchangeRejectedError,
   TradewardenError,
 } from '../../domain/errors.js';
-import { feeOf } from '../../domain/fees.js';
+import { ASSET_PATTERN, feeOf, type FeeAmount } from '../../domain/fees.js';
 import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
-import { UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, isNegative, mul, str, sub, type DecimalString } from '../../domain/money.js';
+import { Decimal, UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, isNegative, mul, str, sub, type DecimalString } from '../../domain/money.js';
 import type { ExchangeOrderStatus, OrderType, Side } from '../../domain/order.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
@@ -80,8 +87,10 @@ export interface PaperExchangeOptions {
   readonly table: string;
   readonly market: SyntheticMarket;
   readonly clock: Clock;
-  /** Fee per fill as a fraction of its cost, charged in the quote currency, e.g. '0.001'. */
+  /** Fee per fill as a fraction of its cost, e.g. '0.001'. */
   readonly feeRate: DecimalString;
+  /** What fees are charged in: 'quote', 'base' or an asset code such as 'BNB' (see the module comment). @default 'quote' */
+  readonly feeAsset?: string;
   /** Opening free balances per asset, e.g. { USDT: '10000' }; used once, when the books are first created. */
   readonly initialBalances: Readonly<Record<string, DecimalString>>;
   /** The watchlist: the markets `loadMarkets` describes. Orders may use any well-formed symbol. */
@@ -122,11 +131,16 @@ interface OrderItem {
   readonly price?: DecimalString;
   readonly filled: DecimalString;
   readonly cost: DecimalString;
-  readonly fee: DecimalString;
+  /** Fees charged so far, per currency. */
+  readonly fees: readonly FeeAmount[];
   /** Fee rate in force when the order was placed; its fills use it. */
   readonly feeRate: DecimalString;
   /** Funds held in `used` while the order rests. */
   readonly reserved?: { readonly asset: string; readonly amount: DecimalString };
+  /** The fee a resting order pays when it fills, decided when it was placed. */
+  readonly feeDue?: FeeAmount;
+  /** A third-asset fee held in `used` while the order rests. */
+  readonly feeHeld?: { readonly asset: string; readonly amount: DecimalString };
   readonly timestamp: number;
   /** Effects created so far; the next effect is number effectCount + 1. */
   readonly effectCount: number;
@@ -154,6 +168,7 @@ export class PaperExchange implements Exchange {
   private readonly market: SyntheticMarket;
   private readonly clock: Clock;
   private readonly feeRate: DecimalString;
+  private readonly feeAsset: string;
   private readonly initialBalances: Readonly<Record<string, DecimalString>>;
   private readonly symbols: readonly string[];
   private readonly maxWriteAttempts: number;
@@ -164,6 +179,8 @@ export class PaperExchange implements Exchange {
     if (!UNSIGNED_DECIMAL_PATTERN.test(options.feeRate) || cmp(options.feeRate, '1') >= 0) {
       issues.push(`feeRate must be a decimal in [0, 1), got ${JSON.stringify(options.feeRate)}`);
     }
+    const feeAsset = options.feeAsset ?? 'quote';
+    if (feeAsset !== 'quote' && feeAsset !== 'base' && !ASSET_PATTERN.test(feeAsset)) issues.push(`feeAsset must be quote, base or an asset code, got ${JSON.stringify(feeAsset)}`);
     const initial: Record<string, DecimalString> = {};
     for (const [asset, amount] of Object.entries(options.initialBalances)) {
       if (!/^[A-Z0-9]{2,15}$/.test(asset)) issues.push(`initialBalances: bad asset ${JSON.stringify(asset)}`);
@@ -185,6 +202,7 @@ export class PaperExchange implements Exchange {
     this.market = options.market;
     this.clock = options.clock;
     this.feeRate = str(dec(options.feeRate));
+    this.feeAsset = feeAsset;
     this.initialBalances = initial;
     this.symbols = [...options.symbols];
     this.maxWriteAttempts = attempts;
@@ -219,8 +237,8 @@ export class PaperExchange implements Exchange {
     const existing = await this.getOrder(request.clientOrderId);
     if (existing) throw await this.duplicate(existing);
 
-    const order = this.place(request, rules, this.clock.now());
     const books = await this.readBalances();
+    const order = this.place(request, rules, this.clock.now(), books.assets);
     if (applyDeltas(books.assets, order.pending?.deltas ?? {}) === null) throw insufficientFunds(request);
 
     try {
@@ -326,7 +344,7 @@ export class PaperExchange implements Exchange {
   }
 
   /** The new order item with its placement effect pending. @throws ExchangeRejectedError `invalid-order` below the minimum notional. */
-  private place(request: PlaceOrderRequest, rules: MarketRules, now: Date): OrderItem {
+  private place(request: PlaceOrderRequest, rules: MarketRules, now: Date, assets: BalancesItem['assets']): OrderItem {
     const ticker = this.market.ticker(request.symbol, now);
     const buy = request.side === 'buy';
     const limit = request.limitPrice === undefined ? undefined : str(dec(request.limitPrice));
@@ -338,8 +356,8 @@ export class PaperExchange implements Exchange {
         details: { clientOrderId: request.clientOrderId, symbol: request.symbol },
       });
     }
-    const fee = mul(cost, this.feeRate);
     const { base, quote } = rules;
+    const fee = this.feeFor(request.side, base, quote, str(dec(request.amount)), cost, now, assets);
     const common = {
       pk: orderPk(request.clientOrderId),
       sk: ORDER_SK,
@@ -359,28 +377,43 @@ export class PaperExchange implements Exchange {
     };
     const effectId = effectIdFor(request.clientOrderId, 1);
     if (immediate) {
-      const deltas = buy
-        ? deltasOf([quote, neg(add(cost, fee)), '0'], [base, common.amount, '0'])
-        : deltasOf([base, neg(common.amount), '0'], [quote, sub(cost, fee), '0']);
       return withIndexKeys({
         ...common,
         status: 'closed',
         filled: common.amount,
         cost,
-        fee,
-        pending: { id: effectId, kind: 'place', rejectable: true, deltas },
+        fees: feeOf(fee.currency, fee.amount),
+        pending: { id: effectId, kind: 'place', rejectable: true, deltas: tradeDeltas(request.side, base, quote, common.amount, cost, fee) },
       });
     }
-    const reserved = buy ? { asset: quote, amount: add(cost, fee) } : { asset: base, amount: common.amount };
+    // A buy holds its cost, and a quote fee with it; a third-asset fee is held on its own.
+    const reserved = buy ? { asset: quote, amount: fee.currency === quote ? add(cost, fee.amount) : cost } : { asset: base, amount: common.amount };
+    const feeHeld = fee.currency !== quote && fee.currency !== base && !dec(fee.amount).isZero() ? { asset: fee.currency, amount: fee.amount } : undefined;
+    const holds: Array<[string, DecimalString, DecimalString]> = [[reserved.asset, neg(reserved.amount), reserved.amount]];
+    if (feeHeld) holds.push([feeHeld.asset, neg(feeHeld.amount), feeHeld.amount]);
     return withIndexKeys({
       ...common,
       status: 'open',
       filled: '0',
       cost: '0',
-      fee: '0',
+      fees: [],
       reserved,
-      pending: { id: effectId, kind: 'place', rejectable: true, deltas: deltasOf([reserved.asset, neg(reserved.amount), reserved.amount]) },
+      feeDue: fee,
+      ...(feeHeld ? { feeHeld } : {}),
+      pending: { id: effectId, kind: 'place', rejectable: true, deltas: deltasOf(...holds) },
     });
+  }
+
+  /** The fee of a fill, in the currency `feeAsset` names (see the module comment). */
+  private feeFor(side: Side, base: string, quote: string, amount: DecimalString, cost: DecimalString, now: Date, assets: BalancesItem['assets']): FeeAmount {
+    const inQuote = { currency: quote, amount: mul(cost, this.feeRate) };
+    const asset = this.feeAsset;
+    if (asset === 'quote' || asset === quote) return inQuote;
+    if (asset === 'base' || asset === base) return side === 'buy' ? { currency: base, amount: mul(amount, this.feeRate) } : inQuote;
+    const price = this.market.ticker(`${asset}/${quote}`, now).last;
+    const owed = str(dec(inQuote.amount).div(price).toDecimalPlaces(8, Decimal.ROUND_UP));
+    // Binance charges the quote when the fee asset cannot pay.
+    return cmp(assets[asset]?.free ?? '0', owed) >= 0 ? { currency: asset, amount: owed } : inQuote;
   }
 
   /** Settles the order, then fills it at its limit if it rests and the market crosses it now. */
@@ -404,19 +437,22 @@ export class PaperExchange implements Exchange {
     const price = order.price ?? '0';
     const reserved = order.reserved ?? { asset: order.side === 'buy' ? order.quote : order.base, amount: '0' };
     const cost = mul(order.amount, price);
-    const fee = mul(cost, order.feeRate);
-    const deltas =
-      order.side === 'buy'
-        ? deltasOf([order.quote, sub(reserved.amount, add(cost, fee)), neg(reserved.amount)], [order.base, order.amount, '0'])
-        : deltasOf([order.base, '0', neg(reserved.amount)], [order.quote, sub(cost, fee), '0']);
-    return this.next(order, 'fill', deltas, { status: 'closed', filled: order.amount, cost, fee });
+    // Orders placed before fees were kept per currency owe a quote fee.
+    const fee = order.feeDue ?? { currency: order.quote, amount: mul(cost, order.feeRate) };
+    // Everything held goes back to free, and the trade is paid from free: the sum is what moves.
+    const holds: Array<[string, DecimalString, DecimalString]> = [[reserved.asset, reserved.amount, neg(reserved.amount)]];
+    if (order.feeHeld) holds.push([order.feeHeld.asset, order.feeHeld.amount, neg(order.feeHeld.amount)]);
+    const trade = tradeDeltas(order.side, order.base, order.quote, order.amount, cost, fee);
+    const deltas = deltasOf(...holds, ...Object.entries(trade).map(([asset, d]): [string, DecimalString, DecimalString] => [asset, d.free, d.used]));
+    return this.next(order, 'fill', deltas, { status: 'closed', filled: order.amount, cost, fees: feeOf(fee.currency, fee.amount), feeDue: undefined, feeHeld: undefined });
   }
 
   /** A resting order canceled: its reserve goes back to free. */
   private cancelled(order: OrderItem): OrderItem {
-    const reserved = order.reserved;
-    const deltas = reserved ? deltasOf([reserved.asset, reserved.amount, neg(reserved.amount)]) : {};
-    return this.next(order, 'release', deltas, { status: 'canceled' });
+    const holds: Array<[string, DecimalString, DecimalString]> = [];
+    if (order.reserved) holds.push([order.reserved.asset, order.reserved.amount, neg(order.reserved.amount)]);
+    if (order.feeHeld) holds.push([order.feeHeld.asset, order.feeHeld.amount, neg(order.feeHeld.amount)]);
+    return this.next(order, 'release', deltasOf(...holds), { status: 'canceled', feeDue: undefined, feeHeld: undefined });
   }
 
   private next(order: OrderItem, kind: EffectKind, deltas: Deltas, change: Partial<OrderItem>): OrderItem {
@@ -638,6 +674,13 @@ function applyDeltas(assets: BalancesItem['assets'], deltas: Deltas): BalancesIt
   return next;
 }
 
+/** A trade paid from free balances: the cost or the amount each way, and the fee in its currency. */
+function tradeDeltas(side: Side, base: string, quote: string, amount: DecimalString, cost: DecimalString, fee: FeeAmount): Deltas {
+  const trade: Array<[string, DecimalString, DecimalString]> =
+    side === 'buy' ? [[quote, neg(cost), '0'], [base, amount, '0']] : [[base, neg(amount), '0'], [quote, cost, '0']];
+  return deltasOf(...trade, [fee.currency, neg(fee.amount), '0']);
+}
+
 /** Builds deltas from [asset, free, used] triples, merging repeated assets. */
 function deltasOf(...changes: Array<[string, DecimalString, DecimalString]>): Deltas {
   const deltas: Deltas = {};
@@ -663,8 +706,10 @@ function rejectedOrder(order: OrderItem): OrderItem {
     status: 'rejected',
     filled: '0',
     cost: '0',
-    fee: '0',
+    fees: [],
     reserved: undefined,
+    feeDue: undefined,
+    feeHeld: undefined,
     price: order.type === 'limit' ? order.price : undefined,
   };
 }
@@ -681,7 +726,8 @@ function toExchangeOrder(order: OrderItem): ExchangeOrder {
     ...(order.price !== undefined ? { price: order.price } : {}),
     filled: order.filled,
     cost: order.cost,
-    fees: feeOf(order.quote, order.fee),
+    // Orders stored before fees were kept per currency carry one quote amount.
+    fees: order.fees ?? feeOf(order.quote, (order as OrderItem & { fee?: DecimalString }).fee ?? '0'),
     timestamp: order.timestamp,
   };
 }
