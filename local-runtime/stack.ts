@@ -10,6 +10,7 @@ import { JOBS, SCHEDULES } from '../shared/definitions/schedules.js';
 import { STACK_OUTPUT, functionNameOutput, functionSettingsOf } from '../shared/definitions/stack-outputs.js';
 import { ENV } from '../shared/runtime/config.js';
 import { startDynamo, startSqs, type RunningEmulator } from './emulators.js';
+import { ownStartTicks, processState } from './state-lock.js';
 import { createQueues, createTables } from './provision.js';
 
 export const LOCAL_REGION = 'us-east-1';
@@ -43,6 +44,8 @@ export interface LocalStack {
 
 interface StackFile {
   readonly pid: number;
+  /** Process start time (Linux), so a reused pid is not taken for the stack. */
+  readonly startTicks?: string | null;
   readonly env: Record<string, string>;
 }
 
@@ -107,7 +110,7 @@ const stackFile = (dataDir: string) => join(dataDir, 'stack.json');
 
 /** Records the running stack so `npm run invoke` and `npm run ops` can join it. */
 export function advertiseStack(dataDir: string, env: Record<string, string>): void {
-  const content: StackFile = { pid: process.pid, env };
+  const content: StackFile = { pid: process.pid, startTicks: ownStartTicks(), env };
   writeFileSync(stackFile(dataDir), JSON.stringify(content, null, 2));
 }
 
@@ -115,17 +118,20 @@ export function withdrawStack(dataDir: string): void {
   rmSync(stackFile(dataDir), { force: true });
 }
 
-/** The environment of a running `npm start`, or null when none runs (its process is gone). */
+/**
+ * The environment of a running `npm start`, or null when none runs: no stack file, or its process
+ * is gone (exited, a zombie, or its pid now belongs to another process).
+ */
 export function runningStack(dataDir: string): Record<string, string> | null {
   if (!existsSync(stackFile(dataDir))) return null;
-  const content = JSON.parse(readFileSync(stackFile(dataDir), 'utf8')) as StackFile;
+  let content: StackFile;
   try {
-    process.kill(content.pid, 0);
-    return content.env;
+    content = JSON.parse(readFileSync(stackFile(dataDir), 'utf8')) as StackFile;
   } catch {
-    // No such process: the file is left over from a stack that did not stop cleanly.
+    // Half-written by a start that was killed: no stack runs from it.
     return null;
   }
+  return processState(content.pid, content.startTicks ?? null) === 'alive' ? content.env : null;
 }
 
 /** The local name of a job's function (Lambda context, outputs). */

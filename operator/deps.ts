@@ -3,11 +3,13 @@
  * on the embedded emulators, the deployed one on the stack's tables and queues) and hand it here.
  */
 import { scannerSettings } from '../functions/scanner/app.js';
+import { DynamoDbStateExport } from '../shared/adapters/aws/dynamodb-state-export.js';
 import { DynamoDbTunablesStore } from '../shared/adapters/aws/dynamodb-tunables-store.js';
 import type { DeadLetterRedrive, HealthRunner, OperatorDeps } from '../shared/operations/ports.js';
 import type { Container } from '../shared/runtime/container.js';
 
 export function operatorDeps(c: Container, ports: { readonly health: HealthRunner; readonly deadLetters: DeadLetterRedrive }): OperatorDeps {
+  const state = new DynamoDbStateExport({ doc: c.doc, stateTable: c.config.stateTable, auditTable: c.config.auditTable });
   return {
     config: c.config,
     scanDefaults: scannerSettings(c.config),
@@ -21,5 +23,7 @@ export function operatorDeps(c: Container, ports: { readonly health: HealthRunne
     exchange: c.exchange,
     health: ports.health,
     deadLetters: ports.deadLetters,
+    exportSource: state,
+    importTarget: state,
   };
 }

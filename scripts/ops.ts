@@ -22,6 +22,11 @@
  *                                        `set <key> null` removes it (back to the configured default)
  *   reset-scan-marker --reason "..." [--author name]
  *                                        clear the scanner's last-slot marker (shown by status), audited
+ *   export --out <dir> [--from <time>] [--to <time>]
+ *                                        orders, fills, positions, ledger and audit records as JSON Lines,
+ *                                          and trades.csv (time, symbol, side, amount, price, fee, fee
+ *                                          currency, order id); orders and audit within the window (OPS-6)
+ *   import <dir>                         restore an export into a fresh stack (ledger, positions, orders, audit)
  *   audit verify                         exit 1 naming the first broken record of each bad stream
  *   redrive                              move dead-lettered intents back to the execution queue (OPS-2):
  *                                          an SQS message move task where the endpoint has them (AWS),
@@ -38,10 +43,13 @@ import { parseArgs } from 'node:util';
 import { LocalRuntime } from '../local-runtime/runtime.js';
 import { openOperatorSession, localOperatorDeps, withSession, type StackTarget } from '../operator/index.js';
 import { ValidationError } from '../shared/domain/errors.js';
+import { ExportFiles, importFiles } from '../operator/export-files.js';
 import {
   clearScanMarker,
   collectStatus,
   emergencyStop,
+  exportState,
+  importState,
   getTunables,
   pauseTrading,
   redriveDeadLetters,
@@ -69,6 +77,10 @@ export interface OpsArgs {
   readonly reason?: string;
   readonly for?: string;
   readonly author?: string;
+  /** export: the directory to write, and the time window. */
+  readonly outDir?: string;
+  readonly from?: string;
+  readonly to?: string;
   /** Positionals after the command name (`set <key> <value>`, `get [key]`, `audit verify`). */
   readonly operands: readonly string[];
   /** Where the command prints (stdout by default). */
@@ -178,6 +190,32 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       return 0;
     },
   },
+  export: {
+    options: ['out', 'from', 'to'],
+    operands: [0, 0],
+    async run(deps, args) {
+      if (!args.outDir) throw new ValidationError('export needs --out <dir>');
+      const files = new ExportFiles(args.outDir);
+      let summary;
+      try {
+        summary = await exportState(deps, { window: { ...(args.from ? { from: args.from } : {}), ...(args.to ? { to: args.to } : {}) }, sink: files });
+      } finally {
+        await files.close();
+      }
+      args.out(JSON.stringify({ dir: args.outDir, ...summary }));
+      return 0;
+    },
+  },
+  import: {
+    options: [],
+    operands: [1, 1],
+    async run(deps, args) {
+      const [dir] = args.operands;
+      if (!dir) throw new ValidationError('usage: npm run ops -- import <export dir>');
+      args.out(JSON.stringify(await importState(deps, importFiles(dir))));
+      return 0;
+    },
+  },
   audit: {
     options: ['json'],
     operands: [1, 1],
@@ -203,6 +241,8 @@ const TARGET_OPTIONS = ['stage', 'outputs'];
 /** Stage names as `cdk deploy -c stage=<name>` takes them. */
 const STAGE_NAME = /^[a-z][a-z0-9-]{0,30}$/;
 const MAX_PATH_CHARS = 1024;
+/** A date, or a date and time with an optional zone. */
+const ISO_TIME = /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}:\d{2})?)?$/;
 const MAX_REASON_CHARS = 500;
 const MAX_AUTHOR_CHARS = 100;
 /** Control characters (C0, DEL, C1) and bidirectional overrides: they would hide text in an audit record or a terminal. */
@@ -216,7 +256,7 @@ function checkText(option: string, value: string | undefined, max: number): void
 }
 
 function usage(): string {
-  const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c));
+  const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c === 'import' ? 'import <dir>' : c === 'export' ? 'export --out <dir>' : c));
   return `usage: npm run ops -- [--stage <name> | --outputs <file>] <${names.join('|')}> [--json]`;
 }
 
@@ -245,6 +285,9 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
         author: { type: 'string' },
         stage: { type: 'string' },
         outputs: { type: 'string' },
+        out: { type: 'string' },
+        from: { type: 'string' },
+        to: { type: 'string' },
       },
     });
   } catch (error) {
@@ -267,6 +310,12 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
   if (values.for !== undefined) parseDuration(values.for);
   if (values.stage !== undefined && !STAGE_NAME.test(values.stage)) throw new ValidationError(`--stage must be a stage name such as dev or prod, got ${JSON.stringify(values.stage)}`);
   checkText('outputs', values.outputs, MAX_PATH_CHARS);
+  checkText('out', values.out, MAX_PATH_CHARS);
+  for (const option of ['from', 'to'] as const) {
+    const v = values[option];
+    if (v !== undefined && (!ISO_TIME.test(v) || Number.isNaN(Date.parse(v)))) throw new ValidationError(`--${option} must be an ISO-8601 time such as 2026-01-01 or 2026-01-01T00:00:00Z, got ${JSON.stringify(v)}`);
+  }
+  if (name === 'export' && values.out === undefined) throw new ValidationError('export needs --out <dir>');
   const target: StackTarget =
     values.outputs !== undefined
       ? { kind: 'outputs', file: values.outputs, ...(values.stage !== undefined ? { stage: values.stage } : {}) }
@@ -284,6 +333,9 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
       ...(values.reason !== undefined ? { reason: values.reason } : {}),
       ...(values.for !== undefined ? { for: values.for } : {}),
       ...(values.author !== undefined ? { author: values.author } : {}),
+      ...(values.out !== undefined ? { outDir: values.out } : {}),
+      ...(values.from !== undefined ? { from: new Date(values.from).toISOString() } : {}),
+      ...(values.to !== undefined ? { to: new Date(values.to).toISOString() } : {}),
     },
   };
 }

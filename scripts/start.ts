@@ -11,23 +11,28 @@
  * status line shows what was injected and the DLQ depth; `npm run ops -- redrive` brings
  * dead-lettered intents back (TST-3, OPS-2).
  */
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SCHEDULES } from '../shared/definitions/schedules.js';
 import { loadConfig } from '../shared/runtime/config.js';
+import { EXECUTION_DLQ_NAME, EXECUTION_QUEUE_NAME } from '../shared/runtime/container.js';
 import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
 import { Chaos, parseFraction } from '../local-runtime/chaos.js';
 import { LocalRuntime } from '../local-runtime/runtime.js';
-import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, localStackOutputs, runningStack, startLocalStack, withdrawStack } from '../local-runtime/stack.js';
+import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, localStackOutputs, startLocalStack, withdrawStack } from '../local-runtime/stack.js';
+import { StateBusyError, acquireStateLock, currentOwner, type Recovered } from '../local-runtime/state-lock.js';
+import { StackUnavailableError } from '../shared/operations/errors.js';
 import { writeOutputsFile } from '../operator/stack-outputs.js';
 import { LOCAL_STACK_NAME } from '../shared/definitions/stack-outputs.js';
 import { statusLine } from './status.js';
 
 /** The outputs file `npm start` writes in its state directory, in the `cdk deploy --outputs-file` format. */
 export const LOCAL_OUTPUTS_FILE = 'outputs.json';
+/** How long npm start waits for a command (invoke, ops) that runs on the state to finish. */
+const START_WAIT_MS = 120_000;
 /** How often the local executor polls the queue, like the Lambda event source's long poll. */
 const EXECUTOR_POLL_MS = 1_000;
 /** Defaults of `--chaos`. */
@@ -70,12 +75,30 @@ async function main(): Promise<void> {
   // Parse before starting anything: a bad command line touches no state.
   const options = parseStartArgs(process.argv.slice(2));
   const dataDir = process.env.TW_LOCAL_DATA_DIR ?? DEFAULT_DATA_DIR;
-  if (runningStack(dataDir)) {
-    throw new Error(`another npm start is already running on ${dataDir}; stop it first (Ctrl-C)`);
+  // The state directory has one owner. A previous npm start that is gone (killed, a zombie, its
+  // pid reused) is taken over at once; a command running on the state is waited for.
+  const lock = await acquireStateLock(dataDir, {
+    role: 'npm-start',
+    command: 'npm start',
+    waitMs: START_WAIT_MS,
+    whileHeld: (owner) => (owner?.role === 'npm-start' ? 'give-up' : 'wait'),
+    onCompromised: (error) => {
+      console.error(`${new Date().toISOString()} lost the lock on ${dataDir} (${error.message}); stopping`);
+      process.exit(1);
+    },
+  }).catch((error: unknown) => {
+    if (error instanceof StateBusyError) throw new StackUnavailableError(`the local state in ${dataDir} is ${error.message}`, 'wait for that command to finish, then npm start again', { cause: error });
+    throw error;
+  });
+  if (!lock) {
+    const owner = currentOwner(dataDir);
+    throw new StackUnavailableError(`another npm start (pid ${owner?.pid ?? '?'}, since ${owner?.acquiredAt ?? '?'}) is running on ${dataDir}`, 'stop it first (Ctrl-C), or set TW_LOCAL_DATA_DIR to another directory');
   }
   // Local runs keep stdout for status lines: metrics stay EMF on AWS, logs show warnings and errors.
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
+  // A stack file left by an npm start that did not stop: nothing runs behind it any more.
+  const staleStackFile = existsSync(join(dataDir, 'stack.json'));
   const stack = await startLocalStack({ dataDir, userEnv: process.env });
   // Under chaos, failures are the show: the failure lines of this script say enough, so the
   // functions' own error logs stay quiet unless the user asks for them.
@@ -86,6 +109,7 @@ async function main(): Promise<void> {
   if (chaos) chaos.attachStore(runtime);
   // Under chaos the status line is read through clean clients, so it shows the truth.
   const observer = chaos ? new LocalRuntime(config, sqs) : runtime;
+  if (lock.recovered) console.log(await recoveryLine(observer, lock.recovered, staleStackFile));
   advertiseStack(dataDir, stack.env);
   // The same outputs as a deployed stack: `npm run ops -- --outputs .tradewarden/outputs.json`
   // with AWS_ENDPOINT_URL_DYNAMODB / AWS_ENDPOINT_URL_SQS at the endpoints below reaches this stack.
@@ -148,11 +172,25 @@ async function main(): Promise<void> {
     sqs.destroy();
     await stack.stop();
     withdrawStack(dataDir);
+    await lock.release();
     console.log('stopped; state kept for the next npm start');
     process.exit(0);
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+}
+
+/** What an npm start found after an unclean stop of the previous one, and what happens to it. */
+async function recoveryLine(runtime: LocalRuntime, recovered: Recovered, staleStackFile: boolean): Promise<string> {
+  const c = runtime.containers.health;
+  const previous = recovered.previous;
+  const why = { exited: 'it is gone', zombie: 'it is a zombie (killed, not reaped)', 'pid-reused': 'its pid now belongs to another process', stale: 'its lock went stale' }[recovered.reason];
+  const open = await c.orders.listOpen(100);
+  const depths = await c.queues.depths();
+  return [
+    `recovered after an unclean stop: ${previous ? `${previous.command} (pid ${previous.pid}, since ${previous.acquiredAt})` : 'the previous owner'} did not stop cleanly and ${why}; took over its lock${staleStackFile ? ' and replaced its stack.json' : ''}.`,
+    `  state kept: ${open.items.length}${open.cursor ? '+' : ''} orders not final (the reconciler resolves them), ${depths[EXECUTION_QUEUE_NAME] ?? 0} intents queued or in flight (in-flight ones come back after their visibility timeout), ${depths[EXECUTION_DLQ_NAME] ?? 0} dead-lettered.`,
+  ].join('\n');
 }
 
 async function chaosLine(observer: LocalRuntime, chaos: Chaos): Promise<string> {

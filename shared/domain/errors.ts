@@ -28,6 +28,8 @@ export const ErrorCode = {
   StackUnavailable: 'STACK_UNAVAILABLE',
   /** A destructive operator command was not confirmed. */
   NotConfirmed: 'NOT_CONFIRMED',
+  /** A deployed function invoked ad hoc reported an error (its type and message are carried). */
+  FunctionFailed: 'FUNCTION_FAILED',
   Internal: 'INTERNAL',
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

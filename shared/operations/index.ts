@@ -6,7 +6,7 @@
  * To add a command: write the use case here over `OperatorDeps` (add a port there when it needs
  * one, and provide it in both transports), then give it a line in `scripts/ops.ts`.
  */
-export type { DeadLetterRedrive, HealthRunner, OperatorDeps, RedriveResult } from './ports.js';
+export type { DeadLetterRedrive, ExportSink, ExportSource, ExportStream, HealthRunner, ImportTarget, OperatorDeps, RedriveResult, TimeWindow } from './ports.js';
 export { NotConfirmedError, StackUnavailableError } from './errors.js';
 export { pauseTrading, resumeTrading, type PauseInput } from './pause.js';
 export { emergencyStop, type EmergencyStopInput } from './emergency-stop.js';
@@ -15,3 +15,4 @@ export { collectStatus, STATUS_OPEN_ORDERS, STATUS_RECENT_ORDERS, type StackStat
 export { runHealthCheck, verifyAudit } from './checks.js';
 export { redriveDeadLetters } from './redrive.js';
 export { clearScanMarker, type ScanMarker } from './scan-marker.js';
+export { exportState, fillsOf, importState, type ExportSummary, type Fill, type ImportSource } from './export-state.js';

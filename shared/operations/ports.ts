@@ -3,8 +3,10 @@
  * embedded local stack, and a deployed stack found through its outputs. The use cases cannot
  * tell them apart, which is the point: one set of commands for both (OPS-7).
  */
+import type { AccountBook } from '../domain/account.js';
+import type { OrderRecord } from '../domain/order.js';
 import type { AccountStore } from '../ports/account-store.js';
-import type { AuditLog } from '../ports/audit-log.js';
+import type { AuditLog, AuditRecord } from '../ports/audit-log.js';
 import type { Clock } from '../ports/clock.js';
 import type { ControlStore } from '../ports/control-store.js';
 import type { Exchange } from '../ports/exchange.js';
@@ -54,4 +56,37 @@ export interface OperatorDeps {
   readonly exchange: Exchange;
   readonly health: HealthRunner;
   readonly deadLetters: DeadLetterRedrive;
+  readonly exportSource: ExportSource;
+  readonly importTarget: ImportTarget;
+}
+
+/** A half-open time window [from, to) in ISO-8601; an absent end is open. */
+export interface TimeWindow {
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** Reads the stack's records page by page, so an export never holds a table in memory. */
+export interface ExportSource {
+  /** Orders created in the window, oldest first. */
+  orders(window: TimeWindow): AsyncIterable<OrderRecord>;
+  /** Audit records written in the window. */
+  auditRecords(window: TimeWindow): AsyncIterable<AuditRecord>;
+}
+
+/** The export's named record streams (orders, fills, positions, ledger, audit, trades). */
+export type ExportStream = 'orders' | 'fills' | 'positions' | 'ledger' | 'audit' | 'trades';
+
+/** Where exported records go, one at a time (files: JSON Lines, and CSV for trades). */
+export interface ExportSink {
+  write(stream: ExportStream, record: Readonly<Record<string, unknown>>): Promise<void>;
+}
+
+/** Restores exported records into a fresh stack; each write refuses to replace an existing record. */
+export interface ImportTarget {
+  restoreBook(book: AccountBook): Promise<void>;
+  restoreOrder(order: OrderRecord): Promise<void>;
+  restoreAuditRecord(record: AuditRecord): Promise<void>;
+  /** Points a stream's head at its last restored record, so appends continue the chain. */
+  restoreAuditHead(stream: string, head: { readonly seq: number; readonly hash: string }): Promise<void>;
 }

@@ -13,7 +13,8 @@ import { OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX } from '../../definitions/table
 import { isConditionFailed } from './dynamodb-errors.js';
 
 const ORDER_SK = 'ORDER';
-const ORDERS_PARTITION = 'ORDER';
+/** Partition of the orders-by-time index that holds every order. */
+export const ORDERS_PARTITION = 'ORDER';
 const OPEN_PARTITION = 'OPEN';
 /** Ended orders watched for a late fill share the sparse index under their own partition. */
 const WATCH_PARTITION = 'WATCH';
