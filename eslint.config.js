@@ -16,4 +16,18 @@ export default tseslint.config(
     files: ['shared/domain/**', 'shared/use-cases/**', 'shared/adapters/**', 'shared/ports/**', 'functions/**/app.ts'],
     rules: { 'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'read configuration through shared/runtime/config.ts' }] },
   },
+  {
+    // Bundled Lambda code: `import { z } from 'zod'` keeps all of zod (every locale, about
+    // 450 KB and 15-25 ms of cold start); the namespace import lets esbuild drop what is unused.
+    files: ['shared/**', 'functions/**'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'][importKind='value'] > ImportSpecifier[imported.name='z']",
+          message: "use `import * as z from 'zod'` so the bundle keeps only the zod it uses",
+        },
+      ],
+    },
+  },
 );

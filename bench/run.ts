@@ -1,17 +1,30 @@
 /**
- * `npm run bench`: prints the benchmark tables. Numbers depend on the machine; compare ratios
- * measured in one run. Not a test: nothing here asserts a time.
+ * `npm run bench`: prints the benchmark tables; `npm run bench -- --json` prints one JSON object
+ * instead, one key per section (`machine`, `executor`, `scanner`, `bundles`, ...). Numbers depend
+ * on the machine: compare ratios measured in one run. Not a test: nothing here asserts a time.
  *
- *   --quick          smaller runs
- *   --json           one JSON object on stdout, one key per section (progress on stderr)
- *   --only a,b       only these sections (executor, paperScanner, scanner, health, bundles)
+ * Sections: `executor`, `scanner` (the scanner against an exchange double with 50 ms per request
+ * and Binance weights enforced, at 100 and 1000 symbols), `health` (read units per run by stored
+ * orders), `backtest`, `usage`, `bundles`; `paperScanner` (the scanner on the in-process paper
+ * exchange, no latency) runs only when named in `--only`. `--backtest-full` runs the ten-symbol
+ * backtest over a full year instead of extrapolating it.
+ *
+ * Options: `--quick` (smaller runs), `--only a,b` (only these sections), `--baseline DIR` (also
+ * bundle the handlers of another checkout, e.g. a worktree of an older commit, for before/after
+ * tables: `bundlesBaseline`), `--write-usage` (store the `usage` section, the billable requests
+ * of one run of each function, in infra/cost/measured-usage.json for `npm run cost`).
  */
+import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchExecutor } from './executor.js';
+import { benchBacktest } from './backtest.js';
 import { benchHealth } from './health.js';
 import { benchScanner } from './scanner.js';
 import { benchScannerLatency } from './scanner-latency.js';
-import { measureBundles } from '../infra/bench/bundle-sizes.js';
+import { measureUsage } from './usage.js';
+import { MEASURED_USAGE_FILE } from '../infra/cost/measured-usage.js';
+import { bundleSpec } from '../infra/bundling/esbuild-options.js';
+import { measureBundles, type BundleMeasurement } from '../infra/bench/bundle-sizes.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
 process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
@@ -19,77 +32,148 @@ process.env.POWERTOOLS_LOG_LEVEL ??= 'SILENT';
 
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 
-/** One section: runs, stores its figures under its key, prints its table unless --json. */
-type Section = (options: { quick: boolean; print: (line: string) => void }) => Promise<unknown>;
+function option(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
 
-const SECTIONS: Readonly<Record<string, Section>> = {
-  async executor({ quick, print }) {
+/** The `bundles` section: one entry per function bundle. */
+function bundleRows(bundles: readonly BundleMeasurement[]) {
+  return bundles.map((b) => ({
+    name: b.name,
+    kb: Math.round(b.bytes / 1024),
+    gzipKb: Math.round(b.gzipBytes / 1024),
+    coldLoadMs: b.coldLoad.medianMs,
+    loadVsFloor: b.loadVsFloor ?? null,
+    floorColdLoadMs: b.floor?.coldLoad.medianMs ?? null,
+    floorKb: b.floor ? Math.round(b.floor.bytes / 1024) : null,
+    floorPackages: b.floor?.packages ?? [],
+  }));
+}
+
+function printBundles(title: string, rows: ReturnType<typeof bundleRows>): void {
+  console.log(`\n${title}`);
+  console.log('| bundle | KB | gzip KB | cold load ms (median) | floor ms | load x floor | floor KB |\n| --- | --- | --- | --- | --- | --- | --- |');
+  for (const r of rows) {
+    console.log(`| ${r.name} | ${r.kb} | ${r.gzipKb} | ${fmt(r.coldLoadMs)} | ${r.floorColdLoadMs ?? '-'} | ${r.loadVsFloor ?? '-'} | ${r.floorKb ?? '-'} |`);
+  }
+}
+
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const json = process.argv.includes('--json');
+  const only = option('--only')?.split(',');
+  const wanted = (section: string) => !only || only.includes(section);
+  const known = ['executor', 'scanner', 'paperScanner', 'health', 'backtest', 'usage', 'bundles'];
+  const unknown = (only ?? []).filter((name) => !known.includes(name));
+  if (unknown.length > 0) throw new Error(`unknown bench section ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  const baseline = option('--baseline');
+  const log = json ? () => undefined : (line: string) => console.log(line);
+  const report: Record<string, unknown> = {
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'cpu', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version },
+  };
+  log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'cpu'}, ${fmt(totalmem() / 2 ** 30, 0)} GiB, node ${process.version}`);
+
+  if (wanted('executor')) {
     const ex = await benchExecutor(quick ? 40 : 200);
-    print('\nExecutor on embedded emulators (dynalite + fauxqs)');
-    print('| metric | value |\n| --- | --- |');
-    print(`| intents per run | ${ex.intents} |`);
-    print(`| DynamoDB requests per executed intent (1 worker) | ${fmt(ex.dynamoRequestsPerIntent)} |`);
-    print(`| intents/s, 1 worker | ${fmt(ex.intentsPerSecond[1] ?? 0)} |`);
-    print(`| intents/s, 8 workers | ${fmt(ex.intentsPerSecond[8] ?? 0)} |`);
-    print(`| emulator conditional puts/s (8 in flight) | ${fmt(ex.conditionalWritesPerSecond, 0)} |`);
-    print(`| conditional puts per second / intents per second (8 workers) | ${fmt(ex.conditionalWritesPerSecond / (ex.intentsPerSecond[8] ?? 1))} |`);
-    return ex;
-  },
-  async paperScanner({ quick, print }) {
-    const sc = await benchScanner(quick ? [10, 100] : [10, 100, 1000], quick ? 3 : 5);
-    print('\nScanner per scan (dry run, paper exchange on the synthetic market, emulators in process)');
-    print('| symbols | exchange requests | CPU ms (process) | wall ms |\n| --- | --- | --- | --- |');
-    for (const r of sc) print(`| ${r.symbols} | ${fmt(r.exchangeRequestsPerScan)} | ${fmt(r.cpuMsPerScan)} | ${fmt(r.wallMsPerScan)} |`);
-    return sc;
-  },
-  async scanner({ quick, print }) {
+    report.executor = {
+      intents: ex.intents,
+      dynamoRequestsPerIntent: round(ex.dynamoRequestsPerIntent),
+      roundTripsBeforeSend: ex.roundTripsBeforeSend,
+      intentsPerSecond1Worker: round(ex.intentsPerSecond[1] ?? 0),
+      intentsPerSecond8Workers: round(ex.intentsPerSecond[8] ?? 0),
+      conditionalWritesPerSecond: Math.round(ex.conditionalWritesPerSecond),
+      requestsPerIntentByOperation: ex.requestsPerIntentByOperation,
+    };
+    log('\nExecutor on embedded emulators (dynalite + fauxqs)');
+    log('| metric | value |\n| --- | --- |');
+    log(`| intents per run | ${ex.intents} |`);
+    log(`| DynamoDB requests per executed intent (1 worker) | ${fmt(ex.dynamoRequestsPerIntent)} |`);
+    log(`| sequential DynamoDB round trips before the exchange call | ${ex.roundTripsBeforeSend} |`);
+    log(`| intents/s, 1 worker | ${fmt(ex.intentsPerSecond[1] ?? 0)} |`);
+    log(`| intents/s, 8 workers | ${fmt(ex.intentsPerSecond[8] ?? 0)} |`);
+    log(`| emulator conditional puts/s (8 in flight) | ${fmt(ex.conditionalWritesPerSecond, 0)} |`);
+    log(`| requests per intent by operation | ${Object.entries(ex.requestsPerIntentByOperation).map(([k, v]) => `${k} ${fmt(v)}`).join(', ')} |`);
+  }
+
+  if (wanted('scanner')) {
+    // One new candle per symbol per scan, 50 ms per request, the exchange's weight limit enforced;
+    // the simulated market's CPU is measured apart so `scannerCpuMsPerScan` is the scanner alone.
     const sc = await benchScannerLatency([100, 1000], { latencyMs: 50, scans: quick ? 2 : 5 });
-    print('\nScanner per scan against an exchange double: 50 ms per request, Binance weights enforced, one new candle per symbol');
-    print('| symbols | latency ms | wall ms | requests | weight | scanner CPU ms | market simulation CPU ms | evaluated | failed | not reached |');
-    print('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    report.scanner = sc;
+    log('\nScanner per scan against an exchange double: 50 ms per request, Binance weights enforced, one new candle per symbol');
+    log('| symbols | latency ms | wall ms | requests | weight | scanner CPU ms | market simulation CPU ms | evaluated | failed | not reached |');
+    log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
     for (const r of sc) {
-      print(
+      log(
         `| ${r.symbols} | ${r.latencyMs} | ${fmt(r.wallMsPerScan)} | ${fmt(r.requestsPerScan)} | ${fmt(r.weightPerScan)} | ${fmt(r.scannerCpuMsPerScan)} | ${fmt(r.marketSimCpuMsPerScan)} | ${fmt(r.symbolsEvaluatedPerScan)} | ${fmt(r.symbolsFailedPerScan)} | ${fmt(r.symbolsUnreachedPerScan)} |`,
       );
     }
-    return sc;
-  },
-  async health({ quick, print }) {
-    const h = await benchHealth(quick ? [1000, 10_000] : [1000, 100_000]);
-    print('\nHealth: DynamoDB read units per run by stored orders (dynalite reports consumed capacity)');
-    print('| stored orders | read units per run | read requests per run | the former lock table scan, read units |\n| --- | --- | --- | --- |');
-    for (const r of h) print(`| ${r.storedOrders} | ${fmt(r.readUnitsPerRun)} | ${fmt(r.readRequestsPerRun)} | ${fmt(r.tableScanReadUnits)} |`);
-    return h;
-  },
-  async bundles({ quick, print }) {
-    const bundles = await measureBundles({ samples: quick ? 3 : 7 });
-    const bare = bundles.find((b) => b.name === 'bare-logger');
-    print('\nFunction bundles (esbuild, minified, as deployed) next to a bare Powertools handler');
-    print('| bundle | KB | gzip KB | cold load ms (median) | size x bare | load x bare |\n| --- | --- | --- | --- | --- | --- |');
-    for (const b of bundles) {
-      const sizeRatio = bare ? b.bytes / bare.bytes : 0;
-      const loadRatio = bare ? b.coldLoad.medianMs / bare.coldLoad.medianMs : 0;
-      print(`| ${b.name} | ${fmt(b.bytes / 1024, 0)} | ${fmt(b.gzipBytes / 1024, 0)} | ${fmt(b.coldLoad.medianMs)} | ${fmt(sizeRatio)} | ${fmt(loadRatio)} |`);
-    }
-    return bundles;
-  },
-};
+  }
 
-async function main(): Promise<void> {
-  const argv = process.argv.slice(2);
-  const quick = argv.includes('--quick');
-  const json = argv.includes('--json');
-  const onlyAt = argv.indexOf('--only');
-  const only = onlyAt >= 0 ? (argv[onlyAt + 1] ?? '').split(',').filter((s) => s.length > 0) : Object.keys(SECTIONS);
-  const unknown = only.filter((name) => !SECTIONS[name]);
-  if (unknown.length > 0) throw new Error(`unknown bench section ${unknown.join(', ')}; known: ${Object.keys(SECTIONS).join(', ')}`);
-  // With --json, stdout carries the one JSON object only; tables and progress go to stderr.
-  const print = json ? (line: string) => console.error(line) : (line: string) => console.log(line);
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? 'cpu', memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version };
-  print(`machine: ${machine.cpus} x ${machine.model}, ${machine.memoryGiB} GiB, node ${machine.node}`);
-  const report: Record<string, unknown> = { machine };
-  for (const name of only) report[name] = await SECTIONS[name]?.({ quick, print });
-  if (json) console.log(JSON.stringify(report));
+  if (only?.includes('paperScanner')) {
+    const sc = await benchScanner(quick ? [10, 100] : [10, 100, 1000], quick ? 3 : 5);
+    report.paperScanner = sc;
+    log('\nScanner per scan (dry run, paper exchange on the synthetic market, no latency)');
+    log('| symbols | exchange requests | CPU ms (process) | wall ms |\n| --- | --- | --- | --- |');
+    for (const r of sc) log(`| ${r.symbols} | ${fmt(r.exchangeRequestsPerScan)} | ${fmt(r.cpuMsPerScan)} | ${fmt(r.wallMsPerScan)} |`);
+  }
+
+  if (wanted('health')) {
+    const h = await benchHealth(quick ? [1000, 10_000] : [1000, 100_000]);
+    report.health = h;
+    log('\nHealth: DynamoDB read units per run by stored orders (dynalite reports consumed capacity)');
+    log('| stored orders | read units per run | read requests per run | the former lock table scan, read units |\n| --- | --- | --- | --- |');
+    for (const r of h) log(`| ${r.storedOrders} | ${fmt(r.readUnitsPerRun)} | ${fmt(r.readRequestsPerRun)} | ${fmt(r.tableScanReadUnits)} |`);
+  }
+
+  if (wanted('backtest')) {
+    const bt = await benchBacktest({ candles1Symbol: 10_000, days10Symbols: 1, full: process.argv.includes('--backtest-full') });
+    report.backtest = bt;
+    log('\nBacktest (price-drop, child process per run)');
+    log('| metric | value |\n| --- | --- |');
+    log(`| candles per second, 1 symbol (${bt.candles1Symbol} candles) | ${fmt(bt.candlesPerSecond, 0)} |`);
+    log(`| seconds for 10 symbols x 1 year${bt.seconds10Symbols1YearMeasured ? '' : ' (extrapolated)'} | ${fmt(bt.seconds10Symbols1Year)} |`);
+    log(`| peak RSS MB (${bt.candles10Symbols} candles, 10 symbols) | ${fmt(bt.peakRssMb)} |`);
+  }
+
+  if (wanted('usage') || process.argv.includes('--write-usage')) {
+    const usage = await measureUsage(quick ? 3 : 5);
+    // Scanner time per extra watched symbol, for profiles with longer watchlists.
+    const [small, large] = await benchScanner([10, 1000], 2);
+    const scannerMsPerSymbol = small && large ? Math.max(0, (large.wallMsPerScan - small.wallMsPerScan) / (large.symbols - small.symbols)) : 0;
+    const section = { ...usage, scannerMsPerSymbol: Math.round(scannerMsPerSymbol * 100) / 100 };
+    report.usage = section;
+    log('\nBillable usage of one run (embedded stack, default settings)');
+    log('| run | ms | DynamoDB RRU | DynamoDB WRU | DynamoDB requests | SQS requests | events |\n| --- | --- | --- | --- | --- | --- | --- |');
+    for (const [job, r] of Object.entries(usage.perRun)) {
+      log(`| ${job} | ${fmt(r.durationMs)} | ${fmt(r.dynamoReadUnits)} | ${fmt(r.dynamoWriteUnits)} | ${fmt(r.dynamoRequests)} | ${fmt(r.sqsRequests)} | ${fmt(r.eventsPublished, 2)} |`);
+    }
+    log(`custom metric series: ${usage.metricSeries.length}; health read units per stored order: ${usage.healthReadUnitsPerStoredOrder}`);
+    if (process.argv.includes('--write-usage')) {
+      writeFileSync(MEASURED_USAGE_FILE, `${JSON.stringify(section, null, 2)}\n`);
+      log(`wrote ${MEASURED_USAGE_FILE}`);
+    }
+  }
+
+  if (wanted('bundles')) {
+    const samples = quick ? 3 : 9;
+    const rows = bundleRows(await measureBundles({ samples }));
+    report.bundles = rows;
+    if (!json) printBundles('Function bundles (esbuild, minified, as deployed), each next to its floor', rows);
+    if (baseline) {
+      // An older checkout bundled every job with one ccxt exchange, in every mode.
+      const before = bundleRows(await measureBundles({ samples, projectRoot: baseline, spec: (_mode, exchangeId) => bundleSpec(exchangeId, baseline) }));
+      report.bundlesBaseline = before;
+      if (!json) printBundles(`Baseline: the same from ${baseline}`, before);
+    }
+  }
+
+  if (json) console.log(JSON.stringify(report, null, 2));
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
 }
 
 main().catch((error: unknown) => {

@@ -7,7 +7,7 @@
  */
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { StackUnavailableError } from '../shared/operations/errors.js';
-import { loadConfig } from '../shared/runtime/config.js';
+import { assertKnownSettings, loadConfig } from '../shared/runtime/config.js';
 import { LocalRuntime } from './runtime.js';
 import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, runningStack, startLocalStack } from './stack.js';
 import { StateBusyError, acquireStateLock, type HeldStateLock } from './state-lock.js';
@@ -61,6 +61,7 @@ export async function openLocalSession(options: { command?: string; waitMs?: num
   process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
   process.env.POWERTOOLS_TRACE_ENABLED ??= 'false';
   process.env.POWERTOOLS_LOG_LEVEL ??= 'ERROR';
+  assertKnownSettings(process.env);
   const dataDir = localDataDir();
   const target = await joinOrLock(dataDir, options.command ?? `tradewarden ${process.argv.slice(2).join(' ')}`.trim(), options.waitMs ?? COMMAND_WAIT_MS);
   const lock = 'lock' in target ? target.lock : undefined;

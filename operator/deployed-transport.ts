@@ -55,7 +55,7 @@ export async function openDeployedOperatorSession(stack: ResolvedStack, options:
   const config = loadConfig({ ...built.env, [ENV.region]: region, [ENV.logLevel]: OPERATOR_LOG_LEVEL });
   const container = await containerFor('health', config, {
     withKeys: options.exchangeKeys ?? false,
-    observability: createObservability('health', { logLevel: OPERATOR_LOG_LEVEL, tracing: false }),
+    observability: createObservability('health', { logLevel: OPERATOR_LOG_LEVEL }),
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const health = createHealthHandler(container);

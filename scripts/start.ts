@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SCHEDULES } from '../shared/definitions/schedules.js';
-import { loadConfig } from '../shared/runtime/config.js';
+import { assertKnownSettings, loadConfig } from '../shared/runtime/config.js';
 import { EXECUTION_DLQ_NAME, EXECUTION_QUEUE_NAME } from '../shared/runtime/container.js';
 import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
 import { Chaos, parseFraction } from '../local-runtime/chaos.js';
@@ -74,6 +74,7 @@ export function parseStartArgs(argv: readonly string[]): StartOptions {
 async function main(): Promise<void> {
   // Parse before starting anything: a bad command line touches no state.
   const options = parseStartArgs(process.argv.slice(2));
+  assertKnownSettings(process.env);
   const dataDir = process.env.TW_LOCAL_DATA_DIR ?? DEFAULT_DATA_DIR;
   // The state directory has one owner. A previous npm start that is gone (killed, a zombie, its
   // pid reused) is taken over at once; a command running on the state is waited for.

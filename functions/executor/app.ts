@@ -15,9 +15,16 @@
  * 4. the exchange's rejection of a duplicate client order id.
  * Layers 3 and 4 hold alone: the crash, concurrency and fault tests also run with layer 2 off.
  *
- * Retries (EXE-4): a record that failed with a retryable error comes back after an exponential,
- * jittered delay (retry-policy.ts) set through the RetryScheduler; a permanent one keeps the
- * queue's visibility timeout and dead-letters after maxReceiveCount.
+ * Failures of a queued record (EXE-4, SEC-4):
+ * - retryable: the record fails in the batch response and comes back after an exponential,
+ *   jittered delay (retry-policy.ts) set through the RetryScheduler; after maxReceiveCount the
+ *   queue dead-letters it;
+ * - not retryable (VALIDATION_FAILED, ...): the handler sends the record to the dead-letter
+ *   queue itself, with the error code and reason as message attributes, and acknowledges it, so
+ *   it leaves its FIFO group at once and the next intent of the symbol runs in the same batch
+ *   or the next delivery. If the dead-letter send fails, the record fails like a retryable one.
+ * The metrics RecordsFailed (failed on their own error, per batch) and DeadLettered feed alarms:
+ * with partial batch responses a failed record is not a Lambda error.
  */
 import { FullBatchFailureError, processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
 import {
@@ -33,16 +40,24 @@ import {
 import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { ConcurrentModificationError, ExchangeUnknownOutcomeError, StorageError, ValidationError } from '../../shared/domain/errors.js';
+import {
+  ConcurrentModificationError,
+  ExchangeUnknownOutcomeError,
+  StorageError,
+  ValidationError,
+  toTradewardenError,
+  type ErrorCode,
+} from '../../shared/domain/errors.js';
 import { IntentSchema, type Intent } from '../../shared/domain/intent.js';
 import type { RetryScheduler } from '../../shared/ports/retry-scheduler.js';
+import type { DeadLetterQueue } from '../../shared/ports/dead-letter-queue.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ExecutorEventSchema } from '../../shared/runtime/events.js';
 import { parseWith, withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { executeIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';
 import { RESEND_GRACE_MS } from '../../shared/domain/timing.js';
-import { planRetries, type FailedRecord } from './retry-policy.js';
+import { isSkipped, planRetries, type FailedRecord } from './retry-policy.js';
 
 const OUTCOME_METRIC = {
   executed: MetricName.OrdersPlaced,
@@ -72,6 +87,18 @@ export interface ExecutorHandlerOptions {
   readonly random?: () => number;
   /** Powertools Idempotency in front of the use case (layer 2 above). @default true */
   readonly idempotency?: boolean;
+  /**
+   * Where records that can never succeed go (SEC-4).
+   * @default the container's execution dead-letter queue
+   */
+  readonly deadLetters?: DeadLetterQueue;
+}
+
+/** A queued record that could never succeed and was moved to the dead-letter queue. */
+export interface DeadLettered {
+  readonly outcome: 'dead-lettered';
+  readonly errorCode: ErrorCode;
+  readonly reason: string;
 }
 
 export function createExecutorHandler(c: Container, options: ExecutorHandlerOptions = {}) {
@@ -154,7 +181,9 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     return result;
   };
 
-  const recordHandler = async (record: SQSRecord, context?: Context): Promise<ExecutionResult> => {
+  const deadLetters = options.deadLetters ?? c.deadLetters;
+
+  const processRecord = async (record: SQSRecord, context?: Context): Promise<ExecutionResult> => {
     let body: unknown;
     try {
       body = JSON.parse(record.body);
@@ -162,6 +191,35 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
       throw new ValidationError('message body is not valid JSON', [], { cause: error, details: { messageId: record.messageId } });
     }
     return run(body, context);
+  };
+
+  /**
+   * One record: a failure that no redelivery can fix goes to the dead-letter queue and the
+   * record is acknowledged; every other failure is rethrown (the record fails and comes back).
+   */
+  const recordHandler = async (record: SQSRecord, context?: Context): Promise<ExecutionResult | DeadLettered> => {
+    try {
+      return await processRecord(record, context);
+    } catch (error) {
+      const coded = toTradewardenError(error);
+      if (coded.retryable) throw error;
+      // Rejects when SQS does not take it: the record then fails and is redelivered (never lost).
+      await deadLetters.send({
+        messageId: record.messageId,
+        body: record.body,
+        ...(record.attributes.MessageGroupId ? { groupId: record.attributes.MessageGroupId } : {}),
+        errorCode: coded.code,
+        reason: coded.message,
+      });
+      metrics.addMetric(MetricName.DeadLettered, MetricUnit.Count, 1);
+      logger.error('record dead-lettered: it can never succeed', { messageId: record.messageId, error: coded.toJSON() });
+      return { outcome: 'dead-lettered', errorCode: coded.code, reason: coded.message };
+    }
+  };
+
+  const countFailures = (processor: SqsFifoPartialProcessorAsync): void => {
+    const own = processor.errors.filter((error) => !isSkipped(error)).length;
+    if (own > 0) metrics.addMetric(MetricName.RecordsFailed, MetricUnit.Count, own);
   };
 
   const scheduleRetries = async (processor: SqsFifoPartialProcessorAsync): Promise<void> => {
@@ -191,6 +249,7 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     } catch (error) {
       failure = error;
     }
+    countFailures(processor);
     await scheduleRetries(processor);
     // A batch whose every record failed fails the invocation (counted, alarmed); the delays
     // set above still apply because the event source then deletes nothing.

@@ -1,7 +1,8 @@
 /**
  * When a failed intent message comes back (EXE-4): the backoff of shared/domain/timing.ts on the
- * message's receive count, for retryable errors only. A permanent error (a poison message, SEC-4)
- * keeps the queue's visibility timeout so it dead-letters after maxReceiveCount; the records
+ * message's receive count, for retryable errors only. A permanent error does not get here from a
+ * queued record: the handler dead-letters it at once (SEC-4), and if that send fails the record
+ * fails with the (retryable) send error and comes back after a backoff; the records
  * the FIFO processor skipped behind a failed one in its message group come back together with it.
  */
 import { SqsFifoMessageGroupShortCircuitError, SqsFifoShortCircuitError } from '@aws-lambda-powertools/batch';
@@ -16,7 +17,8 @@ export interface FailedRecord {
   readonly attributes: { readonly ApproximateReceiveCount?: string; readonly MessageGroupId?: string };
 }
 
-function skipped(error: unknown): boolean {
+/** Whether the FIFO processor skipped the record because an earlier record of its group failed. */
+export function isSkipped(error: unknown): boolean {
   return error instanceof SqsFifoMessageGroupShortCircuitError || error instanceof SqsFifoShortCircuitError;
 }
 
@@ -32,7 +34,7 @@ export function planRetries(failures: readonly { record: FailedRecord; error: un
     if (!record.receiptHandle) continue;
     const group = record.attributes.MessageGroupId ?? `message:${record.messageId}`;
     let delay: number | null;
-    if (skipped(error)) {
+    if (isSkipped(error)) {
       delay = byGroup.get(group) ?? null;
     } else {
       const receives = Number(record.attributes.ApproximateReceiveCount ?? '1');

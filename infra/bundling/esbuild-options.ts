@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
 import type { JobName } from '../../shared/definitions/schedules.js';
-import { ensureCcxtSingleExchangeModule, ensureProtobufStub } from './generated-modules.js';
+import { ensureCcxtSingleExchangeModule, ensureCcxtWithoutExchangesModule, ensureProtobufStub } from './generated-modules.js';
 
 /** The repository root (this file is infra/bundling/esbuild-options.ts). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -39,12 +39,15 @@ export interface BundleSpec {
   readonly mainFields: readonly string[];
   /** Import specifier -> path relative to the project root (esbuild resolves aliases from its working directory). */
   readonly alias: Readonly<Record<string, string>>;
-  /** Left out of the bundle. Empty: the AWS SDK is bundled so the tested version is the deployed one. */
+  /** Left out of the bundle. The AWS SDK is bundled so the tested version is the deployed one. */
   readonly external: readonly string[];
 }
 
-/** The bundle specification for a deployment on the given exchange. */
-export function bundleSpec(exchangeId: string, projectRoot: string = PROJECT_ROOT): BundleSpec {
+/**
+ * The bundle specification for a deployment: a live one bundles the one exchange it trades on;
+ * a paper one (`exchangeId` undefined) bundles no exchange at all.
+ */
+export function bundleSpec(exchangeId: string | undefined, projectRoot: string = PROJECT_ROOT): BundleSpec {
   return {
     target: BUNDLE_TARGET,
     minify: true,
@@ -53,12 +56,18 @@ export function bundleSpec(exchangeId: string, projectRoot: string = PROJECT_ROO
     banner: ESM_REQUIRE_BANNER,
     mainFields: MAIN_FIELDS,
     alias: {
-      ccxt: ensureCcxtSingleExchangeModule(projectRoot, exchangeId),
+      ccxt: exchangeId === undefined ? ensureCcxtWithoutExchangesModule(projectRoot) : ensureCcxtSingleExchangeModule(projectRoot, exchangeId),
       protobufjs: ensureProtobufStub(projectRoot),
     },
-    external: [],
+    // ccxt imports undici (about 500 KB) on its first request for tuned keep-alive pooling, and
+    // falls back to Node's global fetch (the same undici engine, built into Node) when the import
+    // fails. Left out, the bundle is a fifth smaller and loads faster; requests use Node's fetch.
+    external: exchangeId === undefined ? [] : [CCXT_OPTIONAL_HTTP_CLIENT],
   };
 }
+
+/** The HTTP client ccxt loads optionally (see `external` above). */
+export const CCXT_OPTIONAL_HTTP_CLIENT = 'undici';
 
 /** Source file of a job's handler, relative to the project root. */
 export function handlerEntry(job: JobName | string, projectRoot: string = PROJECT_ROOT): string {

@@ -25,7 +25,7 @@ const SQS_MAX_MAX_CONCURRENCY = 1000;
 
 /**
  * Settings the infrastructure owns: resource names, trading mode, exchange, watchlist, schedule
- * intervals and log level are derived from the stack and this config. Every other key of the
+ * intervals, log level and tracing are derived from the stack and this config. Every other key of the
  * shared `ENV` map is a strategy/risk tunable a stage may override in `settings`.
  */
 export const INFRA_MANAGED_SETTINGS = [
@@ -50,6 +50,7 @@ export const INFRA_MANAGED_SETTINGS = [
   'reconcilerEverySeconds',
   'healthEverySeconds',
   'logLevel',
+  'tracing',
 ] as const satisfies readonly (keyof typeof ENV)[];
 
 type ManagedSetting = (typeof INFRA_MANAGED_SETTINGS)[number];
@@ -76,6 +77,11 @@ export const deploymentConfigSchema = z
     live: z.boolean().default(false),
     /** Where alarm notifications are emailed. Optional: the topic exists either way. */
     alarmEmail: z.email().optional(),
+    /**
+     * Name of the Secrets Manager secret with the exchange API keys, created by the operator
+     * before going live. The stack only references it, so no deploy can overwrite the keys.
+     */
+    exchangeSecretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'not a Secrets Manager secret name'),
     /** ccxt exchange id; the bundle contains only this exchange's class. */
     exchangeId: z.string().regex(/^[a-z0-9]+$/),
     quoteCurrency: z.string().regex(/^[A-Z0-9]{2,15}$/),

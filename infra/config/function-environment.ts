@@ -49,6 +49,8 @@ export function functionEnvironment(config: DeploymentConfig, job: JobName, reso
     [ENV.reconcilerEverySeconds]: String(scheduleOf('reconciler').everySeconds),
     [ENV.healthEverySeconds]: String(scheduleOf('health').everySeconds),
     [ENV.logLevel]: config.logLevel,
+    // The functions load the X-Ray SDK only when this says so; it follows active tracing.
+    [ENV.tracing]: String(config.tracing),
     [ENV.eventBusName]: resources.eventBusName,
     [ENV.maxPauseAgeSeconds]: String(config.alarms.pauseMaxAgeSeconds),
     // The drift alarm and the reconciler's drift audit share one threshold.

@@ -13,6 +13,7 @@ import { parseDeploymentConfig, type DeploymentConfig, type StageConfig } from '
 
 const dev: StageConfig = {
   stage: 'dev',
+  exchangeSecretName: 'tradewarden/dev/exchange-keys',
   exchangeId: 'binance',
   quoteCurrency: 'USDT',
   watchlist: ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'],
@@ -33,6 +34,7 @@ const dev: StageConfig = {
 const prod: StageConfig = {
   ...dev,
   stage: 'prod',
+  exchangeSecretName: 'tradewarden/prod/exchange-keys',
   logLevel: 'INFO',
   logRetentionDays: 90,
   functions: {

@@ -1,41 +1,32 @@
 /**
- * The Secrets Manager secret that holds the exchange API keys (SEC-1). It is created with an
- * empty placeholder; the operator puts the real keys in it (console or CLI) before going live.
- * CloudFormation never rewrites it afterwards because its template value does not change.
+ * The Secrets Manager secret that holds the exchange API keys (SEC-1), referenced by name from
+ * the deployment config, never created by the stack. The template therefore holds no secret
+ * value and no generator for one: no deploy, update, rollback or replacement can overwrite the
+ * keys the operator stored, and deleting the stack leaves them alone. The operator creates the
+ * secret once (`aws secretsmanager create-secret --name <name> --secret-string file://keys.json`)
+ * before the first live deploy; paper mode never reads it.
  */
-import { RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { IGrantable } from 'aws-cdk-lib/aws-iam';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 
 /** The secret's JSON fields. */
 export const EXCHANGE_SECRET_FIELDS = ['apiKey', 'secret'] as const;
 
 export interface ExchangeSecretProps {
-  /**
-   * What happens to the secret (and the keys in it) when the stack is deleted.
-   * @default RemovalPolicy.RETAIN
-   */
-  readonly removalPolicy?: RemovalPolicy;
+  /** Name of the existing secret (Secrets Manager appends a random suffix to its ARN). */
+  readonly secretName: string;
 }
 
 export class ExchangeSecret extends Construct {
-  readonly secret: Secret;
+  readonly secret: ISecret;
+  /** What the functions pass as `SecretId`: the name, which does not depend on the ARN suffix. */
+  readonly secretId: string;
 
-  constructor(scope: Construct, id: string, props: ExchangeSecretProps = {}) {
+  constructor(scope: Construct, id: string, props: ExchangeSecretProps) {
     super(scope, id);
-    this.secret = new Secret(this, 'Secret', {
-      description: 'Tradewarden exchange API keys: {"apiKey": "...", "secret": "..."}',
-      // Empty placeholders, not keys: safe to appear in the template.
-      secretObjectValue: Object.fromEntries(EXCHANGE_SECRET_FIELDS.map((f) => [f, SecretValue.unsafePlainText('')])),
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason:
-        'Exchange API keys are issued by the exchange and can only be rotated there; Secrets Manager has no ' +
-        'rotation function for them. The operator rotates them on the exchange and updates this secret.',
-    });
+    this.secret = Secret.fromSecretNameV2(this, 'Secret', props.secretName);
+    this.secretId = props.secretName;
   }
 
   /** Lets `grantee` read the keys (functions that call the exchange's private API only). */

@@ -2,11 +2,11 @@
  * The FIFO queue that carries trade intents from the scanner to the executor, and its FIFO
  * dead-letter queue (OPS-2). Built from the shared queue definition.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
-import type { IFunction } from 'aws-cdk-lib/aws-lambda';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { EventSourceMapping, type IFunction } from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Queue, QueueEncryption, RedrivePermission } from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import { DLQ_RETENTION_SECONDS, EXECUTION_QUEUE, queueName, type QueueDefinition } from '../../shared/definitions/queues.js';
 
 export interface ExecutionQueueProps {
@@ -16,7 +16,7 @@ export interface ExecutionQueueProps {
    */
   readonly definition?: QueueDefinition;
   /**
-   * Prefix of both queue names (`<prefix>-<logicalId>.fifo`, as in the local stack).
+   * Prefix of the execution queue's name (`<prefix>-<logicalId>.fifo`, as in the local stack).
    * @default the stack name
    */
   readonly namePrefix?: string;
@@ -28,6 +28,11 @@ export interface ExecutionConsumerOptions {
   readonly batchSize: number;
   /** Upper bound on concurrent invocations. */
   readonly maxConcurrency: number;
+  /**
+   * What the consumer needs before the first batch arrives (its role's policies).
+   * @default nothing beyond CDK's own dependencies
+   */
+  readonly dependsOn?: readonly IDependable[];
 }
 
 /**
@@ -52,10 +57,14 @@ export class ExecutionQueue extends Construct {
 
     // The DLQ's redrive-allow policy names the source queue by ARN built from its fixed name:
     // referencing the source queue object would make the two queues depend on each other.
+    // The DLQ holds failed intents, so it outlives the stack (RETAIN). It has no fixed name:
+    // CloudFormation generates one (ending in .fifo), so a retained DLQ never blocks a
+    // redeploy after `cdk destroy`. The source queue keeps its fixed name and is deleted with
+    // the stack (what it holds expires within the intent time-to-live anyway).
     const sourceArn = Stack.of(this).formatArn({ service: 'sqs', resource: sourceName });
     this.deadLetterQueue = new Queue(this, deadLetter.logicalId, {
-      queueName: queueName(prefix, deadLetter.logicalId, true),
       fifo: true,
+      removalPolicy: RemovalPolicy.RETAIN,
       retentionPeriod: Duration.seconds(DLQ_RETENTION_SECONDS),
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -81,12 +90,14 @@ export class ExecutionQueue extends Construct {
    * messages of a batch are redelivered.
    */
   feed(consumer: IFunction, options: ExecutionConsumerOptions): void {
-    consumer.addEventSource(
-      new SqsEventSource(this.queue, {
-        batchSize: options.batchSize,
-        maxConcurrency: options.maxConcurrency,
-        reportBatchItemFailures: true,
-      }),
-    );
+    const source = new SqsEventSource(this.queue, {
+      batchSize: options.batchSize,
+      maxConcurrency: options.maxConcurrency,
+      reportBatchItemFailures: true,
+    });
+    consumer.addEventSource(source);
+    const mapping = consumer.node.children.find((c): c is EventSourceMapping => c instanceof EventSourceMapping);
+    if (!mapping) throw new Error('the SQS event source created no event source mapping');
+    mapping.node.addDependency(...(options.dependsOn ?? []));
   }
 }

@@ -42,6 +42,13 @@ export interface JobFunctionProps {
    * @default no dead-letter queue
    */
   readonly deadLetterQueue?: IQueue;
+  /**
+   * Concurrent executions reserved for (and capped at) this function. 1 for a scheduled job: a
+   * run never overlaps the previous one, even when Scheduler retries a delivery or an operator
+   * invokes it ad hoc.
+   * @default no reservation (the account's unreserved pool)
+   */
+  readonly reservedConcurrency?: number;
 }
 
 export class JobFunction extends Construct {
@@ -81,6 +88,7 @@ export class JobFunction extends Construct {
       depsLockFilePath: join(PROJECT_ROOT, 'package-lock.json'),
       bundling: nodejsBundlingOptions(props.bundle),
       ...(props.deadLetterQueue ? { deadLetterQueue: props.deadLetterQueue } : {}),
+      ...(props.reservedConcurrency !== undefined ? { reservedConcurrentExecutions: props.reservedConcurrency } : {}),
     });
     if (props.tracing) {
       Validations.of(role).acknowledge({

@@ -1,8 +1,9 @@
 /**
- * Least-privilege data access per job (SEC-2), written as explicit policy statements instead of
- * the broad `grant*` helpers: every table statement names the table and each of its indexes
- * (no `index/*`), and the audit table is append-only for every role (OPS-4): PutItem, GetItem,
- * Query and DescribeTable, never UpdateItem or DeleteItem.
+ * Least-privilege data access per job (SEC-2, SEC-6), derived from one access list per job
+ * (`JOB_ACCESS`) as explicit policy statements instead of the broad `grant*` helpers: exactly
+ * the actions the job's code calls, on the tables and the indexes it queries (no `index/*`); the
+ * audit table is append-only for every role (OPS-4): PutItem and GetItem, never UpdateItem or
+ * DeleteItem.
  *
  * Not here: consuming the execution queue (the executor's SQS event source grants it) and
  * writing logs (each function's own log group, see job-function.ts).
@@ -11,41 +12,42 @@ import { Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_TABLE, IDEMPOTENCY_TABLE, PAPER_TABLE, STATE_TABLE, type TableDefinition } from '../../shared/definitions/tables.js';
+import { AUDIT_TABLE, HELD_LOCKS_INDEX, IDEMPOTENCY_TABLE, OPEN_ORDERS_INDEX, PAPER_TABLE, STATE_TABLE, type TableDefinition } from '../../shared/definitions/tables.js';
 import type { JobName } from '../../shared/definitions/schedules.js';
 import type { ExchangeSecret } from './exchange-secret.js';
 import type { TradewardenTables } from './tables.js';
 
-/** Reads, including queries on the named indexes. Scan is granted separately, per job. */
-export const TABLE_READ_ACTIONS = [
-  'dynamodb:GetItem',
-  'dynamodb:BatchGetItem',
-  'dynamodb:Query',
-  'dynamodb:ConditionCheckItem',
-  'dynamodb:DescribeTable',
-] as const;
-/** Conditional single-item writes are the backbone; batch writes for bulk clean-up. */
-export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
-/** Append-only: a new record (conditional on `attribute_not_exists`) and reads of the chain head. */
-export const TABLE_APPEND_ACTIONS = ['dynamodb:PutItem', 'dynamodb:GetItem', 'dynamodb:Query', 'dynamodb:DescribeTable'] as const;
-/** Actions no role may hold on the audit table. */
+/** The DynamoDB item and query actions the functions' code issues. */
+export type TableAction = 'GetItem' | 'PutItem' | 'UpdateItem' | 'DeleteItem' | 'Query' | 'Scan' | 'BatchGetItem';
+
+/** Actions no role may hold on the audit table: it is append-only (OPS-4). */
 export const AUDIT_FORBIDDEN_ACTIONS = ['dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem', 'dynamodb:*'] as const;
+/** What a role may do on the audit table: add a record, and read one back after a lost append race. */
+export const AUDIT_ALLOWED_ACTIONS: readonly TableAction[] = ['PutItem', 'GetItem'];
 
-export type TableAccess = 'read' | 'readWrite' | 'append';
-
-/** Access to one table. */
+/** Exactly the calls one job makes on one table. */
 export interface TableGrant {
   readonly table: TableDefinition;
-  readonly access: TableAccess;
-  /** Also `dynamodb:Scan` (never on the audit table). */
-  readonly scan?: boolean;
+  readonly actions: readonly TableAction[];
+  /**
+   * Indexes the job queries: `dynamodb:Query` on exactly these index ARNs, in a statement of
+   * its own (the item actions stay on the table ARN).
+   * @default none
+   */
+  readonly queriedIndexes?: readonly string[];
 }
 
-/** What one job may touch. */
+/**
+ * What one job's code calls, and nothing more (SEC-2, SEC-6). test/infra/iam-from-code.test.ts
+ * runs the functions against the emulators, records every AWS call, and fails when a role holds
+ * an action its function did not call (or calls one its role lacks).
+ */
 export interface JobAccess {
   readonly tables: readonly TableGrant[];
   /** Send intents to the execution queue. */
   readonly sendIntents?: boolean;
+  /** Send a record that can never succeed to the execution DLQ (SEC-4). */
+  readonly sendDeadLetters?: boolean;
   /** Read the execution queue's and its dead-letter queue's attributes (depths, for the health report). */
   readonly readQueueDepths?: boolean;
   /** Publish domain events to the bus. */
@@ -55,58 +57,44 @@ export interface JobAccess {
 }
 
 /**
- * The access matrix. The paper table is granted only in paper mode (see `JobPermissions`).
- * The scanner reads public market data only, so it gets no exchange keys; the audit table is
- * append-only everywhere; no job scans a table on its schedule (health finds held locks by the
- * sparse held-locks index).
+ * The access list of every job: one list per function, the only source of its data policy.
+ * The paper table is granted only in paper mode (see `JobPermissions`). Notes:
+ * - the audit table: PutItem of a new record and GetItem of the record that won a lost race;
+ *   the head pointer lives in the state table (GetItem, UpdateItem);
+ * - idempotency (executor): Powertools puts, reads on a conflict, updates on completion and
+ *   deletes the record when an attempt fails;
+ * - no job scans a table (health finds held locks by the sparse held-locks index) and only
+ *   health reads heartbeats in a batch.
  */
 export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
   scanner: {
-    tables: [
-      { table: STATE_TABLE, access: 'readWrite' },
-      { table: PAPER_TABLE, access: 'readWrite' },
-      { table: AUDIT_TABLE, access: 'append' },
-    ],
+    tables: [{ table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'] }],
     sendIntents: true,
   },
   executor: {
     tables: [
-      { table: STATE_TABLE, access: 'readWrite' },
-      { table: IDEMPOTENCY_TABLE, access: 'readWrite' },
-      { table: PAPER_TABLE, access: 'readWrite' },
-      { table: AUDIT_TABLE, access: 'append' },
+      { table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'] },
+      { table: IDEMPOTENCY_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
+      { table: PAPER_TABLE, actions: ['GetItem', 'PutItem'] },
+      { table: AUDIT_TABLE, actions: AUDIT_ALLOWED_ACTIONS },
     ],
+    sendDeadLetters: true,
     exchangeKeys: true,
   },
   reconciler: {
     tables: [
-      { table: STATE_TABLE, access: 'readWrite' },
-      { table: PAPER_TABLE, access: 'readWrite' },
-      { table: AUDIT_TABLE, access: 'append' },
+      { table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'], queriedIndexes: [OPEN_ORDERS_INDEX] },
+      { table: PAPER_TABLE, actions: ['GetItem', 'PutItem'], queriedIndexes: ['paper-open-orders'] },
+      { table: AUDIT_TABLE, actions: AUDIT_ALLOWED_ACTIONS },
     ],
     exchangeKeys: true,
   },
   health: {
-    tables: [{ table: STATE_TABLE, access: 'readWrite' }],
+    tables: [{ table: STATE_TABLE, actions: ['GetItem', 'UpdateItem', 'Query', 'BatchGetItem'], queriedIndexes: [HELD_LOCKS_INDEX] }],
     readQueueDepths: true,
     putEvents: true,
   },
 };
-
-function tableActions(access: TableAccess): readonly string[] {
-  switch (access) {
-    case 'read':
-      return TABLE_READ_ACTIONS;
-    case 'readWrite':
-      return [...TABLE_READ_ACTIONS, ...TABLE_WRITE_ACTIONS];
-    case 'append':
-      return TABLE_APPEND_ACTIONS;
-    default: {
-      const unknown: never = access;
-      throw new Error(`unknown table access ${String(unknown)}`);
-    }
-  }
-}
 
 export interface JobPermissionsProps {
   readonly job: JobName;
@@ -135,19 +123,28 @@ export class JobPermissions extends Construct {
     for (const grant of access.tables) {
       const { logicalId } = grant.table;
       if (logicalId === PAPER_TABLE.logicalId && props.mode !== 'paper') continue;
-      if (logicalId === AUDIT_TABLE.logicalId && (grant.access !== 'append' || grant.scan)) {
+      if (logicalId === AUDIT_TABLE.logicalId && grant.actions.some((a) => !AUDIT_ALLOWED_ACTIONS.includes(a))) {
         throw new Error(`${props.job}: the audit table is append-only (OPS-4)`);
       }
-      statements.push(
-        new PolicyStatement({
-          sid: `${logicalId}${grant.access[0]?.toUpperCase()}${grant.access.slice(1)}`,
-          actions: [...tableActions(grant.access), ...(grant.scan ? ['dynamodb:Scan'] : [])],
-          resources: props.tables.resourceArns(grant.table),
-        }),
-      );
+      const tableArn = props.tables.resourceArns(grant.table)[0] ?? '';
+      if (grant.actions.length > 0) {
+        statements.push(new PolicyStatement({ sid: `${logicalId}Access`, actions: grant.actions.map((a) => `dynamodb:${a}`), resources: [tableArn] }));
+      }
+      const indexes = grant.queriedIndexes ?? [];
+      for (const index of indexes) {
+        if (!grant.table.indexes.some((i) => i.indexName === index)) throw new Error(`${props.job}: ${logicalId} has no index ${index}`);
+      }
+      if (indexes.length > 0) {
+        statements.push(
+          new PolicyStatement({ sid: `${logicalId}IndexQueries`, actions: ['dynamodb:Query'], resources: indexes.map((index) => `${tableArn}/index/${index}`) }),
+        );
+      }
     }
     if (access.sendIntents) {
       statements.push(new PolicyStatement({ sid: 'SendIntents', actions: ['sqs:SendMessage'], resources: [props.executionQueue.queueArn] }));
+    }
+    if (access.sendDeadLetters) {
+      statements.push(new PolicyStatement({ sid: 'SendDeadLetters', actions: ['sqs:SendMessage'], resources: [props.executionDeadLetterQueue.queueArn] }));
     }
     if (access.readQueueDepths) {
       statements.push(

@@ -5,11 +5,12 @@
  */
 import { Duration, Stack, Validations, type CfnResource } from 'aws-cdk-lib';
 import { Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
+import { policiesOf } from './names.js';
 import type { IFunction } from 'aws-cdk-lib/aws-lambda';
 import { ContextAttribute, Schedule, ScheduleExpression, ScheduleTargetInput, TimeWindow } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
-import { Construct } from 'constructs';
+import { Construct, type IDependable } from 'constructs';
 import type { ScheduleDefinition } from '../../shared/definitions/schedules.js';
 
 /**
@@ -39,6 +40,13 @@ export interface JobScheduleProps {
    * @default true
    */
   readonly enabled?: boolean;
+  /**
+   * What the function needs before its first run (its role's policies, see `policiesOf`). The schedule is created
+   * after them and after its own role's policy, so the first runs do not fail with AccessDenied
+   * while IAM is still being created.
+   * @default only the schedule's own role
+   */
+  readonly dependsOn?: readonly IDependable[];
 }
 
 export class JobSchedule extends Construct {
@@ -70,6 +78,7 @@ export class JobSchedule extends Construct {
         role: this.role,
       }),
     });
+    this.schedule.node.addDependency(...policiesOf(this.role), ...(props.dependsOn ?? []));
     props.target.configureAsyncInvoke({ retryAttempts: SCHEDULED_RUN_RETRY_ATTEMPTS, maxEventAge });
 
     const functionLogicalId = stack.resolve((props.target.node.defaultChild as CfnResource).logicalId) as string;

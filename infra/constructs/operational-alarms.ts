@@ -1,8 +1,13 @@
 /**
  * Every alarm (HLT-1, HLT-3, REC-4, RISK-3, RISK-5), all notifying one topic on alarm and on
  * recovery:
- * - per function: error rate (errors / invocations), throttles, p99 duration near the timeout;
- * - every dead-letter queue not empty;
+ * - per function: error rate (errors / invocations, only once enough invocations make a rate
+ *   meaningful), throttles, p99 duration near the timeout;
+ * - every dead-letter queue: each new arrival (an increase of its depth; for the execution DLQ
+ *   also the executor's own DeadLettered metric), so a second failure notifies again even while
+ *   older letters wait; and a separate reminder when a letter has waited more than a day;
+ * - the executor's failed records (not Lambda errors with partial batch responses), UNKNOWN
+ *   orders and rejected orders;
  * - a missing heartbeat per scheduled job (missing data is breaching), and for the executor,
  *   work waiting in the queue while the executor reports no success, or an intent older than
  *   its time-to-live still in the queue;
@@ -32,6 +37,19 @@ const FUNCTION_ALARM_PERIOD = Duration.minutes(5);
 const MINUTE = Duration.minutes(1);
 /** Consecutive minutes of queued work without an executor heartbeat before alarming. */
 const EXECUTOR_STALL_MINUTES = 5;
+/**
+ * Fewest invocations in a window for its error rate to count. One failure among 1-5 runs is a
+ * 20-100 % "rate" that says nothing; a job that fails every run is caught by its missing
+ * heartbeat instead (HLT-1). See `errorRateWindow` for how the window makes this reachable.
+ */
+export const MIN_INVOCATIONS_FOR_ERROR_RATE = 10;
+/** A dead letter older than this is a reminder: someone still has to look at it. */
+export const DEAD_LETTER_REMINDER_AGE = Duration.days(1);
+/** Window of the executor's record and order alarms. */
+const EXECUTOR_ALARM_PERIOD = Duration.minutes(5);
+/** Failed records must recur in this many of the last `RECORDS_FAILING_OF` windows: a single transient retry pages nobody. */
+const RECORDS_FAILING_IN = 2;
+const RECORDS_FAILING_OF = 3;
 
 export interface MonitoredFunction {
   readonly job: JobName;
@@ -43,6 +61,12 @@ export interface MonitoredQueue {
   /** Short name used in the alarm's id and name, e.g. `ExecutionDlq`. */
   readonly name: string;
   readonly queue: IQueue;
+  /**
+   * A metric counting the letters a function puts in this queue itself (the executor's
+   * DeadLettered): an arrival alarms even when a redrive empties the queue in the same minute.
+   * @default depth increases only
+   */
+  readonly sentByFunction?: IMetric;
 }
 
 export interface AlarmThresholds {
@@ -86,15 +110,9 @@ export class OperationalAlarms extends Construct {
 
     for (const f of props.functions) this.functionAlarms(f, thresholds);
 
-    for (const dlq of props.deadLetterQueues) {
-      this.add(`${dlq.name}NotEmpty`, {
-        description: `${dlq.name} has messages: something failed for good. Inspect, fix, then redrive (OPS-2).`,
-        metric: dlq.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: MINUTE }),
-        threshold: 0,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-      });
-    }
+    for (const dlq of props.deadLetterQueues) this.deadLetterAlarms(dlq);
+
+    this.executorAlarms();
 
     for (const schedule of SCHEDULES) {
       this.add(`${pascalCase(schedule.job)}HeartbeatMissing`, {
@@ -171,16 +189,20 @@ export class OperationalAlarms extends Construct {
 
   private functionAlarms(f: MonitoredFunction, thresholds: AlarmThresholds): void {
     const job = pascalCase(f.job);
+    const window = errorRateWindow(f.job);
     this.add(`${job}ErrorRate`, {
-      description: `${f.job}: more than ${thresholds.errorRatePercent}% of invocations failed (HLT-3).`,
+      description:
+        `${f.job}: more than ${thresholds.errorRatePercent}% of invocations failed in ${window.toMinutes()} min, ` +
+        `counted only from ${MIN_INVOCATIONS_FOR_ERROR_RATE} invocations on (HLT-3).`,
       metric: new MathExpression({
         label: `${f.job} error rate (%)`,
-        expression: 'IF(invocations > 0, 100 * errors / invocations, 0)',
+        // Below the minimum the rate is reported as 0: too few runs for a rate to mean anything.
+        expression: `IF(invocations >= ${MIN_INVOCATIONS_FOR_ERROR_RATE}, 100 * errors / invocations, 0)`,
         usingMetrics: {
-          errors: f.function.metricErrors({ statistic: 'Sum', period: FUNCTION_ALARM_PERIOD }),
-          invocations: f.function.metricInvocations({ statistic: 'Sum', period: FUNCTION_ALARM_PERIOD }),
+          errors: f.function.metricErrors({ statistic: 'Sum', period: window }),
+          invocations: f.function.metricInvocations({ statistic: 'Sum', period: window }),
         },
-        period: FUNCTION_ALARM_PERIOD,
+        period: window,
       }),
       threshold: thresholds.errorRatePercent,
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
@@ -203,6 +225,73 @@ export class OperationalAlarms extends Construct {
     });
   }
 
+  /** A new letter in a dead-letter queue, and a letter left there for more than a day. */
+  private deadLetterAlarms(dlq: MonitoredQueue): void {
+    // Depth = visible + in flight, so an operator receiving letters to inspect them (and their
+    // return after the visibility timeout) is not an arrival. DIFF > 0: the depth grew this minute.
+    const depth = 'FILL(visible, 0) + FILL(inflight, 0)';
+    this.add(`${dlq.name}NewLetters`, {
+      description:
+        `${dlq.name} received a new message: something failed for good. Each arrival notifies, also while older ` +
+        'letters wait. Inspect (the errorCode and errorReason message attributes say why), fix, then redrive (OPS-2).',
+      metric: new MathExpression({
+        label: `${dlq.name} new letters`,
+        expression: dlq.sentByFunction ? `IF(FILL(sent, 0) > 0 OR DIFF(${depth}) > 0, 1, 0)` : `IF(DIFF(${depth}) > 0, 1, 0)`,
+        usingMetrics: {
+          visible: dlq.queue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: MINUTE }),
+          inflight: dlq.queue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: MINUTE }),
+          ...(dlq.sentByFunction ? { sent: dlq.sentByFunction } : {}),
+        },
+        period: MINUTE,
+      }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      // DIFF needs the minute before: two periods in range, one breaching one alarms.
+      evaluationPeriods: 2,
+      datapointsToAlarm: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.add(`${dlq.name}LetterOlderThanADay`, {
+      description: `${dlq.name} still holds a message older than ${DEAD_LETTER_REMINDER_AGE.toHours()} h: inspect it, redrive or delete it.`,
+      metric: dlq.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }),
+      threshold: DEAD_LETTER_REMINDER_AGE.toSeconds(),
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+
+  /**
+   * The executor's own outcomes. With partial batch responses a failed record is not a Lambda
+   * error, so the error-rate alarm never sees it.
+   */
+  private executorAlarms(): void {
+    this.add('ExecutorRecordsFailing', {
+      description:
+        `Executor records failed (and are being redelivered) in ${RECORDS_FAILING_IN} of the last ${RECORDS_FAILING_OF} ` +
+        `${EXECUTOR_ALARM_PERIOD.toMinutes()}-minute windows: a persistent fault, not one transient retry (EXE-4).`,
+      metric: jobMetric(MetricName.RecordsFailed, 'executor', { statistic: 'Sum', period: EXECUTOR_ALARM_PERIOD }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: RECORDS_FAILING_OF,
+      datapointsToAlarm: RECORDS_FAILING_IN,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.add('ExecutorOrdersUnknown', {
+      description: 'An order outcome is UNKNOWN (a timeout after the request may have reached the exchange); the reconciler resolves it by client order id (EXE-3).',
+      metric: sourcedMetric(MetricName.OrdersUnknown, { statistic: 'Sum', period: EXECUTOR_ALARM_PERIOD }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+    this.add('ExecutorOrdersRejected', {
+      description: 'The exchange rejected an order, or an intent expired before it could be sent (EXE-4, EXE-9).',
+      metric: sourcedMetric(MetricName.OrdersRejected, { statistic: 'Sum', period: EXECUTOR_ALARM_PERIOD }),
+      threshold: 1,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+    });
+  }
+
   private add(
     id: string,
     options: {
@@ -212,6 +301,7 @@ export class OperationalAlarms extends Construct {
       comparisonOperator: ComparisonOperator;
       treatMissingData: TreatMissingData;
       evaluationPeriods?: number;
+      datapointsToAlarm?: number;
     },
   ): Alarm {
     const alarm = new Alarm(this, id, {
@@ -221,6 +311,7 @@ export class OperationalAlarms extends Construct {
       threshold: options.threshold,
       comparisonOperator: options.comparisonOperator,
       evaluationPeriods: options.evaluationPeriods ?? 1,
+      ...(options.datapointsToAlarm !== undefined ? { datapointsToAlarm: options.datapointsToAlarm } : {}),
       treatMissingData: options.treatMissingData,
     });
     alarm.addAlarmAction(this.action);
@@ -233,4 +324,15 @@ export class OperationalAlarms extends Construct {
 /** An alarm period covering one schedule interval: CloudWatch wants whole minutes. */
 function alarmPeriod(everySeconds: number): Duration {
   return Duration.minutes(Math.max(1, Math.ceil(everySeconds / 60)));
+}
+
+/**
+ * The error-rate window of a job: five minutes, or long enough for its schedule to reach
+ * MIN_INVOCATIONS_FOR_ERROR_RATE runs (scanner and health every minute: 10 min; reconciler every
+ * 5 min: 50 min). The executor runs per batch, so five minutes of traffic.
+ */
+export function errorRateWindow(job: JobName): Duration {
+  if (job === 'executor') return FUNCTION_ALARM_PERIOD;
+  const needed = Math.ceil((MIN_INVOCATIONS_FOR_ERROR_RATE * scheduleOf(job).everySeconds) / 60);
+  return Duration.minutes(Math.max(FUNCTION_ALARM_PERIOD.toMinutes(), needed));
 }

@@ -20,6 +20,8 @@ export const METRIC_SOURCES = {
   [MetricName.OrdersPlaced]: ['executor'],
   [MetricName.OrdersRejected]: ['executor'],
   [MetricName.OrdersUnknown]: ['executor'],
+  [MetricName.RecordsFailed]: ['executor'],
+  [MetricName.DeadLettered]: ['executor'],
   [MetricName.Fills]: ['executor', 'reconciler'],
   [MetricName.Signals]: ['scanner'],
   [MetricName.IntentsSent]: ['scanner'],

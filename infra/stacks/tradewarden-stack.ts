@@ -22,10 +22,18 @@ import { HealthEndpoint } from '../constructs/health-endpoint.js';
 import { JobFunction } from '../constructs/job-function.js';
 import { JobPermissions } from '../constructs/job-permissions.js';
 import { JobSchedule } from '../constructs/job-schedule.js';
-import { pascalCase } from '../constructs/names.js';
+import { pascalCase, policiesOf } from '../constructs/names.js';
 import { OperationalAlarms, type MonitoredQueue } from '../constructs/operational-alarms.js';
 import { OperationsDashboard } from '../constructs/operations-dashboard.js';
 import { TradewardenTables } from '../constructs/tables.js';
+import { sourcedMetric } from '../constructs/tradewarden-metrics.js';
+import { MetricName } from '../../shared/runtime/metric-names.js';
+
+/**
+ * Concurrent runs of each scheduled job: one. A scan, a reconciliation or a health run never
+ * overlaps another (a retried delivery or an ad hoc invoke waits or is throttled instead).
+ */
+export const SCHEDULED_JOB_CONCURRENCY = 1;
 
 export interface TradewardenStackProps extends StackProps {
   readonly config: DeploymentConfig;
@@ -36,7 +44,7 @@ export interface TradewardenStackProps extends StackProps {
   readonly entries?: Partial<Record<JobName, string>>;
   /**
    * How handlers are bundled.
-   * @default bundleSpec(config.exchangeId)
+   * @default bundleSpec(config.exchangeId) in live mode, bundleSpec(undefined) (no exchange) in paper mode
    */
   readonly bundle?: BundleSpec;
 }
@@ -64,13 +72,13 @@ export class TradewardenStack extends Stack {
     });
     const { config } = props;
     const mode = tradingMode(config);
-    const bundle = props.bundle ?? bundleSpec(config.exchangeId);
+    const bundle = props.bundle ?? bundleSpec(mode === 'live' ? config.exchangeId : undefined);
 
     this.tables = new TradewardenTables(this, 'Tables');
     this.executionQueue = new ExecutionQueue(this, 'Execution');
     const events = new DomainEventBus(this, 'DomainEvents', { archiveRetention: Duration.days(config.eventArchiveRetentionDays) });
     const alarmTopic = new AlarmTopic(this, 'Alarms', config.alarmEmail ? { email: config.alarmEmail } : {});
-    const exchangeSecret = new ExchangeSecret(this, 'ExchangeKeys');
+    const exchangeSecret = new ExchangeSecret(this, 'ExchangeKeys', { secretName: config.exchangeSecretName });
 
     const scheduleDlqs = new Map<JobName, JobDeadLetterQueue>(
       SCHEDULES.map((s) => [s.job, new JobDeadLetterQueue(this, `${pascalCase(s.job)}Dlq`)]),
@@ -84,10 +92,11 @@ export class TradewardenStack extends Stack {
       executionQueueUrl: this.executionQueue.queue.queueUrl,
       executionDlqUrl: this.executionQueue.deadLetterQueue.queueUrl,
       eventBusName: events.bus.eventBusName,
-      exchangeSecretArn: exchangeSecret.secret.secretArn,
+      exchangeSecretArn: exchangeSecret.secretId,
     };
 
     const functions = {} as Record<JobName, JobFunction>;
+    const permissions = {} as Record<JobName, JobPermissions>;
     // What each function will run with (defaults applied); alarm thresholds must agree with it.
     const runtimeConfigs = {} as Record<JobName, Config>;
     for (const job of JOBS) {
@@ -104,9 +113,9 @@ export class TradewardenStack extends Stack {
         bundle,
         tracing: config.tracing,
         ...(props.entries?.[job] ? { entry: props.entries[job] } : {}),
-        ...(dlq ? { deadLetterQueue: dlq.queue } : {}),
+        ...(dlq ? { deadLetterQueue: dlq.queue, reservedConcurrency: SCHEDULED_JOB_CONCURRENCY } : {}),
       });
-      new JobPermissions(fn, 'Permissions', {
+      permissions[job] = new JobPermissions(fn, 'Permissions', {
         job,
         role: fn.role,
         tables: this.tables,
@@ -127,18 +136,24 @@ export class TradewardenStack extends Stack {
         definition: schedule,
         target: functions[schedule.job].function,
         deadLetterQueue: dlq.queue,
+        dependsOn: [...policiesOf(functions[schedule.job].role), permissions[schedule.job]],
       });
     }
 
     this.executionQueue.feed(functions.executor.function, {
       batchSize: config.executor.batchSize,
       maxConcurrency: config.executor.maxConcurrency,
+      dependsOn: [...policiesOf(functions.executor.role), permissions.executor],
     });
     new HealthEndpoint(this, 'HealthEndpoint', { function: functions.health.function });
 
     const monitored = JOBS.map((job) => ({ job, function: functions[job].function, timeout: functions[job].timeout }));
     const deadLetterQueues: MonitoredQueue[] = [
-      { name: 'ExecutionDlq', queue: this.executionQueue.deadLetterQueue },
+      {
+        name: 'ExecutionDlq',
+        queue: this.executionQueue.deadLetterQueue,
+        sentByFunction: sourcedMetric(MetricName.DeadLettered, { statistic: 'Sum', period: Duration.minutes(1) }),
+      },
       ...[...scheduleDlqs].map(([job, dlq]) => ({ name: `${pascalCase(job)}Dlq`, queue: dlq.queue })),
     ];
     this.alarms = new OperationalAlarms(this, 'Monitoring', {
@@ -173,7 +188,8 @@ export class TradewardenStack extends Stack {
       // For ad hoc replays: npm run invoke -- --stage <stage> <job> events/..., or aws lambda invoke --function-name <this>
       output(functionNameOutput(job), functions[job].function.functionName);
     }
-    output(STACK_OUTPUT.exchangeSecretArn, exchangeSecret.secret.secretArn, 'Put {"apiKey","secret"} here before going live');
+    // The key keeps its name (operator interface); the value is the secret's name, a valid SecretId.
+    output(STACK_OUTPUT.exchangeSecretArn, exchangeSecret.secretId, 'Name of the key secret: create it with {"apiKey","secret"} before going live; the stack never writes it');
     output(STACK_OUTPUT.alarmTopicArn, alarmTopic.topic.topicArn);
   }
 }

@@ -7,6 +7,7 @@
 
 export const ErrorCode = {
   ConfigInvalid: 'CONFIG_INVALID',
+  ConfigUnknownSetting: 'CONFIG_UNKNOWN_SETTING',
   ValidationFailed: 'VALIDATION_FAILED',
   IntentExpired: 'INTENT_EXPIRED',
   IllegalTransition: 'ILLEGAL_TRANSITION',
@@ -64,6 +65,22 @@ export class ConfigError extends TradewardenError {
   constructor(readonly issues: readonly string[]) {
     super(ErrorCode.ConfigInvalid, `invalid configuration: ${issues.join('; ')}`, false, { details: { issues } });
     this.name = 'ConfigError';
+  }
+}
+
+/**
+ * A `TW_*` environment variable that is no setting (CFG-3): a typo, or a setting of another
+ * version. Silently ignoring it would run with a value the operator did not choose.
+ */
+export class UnknownSettingError extends TradewardenError {
+  constructor(readonly unknown: ReadonlyArray<{ readonly name: string; readonly closest: string }>) {
+    super(
+      ErrorCode.ConfigUnknownSetting,
+      `unknown setting${unknown.length > 1 ? 's' : ''}: ${unknown.map((u) => `${u.name} (did you mean ${u.closest}?)`).join('; ')}`,
+      false,
+      { details: { unknown } },
+    );
+    this.name = 'UnknownSettingError';
   }
 }
 

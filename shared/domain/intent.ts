@@ -4,7 +4,7 @@
  * slot yields the same ids and the queue and executor deduplicate it (EXE-1).
  */
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import { UNSIGNED_DECIMAL_PATTERN } from './money.js';
 
 /** 32 lowercase hex characters (128 bits of a SHA-256). */

@@ -9,7 +9,7 @@
  * Candles: schema, OHLC consistency, strictly one minute apart (a gap or a duplicate rejects the
  * whole series, so no indicator is computed across it), enough of them, and fresh.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Candle, Ticker } from './market.js';
 import { Decimal, dec } from './money.js';
 

@@ -3,7 +3,7 @@
  * operator changes limits and switches strategies per symbol without a redeploy, and every
  * scanner instance sees the same peak equity, day start and cooldowns.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UNSIGNED_DECIMAL_PATTERN } from '../domain/money.js';
 import type { RiskState } from '../domain/protections.js';
 

@@ -3,8 +3,9 @@
  * environment exactly once, at cold start, by `loadConfig`; nothing else reads `process.env`.
  * An invalid or missing value throws a ConfigError naming every bad field.
  */
-import { z } from 'zod';
-import { ConfigError } from '../domain/errors.js';
+import { closest } from 'fastest-levenshtein';
+import * as z from 'zod';
+import { ConfigError, UnknownSettingError } from '../domain/errors.js';
 import { DEFAULT_LOCK_LEASE_SECONDS } from '../domain/timing.js';
 import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
 
@@ -89,8 +90,30 @@ export const ENV = {
   paperInitialQuote: 'TW_PAPER_INITIAL_QUOTE',
   paperFeeAsset: 'TW_PAPER_FEE_ASSET',
   paperInitialFeeAsset: 'TW_PAPER_INITIAL_FEE_ASSET',
+  /** Read by the local tools only (`npm start`, `ops`, `invoke`): where the embedded stack keeps its state. */
+  localDataDir: 'TW_LOCAL_DATA_DIR',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
+  tracing: 'POWERTOOLS_TRACE_ENABLED',
 } as const;
+
+/** Prefix of Tradewarden's own environment variables; every one of them must be a known setting. */
+export const SETTING_PREFIX = 'TW_';
+
+/** `TW_*` names in `env` that are no known setting, each with the closest known name. */
+export function unknownSettings(env: Readonly<Record<string, string | undefined>>): Array<{ name: string; closest: string }> {
+  const known = Object.values(ENV) as string[];
+  const tw = known.filter((n) => n.startsWith(SETTING_PREFIX));
+  return Object.keys(env)
+    .filter((name) => name.startsWith(SETTING_PREFIX) && !known.includes(name))
+    .sort()
+    .map((name) => ({ name, closest: closest(name, tw) }));
+}
+
+/** @throws UnknownSettingError when `env` holds a `TW_*` variable that is no setting (CFG-3). */
+export function assertKnownSettings(env: Readonly<Record<string, string | undefined>>): void {
+  const unknown = unknownSettings(env);
+  if (unknown.length > 0) throw new UnknownSettingError(unknown);
+}
 
 const schema = z
   .object({
@@ -172,7 +195,10 @@ const schema = z
     paperFeeAsset: z.union([z.enum(['quote', 'base']), z.string().regex(/^[A-Z0-9]{2,15}$/, 'quote, base or an asset code such as BNB')]).default('quote'),
     /** Opening paper holding of a third fee asset (TW_PAPER_FEE_ASSET=BNB): what the fees are paid from. */
     paperInitialFeeAsset: decimalString.default('0'),
+    localDataDir: z.string().min(1).optional(),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
+    /** X-Ray tracing through Powertools Tracer; the stack sets it with active tracing. Off: the X-Ray SDK is never loaded. */
+    tracing: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
   })
   .superRefine((c, ctx) => {
     if (c.mode === 'live' && !c.liveTradingConfirmed) {
@@ -202,6 +228,7 @@ type ConfigKey = keyof typeof ENV;
  * @throws ConfigError naming each bad field by its environment variable.
  */
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  assertKnownSettings(env);
   const raw: Record<string, string> = {};
   for (const [key, name] of Object.entries(ENV) as [ConfigKey, string][]) {
     const value = env[name];

@@ -22,6 +22,8 @@ import { EventBridgePublisher, LogEventPublisher } from '../adapters/aws/event-p
 import { PaperExchange } from '../adapters/paper/paper-exchange.js';
 import { SqsIntentQueue, SqsQueueInspector } from '../adapters/aws/sqs-intent-queue.js';
 import { SqsRetryScheduler } from '../adapters/aws/sqs-retry-scheduler.js';
+import { SqsDeadLetterQueue } from '../adapters/aws/sqs-dead-letter-queue.js';
+import type { DeadLetterQueue } from '../ports/dead-letter-queue.js';
 import type { RetryScheduler } from '../ports/retry-scheduler.js';
 import type { Exchange as CcxtClient } from 'ccxt';
 import { CcxtExchange } from '../adapters/exchange/ccxt-exchange.js';
@@ -58,6 +60,8 @@ export interface Container {
   readonly events: EventPublisher;
   /** Reschedules failed execution-queue messages with a growing, jittered delay (EXE-4). */
   readonly retryScheduler: RetryScheduler;
+  /** The execution queue's dead-letter queue, for messages that can never succeed (SEC-4). */
+  readonly deadLetters: DeadLetterQueue;
   /** Market rules, loaded once per container and cached (bounded by the watchlist). */
   marketRules(symbol: string): Promise<MarketRules>;
   /** Opens the account book with the configured opening balance if it does not exist yet. */
@@ -92,7 +96,7 @@ function paperFeeHolding(config: Config): Record<string, string> {
 
 export function createContainer(job: JobName, config: Config, options: ContainerOptions = {}): Container {
   const clock = options.clock ?? systemClock;
-  const observability = options.observability ?? createObservability(job, { logLevel: config.logLevel, tracing: !config.dynamodbEndpoint });
+  const observability = options.observability ?? createObservability(job, { logLevel: config.logLevel });
   const common = { region: config.region, ...(options.credentials ? { credentials: options.credentials } : {}) };
   const ddb = new DynamoDBClient({ ...common, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) });
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
@@ -180,6 +184,7 @@ export function createContainer(job: JobName, config: Config, options: Container
     queues: new SqsQueueInspector({ sqs, queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl, [EXECUTION_DLQ_NAME]: config.executionDlqUrl } }),
     events,
     retryScheduler: new SqsRetryScheduler({ sqs, queueUrl: config.executionQueueUrl }),
+    deadLetters: new SqsDeadLetterQueue({ sqs, queueUrl: config.executionDlqUrl }),
     async marketRules(symbol: string) {
       rules ??= exchange.loadMarkets().catch((error: unknown) => {
         rules = undefined;

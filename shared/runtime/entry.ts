@@ -3,14 +3,14 @@
  * the exchange API keys are read from Secrets Manager here, once per container, and handed to
  * the ccxt client; they are never logged, returned or audited (SEC-1).
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { Exchange as CcxtClient } from 'ccxt';
 import { ccxtClientSettings } from '../adapters/exchange/ccxt-exchange.js';
 import type { JobName } from '../definitions/schedules.js';
 import { ConfigError } from '../domain/errors.js';
 import { loadConfig, type Config } from './config.js';
 import { createContainer, type Container, type ContainerOptions } from './container.js';
+import { createObservability, loadTracing } from './observability.js';
 
 const ExchangeSecretSchema = z.object({ apiKey: z.string().min(1), secret: z.string().min(1) });
 
@@ -22,7 +22,10 @@ const JOBS_WITH_KEYS: ReadonlySet<JobName> = new Set(['executor', 'reconciler'])
 
 /** Parses the configuration from the process environment and wires the container. */
 export async function containerFromEnvironment(job: JobName): Promise<Container> {
-  return containerFor(job, loadConfig(process.env), { withKeys: JOBS_WITH_KEYS.has(job) });
+  const config = loadConfig(process.env);
+  // The X-Ray SDK is imported only when tracing is on (see observability.ts).
+  const observability = createObservability(job, { logLevel: config.logLevel, ...(config.tracing ? { tracing: await loadTracing(job) } : {}) });
+  return containerFor(job, config, { observability, withKeys: JOBS_WITH_KEYS.has(job) });
 }
 
 /**
@@ -39,6 +42,8 @@ export async function containerFor(job: JobName, config: Config, options: Omit<C
 async function readKeys(config: Config): Promise<{ apiKey: string; secret: string }> {
   const arn = config.exchangeSecretArn;
   if (!arn) throw new ConfigError(['TW_EXCHANGE_SECRET_ARN: live mode needs the exchange API key secret']);
+  // Loaded here, not at the top: paper-mode containers never read a secret.
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
   const secrets = new SecretsManagerClient({ region: config.region });
   const out = await secrets.send(new GetSecretValueCommand({ SecretId: arn }));
   secrets.destroy();

@@ -2,7 +2,7 @@
  * Event schemas of every function's triggers and ad hoc payloads (zod, strict: an unknown field
  * is a bad input).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { IntentSchema } from '../domain/intent.js';
 
 const isoTime = z.iso.datetime({ offset: true });

@@ -1,14 +1,18 @@
 /**
- * The one middy stack every handler uses: Lambda context in logs, cold-start metric and EMF
- * flush, tracing, event parsing with zod (a coded ValidationError that changes no state),
- * heartbeat (HLT-1), resource metrics (HLT-6) and structured error codes (HLT-4). Errors are
- * logged with their code and rethrown: never swallowed (HLT-5).
+ * The one middy stack every handler uses: Lambda context in logs, EMF flush, tracing (when
+ * on), event parsing with zod (a coded ValidationError that changes no state), heartbeat
+ * (HLT-1), duration and memory per invocation in one structured log line (HLT-6) and
+ * structured error codes (HLT-4). Errors are logged with their code and rethrown: never
+ * swallowed (HLT-5).
+ *
+ * Duration, memory and failures are not custom metrics: Lambda publishes Duration and Errors for
+ * free, and its REPORT log line carries the memory used; custom copies cost $0.30 a month each
+ * per function. The Heartbeat metric stays: it is what the missing-heartbeat alarms read.
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { captureLambdaHandler } from '@aws-lambda-powertools/tracer/middleware';
 import type { Context } from 'aws-lambda';
 import type { ZodType } from 'zod';
 import { ValidationError, toTradewardenError } from '../domain/errors.js';
@@ -66,8 +70,7 @@ function heartbeat(job: JobName, deps: StackDeps): MiddlewareObj<unknown, unknow
   const { metrics, logger } = deps.observability;
   const record = (outcome: 'success' | 'failure', startedAt: number, errorCode?: string) => {
     const durationMs = deps.clock.now().getTime() - startedAt;
-    metrics.addMetric(MetricName.DurationMs, MetricUnit.Milliseconds, durationMs);
-    metrics.addMetric(MetricName.MemoryUsedMb, MetricUnit.Megabytes, Math.round(process.memoryUsage().rss / BYTES_PER_MB));
+    logger.info('invocation finished', { outcome, durationMs, memoryUsedMb: Math.round(process.memoryUsage().rss / BYTES_PER_MB) });
     return deps.heartbeats.recordEnd(job, deps.clock.now(), durationMs, outcome, errorCode);
   };
   return {
@@ -83,7 +86,6 @@ function heartbeat(job: JobName, deps: StackDeps): MiddlewareObj<unknown, unknow
     },
     onError: async (request) => {
       const error = toTradewardenError(request.error);
-      metrics.addMetric(MetricName.InvocationFailed, MetricUnit.Count, 1);
       logger.error('invocation failed', { error: error.toJSON(), cause: error.cause instanceof Error ? error.cause.message : undefined });
       const startedAt = (request.internal as HeartbeatInternal).startedAt;
       // Only an invocation that got past parsing touched state; a bad event changes nothing.
@@ -110,12 +112,13 @@ export function withStack<TEvent, TResult>(
   run: (event: TEvent, context: Context) => Promise<TResult>,
   options: StackOptions<TEvent> = {},
 ) {
-  const { logger, metrics, tracer } = deps.observability;
-  return middy<unknown, TResult, Error, Context>(async (event: unknown, context: Context) => run(event as TEvent, context))
+  const { logger, metrics, tracing } = deps.observability;
+  const stack = middy<unknown, TResult, Error, Context>(async (event: unknown, context: Context) => run(event as TEvent, context))
     .use(injectLambdaContext(logger, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }))
-    .use(captureLambdaHandler(tracer))
-    // Parse before the heartbeat: a bad event fails before any state is written.
-    .use(parseEvent(schema, `${job} event`, options.check))
-    .use(heartbeat(job, deps));
+    // No ColdStart metric: it is one paid custom metric per function, and Lambda's REPORT log
+    // line already carries every cold start's Init Duration for free.
+    .use(logMetrics(metrics, { captureColdStartMetric: false }));
+  if (tracing) stack.use(tracing.middleware);
+  // Parse before the heartbeat: a bad event fails before any state is written.
+  return stack.use(parseEvent(schema, `${job} event`, options.check)).use(heartbeat(job, deps));
 }

@@ -8,9 +8,6 @@ export const METRICS_NAMESPACE = 'Tradewarden';
 export const MetricName = {
   /** 1 per successful invocation (HLT-1); missing data alarms. */
   Heartbeat: 'Heartbeat',
-  InvocationFailed: 'InvocationFailed',
-  DurationMs: 'DurationMs',
-  MemoryUsedMb: 'MemoryUsedMb',
   Signals: 'Signals',
   IntentsSent: 'IntentsSent',
   ScanFailed: 'ScanFailed',
@@ -24,6 +21,10 @@ export const MetricName = {
   OrdersUnknown: 'OrdersUnknown',
   Fills: 'Fills',
   DuplicateDeliveries: 'DuplicateDeliveries',
+  /** Executor: queue records that failed on their own error in a batch (redelivered). */
+  RecordsFailed: 'RecordsFailed',
+  /** Executor: records sent to the dead-letter queue because they can never succeed. */
+  DeadLettered: 'DeadLettered',
   Equity: 'Equity',
   RealizedPnl: 'RealizedPnl',
   DriftQuote: 'DriftQuote',

@@ -3,7 +3,7 @@ import { BARE_LOGGER, measureBundles } from '../../infra/bench/bundle-sizes.js';
 
 describe('Bench: measureBundles', () => {
   it('bundles the bare Powertools-logger handler and times its import in a fresh process', async () => {
-    const [bare, ...rest] = await measureBundles({ jobs: [], samples: 1 });
+    const [bare, ...rest] = await measureBundles({ targets: [], samples: 1 });
     expect(rest).toEqual([]);
     expect(bare?.name).toBe(BARE_LOGGER);
     expect(bare?.bytes).toBeGreaterThan(1_000);

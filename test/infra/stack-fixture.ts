@@ -5,6 +5,7 @@
  */
 import { App, Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { JOBS, type JobName } from '../../shared/definitions/schedules.js';
 import type { DeploymentConfig } from '../../infra/config/deployment-config.js';
@@ -13,6 +14,9 @@ import { addNagChecks } from '../../infra/nag.js';
 import { TradewardenStack } from '../../infra/stacks/tradewarden-stack.js';
 
 export const STUB_HANDLER = fileURLToPath(new URL('./fixtures/stub-handler.ts', import.meta.url));
+
+/** The context of cdk.json (feature flags included), so tests synthesize what `cdk synth` does. */
+export const CDK_JSON_CONTEXT = (JSON.parse(readFileSync(new URL('../../cdk.json', import.meta.url), 'utf8')) as { context: Record<string, unknown> }).context;
 
 const stubEntries = Object.fromEntries(JOBS.map((job) => [job, STUB_HANDLER])) as Record<JobName, string>;
 
@@ -27,17 +31,17 @@ export interface Built {
  * The app and stack of a stage context, with cdk-nag registered as on every real synth, not yet
  * synthesized (an app synthesizes once: change it before calling `synth`).
  */
-export function createStack(context: StageContext = {}): Omit<Built, 'template'> {
-  const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
+export function createStack(context: StageContext = {}, options: { nag?: boolean } = {}): Omit<Built, 'template'> {
+  const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
   const config = resolveDeploymentConfig(context);
   const stack = new TradewardenStack(app, 'Tradewarden-test', { config, entries: stubEntries });
-  addNagChecks(app);
+  if (options.nag !== false) addNagChecks(app);
   return { config, app, stack };
 }
 
 /** A synthesized stack of the given stage context and its template. */
-export function buildStack(context: StageContext = {}): Built {
-  const built = createStack(context);
+export function buildStack(context: StageContext = {}, options: { nag?: boolean } = {}): Built {
+  const built = createStack(context, options);
   return { ...built, template: Template.fromStack(built.stack) };
 }
 

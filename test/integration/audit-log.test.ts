@@ -61,6 +61,30 @@ describe('Class: DynamoDbAuditLog', () => {
       expect(verification).toEqual({ valid: true, streams: 3, records: 50, problems: [] });
     }, 30_000);
 
+    it('chains onto the tail it appended last without reading the head pointer, and recovers when another writer appended', async () => {
+      // Prepare: two logs on the same tables, one counting its requests by command.
+      const { log: other, audit, state } = await freshLog();
+      const sent: string[] = [];
+      const counting = { send: (command: { constructor: { name: string } }) => (sent.push(command.constructor.name), dynamo.doc.send(command as never)) } as unknown as DynamoDBDocumentClient;
+      const log = new DynamoDbAuditLog({ doc: counting, auditTable: audit, stateTable: state });
+
+      // Act
+      await appendMany(log, 'btc', 1);
+      sent.length = 0;
+      await appendMany(log, 'btc', 2);
+      const warm = [...sent];
+      await appendMany(other, 'btc', 2);
+      sent.length = 0;
+      const afterOther = await log.append('btc', { type: 'order.sent', data: {} }, new Date(Date.UTC(2025, 0, 2)));
+
+      // Assess: a put and a head update per record while nobody else writes; a stale tail costs
+      // one refused put and a head read, and the chain stays contiguous and valid.
+      expect(warm).toEqual(['PutCommand', 'UpdateCommand', 'PutCommand', 'UpdateCommand']);
+      expect(sent).toEqual(['PutCommand', 'GetCommand', 'PutCommand', 'UpdateCommand']);
+      expect(afterOther.seq).toBe(6);
+      expect(await log.verify()).toMatchObject({ valid: true, records: 6 });
+    });
+
     it('stores the record it returns, without credential-named keys', async () => {
       // Prepare
       const { log, audit } = await freshLog();

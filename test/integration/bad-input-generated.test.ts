@@ -2,15 +2,16 @@
  * SEC-4, generated: every handler against malformed events made by fast-check (invalid JSON,
  * missing and extra fields, wrong types, NaN, Infinity, negative, zero and huge amounts,
  * unicode in ids, oversized bodies, plain garbage). Each gets a coded VALIDATION_FAILED error
- * and changes no state; a poison SQS record may change the executor's heartbeat only, and a
- * poison message dead-letters after maxReceiveCount instead of looping. A well-formed intent
+ * and changes no state; a poison SQS record is moved to the dead-letter queue at once with its
+ * error code and reason, changing nothing else but the executor's heartbeat, instead of being
+ * redelivered until maxReceiveCount. A well-formed intent
  * for a symbol that is not traded (ZZZZ/USDT) is refused the same way: no order of any kind.
  *
  * The schemas are the oracle of "malformed": a generated value the schema accepts is skipped,
  * so the properties hold for exactly the inputs the handlers must refuse.
  */
 import fc from 'fast-check';
-import { GetQueueAttributesCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import type { JobName } from '../../shared/definitions/schedules.js';
@@ -24,6 +25,7 @@ import { snapshotState } from '../support/snapshot.js';
 /** Runs per property: enough variety, a few seconds each against the emulators. */
 const RUNS = 40;
 const MAX_RECEIVES = EXECUTION_QUEUE.deadLetter?.maxReceiveCount ?? 5;
+let poisonCounter = 0;
 
 const GOOD_INTENT: Readonly<Record<string, unknown>> = {
   id: 'd'.repeat(32),
@@ -79,9 +81,14 @@ const badIntent = fc
   )
   .filter((i) => !IntentSchema.safeParse(i).success);
 
-/** Bodies an SQS record may carry that are not an intent: broken JSON, other JSON, bad intents. */
+/**
+ * Bodies an SQS record may carry that are not an intent: broken JSON, other JSON, bad intents.
+ * Only what SQS can hold: not empty, and only the characters SQS accepts in a message body (the
+ * emulator's set: AWS also accepts characters beyond U+FFFF).
+ */
+const SQS_BODY = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD]+$/u;
 const badBody = fc.oneof(
-  fc.string({ maxLength: 60 }).filter((s) => {
+  fc.string({ minLength: 1, maxLength: 60 }).filter((s) => {
     try {
       JSON.parse(s);
       return false;
@@ -94,7 +101,7 @@ const badBody = fc.oneof(
     .oneof(fc.jsonValue({ maxDepth: 2 }), badIntent)
     .map((v) => JSON.stringify(v) ?? 'undefined')
     .filter((s) => !IntentSchema.safeParse(JSON.parse(s)).success),
-);
+).filter((s) => SQS_BODY.test(s));
 
 /**
  * Malformed per the schema. `undefined` is left out: Lambda never delivers it (no payload is
@@ -167,19 +174,38 @@ describe('Handlers: generated malformed events (SEC-4)', () => {
     );
   });
 
-  it('executor fails a poison SQS record with VALIDATION_FAILED, changing its heartbeat only', async () => {
+  /** The snapshot with one more dead letter, and nothing else changed. */
+  const plusDeadLetters = (before: string, n: number) => {
+    const expected = JSON.parse(before) as { queues: Record<string, number> };
+    return { ...expected, queues: { ...expected.queues, 'execution-dlq': (expected.queues['execution-dlq'] ?? 0) + n } };
+  };
+
+  it('executor dead-letters a poison SQS record with VALIDATION_FAILED and acknowledges it, changing its heartbeat only', async () => {
     await fc.assert(
       fc.asyncProperty(badBody, async (body) => {
         const before = await snapshot(notHeartbeat);
-        const event = { Records: [{ messageId: 'poison', receiptHandle: 'r', body, attributes: { ApproximateReceiveCount: '1', MessageGroupId: 'BTC/USDT' } }] };
-        await expect(runtime.invoke('executor', event)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
-        expect(await snapshot(notHeartbeat)).toBe(before);
+        poisonCounter += 1;
+        const event = { Records: [{ messageId: `poison-${poisonCounter}`, receiptHandle: 'r', body, attributes: { ApproximateReceiveCount: '1', MessageGroupId: 'BTC/USDT' } }] };
+        if (Buffer.byteLength(JSON.stringify(event)) > MAX_EVENT_BYTES) {
+          // An oversized event is refused whole, before any record is looked at.
+          await expect(runtime.invoke('executor', event)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
+          expect(await snapshot(notHeartbeat)).toBe(before);
+          return;
+        }
+        await expect(runtime.invoke('executor', event)).resolves.toEqual({ batchItemFailures: [] });
+        expect(JSON.parse(await snapshot(notHeartbeat))).toEqual(plusDeadLetters(before, 1));
       }),
       { numRuns: RUNS },
     );
   });
 
-  it('dead-letters a poison message after maxReceiveCount receives instead of retrying it forever', async () => {
+  it('moves a poison message to the DLQ on its first receive, with its error code and reason', async () => {
+    // Empty the DLQ first: a FIFO receive returns a group's messages only in order.
+    for (;;) {
+      const out = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl: t.config.executionDlqUrl, MaxNumberOfMessages: 10 }));
+      if (!out.Messages?.length) break;
+      await t.sqs.send(new DeleteMessageBatchCommand({ QueueUrl: t.config.executionDlqUrl, Entries: out.Messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }));
+    }
     const before = await snapshot(notHeartbeat);
     await t.sqs.send(new SendMessageCommand({ QueueUrl: t.config.executionQueueUrl, MessageBody: '{"id": "not json', MessageGroupId: 'BTC/USDT', MessageDeduplicationId: 'poison-dlq' }));
 
@@ -188,13 +214,14 @@ describe('Handlers: generated malformed events (SEC-4)', () => {
     for (let round = 0; round < 3 * MAX_RECEIVES; round += 1) receives += (await runtime.deliverOnce({ visibilityTimeoutSeconds: 0 })).received;
 
     const depth = async (url: string) => Number((await t.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages'] }))).Attributes?.ApproximateNumberOfMessages ?? '-1');
-    expect(receives).toBe(MAX_RECEIVES);
-    expect(await depth(t.config.executionDlqUrl)).toBe(1);
+    expect(receives).toBe(1);
     expect(await depth(t.config.executionQueueUrl)).toBe(0);
     // The DLQ gained the message; nothing else but the heartbeat changed.
-    const after = JSON.parse(await snapshot(notHeartbeat)) as { queues: Record<string, number> };
-    const expected = JSON.parse(before) as { queues: Record<string, number> };
-    expect(after).toEqual({ ...expected, queues: { ...expected.queues, 'execution-dlq': (expected.queues['execution-dlq'] ?? 0) + 1 } });
+    expect(JSON.parse(await snapshot(notHeartbeat))).toEqual(plusDeadLetters(before, 1));
+    const dead = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl: t.config.executionDlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'], VisibilityTimeout: 0 }));
+    const letter = (dead.Messages ?? []).find((m) => m.Body === '{"id": "not json');
+    expect(letter?.MessageAttributes?.['errorCode']?.StringValue).toBe('VALIDATION_FAILED');
+    expect(letter?.MessageAttributes?.['errorReason']?.StringValue).toBe('message body is not valid JSON');
   });
 
   describe('a well-formed intent for a symbol that is not traded (ZZZZ/USDT)', () => {
@@ -206,11 +233,11 @@ describe('Handlers: generated malformed events (SEC-4)', () => {
       expect(await snapshot(notHeartbeat)).toBe(before);
     });
 
-    it('is refused from the queue with a coded error, and no order is recorded or placed', async () => {
+    it('is refused from the queue with a coded error in the DLQ, and no order is recorded or placed', async () => {
       const before = await snapshot(notHeartbeat);
       const event = { Records: [{ messageId: 'zzzz', receiptHandle: 'r', body: JSON.stringify({ ...unknown, id: 'f'.repeat(32) }), attributes: { ApproximateReceiveCount: '1', MessageGroupId: 'ZZZZ/USDT' } }] };
-      await expect(runtime.invoke('executor', event)).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
-      expect(await snapshot(notHeartbeat)).toBe(before);
+      await expect(runtime.invoke('executor', event)).resolves.toEqual({ batchItemFailures: [] });
+      expect(JSON.parse(await snapshot(notHeartbeat))).toEqual(plusDeadLetters(before, 1));
     });
   });
 });

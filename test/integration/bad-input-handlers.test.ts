@@ -64,9 +64,9 @@ describe('Handlers: malformed events', () => {
     });
   }
 
-  it('executor fails only the poison record of a batch and books nothing for it', async () => {
+  it('executor dead-letters the poison records of a batch, acknowledges them and books nothing for them', async () => {
     const h = runtime.containers.health;
-    // The invocation itself failed, so its failure heartbeat is written; nothing else may change.
+    // Only the heartbeat and the DLQ may change.
     const notHeartbeat = (item: Record<string, unknown>) => String(item.pk).startsWith('HEARTBEAT#');
     const before = await snapshotState(h.doc, t.config, h.queues, notHeartbeat);
     const event = {
@@ -75,7 +75,11 @@ describe('Handlers: malformed events', () => {
         { ...sqsEvent(JSON.stringify({ ...GOOD_INTENT, quoteAmount: 'Infinity' })).Records[0], messageId: 'poison-2', attributes: { ApproximateReceiveCount: '1', MessageGroupId: 'ETH/USDT' } },
       ],
     };
-    await expect(runtime.invoke('executor', event)).rejects.toThrow();
-    expect(await snapshotState(h.doc, t.config, h.queues, notHeartbeat)).toBe(before);
+    await expect(runtime.invoke('executor', event)).resolves.toEqual({ batchItemFailures: [] });
+    const expected = JSON.parse(before) as { queues: Record<string, number> };
+    expect(JSON.parse(await snapshotState(h.doc, t.config, h.queues, notHeartbeat))).toEqual({
+      ...expected,
+      queues: { ...expected.queues, 'execution-dlq': (expected.queues['execution-dlq'] ?? 0) + 2 },
+    });
   });
 });

@@ -1,8 +1,8 @@
 /**
  * OPS-2 / EXE-1 / SEC-4: the dead-letter round trip on the emulators. A message whose failure
  * persists dead-letters after maxReceiveCount; `npm run ops -- redrive` (run in-process) moves it
- * back and the executor processes it exactly once. A poison message goes back to the DLQ after
- * the same number of receives and changes no state on the way. On AWS the same command starts
+ * back and the executor processes it exactly once. A poison message goes straight back to the
+ * DLQ on its first receive and changes no state on the way. On AWS the same command starts
  * an SQS message move task from the DLQ to the queue.
  */
 import { GetQueueAttributesCommand, SendMessageCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
@@ -102,7 +102,7 @@ describe('DLQ round trip (OPS-2)', () => {
     await expectLedgerMatchesExchange(c);
   });
 
-  it('sends poison messages back to the DLQ after maxReceiveCount again, changing nothing but the heartbeat', async () => {
+  it('sends redriven poison messages straight back to the DLQ, changing nothing but the heartbeat', async () => {
     const r = faultyRuntime(t, clock);
     const h = r.runtime.containers.health;
     const good = buyIntent('dlq-poison', clock.now());
@@ -118,7 +118,8 @@ describe('DLQ round trip (OPS-2)', () => {
     expect(await runOps(['redrive'], r.runtime, () => undefined)).toBe(0);
     const again = await r.runtime.drain({ visibilityTimeoutSeconds: 0 });
 
-    expect(again).toEqual({ received: poison.length * MAX_RECEIVES, succeeded: 0, failed: poison.length * MAX_RECEIVES });
+    // One receive each: dead-lettered by the executor and acknowledged.
+    expect(again).toEqual({ received: poison.length, succeeded: poison.length, failed: 0 });
     expect(await visibleMessages(t, t.config.executionDlqUrl)).toBe(poison.length);
     expect(await visibleMessages(t, t.config.executionQueueUrl)).toBe(0);
     expect(await snapshotState(h.doc, t.config, h.queues, notHeartbeat)).toBe(before);

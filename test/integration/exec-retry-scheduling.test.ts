@@ -1,7 +1,8 @@
 /**
  * EXE-4 on the queue emulator: a record that failed with a retryable error is made visible
- * again after its backoff through ChangeMessageVisibility; a poison record keeps the queue's
- * visibility timeout and so dead-letters after maxReceiveCount.
+ * again after its backoff through ChangeMessageVisibility; a poison record is dead-lettered by
+ * the executor and acknowledged (it never comes back); if that dead-letter send fails, the poison
+ * record fails and comes back after a backoff (nothing is lost).
  */
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
@@ -56,7 +57,7 @@ describe('Retry scheduling of failed intent messages (EXE-4)', () => {
     };
   }
 
-  it('delays a retryable failure by its backoff and leaves a poison message on the queue timeout', async () => {
+  it('delays a retryable failure by its backoff and dead-letters a poison message at once', async () => {
     const { runtime, faults } = faultyRuntime(t, clock);
     // A duplicate of an executed intent succeeds without calling the exchange: the batch is a
     // partial failure, answered with batchItemFailures.
@@ -80,20 +81,42 @@ describe('Retry scheduling of failed intent messages (EXE-4)', () => {
     const response = (await executorHandler(runtime, { retryScheduler: recording, random: () => 0.999999 })(toEvent(messages))) as { batchItemFailures: { itemIdentifier: string }[] };
     const transient = messages.find((m) => m.Body === JSON.stringify(good));
     const poison = messages.find((m) => m.Body === '{not json');
-    expect(response.batchItemFailures.map((f) => f.itemIdentifier).sort()).toEqual([transient?.MessageId, poison?.MessageId].sort());
+    expect(poison).toBeDefined();
+    expect(response.batchItemFailures.map((f) => f.itemIdentifier)).toEqual([transient?.MessageId]);
     expect(requests).toEqual([{ messageId: transient?.MessageId, receiptHandle: transient?.ReceiptHandle, delaySeconds: 10 }]);
 
-    // The event source deletes what succeeded.
-    const succeeded = messages.find((x) => x.Body === JSON.stringify(done));
-    await t.sqs.send(new DeleteMessageCommand({ QueueUrl: t.config.executionQueueUrl, ReceiptHandle: succeeded?.ReceiptHandle ?? '' }));
-
-    // After the short visibility: the poison message is back, the transient one still waits.
-    await wait(SHORT_VISIBILITY_SECONDS * 1000 + 500);
-    const visible = await receive(30);
-    expect(visible.map((m) => m.Body)).toEqual(['{not json']);
-    for (const m of [...visible, transient]) {
-      if (m?.ReceiptHandle) await t.sqs.send(new DeleteMessageCommand({ QueueUrl: t.config.executionQueueUrl, ReceiptHandle: m.ReceiptHandle }));
+    // The event source deletes what succeeded, the dead-lettered poison message included.
+    for (const m of messages.filter((x) => x !== transient)) {
+      await t.sqs.send(new DeleteMessageCommand({ QueueUrl: t.config.executionQueueUrl, ReceiptHandle: m.ReceiptHandle ?? '' }));
     }
+
+    // After the short visibility nothing is back (the transient one still waits its backoff);
+    // the poison message is in the DLQ with its reason.
+    await wait(SHORT_VISIBILITY_SECONDS * 1000 + 500);
+    expect(await receive(30)).toEqual([]);
+    const dead = await t.sqs.send(new ReceiveMessageCommand({ QueueUrl: t.config.executionDlqUrl, MaxNumberOfMessages: 10, MessageAttributeNames: ['All'] }));
+    const letter = (dead.Messages ?? []).find((m) => m.Body === '{not json');
+    expect(letter?.MessageAttributes?.['errorCode']?.StringValue).toBe('VALIDATION_FAILED');
+    for (const m of [...(dead.Messages ?? [])]) await t.sqs.send(new DeleteMessageCommand({ QueueUrl: t.config.executionDlqUrl, ReceiptHandle: m.ReceiptHandle ?? '' }));
+    if (transient?.ReceiptHandle) await t.sqs.send(new DeleteMessageCommand({ QueueUrl: t.config.executionQueueUrl, ReceiptHandle: transient.ReceiptHandle }));
+  });
+
+  it('fails a poison record whose dead-letter send failed and brings it back after a backoff, so it is never lost', async () => {
+    const { runtime } = faultyRuntime(t, clock);
+    await t.sqs.send(new SendMessageCommand({ QueueUrl: t.config.executionQueueUrl, MessageBody: '{still not json', MessageGroupId: 'POISON', MessageDeduplicationId: 'poison-2' }));
+    const messages = await receive(60);
+    const requests: RetryRequest[] = [];
+    const handler = executorHandler(runtime, {
+      retryScheduler: { retryLater: async (r) => void requests.push(...r) },
+      random: () => 0,
+      deadLetters: { send: async () => Promise.reject(new Error('the DLQ is unreachable')) },
+    });
+    // The only record failed, so the invocation fails (the event source deletes nothing).
+    await expect(handler(toEvent(messages))).rejects.toBeDefined();
+    // The failed send is a transient problem: the record comes back after the first backoff step.
+    expect(requests).toEqual([{ messageId: messages[0]?.MessageId, receiptHandle: messages[0]?.ReceiptHandle, delaySeconds: 5 }]);
+    expect(await receive(30)).toEqual([]);
+    await t.sqs.send(new DeleteMessageCommand({ QueueUrl: t.config.executionQueueUrl, ReceiptHandle: messages[0]?.ReceiptHandle ?? '' }));
   });
 
   it('still schedules the retry when every record of the batch failed and the invocation fails', async () => {

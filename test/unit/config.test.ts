@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError } from '../../shared/domain/errors.js';
+import { ConfigError, ErrorCode, UnknownSettingError } from '../../shared/domain/errors.js';
 import { loadConfig, scanDeadlineSeconds } from '../../shared/runtime/config.js';
 
 const REQUIRED = {
@@ -50,6 +50,20 @@ describe('Function: loadConfig', () => {
 
   it('refuses a watchlist symbol quoted in another currency', () => {
     expect(() => loadConfig({ ...REQUIRED, TW_WATCHLIST: 'BTC/USDT,ETH/BTC' })).toThrow(/TW_WATCHLIST: ETH\/BTC is not quoted in USDT/);
+  });
+
+  it('stops on an unknown TW_ variable, naming it and the closest known setting (CFG-3)', () => {
+    let error: unknown;
+    try {
+      loadConfig({ ...REQUIRED, TW_STRATEGY_DROP_PRECENT: '2', TW_WATCHLSIT: 'BTC/USDT' });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(UnknownSettingError);
+    const failure = error as UnknownSettingError;
+    expect(failure.code).toBe(ErrorCode.ConfigUnknownSetting);
+    expect(failure.message).toContain('TW_STRATEGY_DROP_PRECENT (did you mean TW_STRATEGY_DROP_PERCENT?)');
+    expect(failure.message).toContain('TW_WATCHLSIT (did you mean TW_WATCHLIST?)');
   });
 });
 

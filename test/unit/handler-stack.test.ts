@@ -23,19 +23,23 @@ const CONTEXT = {
 };
 
 function setup(heartbeats: HeartbeatStore = new InMemoryHeartbeatStore()) {
-  const observability = createObservability('scanner', { logLevel: 'SILENT', tracing: false });
+  const observability = createObservability('scanner', { logLevel: 'SILENT' });
   const metric = vi.spyOn(observability.metrics, 'addMetric');
+  const info = vi.spyOn(observability.logger, 'info');
   const clock = { now: () => new Date('2026-05-01T12:00:00Z') };
-  return { observability, metric, heartbeats, clock };
+  return { observability, metric, info, heartbeats, clock };
 }
 
 describe('Function: withStack', () => {
-  it('records the heartbeat and emits heartbeat, duration and memory metrics for a successful invocation', async () => {
+  it('records the heartbeat, emits the heartbeat metric only, and logs duration and memory of the invocation', async () => {
     const s = setup();
     const handler = withStack('scanner', s, z.object({ n: z.number() }).strict(), async (event) => ({ doubled: event.n * 2 }));
     await expect(handler({ n: 2 }, CONTEXT)).resolves.toEqual({ doubled: 4 });
     const names = s.metric.mock.calls.map((c) => c[0]);
-    expect(names).toEqual(expect.arrayContaining([MetricName.Heartbeat, MetricName.DurationMs, MetricName.MemoryUsedMb]));
+    // Lambda's own Duration metric and REPORT line cover duration and memory: no paid copies.
+    expect(names).toEqual([MetricName.Heartbeat]);
+    const finished = s.info.mock.calls.find((c) => c[0] === 'invocation finished');
+    expect(finished?.[1]).toMatchObject({ outcome: 'success', durationMs: 0, memoryUsedMb: expect.any(Number) });
     const [beat] = await s.heartbeats.list();
     expect(beat).toMatchObject({ job: 'scanner', lastOutcome: 'success', lastSuccess: '2026-05-01T12:00:00.000Z' });
   });
@@ -46,9 +50,9 @@ describe('Function: withStack', () => {
       throw new StorageError('put failed');
     });
     await expect(handler({}, CONTEXT)).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
-    const names = s.metric.mock.calls.map((c) => c[0]);
-    expect(names).toContain(MetricName.InvocationFailed);
-    expect(names).not.toContain(MetricName.Heartbeat);
+    // Lambda counts the error (its free Errors metric); no heartbeat metric is emitted.
+    expect(s.metric.mock.calls.map((c) => c[0])).toEqual([]);
+    expect(s.info.mock.calls.find((c) => c[0] === 'invocation finished')?.[1]).toMatchObject({ outcome: 'failure' });
     const [beat] = await s.heartbeats.list();
     expect(beat).toMatchObject({ lastOutcome: 'failure', lastErrorCode: 'STORAGE_FAILED' });
   });

@@ -4,7 +4,13 @@
  * (`AUDITHEAD#<stream>` / `HEAD`: `seq`, `hash`) so that a deleted tail is detected.
  *
  * Writes: the audit table only ever receives conditional puts of new items (never an update or
- * a delete); the head pointer only moves forward. There is no transaction between the two: a
+ * a delete); the head pointer only moves forward.
+ *
+ * Each instance remembers the last record it appended per stream (the tail it knows). The next
+ * append chains onto it without reading the head pointer: one put and one head update per
+ * record. If another writer appended meanwhile, the put finds its sequence number taken (the
+ * condition), and the append reads the head pointer as before; the chain and the head are
+ * exactly what they would be without the memory. There is no transaction between the two: a
  * crash after the put leaves one record past the head, which the next append heals and which
  * `verify` accepts.
  */
@@ -21,6 +27,9 @@ import {
   auditRecordKey,
   headIsBehind,
 } from './dynamodb-keys.js';
+
+/** Streams whose tail an instance remembers (one per traded symbol plus a few control streams). */
+const MAX_KNOWN_TAILS = 2048;
 
 export interface DynamoDbAuditLogOptions {
   readonly doc: DynamoDBDocumentClient;
@@ -53,6 +62,8 @@ export class DynamoDbAuditLog implements AuditLog {
   readonly #maxAttempts: number;
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
+  /** Last record this instance appended, per stream (bounded: least recently used dropped). */
+  readonly #knownTails = new Map<string, ChainHead>();
 
   constructor(options: DynamoDbAuditLogOptions) {
     this.#doc = options.doc;
@@ -67,7 +78,8 @@ export class DynamoDbAuditLog implements AuditLog {
    * Appends `entry` as the next record of `stream`. Credential-named keys of `entry.data` are
    * dropped before hashing and storing (SEC-1).
    *
-   * 1. Read the stream's head pointer (strongly consistent).
+   * 1. Chain onto the tail this instance appended last, if it knows one; otherwise read the
+   *    stream's head pointer (strongly consistent).
    * 2. Put the next record, conditional on that sequence number being free.
    * 3. Lost the race: read the record that won, move the head up to it, wait a jittered
    *    moment and try the following number. Moving the head first heals an append that
@@ -85,7 +97,8 @@ export class DynamoDbAuditLog implements AuditLog {
     if (Number.isNaN(at.getTime())) throw new ValidationError('audit entry date is invalid');
     const atIso = at.toISOString();
 
-    let prev: ChainHead | null | undefined;
+    let prev: ChainHead | null | undefined = this.#knownTails.get(stream);
+    let fromMemory = prev !== undefined;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt += 1) {
       if (prev === undefined) prev = await this.#readHead(stream);
       const record = sealRecord(stream, prev, entry, atIso);
@@ -100,6 +113,13 @@ export class DynamoDbAuditLog implements AuditLog {
         );
       } catch (error) {
         if (!isConditionFailed(error)) throw error;
+        if (fromMemory) {
+          // Another writer appended since this instance's last record: start from the head pointer.
+          this.#knownTails.delete(stream);
+          fromMemory = false;
+          prev = undefined;
+          continue;
+        }
         // Somebody holds this number: chain onto their record. It exists for good (the table
         // accepts no deletes); if it cannot be read, start again from the head pointer.
         const taken = await this.#readRecord(stream, record.seq);
@@ -109,6 +129,7 @@ export class DynamoDbAuditLog implements AuditLog {
         continue;
       }
       await this.#advanceHead(stream, record);
+      this.#remember(stream, record);
       return record;
     }
     throw new ConcurrentModificationError(`audit stream ${stream}: no free sequence number after ${this.#maxAttempts} attempts`, {
@@ -158,6 +179,15 @@ export class DynamoDbAuditLog implements AuditLog {
       else if (found) problems.push({ stream, seq: found.seq, problem: `${found.kind}: ${found.detail}` });
     }
     return { valid: problems.length === 0, streams: streams.length, records: recordCount, problems };
+  }
+
+  #remember(stream: string, tail: ChainHead): void {
+    this.#knownTails.delete(stream);
+    this.#knownTails.set(stream, { seq: tail.seq, hash: tail.hash });
+    if (this.#knownTails.size > MAX_KNOWN_TAILS) {
+      const oldest = this.#knownTails.keys().next().value;
+      if (oldest !== undefined) this.#knownTails.delete(oldest);
+    }
   }
 
   async #readHead(stream: string): Promise<ChainHead | null> {

@@ -8,7 +8,7 @@
  * limits nobody set.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
 import { UNSIGNED_DECIMAL_PATTERN } from '../../domain/money.js';
 import type { RiskState } from '../../domain/protections.js';

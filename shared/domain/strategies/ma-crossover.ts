@@ -3,7 +3,7 @@
  * above the slow one on the last closed candle (it was at or below it one candle before), and
  * exits a held position when it crosses below.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { sma } from './indicators.js';
 import { MAX_CANDLES } from './params.js';
 import type { Strategy } from './strategy.js';

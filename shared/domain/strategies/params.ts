@@ -1,5 +1,5 @@
 /** Parameter building blocks shared by the strategies' schemas. */
-import { z } from 'zod';
+import * as z from 'zod';
 import { UNSIGNED_DECIMAL_PATTERN, dec } from '../money.js';
 
 /** A decimal string > 0 and < 100, e.g. a percentage. */

@@ -4,7 +4,7 @@
  * exits come from the generic stop-loss / take-profit protection (RISK-4), which applies to every
  * position whichever strategy opened it.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { Decimal, dec } from '../money.js';
 import { candleCount, percent } from './params.js';
 import type { Strategy } from './strategy.js';

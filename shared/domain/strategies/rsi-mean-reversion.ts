@@ -3,7 +3,7 @@
  * held position when it is at or above `overbought`. RSI is smoothed, so it takes `lookback`
  * candles (at least `period + 1`) to settle; the default is three periods.
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { rsi } from './indicators.js';
 import { MAX_CANDLES } from './params.js';
 import type { Strategy } from './strategy.js';
