@@ -3,6 +3,12 @@
  * instead, one key per section (`machine`, `executor`, `scanner`, `bundles`, ...). Numbers depend
  * on the machine: compare ratios measured in one run. Not a test: nothing here asserts a time.
  *
+ * Sections: `executor`, `scanner` (the scanner against an exchange double with 50 ms per request
+ * and Binance weights enforced, at 100 and 1000 symbols), `health` (read units per run by stored
+ * orders), `backtest`, `usage`, `bundles`; `paperScanner` (the scanner on the in-process paper
+ * exchange, no latency) runs only when named in `--only`. `--backtest-full` runs the ten-symbol
+ * backtest over a full year instead of extrapolating it.
+ *
  * Options: `--quick` (smaller runs), `--only a,b` (only these sections), `--baseline DIR` (also
  * bundle the handlers of another checkout, e.g. a worktree of an older commit, for before/after
  * tables: `bundlesBaseline`), `--write-usage` (store the `usage` section, the billable requests
@@ -11,7 +17,10 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchExecutor } from './executor.js';
+import { benchBacktest } from './backtest.js';
+import { benchHealth } from './health.js';
 import { benchScanner } from './scanner.js';
+import { benchScannerLatency } from './scanner-latency.js';
 import { measureUsage } from './usage.js';
 import { MEASURED_USAGE_FILE } from '../infra/cost/measured-usage.js';
 import { bundleSpec } from '../infra/bundling/esbuild-options.js';
@@ -55,6 +64,9 @@ async function main(): Promise<void> {
   const json = process.argv.includes('--json');
   const only = option('--only')?.split(',');
   const wanted = (section: string) => !only || only.includes(section);
+  const known = ['executor', 'scanner', 'paperScanner', 'health', 'backtest', 'usage', 'bundles'];
+  const unknown = (only ?? []).filter((name) => !known.includes(name));
+  if (unknown.length > 0) throw new Error(`unknown bench section ${unknown.join(', ')}; known: ${known.join(', ')}`);
   const baseline = option('--baseline');
   const log = json ? () => undefined : (line: string) => console.log(line);
   const report: Record<string, unknown> = {
@@ -85,11 +97,44 @@ async function main(): Promise<void> {
   }
 
   if (wanted('scanner')) {
+    // One new candle per symbol per scan, 50 ms per request, the exchange's weight limit enforced;
+    // the simulated market's CPU is measured apart so `scannerCpuMsPerScan` is the scanner alone.
+    const sc = await benchScannerLatency([100, 1000], { latencyMs: 50, scans: quick ? 2 : 5 });
+    report.scanner = sc;
+    log('\nScanner per scan against an exchange double: 50 ms per request, Binance weights enforced, one new candle per symbol');
+    log('| symbols | latency ms | wall ms | requests | weight | scanner CPU ms | market simulation CPU ms | evaluated | failed | not reached |');
+    log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    for (const r of sc) {
+      log(
+        `| ${r.symbols} | ${r.latencyMs} | ${fmt(r.wallMsPerScan)} | ${fmt(r.requestsPerScan)} | ${fmt(r.weightPerScan)} | ${fmt(r.scannerCpuMsPerScan)} | ${fmt(r.marketSimCpuMsPerScan)} | ${fmt(r.symbolsEvaluatedPerScan)} | ${fmt(r.symbolsFailedPerScan)} | ${fmt(r.symbolsUnreachedPerScan)} |`,
+      );
+    }
+  }
+
+  if (only?.includes('paperScanner')) {
     const sc = await benchScanner(quick ? [10, 100] : [10, 100, 1000], quick ? 3 : 5);
-    report.scanner = { perScan: sc };
-    log('\nScanner per scan (dry run, paper exchange on the synthetic market)');
+    report.paperScanner = sc;
+    log('\nScanner per scan (dry run, paper exchange on the synthetic market, no latency)');
     log('| symbols | exchange requests | CPU ms (process) | wall ms |\n| --- | --- | --- | --- |');
     for (const r of sc) log(`| ${r.symbols} | ${fmt(r.exchangeRequestsPerScan)} | ${fmt(r.cpuMsPerScan)} | ${fmt(r.wallMsPerScan)} |`);
+  }
+
+  if (wanted('health')) {
+    const h = await benchHealth(quick ? [1000, 10_000] : [1000, 100_000]);
+    report.health = h;
+    log('\nHealth: DynamoDB read units per run by stored orders (dynalite reports consumed capacity)');
+    log('| stored orders | read units per run | read requests per run | the former lock table scan, read units |\n| --- | --- | --- | --- |');
+    for (const r of h) log(`| ${r.storedOrders} | ${fmt(r.readUnitsPerRun)} | ${fmt(r.readRequestsPerRun)} | ${fmt(r.tableScanReadUnits)} |`);
+  }
+
+  if (wanted('backtest')) {
+    const bt = await benchBacktest({ candles1Symbol: 10_000, days10Symbols: 1, full: process.argv.includes('--backtest-full') });
+    report.backtest = bt;
+    log('\nBacktest (price-drop, child process per run)');
+    log('| metric | value |\n| --- | --- |');
+    log(`| candles per second, 1 symbol (${bt.candles1Symbol} candles) | ${fmt(bt.candlesPerSecond, 0)} |`);
+    log(`| seconds for 10 symbols x 1 year${bt.seconds10Symbols1YearMeasured ? '' : ' (extrapolated)'} | ${fmt(bt.seconds10Symbols1Year)} |`);
+    log(`| peak RSS MB (${bt.candles10Symbols} candles, 10 symbols) | ${fmt(bt.peakRssMb)} |`);
   }
 
   if (wanted('usage') || process.argv.includes('--write-usage')) {

@@ -194,8 +194,13 @@ export interface SoakReport {
   readonly dlq: { readonly deadLettered: number; readonly left: number };
   readonly queueLeft: number;
   readonly executor: { readonly invocations: number; readonly received: number; readonly failedRecords: number; readonly crashes: number };
-  readonly scanner: { readonly cycles: number; readonly failed: number };
-  readonly reconciler: { readonly runs: number; readonly failed: number };
+  /**
+   * Scanner cycles under chaos: `partial` completed with some symbols skipped (failed candles) or
+   * not reached; `completedPercent` counts full and partial ones (DATA-7).
+   */
+  readonly scanner: { readonly cycles: number; readonly failed: number; readonly partial: number; readonly symbolsSkipped: number; readonly completedPercent: number };
+  /** Reconciler runs: `completedPercent` counts the runs that did not fail as a whole. */
+  readonly reconciler: { readonly runs: number; readonly failed: number; readonly completedPercent: number };
   readonly health: { readonly last?: string; readonly reasons: readonly string[]; readonly failed: number };
   readonly faults: { readonly exchange: number; readonly exchangeByKind: Readonly<Record<string, number>>; readonly store: number; readonly storeByKind: Readonly<Record<string, number>> };
   readonly timing: {
@@ -365,6 +370,11 @@ async function scanAll(container: Container, table: string, filter?: { expressio
   return items;
 }
 
+/** `part` of `whole` in percent, one decimal; 100 when there was nothing to do. */
+function percentOf(part: number, whole: number): number {
+  return whole === 0 ? 100 : Math.round((part / whole) * 1000) / 10;
+}
+
 /** Runs a soak and returns its report. `log` gets progress lines. */
 export async function runSoak(options: SoakOptions, log: (line: string) => void = () => undefined): Promise<SoakReport> {
   const fx = await loadFunctions();
@@ -399,7 +409,7 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
   chaos.wrap(inspector.exchange);
   const runtime = new fx.LocalRuntime(config, sqs, { clock, ...chaos.runtimeOptions() });
   chaos.attachStore(runtime, ['scanner', 'reconciler', 'health']);
-  const stats = { crashes: 0, invocations: 0, received: 0, failedRecords: 0, scans: 0, scansFailed: 0, reconciles: 0, reconcilesFailed: 0, healthFailed: 0, deadLettered: 0 };
+  const stats = { crashes: 0, invocations: 0, received: 0, failedRecords: 0, scans: 0, scansFailed: 0, scansPartial: 0, symbolsSkipped: 0, reconciles: 0, reconcilesFailed: 0, healthFailed: 0, deadLettered: 0 };
   const workers = Array.from({ length: options.workers }, () => makeWorker(fx, config, clock, chaos, sqs, stats));
   const intentIds = new Set<string>();
   const scannerIds = new Set<string>();
@@ -483,6 +493,9 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
       try {
         const scan = await timed('scanner', () => runtime.scan(clock.now()));
         for (const i of scan.intents) scannerIds.add(i.id);
+        const skipped = (scan.failedSymbols?.length ?? 0) + (scan.unreached?.length ?? 0);
+        if (skipped > 0) stats.scansPartial += 1;
+        stats.symbolsSkipped += skipped;
       } catch {
         stats.scansFailed += 1;
       }
@@ -681,8 +694,14 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
       dlq: { deadLettered: stats.deadLettered, left: dlqLeft },
       queueLeft,
       executor: { invocations: stats.invocations, received: stats.received, failedRecords: stats.failedRecords, crashes: stats.crashes },
-      scanner: { cycles: stats.scans, failed: stats.scansFailed },
-      reconciler: { runs: stats.reconciles, failed: stats.reconcilesFailed },
+      scanner: {
+        cycles: stats.scans,
+        failed: stats.scansFailed,
+        partial: stats.scansPartial,
+        symbolsSkipped: stats.symbolsSkipped,
+        completedPercent: percentOf(stats.scans - stats.scansFailed, stats.scans),
+      },
+      reconciler: { runs: stats.reconciles, failed: stats.reconcilesFailed, completedPercent: percentOf(stats.reconciles - stats.reconcilesFailed, stats.reconciles) },
       health: { ...(lastHealth ? { last: lastHealth } : {}), reasons: health.reasons, failed: stats.healthFailed },
       faults: { exchange: summary.exchangeFaults, exchangeByKind: summary.exchangeFaultsByKind, store: summary.storeFaults, storeByKind: summary.storeFaultsByKind },
       timing: {
@@ -720,7 +739,7 @@ export function formatSoakReport(r: SoakReport): string {
       .join(', ');
   const o = r.options;
   return [
-    `soak: ${r.intents.generated} intents (+${r.intents.fromScanner} from ${r.scanner.cycles} scanner cycles, ${r.scanner.failed} failed; ${r.intents.sentTwice} sent twice), crash rate ${o.crashRate}, exchange fault rate ${o.faultRate}, store fault rate ${o.storeFaultRate}, seed ${o.seed}, fees in ${o.feeAsset}, ${o.workers} workers, node ${r.machine.node}`,
+    `soak: ${r.intents.generated} intents (+${r.intents.fromScanner} from ${r.scanner.cycles} scanner cycles, ${r.scanner.failed} failed, ${r.scanner.partial} partial, ${r.scanner.completedPercent}% completed; ${r.intents.sentTwice} sent twice), crash rate ${o.crashRate}, exchange fault rate ${o.faultRate}, store fault rate ${o.storeFaultRate}, seed ${o.seed}, fees in ${o.feeAsset}, ${o.workers} workers, node ${r.machine.node}`,
     `  time      run ${r.timing.runSeconds} s (${r.timing.intentsPerSecond} intents/s; ${Object.entries(r.timing.runPhases).map(([k, v]) => `${k} ${v} s`).join(', ')}), quiescence ${r.timing.quiescenceSeconds} s, total ${r.timing.totalSeconds} s; simulated ${r.timing.simulatedSeconds} s`,
     `  outcomes  ${Object.entries(r.outcomes).map(([k, n]) => `${k} ${n}`).join(' | ')}${r.resting ? ` | resting on the exchange ${r.resting}` : ''}`,
     `  exchange  ${r.exchangeOrders} orders; duplicate orders ${r.duplicateOrders}`,
@@ -730,7 +749,7 @@ export function formatSoakReport(r: SoakReport): string {
     `  DLQ       ${r.dlq.deadLettered} dead-lettered and redriven; ${r.dlq.left} left (queue ${r.queueLeft} left)`,
     `  executor  ${r.executor.invocations} invocations, ${r.executor.received} messages received, ${r.executor.failedRecords} failed, ${r.executor.crashes} crashed`,
     `  faults    exchange ${r.faults.exchange}${r.faults.exchange ? ` (${kinds(r.faults.exchangeByKind)})` : ''}; store ${r.faults.store}${r.faults.store ? ` (${kinds(r.faults.storeByKind)})` : ''}`,
-    `  jobs      reconciler ${r.reconciler.runs} runs (${r.reconciler.failed} failed), ${r.health.failed} failed health checks; health at the end ${r.health.last ?? 'unknown'}${r.health.reasons.length ? ` (${r.health.reasons.join('; ')})` : ''}`,
+    `  jobs      reconciler ${r.reconciler.runs} runs (${r.reconciler.failed} failed, ${r.reconciler.completedPercent}% completed), ${r.health.failed} failed health checks; health at the end ${r.health.last ?? 'unknown'}${r.health.reasons.length ? ` (${r.health.reasons.join('; ')})` : ''}`,
     `RESULT ${r.ok ? 'PASS' : 'FAIL'}`,
   ].join('\n');
 }

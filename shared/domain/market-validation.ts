@@ -52,13 +52,17 @@ export function checkTicker(raw: unknown, now: Date, maxAgeMs: number): TickerCh
     return { ok: false, rejection: { symbol, reason: `invalid ticker: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join(', ')}` } };
   }
   const t = parsed.data;
-  if (dec(t.bid).gt(t.ask)) return { ok: false, rejection: { symbol, reason: `crossed book: bid ${t.bid} > ask ${t.ask}` } };
-  if (dec(t.ask).minus(t.bid).div(t.ask).gt(MAX_SPREAD_FRACTION)) {
+  // Each number parsed once: this runs for every symbol of every scan.
+  const bid = dec(t.bid);
+  const ask = dec(t.ask);
+  const last = dec(t.last);
+  if (bid.gt(ask)) return { ok: false, rejection: { symbol, reason: `crossed book: bid ${t.bid} > ask ${t.ask}` } };
+  if (ask.minus(bid).div(ask).gt(MAX_SPREAD_FRACTION)) {
     return { ok: false, rejection: { symbol, reason: `spread wider than ${MAX_SPREAD_FRACTION} of the ask` } };
   }
-  const mid = dec(t.bid).plus(t.ask).div(2);
+  const mid = bid.plus(ask).div(2);
   const band = mid.times(MAX_LAST_DEVIATION_FRACTION);
-  if (dec(t.last).lt(dec(t.bid).minus(band)) || dec(t.last).gt(dec(t.ask).plus(band))) {
+  if (last.lt(bid.minus(band)) || last.gt(ask.plus(band))) {
     return { ok: false, rejection: { symbol, reason: `last ${t.last} far outside the book ${t.bid}/${t.ask}` } };
   }
   if (dec(t.volume).lte(0)) return { ok: false, rejection: { symbol, reason: 'no volume in 24 h (market halted?)' } };

@@ -392,31 +392,30 @@ function firstDecision(
   return null;
 }
 
-/** Exposure that grows as this scan accepts entries, so later symbols see earlier ones. */
+/**
+ * Exposure that grows as this scan accepts entries, so later symbols see earlier ones. Kept in
+ * private mutable copies: an entry costs one decimal addition, not a copy of every symbol.
+ */
 function mutableExposure(initial: Exposure): Exposure & { add(symbol: string, quote: DecimalString): void } {
-  let current = initial;
+  const bySymbol: Record<string, DecimalString> = { ...initial.bySymbol };
+  const buying = new Set(initial.buying);
+  let openPositions = initial.openPositions;
+  let total = initial.total;
   return {
     get openPositions() {
-      return current.openPositions;
+      return openPositions;
     },
-    get bySymbol() {
-      return current.bySymbol;
-    },
+    bySymbol,
     get total() {
-      return current.total;
+      return total;
     },
-    get buying() {
-      return current.buying;
-    },
-    get selling() {
-      return current.selling;
-    },
+    buying,
+    selling: initial.selling,
     add(symbol, quote) {
-      const had = current.bySymbol[symbol] !== undefined;
-      const bySymbol = { ...current.bySymbol, [symbol]: add(current.bySymbol[symbol] ?? '0', quote) };
-      current = { ...current, openPositions: current.openPositions + (had ? 0 : 1), bySymbol, total: add(current.total, quote), buying: new Set([...current.buying, symbol]) };
+      if (bySymbol[symbol] === undefined) openPositions += 1;
+      bySymbol[symbol] = add(bySymbol[symbol] ?? '0', quote);
+      total = add(total, quote);
+      buying.add(symbol);
     },
   };
 }
-
-

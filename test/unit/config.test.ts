@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ConfigError, ErrorCode, UnknownSettingError } from '../../shared/domain/errors.js';
-import { loadConfig } from '../../shared/runtime/config.js';
+import { loadConfig, scanDeadlineSeconds } from '../../shared/runtime/config.js';
 
 const REQUIRED = {
   TW_STATE_TABLE: 'state',
@@ -64,5 +64,20 @@ describe('Function: loadConfig', () => {
     expect(failure.code).toBe(ErrorCode.ConfigUnknownSetting);
     expect(failure.message).toContain('TW_STRATEGY_DROP_PRECENT (did you mean TW_STRATEGY_DROP_PERCENT?)');
     expect(failure.message).toContain('TW_WATCHLSIT (did you mean TW_WATCHLIST?)');
+  });
+});
+
+describe('Scan settings in the configuration (DATA-7, DATA-8, RISK-6)', () => {
+  it('refuses a scan deadline at or above the scanner period, and defaults it below', () => {
+    expect(() => loadConfig({ ...REQUIRED, TW_SCANNER_EVERY_SECONDS: '60', TW_SCAN_DEADLINE_SECONDS: '60' })).toThrow(/TW_SCAN_DEADLINE_SECONDS: must be below the scanner period of 60 s/);
+    expect(scanDeadlineSeconds(loadConfig({ ...REQUIRED, TW_SCANNER_EVERY_SECONDS: '60' }))).toBe(20);
+    expect(scanDeadlineSeconds(loadConfig({ ...REQUIRED, TW_SCANNER_EVERY_SECONDS: '10' }))).toBe(5);
+  });
+
+  it('reads the pair list rule and the order limits', () => {
+    const config = loadConfig({ ...REQUIRED, TW_PAIRLIST_TOP: '50', TW_PAIRLIST_MIN_QUOTE_VOLUME: '1000000', TW_PAIRLIST_DENY: 'LUNA/USDT, UST/USDT', TW_EXCHANGE_ORDERS_PER_10S: '50' });
+    expect(config).toMatchObject({ pairListTop: 50, pairListMinQuoteVolume: '1000000', pairListDeny: ['LUNA/USDT', 'UST/USDT'], pairListAllow: [], exchangeOrdersPer10s: 50, exchangeOrdersPerDay: 200_000 });
+    expect(() => loadConfig({ ...REQUIRED, TW_PAIRLIST_TOP: '1001' })).toThrow(/TW_PAIRLIST_TOP/);
+    expect(() => loadConfig({ ...REQUIRED, TW_PAIRLIST_ALLOW: 'bitcoin' })).toThrow(/TW_PAIRLIST_ALLOW/);
   });
 });

@@ -5,7 +5,7 @@
  * position whichever strategy opened it.
  */
 import * as z from 'zod';
-import { dec } from '../money.js';
+import { Decimal, dec } from '../money.js';
 import { candleCount, percent } from './params.js';
 import type { Strategy } from './strategy.js';
 
@@ -26,7 +26,7 @@ export const priceDrop: Strategy<PriceDropParams> = {
   candlesNeeded: (p) => p.lookbackCandles,
   evaluate({ ticker, candles, position }, p) {
     if (position || candles.length === 0) return null;
-    const high = candles.reduce((m, c) => (dec(c.high).gt(m) ? dec(c.high) : m), dec('0'));
+    const high = Decimal.max(...candles.map((c) => c.high));
     const trigger = high.times(dec('1').minus(dec(p.dropPercent).div('100')));
     if (dec(ticker.ask).lte(trigger)) {
       return { side: 'buy', reason: `ask ${ticker.ask} <= ${p.dropPercent}% below high ${high.toFixed()}` };
