@@ -64,3 +64,29 @@ export function loadNotifierConfig(env: Readonly<Record<string, string | undefin
   }
   return parsed.data;
 }
+
+/**
+ * The notifier's configuration from the process environment and its secret (Telegram bot token,
+ * chat id, webhook secret, Slack webhook URL), read once at cold start and never logged.
+ * @throws ConfigError for a bad setting or a secret that is not the expected JSON.
+ */
+export async function notifierConfigFromEnvironment(region: string): Promise<NotifierConfig> {
+  const arn = process.env[NOTIFIER_ENV.notifierSecretArn];
+  return loadNotifierConfig(process.env, arn ? await readNotifierSecret(arn, region) : {});
+}
+
+async function readNotifierSecret(arn: string, region: string): Promise<z.infer<typeof NotifierSecretSchema>> {
+  const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
+  const client = new SecretsManagerClient({ region });
+  const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+  client.destroy();
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(out.SecretString ?? '{}');
+  } catch {
+    throw new ConfigError([`${NOTIFIER_ENV.notifierSecretArn}: the secret is not JSON`]);
+  }
+  const secret = NotifierSecretSchema.safeParse(parsed);
+  if (!secret.success) throw new ConfigError([`${NOTIFIER_ENV.notifierSecretArn}: the secret has unknown or non-string fields`]);
+  return secret.data;
+}
