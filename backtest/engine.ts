@@ -116,7 +116,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     control,
     clock,
     marketRules: async (symbol) => settings.rules[symbol]!,
-    settings: { quoteCurrency: quote, lockLeaseMs: LEASE_MS, reservationBufferPercent: settings.reservationBufferPercent, owner: 'backtest-executor', resendGraceMs: 0 },
+    settings: { quoteCurrency: quote, lockLeaseMs: LEASE_MS, reservationBufferPercent: settings.reservationBufferPercent, owner: 'backtest-executor', resendGraceMs: 0, intentTtlMs: settings.scan.intentTtlSeconds * 1000 },
   };
   const reconcileDeps: ReconcileDeps = {
     orders,

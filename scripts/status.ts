@@ -12,7 +12,7 @@ export async function statusLine(runtime: LocalRuntime, cycle: number, scan: Sca
   const status = await collectStatus(localOperatorDeps(runtime));
   const filled = status.orders.filter((o) => o.state === 'FILLED').length;
   const open = Object.values(status.positions).filter((p) => !dec(p.qty).isZero()).length;
-  const pause = scan.status === 'paused' ? ` PAUSED (${scan.pauseReason ?? ''})` : '';
+  const pause = scan.status === 'paused' ? ` PAUSED (${scan.pauseReason ?? ''})` : status.trading.startsWith('entries blocked') ? ` (${status.trading})` : '';
   return [
     `${new Date().toISOString()} cycle ${cycle}`,
     `source ${scan.source}`,

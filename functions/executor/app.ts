@@ -117,6 +117,7 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
       reservationBufferPercent: c.config.reservationBufferPercent,
       owner: 'executor',
       resendGraceMs: RESEND_GRACE_MS,
+      intentTtlMs: c.config.intentTtlSeconds * 1000,
     },
     ...(options.afterStep ? { afterStep: options.afterStep } : {}),
   };

@@ -59,7 +59,29 @@ export function intentIdFor(parts: { strategy: string; symbol: string; side: str
     .slice(0, 32);
 }
 
-/** EXE-9: an intent at or past its expiry is never executed. */
-export function isExpired(intent: Pick<Intent, 'expiresAt'>, now: Date): boolean {
-  return now.getTime() >= Date.parse(intent.expiresAt);
+/**
+ * When an intent expires (EXE-14): the earlier of its `expiresAt` and its `createdAt` plus the
+ * configured time-to-live. An intent created long ago cannot stay valid by carrying a late
+ * `expiresAt`. Without a TTL only `expiresAt` counts.
+ */
+export function intentExpiry(intent: Pick<Intent, 'expiresAt' | 'createdAt'>, ttlMs?: number): Date {
+  const expiresAt = Date.parse(intent.expiresAt);
+  if (ttlMs === undefined) return new Date(expiresAt);
+  return new Date(Math.min(expiresAt, Date.parse(intent.createdAt) + ttlMs));
+}
+
+/** EXE-9, EXE-14: an intent at or past its expiry is never executed. */
+export function isExpired(intent: Pick<Intent, 'expiresAt' | 'createdAt'>, now: Date, ttlMs?: number): boolean {
+  return now.getTime() >= intentExpiry(intent, ttlMs).getTime();
+}
+
+/**
+ * EXE-14: an intent created in the future, beyond the clock skew we tolerate, was not made by a
+ * scanner on a sane clock: its `createdAt` cannot be trusted to bound its life, so it is invalid.
+ * @returns the problem, or undefined when the intent's creation time is plausible.
+ */
+export function futureCreationProblem(intent: Pick<Intent, 'createdAt'>, now: Date, skewMs: number): string | undefined {
+  const ahead = Date.parse(intent.createdAt) - now.getTime();
+  if (ahead <= skewMs) return undefined;
+  return `createdAt ${intent.createdAt} is ${ahead} ms in the future (more than the ${skewMs} ms clock skew allowed)`;
 }

@@ -17,9 +17,12 @@
  *   the sum over distinct trade ids (recorded ones included), so a trade reported twice is
  *   counted once (EXE-11); otherwise the exchange's cumulative amounts are used.
  * - A cancel request remembers the live state it left; CancelRejected goes back to it.
- * - Expired and Rejected as local decisions apply only before the exchange can have the order
- *   (NEW; Rejected also on SUBMITTING, when the exchange refused the request). Once sent, only
- *   the exchange's report says expired, and Lost (FAILED) needs the reconciler's evidence.
+ * - Expired and Rejected as local decisions apply only while the exchange does not have the
+ *   order: NEW; SUBMITTING (the exchange refused the request, or the executor's last check before
+ *   the call found the intent expired or trading paused, EXE-14); UNKNOWN once the executor looked
+ *   the order up and the exchange does not have it, past the re-send grace, so the earlier
+ *   attempt can no longer arrive. Once the exchange has it, only its report says expired, and
+ *   Lost (FAILED) needs the reconciler's evidence.
  * - Terminal states are final for every event but LateFill (EXE-10): an exchange that reports
  *   fills after the order ended locally (CANCELED, FAILED = lost, EXPIRED, REJECTED) is right,
  *   and the fill is booked once. Every booking carries what the order had recorded
@@ -326,10 +329,8 @@ const RULES: Rules = {
     };
   }),
   Lost: inStates<'Lost'>(['SUBMITTING', ...LIVE_AFTER_SEND], (order, event) => close(order, 'FAILED', 'order.failed', event.reason)),
-  Expired: {
-    NEW: (order, event) => close(order, 'EXPIRED', 'order.expired', event.reason),
-  },
-  Rejected: inStates<'Rejected'>(['NEW', 'SUBMITTING'], (order, event) => close(order, 'REJECTED', 'order.rejected', event.reason)),
+  Expired: inStates<'Expired'>(['NEW', 'SUBMITTING', 'UNKNOWN'], (order, event) => close(order, 'EXPIRED', 'order.expired', event.reason)),
+  Rejected: inStates<'Rejected'>(['NEW', 'SUBMITTING', 'UNKNOWN'], (order, event) => close(order, 'REJECTED', 'order.rejected', event.reason)),
   LateFill: inStates<'LateFill'>(LATE_FILL_STATES, (order, event) => fromReport(order, event.report, true)),
   WatchEnded: inStates<'WatchEnded'>(LATE_FILL_STATES, (order) => ({ to: order.state, patch: { watchUntil: undefined }, audit: [], budget: NO_BUDGET })),
 };

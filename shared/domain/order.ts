@@ -76,6 +76,13 @@ export interface OrderRecord {
   readonly eventCount: number;
   readonly createdAt: string;
   readonly updatedAt: string;
+  /**
+   * When the intent behind the order expires (EXE-14: the earlier of its `expiresAt` and its
+   * `createdAt` plus the TTL), recorded at the claim: a later delivery cannot extend it by carrying
+   * another expiry. Absent on orders claimed before it was recorded, and on adopted orders. (Not
+   * `expiresAt`: the state table's held-locks index keys on a numeric attribute of that name.)
+   */
+  readonly intentExpiresAt?: string;
 }
 
 /** One exchange trade (execution) of an order, with its fees per currency, like the order's. */

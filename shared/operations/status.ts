@@ -4,6 +4,7 @@
  */
 import { equity } from '../domain/account.js';
 import { readScanMarker } from '../use-cases/scan-marker.js';
+import { tradingSummary } from '../use-cases/pause.js';
 import type { OperatorDeps } from './ports.js';
 
 /** Recent orders shown by status. */
@@ -33,6 +34,8 @@ export async function collectStatus(deps: Pick<OperatorDeps, 'config' | 'clock' 
     scanMarker,
     jobs: heartbeats,
     pause,
+    /** What trading may do now: "trading", "paused: ...", or "entries blocked by drift: ..." with the figures (RISK-8). */
+    trading: tradingSummary(pause, deps.clock.now()),
     orders,
     openOrders: open.items,
     positions: book?.positions ?? {},

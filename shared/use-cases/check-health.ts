@@ -36,7 +36,7 @@ import {
   type HealthCheck,
   type HealthStatus,
 } from './health-rules.js';
-import { isPauseActive } from './pause.js';
+import { pauseScope } from './pause.js';
 
 export type { CircuitState, HealthCheck, HealthStatus } from './health-rules.js';
 
@@ -129,7 +129,8 @@ export async function checkHealth(deps: HealthDeps, self: JobName = 'health'): P
     checks.push(...jobChecks(job, beats.find((b) => b.job === job), settings.schedules[job], settings.staleAfterIntervals, now, job === self, startedAt));
   }
   checks.push(...executorChecks(beats.find((b) => b.job === 'executor'), startedAt));
-  const paused = isPauseActive(pause, now);
+  // Only a pause of all trading stops the scanner; under an entries-only pause it still scans for exits.
+  const paused = pauseScope(pause, now) === 'all';
   checks.push(marketDataCheck(scan, now, settings.staleDataSeconds, settings.mode === 'live', paused));
   const coverage = scanCoverageCheck(scan, beats.find((b) => b.job === 'scanner'), settings.schedules.scanner, settings.staleAfterIntervals, now, paused);
   if (coverage) checks.push(coverage);

@@ -5,7 +5,10 @@
  * 1. If an order for this intent exists and is past submission, return what was recorded
  *    (duplicate delivery, replay, DLQ redrive).
  * 2. A new intent that has expired is recorded EXPIRED with its reason, never executed (EXE-9).
- * 3. Check the kill switch; an unreadable pause record fails the invocation (fail closed).
+ *    Its expiry is the earlier of `expiresAt` and `createdAt` + TTL, recorded on the order at the
+ *    claim; an intent created in the future beyond clock skew is invalid (EXE-14).
+ * 3. Check the kill switch; an unreadable pause record fails the invocation (fail closed). A
+ *    pause of entries only (the drift halt, RISK-8) refuses buys and lets exits through.
  * 4. Take the symbol lease; every write below is fenced by its token.
  * 5. Claim: create the order NEW with a conditional put (only one executor wins), with amount and
  *    price rounded and checked against the market's limits (EXE-6).
@@ -14,6 +17,10 @@
  *    UNKNOWN) is first looked up by client order id and re-sent only when the exchange says it
  *    does not have it AND the last attempt is older than `resendGraceMs` (EXE-3, see below);
  *    the exchange rejects a duplicate client order id anyway.
+ * 7a. Immediately before every exchange call (first send and re-send alike, EXE-14) the expiry
+ *    and the pause are checked again: the pause is read in the same round trip as the SUBMITTING
+ *    write. An order that is not on the exchange and may no longer go out is closed EXPIRED
+ *    (expired) or REJECTED (paused) through the order aggregate, its budget released; not sent.
  * 8. Book the result: every change of the order is an event applied by the order aggregate
  *    (domain/order-aggregate.ts) and written by order-commit.ts: fill, fees, state, release of
  *    the surplus.
@@ -50,7 +57,8 @@ import {
   LockLostError,
   ValidationError,
 } from '../domain/errors.js';
-import { isExpired, type Intent } from '../domain/intent.js';
+import { futureCreationProblem, intentExpiry, type Intent } from '../domain/intent.js';
+import { CLOCK_SKEW_ALLOWANCE_MS } from '../domain/timing.js';
 import type { FeeAmount } from '../domain/fees.js';
 import type { MarketRules } from '../domain/market.js';
 import { dec, str } from '../domain/money.js';
@@ -65,7 +73,8 @@ import type { Lease, LockService } from '../ports/lock-service.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { OrderStore } from '../ports/order-store.js';
 import { auditStream, commitOrderEvents, exchangeFeePrices, releaseBudget, type OrderCommitDeps } from './order-commit.js';
-import { isPauseActive } from './pause.js';
+import { pauseBlocks } from './pause.js';
+import type { PauseState } from '../ports/control-store.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
 export type ExecutorStep =
@@ -98,6 +107,8 @@ export interface ExecuteIntentDeps {
      * with its order entry (the paper exchange, fakes). @default 0
      */
     readonly resendGraceMs?: number;
+    /** The configured intent time-to-live (TW_INTENT_TTL_SECONDS): no intent goes out later than createdAt + this (EXE-14). */
+    readonly intentTtlMs: number;
   };
   /** Test hook: called after each step; a throw simulates the process dying there. */
   readonly afterStep?: (step: ExecutorStep, intent: Intent) => void | Promise<void>;
@@ -136,6 +147,10 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
   const orderId = clientOrderIdFor(intent.id);
   const step = async (name: ExecutorStep) => deps.afterStep?.(name, intent);
   const sync = commitDeps(deps);
+  // EXE-14: an intent from the future is a bad input: coded error, nothing read or written.
+  const future = futureCreationProblem(intent, deps.clock.now(), CLOCK_SKEW_ALLOWANCE_MS);
+  if (future) throw new ValidationError(`intent ${intent.id} is invalid: ${future}`, [`createdAt: ${future}`]);
+  const intentDeadline = intentExpiry(intent, deps.settings.intentTtlMs);
 
   // 1. Already past submission: a duplicate, replay or redrive. Nothing is sent.
   const existing = await deps.orders.get(orderId);
@@ -151,28 +166,30 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
   const now = deps.clock.now();
   // 3. Kill switch, fail closed: a read error propagates and fails the invocation.
   const pause = await deps.control.getPause();
-  const paused = isPauseActive(pause, now);
+  const paused = pauseBlocks(pause, now, intent.side);
 
   await step('before-claim');
   const lease = await deps.locks.acquire(`symbol:${intent.symbol}`, `${deps.settings.owner}:${randomUUID()}`, deps.settings.lockLeaseMs, now);
   try {
     let order = await deps.orders.get(orderId);
     if (!order) {
-      const claimed = await claim(deps, intent, orderId, lease, now, paused ? `trading paused: ${pause.reason ?? 'no reason given'}` : undefined);
+      const claimed = await claim(deps, intent, orderId, lease, now, intentDeadline, paused ? pausedReason(pause) : undefined);
       order = claimed.order;
       if (!claimed.won) return result(order, 'already-processed');
       await step('after-claim');
       if (isTerminal(order.state)) return result(order, order.state === 'EXPIRED' ? 'expired' : 'rejected');
     }
     if (isTerminal(order.state) || SUBMITTED.has(order.state)) return result(order, 'already-processed');
+    // The recorded expiry holds even if this delivery carries a later one.
+    const deadline = order.intentExpiresAt && Date.parse(order.intentExpiresAt) < intentDeadline.getTime() ? new Date(order.intentExpiresAt) : intentDeadline;
 
     if (order.state === 'NEW') {
-      if (isExpired(intent, deps.clock.now())) {
-        order = await commitOrderEvents(sync, order, { type: 'Expired', at: deps.clock.now(), reason: 'intent expired before it was sent' }, lease.token);
+      if (deps.clock.now().getTime() >= deadline.getTime()) {
+        order = await commitOrderEvents(sync, order, { type: 'Expired', at: deps.clock.now(), reason: `intent expired at ${deadline.toISOString()} before it was sent` }, lease.token);
         return result(order, 'expired');
       }
       if (paused) {
-        order = await commitOrderEvents(sync, order, { type: 'Rejected', at: deps.clock.now(), reason: `trading paused: ${pause.reason ?? 'no reason given'}` }, lease.token);
+        order = await commitOrderEvents(sync, order, { type: 'Rejected', at: deps.clock.now(), reason: pausedReason(pause) }, lease.token);
         return result(order, 'rejected');
       }
       const reserved = await reserveBudget(deps, order);
@@ -181,12 +198,10 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
         return result(order, 'rejected');
       }
       await step('after-reserve');
-      order = await commitOrderEvents(sync, order, { type: 'Submitting', at: deps.clock.now() }, lease.token);
-      await step('after-submitting');
-      return await send(deps, order, lease, false, step);
     }
-    // SUBMITTING or UNKNOWN: an earlier attempt may have reached the exchange.
-    return await send(deps, order, lease, true, step);
+    // From NEW: the first send. From SUBMITTING or UNKNOWN: an earlier attempt may have reached
+    // the exchange, so it is looked up first.
+    return await send(deps, order, lease, deadline, step);
   } finally {
     await deps.locks.release(lease);
   }
@@ -198,6 +213,7 @@ async function claim(
   orderId: string,
   lease: Lease,
   now: Date,
+  deadline: Date,
   pausedReason: string | undefined,
 ): Promise<{ order: OrderRecord; won: boolean }> {
   const draft: OrderDraft = {
@@ -212,10 +228,11 @@ async function claim(
     amount: intent.amount ?? '0',
     reservedQuote: '0',
     createdAt: now.toISOString(),
+    intentExpiresAt: deadline.toISOString(),
   };
   let claimed: ReturnType<typeof claimOrder>;
-  if (isExpired(intent, now)) {
-    claimed = claimOrder(draft, now, { state: 'EXPIRED', reason: `intent expired at ${intent.expiresAt}` });
+  if (now.getTime() >= deadline.getTime()) {
+    claimed = claimOrder(draft, now, { state: 'EXPIRED', reason: `intent expired at ${deadline.toISOString()}` });
   } else if (pausedReason) {
     claimed = claimOrder(draft, now, { state: 'REJECTED', reason: pausedReason });
   } else {
@@ -318,15 +335,21 @@ async function reserveBudget(deps: ExecuteIntentDeps, order: OrderRecord): Promi
   return { ok: true };
 }
 
+function pausedReason(pause: PauseState): string {
+  return `trading paused${pause.scope === 'entries' ? ' for entries' : ''}: ${pause.reason ?? 'no reason given'}`;
+}
+
 async function send(
   deps: ExecuteIntentDeps,
   order: OrderRecord,
   lease: Lease,
-  resumed: boolean,
+  deadline: Date,
   step: (name: ExecutorStep) => Promise<void>,
 ): Promise<ExecutionResult> {
   const sync = commitDeps(deps);
   let current = order;
+  const resumed = order.state !== 'NEW';
+  let sinceLastAttemptMs: number | undefined;
   if (resumed) {
     // EXE-3: never re-send before asking the exchange whether it already has the order, and
     // not before the last attempt can no longer reach it (module comment).
@@ -337,15 +360,32 @@ async function send(
       return finish(deps, current, 'Reported', found, lease, step);
     }
     const grace = deps.settings.resendGraceMs ?? 0;
-    const sinceLastAttempt = deps.clock.now().getTime() - Date.parse(current.updatedAt);
+    const sinceLastAttempt = deps.clock.now().getTime() - lastAttemptAt(current);
     if (sinceLastAttempt < grace) {
       throw new ExchangeUnknownOutcomeError(`order ${current.id} is not on the exchange yet; it is sent again only if still missing ${grace} ms after the last attempt`, {
         details: { orderId: current.id, state: current.state, sinceLastAttemptMs: sinceLastAttempt, resendGraceMs: grace },
       });
     }
-    // Records the attempt: its time starts the next grace period.
-    current = await commitOrderEvents(sync, current, { type: 'Submitting', at: deps.clock.now(), sinceLastAttemptMs: sinceLastAttempt }, lease.token);
+    sinceLastAttemptMs = sinceLastAttempt;
   }
+  // EXE-14: the last checks before the call. The order is not on the exchange (first send, or
+  // looked up above past the grace), so one that may no longer go out is closed, not sent.
+  if (deps.clock.now().getTime() >= deadline.getTime()) return closeUnsent(deps, current, lease, 'Expired', `intent expired at ${deadline.toISOString()} before it was sent`);
+  // Records the attempt (its time starts the next grace period) and reads the pause in the same
+  // round trip, as late as anything before the call.
+  // Both settle before either failure is thrown: no write of this run outlives it.
+  const [submitting, pauseRead] = await Promise.allSettled([
+    commitOrderEvents(sync, current, { type: 'Submitting', at: deps.clock.now(), ...(sinceLastAttemptMs !== undefined ? { sinceLastAttemptMs } : {}) }, lease.token),
+    deps.control.getPause(),
+  ]);
+  if (submitting.status === 'rejected') throw submitting.reason;
+  // Fail closed: an unreadable pause record fails the invocation; the order stays SUBMITTING.
+  if (pauseRead.status === 'rejected') throw pauseRead.reason;
+  current = submitting.value;
+  const pause = pauseRead.value;
+  if (!resumed) await step('after-submitting');
+  if (pauseBlocks(pause, deps.clock.now(), current.side)) return closeUnsent(deps, current, lease, 'Rejected', pausedReason(pause));
+  if (deps.clock.now().getTime() >= deadline.getTime()) return closeUnsent(deps, current, lease, 'Expired', `intent expired at ${deadline.toISOString()} before it was sent`);
   // The exchange call is the one write no fencing token guards: a holder that stalled past its
   // lease (GC, a frozen container) must not send. Narrows the window; the exchange's duplicate
   // client order id check closes it.
@@ -384,6 +424,25 @@ async function send(
   await deps.audit.append(auditStream(current.symbol), { type: 'order.sent', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: remote.id, status: remote.status } }, deps.clock.now());
   await step('after-exchange-accepted');
   return finish(deps, current, 'Accepted', remote, lease, step);
+}
+
+/**
+ * When the order was last sent (its last Submitting event), so that a reconciler's "not found"
+ * lookups, which also change the order, do not keep pushing the re-send grace out. An order
+ * whose summary no longer holds that event falls back to its last change.
+ */
+function lastAttemptAt(order: OrderRecord): number {
+  const attempt = (order.events ?? []).findLast((e) => e.type === 'Submitting');
+  return Date.parse(attempt?.at ?? order.updatedAt);
+}
+
+/**
+ * Ends an order that is not on the exchange and must not be sent (EXE-14): EXPIRED or REJECTED
+ * through the aggregate, which releases its reservation.
+ */
+async function closeUnsent(deps: ExecuteIntentDeps, order: OrderRecord, lease: Lease, type: 'Expired' | 'Rejected', reason: string): Promise<ExecutionResult> {
+  const closed = await commitOrderEvents(commitDeps(deps), order, { type, at: deps.clock.now(), reason }, lease.token);
+  return result(closed, type === 'Expired' ? 'expired' : 'rejected');
 }
 
 /** Books the exchange's answer to the send (`Accepted`) or to a lookup (`Reported`). */

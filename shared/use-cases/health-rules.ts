@@ -29,7 +29,7 @@
 import type { Heartbeat } from '../ports/heartbeat-store.js';
 import type { LockInfo } from '../ports/lock-service.js';
 import type { PauseState } from '../ports/control-store.js';
-import { isPauseActive } from './pause.js';
+import { isPauseActive, tradingSummary } from './pause.js';
 
 export type HealthStatus = 'OK' | 'DEGRADED' | 'FAILING';
 
@@ -169,7 +169,16 @@ export function pauseAgeSeconds(pause: PauseState, now: Date): number {
 /** RISK-3. `null` when trading is not paused. */
 export function pauseCheck(pause: PauseState, now: Date, maxPauseAgeSeconds: number): HealthCheck | null {
   if (!isPauseActive(pause, now)) return null;
-  const by = `by ${pause.author ?? 'unknown'}: ${pause.reason ?? 'no reason given'}`;
+  const author = pause.author ?? 'unknown';
+  // RISK-8: an entries-only pause (the drift halt) leads with what it blocks and its figures.
+  if (pause.scope === 'entries') {
+    const what = tradingSummary(pause, now);
+    if (!pause.since) return { name: 'pause', status: 'DEGRADED', detail: `${what} (since an unknown time, by ${author}; exits keep working)` };
+    const age = pauseAgeSeconds(pause, now);
+    const status: HealthStatus = age > maxPauseAgeSeconds ? 'FAILING' : 'DEGRADED';
+    return { name: 'pause', status, detail: `${what} (for ${age} s, by ${author}; exits keep working)${status === 'FAILING' ? ` (longer than ${maxPauseAgeSeconds} s)` : ''}` };
+  }
+  const by = `by ${author}: ${pause.reason ?? 'no reason given'}`;
   if (!pause.since) return { name: 'pause', status: 'DEGRADED', detail: `paused since an unknown time ${by}` };
   const age = pauseAgeSeconds(pause, now);
   const status: HealthStatus = age > maxPauseAgeSeconds ? 'FAILING' : 'DEGRADED';

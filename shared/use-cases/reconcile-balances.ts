@@ -11,8 +11,9 @@
  *    holds its symbol lock), the measurement stays unconfirmed.
  * 3. A drift above the alarm threshold is audited; the handler emits it as the DriftQuote
  *    metric (always, so the dashboard shows it and the alarm compares it with its threshold).
- * 4. A confirmed drift above the hard limit pauses new entries, with its reason, unless a
- *    pause is already in force: an operator's pause is never overwritten.
+ * 4. A confirmed drift above the hard limit pauses new entries only (pause scope `entries`,
+ *    RISK-8), with its figures in the reason, unless a pause is already in force: an operator's
+ *    pause is never overwritten.
  */
 import { equity } from '../domain/account.js';
 import { computeDrift, quoteOf, type Drift, type DriftThresholds } from '../domain/drift.js';
@@ -104,9 +105,12 @@ export async function reconcileBalances(deps: BalanceCheckDeps, settle: SettleIn
       const current = await deps.control.getPause();
       if (isPauseActive(current, now)) pauseSkipped = `already paused by ${current.author ?? 'unknown'}`;
       else {
+        // Entries only (RISK-8): open positions keep their exits, stop-loss and take-profit
+        // exactly when the books are in doubt.
         const state: PauseState = {
           paused: true,
-          reason: `balance drift ${drift.quote} ${drift.currency} above the hard limit ${deps.settings.thresholds.pauseQuote}`,
+          scope: 'entries',
+          reason: driftHaltReason(drift, deps.settings.thresholds.pauseQuote),
           author: RECONCILER_AUTHOR,
           since: now.toISOString(),
         };
@@ -125,6 +129,11 @@ export async function reconcileBalances(deps: BalanceCheckDeps, settle: SettleIn
     paused,
     ...(pauseSkipped ? { pauseSkipped } : {}),
   };
+}
+
+/** What status and health show for the drift halt: "entries blocked by drift" with the figures. */
+export function driftHaltReason(drift: Pick<Drift, 'quote' | 'currency'>, limit: DecimalString): string {
+  return `entries blocked by drift: ${drift.quote} ${drift.currency} above the hard limit ${limit} ${drift.currency}`;
 }
 
 async function measure(deps: BalanceCheckDeps): Promise<Measurement | null> {

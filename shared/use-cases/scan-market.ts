@@ -58,7 +58,7 @@ import type { Exchange } from '../ports/exchange.js';
 import type { IntentQueue } from '../ports/intent-queue.js';
 import type { RiskStateStore, TunablesStore } from '../ports/tunables-store.js';
 import { CandleCache } from './candle-cache.js';
-import { isPauseActive } from './pause.js';
+import { pauseScope } from './pause.js';
 import { fetchCandleRound, type CandleRequest, type StopReason, type SymbolFailure } from './scan-candles.js';
 import {
   DEFAULT_CANDLE_ATTEMPTS,
@@ -160,8 +160,11 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
   };
 
   // 1. Kill switch (fail closed: getPause throws when unreadable).
+  //    A pause of entries only (the drift halt, RISK-8) lets the scan run for exits.
   const pause = await deps.control.getPause();
-  if (isPauseActive(pause, now)) return { ...base, status: 'paused', pauseReason: pause.reason ?? 'paused' };
+  const scope = pauseScope(pause, now);
+  if (scope === 'all') return { ...base, status: 'paused', pauseReason: pause.reason ?? 'paused' };
+  const entriesHalted = scope === 'entries' ? (pause.reason ?? 'entries paused') : undefined;
 
   // 2. Never trade live on made-up data.
   if (settings.mode === 'live' && source !== 'exchange') {
@@ -201,7 +204,8 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
 
   // 6. Risk: equity at the bids against the day start and the peak.
   const bids = Object.fromEntries(tickers.map((t) => [t.symbol, t.bid]));
-  const assessed = book ? assessRisk(storedRisk.state, equity(book, bids), now, resolved.protections) : { state: storedRisk.state, entriesPaused: undefined };
+  const risked = book ? assessRisk(storedRisk.state, equity(book, bids), now, resolved.protections) : { state: storedRisk.state, entriesPaused: undefined };
+  const assessed = { ...risked, entriesPaused: entriesHalted ?? risked.entriesPaused };
 
   // 7. Candles, concurrently, isolated per symbol, within the deadline.
   const enabledBySymbol = new Map(tickers.map((t) => [t.symbol, resolved.strategies.filter((s) => s.enabledFor(t.symbol)).map((s) => s.strategy)]));

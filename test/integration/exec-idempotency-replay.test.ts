@@ -50,6 +50,7 @@ async function idempotencyItems(c: Container): Promise<Record<string, unknown>[]
 describe('Replays and Powertools Idempotency on the emulators', () => {
   let t: TestStack;
   const clock = new ManualClock(T0);
+  const replayClock = new ManualClock(new Date(Date.parse(REPLAY_EVENT.intent.createdAt) + 60_000));
 
   beforeAll(async () => {
     t = await startTestStack(EXEC_ENV);
@@ -61,7 +62,8 @@ describe('Replays and Powertools Idempotency on the emulators', () => {
 
   describe('Replay (OPS-3)', () => {
     it('returns the recorded result and places nothing when an executed intent is replayed from events/', async () => {
-      const { runtime, faults } = faultyRuntime(t, clock);
+      // Replayed within its TTL (EXE-14): on a clock a minute after the sample's createdAt.
+      const { runtime, faults } = faultyRuntime(t, replayClock);
       const c = runtime.containers.executor;
       expect(IntentSchema.safeParse(REPLAY_EVENT.intent).success).toBe(true);
       const id = clientOrderIdFor(REPLAY_EVENT.intent.id);
@@ -90,7 +92,7 @@ describe('Replays and Powertools Idempotency on the emulators', () => {
     });
 
     it('keeps the result as a COMPLETED idempotency record keyed on the intent id, with a payload hash', async () => {
-      const c = faultyRuntime(t, clock).runtime.containers.executor;
+      const c = faultyRuntime(t, replayClock).runtime.containers.executor;
       const items = await idempotencyItems(c);
       const completed = items.filter((i) => i.status === 'COMPLETED');
       expect(completed.length).toBeGreaterThanOrEqual(1);

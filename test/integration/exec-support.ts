@@ -29,6 +29,9 @@ export const PAST_RESERVATION_AGE_MS = 901_000;
 export const EXEC_ENV: Readonly<Record<string, string>> = {
   TW_PAPER_SEED: 'exactly-once',
   TW_WATCHLIST: 'BTC/USDT,ETH/USDT,SOL/USDT,XRP/USDT',
+  // The longest TTL: these suites redeliver over many minutes of driven clock, and prove
+  // exactly-once, not expiry (test/integration/exec-expiry-pause.test.ts does that, EXE-14).
+  TW_INTENT_TTL_SECONDS: '3600',
 };
 
 /** A market buy for `quoteAmount` USDT, valid for a day from `at`; `slot` makes its id. */

@@ -97,13 +97,13 @@ describe('Reconciler: balances against the exchange (REC-4)', () => {
 
     // Assess
     expect(report.balances).toMatchObject({ confirmed: true, paused: true, drift: { quote: '150', level: 'pause' } });
-    expect(pause).toMatchObject({ paused: true, author: 'reconciler', since: report.balances?.at });
-    expect(pause.reason).toContain('balance drift 150 USDT above the hard limit 100');
+    expect(pause).toMatchObject({ paused: true, scope: 'entries', author: 'reconciler', since: report.balances?.at });
+    expect(pause.reason).toBe('entries blocked by drift: 150 USDT above the hard limit 100 USDT');
     expect((await auditRecords(c(), 'control')).filter((r) => r.type === 'control.paused')).toHaveLength(1);
     expect(again.balances).toMatchObject({ paused: false, pauseSkipped: 'already paused by reconciler' });
     expect(await c().control.getPause()).toEqual(pause);
     expect(refused).toMatchObject({ outcome: 'rejected' });
-    expect(refused.reason).toContain('trading paused');
+    expect(refused.reason).toContain('trading paused for entries: entries blocked by drift');
     expect(health.status).toBe('FAILING');
     expect(health.reasons.join('\n')).toMatch(/reconciliation:drift: balances drift by 150 USDT/);
     expect(await driftAudits()).toHaveLength(3);

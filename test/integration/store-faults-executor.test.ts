@@ -225,10 +225,15 @@ describe('Store faults at the executor (TST-3, HLT-5)', () => {
     }
     expect(store.injected.length).toBeGreaterThan(10);
 
-    // Faults stop: drain, redrive what dead-lettered, reconcile.
+    // Faults stop: drain, redrive what dead-lettered (until the DLQ is empty: one redrive moves
+    // at most one batch, and a claim left waiting in the DLQ past the lost grace would be
+    // expired by the reconciler as never sent), reconcile.
     store.detachAll();
     for (let round = 0; round < 3; round += 1) {
-      await runOps(['redrive'], r.runtime, () => undefined);
+      for (let redrive = 0; redrive < 10 && (await queueDepth(t, t.config.executionDlqUrl)) > 0; redrive += 1) {
+        await runOps(['redrive'], r.runtime, () => undefined);
+        await r.runtime.drain({ visibilityTimeoutSeconds: 0 });
+      }
       await r.runtime.drain({ visibilityTimeoutSeconds: 0 });
       clock.advance(PAST_LEASES_MS);
       await r.runtime.reconcile();

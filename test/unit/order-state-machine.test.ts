@@ -83,8 +83,9 @@ const LEGAL: Readonly<Record<OrderEventType, readonly OrderState[]>> = {
   Canceled: ['OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED'],
   NotFound: ['SUBMITTING', 'UNKNOWN', 'OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED'],
   Lost: ['SUBMITTING', 'UNKNOWN', 'OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED'],
-  Expired: ['NEW'],
-  Rejected: ['NEW', 'SUBMITTING'],
+  // EXE-14: also SUBMITTING and UNKNOWN, once the executor found the order absent on the exchange.
+  Expired: ['NEW', 'SUBMITTING', 'UNKNOWN'],
+  Rejected: ['NEW', 'SUBMITTING', 'UNKNOWN'],
   LateFill: ['CANCELED', 'FAILED', 'EXPIRED', 'REJECTED'],
   WatchEnded: ['CANCELED', 'FAILED', 'EXPIRED', 'REJECTED'],
 };

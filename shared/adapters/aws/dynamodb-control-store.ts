@@ -12,7 +12,7 @@
  */
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
-import type { ControlStore, PauseState, ReportKind } from '../../ports/control-store.js';
+import { PAUSE_SCOPES, type ControlStore, type PauseScope, type PauseState, type ReportKind } from '../../ports/control-store.js';
 import { systemClock, type Clock } from '../../ports/clock.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import { PAUSE_KEY, keyDoesNotExist, notNewerThan, reportKey, versionIs } from './dynamodb-keys.js';
@@ -62,7 +62,9 @@ export class DynamoDbControlStore implements ControlStore {
     if (typeof paused !== 'boolean' || typeof version !== 'number') throw new StorageError('pause record is malformed');
     const text = (key: 'reason' | 'author' | 'since' | 'until'): { [k: string]: string } =>
       typeof Item[key] === 'string' ? { [key]: Item[key] } : {};
-    return { state: { paused, ...text('reason'), ...text('author'), ...text('since'), ...text('until') }, version };
+    const { scope } = Item;
+    if (scope !== undefined && !PAUSE_SCOPES.includes(scope as PauseScope)) throw new StorageError('pause record has an unknown scope');
+    return { state: { paused, ...(scope === undefined ? {} : { scope: scope as PauseScope }), ...text('reason'), ...text('author'), ...text('since'), ...text('until') }, version };
   }
 
   /**
@@ -75,7 +77,7 @@ export class DynamoDbControlStore implements ControlStore {
   async setPause(state: PauseState, expectedVersion?: number): Promise<void> {
     const current = expectedVersion ?? (await this.readPause()).version;
     if (!Number.isSafeInteger(current) || current < 0) throw new ValidationError(`expected pause version must be >= 0, got ${current}`);
-    const { paused, reason, author, since, until } = state;
+    const { paused, scope, reason, author, since, until } = state;
     try {
       await this.#doc.send(
         new PutCommand({
@@ -83,6 +85,7 @@ export class DynamoDbControlStore implements ControlStore {
           Item: {
             ...PAUSE_KEY,
             paused,
+            ...(scope === undefined ? {} : { scope }),
             ...(reason === undefined ? {} : { reason }),
             ...(author === undefined ? {} : { author }),
             ...(since === undefined ? {} : { since }),

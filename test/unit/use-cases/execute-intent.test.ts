@@ -53,7 +53,7 @@ describe('Use case: executeIntent', () => {
       control,
       clock: { now: () => NOW },
       marketRules: async () => FAKE_RULES,
-      settings: { quoteCurrency: 'USDT', lockLeaseMs: 30_000, reservationBufferPercent: '1', owner: 'test' },
+      settings: { quoteCurrency: 'USDT', lockLeaseMs: 30_000, reservationBufferPercent: '1', owner: 'test', intentTtlMs: 86_400_000 },
     };
   });
 
