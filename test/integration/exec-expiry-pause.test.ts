@@ -178,14 +178,14 @@ describe('Never send late, never send while stopped (EXE-14)', () => {
 
   it('rejects the first send when trading is paused after the budget was reserved, checked right before the call', async () => {
     // Prepare: the pause lands after the executor's first pause read, while it reserves.
-    let pauseNow: (() => Promise<void>) | undefined;
+    const hook: { pauseNow?: () => Promise<void> } = {};
     const { runtime, faults } = faultyRuntime(t, clock, {
       afterStep: async (step: ExecutorStep) => {
-        if (step === 'after-reserve') await pauseNow?.();
+        if (step === 'after-reserve') await hook.pauseNow?.();
       },
     });
     const c = runtime.containers.executor;
-    pauseNow = () => c.control.setPause({ paused: true, reason: 'stop now', author: 'ops', since: clock.now().toISOString() });
+    hook.pauseNow = () => c.control.setPause({ paused: true, reason: 'stop now', author: 'ops', since: clock.now().toISOString() });
     const intent = buyIntent('paused-mid-run', clock.now());
     const id = clientOrderIdFor(intent.id);
 
