@@ -89,10 +89,10 @@ function page(orders: ReadonlyMap<string, OrderRecord>, limit: number, cursor?: 
 
 export class MemoryAccountStore implements AccountStore {
   readonly #books = new Map<string, AccountBook>();
-  async open(currency: string, openingTotal: string, at: Date): Promise<AccountBook> {
+  async open(currency: string, openingTotal: string, at: Date, opening?: AccountBook): Promise<AccountBook> {
     const existing = this.#books.get(currency);
     if (existing) return existing;
-    const book = openBook(currency, openingTotal, at);
+    const book = opening ?? openBook(currency, openingTotal, at);
     this.#books.set(currency, book);
     return book;
   }

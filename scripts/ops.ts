@@ -28,6 +28,13 @@
  *                                          currency, order id); orders and audit within the window (OPS-6)
  *   import <dir>                         restore an export into a fresh stack (ledger, positions, orders, audit)
  *   audit verify                         exit 1 naming the first broken record of each bad stream
+ *   ledger show [--json]                 the book: cash, holdings, positions, external baselines, how it opened
+ *   ledger deposit <asset> <amount> [--author name]
+ *   ledger withdraw <asset> <amount> [--author name]
+ *                                        money into or out of Tradewarden's budget (and the exchange), audited
+ *   ledger rebase <asset> <amount> --reason "..." [--author name]
+ *                                        what Tradewarden holds of an asset; the external baseline is recorded
+ *                                          again from the exchange (REC-6, REC-7)
  *   redrive                              move dead-lettered intents back to the execution queue (OPS-2):
  *                                          an SQS message move task where the endpoint has them (AWS),
  *                                          otherwise receive, re-send and delete (the local emulator)
@@ -43,6 +50,7 @@ import { parseArgs } from 'node:util';
 import { LocalRuntime } from '../local-runtime/runtime.js';
 import { openOperatorSession, localOperatorDeps, withSession, type StackTarget } from '../operator/index.js';
 import { ValidationError } from '../shared/domain/errors.js';
+import { ledgerAmount, ledgerAsset } from '../shared/domain/ledger.js';
 import { ExportFiles, importFiles } from '../operator/export-files.js';
 import {
   clearScanMarker,
@@ -56,6 +64,8 @@ import {
   resumeTrading,
   runHealthCheck,
   setTunable,
+  changeLedger,
+  showLedger,
   verifyAudit,
   type OperatorDeps,
 } from '../shared/operations/index.js';
@@ -226,6 +236,30 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       return verification.valid ? 0 : 1;
     },
   },
+  ledger: {
+    options: ['json', 'reason', 'author'],
+    operands: [1, 3],
+    exchangeKeys: true,
+    async run(deps, args) {
+      const [sub, asset, amount] = args.operands;
+      if (sub === 'show') {
+        const view = await showLedger(deps);
+        if (args.json) printJson(args, view);
+        else {
+          args.out(`ledger ${view.currency} v${view.version} | total ${view.total} | available ${view.available} | reserved ${view.reserved} | committed ${view.committed} | drift mode ${view.driftMode}`);
+          for (const [a, qty] of Object.entries(view.holdings)) args.out(`  holding ${a} ${qty}`);
+          for (const [symbol, qty] of Object.entries(view.positions)) args.out(`  position ${symbol} ${qty}`);
+          for (const [a, qty] of Object.entries(view.baselines)) args.out(`  external baseline ${a} ${qty}`);
+          if (view.opened) args.out(`  opened ${view.opened.at} from ${view.opened.source}${view.opened.budget ? ` within the budget ${JSON.stringify(view.opened.budget)}` : ''}`);
+        }
+        return 0;
+      }
+      if ((sub !== 'deposit' && sub !== 'withdraw' && sub !== 'rebase') || asset === undefined || amount === undefined) throw new ValidationError(LEDGER_USAGE);
+      const result = await changeLedger(deps, { kind: sub, asset, amount, author: defaultAuthor(args), ...(args.reason !== undefined ? { reason: args.reason } : {}) });
+      args.out(JSON.stringify(result));
+      return 0;
+    },
+  },
   redrive: {
     options: ['json'],
     operands: [0, 0],
@@ -235,6 +269,8 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
     },
   },
 };
+
+const LEDGER_USAGE = 'usage: npm run ops -- ledger show [--json] | ledger deposit <asset> <amount> | ledger withdraw <asset> <amount> | ledger rebase <asset> <amount> --reason "..."';
 
 /** Options that pick the stack; every command takes them. */
 const TARGET_OPTIONS = ['stage', 'outputs'];
@@ -256,7 +292,7 @@ function checkText(option: string, value: string | undefined, max: number): void
 }
 
 function usage(): string {
-  const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c === 'import' ? 'import <dir>' : c === 'export' ? 'export --out <dir>' : c));
+  const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c === 'import' ? 'import <dir>' : c === 'export' ? 'export --out <dir>' : c === 'ledger' ? 'ledger show|deposit|withdraw|rebase' : c));
   return `usage: npm run ops -- [--stage <name> | --outputs <file>] <${names.join('|')}> [--json]`;
 }
 
@@ -299,6 +335,19 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
   const [name, ...operands] = positionals;
   const command = name && Object.hasOwn(commands, name) ? commands[name] : undefined;
   if (!command || !name || (name === 'audit' && operands[0] !== 'verify')) throw new ValidationError(usage());
+  if (name === 'ledger') {
+    const [sub] = operands;
+    const wanted = sub === 'show' ? 1 : sub === 'deposit' || sub === 'withdraw' || sub === 'rebase' ? 3 : -1;
+    if (operands.length !== wanted) throw new ValidationError(LEDGER_USAGE);
+    if (sub === 'rebase' && values.reason === undefined) throw new ValidationError('ledger rebase needs --reason "..."');
+    if (sub !== 'rebase' && values.reason !== undefined) throw new ValidationError(`ledger ${sub} does not take --reason`);
+    if (sub !== 'show' && values.json) throw new ValidationError(`ledger ${sub} does not take --json`);
+    // Bad amounts and assets stop here, before a stack is opened (the use case checks them again).
+    if (sub !== 'show') {
+      ledgerAsset(operands[1] ?? '');
+      ledgerAmount(operands[2] ?? '', `${sub} amount`, { allowZero: sub === 'rebase' });
+    }
+  }
   const [min, max] = command.operands;
   if (operands.length < min || operands.length > max) throw new ValidationError(`${name} takes ${min === max ? min : `${min} to ${max}`} operand(s), got ${operands.length}; ${usage()}`);
   if ((name === 'pause' || name === 'reset-scan-marker') && values.reason === undefined) throw new ValidationError(`${name} needs --reason "..."`);

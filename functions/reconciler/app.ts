@@ -56,6 +56,7 @@ export function reconcilerDeps(c: Container, options: ReconcilerOptions = {}): R
       pageSize: RECONCILE_PAGE_SIZE,
       watchlist: c.config.watchlist,
       drift,
+      driftMode: c.config.driftMode,
     },
   };
 }

@@ -58,6 +58,14 @@ export interface AccountBook {
   readonly positions: Readonly<Record<string, Position>>;
   /** Assets held to pay fees with (BNB), by asset; absent on books written before they existed. */
   readonly holdings?: Readonly<Record<string, Holding>>;
+  /**
+   * External baseline per tracked asset: what the exchange holds beyond this book (the owner's
+   * other coins, another deployment's budget), recorded at the opening and by a rebase (REC-7,
+   * domain/ledger.ts). Absent: zero.
+   */
+  readonly baselines?: Readonly<Record<string, DecimalString>>;
+  /** How the book was opened (REC-6); absent on books opened before it was recorded. */
+  readonly opened?: import('./ledger.js').Opening;
   readonly updatedAt: string;
 }
 

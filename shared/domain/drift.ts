@@ -13,6 +13,17 @@
  *
  * Assets the exchange holds that Tradewarden neither trades (watchlist) nor holds a position in
  * are not compared: a live account may hold other coins that are none of our business.
+ *
+ * The external baseline (REC-7, domain/ledger.ts): of a tracked asset the exchange is expected to
+ * hold the book plus the recorded baseline (what was there beyond the budget when the book opened
+ * or was last rebased), so the owner's other holdings of a tracked asset are no drift either.
+ * Drift modes (TW_DRIFT_MODE):
+ * - `exclusive` (default): Tradewarden is the only one trading these assets on the account; any
+ *   difference from book + baseline, either way, is drift (a fill booked on one side only shows).
+ * - `shared`: several deployments (or a person) trade the same assets on one account, each with
+ *   its own budget, so the others' trades move the balances and cannot be told apart from a
+ *   missed fill. Only what no other party can explain counts: the exchange holding less than the
+ *   book itself. A surplus, or a shortfall the others' holdings cover, is not seen in this mode.
  */
 import type { AccountBook } from './account.js';
 import { ConfigError } from './errors.js';
@@ -34,7 +45,9 @@ export interface AssetDrift {
   readonly local: DecimalString;
   /** What the exchange says we hold (`free + used`). */
   readonly exchange: DecimalString;
-  /** exchange - local, in units of the asset. */
+  /** The recorded external baseline: what the exchange holds beyond the book that is not ours. */
+  readonly baseline: DecimalString;
+  /** exchange - (local + baseline) in `exclusive` mode; min(0, exchange - local) in `shared` mode. In units of the asset. */
   readonly difference: DecimalString;
   /** Quote per unit used to value the difference; absent when no price is known. */
   readonly price?: DecimalString;
@@ -121,7 +134,13 @@ export interface DriftInput {
   readonly prices: Readonly<Record<string, DecimalString>>;
   readonly watchlist: readonly string[];
   readonly thresholds: DriftThresholds;
+  /** @default 'exclusive' */
+  readonly mode?: DriftMode;
 }
+
+/** Whether Tradewarden alone trades its assets on the account (see the module comment). */
+export type DriftMode = 'exclusive' | 'shared';
+export const DRIFT_MODES: readonly DriftMode[] = ['exclusive', 'shared'];
 
 /** Compares the book with the exchange balances. */
 export function computeDrift(input: DriftInput): Drift {
@@ -132,16 +151,17 @@ export function computeDrift(input: DriftInput): Drift {
   for (const asset of trackedAssets(book, input.watchlist)) {
     const local = localHolding(book, asset);
     const exchange = str(dec(input.balances[asset]?.total ?? '0'));
-    const difference = dec(exchange).minus(local);
+    const baseline = str(dec(book.baselines?.[asset] ?? '0'));
+    const difference = input.mode === 'shared' ? Decimal.min(0, dec(exchange).minus(local)) : dec(exchange).minus(local).minus(baseline);
     const price = valuationPrice(book, asset, input.prices);
     if (price === undefined) {
       if (!difference.isZero()) unpriced.push(asset);
-      assets.push({ asset, local, exchange, difference: str(difference) });
+      assets.push({ asset, local, exchange, baseline, difference: str(difference) });
       continue;
     }
     const quote = difference.abs().times(price);
     total = total.plus(quote);
-    assets.push({ asset, local, exchange, difference: str(difference), price, quote: str(quote) });
+    assets.push({ asset, local, exchange, baseline, difference: str(difference), price, quote: str(quote) });
   }
   const quote = str(total);
   return { currency: book.currency, quote, assets, unpriced, level: driftLevel(quote, unpriced.length, input.thresholds) };

@@ -16,3 +16,4 @@ export { runHealthCheck, verifyAudit } from './checks.js';
 export { redriveDeadLetters } from './redrive.js';
 export { clearScanMarker, type ScanMarker } from './scan-marker.js';
 export { exportState, fillsOf, importState, type ExportSummary, type Fill, type ImportSource } from './export-state.js';
+export { changeLedger, showLedger, type LedgerChangeInput, type LedgerChangeKind, type LedgerChangeResult, type LedgerView } from './ledger.js';

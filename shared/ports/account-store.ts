@@ -5,8 +5,12 @@ import type { AccountBook } from '../domain/account.js';
  * one record, so every money movement is a single conditional write on its version.
  */
 export interface AccountStore {
-  /** Creates the book with its opening total if it does not exist yet; returns the stored book. */
-  open(currency: string, openingTotal: string, at: Date): Promise<AccountBook>;
+  /**
+   * Creates the book with its opening total if it does not exist yet; returns the stored book.
+   * `opening`, when given, is the whole book to create (opened from the exchange's balances with
+   * holdings and baselines, REC-6); it is written as one conditional create too.
+   */
+  open(currency: string, openingTotal: string, at: Date, opening?: AccountBook): Promise<AccountBook>;
   get(currency: string): Promise<AccountBook | null>;
   /**
    * Reads, applies `change` and writes conditional on the version read; retries a lost race a

@@ -9,6 +9,8 @@ import { ConfigError, UnknownSettingError } from '../domain/errors.js';
 import { DEFAULT_LOCK_LEASE_SECONDS } from '../domain/timing.js';
 import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
 import { NOTIFIER_ENV } from './notifier-config.js';
+import { parseBudget } from '../domain/ledger.js';
+import { DRIFT_MODES, type DriftMode } from '../domain/drift.js';
 
 /** Default interval of a scheduled job on AWS, from the shared schedule definition. */
 function defaultEvery(job: ScheduledJob): number {
@@ -89,6 +91,12 @@ export const ENV = {
   paperSeed: 'TW_PAPER_SEED',
   paperFeePercent: 'TW_PAPER_FEE_PERCENT',
   paperInitialQuote: 'TW_PAPER_INITIAL_QUOTE',
+  /** Paper trading on the synthetic market (default, offline) or on the exchange's public market data (DATA-6). */
+  paperMarket: 'TW_PAPER_MARKET',
+  /** What the book opens with from the exchange's balances, per asset (`USDT:1000,BNB:0.5`); unset: the whole free balance in live mode (REC-6). */
+  budget: 'TW_BUDGET',
+  /** `exclusive` (Tradewarden alone trades its assets on the account) or `shared` (several deployments on one account, REC-7). */
+  driftMode: 'TW_DRIFT_MODE',
   /** When this run of the stack started (ISO; set by `npm start`): health calls older heartbeats 'starting' for a while. */
   startedAt: 'TW_STARTED_AT',
   paperFeeAsset: 'TW_PAPER_FEE_ASSET',
@@ -195,6 +203,19 @@ const schema = z
     paperSeed: z.string().min(1).max(64).default('tradewarden'),
     paperFeePercent: decimalString.default('0.1'),
     paperInitialQuote: decimalString.default('10000'),
+    paperMarket: z.enum(['synthetic', 'exchange']).default('synthetic'),
+    budget: z
+      .string()
+      .transform((text, ctx) => {
+        try {
+          return parseBudget(text);
+        } catch (error) {
+          ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
+          return z.NEVER;
+        }
+      })
+      .optional(),
+    driftMode: z.enum(DRIFT_MODES as [DriftMode, ...DriftMode[]]).default('exclusive'),
     startedAt: z.iso.datetime({ offset: true }).optional(),
     /** What the paper exchange charges fees in: the quote currency, the coin received (Binance without BNB), or a third asset such as BNB. */
     paperFeeAsset: z.union([z.enum(['quote', 'base']), z.string().regex(/^[A-Z0-9]{2,15}$/, 'quote, base or an asset code such as BNB')]).default('quote'),
@@ -217,6 +238,9 @@ const schema = z
     }
     if (c.paperFeeAsset !== 'quote' && c.paperFeeAsset !== 'base' && c.paperFeeAsset === c.quoteCurrency) {
       ctx.addIssue({ code: 'custom', path: ['paperFeeAsset'], message: `use quote for fees in ${c.quoteCurrency}` });
+    }
+    if (c.budget && c.budget[c.quoteCurrency] === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['budget'], message: `must name the quote currency ${c.quoteCurrency}, e.g. ${c.quoteCurrency}:1000` });
     }
     for (const s of c.watchlist) {
       if (!s.endsWith(`/${c.quoteCurrency}`)) {

@@ -42,6 +42,7 @@ import type { EventPublisher } from '../ports/event-publisher.js';
 import type { Exchange } from '../ports/exchange.js';
 import type { Config } from './config.js';
 import { createObservability, type Observability } from './observability.js';
+import { openLedger } from '../use-cases/open-ledger.js';
 
 export interface Container {
   readonly config: Config;
@@ -217,14 +218,26 @@ export function createContainer(job: JobName, config: Config, options: Container
       return found;
     },
     async ensureAccount() {
-      const book = await container.accounts.open(config.quoteCurrency, config.paperInitialQuote, clock.now());
-      // The paper account's opening fee-asset holding enters the book once, at its price then.
-      for (const [asset, qty] of Object.entries(paperFeeHolding(config))) {
-        if (book.holdings?.[asset] || !paper) continue;
-        const [ticker] = await paper.fetchTickers([`${asset}/${config.quoteCurrency}`]);
-        if (!ticker) throw new TradewardenError(ErrorCode.ConfigInvalid, `no price for the paper fee asset ${asset}`, false);
-        await container.accounts.update(config.quoteCurrency, (current) => (current.holdings?.[asset] ? null : depositHolding(current, asset, qty, ticker.last, clock.now())));
-      }
+      // Paper without a budget: the configured opening balance. The paper account's opening
+      // fee-asset holding enters the book once, at its price then.
+      const paperOpening = async () => {
+        const book = await container.accounts.open(config.quoteCurrency, config.paperInitialQuote, clock.now());
+        for (const [asset, qty] of Object.entries(paperFeeHolding(config))) {
+          if (book.holdings?.[asset] || !paper) continue;
+          const [ticker] = await paper.fetchTickers([`${asset}/${config.quoteCurrency}`]);
+          if (!ticker) throw new TradewardenError(ErrorCode.ConfigInvalid, `no price for the paper fee asset ${asset}`, false);
+          await container.accounts.update(config.quoteCurrency, (current) => (current.holdings?.[asset] ? null : depositHolding(current, asset, qty, ticker.last, clock.now())));
+        }
+        return book;
+      };
+      // Live, or paper with a budget: from the exchange's balances (REC-6), audited.
+      await openLedger({
+        accounts: container.accounts,
+        exchange,
+        audit: container.audit,
+        clock,
+        settings: { mode: config.mode, quoteCurrency: config.quoteCurrency, watchlist: config.watchlist, ...(config.budget ? { budget: config.budget } : {}), paperOpening },
+      });
     },
   };
   return container;

@@ -16,7 +16,7 @@
  *    pause is never overwritten.
  */
 import { equity } from '../domain/account.js';
-import { computeDrift, quoteOf, type Drift, type DriftThresholds } from '../domain/drift.js';
+import { computeDrift, quoteOf, type Drift, type DriftMode, type DriftThresholds } from '../domain/drift.js';
 import { Decimal, UNSIGNED_DECIMAL_PATTERN, dec, str, type DecimalString } from '../domain/money.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { AuditLog } from '../ports/audit-log.js';
@@ -44,6 +44,8 @@ export interface BalanceCheckDeps {
     readonly quoteCurrency: string;
     readonly watchlist: readonly string[];
     readonly thresholds: DriftThresholds;
+    /** Whether other parties trade the same assets on the account (REC-7). @default 'exclusive' */
+    readonly driftMode?: DriftMode;
   };
 }
 
@@ -150,7 +152,7 @@ async function measure(deps: BalanceCheckDeps): Promise<Measurement | null> {
     // A price only values a difference; an unusable one leaves the asset unpriced.
     if (UNSIGNED_DECIMAL_PATTERN.test(t.last) && dec(t.last).gt(0)) prices[t.symbol] = t.last;
   }
-  const drift = computeDrift({ book, balances, prices, watchlist, thresholds });
+  const drift = computeDrift({ book, balances, prices, watchlist, thresholds, ...(deps.settings.driftMode ? { mode: deps.settings.driftMode } : {}) });
   const realized = [...Object.values(book.positions), ...Object.values(book.holdings ?? {})].reduce((sum, p) => sum.plus(p.realizedPnl), new Decimal(0));
   return { drift, equity: equity(book, prices), realizedPnl: str(realized), inFlight: Object.keys(book.orders) };
 }

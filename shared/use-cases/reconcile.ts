@@ -19,7 +19,7 @@
  *    position first, then rethrows: the failure is never swallowed (HLT-5).
  */
 import { randomUUID } from 'node:crypto';
-import type { DriftThresholds } from '../domain/drift.js';
+import type { DriftMode, DriftThresholds } from '../domain/drift.js';
 import { LockHeldError, toTradewardenError } from '../domain/errors.js';
 import type { OrderRecord } from '../domain/order.js';
 import type { AccountStore } from '../ports/account-store.js';
@@ -63,6 +63,8 @@ export interface ReconcileDeps {
     /** The symbols traded: their base assets are compared with the exchange balances. */
     readonly watchlist: readonly string[];
     readonly drift: DriftThresholds;
+    /** Whether other parties trade the same assets on the account (REC-7). @default 'exclusive' */
+    readonly driftMode?: DriftMode;
   };
 }
 
@@ -227,7 +229,7 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
     const balances = scoped
       ? undefined
       : await reconcileBalances(
-          { accounts: deps.accounts, exchange: deps.exchange, audit: deps.audit, control: deps.control, clock: deps.clock, settings: { quoteCurrency: settings.quoteCurrency, watchlist: settings.watchlist, thresholds: settings.drift } },
+          { accounts: deps.accounts, exchange: deps.exchange, audit: deps.audit, control: deps.control, clock: deps.clock, settings: { quoteCurrency: settings.quoteCurrency, watchlist: settings.watchlist, thresholds: settings.drift, ...(settings.driftMode ? { driftMode: settings.driftMode } : {}) } },
           (ids) => settleInFlight(deps, ids),
         );
     const report: ReconcileReport = { ...base('completed', {}), ...orphans, ...(balances ? { balances } : {}) };

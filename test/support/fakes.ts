@@ -58,10 +58,10 @@ export class InMemoryOrderStore implements OrderStore {
 
 export class InMemoryAccountStore implements AccountStore {
   private books = new Map<string, AccountBook>();
-  async open(currency: string, openingTotal: string, at: Date): Promise<AccountBook> {
+  async open(currency: string, openingTotal: string, at: Date, opening?: AccountBook): Promise<AccountBook> {
     const existing = this.books.get(currency);
     if (existing) return existing;
-    const book = openBook(currency, openingTotal, at);
+    const book = opening ?? openBook(currency, openingTotal, at);
     this.books.set(currency, book);
     return book;
   }

@@ -26,8 +26,8 @@ export class DynamoDbAccountStore implements AccountStore {
 
   constructor(private readonly options: { doc: DynamoDBDocumentClient; table: string }) {}
 
-  async open(currency: string, openingTotal: string, at: Date): Promise<AccountBook> {
-    const book = openBook(currency, openingTotal, at);
+  async open(currency: string, openingTotal: string, at: Date, opening?: AccountBook): Promise<AccountBook> {
+    const book = opening ? { ...opening, version: 0 } : openBook(currency, openingTotal, at);
     try {
       await this.options.doc.send(
         new PutCommand({
