@@ -142,3 +142,34 @@ describe('Function: assertThresholds', () => {
     expect(() => assertThresholds({ alarmQuote: 'ten', pauseQuote: '100' })).toThrow(ConfigError);
   });
 });
+
+describe('Function: computeDrift with an external baseline (REC-7)', () => {
+  /** The traded book whose account also holds 5000 USDT and 0.5 BTC of the owner's. */
+  const withOwnersCoins = (): AccountBook => ({ ...tradedBook(), baselines: { USDT: '5000', BTC: '0.5' } });
+  const OWNER = { USDT: { total: '14399.4' }, BTC: { total: '0.51' } };
+
+  it('expects the book plus the baseline: the owner\'s holdings of tracked assets are no drift', () => {
+    const drift = computeDrift({ book: withOwnersCoins(), balances: OWNER, prices: PRICES, watchlist: ['BTC/USDT', 'ETH/USDT'], thresholds: THRESHOLDS });
+    expect(drift).toMatchObject({ quote: '0', level: 'ok' });
+    expect(drift.assets[0]).toMatchObject({ asset: 'USDT', local: '9399.4', exchange: '14399.4', baseline: '5000', difference: '0' });
+    // Without the baseline the same account is 5000 USDT and 0.5 BTC of drift.
+    expect(computeDrift({ book: tradedBook(), balances: OWNER, prices: PRICES, watchlist: ['BTC/USDT', 'ETH/USDT'], thresholds: THRESHOLDS }).level).toBe('pause');
+  });
+
+  it('counts a difference from book + baseline either way in exclusive mode', () => {
+    const more = computeDrift({ book: withOwnersCoins(), balances: { ...OWNER, USDT: { total: '14449.4' } }, prices: PRICES, watchlist: ['BTC/USDT'], thresholds: THRESHOLDS });
+    const less = computeDrift({ book: withOwnersCoins(), balances: { ...OWNER, USDT: { total: '14349.4' } }, prices: PRICES, watchlist: ['BTC/USDT'], thresholds: THRESHOLDS });
+    expect(more).toMatchObject({ quote: '50', level: 'alarm' });
+    expect(less).toMatchObject({ quote: '50', level: 'alarm' });
+  });
+
+  it('in shared mode counts only the exchange holding less than the book itself', () => {
+    // Another deployment spent 4000 of "the others'" USDT and bought BTC: no drift of ours.
+    const others = computeDrift({ book: withOwnersCoins(), balances: { USDT: { total: '10399.4' }, BTC: { total: '0.6' } }, prices: PRICES, watchlist: ['BTC/USDT'], thresholds: THRESHOLDS, mode: 'shared' });
+    expect(others).toMatchObject({ quote: '0', level: 'ok' });
+    // Less USDT than the book itself holds: drift, whoever took it.
+    const short = computeDrift({ book: withOwnersCoins(), balances: { USDT: { total: '9199.4' }, BTC: { total: '0.6' } }, prices: PRICES, watchlist: ['BTC/USDT'], thresholds: THRESHOLDS, mode: 'shared' });
+    expect(short).toMatchObject({ quote: '200', level: 'pause' });
+    expect(short.assets[0]).toMatchObject({ asset: 'USDT', difference: '-200' });
+  });
+});
