@@ -91,7 +91,7 @@ export const ENV = {
   paperSeed: 'TW_PAPER_SEED',
   paperFeePercent: 'TW_PAPER_FEE_PERCENT',
   paperInitialQuote: 'TW_PAPER_INITIAL_QUOTE',
-  /** Paper trading on the synthetic market (default, offline) or on the exchange's public market data (DATA-6). */
+  /** Paper trading on the synthetic market (default, offline). `exchange` (DATA-6) is refused: not built yet. */
   paperMarket: 'TW_PAPER_MARKET',
   /** What the book opens with from the exchange's balances, per asset (`USDT:1000,BNB:0.5`); unset: the whole free balance in live mode (REC-6). */
   budget: 'TW_BUDGET',
@@ -238,6 +238,11 @@ const schema = z
     }
     if (c.paperFeeAsset !== 'quote' && c.paperFeeAsset !== 'base' && c.paperFeeAsset === c.quoteCurrency) {
       ctx.addIssue({ code: 'custom', path: ['paperFeeAsset'], message: `use quote for fees in ${c.quoteCurrency}` });
+    }
+    // DATA-6 is not built yet: paper trading on the exchange's market data would otherwise run on
+    // the synthetic market without a word. Refused, so nothing trades on data the operator did not choose.
+    if (c.paperMarket === 'exchange') {
+      ctx.addIssue({ code: 'custom', path: ['paperMarket'], message: 'exchange (paper trading on the exchange\'s public market data) is not available in this version; nothing was started. Use synthetic' });
     }
     if (c.budget && c.budget[c.quoteCurrency] === undefined) {
       ctx.addIssue({ code: 'custom', path: ['budget'], message: `must name the quote currency ${c.quoteCurrency}, e.g. ${c.quoteCurrency}:1000` });

@@ -41,4 +41,16 @@ describe('Unknown TW_ settings stop the local tools (CFG-3)', () => {
     expect(start.stdout).toBe('');
     expect(readdirSync(dataDir)).toEqual([]);
   }, 90_000);
+
+  it('npm start refuses TW_PAPER_MARKET=exchange with a coded error, starts nothing and never runs on synthetic data (DATA-6 not built)', async () => {
+    const own = mkdtempSync(join(tmpdir(), 'tw-paper-market-'));
+    const start = await run('scripts/start.ts', [], { TW_LOCAL_DATA_DIR: own, TW_PAPER_MARKET: 'exchange' }).finally(() => rmSync(own, { recursive: true, force: true }));
+    expect(start.code).not.toBe(0);
+    const error = (JSON.parse(start.stderr.slice(start.stderr.indexOf('{'))) as { error: { code: string; message: string } }).error;
+    expect(error.code).toBe('CONFIG_INVALID');
+    expect(error.message).toMatch(/TW_PAPER_MARKET: exchange .* is not available in this version/);
+    expect(start.stdout).not.toContain('source synthetic');
+    // Stopped at the configuration: no scan, no status line, no order.
+    expect(start.stdout).toBe('');
+  }, 90_000);
 });
