@@ -27,6 +27,9 @@ import {
   type FaultyRuntime,
 } from './exec-support.js';
 
+/** A chaos storm runs hundreds of deliveries: minutes on a shared, loaded machine (a bound for the run, not a timed assertion). */
+const CHAOS_TEST_TIMEOUT_MS = 300_000;
+
 describe('Exchange faults at the executor (TST-3)', () => {
   let t: TestStack;
   const clock = new ManualClock(T0);
@@ -261,7 +264,7 @@ describe('Exchange faults at the executor (TST-3)', () => {
         expect(r.faults.injected.length, 'faults injected').toBeGreaterThan(5);
         expect(states.FILLED ?? 0, 'some intents made it through').toBeGreaterThan(0);
         console.info(`chaos ${seed}: ${r.faults.injected.length} faults injected, final states ${JSON.stringify(states)}, createOrder calls ${r.faults.calls.createOrder} (forwarded ${r.faults.forwarded.createOrder})`);
-      });
+      }, CHAOS_TEST_TIMEOUT_MS);
     }
   });
 });

@@ -263,8 +263,9 @@ describe('Two deployments on one paper account, each with its own budget (REC-7)
   });
 
   it('still sees drift in shared mode when the exchange holds less than the book itself', async () => {
-    // Prepare: 8000 USDT leave the account: what is left is less than A's own cash (about 1000).
-    await transfer(a.containers.executor, 'USDT', '-8000');
+    // Prepare: what the account holds in USDT beyond 500 leaves it: less than A's own cash (about 1000).
+    const held = (await a.containers.executor.exchange.fetchBalances()).USDT?.total ?? '0';
+    await transfer(a.containers.executor, 'USDT', dec('500').minus(held).toFixed());
     clock.advance(60_000);
 
     // Act
@@ -272,6 +273,8 @@ describe('Two deployments on one paper account, each with its own budget (REC-7)
 
     // Assess
     expect(report.balances?.drift.level).toBe('pause');
+    expect(report.balances?.drift.assets[0]).toMatchObject({ asset: 'USDT', exchange: '500' });
+    expect(dec(report.balances?.drift.assets[0]?.difference ?? '0').lt(-100)).toBe(true);
     expect(report.balances?.paused).toBe(true);
   });
 });
