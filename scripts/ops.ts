@@ -49,7 +49,7 @@ import { LocalRuntime } from '../local-runtime/runtime.js';
 import { openOperatorSession, localOperatorDeps, withSession, type StackTarget } from '../operator/index.js';
 import { ValidationError } from '../shared/domain/errors.js';
 import { ExportFiles, importFiles } from '../operator/export-files.js';
-import { createInterface } from 'node:readline/promises';
+import { CANCEL_ALL_PHRASE, confirmOnTerminal, type Confirm } from '../operator/confirm.js';
 import { renderStatus } from '../operator/status-text.js';
 import {
   NotConfirmedError,
@@ -71,6 +71,7 @@ import {
 } from '../shared/operations/index.js';
 import { runAsScript } from './run-as-script.js';
 
+export { CANCEL_ALL_PHRASE, confirmOnTerminal, type Confirm } from '../operator/confirm.js';
 export { redriveByClientMove as redriveLocally, startMoveTask as startAwsRedrive, type MoveTask } from '../shared/adapters/aws/sqs-dead-letter-redrive.js';
 
 const DURATION = /^(\d{1,5})(s|m|h|d)$/;
@@ -114,26 +115,6 @@ interface CommandSpec {
   confirmation?(args: OpsArgs): { readonly question: string; readonly phrase: string } | undefined;
   run(deps: OperatorDeps, args: OpsArgs): Promise<number>;
 }
-
-/** Asks the operator to type `phrase`; resolves whether they did. */
-export type Confirm = (question: string, phrase: string) => Promise<boolean>;
-
-/**
- * Asks on the terminal. Without one (a pipe, CI) nothing can be typed, so it is never
- * confirmed: --yes is the only way there.
- */
-export const confirmOnTerminal: Confirm = async (question, phrase) => {
-  if (!process.stdin.isTTY || !process.stdout.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  try {
-    return (await rl.question(`${question}\nType "${phrase}" to confirm: `)).trim() === phrase;
-  } finally {
-    rl.close();
-  }
-};
-
-/** The phrase `emergency-stop --all` asks for. */
-export const CANCEL_ALL_PHRASE = 'cancel all';
 
 function printCancel(args: OpsArgs, r: CancelResult): void {
   const where = `${r.orderId} ${r.symbol}${r.exchangeOnly ? ' (exchange only)' : ''}`;
