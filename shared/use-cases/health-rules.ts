@@ -21,7 +21,8 @@
  * |                | reached before the deadline                    | or its scans evaluate no symbol at all           |
  * | locks          | held past the lease (a holder died or hangs)   |                                                  |
  * | reconciliation | orders declared lost; orphans on the exchange; | confirmed drift above the hard limit             |
- * |                | drift above the alarm threshold                |                                                  |
+ * |                | drift above the alarm threshold; orders or     |                                                  |
+ * |                | sweeps skipped on an exchange failure (DATA-7) |                                                  |
  *
  * A pause past its age is FAILING rather than DEGRADED: RISK-3 asks for an alert, and FAILING
  * is the health signal that alerts (the PauseTooOld alarm on PauseAgeSeconds fires as well).
@@ -222,6 +223,14 @@ export function reconciliationChecks(report: Readonly<Record<string, unknown>> |
   if (lost > 0) checks.push({ name: 'reconciliation:lost', status: 'DEGRADED', detail: `${lost} order(s) declared lost in the last run` });
   const orphans = Number(report.orphans ?? 0) - Number(report.adopted ?? 0);
   if (orphans > 0) checks.push({ name: 'reconciliation:orphans', status: 'DEGRADED', detail: `${orphans} order(s) open on the exchange that Tradewarden does not follow` });
+  // DATA-7: orders or sweeps skipped on their own failure are looked at again next run.
+  const failures = Array.isArray(report.failures) ? (report.failures as { scope?: unknown }[]) : [];
+  if (failures.length > 0) {
+    const sweeps = failures.filter((f) => f.scope !== 'order').map((f) => String(f.scope));
+    const failed = Number(report.failed ?? 0);
+    const parts = [...(failed > 0 ? [`${failed} order(s)`] : []), ...sweeps.map((s) => `the ${s} check`)];
+    checks.push({ name: 'reconciliation:skipped', status: 'DEGRADED', detail: `skipped on an exchange or data failure in the last run: ${parts.join(', ')}` });
+  }
   const balances = report.balances as { drift?: { level?: unknown; quote?: unknown; currency?: unknown }; confirmed?: unknown } | undefined;
   const drift = balances?.drift;
   if (drift?.level === 'alarm' || drift?.level === 'pause') {
