@@ -100,3 +100,16 @@ export function retrySpanSeconds(random: () => number): number {
   for (let receive = 1; receive < MAX_RECEIVE_COUNT; receive += 1) total += retryDelaySeconds(receive, random);
   return total;
 }
+
+/**
+ * Pause before retry `retry` (1 = the first) of an exchange read inside one scan (tickers,
+ * candles): `baseMs` x 2^(retry-1) with equal jitter (uniform in [half, full]). A burst of faults
+ * that fails many symbols' fetches at once would otherwise retry them all at the same instants
+ * (and into the same rate limit); the jitter spreads them while each still waits at least half
+ * its step. The caller retries only while the pause ends before the scan's deadline.
+ */
+export function scanRetryDelayMs(retry: number, baseMs: number, random: () => number = Math.random): number {
+  const step = Number.isFinite(retry) && retry >= 1 ? Math.floor(retry) : 1;
+  const ceiling = baseMs * 2 ** Math.min(30, step - 1);
+  return Math.max(1, Math.round(ceiling * (0.5 + random() / 2)));
+}

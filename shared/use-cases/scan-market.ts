@@ -13,8 +13,10 @@
  * 5. Tickers in one request (DATA-5): the fixed watchlist, or every market when the watchlist is
  *    a rule (top N by quote volume with filters, DATA-8); open positions are added; the chosen
  *    list is recorded. Each ticker is validated and bad or stale ones are dropped with a reason
- *    (DATA-1, DATA-2). If tickers cannot be fetched the scan records the failure for health and
- *    fails: without tickers it can do nothing, and it never falls back to other data (DATA-4).
+ *    (DATA-1, DATA-2). A transient failure of the request is retried as a candle fetch is
+ *    (bounded, jittered backoff, within the deadline). If tickers still cannot be fetched the scan
+ *    records the failure for health and fails: without tickers it can do nothing, and it never
+ *    falls back to other data (DATA-4).
  * 6. Risk: equity at the bids against the day start and the peak decides whether entries pause
  *    (RISK-4).
  * 7. Candles for the enabled strategies, only when a new candle has closed (DATA-5), validated and
@@ -33,7 +35,7 @@
  *    run again by a retry of its slot.
  */
 import { equity } from '../domain/account.js';
-import { TradewardenError, ErrorCode, toTradewardenError } from '../domain/errors.js';
+import { TradewardenError, ErrorCode } from '../domain/errors.js';
 import { intentIdFor, type Intent } from '../domain/intent.js';
 import type { Candle, DataSource, MarketRules, Ticker } from '../domain/market.js';
 import { checkTicker, type Rejection } from '../domain/market-validation.js';
@@ -60,6 +62,7 @@ import type { RiskStateStore, TunablesStore } from '../ports/tunables-store.js';
 import { CandleCache } from './candle-cache.js';
 import { isPauseActive } from './pause.js';
 import { fetchCandleRound, type CandleRequest, type StopReason, type SymbolFailure } from './scan-candles.js';
+import { fetchOrReport } from './scan-tickers.js';
 import {
   DEFAULT_CANDLE_ATTEMPTS,
   DEFAULT_CANDLE_BACKOFF_MS,
@@ -89,8 +92,10 @@ export interface ScanDeps {
   /** Candles kept between scans of one container (DATA-5). */
   readonly candles: CandleCache;
   readonly settings: ScanSettings;
-  /** Waits between retries of a candle fetch. @default a timer */
+  /** Waits between retries of a ticker or candle fetch. @default a timer */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Draws the retries' jitter (shared/domain/timing.ts scanRetryDelayMs). @default Math.random */
+  readonly random?: () => number;
 }
 
 export interface ScanInput {
@@ -210,7 +215,7 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
     const needed = Math.max(0, ...(enabledBySymbol.get(t.symbol) ?? []).map((s) => s.candlesNeeded));
     if (needed > 0) requests.push({ symbol: t.symbol, needed });
   }
-  const round = await fetchCandleRound({ exchange: deps.exchange, candles: deps.candles, clock: deps.clock, sleep: deps.sleep ?? timer }, requests, {
+  const round = await fetchCandleRound({ exchange: deps.exchange, candles: deps.candles, clock: deps.clock, sleep: deps.sleep ?? timer, ...(deps.random ? { random: deps.random } : {}) }, requests, {
     concurrency: settings.candleConcurrency ?? DEFAULT_CANDLE_CONCURRENCY,
     deadline: now.getTime() + (input.deadlineMs ?? settings.deadlineMs ?? DEFAULT_SCAN_DEADLINE_MS),
     attempts: settings.candleAttempts ?? DEFAULT_CANDLE_ATTEMPTS,
@@ -355,31 +360,6 @@ async function slotDone(deps: ScanDeps, lastSlot: string | undefined, slot: stri
  * Runs a market data fetch; if it fails, the failure is recorded as the latest scan report
  * (`failed: true`, so health shows it) and the error is rethrown (DATA-4: never made-up data).
  */
-async function fetchOrReport<T>(deps: ScanDeps, input: ScanInput, now: Date, fetch: () => Promise<T>): Promise<T> {
-  try {
-    return await fetch();
-  } catch (error) {
-    const failure = toTradewardenError(error);
-    if (!input.dryRun) {
-      try {
-        await deps.control.putReport('scan', {
-          at: now.toISOString(),
-          slot: input.slot.toISOString(),
-          source: deps.exchange.source,
-          failed: true,
-          error: { code: failure.code, message: failure.message.slice(0, 300) },
-          symbols: deps.settings.watchlist.length,
-          fresh: 0,
-        });
-      } catch (reportError) {
-        // The scan fails either way; keep the market data error as the one it fails with.
-        failure.details['reportWriteFailed'] = reportError instanceof Error ? reportError.message : String(reportError);
-      }
-    }
-    throw failure;
-  }
-}
-
 function firstDecision(
   strategies: readonly PreparedStrategy[],
   evaluate: (s: PreparedStrategy) => { side: 'buy' | 'sell'; reason: string } | null,
