@@ -95,6 +95,10 @@ export const ENV = {
   paperInitialFeeAsset: 'TW_PAPER_INITIAL_FEE_ASSET',
   /** Read by the local tools only (`npm start`, `ops`, `invoke`): where the embedded stack keeps its state. */
   localDataDir: 'TW_LOCAL_DATA_DIR',
+  /** The S3 bucket (Object Lock) that keeps the audit checkpoints (SEC-5); set on the checkpoint function only. */
+  auditCheckpointBucket: 'TW_AUDIT_CHECKPOINT_BUCKET',
+  /** Locally: the append-only directory that keeps the audit checkpoints (SEC-5); `npm start` puts it in its state directory. */
+  auditCheckpointDir: 'TW_AUDIT_CHECKPOINT_DIR',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   tracing: 'POWERTOOLS_TRACE_ENABLED',
 } as const;
@@ -201,6 +205,8 @@ const schema = z
     /** Opening paper holding of a third fee asset (TW_PAPER_FEE_ASSET=BNB): what the fees are paid from. */
     paperInitialFeeAsset: decimalString.default('0'),
     localDataDir: z.string().min(1).optional(),
+    auditCheckpointBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
+    auditCheckpointDir: z.string().min(1).optional(),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
     /** X-Ray tracing through Powertools Tracer; the stack sets it with active tracing. Off: the X-Ray SDK is never loaded. */
     tracing: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
