@@ -1,5 +1,6 @@
 /**
- * Scanner handler: parse the schedule event, run one scan, map the result to metrics.
+ * Scanner handler: parse the schedule event, run one scan, map the result to metrics, audit its
+ * decisions (shared/use-cases/audit-scan.ts).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDbTunablesStore } from '../../shared/adapters/aws/dynamodb-tunables-store.js';
@@ -18,6 +19,7 @@ import type { Container } from '../../shared/runtime/container.js';
 import { ScannerEventSchema } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
+import { auditScanDecisions } from '../../shared/use-cases/audit-scan.js';
 import { CandleCache, scanMarket, type ScanDeps, type ScanSettings } from '../../shared/use-cases/scan-market.js';
 
 /** Time kept before the function timeout to decide, send the intents and write the report. */
@@ -127,6 +129,7 @@ export function createScannerHandler(c: Container, options: ScannerOptions = {})
         metrics.addMetric(MetricName.StaleData, MetricUnit.Count, result.rejectedData.length);
         metrics.addMetric(MetricName.SymbolsFailed, MetricUnit.Count, result.failedSymbols.length);
         metrics.addMetric(MetricName.SymbolsUnreached, MetricUnit.Count, result.unreached.length);
+        await auditScanDecisions(c.audit, result, c.clock.now());
         return result;
       } catch (error) {
         metrics.addMetric(MetricName.ScanFailed, MetricUnit.Count, 1);

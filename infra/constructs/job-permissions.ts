@@ -74,7 +74,11 @@ export const CHECKPOINT_OBJECTS = 'checkpoints/*';
  */
 export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
   scanner: {
-    tables: [{ table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'] }],
+    tables: [
+      { table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'] },
+      // Its decisions (signals, blocked entries, skipped symbols) on its audit stream.
+      { table: AUDIT_TABLE, actions: AUDIT_ALLOWED_ACTIONS },
+    ],
     sendIntents: true,
   },
   executor: {
