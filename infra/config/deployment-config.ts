@@ -85,6 +85,13 @@ export const deploymentConfigSchema = z
      * before going live. The stack only references it, so no deploy can overwrite the keys.
      */
     exchangeSecretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'not a Secrets Manager secret name'),
+    /**
+     * Name of the Secrets Manager secret with the notifier's chat credentials (JSON, every field
+     * optional: telegramBotToken, telegramChatId, telegramWebhookSecret, slackWebhookUrl),
+     * created by the operator (`{}` for email only). Referenced, never created or written by the
+     * stack, so no deploy can overwrite what the operator stored.
+     */
+    notifierSecretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'not a Secrets Manager secret name'),
     /** ccxt exchange id; the bundle contains only this exchange's class. */
     exchangeId: z.string().regex(/^[a-z0-9]+$/),
     quoteCurrency: z.string().regex(/^[A-Z0-9]{2,15}$/),

@@ -14,6 +14,7 @@ import { parseDeploymentConfig, type DeploymentConfig, type StageConfig } from '
 const dev: StageConfig = {
   stage: 'dev',
   exchangeSecretName: 'tradewarden/dev/exchange-keys',
+  notifierSecretName: 'tradewarden/dev/notifier',
   exchangeId: 'binance',
   quoteCurrency: 'USDT',
   watchlist: ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'],
@@ -37,6 +38,7 @@ const prod: StageConfig = {
   ...dev,
   stage: 'prod',
   exchangeSecretName: 'tradewarden/prod/exchange-keys',
+  notifierSecretName: 'tradewarden/prod/notifier',
   logLevel: 'INFO',
   logRetentionDays: 90,
   functions: {

@@ -170,6 +170,7 @@ export class TradewardenStack extends Stack {
       executionQueue: this.executionQueue.queue,
       executionDeadLetterQueue: this.executionQueue.deadLetterQueue,
       exchangeSecret,
+      secretName: config.notifierSecretName,
       mode,
       ...(props.notifierEntry ? { entry: props.notifierEntry } : {}),
     });
