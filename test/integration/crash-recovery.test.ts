@@ -178,7 +178,7 @@ describe('Crash recovery: the executor killed at each step, then redelivered and
             break;
           }
           points += 1;
-          expect(await runtime.drain({ visibilityTimeoutSeconds: 0 }), `redelivery after write ${k}`).toMatchObject({ succeeded: 1, failed: 0 });
+          expect(await runtime.drain(), `redelivery after write ${k}`).toMatchObject({ succeeded: 1, failed: 0 });
           expect((await runtime.reconcile()).status).toBe('completed');
           await expectExactlyOnceFilled(c, intent, faults.createsByClientOrderId.get(clientOrderIdFor(intent.id)) ?? 0);
           await expectAudited(c, clientOrderIdFor(intent.id), ['order.filled']);

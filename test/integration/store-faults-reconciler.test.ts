@@ -171,7 +171,7 @@ describe('Store faults at the reconciler (TST-3, HLT-5)', () => {
     // Only a failure between the fill and the release can leave a reservation behind.
     for (const label of leftovers) expect(label).toMatch(/ORDER#|ACCOUNT#/);
     await expectAtMostOneOrderPerIntent(r.runtime.containers.reconciler, intents, r.faults);
-  });
+  }, 120_000);
 
   it('fails every run while reads are throttled, changes nothing but its heartbeat, and never declares the order lost', async () => {
     const id = await unknownOrder();
