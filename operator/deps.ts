@@ -25,6 +25,8 @@ export function operatorDeps(
     accounts: c.accounts,
     heartbeats: c.heartbeats,
     exchange: c.exchange,
+    cancelExchange: c.cancelExchange,
+    locks: c.locks,
     health: ports.health,
     deadLetters: ports.deadLetters,
     exportSource: state,
