@@ -68,6 +68,8 @@ export interface Container {
   readonly deadLetters: DeadLetterQueue;
   /** Market rules, loaded once per container and cached (bounded by the watchlist). */
   marketRules(symbol: string): Promise<MarketRules>;
+  /** Every market's rules, from the same cache. */
+  markets(): Promise<Readonly<Record<string, MarketRules>>>;
   /** Opens the account book with the configured opening balance if it does not exist yet. */
   ensureAccount(): Promise<void>;
 }
@@ -207,12 +209,15 @@ export function createContainer(job: JobName, config: Config, options: Container
     equitySnapshots: new DynamoDbEquitySnapshotStore({ doc, table: config.stateTable, bucketMs: config.reconcilerEverySeconds * 1000 }),
     retryScheduler: new SqsRetryScheduler({ sqs, queueUrl: config.executionQueueUrl }),
     deadLetters: new SqsDeadLetterQueue({ sqs, queueUrl: config.executionDlqUrl }),
-    async marketRules(symbol: string) {
+    markets() {
       rules ??= exchange.loadMarkets().catch((error: unknown) => {
         rules = undefined;
         throw error;
       });
-      const found = (await rules)[symbol];
+      return rules;
+    },
+    async marketRules(symbol: string) {
+      const found = (await container.markets())[symbol];
       if (!found) throw new ExchangeRejectedError(`unknown symbol ${symbol}`, 'bad-symbol');
       return found;
     },
