@@ -106,6 +106,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     markets: async () => settings.rules,
     strategies: settings.strategies,
     candles: new CandleCache(),
+    orders,
     settings: { ...settings.scan, watchlist: symbols, mode: 'paper' },
   };
   const executeDeps: ExecuteIntentDeps = {

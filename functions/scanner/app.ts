@@ -92,6 +92,7 @@ export function createScannerHandler(c: Container, options: ScannerOptions = {})
       })),
     strategies: options.strategies ?? BUILT_IN_STRATEGIES,
     candles: new CandleCache(),
+    orders: c.orders,
     settings: scannerSettings(config),
   };
   const everyMs = config.scannerEverySeconds * 1000;
