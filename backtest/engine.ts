@@ -20,6 +20,8 @@ import type { MarketRules } from '../shared/domain/market.js';
 import { CANDLE_MS } from '../shared/domain/market-validation.js';
 import { dec, isZero, str, type DecimalString } from '../shared/domain/money.js';
 import { assertThresholds } from '../shared/domain/drift.js';
+import type { Intent } from '../shared/domain/intent.js';
+import type { OrderRecord } from '../shared/domain/order.js';
 import type { StrategyPlugin } from '../shared/domain/strategies/strategy.js';
 import type { Tunables } from '../shared/ports/tunables-store.js';
 import { executeIntent, type ExecuteIntentDeps } from '../shared/use-cases/execute-intent.js';
@@ -38,6 +40,11 @@ import { TradeBook } from './report/trades.js';
 
 export interface BacktestSettings {
   readonly files: readonly DataSetFile[];
+  /**
+   * First candle of the window (epoch ms). The `lookback` candles before it, where the data has
+   * them, are read as startup candles: they give the strategies their history and nothing is
+   * decided, filled or reported on them, so the first decision sees what the live scanner would.
+   */
   readonly from?: number;
   readonly to?: number;
   /** The scanner's defaults (as the deployment configuration gives them), watchlist = the files' symbols. */
@@ -53,6 +60,8 @@ export interface BacktestSettings {
   readonly reservationBufferPercent: DecimalString;
   readonly reservationMaxAgeMs: number;
   readonly drift: { readonly alarmQuote: DecimalString; readonly pauseQuote: DecimalString };
+  /** Sees the intents of every slot as the scanner made them (parity checks). */
+  readonly onIntents?: (intents: readonly Intent[]) => void;
   /** Wall clock for the report's `seconds` (the only field that differs between equal runs). */
   readonly wallClock?: () => number;
 }
@@ -61,7 +70,13 @@ export interface BacktestOutcome {
   readonly report: BacktestReport;
   readonly charts: ReportCharts;
   /** Tradewarden's account book at the end, and the venue's balances: they must agree. */
-  readonly final: { readonly book: AccountBook | null; readonly venueBalances: Readonly<Record<string, DecimalString>>; readonly auditRecords: number };
+  readonly final: {
+    readonly book: AccountBook | null;
+    readonly venueBalances: Readonly<Record<string, DecimalString>>;
+    readonly auditRecords: number;
+    /** Every order the executor recorded, in its final state. */
+    readonly orders: readonly OrderRecord[];
+  };
 }
 
 /** The executor's and reconciler's lease in a backtest: everything runs in one process, in order. */
@@ -156,10 +171,16 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   let candles = 0;
   let opened = false;
 
-  const steps = readDataSet(settings.files, { timeframeMs: CANDLE_MS, ...(settings.from === undefined ? {} : { from: settings.from }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
+  const readFrom = settings.from === undefined ? undefined : settings.from - lookback * CANDLE_MS;
+  const steps = readDataSet(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
   for await (const step of steps) {
     const closeTime = step.time + CANDLE_MS;
     clock.set(closeTime);
+    if (settings.from !== undefined && step.time < settings.from) {
+      // A startup candle: market data only (no order can exist yet, so nothing fills).
+      venue.closeStep(closeTime, step.candles);
+      continue;
+    }
     if (!opened) {
       await accounts.open(quote, settings.initialQuote, clock.now());
       opened = true;
@@ -177,6 +198,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     await recordFills(fills);
     // 3. The scan of this slot.
     const scan = await scanMarket(scanDeps, { slot: clock.now(), dryRun: false });
+    settings.onIntents?.(scan.intents);
     for (const b of scan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
     // 4. The executor takes the slot's intents.
     for (const intent of queue.drain()) {
@@ -261,5 +283,5 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   });
   const venueBalances = Object.fromEntries(Object.entries(await venue.fetchBalances()).map(([asset, b]) => [asset, b.total]));
   const auditRecords = (await audit.verify()).records;
-  return { report, charts: { equity: curves.equity, drawdownPercent: curves.drawdownPercent, symbols: symbolCharts }, final: { book, venueBalances, auditRecords } };
+  return { report, charts: { equity: curves.equity, drawdownPercent: curves.drawdownPercent, symbols: symbolCharts }, final: { book, venueBalances, auditRecords, orders: [...orders.all()] } };
 }

@@ -44,6 +44,7 @@ import { LocalRuntime } from '../local-runtime/runtime.js';
 import { openOperatorSession, localOperatorDeps, withSession, type StackTarget } from '../operator/index.js';
 import { ValidationError } from '../shared/domain/errors.js';
 import { ExportFiles, importFiles } from '../operator/export-files.js';
+import { renderStatus } from '../operator/status-text.js';
 import {
   clearScanMarker,
   collectStatus,
@@ -109,13 +110,7 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       const status = await collectStatus(deps);
       if (args.json) printJson(args, status);
       else {
-        const { out } = args;
-        out(`mode ${status.mode} | exchange ${status.exchange} | data ${status.dataSource} | health ${String(status.health?.status ?? 'unknown')} | paused ${status.pause.paused}`);
-        for (const j of status.jobs) out(`  ${j.job.padEnd(10)} last success ${j.lastSuccess ?? '-'} (${j.lastOutcome ?? 'never run'}, ${j.lastDurationMs ?? '-'} ms)`);
-        out(`  scan marker ${status.scanMarker.lastSlot ?? '-'}${status.scanMarker.aheadOfClock ? ' AHEAD OF THE CLOCK: no scan can run; ops reset-scan-marker' : ''}`);
-        out(`  ledger ${JSON.stringify(status.ledger)} equity ${status.equity}`);
-        for (const p of Object.values(status.positions)) out(`  position ${p.symbol} qty ${p.qty} avg ${p.avgPrice} realized ${p.realizedPnl}`);
-        for (const o of status.orders) out(`  order ${o.id} ${o.symbol} ${o.side} ${o.amount} ${o.state}${o.reason ? ` (${o.reason})` : ''}`);
+        for (const line of renderStatus(status)) args.out(line);
       }
       return 0;
     },

@@ -38,6 +38,8 @@ export async function collectStatus(deps: Pick<OperatorDeps, 'config' | 'clock' 
     positions: book?.positions ?? {},
     ledger: book ? { currency: book.currency, total: book.total, available: book.available, reserved: book.reserved, committed: book.committed } : null,
     equity: book ? equity(book, prices) : '0',
+    /** The bid of each watched symbol: what the positions are valued at. */
+    prices,
     exchangeBalances: balances,
     health,
     reconciliation,

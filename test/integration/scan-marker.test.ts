@@ -48,6 +48,12 @@ describe('Scanner last-slot marker (DATA-9)', () => {
     lines.length = 0;
     expect(await ops('status', '--json')).toBe(0);
     expect(JSON.parse(lines.join('\n'))).toMatchObject({ scanMarker: { lastSlot: '2999-01-01T00:00:00.000Z', aheadOfClock: true } });
+    // The text form: the warning, then the tables of the embedded stack.
+    lines.length = 0;
+    expect(await ops('status')).toBe(0);
+    expect(lines.join('\n')).toContain('scan marker 2999-01-01T00:00:00.000Z AHEAD OF THE CLOCK');
+    expect(lines).toEqual(expect.arrayContaining(['jobs', 'ledger', '  not opened yet', 'positions', 'recent orders']));
+    expect(lines.find((l) => /^\s+scanner\s/.test(l))).toMatch(/scanner\s+2026-03-02T/);
   });
 
   it('refuses a reset without a reason and changes nothing', async () => {

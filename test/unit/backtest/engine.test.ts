@@ -104,6 +104,29 @@ describe('Backtest: the live use cases over history', () => {
     expect(curve(full).slice(0, 50)).toEqual(curve(truncated).slice(0, 50));
   });
 
+  it('reads the lookback before --from as startup candles: decided on as the live scanner would, never traded or counted', async () => {
+    // A 10 % drop two candles before the window: the live scanner at the window's first close sees it in its lookback.
+    const from = T0 + 120 * MINUTE;
+    const drop = join(dir, 'drop');
+    mkdirSync(drop, { recursive: true });
+    await writeCandleFile(drop, { symbol: 'BTC/USDT', start: T0, candles: 240, startPrice: 60000, plant: new Map([[118, 54000]]) });
+    const files = await listDataSet(drop);
+    const withStartup = await runBacktest(await settings({ files, from }));
+    const cut = join(dir, 'drop-cut');
+    mkdirSync(cut, { recursive: true });
+    await writeCandleFile(cut, { symbol: 'BTC/USDT', start: from, candles: 120, startPrice: 54000 });
+    const withoutStartup = await runBacktest(await settings({ files: await listDataSet(cut), from }));
+
+    expect(withStartup.report.candles).toBe(120);
+    const entry = withStartup.report.trades[0];
+    expect(entry?.entryStrategy).toBe('price-drop');
+    // Decided at the first close of the window, filled at the next candle's open: nothing before the window.
+    expect(Date.parse(entry!.entryTime)).toBe(from + 2 * MINUTE);
+    expect(withStartup.charts.equity[0]!.time * 1000).toBeGreaterThanOrEqual(from);
+    // Without the startup candles the same window cannot see the drop at its start.
+    expect(withoutStartup.report.trades.every((t) => Date.parse(t.entryTime) > from + 2 * MINUTE)).toBe(true);
+  });
+
   it('fills in parts when the candles are thin, and books every part', async () => {
     const { report, final } = await runBacktest(await settings({ volumeSharePercent: '0.0001' }));
     // 0.0001 % of 5..55 coins a minute is far less than one order: every entry takes several candles.
