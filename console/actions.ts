@@ -4,7 +4,7 @@
  * `npm run ops`, on whichever transport the console was opened with (the embedded stack or a
  * deployed one), so the console and the terminal cannot drift apart.
  */
-import { emergencyStop, getTunables, pauseTrading, resumeTrading, setTunable, type OperatorDeps } from '../shared/operations/index.js';
+import { cancelOneOrder, emergencyStop, getTunables, pauseTrading, resumeTrading, setTunable, type OperatorDeps } from '../shared/operations/index.js';
 import type { LocalRuntime } from '../local-runtime/runtime.js';
 import { containerChatOperations } from '../shared/runtime/chat-operations.js';
 import type { ChatOperations } from '../shared/use-cases/chat-commands.js';
@@ -15,7 +15,13 @@ export const CONSOLE_AUTHOR = 'console';
 export interface ConsoleActions {
   pause(input: { readonly reason: string }): Promise<unknown>;
   resume(): Promise<unknown>;
+  /** Pause, then cancel every open order Tradewarden placed; failed cancels are in the result. */
   emergencyStop(input: { readonly reason: string }): Promise<unknown>;
+  /**
+   * Cancels one order (the cancel use case, as `ops cancel`); a failed cancel is in the result.
+   * @throws ValidationError for an unknown order id (nothing changes).
+   */
+  cancelOrder(input: { readonly orderId: string; readonly reason: string }): Promise<unknown>;
   /** The stored tunables and the values in effect. */
   tunables(): Promise<unknown>;
   /** @throws ValidationError naming the problem when the value is refused (nothing is written). */
@@ -28,6 +34,7 @@ export function operatorActions(deps: OperatorDeps): ConsoleActions {
     pause: ({ reason }) => pauseTrading(deps, { reason, author: CONSOLE_AUTHOR }),
     resume: () => resumeTrading(deps, { author: CONSOLE_AUTHOR }),
     emergencyStop: ({ reason }) => emergencyStop(deps, { reason, author: CONSOLE_AUTHOR }),
+    cancelOrder: ({ orderId, reason }) => cancelOneOrder(deps, { orderId, reason, author: CONSOLE_AUTHOR }),
     tunables: () => getTunables(deps),
     setTunable: ({ key, value }) => setTunable(deps, { key, value, author: CONSOLE_AUTHOR }),
   };

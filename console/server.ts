@@ -66,6 +66,9 @@ function loadAssets() {
 
 const ReasonBody = z.object({ reason: z.string().trim().min(1, 'a reason is required').max(200), confirm: z.literal(true) }).strict();
 const ResumeBody = z.object({ confirm: z.literal(true) }).strict();
+const CancelBody = z
+  .object({ orderId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'an order id as the orders table lists it'), reason: z.string().trim().min(1, 'a reason is required').max(200), confirm: z.literal(true) })
+  .strict();
 const TunableBody = z.object({ key: z.string().min(1).max(200), value: z.string().max(200) }).strict();
 
 async function jsonBody<T>(c: Context, schema: z.ZodType<T>): Promise<T> {
@@ -169,6 +172,7 @@ export function createConsoleApp(options: ConsoleServerOptions): { app: Hono; al
     return c.json(await actions.resume());
   });
   app.post('/api/actions/emergency-stop', async (c) => c.json(await actions.emergencyStop(await jsonBody(c, ReasonBody))));
+  app.post('/api/actions/cancel', async (c) => c.json(await actions.cancelOrder(await jsonBody(c, CancelBody))));
   app.post('/api/actions/tunables', async (c) => c.json(await actions.setTunable(await jsonBody(c, TunableBody))));
 
   return { app, allowHost: (host) => hosts.add(host) };

@@ -21,6 +21,8 @@ export function operatorDeps(c: Container, ports: { readonly health: HealthRunne
     accounts: c.accounts,
     heartbeats: c.heartbeats,
     exchange: c.exchange,
+    cancelExchange: c.cancelExchange,
+    locks: c.locks,
     health: ports.health,
     deadLetters: ports.deadLetters,
     exportSource: state,

@@ -13,7 +13,12 @@
  *   health [--json]                      run the health check now
  *   pause --reason "..." [--for 2h] [--author name]
  *   resume
- *   emergency-stop [--reason "..."]      pause, then cancel every open order
+ *   cancel <orderId> [--reason "..."]    cancel one order (under its symbol lease, audited); exit 1 when it failed
+ *   emergency-stop [--reason "..."] [--all [--yes]] [--json]
+ *                                        pause, then cancel every open order Tradewarden placed (tw-),
+ *                                          past each failed cancel; exit 1 listing every failure.
+ *                                          --all also cancels other orders on the watched symbols: it asks
+ *                                          for a typed confirmation on a terminal, --yes confirms without one
  *   get [key]                            the tunables: stored record and effective values (OPS-5)
  *   set <key> <value> [--author name]    change one tunable without a redeploy, e.g.
  *                                          set maxOpenPositions 3
@@ -44,8 +49,11 @@ import { LocalRuntime } from '../local-runtime/runtime.js';
 import { openOperatorSession, localOperatorDeps, withSession, type StackTarget } from '../operator/index.js';
 import { ValidationError } from '../shared/domain/errors.js';
 import { ExportFiles, importFiles } from '../operator/export-files.js';
+import { CANCEL_ALL_PHRASE, confirmOnTerminal, type Confirm } from '../operator/confirm.js';
 import { renderStatus } from '../operator/status-text.js';
 import {
+  NotConfirmedError,
+  cancelOneOrder,
   clearScanMarker,
   collectStatus,
   emergencyStop,
@@ -58,10 +66,12 @@ import {
   runHealthCheck,
   setTunable,
   verifyAudit,
+  type CancelResult,
   type OperatorDeps,
 } from '../shared/operations/index.js';
 import { runAsScript } from './run-as-script.js';
 
+export { CANCEL_ALL_PHRASE, confirmOnTerminal, type Confirm } from '../operator/confirm.js';
 export { redriveByClientMove as redriveLocally, startMoveTask as startAwsRedrive, type MoveTask } from '../shared/adapters/aws/sqs-dead-letter-redrive.js';
 
 const DURATION = /^(\d{1,5})(s|m|h|d)$/;
@@ -82,6 +92,9 @@ export interface OpsArgs {
   readonly outDir?: string;
   readonly from?: string;
   readonly to?: string;
+  /** emergency-stop: also orders Tradewarden did not place; confirmed without a prompt. */
+  readonly all?: boolean;
+  readonly yes?: boolean;
   /** Positionals after the command name (`set <key> <value>`, `get [key]`, `audit verify`). */
   readonly operands: readonly string[];
   /** Where the command prints (stdout by default). */
@@ -95,7 +108,17 @@ interface CommandSpec {
   readonly operands: readonly [number, number];
   /** Live mode on a deployed stack: the command talks to the exchange with the API keys. */
   readonly exchangeKeys?: boolean;
+  /**
+   * The phrase the operator must type before the command runs, when it needs one; checked
+   * before the stack is opened, so an unconfirmed command changes nothing.
+   */
+  confirmation?(args: OpsArgs): { readonly question: string; readonly phrase: string } | undefined;
   run(deps: OperatorDeps, args: OpsArgs): Promise<number>;
+}
+
+function printCancel(args: OpsArgs, r: CancelResult): void {
+  const where = `${r.orderId} ${r.symbol}${r.exchangeOnly ? ' (exchange only)' : ''}`;
+  args.out(r.ok ? `  ${r.outcome.padEnd(15)} ${where}${r.state ? ` ${r.state}` : ''}` : `  FAILED ${r.outcome} ${where}${r.state ? ` ${r.state}` : ''}: ${r.error?.code ?? ''} ${r.error?.message ?? ''}`);
 }
 
 const defaultAuthor = (args: OpsArgs): string => args.author ?? process.env.USER ?? 'ops';
@@ -146,14 +169,35 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
       return 0;
     },
   },
-  'emergency-stop': {
-    options: ['reason', 'author'],
-    operands: [0, 0],
+  cancel: {
+    options: ['reason', 'author', 'json'],
+    operands: [1, 1],
     exchangeKeys: true,
     async run(deps, args) {
-      const result = await emergencyStop(deps, { reason: args.reason ?? 'emergency stop', author: defaultAuthor(args) });
-      args.out(JSON.stringify(result));
-      return 0;
+      const [orderId] = args.operands;
+      if (orderId === undefined) throw new ValidationError('usage: npm run ops -- cancel <orderId>');
+      const result = await cancelOneOrder(deps, { orderId, reason: args.reason ?? 'canceled by the operator', author: defaultAuthor(args) });
+      if (args.json) printJson(args, result);
+      else printCancel(args, result);
+      return result.ok ? 0 : 1;
+    },
+  },
+  'emergency-stop': {
+    options: ['reason', 'author', 'all', 'yes', 'json'],
+    operands: [0, 0],
+    exchangeKeys: true,
+    confirmation: (args) =>
+      args.all && !args.yes
+        ? { question: 'EMERGENCY STOP --all: pause, then cancel EVERY open order on the watched symbols, also orders Tradewarden did not place.', phrase: CANCEL_ALL_PHRASE }
+        : undefined,
+    async run(deps, args) {
+      const result = await emergencyStop(deps, { reason: args.reason ?? 'emergency stop', author: defaultAuthor(args), all: args.all ?? false });
+      if (args.json) printJson(args, { paused: result.paused, canceled: result.canceled, filled: result.filled, failed: result.failures.length, failures: result.failures, results: result.results });
+      else {
+        args.out(`emergency stop: paused; canceled ${result.canceled}, filled before the cancel ${result.filled}, failed ${result.failures.length}`);
+        for (const r of result.results) printCancel(args, r);
+      }
+      return result.failures.length > 0 ? 1 : 0;
     },
   },
   get: {
@@ -251,7 +295,7 @@ function checkText(option: string, value: string | undefined, max: number): void
 }
 
 function usage(): string {
-  const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c === 'import' ? 'import <dir>' : c === 'export' ? 'export --out <dir>' : c));
+  const names = Object.keys(commands).map((c) => (c === 'audit' ? 'audit verify' : c === 'cancel' ? 'cancel <orderId>' : c === 'set' ? 'set <key> <value>' : c === 'get' ? 'get [key]' : c === 'import' ? 'import <dir>' : c === 'export' ? 'export --out <dir>' : c));
   return `usage: npm run ops -- [--stage <name> | --outputs <file>] <${names.join('|')}> [--json]`;
 }
 
@@ -275,6 +319,8 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
       tokens: true,
       options: {
         json: { type: 'boolean', default: false },
+        all: { type: 'boolean' },
+        yes: { type: 'boolean' },
         reason: { type: 'string' },
         for: { type: 'string' },
         author: { type: 'string' },
@@ -311,6 +357,8 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
     if (v !== undefined && (!ISO_TIME.test(v) || Number.isNaN(Date.parse(v)))) throw new ValidationError(`--${option} must be an ISO-8601 time such as 2026-01-01 or 2026-01-01T00:00:00Z, got ${JSON.stringify(v)}`);
   }
   if (name === 'export' && values.out === undefined) throw new ValidationError('export needs --out <dir>');
+  if (name === 'cancel' && !/^[A-Za-z0-9_-]{1,64}$/.test(operands[0] ?? '')) throw new ValidationError('cancel takes an order id (1 to 64 letters, digits, - or _), as `ops status` lists it');
+  if (values.yes && !values.all) throw new ValidationError('--yes confirms --all; emergency-stop without --all asks nothing');
   const target: StackTarget =
     values.outputs !== undefined
       ? { kind: 'outputs', file: values.outputs, ...(values.stage !== undefined ? { stage: values.stage } : {}) }
@@ -327,6 +375,8 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
       out,
       ...(values.reason !== undefined ? { reason: values.reason } : {}),
       ...(values.for !== undefined ? { for: values.for } : {}),
+      ...(values.all ? { all: true } : {}),
+      ...(values.yes ? { yes: true } : {}),
       ...(values.author !== undefined ? { author: values.author } : {}),
       ...(values.out !== undefined ? { outDir: values.out } : {}),
       ...(values.from !== undefined ? { from: new Date(values.from).toISOString() } : {}),
@@ -339,15 +389,23 @@ export function parseOpsArgs(argv: readonly string[], out: (line: string) => voi
  * Runs one ops command line on the given operator ports (or a local runtime's); returns the exit
  * code. The target options of the command line are ignored: the caller chose the stack.
  */
-export async function runOps(argv: readonly string[], on: OperatorDeps | LocalRuntime, out: (line: string) => void = console.log): Promise<number> {
-  const { command, args } = parseOpsArgs(argv, out);
+export async function runOps(argv: readonly string[], on: OperatorDeps | LocalRuntime, out: (line: string) => void = console.log, confirm: Confirm = confirmOnTerminal): Promise<number> {
+  const { name, command, args } = parseOpsArgs(argv, out);
+  await requireConfirmation(name, command, args, confirm);
   return command.run(on instanceof LocalRuntime ? localOperatorDeps(on) : on, args);
 }
 
+/** @throws NotConfirmedError when the command needs a typed confirmation and did not get it. */
+async function requireConfirmation(name: string, command: CommandSpec, args: OpsArgs, confirm: Confirm): Promise<void> {
+  const needed = command.confirmation?.(args);
+  if (needed && !(await confirm(needed.question, needed.phrase))) throw new NotConfirmedError(`${name}${args.all ? ' --all' : ''}`);
+}
+
 /** Parses, opens the chosen stack, runs the command and closes the stack; returns the exit code. */
-export async function runOpsCommandLine(argv: readonly string[], out: (line: string) => void = console.log): Promise<number> {
-  // Parse before opening anything: a bad command line touches no state.
-  const { command, args, target } = parseOpsArgs(argv, out);
+export async function runOpsCommandLine(argv: readonly string[], out: (line: string) => void = console.log, confirm: Confirm = confirmOnTerminal): Promise<number> {
+  // Parse and confirm before opening anything: a bad or unconfirmed command line touches no state.
+  const { name, command, args, target } = parseOpsArgs(argv, out);
+  await requireConfirmation(name, command, args, confirm);
   const session = await openOperatorSession(target, { exchangeKeys: command.exchangeKeys ?? false });
   return withSession(session, (deps) => command.run(deps, args));
 }

@@ -127,7 +127,16 @@ function render(o) {
     link.addEventListener('click', () => void showHistory(x.correlationId));
     const td = cell('');
     td.append(link);
-    return [cell(time(x.createdAt)), cell(x.symbol), cell(x.side, x.side), cell(x.state), cell(fmt(x.amount, 6), 'num'), cell(fmt(x.filled, 6), 'num'), cell(fmt(x.price, 4), 'num'), cell(x.fees.map((f) => `${fmt(f.amount, 4)} ${f.currency}`).join(', ') || '–', 'num'), cell(x.reason ?? ''), td];
+    if (CANCELABLE.has(x.state)) {
+      const cancel = document.createElement('button');
+      cancel.type = 'button';
+      cancel.className = 'danger';
+      cancel.textContent = 'cancel';
+      cancel.dataset.cancel = x.id;
+      cancel.addEventListener('click', () => cancelOrder(x));
+      td.append(' ', cancel);
+    }
+    return [cell(time(x.createdAt)), cell(x.symbol), cell(x.side, x.side), cell(x.state, 'state'), cell(fmt(x.amount, 6), 'num'), cell(fmt(x.filled, 6), 'num'), cell(fmt(x.price, 4), 'num'), cell(x.fees.map((f) => `${fmt(f.amount, 4)} ${f.currency}`).join(', ') || '–', 'num'), cell(x.reason ?? ''), td];
   }));
   fillTable('control', o.control.slice().reverse().map((r) => [cell(time(r.at)), cell(r.type), cell(r.data.author ?? ''), cell(r.data.reason ?? r.data.key ?? '')]));
   if (!symbolsLoaded) {
@@ -147,10 +156,23 @@ function notice(text) {
   $('action-result').hidden = false;
 }
 
+// Orders the exchange may still hold: a cancel goes through the same use case as `ops cancel`.
+const CANCELABLE = new Set(['SUBMITTING', 'OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED', 'UNKNOWN']);
+
+// A cancel's result as one line: what became of the order, or why the cancel failed.
+function cancelLine(r) {
+  return r.ok ? `${r.orderId}: ${r.outcome}${r.state ? ` (${r.state})` : ''}` : `${r.orderId}: FAILED ${r.outcome} ${r.error ? `${r.error.code} ${r.error.message}` : ''}`;
+}
+
+function cancelOrder(order) {
+  const reason = window.prompt(`Cancel order ${order.id} (${order.side} ${order.symbol})? Reason?`);
+  if (reason) void act('/api/actions/cancel', { orderId: order.id, reason }, (r) => `cancel ${cancelLine(r)}`);
+}
+
 async function act(path, body, done) {
   try {
-    await post(path, { ...body, confirm: true });
-    notice(done);
+    const result = await post(path, { ...body, confirm: true });
+    notice(typeof done === 'function' ? done(result) : done);
     render(await api('/api/overview'));
   } catch (error) {
     notice(`refused: ${error.message}`);
@@ -166,7 +188,7 @@ $('resume-btn').addEventListener('click', () => {
 });
 $('stop-btn').addEventListener('click', () => {
   const reason = window.prompt('EMERGENCY STOP: pause and cancel every open order. Reason?');
-  if (reason && window.confirm(`Cancel every open order now (${reason})?`)) void act('/api/actions/emergency-stop', { reason }, `emergency stop: ${reason}`);
+  if (reason && window.confirm(`Cancel every open order now (${reason})?`)) void act('/api/actions/emergency-stop', { reason }, (r) => `emergency stop (${reason}): canceled ${r.canceled}, filled before the cancel ${r.filled}, failed ${r.failures.length}${r.failures.map((f) => `; ${cancelLine(f)}`).join('')}`);
 });
 $('symbol').addEventListener('change', () => void loadCandles());
 $('history-form').addEventListener('submit', (e) => {

@@ -9,7 +9,8 @@
 export type { DeadLetterRedrive, ExportSink, ExportSource, ExportStream, HealthRunner, ImportTarget, OperatorDeps, RedriveResult, TimeWindow } from './ports.js';
 export { NotConfirmedError, StackUnavailableError } from './errors.js';
 export { pauseTrading, resumeTrading, type PauseInput } from './pause.js';
-export { emergencyStop, type EmergencyStopInput } from './emergency-stop.js';
+export { cancelOneOrder, emergencyStop, type EmergencyStopInput, type EmergencyStopResult } from './emergency-stop.js';
+export type { CancelOutcome, CancelResult } from '../use-cases/cancel-order.js';
 export { effectiveTunables, getTunables, setTunable, tunablesKeyPath, type SetTunableInput, type SetTunableResult, type TunablesView } from './tunables.js';
 export { collectStatus, STATUS_OPEN_ORDERS, STATUS_RECENT_ORDERS, type StackStatus } from './status.js';
 export { runHealthCheck, verifyAudit } from './checks.js';

@@ -9,8 +9,9 @@ import type { AccountStore } from '../ports/account-store.js';
 import type { AuditLog, AuditRecord } from '../ports/audit-log.js';
 import type { Clock } from '../ports/clock.js';
 import type { ControlStore } from '../ports/control-store.js';
-import type { Exchange } from '../ports/exchange.js';
+import type { CancelExchange, Exchange } from '../ports/exchange.js';
 import type { HeartbeatStore } from '../ports/heartbeat-store.js';
+import type { LockService } from '../ports/lock-service.js';
 import type { OrderStore } from '../ports/order-store.js';
 import type { RiskStateStore, TunablesStore } from '../ports/tunables-store.js';
 import type { Config } from '../runtime/config.js';
@@ -54,6 +55,10 @@ export interface OperatorDeps {
   readonly accounts: AccountStore;
   readonly heartbeats: HeartbeatStore;
   readonly exchange: Exchange;
+  /** The exchange calls of cancels, not blocked by the circuit breaker (EXE-15). */
+  readonly cancelExchange: CancelExchange;
+  /** The symbol leases, which cancels take like every other writer of an order (RISK-7). */
+  readonly locks: LockService;
   readonly health: HealthRunner;
   readonly deadLetters: DeadLetterRedrive;
   readonly exportSource: ExportSource;

@@ -65,3 +65,11 @@ export interface Exchange {
   cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null>;
   fetchBalances(): Promise<Readonly<Record<string, Balance>>>;
 }
+
+/**
+ * The exchange calls a cancel needs (EXE-15), on a path the circuit breaker does not block: the
+ * breaker protects entries, and an emergency stop must reach the exchange even while it is open.
+ * Outcomes still count towards the breaker where they are recorded (CircuitBreakerExchange).
+ * `fetchTickers` prices a third-asset fee of a fill the cancel reveals (EXE-12).
+ */
+export type CancelExchange = Pick<Exchange, 'cancelOrder' | 'fetchOrderByClientId' | 'fetchOpenOrders' | 'fetchTickers'>;

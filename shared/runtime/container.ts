@@ -39,7 +39,7 @@ import { SyntheticMarket } from '../adapters/paper/synthetic-market.js';
 import type { Clock } from '../ports/clock.js';
 import { systemClock } from '../ports/clock.js';
 import type { EventPublisher } from '../ports/event-publisher.js';
-import type { Exchange } from '../ports/exchange.js';
+import type { CancelExchange, Exchange } from '../ports/exchange.js';
 import type { QueueAgeReader } from '../ports/intent-queue.js';
 import type { Config } from './config.js';
 import { createObservability, type Observability } from './observability.js';
@@ -52,6 +52,8 @@ export interface Container {
   readonly doc: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
   readonly exchange: Exchange;
+  /** The exchange for cancels: the same exchange, not blocked by the circuit breaker (EXE-15). */
+  readonly cancelExchange: CancelExchange;
   readonly orders: DynamoDbOrderStore;
   readonly accounts: DynamoDbAccountStore;
   readonly locks: DynamoDbLockService;
@@ -161,9 +163,9 @@ export function createContainer(job: JobName, config: Config, options: Container
       onHousekeepingError: (error) => observability.logger.warn('rate budget or clock sync failed', { error: String(error) }),
     });
   } else throw new TradewardenError(ErrorCode.ConfigInvalid, 'live mode needs the exchange client built with its API keys', false);
-  const exchange: Exchange =
+  const breaker =
     options.circuitBreaker === false
-      ? inner
+      ? undefined
       : new CircuitBreakerExchange({
           inner,
           store: new DynamoDbCircuitStore({ doc, table: config.stateTable, clock }),
@@ -179,6 +181,8 @@ export function createContainer(job: JobName, config: Config, options: Container
           // The exchange answered; only recording that answer failed. Logged, and the answer is kept.
           onRecordError: (error) => observability.logger.error('circuit outcome not recorded', { error: String(error) }),
         });
+  const exchange: Exchange = breaker ?? inner;
+  const cancelExchange: CancelExchange = breaker ? breaker.bypassingCircuit() : inner;
 
   const events: EventPublisher = options.events ?? (config.eventBusName
     ? new EventBridgePublisher({ client: new EventBridgeClient(common), busName: config.eventBusName })
@@ -193,6 +197,7 @@ export function createContainer(job: JobName, config: Config, options: Container
     doc,
     sqs,
     exchange,
+    cancelExchange,
     orders: new DynamoDbOrderStore({ doc, table: config.stateTable }),
     accounts: new DynamoDbAccountStore({ doc, table: config.stateTable }),
     locks: new DynamoDbLockService({ doc, table: config.stateTable }),

@@ -19,7 +19,7 @@ import { ManualClock, startTestStack, type TestStack } from '../support/local-ru
 import { snapshotState } from '../support/snapshot.js';
 
 const RUNS = 60;
-const COMMANDS = ['status', 'health', 'pause', 'resume', 'emergency-stop', 'get', 'set', 'audit', 'redrive'] as const;
+const COMMANDS = ['status', 'health', 'pause', 'resume', 'emergency-stop', 'cancel', 'get', 'set', 'audit', 'redrive'] as const;
 type CommandName = (typeof COMMANDS)[number];
 /** A valid command line per command, to which one defect is added. */
 const VALID: Readonly<Record<CommandName, readonly string[]>> = {
@@ -28,6 +28,7 @@ const VALID: Readonly<Record<CommandName, readonly string[]>> = {
   pause: ['pause', '--reason', 'maintenance'],
   resume: ['resume'],
   'emergency-stop': ['emergency-stop'],
+  cancel: ['cancel', 'tw-0123abc'],
   get: ['get'],
   set: ['set', 'maxOpenPositions', '3'],
   audit: ['audit', 'verify'],
@@ -38,14 +39,15 @@ const OPTIONS_TAKEN: Readonly<Record<CommandName, readonly string[]>> = {
   health: ['json'],
   pause: ['reason', 'for', 'author'],
   resume: ['author'],
-  'emergency-stop': ['reason', 'author'],
+  'emergency-stop': ['reason', 'author', 'json', 'all', 'yes'],
+  cancel: ['reason', 'author', 'json'],
   get: ['json'],
   set: ['author'],
   audit: ['json'],
   redrive: ['json'],
 };
-const ALL_OPTIONS = ['json', 'reason', 'for', 'author'];
-const BOOLEAN_OPTIONS = new Set(['json']);
+const ALL_OPTIONS = ['json', 'reason', 'for', 'author', 'all', 'yes'];
+const BOOLEAN_OPTIONS = new Set(['json', 'all', 'yes']);
 
 const command = fc.constantFrom(...COMMANDS);
 const word = fc.string({ unit: 'grapheme', minLength: 1, maxLength: 12 }).filter((s) => !s.startsWith('-'));
@@ -75,6 +77,9 @@ const badCommandLine: fc.Arbitrary<string[]> = fc.oneof(
   badText.map((text) => ['pause', '--reason', text]),
   badText.map((text) => ['resume', '--author', text]),
   badText.map((text) => ['emergency-stop', '--reason', text]),
+  badText.map((text) => ['cancel', 'tw-1', '--reason', text]),
+  // A malformed order id, and --yes without --all.
+  fc.constantFrom<string[]>(['cancel', ''], ['cancel', 'tw 1'], ['cancel', 'x'.repeat(65)], ['cancel', 'tw-1\u0000'], ['cancel', '../tw-1'], ['emergency-stop', '--yes']),
   // Bad durations.
   fc.oneof(fc.constantFrom('', 'forever', '-1h', '1.5h', '1w', '999999h', 'NaN', '２h', '1 h'), fc.string({ maxLength: 6 }).filter((s) => !/^\d{1,5}[smhd]$/.test(s))).map((d) => ['pause', '--reason', 'x', '--for', d]),
   // set: missing value, bad key, bad value.

@@ -96,6 +96,19 @@ describe('Console: token, CSRF and bad input (SEC-7)', () => {
     expect((await pauseState()).paused).toBe(false);
   });
 
+  it('refuses a cancel with an unknown or malformed order id, without confirmation or without the CSRF header, and changes nothing', async () => {
+    const audited = (await runtime.containers.health.audit.verify()).records;
+    const unknown = await post('/api/actions/cancel', JSON.stringify({ orderId: 'tw-no-such-order', reason: 'x', confirm: true }));
+    expect([unknown.status, await errorCode(unknown)]).toEqual([400, 'VALIDATION_FAILED']);
+    const malformed = await post('/api/actions/cancel', JSON.stringify({ orderId: '../tw-1', reason: 'x', confirm: true }));
+    expect([malformed.status, await errorCode(malformed)]).toEqual([400, 'VALIDATION_FAILED']);
+    const unconfirmed = await post('/api/actions/cancel', JSON.stringify({ orderId: 'tw-no-such-order', reason: 'x' }));
+    expect([unconfirmed.status, await errorCode(unconfirmed)]).toEqual([400, 'VALIDATION_FAILED']);
+    const noCsrf = await fetch(`${origin}/api/actions/cancel`, { method: 'POST', headers: { 'content-type': 'application/json', ...auth }, body: JSON.stringify({ orderId: 'tw-x', reason: 'x', confirm: true }) });
+    expect([noCsrf.status, await errorCode(noCsrf)]).toEqual([403, 'CSRF_FAILED']);
+    expect((await runtime.containers.health.audit.verify()).records).toBe(audited);
+  });
+
   it('refuses a request for another host name (DNS rebinding)', async () => {
     const status = await new Promise<number>((resolve, reject) => {
       const req = request({ host: '127.0.0.1', port: web.port, path: '/api/overview', headers: { host: `rebound.example:${web.port}`, ...auth } }, (res) => {

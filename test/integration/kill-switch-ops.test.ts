@@ -84,7 +84,8 @@ describe('Ops commands: pause, resume, emergency-stop, set, get', () => {
     expect(await c.exchange.fetchOpenOrders()).toEqual([]);
     expect(await c.exchange.fetchOrderByClientId('BTC/USDT', 'tw-resting-1')).toMatchObject({ status: 'canceled' });
     expect(await c.control.getPause()).toMatchObject({ paused: true, reason: 'drill', author: 'bob' });
-    expect(out.map((l) => JSON.parse(l) as unknown)).toContainEqual({ canceled: 1 });
+    expect(out[0]).toBe('emergency stop: paused; canceled 1, filled before the cancel 0, failed 0');
+    expect(out[1]).toMatch(/canceled\s+tw-resting-1 BTC\/USDT \(exchange only\)/);
     expect((await runtime.scan(clock.now())).status).toBe('paused');
     await ops('resume');
   });

@@ -19,6 +19,7 @@ import { STACK_OUTPUT } from '../../shared/definitions/stack-outputs.js';
 import { sdkEnvFor, withSdkEnv, writeLocalOutputs } from '../support/deployed-env.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { snapshotState } from '../support/snapshot.js';
+import { auditRecords, execute, restingBuy } from './reconcile-support.js';
 
 const MINUTE = 60_000;
 
@@ -129,15 +130,39 @@ describe('Ops commands on a deployed stack (--outputs, SDK endpoint variables)',
     await c.exchange.createOrder({ clientOrderId: 'tw-deployed-resting', symbol: 'BTC/USDT', side: 'buy', type: 'limit', amount, limitPrice });
 
     // Act
-    expect(await deployed('emergency-stop', '--reason', 'deployed stop', '--author', 'bob')).toBe(0);
+    expect(await deployed('emergency-stop', '--reason', 'deployed stop', '--author', 'bob', '--json')).toBe(0);
 
     // Assess
-    expect(printed()).toEqual({ canceled: 1 });
+    expect(printed()).toMatchObject({ paused: true, canceled: 1, failed: 0, results: [{ orderId: 'tw-deployed-resting', outcome: 'canceled', exchangeOnly: true }] });
     expect(await c.exchange.fetchOrderByClientId('BTC/USDT', 'tw-deployed-resting')).toMatchObject({ status: 'canceled' });
     expect(await c.control.getPause()).toMatchObject({ paused: true, reason: 'deployed stop', author: 'bob' });
     expect((await runtime.scan(clock.now())).intents).toEqual([]);
     out = [];
     await deployed('resume');
+  });
+
+  it('cancel moves one order through CANCEL_REQUESTED to CANCELED, audited', async () => {
+    // Prepare: a resting limit buy placed by the executor, so Tradewarden follows it.
+    const c = runtime.containers.executor;
+    await c.ensureAccount();
+    const buy = await restingBuy(c, 'BTC/USDT', clock.now(), { fraction: '0.5', quote: '20' });
+    expect(await execute(runtime, buy)).toMatchObject({ state: 'OPEN' });
+    const id = `tw-${buy.id}`;
+
+    // Act
+    expect(await deployed('cancel', id, '--reason', 'deployed cancel', '--author', 'carol', '--json')).toBe(0);
+
+    // Assess
+    expect(printed()).toEqual({ orderId: id, symbol: 'BTC/USDT', ok: true, outcome: 'canceled', state: 'CANCELED' });
+    expect((await c.orders.get(id))?.events.slice(-2).map((e) => e.to)).toEqual(['CANCEL_REQUESTED', 'CANCELED']);
+    expect(await c.exchange.fetchOrderByClientId('BTC/USDT', id)).toMatchObject({ status: 'canceled' });
+    expect((await auditRecords(c, 'symbol:BTC/USDT')).at(-1)).toMatchObject({ type: 'order.cancel-outcome', data: { orderId: id, author: 'carol' } });
+  });
+
+  it('emergency-stop --all without --yes is refused off a terminal before the stack is opened', async () => {
+    const before = await snapshotState(runtime.containers.health.doc, t.config, runtime.containers.health.queues);
+    await expect(deployed('emergency-stop', '--all')).rejects.toMatchObject({ code: 'NOT_CONFIRMED' });
+    expect(await snapshotState(runtime.containers.health.doc, t.config, runtime.containers.health.queues)).toBe(before);
   });
 
   it('reset-scan-marker clears the scanner\'s last-slot marker that status shows, with an audit record', async () => {

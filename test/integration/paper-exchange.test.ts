@@ -342,6 +342,78 @@ describe('Class: PaperExchange', () => {
     });
   });
 
+  describe('Fees in a third asset (BNB, EXE-12)', () => {
+    const bnbPrice = () => market.ticker('BNB/USDT', T0).last;
+    /** The BNB owed for a quote fee: its value at the BNB price, rounded up to 8 decimals. */
+    const inBnb = (quoteFee: DecimalString) => str(dec(quoteFee).div(bnbPrice()).toDecimalPlaces(8, 0));
+
+    it('charges the fee in BNB when the account holds enough, the quote paying only the cost', async () => {
+      const table = await freshTable();
+      const exchange = exchangeOn(table, new FakeClock(T0), { feeAsset: 'BNB', initialBalances: { USDT: '10000', BNB: '1' } });
+      const ask = market.ticker(SYMBOL, T0).ask;
+      const amount = amountFor('1000', ask);
+
+      const order = await exchange.createOrder(marketBuy('tw-bnb-paid', amount));
+
+      const cost = mul(amount, ask);
+      const fee = inBnb(mul(cost, FEE_RATE));
+      expect(order.fees).toEqual([{ currency: 'BNB', amount: fee }]);
+      const balances = await exchange.fetchBalances();
+      expect(balances.USDT?.free).toBe(sub('10000', cost));
+      expect(balances.BNB?.free).toBe(sub('1', fee));
+      expect(balances.BTC?.free).toBe(amount);
+    });
+
+    it('falls back to the quote currency when the account holds no BNB at all', async () => {
+      const table = await freshTable();
+      const exchange = exchangeOn(table, new FakeClock(T0), { feeAsset: 'BNB', initialBalances: { USDT: '10000' } });
+      const ask = market.ticker(SYMBOL, T0).ask;
+      const amount = amountFor('1000', ask);
+
+      const order = await exchange.createOrder(marketBuy('tw-bnb-none', amount));
+
+      const cost = mul(amount, ask);
+      const fee = mul(cost, FEE_RATE);
+      expect(order.fees).toEqual([{ currency: 'USDT', amount: fee }]);
+      const balances = await exchange.fetchBalances();
+      expect(balances.USDT).toEqual({ free: sub('10000', add(cost, fee)), used: '0', total: sub('10000', add(cost, fee)) });
+      expect(balances.BNB).toBeUndefined();
+      expect(balances.BTC?.free).toBe(amount);
+    });
+
+    it('falls back to the quote currency when the BNB held is less than the fee, and leaves the BNB untouched', async () => {
+      const table = await freshTable();
+      const exchange = exchangeOn(table, new FakeClock(T0), { feeAsset: 'BNB', initialBalances: { USDT: '10000', BNB: '0.00000001' } });
+      const ask = market.ticker(SYMBOL, T0).ask;
+      const amount = amountFor('1000', ask);
+      expect(cmp(inBnb(mul(mul(amount, ask), FEE_RATE)), '0.00000001')).toBeGreaterThan(0);
+
+      const order = await exchange.createOrder(marketBuy('tw-bnb-short', amount));
+
+      expect(order.fees).toEqual([{ currency: 'USDT', amount: mul(mul(amount, ask), FEE_RATE) }]);
+      expect((await exchange.fetchBalances()).BNB).toEqual({ free: '0.00000001', used: '0', total: '0.00000001' });
+    });
+
+    it('holds a resting buy\'s fee in the quote with its cost when the account holds no BNB, and charges it there on the fill', async () => {
+      const table = await freshTable();
+      const clock = new FakeClock(T0);
+      const exchange = exchangeOn(table, clock, { feeAsset: 'BNB', initialBalances: { USDT: '10000' } });
+      const ask0 = market.ticker(SYMBOL, T0).ask;
+      const crossing = findMinute(T0, (at) => cmp(market.ticker(SYMBOL, at).ask, mul(ask0, '0.995')) < 0);
+      const limit = market.ticker(SYMBOL, crossing).ask;
+      const amount = amountFor('2000', limit);
+      const cost = mul(amount, limit);
+      const fee = mul(cost, FEE_RATE);
+
+      await exchange.createOrder({ clientOrderId: 'tw-bnb-rest', symbol: SYMBOL, side: 'buy', type: 'limit', amount, limitPrice: limit });
+      expect((await exchange.fetchBalances()).USDT).toEqual({ free: sub('10000', add(cost, fee)), used: add(cost, fee), total: '10000' });
+
+      clock.set(crossing);
+      expect(await exchange.fetchOrderByClientId(SYMBOL, 'tw-bnb-rest')).toMatchObject({ status: 'closed', fees: [{ currency: 'USDT', amount: fee }] });
+      expect((await exchange.fetchBalances()).USDT).toEqual({ free: sub('10000', add(cost, fee)), used: '0', total: sub('10000', add(cost, fee)) });
+    });
+  });
+
   describe('Method: cancelOrder', () => {
     it('cancels a resting order and releases its funds exactly', async () => {
       const { exchange } = await setup();

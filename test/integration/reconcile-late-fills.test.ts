@@ -10,7 +10,8 @@ import { dec } from '../../shared/domain/money.js';
 import { LATE_FILL_WATCH_MS, LOST_GRACE_MS } from '../../shared/domain/timing.js';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import type { ExchangeOrder } from '../../shared/ports/exchange.js';
-import { commitOrderEvents } from '../../shared/use-cases/order-commit.js';
+import { localOperatorDeps } from '../../operator/local-transport.js';
+import { cancelOneOrder } from '../../shared/operations/index.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { auditRecords, execute, floorTo, intent, restingBuy, scripted, type ScriptedExchange } from './reconcile-support.js';
 
@@ -49,8 +50,8 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
     (await auditRecords(c(), `symbol:${symbol}`)).filter((r) => r.type === 'order.late-fill' && r.data.orderId === orderId);
 
   it('books a fill reported after a local cancel, once, and stops looking when the watch is over', async () => {
-    // Prepare: a resting buy, half filled, then canceled locally (through the aggregate, as the
-    // cancel use case does) after the exchange confirmed the cancel with that half.
+    // Prepare: a resting buy, half filled, then canceled locally by the operator's cancel (the
+    // cancel use case, as `ops cancel` runs it) after the exchange confirmed the cancel with that half.
     const before = await book();
     const buy = await restingBuy(c(), 'XRP/USDT', clock.now());
     expect(await execute(runtime, buy)).toMatchObject({ state: 'OPEN' });
@@ -64,15 +65,16 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
       const cost = dec(filled).times(buy.limitPrice ?? '0');
       return { ...remote, status: 'canceled', filled, cost: cost.toFixed(), fees: [{ currency: 'USDT', amount: cost.times('0.001').toFixed() }] };
     };
-    expect((await x.inner.cancelOrder('XRP/USDT', orderId))?.status).toBe('canceled');
     clock.advance(SETTLED);
-    const open = await c().orders.get(orderId);
-    if (!open) throw new Error('no order');
-    const lease = await c().locks.acquire('symbol:XRP/USDT', 'test-cancel', 30 * SECOND, clock.now());
-    const deps = { orders: c().orders, accounts: c().accounts, audit: c().audit, quoteCurrency: 'USDT' };
-    const requested = await commitOrderEvents(deps, open, { type: 'CancelRequested', at: clock.now(), reason: 'operator' }, lease.token);
-    const canceled = await commitOrderEvents(deps, requested, { type: 'Canceled', at: clock.now(), reason: 'operator', report: view(half) }, lease.token);
-    await c().locks.release(lease);
+    x.script.cancelOrder = async (symbol, id, inner) => {
+      if (id !== orderId) return inner.cancelOrder(symbol, id);
+      expect((await inner.cancelOrder(symbol, id))?.status).toBe('canceled');
+      return view(half);
+    };
+    expect(await cancelOneOrder(localOperatorDeps(runtime), { orderId, reason: 'operator', author: 'test' })).toMatchObject({ ok: true, outcome: 'canceled' });
+    x.script = {};
+    const canceled = await c().orders.get(orderId);
+    if (!canceled) throw new Error('no order');
     expect(canceled).toMatchObject({ state: 'CANCELED', filled: half });
     expect(canceled.watchUntil).toBeDefined();
     expect((await book()).positions['XRP/USDT']?.qty).toBe(half);

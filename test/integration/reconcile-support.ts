@@ -98,6 +98,7 @@ export class ScriptedExchange implements Exchange {
     createOrder?: (request: PlaceOrderRequest, inner: Exchange) => Promise<ExchangeOrder>;
     fetchOrderByClientId?: (symbol: string, clientOrderId: string, inner: Exchange) => Promise<ExchangeOrder | null>;
     fetchOpenOrders?: (symbol: string | undefined, inner: Exchange) => Promise<ExchangeOrder[]>;
+    cancelOrder?: (symbol: string, clientOrderId: string, inner: Exchange) => Promise<ExchangeOrder | null>;
     fetchBalances?: (inner: Exchange) => Promise<Readonly<Record<string, Balance>>>;
     fetchTickers?: (symbols: readonly string[], inner: Exchange) => Promise<Ticker[]>;
   } = {};
@@ -142,7 +143,7 @@ export class ScriptedExchange implements Exchange {
 
   cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
     this.calls.push({ method: 'cancelOrder', args: [symbol, clientOrderId] });
-    return this.inner.cancelOrder(symbol, clientOrderId);
+    return this.script.cancelOrder ? this.script.cancelOrder(symbol, clientOrderId, this.inner) : this.inner.cancelOrder(symbol, clientOrderId);
   }
 
   fetchBalances(): Promise<Readonly<Record<string, Balance>>> {

@@ -116,6 +116,36 @@ describe('Circuit breaker (RISK-5)', () => {
       expect(await breaker.circuit()).toEqual(CLOSED_CIRCUIT);
     });
 
+    it('lets cancels through while the circuit is open, without claiming the probe (EXE-15)', async () => {
+      // Prepare: a resting order, then the circuit opened by failures.
+      inner.orders.set('tw-rest', { id: 'X9', clientOrderId: 'tw-rest', symbol: 'BTC/USDT', side: 'buy', type: 'limit', status: 'open', amount: '0.001', price: '40000', filled: '0', cost: '0', fees: [], timestamp: T });
+      failTickers(new ExchangeTransientError('503'));
+      for (let i = 0; i < 3; i += 1) await expect(breaker.fetchTickers(['BTC/USDT'])).rejects.toThrow();
+      const cancels = breaker.bypassingCircuit();
+
+      // Act / Assess: the guarded cancel is refused, the bypass reaches the exchange.
+      await expect(breaker.cancelOrder('BTC/USDT', 'tw-rest')).rejects.toBeInstanceOf(CircuitOpenError);
+      expect(inner.orders.get('tw-rest')?.status).toBe('open');
+      expect(await cancels.fetchOpenOrders('BTC/USDT')).toHaveLength(1);
+      expect(await cancels.cancelOrder('BTC/USDT', 'tw-rest')).toMatchObject({ status: 'canceled' });
+      expect(await cancels.fetchOrderByClientId('BTC/USDT', 'tw-rest')).toMatchObject({ status: 'canceled' });
+      // Its success neither closes the open circuit nor takes the probe, even after the cool-down.
+      expect((await breaker.circuit()).status).toBe('open');
+      clock.advance(60_000);
+      await cancels.cancelOrder('BTC/USDT', 'tw-rest');
+      expect((await breaker.circuit()).status).toBe('open');
+      expect(transitions).toEqual(['closed->closed', 'closed->closed', 'closed->open']);
+    });
+
+    it('counts a bypassing call\'s failure while the circuit is closed, like any call', async () => {
+      inner.cancelOrder = async () => {
+        throw new ExchangeTransientError('503');
+      };
+      const cancels = breaker.bypassingCircuit();
+      for (let i = 0; i < 3; i += 1) await expect(cancels.cancelOrder('BTC/USDT', 'tw-x')).rejects.toBeInstanceOf(ExchangeTransientError);
+      expect(await breaker.circuit()).toMatchObject({ status: 'open', consecutiveFailures: 3 });
+    });
+
     it('returns an accepted order even when its outcome cannot be recorded', async () => {
       failTickers(new ExchangeTransientError('503'));
       await expect(breaker.fetchTickers(['BTC/USDT'])).rejects.toThrow();

@@ -11,6 +11,11 @@
  *   probe's result closes or reopens the circuit.
  * A transition write that loses its race re-reads and re-applies the outcome (bounded).
  *
+ * Cancels (EXE-15) take `bypassingCircuit()`: the calls an emergency stop needs are made whatever
+ * the circuit's state, never refused and never claiming the probe. Their outcomes are recorded
+ * as an ordinary call's (a failure while closed counts; nothing an unadmitted call reports opens
+ * or closes a circuit that is already open or half-open).
+ *
  * Counted failures: errors that speak about the exchange's health (transient, unknown outcome,
  * unclassified). A rejection is an answer and counts as a success; our own rate-budget refusal
  * never reached the exchange and counts as neither.
@@ -28,7 +33,7 @@ import { ConcurrentModificationError, ErrorCode, TradewardenError } from '../../
 import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
 import type { CircuitStore } from '../../ports/circuit-store.js';
 import type { Clock } from '../../ports/clock.js';
-import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
+import type { Balance, CancelExchange, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
 import { RateBudgetExhaustedError } from '../../ports/rate-budget.js';
 
 /** Attempts to write one transition before giving up with ConcurrentModificationError. */
@@ -103,13 +108,30 @@ export class CircuitBreakerExchange implements Exchange {
   }
 
   /**
+   * The calls a cancel needs, made without admission: the breaker protects entries, not the
+   * cancels of an emergency stop (EXE-15).
+   */
+  bypassingCircuit(): CancelExchange {
+    return {
+      cancelOrder: (symbol, clientOrderId) => this.callAndRecord(false, () => this.#inner.cancelOrder(symbol, clientOrderId)),
+      fetchOrderByClientId: (symbol, clientOrderId) => this.callAndRecord(false, () => this.#inner.fetchOrderByClientId(symbol, clientOrderId)),
+      fetchOpenOrders: (symbol) => this.callAndRecord(false, () => this.#inner.fetchOpenOrders(symbol)),
+      fetchTickers: (symbols) => this.callAndRecord(false, () => this.#inner.fetchTickers(symbols)),
+    };
+  }
+
+  /**
    * Admits, calls, records. Once the exchange was called, its answer is what the caller gets: a
    * failure to record the outcome must not turn an accepted order into an error, nor an unknown
    * outcome into a storage error (EXE-3), so it goes to `onRecordError` instead. The circuit
    * only lags by one outcome; the next call records again.
    */
   private async guard<T>(call: () => Promise<T>): Promise<T> {
-    const probe = await this.admitOrThrow();
+    return this.callAndRecord(await this.admitOrThrow(), call);
+  }
+
+  /** Calls, then records the outcome (`probe`: this call is the half-open probe). */
+  private async callAndRecord<T>(probe: boolean, call: () => Promise<T>): Promise<T> {
     let result: T;
     try {
       result = await call();
