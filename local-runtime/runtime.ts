@@ -22,7 +22,8 @@ import { ConfigError } from '../shared/domain/errors.js';
 import type { AuditCheckpointStore } from '../shared/ports/audit-checkpoints.js';
 import { ENV, type Config } from '../shared/runtime/config.js';
 import { retryDelaySeconds } from '../shared/domain/timing.js';
-import { createContainer, type Container, type ContainerOptions } from '../shared/runtime/container.js';
+import { EXECUTION_DLQ_NAME, EXECUTION_QUEUE_NAME, createContainer, type Container, type ContainerOptions } from '../shared/runtime/container.js';
+import { FauxqsQueueAges } from './fauxqs-queue-ages.js';
 import type { ExecuteIntentDeps } from '../shared/use-cases/execute-intent.js';
 import type { HealthReport } from '../shared/use-cases/check-health.js';
 import type { CheckpointResult } from '../shared/use-cases/checkpoint-audit.js';
@@ -55,7 +56,14 @@ export class LocalRuntime {
     readonly sqs: SQSClient,
     options: ContainerOptions & { afterStep?: ExecuteIntentDeps['afterStep'] } = {},
   ) {
-    const make = (job: JobName) => createContainer(job, config, { credentials: LOCAL_CREDENTIALS, ...options });
+    // Health reads the age of the oldest intent from the embedded SQS, as CloudWatch's
+    // ApproximateAgeOfOldestMessage is read on AWS (EXE-13).
+    const queueAges =
+      options.queueAges ??
+      (config.sqsEndpoint
+        ? new FauxqsQueueAges({ endpoint: config.sqsEndpoint, queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl, [EXECUTION_DLQ_NAME]: config.executionDlqUrl } })
+        : undefined);
+    const make = (job: JobName) => createContainer(job, config, { credentials: LOCAL_CREDENTIALS, ...options, ...(queueAges ? { queueAges } : {}) });
     this.containers = { scanner: make('scanner'), executor: make('executor'), reconciler: make('reconciler'), health: make('health') };
     this.handlers = {
       scanner: createScannerHandler(this.containers.scanner) as unknown as Invoke,

@@ -14,7 +14,7 @@ import { RSI_MEAN_REVERSION } from '../../shared/domain/strategies/rsi-mean-reve
 import type { StrategyPlugin } from '../../shared/domain/strategies/strategy.js';
 import type { RiskStateStore, TunablesStore } from '../../shared/ports/tunables-store.js';
 import { checkScheduledTime } from '../../shared/domain/scheduled-time.js';
-import { scanDeadlineSeconds, type Config } from '../../shared/runtime/config.js';
+import { configuredProtections, scanDeadlineSeconds, type Config } from '../../shared/runtime/config.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ScannerEventSchema } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
@@ -58,16 +58,7 @@ export function scannerSettings(config: Config): ScanSettings {
     intentTtlSeconds: config.intentTtlSeconds,
     staleDataSeconds: config.staleDataSeconds,
     orderQuoteAmount: config.orderQuoteAmount,
-    protections: {
-      maxOpenPositions: config.maxOpenPositions,
-      maxExposurePerSymbol: config.maxExposurePerSymbol,
-      maxTotalExposure: config.maxTotalExposure,
-      cooldownSeconds: config.cooldownSeconds,
-      stopLossPercent: config.stopLossPercent,
-      takeProfitPercent: config.takeProfitPercent,
-      maxDailyLoss: config.maxDailyLoss,
-      maxDrawdownPercent: config.maxDrawdownPercent,
-    },
+    protections: configuredProtections(config),
     strategies: {
       [PRICE_DROP]: { enabled: on.has(PRICE_DROP), params: { dropPercent: config.dropPercent, lookbackCandles: config.lookbackCandles } },
       [MA_CROSSOVER]: { enabled: on.has(MA_CROSSOVER), params: {} },
@@ -103,6 +94,7 @@ export function createScannerHandler(c: Container, options: ScannerOptions = {})
       })),
     strategies: options.strategies ?? BUILT_IN_STRATEGIES,
     candles: new CandleCache(),
+    orders: c.orders,
     settings: scannerSettings(config),
   };
   const everyMs = config.scannerEverySeconds * 1000;

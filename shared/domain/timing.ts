@@ -63,6 +63,14 @@ export const LATE_FILL_WATCH_MS = 15 * 60_000;
 export const DEFAULT_LOCK_LEASE_SECONDS = 60;
 
 /**
+ * How long an intent normally waits in the execution queue: the executor takes a message within
+ * seconds, and a failed one comes back after the first retry backoffs (10, then 20 s). An intent
+ * older than this waits on an executor that is stalled, throttled or failing, and health says so
+ * (DEGRADED, with the age; FAILING past the intent's time-to-live, when it can only expire).
+ */
+export const EXECUTOR_NORMAL_LATENCY_SECONDS = 60;
+
+/**
  * The execution queue (shared/definitions/queues.ts): a failed message comes back after the
  * retry backoff (retryable errors) or after the visibility timeout (the others), and moves to
  * the DLQ after MAX_RECEIVE_COUNT receives.

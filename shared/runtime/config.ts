@@ -6,6 +6,7 @@
 import { closest } from 'fastest-levenshtein';
 import * as z from 'zod';
 import { ConfigError, UnknownSettingError } from '../domain/errors.js';
+import type { ProtectionSettings } from '../domain/protections.js';
 import { DEFAULT_LOCK_LEASE_SECONDS } from '../domain/timing.js';
 import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
 import { NOTIFIER_ENV } from './notifier-config.js';
@@ -263,6 +264,20 @@ export const SCAN_DEADLINE_DEFAULT_SECONDS = 20;
 /** The scan deadline in seconds: the setting, else half the period capped at SCAN_DEADLINE_DEFAULT_SECONDS. */
 export function scanDeadlineSeconds(config: Config): number {
   return config.scanDeadlineSeconds ?? Math.max(1, Math.min(SCAN_DEADLINE_DEFAULT_SECONDS, Math.floor(config.scannerEverySeconds / 2)));
+}
+
+/** The protections as the deployment configures them; the tunables record overrides them at run time. */
+export function configuredProtections(config: Config): ProtectionSettings {
+  return {
+    maxOpenPositions: config.maxOpenPositions,
+    maxExposurePerSymbol: config.maxExposurePerSymbol,
+    maxTotalExposure: config.maxTotalExposure,
+    cooldownSeconds: config.cooldownSeconds,
+    stopLossPercent: config.stopLossPercent,
+    takeProfitPercent: config.takeProfitPercent,
+    maxDailyLoss: config.maxDailyLoss,
+    maxDrawdownPercent: config.maxDrawdownPercent,
+  };
 }
 
 /** How often each scheduled job runs under this configuration, in seconds. */

@@ -14,6 +14,8 @@
  * | market data    | some symbols stale; report older than the      | no fresh symbol at all; report older than twice  |
  * |                | stale-data age; no scan yet                    | that; synthetic data in live mode (DATA-4)       |
  * | dead letters   | at least one message                           | at least `dlqFailingDepth` messages              |
+ * | queue age      | oldest intent older than the executor's normal | older than an intent's time-to-live: it can only |
+ * |                | latency (EXECUTOR_NORMAL_LATENCY_SECONDS)      | expire (the IntentsExpiringInQueue alarm on AWS) |
  * | pause (RISK-3) | paused (a deliberate state, shown)             | paused for longer than `maxPauseAgeSeconds`      |
  * | circuit        | half-open (probing)                            | open: no exchange call is made, so nothing is    |
  * |                |                                                | placed, cancelled or reconciled                  |
@@ -159,6 +161,19 @@ export function scanCoverageCheck(
 export function queueCheck(name: string, depth: number, deadLetter: boolean, dlqFailingDepth: number): HealthCheck {
   const status: HealthStatus = !deadLetter || depth === 0 ? 'OK' : depth >= dlqFailingDepth ? 'FAILING' : 'DEGRADED';
   return { name: `queue:${name}`, status, detail: `${depth} message(s)${deadLetter && depth > 0 ? ' dead-lettered: inspect, then redrive or delete' : ''}` };
+}
+
+/**
+ * How long the oldest message of a work queue has waited (EXE-13): longer than the executor
+ * normally takes means intents pile up behind a stalled, throttled or failing executor.
+ */
+export function queueAgeCheck(name: string, ageSeconds: number, normalSeconds: number, ttlSeconds: number): HealthCheck {
+  const check = `queue:${name}:age`;
+  if (ageSeconds <= 0) return { name: check, status: 'OK', detail: 'no message waiting' };
+  const detail = `oldest message waited ${ageSeconds} s`;
+  if (ageSeconds > ttlSeconds) return { name: check, status: 'FAILING', detail: `${detail}, more than an intent lives (${ttlSeconds} s): the executor is not taking intents` };
+  if (ageSeconds > normalSeconds) return { name: check, status: 'DEGRADED', detail: `${detail}, more than the executor's normal ${normalSeconds} s` };
+  return { name: check, status: 'OK', detail: `${detail} (normal up to ${normalSeconds} s)` };
 }
 
 /** Seconds the pause has held, 0 when not paused (also the PauseAgeSeconds metric). */

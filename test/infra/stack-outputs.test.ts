@@ -10,7 +10,8 @@ import { COMMON_OUTPUTS, OPERATOR_OUTPUTS, STACK_OUTPUT, environmentFromOutputs 
 import { ENV, loadConfig } from '../../shared/runtime/config.js';
 import { buildStack, type Built } from './stack-fixture.js';
 
-const SYNTH_TIMEOUT_MS = 60_000;
+/** Two synths; minutes on a shared, loaded machine (a bound for the hook, not a timed assertion). */
+const SYNTH_TIMEOUT_MS = 180_000;
 
 describe('Stack outputs', () => {
   let paper: Built;

@@ -76,6 +76,12 @@ async function queueDepth(t: TestStack, url: string): Promise<number> {
   return Number(out.Attributes?.ApproximateNumberOfMessages ?? '0') + Number(out.Attributes?.ApproximateNumberOfMessagesNotVisible ?? '0');
 }
 
+/**
+ * This test runs one execution per (write, fault) pair: about a minute on an idle machine, and
+ * several on a shared, loaded one. A bound for the run, not a timed assertion.
+ */
+const HEAVY_TEST_TIMEOUT_MS = 300_000;
+
 describe('Store faults at the executor (TST-3, HLT-5)', () => {
   let t: TestStack;
   let r: FaultyRuntime;
@@ -184,7 +190,7 @@ describe('Store faults at the executor (TST-3, HLT-5)', () => {
     expect(problems).toEqual([]);
     // Conditional failures before a write are sometimes a lost race the code retries; everything else failed.
     expect(outcomes.filter((o) => o.endsWith('absorbed')).every((o) => o.includes('conditional-check-failed'))).toBe(true);
-  });
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('dead-letters the message while the book stays throttled, then executes the redriven intent exactly once', async () => {
     const intent = buyIntent('throttled-book', clock.now());
@@ -241,5 +247,5 @@ describe('Store faults at the executor (TST-3, HLT-5)', () => {
     await expectAtMostOneOrderPerIntent(c, intents, r.faults);
     await expectLedgerMatchesExchange(c);
     expect((await c.audit.verify()).valid).toBe(true);
-  });
+  }, HEAVY_TEST_TIMEOUT_MS);
 });

@@ -68,6 +68,12 @@ function ignoreServerClock(client: DynamoDBClient): void {
   );
 }
 
+/**
+ * This test runs one execution per (write, fault) pair: about a minute on an idle machine, and
+ * several on a shared, loaded one. A bound for the run, not a timed assertion.
+ */
+const HEAVY_TEST_TIMEOUT_MS = 300_000;
+
 describe('Store faults at the reconciler (TST-3, HLT-5)', () => {
   let t: TestStack;
   let r: FaultyRuntime;
@@ -171,7 +177,7 @@ describe('Store faults at the reconciler (TST-3, HLT-5)', () => {
     // Only a failure between the fill and the release can leave a reservation behind.
     for (const label of leftovers) expect(label).toMatch(/ORDER#|ACCOUNT#/);
     await expectAtMostOneOrderPerIntent(r.runtime.containers.reconciler, intents, r.faults);
-  }, 120_000);
+  }, HEAVY_TEST_TIMEOUT_MS);
 
   it('fails every run while reads are throttled, changes nothing but its heartbeat, and never declares the order lost', async () => {
     const id = await unknownOrder();
