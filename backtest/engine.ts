@@ -27,6 +27,7 @@ import type { Tunables } from '../shared/ports/tunables-store.js';
 import { executeIntent, type ExecuteIntentDeps } from '../shared/use-cases/execute-intent.js';
 import { reconcile, type ReconcileDeps } from '../shared/use-cases/reconcile.js';
 import { CandleCache, resolveScanSettings, scanMarket, type ScanDeps, type ScanSettings } from '../shared/use-cases/scan-market.js';
+import { entryLimitsOf } from '../shared/use-cases/scan-settings.js';
 import type { CandleGap } from './data/candle-file.js';
 import { readDataSet, type DataSetFile } from './data/data-set.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
@@ -120,6 +121,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     markets: async () => settings.rules,
     strategies: settings.strategies,
     candles: new CandleCache(),
+    orders,
     settings: { ...settings.scan, watchlist: symbols, mode: 'paper' },
   };
   const executeDeps: ExecuteIntentDeps = {
@@ -131,6 +133,8 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     control,
     clock,
     marketRules: async (symbol) => settings.rules[symbol]!,
+    markets: async () => settings.rules,
+    entryLimits: async () => entryLimitsOf(settings.scan.protections, (await tunables.getTunables()).tunables),
     settings: { quoteCurrency: quote, lockLeaseMs: LEASE_MS, reservationBufferPercent: settings.reservationBufferPercent, owner: 'backtest-executor', resendGraceMs: 0, intentTtlMs: settings.scan.intentTtlSeconds * 1000 },
   };
   const reconcileDeps: ReconcileDeps = {

@@ -159,7 +159,7 @@ export class MemoryAuditLog implements AuditLog {
   async verify(): Promise<AuditVerification> {
     let records = 0;
     for (const head of this.#heads.values()) records += head.seq;
-    return { valid: true, streams: this.#heads.size, records, problems: [] };
+    return { valid: true, streams: this.#heads.size, records, checkpoints: 0, problems: [] };
   }
 }
 

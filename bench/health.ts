@@ -71,6 +71,8 @@ export async function benchHealth(orderCounts: readonly number[], runs = 3): Pro
           maxPauseAgeSeconds: 3600,
           deadLetterQueues: ['execution-dlq'],
           dlqFailingDepth: 10,
+          executorLatencySeconds: 60,
+          intentTtlSeconds: 120,
           mode: 'paper' as const,
         },
       };

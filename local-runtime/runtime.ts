@@ -10,16 +10,23 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSBatchResponse } from 'aws-lambda';
+import { AUDIT_CHECKPOINT_EVENT, createAuditCheckpointHandler } from '../functions/audit-checkpoint/app.js';
 import { createExecutorHandler } from '../functions/executor/app.js';
 import { createHealthHandler } from '../functions/health/app.js';
 import { createReconcilerHandler } from '../functions/reconciler/app.js';
 import { createScannerHandler } from '../functions/scanner/app.js';
+import { DynamoDbAuditLog } from '../shared/adapters/aws/dynamodb-audit-log.js';
+import { DirectoryAuditCheckpointStore } from '../shared/adapters/local/directory-audit-checkpoint-store.js';
 import type { JobName } from '../shared/definitions/schedules.js';
+import { ConfigError } from '../shared/domain/errors.js';
+import type { AuditCheckpointStore } from '../shared/ports/audit-checkpoints.js';
+import { ENV, type Config } from '../shared/runtime/config.js';
 import { retryDelaySeconds } from '../shared/domain/timing.js';
-import type { Config } from '../shared/runtime/config.js';
-import { createContainer, type Container, type ContainerOptions } from '../shared/runtime/container.js';
+import { EXECUTION_DLQ_NAME, EXECUTION_QUEUE_NAME, createContainer, type Container, type ContainerOptions } from '../shared/runtime/container.js';
+import { FauxqsQueueAges } from './fauxqs-queue-ages.js';
 import type { ExecuteIntentDeps } from '../shared/use-cases/execute-intent.js';
 import type { HealthReport } from '../shared/use-cases/check-health.js';
+import type { CheckpointResult } from '../shared/use-cases/checkpoint-audit.js';
 import type { ReconcileReport } from '../shared/use-cases/reconcile.js';
 import type { ScanResult } from '../shared/use-cases/scan-market.js';
 import { LOCAL_CREDENTIALS, localContext, localFunctionName } from './stack.js';
@@ -39,14 +46,24 @@ type Invoke = (event: unknown, context: ReturnType<typeof localContext>) => Prom
 
 export class LocalRuntime {
   readonly containers: Record<JobName, Container>;
+  /** The audit checkpoints (SEC-5): the append-only directory TW_AUDIT_CHECKPOINT_DIR, when set. */
+  readonly checkpointStore: AuditCheckpointStore | undefined;
   private readonly handlers: Record<JobName, Invoke>;
+  private readonly checkpointHandler: Invoke | undefined;
 
   constructor(
     readonly config: Config,
     readonly sqs: SQSClient,
     options: ContainerOptions & { afterStep?: ExecuteIntentDeps['afterStep'] } = {},
   ) {
-    const make = (job: JobName) => createContainer(job, config, { credentials: LOCAL_CREDENTIALS, ...options });
+    // Health reads the age of the oldest intent from the embedded SQS, as CloudWatch's
+    // ApproximateAgeOfOldestMessage is read on AWS (EXE-13).
+    const queueAges =
+      options.queueAges ??
+      (config.sqsEndpoint
+        ? new FauxqsQueueAges({ endpoint: config.sqsEndpoint, queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl, [EXECUTION_DLQ_NAME]: config.executionDlqUrl } })
+        : undefined);
+    const make = (job: JobName) => createContainer(job, config, { credentials: LOCAL_CREDENTIALS, ...options, ...(queueAges ? { queueAges } : {}) });
     this.containers = { scanner: make('scanner'), executor: make('executor'), reconciler: make('reconciler'), health: make('health') };
     this.handlers = {
       scanner: createScannerHandler(this.containers.scanner) as unknown as Invoke,
@@ -54,6 +71,25 @@ export class LocalRuntime {
       reconciler: createReconcilerHandler(this.containers.reconciler) as unknown as Invoke,
       health: createHealthHandler(this.containers.health) as unknown as Invoke,
     };
+    const health = this.containers.health;
+    this.checkpointStore = config.auditCheckpointDir ? new DirectoryAuditCheckpointStore(config.auditCheckpointDir) : undefined;
+    this.checkpointHandler = this.checkpointStore
+      ? (createAuditCheckpointHandler({
+          heads: new DynamoDbAuditLog({ doc: health.doc, auditTable: config.auditTable, stateTable: config.stateTable }),
+          checkpoints: this.checkpointStore,
+          clock: health.clock,
+          logger: health.observability.logger,
+        }) as unknown as Invoke)
+      : undefined;
+  }
+
+  /**
+   * One run of the audit checkpoint, as its schedule would (SEC-5).
+   * @throws ConfigError when no checkpoint directory is set.
+   */
+  checkpoint(): Promise<CheckpointResult> {
+    if (!this.checkpointHandler) throw new ConfigError([`${ENV.auditCheckpointDir}: no audit checkpoint directory is set`]);
+    return this.checkpointHandler(AUDIT_CHECKPOINT_EVENT, localContext('tradewarden-audit-checkpoint', LOCAL_TIMEOUT_MS.health)) as Promise<CheckpointResult>;
   }
 
   /** One invocation of a function with an event, as `aws lambda invoke` would do. */

@@ -3,7 +3,7 @@
  * definitions, and the environment the functions read (the same variables Lambda gets).
  */
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { JOBS, SCHEDULES } from '../shared/definitions/schedules.js';
@@ -86,6 +86,8 @@ export async function startLocalStack(options: { dataDir?: string; userEnv?: Rea
       [ENV.dynamodbEndpoint]: dynamo.endpoint,
       [ENV.sqsEndpoint]: sqs.endpoint,
     };
+    // The audit checkpoints (SEC-5) beside the state, outside the emulator that holds the audit log.
+    if (options.dataDir && !env[ENV.auditCheckpointDir]) env[ENV.auditCheckpointDir] = resolve(options.dataDir, 'audit-checkpoints');
     return {
       env,
       dynamo,

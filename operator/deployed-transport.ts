@@ -6,8 +6,10 @@
  * the tests prove the path has no local-only shortcut.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
 import { createHealthHandler } from '../functions/health/app.js';
 import { localContext } from '../local-runtime/stack.js';
+import { S3AuditCheckpointStore } from '../shared/adapters/aws/s3-audit-checkpoint-store.js';
 import { SqsDeadLetterRedrive } from '../shared/adapters/aws/sqs-dead-letter-redrive.js';
 import { environmentFromOutputs } from '../shared/definitions/stack-outputs.js';
 import { StackUnavailableError } from '../shared/operations/errors.js';
@@ -59,7 +61,11 @@ export async function openDeployedOperatorSession(stack: ResolvedStack, options:
     ...(options.clock ? { clock: options.clock } : {}),
   });
   const health = createHealthHandler(container);
+  // The audit checkpoints (SEC-5): the bucket named by the stack's outputs, through the standard
+  // SDK environment like every other client here (AWS_ENDPOINT_URL_S3 points it elsewhere).
+  const s3 = config.auditCheckpointBucket ? new S3Client({ region }) : undefined;
   const deps = operatorDeps(container, {
+    checkpoints: s3 && config.auditCheckpointBucket ? new S3AuditCheckpointStore({ s3, bucket: config.auditCheckpointBucket }) : undefined,
     health: { run: () => health({ scheduledTime: container.clock.now().toISOString() }, localContext('tradewarden-health', HEALTH_TIMEOUT_MS) as never) as Promise<HealthReport> },
     deadLetters: new SqsDeadLetterRedrive({
       sqs: container.sqs,
@@ -74,6 +80,7 @@ export async function openDeployedOperatorSession(stack: ResolvedStack, options:
     close: async () => {
       container.ddb.destroy();
       container.sqs.destroy();
+      s3?.destroy();
     },
   };
 }

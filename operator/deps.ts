@@ -5,10 +5,14 @@
 import { scannerSettings } from '../functions/scanner/app.js';
 import { DynamoDbStateExport } from '../shared/adapters/aws/dynamodb-state-export.js';
 import { DynamoDbTunablesStore } from '../shared/adapters/aws/dynamodb-tunables-store.js';
+import type { AuditCheckpointStore } from '../shared/ports/audit-checkpoints.js';
 import type { DeadLetterRedrive, HealthRunner, OperatorDeps } from '../shared/operations/ports.js';
 import type { Container } from '../shared/runtime/container.js';
 
-export function operatorDeps(c: Container, ports: { readonly health: HealthRunner; readonly deadLetters: DeadLetterRedrive }): OperatorDeps {
+export function operatorDeps(
+  c: Container,
+  ports: { readonly health: HealthRunner; readonly deadLetters: DeadLetterRedrive; readonly checkpoints: AuditCheckpointStore | undefined },
+): OperatorDeps {
   const state = new DynamoDbStateExport({ doc: c.doc, stateTable: c.config.stateTable, auditTable: c.config.auditTable });
   return {
     config: c.config,
@@ -27,5 +31,6 @@ export function operatorDeps(c: Container, ports: { readonly health: HealthRunne
     deadLetters: ports.deadLetters,
     exportSource: state,
     importTarget: state,
+    ...(ports.checkpoints ? { checkpoints: ports.checkpoints } : {}),
   };
 }

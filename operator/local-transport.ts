@@ -13,6 +13,7 @@ import type { OperatorSession } from './session.js';
 export function localOperatorDeps(runtime: LocalRuntime): OperatorDeps {
   return operatorDeps(runtime.containers.health, {
     health: { run: () => runtime.health() },
+    checkpoints: runtime.checkpointStore,
     // The embedded SQS has no message move tasks.
     deadLetters: new SqsDeadLetterRedrive({
       sqs: runtime.sqs,

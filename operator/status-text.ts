@@ -79,7 +79,7 @@ export function renderStatus(status: StackStatus): string[] {
         ['symbol', 'qty', 'avg price', 'price', 'unrealized PnL', 'realized PnL'],
         positions.map((p) => {
           const price = status.prices[p.symbol];
-          return [p.symbol, formatAmount(p.qty), formatAmount(p.avgPrice), price ? formatAmount(price) : '-', price ? formatQuote(unrealizedPnl(p, price)) : '-', formatQuote(p.realizedPnl)];
+          return [status.dust?.includes(p.symbol) ? `${p.symbol} (dust)` : p.symbol, formatAmount(p.qty), formatAmount(p.avgPrice), price ? formatAmount(price) : '-', price ? formatQuote(unrealizedPnl(p, price)) : '-', formatQuote(p.realizedPnl)];
         }),
         new Set([1, 2, 3, 4, 5]),
       ),

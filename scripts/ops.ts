@@ -32,7 +32,9 @@
  *                                          and trades.csv (time, symbol, side, amount, price, fee, fee
  *                                          currency, order id); orders and audit within the window (OPS-6)
  *   import <dir>                         restore an export into a fresh stack (ledger, positions, orders, audit)
- *   audit verify                         exit 1 naming the first broken record of each bad stream
+ *   audit verify                         exit 1 naming the first broken record of each bad stream: the
+ *                                          hash chain, the head pointers, and every audit checkpoint
+ *                                          (the Object Lock bucket, or the local directory; SEC-5)
  *   ledger show [--json]                 the book: cash, holdings, positions, external baselines, how it opened
  *   ledger deposit <asset> <amount> [--author name]
  *   ledger withdraw <asset> <amount> [--author name]
@@ -270,8 +272,10 @@ export const commands: Readonly<Record<string, CommandSpec>> = {
     operands: [1, 1],
     async run(deps, args) {
       const verification = await verifyAudit(deps);
-      args.out(args.json ? JSON.stringify(verification, null, 2) : `audit ${verification.valid ? 'valid' : 'BROKEN'}: ${verification.records} records in ${verification.streams} streams`);
-      for (const p of verification.problems) args.out(`  ${p.stream} #${p.seq}: ${p.problem}`);
+      const anchors = verification.anchored ? `checked against ${verification.checkpoints} checkpoint(s)` : 'no checkpoint store: the chain alone was checked';
+      args.out(args.json ? JSON.stringify(verification, null, 2) : `audit ${verification.valid ? 'valid' : 'BROKEN'}: ${verification.records} records in ${verification.streams} streams, ${anchors}`);
+      // --json: the problems are in the object; the lines would make the output no longer JSON.
+      if (!args.json) for (const p of verification.problems) args.out(`  ${p.stream} #${p.seq}: ${p.problem}`);
       return verification.valid ? 0 : 1;
     },
   },

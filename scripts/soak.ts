@@ -394,6 +394,10 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
       TW_SCANNER_EVERY_SECONDS: String(SCAN_EVERY_MS / SECOND),
       TW_RECONCILER_EVERY_SECONDS: String(RECONCILE_EVERY_MS / SECOND),
       TW_HEALTH_EVERY_SECONDS: String(HEALTH_EVERY_MS / SECOND),
+      // The soak proves exactly-once under chaos, buying the same symbols over and over: the entry
+      // limits (EXE-13, test/integration/risk-limits-executor.test.ts) are set out of its way.
+      TW_MAX_OPEN_POSITIONS: '1000',
+      TW_MAX_EXPOSURE_PER_SYMBOL: String(Math.max(100_000, options.intents * 100)),
     },
   });
   const dynamo = await startDynamoThread();

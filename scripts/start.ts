@@ -18,7 +18,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { SCHEDULES } from '../shared/definitions/schedules.js';
+import { AUDIT_CHECKPOINT_LOCAL_EVERY_SECONDS, SCHEDULES } from '../shared/definitions/schedules.js';
 import { ENV, assertKnownSettings, loadConfig } from '../shared/runtime/config.js';
 import { EXECUTION_DLQ_NAME, EXECUTION_QUEUE_NAME } from '../shared/runtime/container.js';
 import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
@@ -179,6 +179,12 @@ async function main(): Promise<void> {
     timers.push(setInterval(run, every));
   }
   timers.push(setInterval(() => enqueue('executor', async () => void (await runtime.drain({ maxRounds: 20 }))), EXECUTOR_POLL_MS));
+  // The audit checkpoint (SEC-5) into the append-only directory beside the state.
+  if (runtime.checkpointStore) {
+    const checkpoint = () => enqueue('audit-checkpoint', async () => void (await runtime.checkpoint()));
+    checkpoint();
+    timers.push(setInterval(checkpoint, AUDIT_CHECKPOINT_LOCAL_EVERY_SECONDS * 1000));
+  }
   // Notifications run beside the jobs, never in their queue: a slow chat service delays no scan.
   let notifying = false;
   timers.push(

@@ -51,11 +51,14 @@ import {
 import { IntentSchema, type Intent } from '../../shared/domain/intent.js';
 import type { RetryScheduler } from '../../shared/ports/retry-scheduler.js';
 import type { DeadLetterQueue } from '../../shared/ports/dead-letter-queue.js';
+import { DynamoDbTunablesStore } from '../../shared/adapters/aws/dynamodb-tunables-store.js';
+import { configuredProtections } from '../../shared/runtime/config.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ExecutorEventSchema } from '../../shared/runtime/events.js';
 import { parseWith, withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { executeIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';
+import { entryLimitsOf } from '../../shared/use-cases/scan-settings.js';
 import { RESEND_GRACE_MS } from '../../shared/domain/timing.js';
 import { isSkipped, planRetries, type FailedRecord } from './retry-policy.js';
 
@@ -102,6 +105,8 @@ export interface DeadLettered {
 }
 
 export function createExecutorHandler(c: Container, options: ExecutorHandlerOptions = {}) {
+  const tunables = new DynamoDbTunablesStore({ doc: c.doc, table: c.config.stateTable });
+  const protections = configuredProtections(c.config);
   const deps: ExecuteIntentDeps = {
     orders: c.orders,
     accounts: c.accounts,
@@ -111,6 +116,8 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     control: c.control,
     clock: c.clock,
     marketRules: (symbol) => c.marketRules(symbol),
+    markets: () => c.markets(),
+    entryLimits: async () => entryLimitsOf(protections, (await tunables.getTunables()).tunables),
     settings: {
       quoteCurrency: c.config.quoteCurrency,
       lockLeaseMs: c.config.lockLeaseSeconds * 1000,

@@ -12,6 +12,7 @@ import { withStack } from '../../shared/runtime/handler-stack.js';
 import { HEALTH_STATUS_VALUE, MetricName } from '../../shared/runtime/metric-names.js';
 import { checkHealth, type HealthDeps } from '../../shared/use-cases/check-health.js';
 import { DLQ_FAILING_DEPTH } from '../../shared/use-cases/health-rules.js';
+import { EXECUTOR_NORMAL_LATENCY_SECONDS } from '../../shared/domain/timing.js';
 import { DynamoDbCircuitStateReader } from './circuit-states.js';
 
 export interface HealthOptions {
@@ -25,6 +26,7 @@ export function healthDeps(c: Container, options: HealthOptions = {}): HealthDep
     heartbeats: c.heartbeats,
     control: c.control,
     queues: c.queues,
+    ...(c.queueAges ? { queueAges: c.queueAges } : {}),
     locks: c.locks,
     events: c.events,
     clock: c.clock,
@@ -36,6 +38,8 @@ export function healthDeps(c: Container, options: HealthOptions = {}): HealthDep
       maxPauseAgeSeconds: c.config.maxPauseAgeSeconds,
       deadLetterQueues: [EXECUTION_DLQ_NAME],
       dlqFailingDepth: options.dlqFailingDepth ?? DLQ_FAILING_DEPTH,
+      executorLatencySeconds: EXECUTOR_NORMAL_LATENCY_SECONDS,
+      intentTtlSeconds: c.config.intentTtlSeconds,
       mode: c.config.mode,
       ...(c.config.startedAt ? { startedAt: c.config.startedAt } : {}),
     },

@@ -91,6 +91,8 @@ export function createReconcilerHandler(c: Container, options: ReconcilerOptions
     await c.ensureAccount();
     const report = await reconcile(deps, { deadline, ...(event.symbol ? { symbol: event.symbol } : {}), ...(window ? { window } : {}) });
     metrics.addMetric(MetricName.Fills, MetricUnit.Count, report.filled);
+    // DATA-7: skipped orders and sweeps are in the stored report (health reads it) and the log.
+    if (report.failures.length > 0) c.observability.logger.warn('reconciliation skipped failures', { failed: report.failed, failures: report.failures });
     // Balance figures only when this run measured them, never a carried-over value.
     if (report.balances && Date.parse(report.balances.at) >= now) {
       metrics.addMetric(MetricName.DriftQuote, MetricUnit.Count, Number(report.balances.drift.quote));

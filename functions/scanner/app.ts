@@ -1,5 +1,6 @@
 /**
- * Scanner handler: parse the schedule event, run one scan, map the result to metrics.
+ * Scanner handler: parse the schedule event, run one scan, map the result to metrics, audit its
+ * decisions (shared/use-cases/audit-scan.ts).
  */
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDbTunablesStore } from '../../shared/adapters/aws/dynamodb-tunables-store.js';
@@ -13,11 +14,12 @@ import { RSI_MEAN_REVERSION } from '../../shared/domain/strategies/rsi-mean-reve
 import type { StrategyPlugin } from '../../shared/domain/strategies/strategy.js';
 import type { RiskStateStore, TunablesStore } from '../../shared/ports/tunables-store.js';
 import { checkScheduledTime } from '../../shared/domain/scheduled-time.js';
-import { scanDeadlineSeconds, type Config } from '../../shared/runtime/config.js';
+import { configuredProtections, scanDeadlineSeconds, type Config } from '../../shared/runtime/config.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ScannerEventSchema } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
+import { auditScanDecisions } from '../../shared/use-cases/audit-scan.js';
 import { CandleCache, scanMarket, type ScanDeps, type ScanSettings } from '../../shared/use-cases/scan-market.js';
 
 /** Time kept before the function timeout to decide, send the intents and write the report. */
@@ -56,16 +58,7 @@ export function scannerSettings(config: Config): ScanSettings {
     intentTtlSeconds: config.intentTtlSeconds,
     staleDataSeconds: config.staleDataSeconds,
     orderQuoteAmount: config.orderQuoteAmount,
-    protections: {
-      maxOpenPositions: config.maxOpenPositions,
-      maxExposurePerSymbol: config.maxExposurePerSymbol,
-      maxTotalExposure: config.maxTotalExposure,
-      cooldownSeconds: config.cooldownSeconds,
-      stopLossPercent: config.stopLossPercent,
-      takeProfitPercent: config.takeProfitPercent,
-      maxDailyLoss: config.maxDailyLoss,
-      maxDrawdownPercent: config.maxDrawdownPercent,
-    },
+    protections: configuredProtections(config),
     strategies: {
       [PRICE_DROP]: { enabled: on.has(PRICE_DROP), params: { dropPercent: config.dropPercent, lookbackCandles: config.lookbackCandles } },
       [MA_CROSSOVER]: { enabled: on.has(MA_CROSSOVER), params: {} },
@@ -101,6 +94,7 @@ export function createScannerHandler(c: Container, options: ScannerOptions = {})
       })),
     strategies: options.strategies ?? BUILT_IN_STRATEGIES,
     candles: new CandleCache(),
+    orders: c.orders,
     settings: scannerSettings(config),
   };
   const everyMs = config.scannerEverySeconds * 1000;
@@ -127,6 +121,7 @@ export function createScannerHandler(c: Container, options: ScannerOptions = {})
         metrics.addMetric(MetricName.StaleData, MetricUnit.Count, result.rejectedData.length);
         metrics.addMetric(MetricName.SymbolsFailed, MetricUnit.Count, result.failedSymbols.length);
         metrics.addMetric(MetricName.SymbolsUnreached, MetricUnit.Count, result.unreached.length);
+        await auditScanDecisions(c.audit, result, c.clock.now());
         return result;
       } catch (error) {
         metrics.addMetric(MetricName.ScanFailed, MetricUnit.Count, 1);

@@ -51,6 +51,9 @@ export const INFRA_MANAGED_SETTINGS = [
   'healthEverySeconds',
   'logLevel',
   'tracing',
+  'auditCheckpointBucket',
+  'auditCheckpointDir',
+  'localDataDir',
 ] as const satisfies readonly (keyof typeof ENV)[];
 
 type ManagedSetting = (typeof INFRA_MANAGED_SETTINGS)[number];
@@ -82,6 +85,13 @@ export const deploymentConfigSchema = z
      * before going live. The stack only references it, so no deploy can overwrite the keys.
      */
     exchangeSecretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'not a Secrets Manager secret name'),
+    /**
+     * Name of the Secrets Manager secret with the notifier's chat credentials (JSON, every field
+     * optional: telegramBotToken, telegramChatId, telegramWebhookSecret, slackWebhookUrl),
+     * created by the operator (`{}` for email only). Referenced, never created or written by the
+     * stack, so no deploy can overwrite what the operator stored.
+     */
+    notifierSecretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'not a Secrets Manager secret name'),
     /** ccxt exchange id; the bundle contains only this exchange's class. */
     exchangeId: z.string().regex(/^[a-z0-9]+$/),
     quoteCurrency: z.string().regex(/^[A-Z0-9]{2,15}$/),
@@ -113,6 +123,21 @@ export const deploymentConfigSchema = z
       /** A pause older than this many seconds alarms (RISK-3); also the health report's limit. */
       pauseMaxAgeSeconds: z.int().positive(),
     }),
+    /**
+     * SEC-5: the audit checkpoints. `lockMode` of the bucket's Object Lock: COMPLIANCE (no one, the
+     * account's root user included, can delete a checkpoint or shorten its retention before it
+     * expires) or GOVERNANCE (a principal granted s3:BypassGovernanceRetention can: for a stage
+     * that must be torn down at will; no Tradewarden role holds it). `retentionDays`: how long each
+     * checkpoint is locked. `everyMinutes`: how often the heads are anchored, which bounds how far
+     * back an undetectable rewrite can reach.
+     */
+    auditCheckpoints: z
+      .strictObject({
+        lockMode: z.enum(['COMPLIANCE', 'GOVERNANCE']),
+        retentionDays: z.int().min(1).max(36_500),
+        everyMinutes: z.int().min(1).max(1440),
+      })
+      .default({ lockMode: 'COMPLIANCE', retentionDays: 400, everyMinutes: 15 }),
     /** How long the domain-event archive keeps events for replay. */
     eventArchiveRetentionDays: z.int().min(1).max(3650),
     /** Strategy and risk tunables by shared `ENV` key; anything unset takes the function default. */

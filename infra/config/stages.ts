@@ -14,6 +14,7 @@ import { parseDeploymentConfig, type DeploymentConfig, type StageConfig } from '
 const dev: StageConfig = {
   stage: 'dev',
   exchangeSecretName: 'tradewarden/dev/exchange-keys',
+  notifierSecretName: 'tradewarden/dev/notifier',
   exchangeId: 'binance',
   quoteCurrency: 'USDT',
   watchlist: ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'],
@@ -29,12 +30,15 @@ const dev: StageConfig = {
   executor: { batchSize: 5, maxConcurrency: 2 },
   alarms: { errorRatePercent: 5, durationNearTimeoutRatio: 0.8, driftQuote: 10, pauseMaxAgeSeconds: 3600 },
   eventArchiveRetentionDays: 30,
+  // A dev stack must be removable: governance mode, a week.
+  auditCheckpoints: { lockMode: 'GOVERNANCE', retentionDays: 7, everyMinutes: 15 },
 };
 
 const prod: StageConfig = {
   ...dev,
   stage: 'prod',
   exchangeSecretName: 'tradewarden/prod/exchange-keys',
+  notifierSecretName: 'tradewarden/prod/notifier',
   logLevel: 'INFO',
   logRetentionDays: 90,
   functions: {
@@ -45,6 +49,8 @@ const prod: StageConfig = {
   },
   executor: { batchSize: 5, maxConcurrency: 5 },
   eventArchiveRetentionDays: 365,
+  // Beyond a year of audits and tax questions; compliance: not even the root user can remove one.
+  auditCheckpoints: { lockMode: 'COMPLIANCE', retentionDays: 400, everyMinutes: 15 },
 };
 
 /** Every deployable stage by name. */

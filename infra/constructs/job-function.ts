@@ -19,7 +19,7 @@ export const JOB_RUNTIME = Runtime.NODEJS_24_X;
 export const JOB_ARCHITECTURE = Architecture.ARM_64;
 
 /** Functions besides the trading jobs. */
-export type ServiceName = 'notifier';
+export type ServiceName = 'notifier' | 'audit-checkpoint';
 
 export interface JobFunctionProps {
   readonly job: JobName | ServiceName;

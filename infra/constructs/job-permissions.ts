@@ -10,9 +10,10 @@
  */
 import { Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
+import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { AUDIT_TABLE, HELD_LOCKS_INDEX, IDEMPOTENCY_TABLE, OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX, PAPER_TABLE, STATE_TABLE, type TableDefinition } from '../../shared/definitions/tables.js';
+import { AUDIT_HEADS_INDEX, AUDIT_TABLE, HELD_LOCKS_INDEX, IDEMPOTENCY_TABLE, OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX, PAPER_TABLE, STATE_TABLE, type TableDefinition } from '../../shared/definitions/tables.js';
 import type { JobName } from '../../shared/definitions/schedules.js';
 import type { ExchangeSecret } from './exchange-secret.js';
 import type { TradewardenTables } from './tables.js';
@@ -54,7 +55,12 @@ export interface JobAccess {
   readonly putEvents?: boolean;
   /** Read the exchange API keys (live mode only: paper mode has none to read). */
   readonly exchangeKeys?: boolean;
+  /** Put new audit checkpoints in the Object Lock bucket (the checkpoint function only, SEC-5). */
+  readonly putCheckpoints?: boolean;
 }
+
+/** Key prefix of the checkpoint objects (shared/adapters/aws/s3-audit-checkpoint-store.ts). */
+export const CHECKPOINT_OBJECTS = 'checkpoints/*';
 
 /**
  * The access list of every job: one list per function, the only source of its data policy.
@@ -68,7 +74,11 @@ export interface JobAccess {
  */
 export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
   scanner: {
-    tables: [{ table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'] }],
+    tables: [
+      { table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'] },
+      // Its decisions (signals, blocked entries, skipped symbols) on its audit stream.
+      { table: AUDIT_TABLE, actions: AUDIT_ALLOWED_ACTIONS },
+    ],
     sendIntents: true,
   },
   executor: {
@@ -114,8 +124,17 @@ export const NOTIFIER_ACCESS: JobAccess = {
   putEvents: true,
 };
 
+/**
+ * The audit checkpoint (SEC-5): one Query of the audit-heads index of the state table, and a put
+ * of a new object in the checkpoint bucket. Nothing else: no table item action at all.
+ */
+export const AUDIT_CHECKPOINT_ACCESS: JobAccess = {
+  tables: [{ table: STATE_TABLE, actions: [], queriedIndexes: [AUDIT_HEADS_INDEX] }],
+  putCheckpoints: true,
+};
+
 export interface JobPermissionsProps {
-  readonly job: JobName | 'notifier';
+  readonly job: JobName | 'notifier' | 'audit-checkpoint';
   readonly role: IRole;
   readonly tables: TradewardenTables;
   readonly executionQueue: IQueue;
@@ -128,6 +147,11 @@ export interface JobPermissionsProps {
    * @default JOB_ACCESS[job]
    */
   readonly access?: JobAccess;
+  /**
+   * The audit checkpoint bucket; required when the access puts checkpoints.
+   * @default none
+   */
+  readonly checkpointBucket?: IBucket;
 }
 
 /** One policy per job holding exactly its data access. */
@@ -136,7 +160,7 @@ export class JobPermissions extends Construct {
 
   constructor(scope: Construct, id: string, props: JobPermissionsProps) {
     super(scope, id);
-    const access = props.access ?? (props.job === 'notifier' ? NOTIFIER_ACCESS : JOB_ACCESS[props.job]);
+    const access = props.access ?? (props.job === 'notifier' ? NOTIFIER_ACCESS : props.job === 'audit-checkpoint' ? AUDIT_CHECKPOINT_ACCESS : JOB_ACCESS[props.job]);
     const statements: PolicyStatement[] = [];
     for (const grant of access.tables) {
       const { logicalId } = grant.table;
@@ -175,6 +199,11 @@ export class JobPermissions extends Construct {
     }
     if (access.putEvents) {
       statements.push(new PolicyStatement({ sid: 'PutDomainEvents', actions: ['events:PutEvents'], resources: [props.eventBus.eventBusArn] }));
+    }
+    if (access.putCheckpoints) {
+      if (!props.checkpointBucket) throw new Error(`${props.job}: putting checkpoints needs the checkpoint bucket`);
+      // A new object only: no delete, no retention or legal-hold change, no governance bypass (SEC-5).
+      statements.push(new PolicyStatement({ sid: 'PutAuditCheckpoints', actions: ['s3:PutObject'], resources: [props.checkpointBucket.arnForObjects(CHECKPOINT_OBJECTS)] }));
     }
     this.policy = new Policy(this, 'Policy', { statements });
     this.policy.attachToRole(props.role);

@@ -4,16 +4,19 @@
  *   the summary. Both targets retry, then put the event in the notifier's own dead-letter
  *   queue, which also receives the function's failed asynchronous invocations.
  * - Its secret holds the Telegram bot token, chat id and webhook secret and the Slack webhook
- *   URL (placeholders at deploy; the operator fills them in). Email goes to the alarm topic.
+ *   URL. Like the exchange keys it is referenced by name from the deployment config, never
+ *   created or written by the stack: no deploy, update or rollback can overwrite what the
+ *   operator stored. The operator creates it once (`{}` for email only). Email goes to the
+ *   alarm topic.
  * - Its function URL is Telegram's webhook. Telegram cannot sign requests, so the URL is
  *   public and the function answers only requests carrying the webhook secret token.
  */
-import { CfnOutput, Duration, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
+import { CfnOutput, Duration } from 'aws-cdk-lib';
 import { Rule, RuleTargetInput, Schedule, type IEventBus } from 'aws-cdk-lib/aws-events';
 import { LambdaFunction } from 'aws-cdk-lib/aws-events-targets';
 import { FunctionUrlAuthType, type FunctionUrl } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
-import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
+import { Secret, type ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -53,6 +56,8 @@ export interface NotificationServiceProps {
   readonly executionQueue: IQueue;
   readonly executionDeadLetterQueue: IQueue;
   readonly exchangeSecret: ExchangeSecret;
+  /** Name of the existing secret with the chat credentials (NOTIFIER_SECRET_FIELDS). */
+  readonly secretName: string;
   readonly mode: 'paper' | 'live';
   /**
    * The handler's source file.
@@ -69,22 +74,13 @@ export interface NotificationServiceProps {
 export class NotificationService extends Construct {
   readonly function: JobFunction;
   readonly deadLetterQueue: IQueue;
-  readonly secret: Secret;
+  readonly secret: ISecret;
   readonly webhook: FunctionUrl;
 
   constructor(scope: Construct, id: string, props: NotificationServiceProps) {
     super(scope, id);
     this.deadLetterQueue = new JobDeadLetterQueue(this, 'Dlq').queue;
-    this.secret = new Secret(this, 'Secret', {
-      description: 'Tradewarden notifier: {"telegramBotToken","telegramChatId","telegramWebhookSecret","slackWebhookUrl"}',
-      // Empty placeholders, not secrets: safe to appear in the template.
-      secretObjectValue: Object.fromEntries(NOTIFIER_SECRET_FIELDS.map((f) => [f, SecretValue.unsafePlainText('')])),
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-    Validations.of(this.secret).acknowledge({
-      id: 'AwsSolutions-SMG4',
-      reason: 'Bot tokens and webhook URLs are issued by Telegram and Slack and rotated there; Secrets Manager has no rotation function for them.',
-    });
+    this.secret = Secret.fromSecretNameV2(this, 'Secret', props.secretName);
 
     this.function = new JobFunction(this, 'Notifier', {
       job: 'notifier',
@@ -94,7 +90,8 @@ export class NotificationService extends Construct {
       environment: {
         ...props.environment,
         POWERTOOLS_SERVICE_NAME: 'notifier',
-        [NOTIFIER_ENV.notifierSecretArn]: this.secret.secretArn,
+        // The name: a valid SecretId that does not depend on the ARN's random suffix.
+        [NOTIFIER_ENV.notifierSecretArn]: props.secretName,
         [NOTIFIER_ENV.alarmTopicArn]: props.alarmTopic.topicArn,
       },
       bundle: props.bundle,
@@ -130,6 +127,10 @@ export class NotificationService extends Construct {
       targets: [target(RuleTargetInput.fromObject({ summary: 'daily' }))],
     });
 
+    new CfnOutput(this, 'SecretName', {
+      value: props.secretName,
+      description: 'Name of the notifier secret: create it with {"telegramBotToken","telegramChatId","telegramWebhookSecret","slackWebhookUrl"} (or {} for email only); the stack never writes it',
+    });
     this.webhook = this.function.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
     new CfnOutput(this, 'TelegramWebhookUrl', {
       value: this.webhook.url,

@@ -14,6 +14,7 @@ import { bundleSpec, type BundleSpec } from '../bundling/esbuild-options.js';
 import { tradingMode, type DeploymentConfig } from '../config/deployment-config.js';
 import { functionEnvironment, validateFunctionEnvironment } from '../config/function-environment.js';
 import { AlarmTopic } from '../constructs/alarm-topic.js';
+import { AuditAnchor } from '../constructs/audit-anchor.js';
 import { JobDeadLetterQueue } from '../constructs/dead-letter-queue.js';
 import { DomainEventBus } from '../constructs/domain-event-bus.js';
 import { ExchangeSecret } from '../constructs/exchange-secret.js';
@@ -53,6 +54,11 @@ export interface TradewardenStackProps extends StackProps {
    * @default functions/notifier/handler.ts
    */
   readonly notifierEntry?: string;
+  /**
+   * Handler source file of the audit checkpoint.
+   * @default functions/audit-checkpoint/handler.ts
+   */
+  readonly auditCheckpointEntry?: string;
 }
 
 /** CloudFormation's limit on the size of one output value. */
@@ -71,6 +77,7 @@ export class TradewardenStack extends Stack {
   readonly functions: Readonly<Record<JobName, JobFunction>>;
   readonly alarms: OperationalAlarms;
   readonly notifier: NotificationService;
+  readonly auditAnchor: AuditAnchor;
 
   constructor(scope: Construct, id: string, props: TradewardenStackProps) {
     super(scope, id, {
@@ -163,8 +170,23 @@ export class TradewardenStack extends Stack {
       executionQueue: this.executionQueue.queue,
       executionDeadLetterQueue: this.executionQueue.deadLetterQueue,
       exchangeSecret,
+      secretName: config.notifierSecretName,
       mode,
       ...(props.notifierEntry ? { entry: props.notifierEntry } : {}),
+    });
+
+    this.auditAnchor = new AuditAnchor(this, 'AuditAnchor', {
+      environment: functionEnvironment(config, 'health', resources),
+      bundle,
+      logRetention: config.logRetentionDays as RetentionDays,
+      tables: this.tables,
+      executionQueue: this.executionQueue.queue,
+      executionDeadLetterQueue: this.executionQueue.deadLetterQueue,
+      eventBus: events.bus,
+      exchangeSecret,
+      mode,
+      ...config.auditCheckpoints,
+      ...(props.auditCheckpointEntry ? { entry: props.auditCheckpointEntry } : {}),
     });
 
     const monitored = JOBS.map((job) => ({ job, function: functions[job].function, timeout: functions[job].timeout }));
@@ -176,6 +198,7 @@ export class TradewardenStack extends Stack {
       },
       ...[...scheduleDlqs].map(([job, dlq]) => ({ name: `${pascalCase(job)}Dlq`, queue: dlq.queue })),
       { name: 'NotifierDlq', queue: this.notifier.deadLetterQueue },
+      { name: 'AuditCheckpointDlq', queue: this.auditAnchor.deadLetterQueue },
     ];
     this.alarms = new OperationalAlarms(this, 'Monitoring', {
       topic: alarmTopic.topic,
@@ -212,5 +235,6 @@ export class TradewardenStack extends Stack {
     // The key keeps its name (operator interface); the value is the secret's name, a valid SecretId.
     output(STACK_OUTPUT.exchangeSecretArn, exchangeSecret.secretId, 'Name of the key secret: create it with {"apiKey","secret"} before going live; the stack never writes it');
     output(STACK_OUTPUT.alarmTopicArn, alarmTopic.topic.topicArn);
+    output(STACK_OUTPUT.auditCheckpointBucket, this.auditAnchor.bucket.bucketName, 'Object Lock bucket of the audit checkpoints (SEC-5), read by npm run ops -- audit verify');
   }
 }

@@ -41,3 +41,12 @@ export function scheduleOf(job: ScheduledJob): ScheduleDefinition {
   if (!found) throw new Error(`no schedule for ${job}`);
   return found;
 }
+
+/**
+ * The audit checkpoint (SEC-5) is scheduled too, but is no job of JOBS: it has no heartbeat and
+ * no freshness check in health (its schedule's dead-letter queue is alarmed instead). Its AWS
+ * interval comes from the deployment config; locally it runs every `localEverySeconds`.
+ */
+export const AUDIT_CHECKPOINT_LOCAL_EVERY_SECONDS = 30;
+/** The checkpoint schedule's constant payload; an ad hoc invoke sends the same. */
+export const AUDIT_CHECKPOINT_EVENT = { checkpoint: 'audit' } as const;

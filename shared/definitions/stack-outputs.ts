@@ -25,6 +25,8 @@ export const STACK_OUTPUT = {
   eventBusName: 'EventBusName',
   exchangeSecretArn: 'ExchangeSecretArn',
   alarmTopicArn: 'AlarmTopicArn',
+  /** The Object Lock bucket of the audit checkpoints (SEC-5); absent locally (a directory there). */
+  auditCheckpointBucket: 'AuditCheckpointBucket',
 } as const;
 
 /** `scanner` -> `ScannerFunctionName`. */
@@ -68,6 +70,8 @@ const RESOURCE_SETTINGS: ReadonlySet<string> = new Set([
   ENV.sqsEndpoint,
   ENV.eventBusName,
   ENV.exchangeSecretArn,
+  ENV.auditCheckpointBucket,
+  ENV.auditCheckpointDir,
 ]);
 
 /**
@@ -108,6 +112,8 @@ export function environmentFromOutputs(outputs: Readonly<Record<string, string>>
   };
   const bus = outputs[STACK_OUTPUT.eventBusName];
   if (bus) env[ENV.eventBusName] = bus;
+  const checkpoints = outputs[STACK_OUTPUT.auditCheckpointBucket];
+  if (checkpoints) env[ENV.auditCheckpointBucket] = checkpoints;
   const secret = outputs[STACK_OUTPUT.exchangeSecretArn];
   if (secret && settings[ENV.mode] === 'live') env[ENV.exchangeSecretArn] = secret;
   return { env };

@@ -41,6 +41,15 @@ export const OPEN_ORDERS_INDEX = 'open-orders';
  */
 export const HELD_LOCKS_INDEX = 'held-locks';
 
+/**
+ * Sparse index of the state table: only the audit log's head pointers carry its keys (`headpk`,
+ * the one partition AUDIT_HEADS_PARTITION, and `headsk`, the stream). The audit checkpoint
+ * (SEC-5) reads every stream's head with one Query whose cost depends on the streams, never on
+ * the orders stored.
+ */
+export const AUDIT_HEADS_INDEX = 'audit-heads';
+export const AUDIT_HEADS_PARTITION = 'AUDITHEAD';
+
 /** Orders, account book, locks, control, heartbeats, circuit and reports. */
 export const STATE_TABLE: TableDefinition = {
   logicalId: 'StateTable',
@@ -61,6 +70,11 @@ export const STATE_TABLE: TableDefinition = {
       indexName: HELD_LOCKS_INDEX,
       partitionKey: { name: 'heldpk', type: 'S' },
       sortKey: { name: 'expiresAt', type: 'N' },
+    },
+    {
+      indexName: AUDIT_HEADS_INDEX,
+      partitionKey: { name: 'headpk', type: 'S' },
+      sortKey: { name: 'headsk', type: 'S' },
     },
   ],
   ttlAttribute: 'expiresAtEpoch',

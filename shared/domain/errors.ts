@@ -13,6 +13,8 @@ export const ErrorCode = {
   IllegalTransition: 'ILLEGAL_TRANSITION',
   ConcurrentModification: 'CONCURRENT_MODIFICATION',
   InsufficientBudget: 'INSUFFICIENT_BUDGET',
+  /** An entry would break a risk limit (open positions, exposure per symbol or in total). */
+  RiskLimitReached: 'RISK_LIMIT_REACHED',
   LockHeld: 'LOCK_HELD',
   LockLost: 'LOCK_LOST',
   TradingPaused: 'TRADING_PAUSED',
@@ -114,6 +116,19 @@ export class InsufficientBudgetError extends TradewardenError {
   constructor(message: string, options: TradewardenErrorOptions = {}) {
     super(ErrorCode.InsufficientBudget, message, false, options);
     this.name = 'InsufficientBudgetError';
+  }
+}
+
+/**
+ * An entry would break a risk limit (EXE-13). Permanent for the intent at hand: the order is
+ * recorded REJECTED with the limit's name (`limit`).
+ */
+export class RiskLimitError extends TradewardenError {
+  readonly limit: string;
+  constructor(limit: string, message: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.RiskLimitReached, `risk limit ${limit}: ${message}`, false, { ...options, details: { limit, ...options.details } });
+    this.name = 'RiskLimitError';
+    this.limit = limit;
   }
 }
 

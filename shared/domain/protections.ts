@@ -63,6 +63,38 @@ export interface RiskState {
   readonly lastSlot?: string;
   /** Symbols that scan did not reach (deadline or rate budget): the next scan visits them first. */
   readonly unreached?: readonly string[];
+  /**
+   * Entries sent to the queue and not known to be over, by symbol (EXE-13): no second entry of
+   * the symbol is made while one waits in the queue, where the book cannot see it yet.
+   */
+  readonly pendingEntries?: Readonly<Record<string, PendingEntry>>;
+}
+
+/** An entry intent the scanner sent, until its order ends or the intent can no longer run. */
+export interface PendingEntry {
+  readonly intentId: string;
+  /** Quote the entry asks for: it counts as exposure until the order reserves its budget. */
+  readonly quote: DecimalString;
+  /** The intent's expiry (ISO): after it the executor never sends it, so the marker goes. */
+  readonly expiresAt: string;
+  /**
+   * The schedule slot (ISO) whose scan sent it. A scan of that same slot again (a retry after a
+   * crash before its report) derives the same intent and is not blocked by its own marker.
+   */
+  readonly slot?: string;
+}
+
+/**
+ * Whether a pending entry still blocks its symbol. It ends when its order is over (known to the
+ * caller through `orderEnded`), and at the latest when the intent expired plus the clock skew
+ * tolerated between scanner and executor: an intent not claimed by then is recorded EXPIRED
+ * whenever it arrives (a late delivery, a redrive), and one claimed before holds its
+ * reservation in the book, which the scanner sees. So a marker never blocks for longer than an
+ * intent lives.
+ */
+export function pendingEntryBlocks(entry: PendingEntry, now: Date, skewMs: number, orderEnded: boolean): boolean {
+  if (orderEnded) return false;
+  return now.getTime() < Date.parse(entry.expiresAt) + skewMs;
 }
 
 export const EMPTY_RISK_STATE: RiskState = { cooldowns: {} };
@@ -101,14 +133,17 @@ export interface Exposure {
   readonly selling: ReadonlySet<string>;
 }
 
-/** Exposure of a book; `prices` are bids (a position is worth what it can be sold for), else the average price is used. */
-export function exposureOf(book: AccountBook | null, prices: Readonly<Record<string, DecimalString>>): Exposure {
+/**
+ * Exposure of a book; `prices` are bids (a position is worth what it can be sold for), else the
+ * average price is used. Positions of `dust` symbols (RISK-9) are left out.
+ */
+export function exposureOf(book: AccountBook | null, prices: Readonly<Record<string, DecimalString>>, dust: ReadonlySet<string> = new Set()): Exposure {
   const bySymbol = new Map<string, Decimal>();
   const buying = new Set<string>();
   const selling = new Set<string>();
   const open = new Set<string>();
   for (const position of Object.values(book?.positions ?? {})) {
-    if (!isOpen(position)) continue;
+    if (!isOpen(position) || dust.has(position.symbol)) continue;
     open.add(position.symbol);
     bySymbol.set(position.symbol, dec(position.qty).times(prices[position.symbol] ?? position.avgPrice));
   }

@@ -63,6 +63,14 @@ export const LATE_FILL_WATCH_MS = 15 * 60_000;
 export const DEFAULT_LOCK_LEASE_SECONDS = 60;
 
 /**
+ * How long an intent normally waits in the execution queue: the executor takes a message within
+ * seconds, and a failed one comes back after the first retry backoffs (10, then 20 s). An intent
+ * older than this waits on an executor that is stalled, throttled or failing, and health says so
+ * (DEGRADED, with the age; FAILING past the intent's time-to-live, when it can only expire).
+ */
+export const EXECUTOR_NORMAL_LATENCY_SECONDS = 60;
+
+/**
  * The execution queue (shared/definitions/queues.ts): a failed message comes back after the
  * retry backoff (retryable errors) or after the visibility timeout (the others), and moves to
  * the DLQ after MAX_RECEIVE_COUNT receives.
@@ -99,4 +107,17 @@ export function retrySpanSeconds(random: () => number): number {
   let total = 0;
   for (let receive = 1; receive < MAX_RECEIVE_COUNT; receive += 1) total += retryDelaySeconds(receive, random);
   return total;
+}
+
+/**
+ * Pause before retry `retry` (1 = the first) of an exchange read inside one scan (tickers,
+ * candles): `baseMs` x 2^(retry-1) with equal jitter (uniform in [half, full]). A burst of faults
+ * that fails many symbols' fetches at once would otherwise retry them all at the same instants
+ * (and into the same rate limit); the jitter spreads them while each still waits at least half
+ * its step. The caller retries only while the pause ends before the scan's deadline.
+ */
+export function scanRetryDelayMs(retry: number, baseMs: number, random: () => number = Math.random): number {
+  const step = Number.isFinite(retry) && retry >= 1 ? Math.floor(retry) : 1;
+  const ceiling = baseMs * 2 ** Math.min(30, step - 1);
+  return Math.max(1, Math.round(ceiling * (0.5 + random() / 2)));
 }

@@ -10,7 +10,13 @@ export function runHealthCheck(deps: Pick<OperatorDeps, 'health'>): Promise<Heal
   return deps.health.run();
 }
 
-/** Walks every audit stream and names the first broken record of each bad one. */
-export function verifyAudit(deps: Pick<OperatorDeps, 'audit'>): Promise<AuditVerification> {
-  return deps.audit.verify();
+/**
+ * Walks every audit stream and names the first broken record of each bad one: the chain, the head
+ * pointers, and every checkpoint ever stored (SEC-5), so a stream rewritten at or before a
+ * checkpointed head fails even when the attacker recomputed the chain and moved the head.
+ * `anchored` says whether a checkpoint store was there to check against.
+ */
+export async function verifyAudit(deps: Pick<OperatorDeps, 'audit' | 'checkpoints'>): Promise<AuditVerification & { readonly anchored: boolean }> {
+  const checkpoints = deps.checkpoints ? await deps.checkpoints.list() : [];
+  return { ...(await deps.audit.verify({ checkpoints })), anchored: deps.checkpoints !== undefined };
 }

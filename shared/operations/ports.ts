@@ -6,6 +6,7 @@
 import type { AccountBook } from '../domain/account.js';
 import type { OrderRecord } from '../domain/order.js';
 import type { AccountStore } from '../ports/account-store.js';
+import type { AuditCheckpointStore } from '../ports/audit-checkpoints.js';
 import type { AuditLog, AuditRecord } from '../ports/audit-log.js';
 import type { Clock } from '../ports/clock.js';
 import type { ControlStore } from '../ports/control-store.js';
@@ -63,6 +64,11 @@ export interface OperatorDeps {
   readonly deadLetters: DeadLetterRedrive;
   readonly exportSource: ExportSource;
   readonly importTarget: ImportTarget;
+  /**
+   * The audit checkpoints (SEC-5): the stack's Object Lock bucket, or the local directory.
+   * Absent when the stack has none (a stack deployed before them): verify then checks the chain alone and says so.
+   */
+  readonly checkpoints?: AuditCheckpointStore;
 }
 
 /** A half-open time window [from, to) in ISO-8601; an absent end is open. */

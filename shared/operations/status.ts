@@ -3,6 +3,8 @@
  * Shown by `npm start` (one line per cycle) and `npm run ops -- status`.
  */
 import { equity } from '../domain/account.js';
+import { isDust } from '../domain/entry-limits.js';
+import { dec } from '../domain/money.js';
 import { readScanMarker } from '../use-cases/scan-marker.js';
 import { tradingSummary } from '../use-cases/pause.js';
 import type { OperatorDeps } from './ports.js';
@@ -15,8 +17,13 @@ export const STATUS_OPEN_ORDERS = 100;
 export async function collectStatus(deps: Pick<OperatorDeps, 'config' | 'clock' | 'accounts' | 'exchange' | 'orders' | 'heartbeats' | 'control' | 'tunables'>) {
   const { config } = deps;
   const book = await deps.accounts.get(config.quoteCurrency);
-  const tickers = await deps.exchange.fetchTickers(config.watchlist);
+  // The watchlist and every position, off the watchlist too, in one request.
+  const held = Object.values(book?.positions ?? {}).filter((p) => dec(p.qty).gt(0));
+  const tickers = await deps.exchange.fetchTickers([...new Set([...config.watchlist, ...held.map((p) => p.symbol)])]);
   const prices = Object.fromEntries(tickers.map((t) => [t.symbol, t.bid]));
+  // RISK-9: positions worth less than their market's minimum order, at the bid.
+  const rules = held.length > 0 ? await deps.exchange.loadMarkets() : {};
+  const dust = held.filter((p) => isDust(p, rules[p.symbol], prices[p.symbol] ?? p.avgPrice)).map((p) => p.symbol);
   const orders = await deps.orders.listRecent(STATUS_RECENT_ORDERS);
   const open = await deps.orders.listOpen(STATUS_OPEN_ORDERS);
   const heartbeats = await deps.heartbeats.list();
@@ -39,9 +46,11 @@ export async function collectStatus(deps: Pick<OperatorDeps, 'config' | 'clock' 
     orders,
     openOrders: open.items,
     positions: book?.positions ?? {},
+    /** Symbols whose position is dust (RISK-9): not counted as a position, no bar to an entry. */
+    dust,
     ledger: book ? { currency: book.currency, total: book.total, available: book.available, reserved: book.reserved, committed: book.committed } : null,
     equity: book ? equity(book, prices) : '0',
-    /** The bid of each watched symbol: what the positions are valued at. */
+    /** The bid of each watched or held symbol: what the positions are valued at. */
     prices,
     exchangeBalances: balances,
     health,

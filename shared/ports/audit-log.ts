@@ -1,3 +1,5 @@
+import type { StoredCheckpoint } from '../domain/audit-checkpoint.js';
+
 /** One audited decision or movement (OPS-4). */
 export interface AuditEntry {
   /** What happened, e.g. `intent.accepted`, `order.sent`, `budget.reserved`. */
@@ -18,6 +20,8 @@ export interface AuditVerification {
   readonly valid: boolean;
   readonly streams: number;
   readonly records: number;
+  /** Checkpoints the records were checked against (SEC-5). */
+  readonly checkpoints: number;
   /** The first broken record of each bad stream, and why. */
   readonly problems: readonly { stream: string; seq: number; problem: string }[];
 }
@@ -25,5 +29,9 @@ export interface AuditVerification {
 /** Append-only, hash-chained per stream. */
 export interface AuditLog {
   append(stream: string, entry: AuditEntry, at: Date): Promise<AuditRecord>;
-  verify(): Promise<AuditVerification>;
+  /**
+   * Checks every stream's chain and head pointer and, when given, that the records agree with
+   * every checkpoint (SEC-5): a stream rewritten at or before a checkpointed head fails.
+   */
+  verify(options?: { readonly checkpoints?: readonly StoredCheckpoint[] }): Promise<AuditVerification>;
 }

@@ -6,6 +6,7 @@
 import { closest } from 'fastest-levenshtein';
 import * as z from 'zod';
 import { ConfigError, UnknownSettingError } from '../domain/errors.js';
+import type { ProtectionSettings } from '../domain/protections.js';
 import { DEFAULT_LOCK_LEASE_SECONDS } from '../domain/timing.js';
 import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
 import { NOTIFIER_ENV } from './notifier-config.js';
@@ -103,6 +104,10 @@ export const ENV = {
   paperInitialFeeAsset: 'TW_PAPER_INITIAL_FEE_ASSET',
   /** Read by the local tools only (`npm start`, `ops`, `invoke`): where the embedded stack keeps its state. */
   localDataDir: 'TW_LOCAL_DATA_DIR',
+  /** The S3 bucket (Object Lock) that keeps the audit checkpoints (SEC-5); set on the checkpoint function only. */
+  auditCheckpointBucket: 'TW_AUDIT_CHECKPOINT_BUCKET',
+  /** Locally: the append-only directory that keeps the audit checkpoints (SEC-5); `npm start` puts it in its state directory. */
+  auditCheckpointDir: 'TW_AUDIT_CHECKPOINT_DIR',
   logLevel: 'POWERTOOLS_LOG_LEVEL',
   tracing: 'POWERTOOLS_TRACE_ENABLED',
 } as const;
@@ -222,6 +227,8 @@ const schema = z
     /** Opening paper holding of a third fee asset (TW_PAPER_FEE_ASSET=BNB): what the fees are paid from. */
     paperInitialFeeAsset: decimalString.default('0'),
     localDataDir: z.string().min(1).optional(),
+    auditCheckpointBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
+    auditCheckpointDir: z.string().min(1).optional(),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
     /** X-Ray tracing through Powertools Tracer; the stack sets it with active tracing. Off: the X-Ray SDK is never loaded. */
     tracing: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
@@ -286,6 +293,20 @@ export const SCAN_DEADLINE_DEFAULT_SECONDS = 20;
 /** The scan deadline in seconds: the setting, else half the period capped at SCAN_DEADLINE_DEFAULT_SECONDS. */
 export function scanDeadlineSeconds(config: Config): number {
   return config.scanDeadlineSeconds ?? Math.max(1, Math.min(SCAN_DEADLINE_DEFAULT_SECONDS, Math.floor(config.scannerEverySeconds / 2)));
+}
+
+/** The protections as the deployment configures them; the tunables record overrides them at run time. */
+export function configuredProtections(config: Config): ProtectionSettings {
+  return {
+    maxOpenPositions: config.maxOpenPositions,
+    maxExposurePerSymbol: config.maxExposurePerSymbol,
+    maxTotalExposure: config.maxTotalExposure,
+    cooldownSeconds: config.cooldownSeconds,
+    stopLossPercent: config.stopLossPercent,
+    takeProfitPercent: config.takeProfitPercent,
+    maxDailyLoss: config.maxDailyLoss,
+    maxDrawdownPercent: config.maxDrawdownPercent,
+  };
 }
 
 /** How often each scheduled job runs under this configuration, in seconds. */

@@ -40,6 +40,7 @@ import type { Clock } from '../ports/clock.js';
 import { systemClock } from '../ports/clock.js';
 import type { EventPublisher } from '../ports/event-publisher.js';
 import type { CancelExchange, Exchange } from '../ports/exchange.js';
+import type { QueueAgeReader } from '../ports/intent-queue.js';
 import type { Config } from './config.js';
 import { createObservability, type Observability } from './observability.js';
 import { openLedger } from '../use-cases/open-ledger.js';
@@ -62,6 +63,8 @@ export interface Container {
   readonly audit: DynamoDbAuditLog;
   readonly queue: SqsIntentQueue;
   readonly queues: SqsQueueInspector;
+  /** The age of the oldest message per queue, where this container can read it (EXE-13). */
+  readonly queueAges?: QueueAgeReader;
   readonly events: EventPublisher;
   /** Equity over time, for the console's equity curve (OPS-9). */
   readonly equitySnapshots: DynamoDbEquitySnapshotStore;
@@ -71,6 +74,8 @@ export interface Container {
   readonly deadLetters: DeadLetterQueue;
   /** Market rules, loaded once per container and cached (bounded by the watchlist). */
   marketRules(symbol: string): Promise<MarketRules>;
+  /** Every market's rules, from the same cache. */
+  markets(): Promise<Readonly<Record<string, MarketRules>>>;
   /** Opens the account book with the configured opening balance if it does not exist yet. */
   ensureAccount(): Promise<void>;
 }
@@ -93,6 +98,11 @@ export interface ContainerOptions {
    * @default EventBridge when an event bus is configured, else the structured log
    */
   readonly events?: EventPublisher;
+  /**
+   * Reads the age of the oldest message per queue for health; the local runtime passes its
+   * emulator's. @default none: health does not judge the age
+   */
+  readonly queueAges?: QueueAgeReader;
 }
 
 /** Names the queues health inspects; the DLQ is the one that must stay empty. */
@@ -209,16 +219,20 @@ export function createContainer(job: JobName, config: Config, options: Container
     queue: new SqsIntentQueue({ sqs, queueUrl: config.executionQueueUrl }),
     queues: new SqsQueueInspector({ sqs, queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl, [EXECUTION_DLQ_NAME]: config.executionDlqUrl } }),
     events,
+    ...(options.queueAges ? { queueAges: options.queueAges } : {}),
     // One snapshot per reconciler interval at most: 288 a day on AWS (every 5 minutes).
     equitySnapshots: new DynamoDbEquitySnapshotStore({ doc, table: config.stateTable, bucketMs: config.reconcilerEverySeconds * 1000 }),
     retryScheduler: new SqsRetryScheduler({ sqs, queueUrl: config.executionQueueUrl }),
     deadLetters: new SqsDeadLetterQueue({ sqs, queueUrl: config.executionDlqUrl }),
-    async marketRules(symbol: string) {
+    markets() {
       rules ??= exchange.loadMarkets().catch((error: unknown) => {
         rules = undefined;
         throw error;
       });
-      const found = (await rules)[symbol];
+      return rules;
+    },
+    async marketRules(symbol: string) {
+      const found = (await container.markets())[symbol];
       if (!found) throw new ExchangeRejectedError(`unknown symbol ${symbol}`, 'bad-symbol');
       return found;
     },

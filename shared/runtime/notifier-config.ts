@@ -78,8 +78,18 @@ export async function notifierConfigFromEnvironment(region: string): Promise<Not
 async function readNotifierSecret(arn: string, region: string): Promise<z.infer<typeof NotifierSecretSchema>> {
   const { GetSecretValueCommand, SecretsManagerClient } = await import('@aws-sdk/client-secrets-manager');
   const client = new SecretsManagerClient({ region });
-  const out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
-  client.destroy();
+  let out;
+  try {
+    out = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+  } catch (error) {
+    // The stack only references the secret: the operator creates it (README, "Notifications").
+    if (error instanceof Error && error.name === 'ResourceNotFoundException') {
+      throw new ConfigError([`${NOTIFIER_ENV.notifierSecretArn}: no secret ${arn}; create it (aws secretsmanager create-secret --name ${arn} --secret-string '{}' for email only)`]);
+    }
+    throw error;
+  } finally {
+    client.destroy();
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(out.SecretString ?? '{}');

@@ -18,7 +18,7 @@ import type { Clock } from '../ports/clock.js';
 import type { ControlStore } from '../ports/control-store.js';
 import type { EventPublisher } from '../ports/event-publisher.js';
 import type { HeartbeatStore } from '../ports/heartbeat-store.js';
-import type { QueueInspector } from '../ports/intent-queue.js';
+import type { QueueAgeReader, QueueInspector } from '../ports/intent-queue.js';
 import type { LockService } from '../ports/lock-service.js';
 import {
   circuitCheck,
@@ -29,6 +29,7 @@ import {
   overall,
   pauseAgeSeconds,
   pauseCheck,
+  queueAgeCheck,
   queueCheck,
   reconciliationChecks,
   scanCoverageCheck,
@@ -64,6 +65,8 @@ export interface HealthReport {
     readonly pauseAgeSeconds: number;
     /** 1 when any circuit is open. */
     readonly circuitOpen: number;
+    /** Seconds the oldest intent has waited in the execution queues (0 when unknown or empty). */
+    readonly oldestIntentAgeSeconds: number;
   };
 }
 
@@ -71,6 +74,11 @@ export interface HealthDeps {
   readonly heartbeats: HeartbeatStore;
   readonly control: ControlStore;
   readonly queues: QueueInspector;
+  /**
+   * The age of the oldest message per queue (EXE-13).
+   * @default none: the age is not judged (on AWS the IntentsExpiringInQueue alarm watches it)
+   */
+  readonly queueAges?: QueueAgeReader;
   readonly locks: LockService;
   readonly events: EventPublisher;
   readonly clock: Clock;
@@ -86,6 +94,10 @@ export interface HealthDeps {
     readonly deadLetterQueues: readonly string[];
     /** Dead-lettered messages from which health is FAILING. */
     readonly dlqFailingDepth: number;
+    /** How long an intent normally waits in the queue (EXECUTOR_NORMAL_LATENCY_SECONDS). */
+    readonly executorLatencySeconds: number;
+    /** An intent's time-to-live: an intent that waited longer can only expire. */
+    readonly intentTtlSeconds: number;
     /** Live mode refuses synthetic market data (DATA-4). */
     readonly mode: 'paper' | 'live';
     /**
@@ -116,6 +128,7 @@ export async function checkHealth(deps: HealthDeps, self: JobName = 'health'): P
   const beats = await storage('reading heartbeats', () => deps.heartbeats.list());
   const scan = await storage('reading the scan report', () => deps.control.getReport('scan'));
   const depths = await storage('reading queue depths', () => deps.queues.depths());
+  const ages: Readonly<Record<string, number>> = deps.queueAges ? await storage('reading queue ages', () => deps.queueAges?.oldestAges() ?? Promise.resolve({})) : {};
   const pause = await storage('reading the pause state', () => deps.control.getPause());
   const circuits = deps.circuits ? await storage('reading circuit states', () => deps.circuits?.list() ?? Promise.resolve([])) : [];
   const locks = await storage('reading locks', () => deps.locks.list());
@@ -139,6 +152,12 @@ export async function checkHealth(deps: HealthDeps, self: JobName = 'health'): P
     const deadLetter = settings.deadLetterQueues.includes(name);
     if (deadLetter) dlqDepth += depth;
     checks.push(queueCheck(name, depth, deadLetter, settings.dlqFailingDepth));
+  }
+  let oldestIntentAgeSeconds = 0;
+  for (const [name, age] of Object.entries(ages)) {
+    if (settings.deadLetterQueues.includes(name)) continue;
+    oldestIntentAgeSeconds = Math.max(oldestIntentAgeSeconds, age);
+    checks.push(queueAgeCheck(name, age, settings.executorLatencySeconds, settings.intentTtlSeconds));
   }
   const pauseResult = pauseCheck(pause, now, settings.maxPauseAgeSeconds);
   if (pauseResult) checks.push(pauseResult);
@@ -165,6 +184,6 @@ export async function checkHealth(deps: HealthDeps, self: JobName = 'health'): P
     checks,
     ...(dataSource ? { dataSource } : {}),
     changed,
-    metrics: { dlqDepth, pauseAgeSeconds: pauseAgeSeconds(pause, now), circuitOpen: circuits.some((c) => c.state === 'open') ? 1 : 0 },
+    metrics: { dlqDepth, pauseAgeSeconds: pauseAgeSeconds(pause, now), circuitOpen: circuits.some((c) => c.state === 'open') ? 1 : 0, oldestIntentAgeSeconds },
   };
 }

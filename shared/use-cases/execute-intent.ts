@@ -13,6 +13,10 @@
  * 5. Claim: create the order NEW with a conditional put (only one executor wins), with amount and
  *    price rounded and checked against the market's limits (EXE-6).
  * 6. Reserve budget (EXE-7), then record SUBMITTING, BEFORE the exchange is called (EXE-2).
+ *    An entry (a buy) is checked against the risk limits in the same conditional write of the
+ *    account book that reserves its budget (EXE-13, domain/entry-limits.ts): one that would break
+ *    a limit is recorded REJECTED with the limit's name and reserves nothing. Exits are never
+ *    checked against entry limits.
  * 7. Send with the client order id derived from the intent id. A resumed order (SUBMITTING or
  *    UNKNOWN) is first looked up by client order id and re-sent only when the exchange says it
  *    does not have it AND the last attempt is older than `resendGraceMs` (EXE-3, see below);
@@ -49,14 +53,13 @@
  * follows the write, and the resumed path records what it finds (`order.found`).
  */
 import { randomUUID } from 'node:crypto';
-import { reserve } from '../domain/account.js';
 import {
   ExchangeRejectedError,
   ExchangeUnknownOutcomeError,
-  InsufficientBudgetError,
   LockLostError,
   ValidationError,
 } from '../domain/errors.js';
+import type { EntryLimits } from '../domain/entry-limits.js';
 import { futureCreationProblem, intentExpiry, type Intent } from '../domain/intent.js';
 import { CLOCK_SKEW_ALLOWANCE_MS } from '../domain/timing.js';
 import type { FeeAmount } from '../domain/fees.js';
@@ -75,6 +78,7 @@ import type { OrderStore } from '../ports/order-store.js';
 import { auditStream, commitOrderEvents, exchangeFeePrices, releaseBudget, type OrderCommitDeps } from './order-commit.js';
 import { pauseBlocks } from './pause.js';
 import type { PauseState } from '../ports/control-store.js';
+import { reserveBudget } from './reserve-budget.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
 export type ExecutorStep =
@@ -94,6 +98,16 @@ export interface ExecuteIntentDeps {
   readonly control: ControlStore;
   readonly clock: Clock;
   readonly marketRules: (symbol: string) => Promise<MarketRules>;
+  /**
+   * The entry limits in force (the configuration merged with the tunables record), read for
+   * every entry so an operator's change applies to intents already queued (EXE-13).
+   */
+  readonly entryLimits: () => Promise<EntryLimits>;
+  /**
+   * Every market's rules, to tell dust from open positions (RISK-9). A position in a market not
+   * listed here counts as open. @default none: every position counts
+   */
+  readonly markets?: () => Promise<Readonly<Record<string, MarketRules>>>;
   readonly settings: {
     readonly quoteCurrency: string;
     readonly lockLeaseMs: number;
@@ -320,19 +334,6 @@ async function sizeOrder(deps: ExecuteIntentDeps, intent: Intent): Promise<Sized
   if (violation) return { ok: false, reason: violation };
   const reserve = intent.side === 'buy' ? str(dec(amount).times(price).times(dec('1').plus(dec(deps.settings.reservationBufferPercent).div('100')))) : '0';
   return { ok: true, amount, ...(intent.type === 'limit' ? { limitPrice: price } : {}), reserve };
-}
-
-async function reserveBudget(deps: ExecuteIntentDeps, order: OrderRecord): Promise<{ ok: true } | { ok: false; reason: string }> {
-  try {
-    await deps.accounts.update(deps.settings.quoteCurrency, (book) =>
-      reserve(book, { orderId: order.id, symbol: order.symbol, side: order.side, amount: order.reservedQuote }, deps.clock.now()),
-    );
-  } catch (error) {
-    if (error instanceof InsufficientBudgetError) return { ok: false, reason: error.message };
-    throw error;
-  }
-  await deps.audit.append(auditStream(order.symbol), { type: 'budget.reserved', correlationId: order.correlationId, data: { orderId: order.id, amount: order.reservedQuote, currency: deps.settings.quoteCurrency } }, deps.clock.now());
-  return { ok: true };
 }
 
 function pausedReason(pause: PauseState): string {

@@ -14,6 +14,8 @@
  * | market data    | some symbols stale; report older than the      | no fresh symbol at all; report older than twice  |
  * |                | stale-data age; no scan yet                    | that; synthetic data in live mode (DATA-4)       |
  * | dead letters   | at least one message                           | at least `dlqFailingDepth` messages              |
+ * | queue age      | oldest intent older than the executor's normal | older than an intent's time-to-live: it can only |
+ * |                | latency (EXECUTOR_NORMAL_LATENCY_SECONDS)      | expire (the IntentsExpiringInQueue alarm on AWS) |
  * | pause (RISK-3) | paused (a deliberate state, shown)             | paused for longer than `maxPauseAgeSeconds`      |
  * | circuit        | half-open (probing)                            | open: no exchange call is made, so nothing is    |
  * |                |                                                | placed, cancelled or reconciled                  |
@@ -21,7 +23,8 @@
  * |                | reached before the deadline                    | or its scans evaluate no symbol at all           |
  * | locks          | held past the lease (a holder died or hangs)   |                                                  |
  * | reconciliation | orders declared lost; orphans on the exchange; | confirmed drift above the hard limit             |
- * |                | drift above the alarm threshold                |                                                  |
+ * |                | drift above the alarm threshold; orders or     |                                                  |
+ * |                | sweeps skipped on an exchange failure (DATA-7) |                                                  |
  *
  * A pause past its age is FAILING rather than DEGRADED: RISK-3 asks for an alert, and FAILING
  * is the health signal that alerts (the PauseTooOld alarm on PauseAgeSeconds fires as well).
@@ -160,6 +163,19 @@ export function queueCheck(name: string, depth: number, deadLetter: boolean, dlq
   return { name: `queue:${name}`, status, detail: `${depth} message(s)${deadLetter && depth > 0 ? ' dead-lettered: inspect, then redrive or delete' : ''}` };
 }
 
+/**
+ * How long the oldest message of a work queue has waited (EXE-13): longer than the executor
+ * normally takes means intents pile up behind a stalled, throttled or failing executor.
+ */
+export function queueAgeCheck(name: string, ageSeconds: number, normalSeconds: number, ttlSeconds: number): HealthCheck {
+  const check = `queue:${name}:age`;
+  if (ageSeconds <= 0) return { name: check, status: 'OK', detail: 'no message waiting' };
+  const detail = `oldest message waited ${ageSeconds} s`;
+  if (ageSeconds > ttlSeconds) return { name: check, status: 'FAILING', detail: `${detail}, more than an intent lives (${ttlSeconds} s): the executor is not taking intents` };
+  if (ageSeconds > normalSeconds) return { name: check, status: 'DEGRADED', detail: `${detail}, more than the executor's normal ${normalSeconds} s` };
+  return { name: check, status: 'OK', detail: `${detail} (normal up to ${normalSeconds} s)` };
+}
+
 /** Seconds the pause has held, 0 when not paused (also the PauseAgeSeconds metric). */
 export function pauseAgeSeconds(pause: PauseState, now: Date): number {
   if (!isPauseActive(pause, now) || !pause.since) return 0;
@@ -231,6 +247,14 @@ export function reconciliationChecks(report: Readonly<Record<string, unknown>> |
   if (lost > 0) checks.push({ name: 'reconciliation:lost', status: 'DEGRADED', detail: `${lost} order(s) declared lost in the last run` });
   const orphans = Number(report.orphans ?? 0) - Number(report.adopted ?? 0);
   if (orphans > 0) checks.push({ name: 'reconciliation:orphans', status: 'DEGRADED', detail: `${orphans} order(s) open on the exchange that Tradewarden does not follow` });
+  // DATA-7: orders or sweeps skipped on their own failure are looked at again next run.
+  const failures = Array.isArray(report.failures) ? (report.failures as { scope?: unknown }[]) : [];
+  if (failures.length > 0) {
+    const sweeps = failures.filter((f) => f.scope !== 'order').map((f) => String(f.scope));
+    const failed = Number(report.failed ?? 0);
+    const parts = [...(failed > 0 ? [`${failed} order(s)`] : []), ...sweeps.map((s) => `the ${s} check`)];
+    checks.push({ name: 'reconciliation:skipped', status: 'DEGRADED', detail: `skipped on an exchange or data failure in the last run: ${parts.join(', ')}` });
+  }
   const balances = report.balances as { drift?: { level?: unknown; quote?: unknown; currency?: unknown }; confirmed?: unknown } | undefined;
   const drift = balances?.drift;
   if (drift?.level === 'alarm' || drift?.level === 'pause') {

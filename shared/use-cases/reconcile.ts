@@ -9,18 +9,23 @@
  * 3. For each order settled long enough (an executor may still be working on a fresh one): look
  *    it up by client order id. Found: book fills (partial too) and state (REC-1). "Not found":
  *    count it; declare it lost (FAILED, budget released) only after repeated not-found answers
- *    over the grace period. A network error propagates: it is never read as "not found" (REC-2).
+ *    over the grace period. A network error is never read as "not found" (REC-2): the order is
+ *    left as it was, reported in `failures` and skipped, and the pass goes on (DATA-7).
  * 4. Stop before the deadline and store where: the page cursor and the watermark (creation
  *    time and id of the last order done), so the next run neither repeats nor skips orders.
  * 5. After a complete pass: look up ended orders still watched for a late fill (EXE-10); release
  *    reservations older than the bound that no live order backs (EXE-7); report orders open on the exchange but unknown locally, adopting those that carry
  *    our client order id prefix (REC-3); compare balances and pause on hard drift (REC-4).
- * 6. Store and return the report. A run that fails stores a `failed` report with its resume
- *    position first, then rethrows: the failure is never swallowed (HLT-5).
+ *    An exchange or validation failure of one sweep (the open orders, the balances) is reported
+ *    in `failures` and the others still run (DATA-7).
+ * 6. Store and return the report. A run fails as a whole only when it can do nothing: the store
+ *    or the lock cannot be used, or the exchange's circuit is open. It then stores a `failed`
+ *    report with its resume position first, and rethrows: the failure is never swallowed (HLT-5).
  */
 import { randomUUID } from 'node:crypto';
 import type { DriftMode, DriftThresholds } from '../domain/drift.js';
-import { LockHeldError, toTradewardenError } from '../domain/errors.js';
+import { CircuitOpenError } from '../domain/circuit.js';
+import { ErrorCode, LockHeldError, toTradewardenError } from '../domain/errors.js';
 import type { OrderRecord } from '../domain/order.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { AuditLog } from '../ports/audit-log.js';
@@ -39,6 +44,33 @@ export const RECONCILER_LOCK = 'reconciler';
 export const MAX_REPORTED_ORPHANS = 20;
 /** Strategy recorded on an order adopted from the exchange (REC-3). */
 export const ADOPTED_STRATEGY = 'adopted';
+/** Failures listed one by one in the report; beyond this they are only counted (`failed`). */
+export const MAX_REPORTED_FAILURES = 20;
+
+/**
+ * Failures that concern one order or one sweep and are skipped (DATA-7): the exchange could not
+ * answer or refused, or what it answered (or what is stored) does not validate. Anything else
+ * (the store, a lost lease, a bug) fails the run.
+ */
+const SKIPPED_CODES: ReadonlySet<string> = new Set([
+  ErrorCode.ExchangeTransient,
+  ErrorCode.ExchangeUnknownOutcome,
+  ErrorCode.ExchangeRejected,
+  ErrorCode.ExchangeOrderNotFound,
+  ErrorCode.MarketDataInvalid,
+  ErrorCode.ValidationFailed,
+  ErrorCode.IllegalTransition,
+]);
+
+/** One order or sweep skipped on its own failure this run (DATA-7). */
+export interface ReconcileFailure {
+  /** An order of the pass or of the late-fill watch, or a sweep after the pass. */
+  readonly scope: 'order' | 'orphans' | 'balances';
+  readonly orderId?: string;
+  readonly symbol?: string;
+  readonly code: string;
+  readonly reason: string;
+}
 
 export interface ReconcileDeps {
   readonly orders: OrderStore;
@@ -119,6 +151,10 @@ export interface ReconcileReport {
   readonly cursor?: string;
   readonly watermark?: string;
   readonly error?: { readonly code: string; readonly message: string };
+  /** Orders skipped this run on their own failure (DATA-7); looked at again next run. */
+  readonly failed: number;
+  /** The first MAX_REPORTED_FAILURES skipped orders and sweeps, with why. */
+  readonly failures: readonly ReconcileFailure[];
 }
 
 type Counts = {
@@ -132,6 +168,7 @@ type Counts = {
   skippedSettling: number;
   releasedReservations: number;
   lateFills: number;
+  failed: number;
 };
 
 interface ResumePoint {
@@ -146,7 +183,8 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
   const scope = scoped
     ? { ...(input.symbol ? { symbol: input.symbol } : {}), ...(input.window ? { from: input.window.from.toISOString(), to: input.window.to.toISOString() } : {}) }
     : undefined;
-  const counts: Counts = { checked: 0, updated: 0, filled: 0, notFound: 0, lost: 0, expired: 0, skippedBusy: 0, skippedSettling: 0, releasedReservations: 0, lateFills: 0 };
+  const counts: Counts = { checked: 0, updated: 0, filled: 0, notFound: 0, lost: 0, expired: 0, skippedBusy: 0, skippedSettling: 0, releasedReservations: 0, lateFills: 0, failed: 0 };
+  const failures: ReconcileFailure[] = [];
   const noOrphans = { orphans: 0, adopted: 0, orphanOrders: [] as OrphanOrder[] };
   // The run lease covers the whole run, so no second run starts before this one's deadline.
   const runLeaseMs = Math.max(0, input.deadline.getTime() - start.getTime()) + settings.lockLeaseMs;
@@ -154,7 +192,7 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
   try {
     runLease = await deps.locks.acquire(RECONCILER_LOCK, `${settings.owner}:${randomUUID()}`, runLeaseMs, start);
   } catch (error) {
-    if (error instanceof LockHeldError) return { status: 'skipped', at: start.toISOString(), ...(scope ? { scope } : {}), ...counts, ...noOrphans };
+    if (error instanceof LockHeldError) return { status: 'skipped', at: start.toISOString(), ...(scope ? { scope } : {}), ...counts, ...noOrphans, failures };
     throw error;
   }
   try {
@@ -167,6 +205,7 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
       ...(scope ? { scope } : {}),
       ...counts,
       ...noOrphans,
+      failures: [...failures],
       ...(carriedBalances ? { balances: carriedBalances } : {}),
       // An ad hoc run keeps the scheduled pass's position as it found it.
       ...(scoped ? stored : resume),
@@ -198,6 +237,12 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
         try {
           outcome = await reconcileOrder(deps, order, 'pass');
         } catch (error) {
+          if (isSkipped(error)) {
+            // DATA-7: this order alone; it is looked at again next run.
+            skip(counts, failures, { scope: 'order', orderId: order.id, symbol: order.symbol }, error);
+            watermark = key;
+            continue;
+          }
           // Resume after this order: one order that keeps failing must not stall the others.
           if (!scoped) await storeFailure(deps, base('failed', { ...(next ? { cursor: next } : {}), watermark: key }), error);
           throw error;
@@ -217,20 +262,23 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
 
     // 5. After a complete pass: ended orders still watched for a late fill, before anything is
     //    measured; then the sweeps.
-    const watchStop = await watchPass(deps, input, counts);
+    const watchStop = await watchPass(deps, input, counts, failures);
     if (watchStop) {
       const report = base('partial', {});
       await deps.control.putReport('reconciliation', { ...report });
       return report;
     }
     counts.releasedReservations = await releaseStaleReservations(deps);
-    const { lateFills: revived, ...orphans } = await findOrphans(deps, input);
+    const found = await sweep(failures, 'orphans', () => findOrphans(deps, input));
+    const { lateFills: revived, ...orphans } = found ?? { lateFills: 0, ...noOrphans };
     counts.lateFills += revived;
     const balances = scoped
       ? undefined
-      : await reconcileBalances(
-          { accounts: deps.accounts, exchange: deps.exchange, audit: deps.audit, control: deps.control, clock: deps.clock, settings: { quoteCurrency: settings.quoteCurrency, watchlist: settings.watchlist, thresholds: settings.drift, ...(settings.driftMode ? { driftMode: settings.driftMode } : {}) } },
-          (ids) => settleInFlight(deps, ids),
+      : await sweep(failures, 'balances', () =>
+          reconcileBalances(
+            { accounts: deps.accounts, exchange: deps.exchange, audit: deps.audit, control: deps.control, clock: deps.clock, settings: { quoteCurrency: settings.quoteCurrency, watchlist: settings.watchlist, thresholds: settings.drift, ...(settings.driftMode ? { driftMode: settings.driftMode } : {}) } },
+            (ids) => settleInFlight(deps, ids),
+          ),
         );
     const report: ReconcileReport = { ...base('completed', {}), ...orphans, ...(balances ? { balances } : {}) };
     await deps.control.putReport('reconciliation', { ...report });
@@ -244,14 +292,19 @@ export async function reconcile(deps: ReconcileDeps, input: ReconcileInput): Pro
  * Looks up every ended order still watched for a late fill (EXE-10), oldest first. Returns true
  * when the deadline stopped it (the next run starts again: the watch list is short-lived).
  */
-async function watchPass(deps: ReconcileDeps, input: ReconcileInput, counts: Counts): Promise<boolean> {
+async function watchPass(deps: ReconcileDeps, input: ReconcileInput, counts: Counts, failures: ReconcileFailure[]): Promise<boolean> {
   let cursor: string | undefined;
   for (;;) {
     const page = await deps.orders.listWatched(deps.settings.pageSize, cursor);
     for (const order of page.items) {
       if (!inScope(order, input)) continue;
       if (deps.clock.now() >= input.deadline) return true;
-      tally(counts, await reconcileOrder(deps, order, 'pass'));
+      try {
+        tally(counts, await reconcileOrder(deps, order, 'pass'));
+      } catch (error) {
+        if (!isSkipped(error)) throw error;
+        skip(counts, failures, { scope: 'order', orderId: order.id, symbol: order.symbol }, error);
+      }
     }
     if (!page.cursor) return false;
     cursor = page.cursor;
@@ -288,6 +341,31 @@ function tally(counts: Counts, outcome: OrderOutcome): void {
   if (outcome === 'late-fill') counts.lateFills += 1;
   if (outcome === 'busy') counts.skippedBusy += 1;
   if (outcome === 'settling') counts.skippedSettling += 1;
+}
+
+/** True for a failure that concerns one order or one sweep only (DATA-7); an open circuit concerns them all. */
+function isSkipped(error: unknown): boolean {
+  if (error instanceof CircuitOpenError) return false;
+  return SKIPPED_CODES.has(toTradewardenError(error).code);
+}
+
+function skip(counts: Counts, failures: ReconcileFailure[], what: Omit<ReconcileFailure, 'code' | 'reason'>, error: unknown): void {
+  const coded = toTradewardenError(error);
+  if (what.scope === 'order') counts.failed += 1;
+  if (failures.length < MAX_REPORTED_FAILURES) failures.push({ ...what, code: coded.code, reason: coded.message.slice(0, 200) });
+}
+
+/** Runs one sweep; an exchange or validation failure of it is reported and the run goes on (DATA-7). */
+async function sweep<T>(failures: ReconcileFailure[], scope: 'orphans' | 'balances', run: () => Promise<T>): Promise<T | undefined> {
+  try {
+    return await run();
+  } catch (error) {
+    if (!isSkipped(error)) throw error;
+    const coded = toTradewardenError(error);
+    // Sweeps are reported even past the order limit: there are only two.
+    failures.push({ scope, code: coded.code, reason: coded.message.slice(0, 200) });
+    return undefined;
+  }
 }
 
 async function storeFailure(deps: ReconcileDeps, report: ReconcileReport, error: unknown): Promise<void> {

@@ -4,8 +4,9 @@
  *
  * - Isolation: a symbol whose fetch fails (after its retries) or whose candles fail validation is
  *   reported and left out; the others go on.
- * - Retry: a retryable failure is tried again after a short exponential backoff, a bounded number
- *   of times, and only while the backoff ends before the deadline.
+ * - Retry: a retryable failure is tried again after a short exponential backoff with jitter
+ *   (`scanRetryDelayMs`), a bounded number of times, and only while the backoff ends before the
+ *   deadline.
  * - Stop: at the deadline, or when the shared rate budget refuses (backing off before the
  *   exchange's limit) or the circuit is open, no further request is started; the symbols not
  *   reached are returned in order, so the next scan starts with them (rotation).
@@ -14,6 +15,7 @@ import pLimit from 'p-limit';
 import { CircuitOpenError } from '../domain/circuit.js';
 import { toTradewardenError } from '../domain/errors.js';
 import type { Candle } from '../domain/market.js';
+import { scanRetryDelayMs } from '../domain/timing.js';
 import { CANDLE_MS, checkCandles, checkJoined, type Rejection } from '../domain/market-validation.js';
 import type { Clock } from '../ports/clock.js';
 import type { Exchange } from '../ports/exchange.js';
@@ -56,7 +58,7 @@ export interface CandleRoundOptions {
   readonly deadline: number;
   /** Attempts per symbol, the first included. */
   readonly attempts: number;
-  /** First backoff; it doubles with each retry. */
+  /** First backoff; it doubles with each retry (jittered). */
   readonly backoffMs: number;
   /** Freshness of the newest candle, on top of one candle period. */
   readonly maxAgeMs: number;
@@ -67,6 +69,8 @@ export interface CandleRoundDeps {
   readonly candles: CandleCache;
   readonly clock: Clock;
   readonly sleep: (ms: number) => Promise<void>;
+  /** Draws the retry jitter. @default Math.random */
+  readonly random?: () => number;
 }
 
 type Outcome =
@@ -105,7 +109,7 @@ export async function fetchCandleRound(deps: CandleRoundDeps, requests: readonly
           return { kind: 'unreached', symbol };
         }
         const failure = toTradewardenError(error);
-        const delay = options.backoffMs * 2 ** (attempt - 1);
+        const delay = scanRetryDelayMs(attempt, options.backoffMs, deps.random);
         if (failure.retryable && attempt < options.attempts && deps.clock.now().getTime() + delay < options.deadline) {
           await deps.sleep(delay);
           continue;

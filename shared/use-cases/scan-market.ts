@@ -13,8 +13,10 @@
  * 5. Tickers in one request (DATA-5): the fixed watchlist, or every market when the watchlist is
  *    a rule (top N by quote volume with filters, DATA-8); open positions are added; the chosen
  *    list is recorded. Each ticker is validated and bad or stale ones are dropped with a reason
- *    (DATA-1, DATA-2). If tickers cannot be fetched the scan records the failure for health and
- *    fails: without tickers it can do nothing, and it never falls back to other data (DATA-4).
+ *    (DATA-1, DATA-2). A transient failure of the request is retried as a candle fetch is
+ *    (bounded, jittered backoff, within the deadline). If tickers still cannot be fetched the scan
+ *    records the failure for health and fails: without tickers it can do nothing, and it never
+ *    falls back to other data (DATA-4).
  * 6. Risk: equity at the bids against the day start and the peak decides whether entries pause
  *    (RISK-4).
  * 7. Candles for the enabled strategies, only when a new candle has closed (DATA-5), validated and
@@ -23,21 +25,25 @@
  *    before the deadline go first next scan (rotation).
  * 8. Per symbol: stop-loss / take-profit for a held position (the ticker is enough), else a
  *    strategy exit, else the first strategy entry; protections drop what breaks a limit (RISK-4).
+ *    A symbol whose entry still waits in the queue (a pending entry of the risk record, ended
+ *    when its order is over or its intent expired) gets no second entry, and that entry counts
+ *    as exposure until its order reserves budget in the book (EXE-13). The executor enforces the
+ *    limits again where the order is sent; this only avoids queuing what it would refuse.
  * 9. Each signal becomes an intent whose id is derived from the schedule slot, so the same slot
  *    scanned twice sends the same ids (deduplicated by the FIFO queue and the executor).
  * 10. Unless dry run: the risk record (cooldowns of the exits, this slot as the last one, the
- *    symbols not reached) is written before the intents are sent, conditional on the version read
+ *    symbols not reached, the pending entries) is written before the intents are sent, conditional on the version read
  *    in step 3: of two concurrent scans only one sends, and an exit is never sent without its
  *    cooldown. Then the intents; then the scan report for health (data freshness and source,
  *    failed and unreached symbols). A scan that died between the risk write and its report is
  *    run again by a retry of its slot.
  */
 import { equity } from '../domain/account.js';
-import { TradewardenError, ErrorCode, toTradewardenError } from '../domain/errors.js';
+import { TradewardenError, ErrorCode } from '../domain/errors.js';
 import { intentIdFor, type Intent } from '../domain/intent.js';
 import type { Candle, DataSource, MarketRules, Ticker } from '../domain/market.js';
 import { checkTicker, type Rejection } from '../domain/market-validation.js';
-import { add, type DecimalString } from '../domain/money.js';
+import { isDust } from '../domain/entry-limits.js';
 import { rotationOrder, selectPairs } from '../domain/pair-list.js';
 import {
   assessRisk,
@@ -47,7 +53,7 @@ import {
   isOpen,
   protectiveExit,
   recordExit,
-  type Exposure,
+  type PendingEntry,
   type RiskState,
 } from '../domain/protections.js';
 import type { PreparedStrategy, Signal, StrategyPlugin } from '../domain/strategies/strategy.js';
@@ -56,10 +62,13 @@ import type { Clock } from '../ports/clock.js';
 import type { ControlStore } from '../ports/control-store.js';
 import type { Exchange } from '../ports/exchange.js';
 import type { IntentQueue } from '../ports/intent-queue.js';
+import type { OrderStore } from '../ports/order-store.js';
 import type { RiskStateStore, TunablesStore } from '../ports/tunables-store.js';
 import { CandleCache } from './candle-cache.js';
+import { livePendingEntries, mutableExposure } from './scan-exposure.js';
 import { pauseScope } from './pause.js';
 import { fetchCandleRound, type CandleRequest, type StopReason, type SymbolFailure } from './scan-candles.js';
+import { fetchOrReport } from './scan-tickers.js';
 import {
   DEFAULT_CANDLE_ATTEMPTS,
   DEFAULT_CANDLE_BACKOFF_MS,
@@ -88,9 +97,16 @@ export interface ScanDeps {
   readonly strategies: Readonly<Record<string, StrategyPlugin>>;
   /** Candles kept between scans of one container (DATA-5). */
   readonly candles: CandleCache;
+  /**
+   * The order store, to end a pending entry as soon as its order is over (EXE-13).
+   * @default a pending entry ends only when its intent expired
+   */
+  readonly orders?: Pick<OrderStore, 'get'>;
   readonly settings: ScanSettings;
-  /** Waits between retries of a candle fetch. @default a timer */
+  /** Waits between retries of a ticker or candle fetch. @default a timer */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Draws the retries' jitter (shared/domain/timing.ts scanRetryDelayMs). @default Math.random */
+  readonly random?: () => number;
 }
 
 export interface ScanInput {
@@ -134,6 +150,8 @@ export interface ScanResult {
   readonly blocked: readonly Blocked[];
   /** Candle requests sent to the exchange this scan (the rest came from the cache). */
   readonly candleFetches: number;
+  /** Held positions below their market's minimum order (RISK-9): not positions, not protected, no bar to an entry. */
+  readonly dust?: readonly string[];
 }
 
 const timer = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -187,7 +205,11 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
   const rule = settings.pairList;
   const fixed = rule ? [] : [...settings.watchlist, ...held.filter((s) => !settings.watchlist.includes(s))];
   const raw = await fetchOrReport(deps, input, now, () => (rule ? deps.exchange.fetchTickers() : deps.exchange.fetchTickers(fixed)));
-  const pairs = rule ? selectPairs(raw, rule, held).symbols : fixed;
+  const selection = rule ? selectPairs(raw, rule, held) : undefined;
+  const pairs = selection ? selection.symbols : fixed;
+  // Entries only in the list the scan was given: a position outside it (a symbol since removed
+  // from the watchlist) is still protected, but never added to.
+  const entryList = new Set(selection ? selection.symbols.filter((s) => !selection.heldAdded.includes(s)) : settings.watchlist);
   const bySymbol = new Map(raw.map((t) => [t.symbol, t]));
   const rejectedData: Rejection[] = [];
   const tickers: Ticker[] = [];
@@ -207,6 +229,20 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
   const risked = book ? assessRisk(storedRisk.state, equity(book, bids), now, resolved.protections) : { state: storedRisk.state, entriesPaused: undefined };
   const assessed = { ...risked, entriesPaused: entriesHalted ?? risked.entriesPaused };
 
+  // RISK-9: a position worth less than its market's minimum order cannot be sold: it is dust,
+  // counts neither as a position nor as exposure, and does not keep the symbol from an entry.
+  let rules: Readonly<Record<string, MarketRules>> | undefined;
+  const marketRules = async (symbol: string): Promise<MarketRules | undefined> => {
+    rules ??= await deps.markets();
+    return rules[symbol];
+  };
+  const dust: string[] = [];
+  for (const symbol of held) {
+    const position = book?.positions[symbol];
+    if (position && isDust(position, await marketRules(symbol), bids[symbol] ?? position.avgPrice)) dust.push(symbol);
+  }
+  const dustSet = new Set(dust);
+
   // 7. Candles, concurrently, isolated per symbol, within the deadline.
   const enabledBySymbol = new Map(tickers.map((t) => [t.symbol, resolved.strategies.filter((s) => s.enabledFor(t.symbol)).map((s) => s.strategy)]));
   const requests: CandleRequest[] = [];
@@ -214,7 +250,7 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
     const needed = Math.max(0, ...(enabledBySymbol.get(t.symbol) ?? []).map((s) => s.candlesNeeded));
     if (needed > 0) requests.push({ symbol: t.symbol, needed });
   }
-  const round = await fetchCandleRound({ exchange: deps.exchange, candles: deps.candles, clock: deps.clock, sleep: deps.sleep ?? timer }, requests, {
+  const round = await fetchCandleRound({ exchange: deps.exchange, candles: deps.candles, clock: deps.clock, sleep: deps.sleep ?? timer, ...(deps.random ? { random: deps.random } : {}) }, requests, {
     concurrency: settings.candleConcurrency ?? DEFAULT_CANDLE_CONCURRENCY,
     deadline: now.getTime() + (input.deadlineMs ?? settings.deadlineMs ?? DEFAULT_SCAN_DEADLINE_MS),
     attempts: settings.candleAttempts ?? DEFAULT_CANDLE_ATTEMPTS,
@@ -225,20 +261,21 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
   const unreached = new Set(round.unreached);
   let risk: RiskState = { ...assessed.state, lastSlot: slot, unreached: round.unreached };
 
-  // 8. Decisions per symbol, through the protections.
-  const exposure = mutableExposure(exposureOf(book, bids));
+  // 8. Decisions per symbol, through the protections. Entries still waiting in the queue count
+  //    as in flight (EXE-13), and as exposure until their order has reserved its budget.
+  const exposure = mutableExposure(exposureOf(book, bids, dustSet));
+  const pending = await livePendingEntries(deps, storedRisk.state.pendingEntries ?? {}, now, slot);
+  for (const [symbol, entry] of Object.entries(pending)) {
+    if (entry.counted && !exposure.buying.has(symbol)) exposure.add(symbol, entry.quote);
+    else exposure.markBuying(symbol);
+  }
   const signals: Signal[] = [];
   const blocked: Blocked[] = [];
   let evaluated = 0;
-  let rules: Readonly<Record<string, MarketRules>> | undefined;
-  const marketRules = async (symbol: string): Promise<MarketRules | undefined> => {
-    rules ??= await deps.markets();
-    return rules[symbol];
-  };
   for (const ticker of tickers) {
     const { symbol } = ticker;
     const position = book?.positions[symbol];
-    const heldPosition = isOpen(position) ? position : undefined;
+    const heldPosition = isOpen(position) && !dustSet.has(symbol) ? position : undefined;
     const enabled = enabledBySymbol.get(symbol) ?? [];
     const candles: readonly Candle[] = round.candles.get(symbol) ?? [];
     const runnable = enabled.filter((s) => s.candlesNeeded === 0 || candles.length >= s.candlesNeeded);
@@ -262,9 +299,11 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
       }
       continue;
     }
+    if (!entryList.has(symbol)) continue;
     const entry = firstDecision(runnable, evaluate, 'buy');
     if (!entry) continue;
-    const why = entryBlock({
+    const queued = pending[symbol];
+    const why = queued ? `an entry is already in flight (intent ${queued.intentId} until ${queued.expiresAt})` : entryBlock({
       symbol,
       quoteAmount: resolved.orderQuoteAmount,
       exposure,
@@ -300,7 +339,13 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
     };
   });
 
-  // 10. Risk record, then the intents, then the report for health.
+  const pendingEntries: Record<string, PendingEntry> = Object.fromEntries(Object.entries(pending).map(([symbol, { counted: _counted, ...entry }]) => [symbol, entry]));
+  for (const intent of intents) {
+    if (intent.side === 'buy') pendingEntries[intent.symbol] = { intentId: intent.id, quote: intent.quoteAmount ?? resolved.orderQuoteAmount, expiresAt: intent.expiresAt, slot };
+  }
+  risk = Object.keys(pendingEntries).length > 0 ? { ...risk, pendingEntries } : risk;
+
+  // 10. Risk record (with this scan's entries as pending), then the intents, then the report for health.
   const entriesPaused = assessed.entriesPaused;
   if (!input.dryRun) {
     await deps.risk.putRiskState(risk, storedRisk.version, now);
@@ -323,6 +368,7 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
       intents: intents.length,
       blocked: blocked.length,
       candleFetches: round.fetches,
+      dust,
       ...(entriesPaused ? { entriesPaused } : {}),
     });
   }
@@ -340,6 +386,7 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
     ...(round.stoppedBy ? { stoppedBy: round.stoppedBy } : {}),
     blocked,
     candleFetches: round.fetches,
+    dust,
     ...(entriesPaused ? { entriesPaused } : {}),
   };
 }
@@ -359,31 +406,6 @@ async function slotDone(deps: ScanDeps, lastSlot: string | undefined, slot: stri
  * Runs a market data fetch; if it fails, the failure is recorded as the latest scan report
  * (`failed: true`, so health shows it) and the error is rethrown (DATA-4: never made-up data).
  */
-async function fetchOrReport<T>(deps: ScanDeps, input: ScanInput, now: Date, fetch: () => Promise<T>): Promise<T> {
-  try {
-    return await fetch();
-  } catch (error) {
-    const failure = toTradewardenError(error);
-    if (!input.dryRun) {
-      try {
-        await deps.control.putReport('scan', {
-          at: now.toISOString(),
-          slot: input.slot.toISOString(),
-          source: deps.exchange.source,
-          failed: true,
-          error: { code: failure.code, message: failure.message.slice(0, 300) },
-          symbols: deps.settings.watchlist.length,
-          fresh: 0,
-        });
-      } catch (reportError) {
-        // The scan fails either way; keep the market data error as the one it fails with.
-        failure.details['reportWriteFailed'] = reportError instanceof Error ? reportError.message : String(reportError);
-      }
-    }
-    throw failure;
-  }
-}
-
 function firstDecision(
   strategies: readonly PreparedStrategy[],
   evaluate: (s: PreparedStrategy) => { side: 'buy' | 'sell'; reason: string } | null,
@@ -394,32 +416,4 @@ function firstDecision(
     if (decision?.side === side) return { strategy: s.name, reason: decision.reason };
   }
   return null;
-}
-
-/**
- * Exposure that grows as this scan accepts entries, so later symbols see earlier ones. Kept in
- * private mutable copies: an entry costs one decimal addition, not a copy of every symbol.
- */
-function mutableExposure(initial: Exposure): Exposure & { add(symbol: string, quote: DecimalString): void } {
-  const bySymbol: Record<string, DecimalString> = { ...initial.bySymbol };
-  const buying = new Set(initial.buying);
-  let openPositions = initial.openPositions;
-  let total = initial.total;
-  return {
-    get openPositions() {
-      return openPositions;
-    },
-    bySymbol,
-    get total() {
-      return total;
-    },
-    buying,
-    selling: initial.selling,
-    add(symbol, quote) {
-      if (bySymbol[symbol] === undefined) openPositions += 1;
-      bySymbol[symbol] = add(bySymbol[symbol] ?? '0', quote);
-      total = add(total, quote);
-      buying.add(symbol);
-    },
-  };
 }

@@ -2,6 +2,7 @@
  * The scanner's settings: the deployment's defaults (ScanSettings), and how the tunables record
  * (OPS-5) is merged over them for one scan (resolveScanSettings).
  */
+import type { EntryLimits } from '../domain/entry-limits.js';
 import { ValidationError } from '../domain/errors.js';
 import type { DecimalString } from '../domain/money.js';
 import type { PairListRule } from '../domain/pair-list.js';
@@ -68,17 +69,7 @@ export function resolveScanSettings(
   for (const name of Object.keys(overrides)) {
     if (!registry[name]) throw new ValidationError(`tunables name an unknown strategy ${JSON.stringify(name)}; known: ${Object.keys(registry).join(', ')}`);
   }
-  const p = defaults.protections;
-  const protections: ProtectionSettings = {
-    maxOpenPositions: tunables.maxOpenPositions ?? p.maxOpenPositions,
-    maxExposurePerSymbol: tunables.maxExposurePerSymbol ?? p.maxExposurePerSymbol,
-    maxTotalExposure: tunables.maxTotalExposure ?? p.maxTotalExposure,
-    cooldownSeconds: tunables.cooldownSeconds ?? p.cooldownSeconds,
-    stopLossPercent: tunables.stopLossPercent ?? p.stopLossPercent,
-    takeProfitPercent: tunables.takeProfitPercent ?? p.takeProfitPercent,
-    maxDailyLoss: tunables.maxDailyLoss ?? p.maxDailyLoss,
-    maxDrawdownPercent: tunables.maxDrawdownPercent ?? p.maxDrawdownPercent,
-  };
+  const protections = resolveProtections(defaults.protections, tunables);
   const strategies = Object.values(registry).map((plugin) => {
     const base = defaults.strategies[plugin.name];
     const override = overrides[plugin.name];
@@ -88,4 +79,24 @@ export function resolveScanSettings(
     return { strategy, enabledFor: (symbol: string) => perSymbol[symbol] ?? enabled };
   });
   return { orderQuoteAmount: tunables.orderQuoteAmount ?? defaults.orderQuoteAmount, protections, strategies };
+}
+
+/** The protections in force: the tunables record over the configured defaults. */
+export function resolveProtections(p: ProtectionSettings, tunables: Tunables): ProtectionSettings {
+  return {
+    maxOpenPositions: tunables.maxOpenPositions ?? p.maxOpenPositions,
+    maxExposurePerSymbol: tunables.maxExposurePerSymbol ?? p.maxExposurePerSymbol,
+    maxTotalExposure: tunables.maxTotalExposure ?? p.maxTotalExposure,
+    cooldownSeconds: tunables.cooldownSeconds ?? p.cooldownSeconds,
+    stopLossPercent: tunables.stopLossPercent ?? p.stopLossPercent,
+    takeProfitPercent: tunables.takeProfitPercent ?? p.takeProfitPercent,
+    maxDailyLoss: tunables.maxDailyLoss ?? p.maxDailyLoss,
+    maxDrawdownPercent: tunables.maxDrawdownPercent ?? p.maxDrawdownPercent,
+  };
+}
+
+/** The entry limits the executor enforces (EXE-13): the same values the scanner resolves. */
+export function entryLimitsOf(p: ProtectionSettings, tunables: Tunables): EntryLimits {
+  const resolved = resolveProtections(p, tunables);
+  return { maxOpenPositions: resolved.maxOpenPositions, maxExposurePerSymbol: resolved.maxExposurePerSymbol, maxTotalExposure: resolved.maxTotalExposure };
 }

@@ -12,15 +12,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS, type JobName } from '../../shared/definitions/schedules.js';
 import { AUDIT_TABLE, IDEMPOTENCY_TABLE, PAPER_TABLE, STATE_TABLE, type TableDefinition } from '../../shared/definitions/tables.js';
 import type { Config } from '../../shared/runtime/config.js';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { createAuditCheckpointHandler } from '../../functions/audit-checkpoint/app.js';
+import { LOCAL_CREDENTIALS } from '../../local-runtime/stack.js';
+import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
+import { S3AuditCheckpointStore } from '../../shared/adapters/aws/s3-audit-checkpoint-store.js';
+import { AUDIT_CHECKPOINT_EVENT } from '../../shared/definitions/schedules.js';
 import { AwsCallRecorder } from '../support/aws-call-recorder.js';
+import { startMotoS3, type MotoS3 } from '../support/moto-s3.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { Template } from 'aws-cdk-lib/assertions';
 import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { buildStack, createStack, functionIds, logicalId, resourcesOf, type Built, type Statement } from './stack-fixture.js';
 
-/** Calls a job's code makes only on paths this workload does not reach, with the test that reaches them. */
-const RARE_PATHS: Readonly<Record<JobName, readonly { call: string; why: string }[]>> = {
-  scanner: [],
+/** Calls a function's code makes only on paths this workload does not reach, with the test that reaches them. */
+const RARE_PATHS: Readonly<Record<Fn, readonly { call: string; why: string }[]>> = {
+  'audit-checkpoint': [],
+  scanner: [{ call: 'dynamodb:GetItem AuditTable', why: 'lost audit append race: read the winning record (test/integration/audit-log.test.ts)' }],
   executor: [
     { call: 'dynamodb:GetItem AuditTable', why: 'lost audit append race: read the winning record (test/integration/audit-log.test.ts)' },
     { call: 'dynamodb:GetItem IdempotencyTable', why: 'Powertools reads the record after a conflicting put (test/integration/exec-idempotency-replay.test.ts)' },
@@ -36,7 +45,7 @@ const RARE_PATHS: Readonly<Record<JobName, readonly { call: string; why: string 
 };
 
 /** Live mode only: the keys are read at cold start (test/unit/entry-secrets.test.ts). */
-const LIVE_ONLY: Readonly<Partial<Record<JobName, readonly string[]>>> = {
+const LIVE_ONLY: Readonly<Partial<Record<Fn, readonly string[]>>> = {
   executor: ['secretsmanager:GetSecretValue ExchangeSecret', 'secretsmanager:DescribeSecret ExchangeSecret'],
   reconciler: ['secretsmanager:GetSecretValue ExchangeSecret', 'secretsmanager:DescribeSecret ExchangeSecret'],
 };
@@ -47,7 +56,7 @@ const LIVE_ONLY: Readonly<Partial<Record<JobName, readonly string[]>>> = {
  * ChangeMessageVisibility is also what the executor's retry backoff calls, see
  * test/integration/exec-retry-scheduling.test.ts).
  */
-function isPlatformGrant(job: JobName, action: string, resource: string): boolean {
+function isPlatformGrant(job: Fn, action: string, resource: string): boolean {
   if (action.startsWith('logs:') || action.startsWith('xray:')) return true;
   if (resource === 'ScheduledJobDlq' && action === 'sqs:SendMessage') return true;
   return (
@@ -58,10 +67,14 @@ function isPlatformGrant(job: JobName, action: string, resource: string): boolea
 }
 
 const TABLES: readonly TableDefinition[] = [STATE_TABLE, AUDIT_TABLE, IDEMPOTENCY_TABLE, PAPER_TABLE];
+/** The functions compared: the four jobs and the audit checkpoint (SEC-5). */
+type Fn = JobName | 'audit-checkpoint';
+const FUNCTIONS: readonly Fn[] = [...JOBS, 'audit-checkpoint'];
+const CHECKPOINT_BUCKET = 'tw-iam-checkpoints';
 const WORKLOAD_TIMEOUT_MS = 300_000;
 
-/** `action resource` pairs each job's role holds, resources named by their definition. */
-function grantedByRole(b: Built): Record<JobName, Set<string>> {
+/** `action resource` pairs each function's role holds, resources named by their definition. */
+function grantedByRole(b: Built): Record<Fn, Set<string>> {
   const names = new Map<string, string>();
   for (const def of TABLES) names.set(logicalId(b.stack, b.stack.tables.table(def)), def.logicalId);
   names.set(logicalId(b.stack, b.stack.executionQueue.queue), 'ExecutionQueue');
@@ -73,14 +86,15 @@ function grantedByRole(b: Built): Record<JobName, Set<string>> {
     const index = /\/index\/([\w-]+)/.exec(text)?.[1];
     for (const [id, name] of names) if (text.includes(`"${id}"`)) return index ? `${name}/index/${index}` : name;
     if (text.includes('LogGroup')) return 'LogGroup';
+    if (/AuditAnchorCheckpoints\w+/.test(text)) return text.includes('/checkpoints/*') ? 'CheckpointBucket/checkpoints/*' : 'CheckpointBucket';
     if (text.includes('DlqQueue')) return 'ScheduledJobDlq';
     if (text.includes('Bus')) return 'DomainEvents';
     return text;
   };
-  const fns = functionIds(b.template);
+  const fns: Record<Fn, string> = { ...functionIds(b.template), 'audit-checkpoint': logicalId(b.stack, b.stack.auditAnchor.function.function) };
   const functions = resourcesOf(b.template, 'AWS::Lambda::Function');
-  const out = {} as Record<JobName, Set<string>>;
-  for (const job of JOBS) {
+  const out = {} as Record<Fn, Set<string>>;
+  for (const job of FUNCTIONS) {
     const role = (functions[fns[job]]?.Properties?.['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
     const held = new Set<string>();
     for (const policy of Object.values(resourcesOf(b.template, 'AWS::IAM::Policy'))) {
@@ -97,7 +111,7 @@ function grantedByRole(b: Built): Record<JobName, Set<string>> {
 }
 
 /** Recorded calls with resources named by their definition, as in `grantedByRole`. */
-function usedByCode(recorder: AwsCallRecorder, config: Config): Record<JobName, Set<string>> {
+function usedByCode(recorder: AwsCallRecorder, config: Config): Record<Fn, Set<string>> {
   const names = new Map<string, string>([
     [config.stateTable, STATE_TABLE.logicalId],
     [config.auditTable, AUDIT_TABLE.logicalId],
@@ -107,8 +121,14 @@ function usedByCode(recorder: AwsCallRecorder, config: Config): Record<JobName, 
     [config.executionDlqUrl, 'ExecutionDlq'],
     [config.eventBusName ?? '', 'DomainEvents'],
   ]);
-  const out = Object.fromEntries(JOBS.map((job) => [job, new Set<string>()])) as Record<JobName, Set<string>>;
+  const out = Object.fromEntries(FUNCTIONS.map((job) => [job, new Set<string>()])) as Record<Fn, Set<string>>;
   for (const call of recorder.calls) {
+    if (call.action.startsWith('s3:')) {
+      // An object key's first segment is the prefix a policy names.
+      const [bucket, prefix] = call.resource.split('/');
+      out[call.job].add(`${call.action} ${bucket === CHECKPOINT_BUCKET ? 'CheckpointBucket' : bucket}${prefix ? `/${prefix}/*` : ''}`);
+      continue;
+    }
     const [base = '', index] = call.resource.split('/index/');
     out[call.job].add(`${call.action} ${names.get(base) ?? base}${index ? `/index/${index}` : ''}`);
   }
@@ -118,7 +138,8 @@ function usedByCode(recorder: AwsCallRecorder, config: Config): Record<JobName, 
 describe('IAM: each role holds exactly what its function calls (SEC-6)', () => {
   const recorder = new AwsCallRecorder();
   let t: TestStack;
-  let used: Record<JobName, Set<string>>;
+  let used: Record<Fn, Set<string>>;
+  let moto: MotoS3;
   let paper: Built;
   let live: Built;
 
@@ -152,16 +173,33 @@ describe('IAM: each role holds exactly what its function calls (SEC-6)', () => {
     await t.sqs.send(new SendMessageCommand({ QueueUrl: t.config.executionQueueUrl, MessageBody: '{poison', MessageGroupId: 'BTC/USDT', MessageDeduplicationId: 'iam-poison' }));
     await runtime.drain();
     expect(sent).toBeGreaterThan(0);
+    // The audit checkpoint, wired as its Lambda entry wires it (its own clients), on the emulators.
+    moto = await startMotoS3();
+    await moto.createLockedBucket(CHECKPOINT_BUCKET);
+    const ddb = new DynamoDBClient({ endpoint: t.config.dynamodbEndpoint, region: t.config.region, credentials: LOCAL_CREDENTIALS });
+    const s3 = moto.client();
+    recorder.attachClient('audit-checkpoint', 'dynamodb', ddb);
+    recorder.attachClient('audit-checkpoint', 's3', s3);
+    const checkpoint = createAuditCheckpointHandler({
+      heads: new DynamoDbAuditLog({ doc: DynamoDBDocumentClient.from(ddb), auditTable: t.config.auditTable, stateTable: t.config.stateTable }),
+      checkpoints: new S3AuditCheckpointStore({ s3, bucket: CHECKPOINT_BUCKET }),
+      clock,
+      logger: runtime.containers.health.observability.logger,
+    }) as unknown as (event: unknown, context: unknown) => Promise<{ streams: number }>;
+    expect((await checkpoint(AUDIT_CHECKPOINT_EVENT, {})).streams).toBeGreaterThan(0);
+    ddb.destroy();
+    s3.destroy();
     used = usedByCode(recorder, t.config);
   }, WORKLOAD_TIMEOUT_MS);
 
   afterAll(async () => {
     await t?.stop();
+    await moto?.stop();
     await recorder.stop();
     delete process.env['AWS_ENDPOINT_URL_EVENTBRIDGE'];
   });
 
-  for (const job of JOBS) {
+  for (const job of FUNCTIONS) {
     it(`${job}: its role holds every call its code made (paper and live)`, () => {
       const paperGrants = grantedByRole(paper)[job];
       const liveGrants = grantedByRole(live)[job];

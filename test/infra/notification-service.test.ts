@@ -1,13 +1,14 @@
 /**
  * OPS-10 on AWS: the notifier is its own function, fed by a rule on the domain bus and a daily
- * rule, each target with retries and the notifier's own dead-letter queue; its secret is a
- * placeholder kept on delete; its webhook is a public function URL (checked by a secret token).
+ * rule, each target with retries and the notifier's own dead-letter queue; its secret is
+ * referenced by name (never created or written by the stack) and readable by the notifier only;
+ * its webhook is a public function URL (checked by a secret token).
  */
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NOTIFIED_EVENTS } from '../../infra/constructs/notification-service.js';
 import { NOTIFIER_ENV } from '../../shared/runtime/notifier-config.js';
-import { buildStack, logicalId, resourcesOf, type Built } from './stack-fixture.js';
+import { actionsOf, buildStack, logicalId, policyStatements, resourcesOf, type Built } from './stack-fixture.js';
 
 describe('Construct: NotificationService', () => {
   let b: Built;
@@ -43,11 +44,17 @@ describe('Construct: NotificationService', () => {
     });
   });
 
-  it('keeps its secret as an empty placeholder, retained on delete, readable by the notifier only', () => {
-    b.template.hasResource('AWS::SecretsManager::Secret', {
-      Properties: Match.objectLike({ SecretString: JSON.stringify({ telegramBotToken: '', telegramChatId: '', telegramWebhookSecret: '', slackWebhookUrl: '' }) }),
-      DeletionPolicy: 'Retain',
-    });
+  it('references its secret by name from the deployment config, readable by the notifier alone', () => {
+    const fn = resourcesOf(b.template, 'AWS::Lambda::Function')[notifierFn];
+    const env = (fn?.Properties?.['Environment'] as { Variables: Record<string, unknown> }).Variables;
+    expect(env[NOTIFIER_ENV.notifierSecretArn]).toBe(b.config.notifierSecretName);
+    expect(resourcesOf(b.template, 'AWS::SecretsManager::Secret')).toEqual({});
+    const role = (fn?.Properties?.['Role'] as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0];
+    const readers = policyStatements(b.template)
+      .filter(({ statement }) => actionsOf(statement).includes('secretsmanager:GetSecretValue') && JSON.stringify(statement.Resource).includes(`:secret:${b.config.notifierSecretName}-`))
+      .map(({ roles }) => JSON.stringify(roles));
+    expect(readers).toEqual([JSON.stringify([{ Ref: role }])]);
+    expect(Object.values(b.template.findOutputs('*')).some((o) => o['Value'] === b.config.notifierSecretName)).toBe(true);
   });
 
   it('exposes the Telegram webhook as a function URL of the notifier', () => {

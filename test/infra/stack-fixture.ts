@@ -34,7 +34,7 @@ export interface Built {
 export function createStack(context: StageContext = {}, options: { nag?: boolean } = {}): Omit<Built, 'template'> {
   const app = new App({ context: { ...CDK_JSON_CONTEXT, 'aws:cdk:bundling-stacks': [] } });
   const config = resolveDeploymentConfig(context);
-  const stack = new TradewardenStack(app, 'Tradewarden-test', { config, entries: stubEntries, notifierEntry: STUB_HANDLER });
+  const stack = new TradewardenStack(app, 'Tradewarden-test', { config, entries: stubEntries, notifierEntry: STUB_HANDLER, auditCheckpointEntry: STUB_HANDLER });
   if (options.nag !== false) addNagChecks(app);
   return { config, app, stack };
 }

@@ -123,8 +123,8 @@ describe('Stack: TradewardenStack', () => {
     it('retains every queue that holds failed work, without a fixed name that would block a redeploy', () => {
       const queues = resourcesOf(paper.template, 'AWS::SQS::Queue');
       const dlqs = Object.entries(queues).filter(([, q]) => !q.Properties?.['RedrivePolicy']);
-      // The execution queue's, one per schedule, and the notifier's.
-      expect(dlqs).toHaveLength(1 + SCHEDULES.length + 1);
+      // The execution queue's, one per schedule, the notifier's and the audit checkpoint's.
+      expect(dlqs).toHaveLength(1 + SCHEDULES.length + 2);
       for (const [id, q] of dlqs) {
         expect(q.DeletionPolicy, id).toBe('Retain');
         expect(q.UpdateReplacePolicy, id).toBe('Retain');
@@ -205,8 +205,8 @@ describe('Stack: TradewardenStack', () => {
 
     it('writes logs to its own log group with the configured retention', () => {
       const groups = Object.values(resourcesOf(paper.template, 'AWS::Logs::LogGroup'));
-      // One per job, and the notifier's.
-      expect(groups).toHaveLength(JOBS.length + 1);
+      // One per job, the notifier's and the audit checkpoint's.
+      expect(groups).toHaveLength(JOBS.length + 2);
       for (const g of groups) expect(g.Properties?.['RetentionInDays']).toBe(paper.config.logRetentionDays);
     });
 
@@ -230,15 +230,11 @@ describe('Stack: TradewardenStack', () => {
       paper.template.hasResourceProperties('AWS::Lambda::Url', { AuthType: 'AWS_IAM', TargetFunctionArn: arnOf(fns.health) });
     });
 
-    it('references the exchange key secret by name and never creates or writes it', () => {
+    it('references the exchange key and notifier secrets by name and never creates or writes one', () => {
       for (const b of [paper, live]) {
-        // The only secret the stack creates is the notifier's, holding empty placeholders (no value).
-        const secrets = resourcesOf(b.template, 'AWS::SecretsManager::Secret');
-        expect(Object.keys(secrets)).toEqual([logicalId(b.stack, b.stack.notifier.secret)]);
-        const placeholders = Object.values(secrets).map((s) => JSON.parse(String(s.Properties?.['SecretString'])) as Record<string, string>);
-        for (const p of placeholders) expect(Object.values(p).every((v) => v === ''), JSON.stringify(p)).toBe(true);
-        const rest = JSON.stringify({ ...b.template.toJSON(), Resources: { ...(b.template.toJSON()['Resources'] as object), ...Object.fromEntries(Object.keys(secrets).map((id) => [id, null])) } });
-        expect(rest).not.toContain('SecretString');
+        // No secret resource and no secret value anywhere in the template: a deploy cannot overwrite what the operator stored.
+        expect(resourcesOf(b.template, 'AWS::SecretsManager::Secret')).toEqual({});
+        expect(JSON.stringify(b.template.toJSON())).not.toContain('SecretString');
       }
       expect(live.template.toJSON()['Outputs']).toMatchObject({ ExchangeSecretArn: { Value: live.config.exchangeSecretName } });
     });
@@ -314,8 +310,8 @@ describe('Stack: TradewardenStack', () => {
       const queues = resourcesOf(paper.template, 'AWS::SQS::Queue');
       const dlqs = Object.keys(queues).filter((id) => !queues[id]?.Properties?.['RedrivePolicy']);
       const executionDlq = logicalId(paper.stack, paper.stack.executionQueue.deadLetterQueue);
-      // The execution queue's, one per schedule, and the notifier's.
-      expect(dlqs).toHaveLength(1 + SCHEDULES.length + 1);
+      // The execution queue's, one per schedule, the notifier's and the audit checkpoint's.
+      expect(dlqs).toHaveLength(1 + SCHEDULES.length + 2);
       for (const dlq of dlqs) {
         const onQueue = alarms(paper).filter((a) => JSON.stringify(a['Metrics'] ?? a['Dimensions']).includes(`"${dlq}"`));
         // No alarm on "visible > 0": it would stay in ALARM for up to 14 days and hide later failures.
@@ -427,7 +423,7 @@ describe('Stack: TradewardenStack', () => {
       }
     });
 
-    it('has no wildcard action or resource except the two acknowledged ones (X-Ray, function versions)', () => {
+    it('has no wildcard action or resource except the three acknowledged ones (X-Ray, function versions, new audit checkpoints)', () => {
       for (const b of [paper, live]) {
         for (const { policy, statement } of policyStatements(b.template)) {
           for (const action of actionsOf(statement)) expect(action, policy).not.toContain('*');
@@ -437,7 +433,9 @@ describe('Stack: TradewardenStack', () => {
             const xray = resource === '*' && actionsOf(statement).every((a) => a.startsWith('xray:'));
             const functionVersions = /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["\w+Function\w+","Arn"\]\},":\*"\]\]\}$/.test(text) &&
               actionsOf(statement).every((a) => a === 'lambda:InvokeFunction');
-            expect(xray || functionVersions, `${policy}: ${text}`).toBe(true);
+            const checkpoints = /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["AuditAnchorCheckpoints\w+","Arn"\]\},"\/checkpoints\/\*"\]\]\}$/.test(text) &&
+              actionsOf(statement).every((a) => a === 's3:PutObject');
+            expect(xray || functionVersions || checkpoints, `${policy}: ${text}`).toBe(true);
           }
         }
       }

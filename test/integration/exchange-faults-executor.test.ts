@@ -27,9 +27,6 @@ import {
   type FaultyRuntime,
 } from './exec-support.js';
 
-/** A chaos storm runs hundreds of deliveries: minutes on a shared, loaded machine (a bound for the run, not a timed assertion). */
-const CHAOS_TEST_TIMEOUT_MS = 300_000;
-
 describe('Exchange faults at the executor (TST-3)', () => {
   let t: TestStack;
   const clock = new ManualClock(T0);
@@ -227,7 +224,7 @@ describe('Exchange faults at the executor (TST-3)', () => {
           try {
             await r.runtime.reconcile();
           } catch {
-            // A faulted lookup fails the run: it is retried by the next one (REC-2).
+            // A faulted store write or an open circuit fails the run; a faulted lookup is skipped and retried next run (REC-2, DATA-7).
           }
           const open = await ex.orders.listOpen(100);
           if (open.items.every((o) => !intents.some((i) => clientOrderIdFor(i.id) === o.id))) break;
@@ -260,11 +257,14 @@ describe('Exchange faults at the executor (TST-3)', () => {
           }
         }
         await expectAtMostOneOrderPerIntent(ex, intents, [r.faults, calm.faults]);
-        await expectLedgerMatchesExchange(ex);
+        // Compared through the calm runtime (the same tables and paper exchange): the storm's
+        // exchange would fault the very balance read that checks the ledger.
+        await expectLedgerMatchesExchange(calm.runtime.containers.executor);
         expect(r.faults.injected.length, 'faults injected').toBeGreaterThan(5);
         expect(states.FILLED ?? 0, 'some intents made it through').toBeGreaterThan(0);
         console.info(`chaos ${seed}: ${r.faults.injected.length} faults injected, final states ${JSON.stringify(states)}, createOrder calls ${r.faults.calls.createOrder} (forwarded ${r.faults.forwarded.createOrder})`);
-      }, CHAOS_TEST_TIMEOUT_MS);
+        // A storm's reconciler runs now finish past each failed lookup (DATA-7) instead of stopping at the first: more work per run.
+      }, 180_000);
     }
   });
 });

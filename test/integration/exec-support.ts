@@ -25,13 +25,19 @@ export const PAST_LEASES_MS = 61_000;
 /** Past the reconciler's stale-reservation bound (900 s by default). */
 export const PAST_RESERVATION_AGE_MS = 901_000;
 
-/** The environment of every exactly-once suite: small, deterministic, no scheduler. */
+/**
+ * The environment of every exactly-once suite: small, deterministic, no scheduler. These suites
+ * buy the same symbol many times in one account, so the entry limits (EXE-13, proven in
+ * risk-limits-executor.test.ts) are set out of their way.
+ */
 export const EXEC_ENV: Readonly<Record<string, string>> = {
   TW_PAPER_SEED: 'exactly-once',
   TW_WATCHLIST: 'BTC/USDT,ETH/USDT,SOL/USDT,XRP/USDT',
   // The longest TTL: these suites redeliver over many minutes of driven clock, and prove
   // exactly-once, not expiry (test/integration/exec-expiry-pause.test.ts does that, EXE-14).
   TW_INTENT_TTL_SECONDS: '3600',
+  TW_MAX_EXPOSURE_PER_SYMBOL: '1000000',
+  TW_MAX_OPEN_POSITIONS: '1000',
 };
 
 /** A market buy for `quoteAmount` USDT, valid for a day from `at`; `slot` makes its id. */

@@ -7,7 +7,8 @@ import { createServer } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createHealthHandler } from '../../functions/health/app.js';
 import { DynamoDbControlStore } from '../../shared/adapters/aws/dynamodb-control-store.js';
-import { ErrorCode, ExchangeTransientError } from '../../shared/domain/errors.js';
+import { CircuitOpenError } from '../../shared/domain/circuit.js';
+import { ErrorCode } from '../../shared/domain/errors.js';
 import type { PauseState } from '../../shared/ports/control-store.js';
 import { createContainer, type Container } from '../../shared/runtime/container.js';
 import type { HealthReport } from '../../shared/use-cases/check-health.js';
@@ -93,8 +94,10 @@ describe('Heartbeats and failed state access (HLT-1, HLT-5)', () => {
   it('records a failed invocation as a failure with its code, keeping the last success', async () => {
     // Prepare
     const before = await beat('reconciler');
+    // The circuit opens mid-run: the run can reach nothing more and fails as a whole (one sweep's
+    // own failure would only be reported, DATA-7).
     x.script.fetchOpenOrders = async () => {
-      throw new ExchangeTransientError('ETIMEDOUT');
+      throw new CircuitOpenError('paper', clock.now().getTime() + MINUTE);
     };
 
     // Act

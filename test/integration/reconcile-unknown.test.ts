@@ -1,7 +1,8 @@
 /**
  * REC-2 and EXE-3 on the embedded stack: UNKNOWN orders are resolved by looking them up; a
  * network error is never read as "not found", and an order is declared lost only after three
- * not-found answers spanning the grace period.
+ * not-found answers spanning the grace period. An order whose lookup fails is skipped and
+ * reported, and the run goes on (DATA-7).
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { checkBook } from '../../shared/domain/account.js';
@@ -83,31 +84,31 @@ describe('Reconciler: UNKNOWN orders and "not found" (REC-2)', () => {
       };
     };
 
-    // Act 1: five minutes of network errors. A run that asks about the order fails, loudly;
-    // the run after it resumes past that order (so one bad order cannot stall the others).
+    // Act 1: five minutes of network errors. Each run skips the order and reports it with the
+    // network error (DATA-7): one bad order cannot stall the others, and nothing is counted.
     networkDown();
     const outcomes: string[] = [];
+    const reported: unknown[] = [];
     for (let minute = 1; minute <= 5; minute += 1) {
       at(minute * 60 * SECOND);
-      outcomes.push(await runtime.reconcile().then((r) => `${r.status}:${r.checked}`, (e: { code?: string }) => e.code ?? 'uncoded'));
+      const r = await runtime.reconcile();
+      outcomes.push(`${r.status}:${r.checked}:${r.failed}`);
+      reported.push(r.failures.find((f) => f.orderId === orderId)?.code);
     }
 
     // Assess 1
     const failed = ErrorCode.ExchangeTransient;
-    expect(outcomes).toEqual([failed, 'completed:0', failed, 'completed:0', failed]);
+    expect(outcomes).toEqual(Array.from({ length: 5 }, () => 'completed:1:1'));
+    expect(reported).toEqual(Array.from({ length: 5 }, () => failed));
     expect(await order()).toMatchObject({ state: 'UNKNOWN', notFoundCount: 0 });
     expect((await order())?.firstNotFoundAt).toBeUndefined();
-    const beat = (await c().heartbeats.list()).find((h) => h.job === 'reconciler');
-    expect(beat).toMatchObject({ lastOutcome: 'failure', lastErrorCode: ErrorCode.ExchangeTransient });
-    expect(await c().control.getReport('reconciliation')).toMatchObject({ status: 'failed', error: { code: ErrorCode.ExchangeTransient } });
+    expect(await c().control.getReport('reconciliation')).toMatchObject({ status: 'completed', failures: expect.arrayContaining([expect.objectContaining({ orderId, code: failed })]) });
+    expect((await runtime.health()).reasons.join('\n')).toContain('reconciliation:skipped');
 
     // Act 2: the exchange answers "not found" three times within less than the grace period.
     x.script = {};
     const base = 6 * 60 * SECOND;
     const counts: number[] = [];
-    // The run right after a failure resumes past the order that failed; the one after checks it.
-    at(base);
-    await runtime.reconcile();
     for (const offset of [0, 40, 80]) {
       at(base + 10 * SECOND + offset * SECOND);
       await runtime.reconcile();
@@ -116,7 +117,7 @@ describe('Reconciler: UNKNOWN orders and "not found" (REC-2)', () => {
     // A network error between two not-found answers changes nothing either.
     networkDown();
     at(base + 120 * SECOND);
-    await expect(runtime.reconcile()).rejects.toMatchObject({ code: ErrorCode.ExchangeTransient });
+    expect(await runtime.reconcile()).toMatchObject({ failed: 1, failures: [expect.objectContaining({ orderId, code: ErrorCode.ExchangeTransient })] });
     x.script = {};
     const beforeGrace = await order();
 
@@ -127,7 +128,6 @@ describe('Reconciler: UNKNOWN orders and "not found" (REC-2)', () => {
 
     // Act 3: past the grace period since the first not-found answer.
     at(base + 10 * SECOND + LOST_GRACE_MS + SECOND);
-    await runtime.reconcile(); // resumes past the order that failed last
     const report = await runtime.reconcile();
 
     // Assess 3

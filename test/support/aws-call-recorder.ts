@@ -13,7 +13,7 @@ import type { Container } from '../../shared/runtime/container.js';
 
 /** `service:Action` on one named resource (table, `table/index/name`, queue URL, bus, secret). */
 export interface RecordedCall {
-  readonly job: JobName;
+  readonly job: JobName | 'audit-checkpoint';
   readonly action: string;
   readonly resource: string;
 }
@@ -30,15 +30,20 @@ const DOCUMENT_COMMANDS: Readonly<Record<string, string>> = {
   TransactWrite: 'TransactWriteItems',
 };
 
-function iamAction(service: 'dynamodb' | 'sqs' | 'events', commandName: string): string {
+type Service = 'dynamodb' | 'sqs' | 'events' | 's3';
+
+function iamAction(service: Service, commandName: string): string {
   const name = commandName.replace(/Command$/, '');
+  if (service === 's3') return `s3:${name}`;
   if (service === 'events') return `events:${name}`;
   if (service === 'dynamodb') return `dynamodb:${DOCUMENT_COMMANDS[name] ?? name}`;
   // Batch SQS calls are authorized as their single-message action.
   return `sqs:${name.replace(/Batch$/, '')}`;
 }
 
-function resourcesOf(service: 'dynamodb' | 'sqs' | 'events', input: Record<string, unknown>): string[] {
+function resourcesOf(service: Service, input: Record<string, unknown>): string[] {
+  // S3: the bucket and the object key (its first path segment is what a policy's prefix names).
+  if (service === 's3' && typeof input['Bucket'] === 'string') return [typeof input['Key'] === 'string' ? `${input['Bucket']}/${input['Key']}` : input['Bucket']];
   if (typeof input['TableName'] === 'string') {
     return [typeof input['IndexName'] === 'string' ? `${input['TableName']}/index/${input['IndexName']}` : input['TableName']];
   }
@@ -67,6 +72,16 @@ export class AwsCallRecorder {
     if (container.events instanceof EventBridgePublisher) {
       container.events.client.middlewareStack.add(record('events') as never, { step: 'initialize', name: `awsCallRecorder-${job}-events` });
     }
+  }
+
+  /** Records the calls one SDK client makes for a function that has no container (the audit checkpoint). */
+  attachClient(job: RecordedCall['job'], service: 'dynamodb' | 's3', client: { middlewareStack: { add(middleware: never, options: { step: 'initialize'; name: string }): void } }): void {
+    const record: InitializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
+      const input = (args.input ?? {}) as Record<string, unknown>;
+      for (const resource of resourcesOf(service, input)) this.calls.push({ job, action: iamAction(service, String(context.commandName)), resource });
+      return next(args);
+    };
+    client.middlewareStack.add(record as never, { step: 'initialize', name: `awsCallRecorder-${job}-${service}` });
   }
 
   /**

@@ -126,7 +126,7 @@ export class InMemoryAuditLog implements AuditLog {
     return record;
   }
   async verify(): Promise<AuditVerification> {
-    return { valid: true, streams: new Set(this.records.map((r) => r.stream)).size, records: this.records.length, problems: [] };
+    return { valid: true, streams: new Set(this.records.map((r) => r.stream)).size, records: this.records.length, checkpoints: 0, problems: [] };
   }
   types(): string[] {
     return this.records.map((r) => r.type);

@@ -49,7 +49,7 @@ function setup() {
     },
   });
   const operations: ChatOperations = { status: async () => 'status text', profit: async () => 'profit text', pause: async (r, a) => `paused: ${r} by ${a}`, resume: async () => 'resumed' };
-  const audit = { append: async () => ({}) as never, verify: async () => ({ valid: true, streams: 0, records: 0, problems: [] }) };
+  const audit = { append: async () => ({}) as never, verify: async () => ({ valid: true, streams: 0, records: 0, checkpoints: 0, problems: [] }) };
   const ledger = new MemoryLedger();
   const clock = { now: () => new Date('2026-03-02T10:00:00Z') };
   const handler = createNotifierHandler({

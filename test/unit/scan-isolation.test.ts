@@ -86,6 +86,54 @@ describe('Use case: scanMarket, per-symbol isolation (DATA-7)', () => {
     expect(result.failedSymbols).toMatchObject([{ symbol: 'AAA/USDT', attempts: 2 }]);
   });
 
+  it('retries a failed ticker request within the scan, with the jittered backoff, and scans with what it then gets', async () => {
+    const f = await market(['AAA/USDT']);
+    const inner = f.exchange.fetchTickers.bind(f.exchange);
+    let calls = 0;
+    f.exchange.fetchTickers = async (symbols) => {
+      calls += 1;
+      if (calls <= 2) throw new ExchangeTransientError('binance GET ticker/24hr 503');
+      return inner(symbols);
+    };
+    const result = await scanMarket({ ...f.deps, random: () => 0 }, { slot: SLOT, dryRun: false });
+    expect(calls).toBe(3);
+    // The bottom of the jitter range: half of each step (100, 200 ms).
+    expect(f.sleeps).toEqual([50, 100]);
+    expect(result.status).toBe('scanned');
+    expect(result.signals).toHaveLength(1);
+  });
+
+  it('gives up on the ticker request after its attempts, records the failure and fails the scan', async () => {
+    const f = await market(['AAA/USDT']);
+    let calls = 0;
+    f.exchange.fetchTickers = async () => {
+      calls += 1;
+      throw new ExchangeTransientError('timeout');
+    };
+    await expect(scanMarket(f.deps, { slot: SLOT, dryRun: false })).rejects.toMatchObject({ code: 'EXCHANGE_TRANSIENT', details: { attempts: 3 } });
+    expect(calls).toBe(3);
+    expect(f.control.reports.get('scan')).toMatchObject({ failed: true, error: { code: 'EXCHANGE_TRANSIENT' } });
+    expect(f.queue.sent).toEqual([]);
+  });
+
+  it('does not retry the ticker request past the deadline, on a permanent refusal, or when the rate budget refuses', async () => {
+    const cases: readonly [Error, Record<string, unknown>, number][] = [
+      [new ExchangeTransientError('timeout'), { deadlineMs: 150 }, 2],
+      [new ExchangeRejectedError('invalid symbol', 'bad-symbol'), {}, 1],
+      [new RateBudgetExhaustedError('paper', 1200, 1200, new Date(NOW.getTime() + 60_000)), {}, 1],
+    ];
+    for (const [error, settings, expected] of cases) {
+      const f = await market(['AAA/USDT'], settings);
+      let calls = 0;
+      f.exchange.fetchTickers = async () => {
+        calls += 1;
+        throw error;
+      };
+      await expect(scanMarket(f.deps, { slot: SLOT, dryRun: false })).rejects.toBeDefined();
+      expect(calls, error.message).toBe(expected);
+    }
+  });
+
   it('rejects one symbol whose candles have a gap and scans the others', async () => {
     const f = await market(['AAA/USDT', 'BBB/USDT']);
     const gapped: Candle[] = flatCandles(NOW, 30, '50500', '52000');

@@ -109,14 +109,15 @@ describe('Use case: scanMarket (protections)', () => {
     ]);
   });
 
-  it('does not send an entry below the min notional, nor an exit of dust', async () => {
+  it('does not send an entry below the min notional, nor an exit of dust (dust is reported and no bar to an entry, RISK-9)', async () => {
     f.tunables.tunables = { tunables: { orderQuoteAmount: '5' }, version: 1 };
     await hold(f, 'ETH/USDT', '0.00001', '3500');
     const result = await scanMarket(f.deps, { slot: SLOT, dryRun: false });
     expect(result.intents).toEqual([]);
+    expect(result.dust).toEqual(['ETH/USDT']);
     expect(result.blocked).toEqual([
       { symbol: 'BTC/USDT', strategy: 'price-drop', side: 'buy', reason: 'order 5 below min notional 10' },
-      { symbol: 'ETH/USDT', strategy: 'stop-loss', side: 'sell', reason: 'position 0.00001 is dust at step 0.0001' },
+      { symbol: 'ETH/USDT', strategy: 'price-drop', side: 'buy', reason: 'order 5 below min notional 10' },
     ]);
   });
 

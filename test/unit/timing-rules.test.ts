@@ -22,6 +22,7 @@ import {
   VISIBILITY_TO_TIMEOUT_RATIO,
   retryDelaySeconds,
   retrySpanSeconds,
+  scanRetryDelayMs,
 } from '../../shared/domain/timing.js';
 
 const SECOND = 1000;
@@ -66,5 +67,17 @@ describe('Timing rules', () => {
       expect(timeout * VISIBILITY_TO_TIMEOUT_RATIO, stage).toBeLessThanOrEqual(EXECUTION_VISIBILITY_TIMEOUT_SECONDS);
       expect(DEFAULT_LOCK_LEASE_SECONDS, stage).toBeGreaterThan(timeout);
     }
+  });
+
+  it('spreads the scan\'s retries over [half, full] of a doubling step', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 6 }), fc.double({ min: 0, max: 0.999999, noNaN: true }), (retry, u) => {
+        const step = 100 * 2 ** (retry - 1);
+        const delay = scanRetryDelayMs(retry, 100, () => u);
+        expect(delay).toBeGreaterThanOrEqual(step / 2);
+        expect(delay).toBeLessThanOrEqual(step);
+      }),
+    );
+    expect(new Set(Array.from({ length: 50 }, () => scanRetryDelayMs(1, 1000))).size).toBeGreaterThan(1);
   });
 });

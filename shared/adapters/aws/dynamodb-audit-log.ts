@@ -14,14 +14,18 @@
  * crash after the put leaves one record past the head, which the next append heals and which
  * `verify` accepts.
  */
-import { GetCommand, PutCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sealRecord, verifyChain, type ChainHead, type ChainedRecord } from '../../domain/audit-chain.js';
+import { checkAgainstCheckpoint, type StoredCheckpoint } from '../../domain/audit-checkpoint.js';
+import { AUDIT_HEADS_INDEX, AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
+import type { AuditHeadReader } from '../../ports/audit-checkpoints.js';
 import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
 import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '../../ports/audit-log.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import {
   AUDIT_HEAD_PREFIX,
+  auditHeadIndexKeys,
   auditHeadKey,
   auditRecordDoesNotExist,
   auditRecordKey,
@@ -55,7 +59,7 @@ export interface DynamoDbAuditLogOptions {
   readonly maxDelayMs?: number;
 }
 
-export class DynamoDbAuditLog implements AuditLog {
+export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
   readonly #doc: DynamoDBDocumentClient;
   readonly #auditTable: string;
   readonly #stateTable: string;
@@ -138,10 +142,41 @@ export class DynamoDbAuditLog implements AuditLog {
   }
 
   /**
-   * Reads every record and head pointer (full scans: an operations command, not a hot path) and
-   * checks each stream's chain. Reports the first problem of every broken stream.
+   * Every stream's head pointer, from the sparse audit-heads index (SEC-5): one Query whose cost
+   * depends on the number of streams only. Eventually consistent, like every index: a head a
+   * moment old is still a head the chain had.
    */
-  async verify(): Promise<AuditVerification> {
+  async heads(): Promise<Record<string, ChainHead>> {
+    const heads: Record<string, ChainHead> = {};
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.#doc.send(
+        new QueryCommand({
+          TableName: this.#stateTable,
+          IndexName: AUDIT_HEADS_INDEX,
+          KeyConditionExpression: '#headpk = :headpk',
+          ExpressionAttributeNames: { '#headpk': 'headpk' },
+          ExpressionAttributeValues: { ':headpk': AUDIT_HEADS_PARTITION },
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      for (const item of page.Items ?? []) {
+        const head = toHead(item);
+        const stream = item['stream'];
+        if (!head || typeof stream !== 'string') throw new StorageError(`audit head pointer ${String(item['pk'])} is malformed`, { details: { pk: item['pk'] } });
+        heads[stream] = head;
+      }
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    return heads;
+  }
+
+  /**
+   * Reads every record and head pointer (full scans: an operations command, not a hot path) and
+   * checks each stream's chain, then the records against every checkpoint given (SEC-5).
+   * Reports the first problem of every broken stream.
+   */
+  async verify(options: { readonly checkpoints?: readonly StoredCheckpoint[] } = {}): Promise<AuditVerification> {
     const byStream = new Map<string, ChainedRecord[]>();
     /** Streams already known broken by an unreadable item: stream -> first problem. */
     const unreadable = new Map<string, { seq: number; problem: string }>();
@@ -169,6 +204,11 @@ export class DynamoDbAuditLog implements AuditLog {
       if (head) heads.set(stream, head);
       else noteUnreadable(stream, 0, 'head-mismatch: head pointer is malformed');
     }
+    // The records against every checkpoint: the earliest disagreement per stream.
+    const checkpoints = options.checkpoints ?? [];
+    for (const checkpoint of checkpoints) {
+      for (const found of checkAgainstCheckpoint(byStream, checkpoint)) noteUnreadable(found.stream, found.seq, `checkpoint-mismatch: ${found.detail} (checkpoint ${found.checkpoint})`);
+    }
     const problems: { stream: string; seq: number; problem: string }[] = [];
     const streams = [...new Set([...byStream.keys(), ...heads.keys(), ...unreadable.keys()])].sort();
     for (const stream of streams) {
@@ -178,7 +218,7 @@ export class DynamoDbAuditLog implements AuditLog {
       if (known && (!found || known.seq <= found.seq)) problems.push({ stream, ...known });
       else if (found) problems.push({ stream, seq: found.seq, problem: `${found.kind}: ${found.detail}` });
     }
-    return { valid: problems.length === 0, streams: streams.length, records: recordCount, problems };
+    return { valid: problems.length === 0, streams: streams.length, records: recordCount, checkpoints: checkpoints.length, problems };
   }
 
   #remember(stream: string, tail: ChainHead): void {
@@ -216,10 +256,11 @@ export class DynamoDbAuditLog implements AuditLog {
         new UpdateCommand({
           TableName: this.#stateTable,
           Key: auditHeadKey(stream),
-          UpdateExpression: 'SET #seq = :seq, #hash = :hash, #stream = :stream',
+          // headpk/headsk: the keys of the sparse audit-heads index the checkpoint reads (SEC-5).
+          UpdateExpression: 'SET #seq = :seq, #hash = :hash, #stream = :stream, #headpk = :headpk, #headsk = :stream',
           ConditionExpression: headIsBehind,
-          ExpressionAttributeNames: { '#pk': 'pk', '#seq': 'seq', '#hash': 'hash', '#stream': 'stream' },
-          ExpressionAttributeValues: { ':seq': to.seq, ':hash': to.hash, ':stream': stream },
+          ExpressionAttributeNames: { '#pk': 'pk', '#seq': 'seq', '#hash': 'hash', '#stream': 'stream', '#headpk': 'headpk', '#headsk': 'headsk' },
+          ExpressionAttributeValues: { ':seq': to.seq, ':hash': to.hash, ':stream': stream, ':headpk': auditHeadIndexKeys(stream).headpk },
         }),
       );
     } catch (error) {

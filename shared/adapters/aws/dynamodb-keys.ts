@@ -12,6 +12,7 @@
  * Audit table (stream / seq): one immutable item per record.
  */
 import type { JobName } from '../../definitions/schedules.js';
+import { AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
 import type { ReportKind } from '../../ports/control-store.js';
 
 /** A state-table primary key. */
@@ -27,6 +28,11 @@ export const REPORT_PREFIX = 'REPORT#';
 
 export function auditHeadKey(stream: string): StateKey {
   return { pk: `${AUDIT_HEAD_PREFIX}${stream}`, sk: 'HEAD' };
+}
+
+/** The keys of the sparse audit-heads index a head pointer carries (SEC-5). */
+export function auditHeadIndexKeys(stream: string): { headpk: string; headsk: string } {
+  return { headpk: AUDIT_HEADS_PARTITION, headsk: stream };
 }
 
 export function lockKey(name: string): StateKey {

@@ -12,7 +12,7 @@ import type { AuditRecord } from '../../ports/audit-log.js';
 import type { ExportSource, ImportTarget, TimeWindow } from '../../operations/ports.js';
 import { ORDERS_BY_TIME_INDEX } from '../../definitions/tables.js';
 import { isConditionFailed } from './dynamodb-errors.js';
-import { auditHeadKey } from './dynamodb-keys.js';
+import { auditHeadIndexKeys, auditHeadKey } from './dynamodb-keys.js';
 import { DynamoDbOrderStore, ORDERS_PARTITION } from './dynamodb-order-store.js';
 
 /** Items per page read. */
@@ -75,7 +75,7 @@ export class DynamoDbStateExport implements ExportSource, ImportTarget {
   }
 
   async restoreAuditHead(stream: string, head: { readonly seq: number; readonly hash: string }): Promise<void> {
-    await this.putNew(this.options.stateTable, { ...auditHeadKey(stream), stream, seq: head.seq, hash: head.hash }, 'pk', `the head of audit stream ${stream}`);
+    await this.putNew(this.options.stateTable, { ...auditHeadKey(stream), ...auditHeadIndexKeys(stream), stream, seq: head.seq, hash: head.hash }, 'pk', `the head of audit stream ${stream}`);
   }
 
   private async putNew(table: string, item: Record<string, unknown>, keyAttribute: string, what: string): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Tunables and the scanner's risk memory in the state table:
  * - `CONTROL#TUNABLES` / `TUNABLES`: `tunables` (map, TunablesSchema), `version`, `updatedAt`, `updatedBy`
- * - `CONTROL#RISK`     / `RISK`:     `risk` (map: peakEquity, day, dayStartEquity, cooldowns, lastSlot), `version`, `updatedAt`
+ * - `CONTROL#RISK`     / `RISK`:     `risk` (map: peakEquity, day, dayStartEquity, cooldowns, lastSlot, unreached,
+ *   pendingEntries), `version`, `updatedAt`
  *
  * Both are read strongly consistent and written whole, conditional on the version read. A record
  * that does not match its schema is a StorageError: the scan fails loudly instead of trading on
@@ -35,6 +36,7 @@ const RiskStateSchema = z
     cooldowns: z.record(z.string(), z.iso.datetime()),
     lastSlot: z.iso.datetime().optional(),
     unreached: z.array(z.string().min(1).max(40)).max(5000).optional(),
+    pendingEntries: z.record(z.string().min(1).max(40), z.object({ intentId: z.string().min(1).max(200), quote: decimal, expiresAt: z.iso.datetime(), slot: z.iso.datetime().optional() }).strict()).optional(),
   })
   .strict();
 

@@ -53,6 +53,7 @@ describe('Use case: executeIntent', () => {
       control,
       clock: { now: () => NOW },
       marketRules: async () => FAKE_RULES,
+      entryLimits: async () => ({ maxOpenPositions: 5, maxExposurePerSymbol: '500', maxTotalExposure: '0' }),
       settings: { quoteCurrency: 'USDT', lockLeaseMs: 30_000, reservationBufferPercent: '1', owner: 'test', intentTtlMs: 86_400_000 },
     };
   });

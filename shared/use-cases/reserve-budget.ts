@@ -1,0 +1,39 @@
+/**
+ * The executor's reservation of an order's budget (EXE-7), with the risk limits of an entry
+ * checked in the same conditional write of the account book (EXE-13, domain/entry-limits.ts).
+ */
+import { reserve } from '../domain/account.js';
+import { entryLimitBreach, isDust } from '../domain/entry-limits.js';
+import { InsufficientBudgetError, RiskLimitError } from '../domain/errors.js';
+import type { OrderRecord } from '../domain/order.js';
+import type { ExecuteIntentDeps } from './execute-intent.js';
+import { auditStream } from './order-commit.js';
+
+type ReserveDeps = Pick<ExecuteIntentDeps, 'accounts' | 'audit' | 'clock' | 'entryLimits' | 'markets' | 'settings'>;
+
+/**
+ * Reserves the order's budget. For an entry, the risk limits are checked on the same book the
+ * reservation is computed from, and the store writes it conditional on that book's version: a
+ * concurrent reservation makes the write fail and the check run again on the new book (EXE-13).
+ * An order already in the book (a run that died after reserving) is not checked again.
+ */
+export async function reserveBudget(deps: ReserveDeps, order: OrderRecord): Promise<{ ok: true } | { ok: false; reason: string }> {
+  const entry = order.side === 'buy';
+  const limits = entry ? await deps.entryLimits() : undefined;
+  const rules = entry && deps.markets ? await deps.markets() : {};
+  try {
+    await deps.accounts.update(deps.settings.quoteCurrency, (book) => {
+      if (book.orders[order.id]) return null;
+      if (limits) {
+        const breach = entryLimitBreach(book, { symbol: order.symbol, reserve: order.reservedQuote }, limits, (p) => isDust(p, rules[p.symbol], p.avgPrice));
+        if (breach) throw new RiskLimitError(breach.limit, breach.reason, { details: { orderId: order.id, ...breach.details } });
+      }
+      return reserve(book, { orderId: order.id, symbol: order.symbol, side: order.side, amount: order.reservedQuote }, deps.clock.now());
+    });
+  } catch (error) {
+    if (error instanceof InsufficientBudgetError || error instanceof RiskLimitError) return { ok: false, reason: error.message };
+    throw error;
+  }
+  await deps.audit.append(auditStream(order.symbol), { type: 'budget.reserved', correlationId: order.correlationId, data: { orderId: order.id, amount: order.reservedQuote, currency: deps.settings.quoteCurrency } }, deps.clock.now());
+  return { ok: true };
+}
