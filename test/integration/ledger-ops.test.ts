@@ -193,7 +193,8 @@ describe('Two deployments on one paper account, each with its own budget (REC-7)
   const ddbClients: DynamoDBClient[] = [];
 
   beforeAll(async () => {
-    const env = { TW_PAPER_SEED: 'two-stacks', TW_WATCHLIST: 'BTC/USDT,ETH/USDT', TW_PAPER_INITIAL_QUOTE: '10000', TW_DRIFT_MODE: 'shared' };
+    // Risk limits well above these trades: the test is about drift, not exposure (EXE-13).
+    const env = { TW_PAPER_SEED: 'two-stacks', TW_WATCHLIST: 'BTC/USDT,ETH/USDT', TW_PAPER_INITIAL_QUOTE: '10000', TW_DRIFT_MODE: 'shared', TW_MAX_EXPOSURE_PER_SYMBOL: '5000' };
     t = await startTestStack({ ...env, TW_BUDGET: 'USDT:1000' });
     a = t.runtime({ clock });
     // The second deployment: its own tables and queues, the same paper account (exchange).
