@@ -397,6 +397,9 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
       // The soak proves exactly-once under chaos, buying the same symbols over and over: the entry
       // limits (EXE-13, test/integration/risk-limits-executor.test.ts) are set out of its way.
       TW_MAX_OPEN_POSITIONS: '1000',
+      // Its intents live an hour (GENERATED_TTL_MS) over much simulated time; the executor's expiry
+      // is the earlier of expiresAt and createdAt + this TTL (EXE-14), so it gets the longest TTL.
+      TW_INTENT_TTL_SECONDS: '3600',
       TW_MAX_EXPOSURE_PER_SYMBOL: String(Math.max(100_000, options.intents * 100)),
     },
   });
