@@ -38,6 +38,8 @@ export interface ExecutorBench {
 
 interface RequestRecord {
   readonly key: string;
+  /** The kind of item addressed (the partition key's prefix: ORDER, ACCOUNT, LOCK, ...), for the trace. */
+  readonly what: string;
   readonly startedAt: number;
   endedAt: number;
 }
@@ -49,10 +51,11 @@ class RequestRecorder {
     const kindOf = new Map(Object.entries(tables).map(([kind, name]) => [name, kind]));
     client.middlewareStack.add(
       (next, context) => async (args) => {
-        const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown> };
-        const table = input.TableName ?? Object.keys(input.RequestItems ?? {})[0] ?? '?';
+        const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown>; TransactItems?: readonly Record<string, { TableName?: string }>[]; Key?: Record<string, { S?: string }>; Item?: Record<string, { S?: string }> };
+        const table = input.TableName ?? Object.keys(input.RequestItems ?? {})[0] ?? Object.values(input.TransactItems?.[0] ?? {})[0]?.TableName ?? '?';
         const operation = String(context.commandName ?? 'Command').replace(/Command$/, '');
-        const record: RequestRecord = { key: `${kindOf.get(table) ?? table}:${operation}`, startedAt: performance.now(), endedAt: Number.NaN };
+        const pk = (input.Key ?? input.Item)?.['pk']?.S ?? (input.Key ?? input.Item)?.['stream']?.S ?? '';
+        const record: RequestRecord = { key: `${kindOf.get(table) ?? table}:${operation}`, what: pk.split('#')[0] ?? '', startedAt: performance.now(), endedAt: Number.NaN };
         this.records.push(record);
         try {
           return await next(args);
@@ -79,6 +82,23 @@ function roundTrips(records: readonly RequestRecord[]): number {
     busyUntil = Math.max(busyUntil, r.endedAt);
   }
   return trips;
+}
+
+/** The requests of one invocation in start order, `+` for those started while another was in flight, `|` at the send. */
+function traceOf(records: readonly RequestRecord[], sentAt: number): string {
+  const sorted = [...records].sort((a, b) => a.startedAt - b.startedAt);
+  let busyUntil = Number.NEGATIVE_INFINITY;
+  let sent = false;
+  const lines: string[] = [];
+  for (const r of sorted) {
+    if (!sent && r.startedAt >= sentAt) {
+      lines.push('| createOrder');
+      sent = true;
+    }
+    lines.push(`${r.startedAt < busyUntil ? '+' : ' '} ${r.key} ${r.what}`);
+    busyUntil = Math.max(busyUntil, r.endedAt);
+  }
+  return lines.join('\n');
 }
 
 /** Notes when the exchange's createOrder is called (after the circuit breaker admitted it). */
@@ -205,6 +225,7 @@ async function measureRoundTripsBeforeSend(t: TestStack, tables: Readonly<Record
     if (sentAt === undefined) throw new Error(`intent ${intent.id} was not sent to the exchange`);
     const before = recorder.records.filter((r) => !r.key.startsWith('paper:') && r.startedAt < (sentAt ?? 0));
     samples.push(roundTrips(before));
+    if (process.env.BENCH_TRACE) console.error(traceOf(recorder.records, sentAt));
   }
   samples.sort((a, b) => a - b);
   return samples[Math.floor(samples.length / 2)] ?? Number.NaN;

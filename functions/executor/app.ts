@@ -130,7 +130,23 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
   };
   const { logger, metrics } = c.observability;
 
-  const execute = (intent: Intent): Promise<ExecutionResult> => executeIntent(deps, intent);
+  /**
+   * The use case, then the audit head updates it left running (the container's log overlaps
+   * them with the next state write): settled before the result counts, so a failed one fails the
+   * record like any failed write. When the use case failed, its error is what the record fails
+   * with, and a head update that failed too is logged.
+   */
+  const execute = async (intent: Intent): Promise<ExecutionResult> => {
+    let outcome: ExecutionResult;
+    try {
+      outcome = await executeIntent(deps, intent);
+    } catch (error) {
+      await c.audit.settle?.().catch((settleError: unknown) => logger.error('audit head update failed', { error: String(settleError) }));
+      throw error;
+    }
+    await c.audit.settle?.();
+    return outcome;
+  };
 
   // Built once per container (module scope in the Lambda entry), like every client.
   const idempotencyConfig = new IdempotencyConfig({

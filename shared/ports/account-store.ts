@@ -15,7 +15,10 @@ export interface AccountStore {
   /**
    * Reads, applies `change` and writes conditional on the version read; retries a lost race a
    * bounded number of times. `change` returns null when there is nothing to write.
+   * `current`: the book as the caller read it a moment ago; the first attempt starts from it
+   * instead of reading (its write is still conditional on that version, so a stale one only
+   * costs the read it saved).
    * @throws ConcurrentModificationError after the retries, or whatever `change` throws.
    */
-  update(currency: string, change: (book: AccountBook) => AccountBook | null): Promise<AccountBook>;
+  update(currency: string, change: (book: AccountBook) => AccountBook | null, current?: AccountBook): Promise<AccountBook>;
 }

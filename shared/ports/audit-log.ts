@@ -30,6 +30,12 @@ export interface AuditVerification {
 export interface AuditLog {
   append(stream: string, entry: AuditEntry, at: Date): Promise<AuditRecord>;
   /**
+   * Waits for the work an append may leave running after it resolved (the head pointer update,
+   * when the log overlaps it with the caller's next step) and throws its first failure. Called
+   * before an invocation ends.
+   */
+  settle?(): Promise<void>;
+  /**
    * Checks every stream's chain and head pointer and, when given, that the records agree with
    * every checkpoint (SEC-5): a stream rewritten at or before a checkpointed head fails.
    */

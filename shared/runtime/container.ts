@@ -190,6 +190,8 @@ export function createContainer(job: JobName, config: Config, options: Container
     : new LogEventPublisher(observability.logger));
 
   let rules: Promise<Readonly<Record<string, MarketRules>>> | undefined;
+  /** Set once this container saw the account book open (ensureAccount). */
+  let accountOpened = false;
   const container: Container = {
     config,
     clock,
@@ -210,6 +212,9 @@ export function createContainer(job: JobName, config: Config, options: Container
       doc,
       auditTable: config.auditTable,
       stateTable: config.stateTable,
+      // The executor's head updates overlap its next state write; its handler settles them
+      // before the invocation ends (functions/executor/app.ts).
+      overlapHeadUpdates: job === 'executor',
       events,
       onPublishError: (error, event) => {
         observability.logger.error('domain event not published', { detailType: event.detailType, eventId: event.detail.eventId, error: String(error) });
@@ -237,6 +242,9 @@ export function createContainer(job: JobName, config: Config, options: Container
       return found;
     },
     async ensureAccount() {
+      // Once opened, a book is never removed: later invocations of this container skip the
+      // read (and, in paper mode, the conditional create) on their critical path.
+      if (accountOpened) return;
       // Paper without a budget: the configured opening balance. The paper account's opening
       // fee-asset holding enters the book once, at its price then.
       const paperOpening = async () => {
@@ -257,6 +265,7 @@ export function createContainer(job: JobName, config: Config, options: Container
         clock,
         settings: { mode: config.mode, quoteCurrency: config.quoteCurrency, watchlist: config.watchlist, ...(config.budget ? { budget: config.budget } : {}), paperOpening },
       });
+      accountOpened = true;
     },
   };
   return container;

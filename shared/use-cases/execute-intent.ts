@@ -2,6 +2,8 @@
  * Executes one trade intent exactly once (EXE-1..9, RISK-1, RISK-7).
  *
  * Primary course:
+ * 1-4. One round trip (first-round-trip.ts): the order, the pause, the book, the entry limits and
+ *    the symbol lease together, the sizing's ticker read alongside.
  * 1. If an order for this intent exists and is past submission, return what was recorded
  *    (duplicate delivery, replay, DLQ redrive).
  * 2. A new intent that has expired is recorded EXPIRED with its reason, never executed (EXE-9).
@@ -9,9 +11,9 @@
  *    claim; an intent created in the future beyond clock skew is invalid (EXE-14).
  * 3. Check the kill switch; an unreadable pause record fails the invocation (fail closed). A
  *    pause of entries only (the drift halt, RISK-8) refuses buys and lets exits through.
- * 4. Take the symbol lease; every write below is fenced by its token.
+ * 4. The symbol lease; every write below is fenced by its token.
  * 5. Claim: create the order NEW with a conditional put (only one executor wins), with amount and
- *    price rounded and checked against the market's limits (EXE-6).
+ *    price rounded and checked against the market's limits (EXE-6, size-order.ts).
  * 6. Reserve budget (EXE-7), then record SUBMITTING, BEFORE the exchange is called (EXE-2).
  *    An entry (a buy) is checked against the risk limits in the same conditional write of the
  *    account book that reserves its budget (EXE-13, domain/entry-limits.ts): one that would break
@@ -22,9 +24,8 @@
  *    does not have it AND the last attempt is older than `resendGraceMs` (EXE-3, see below);
  *    the exchange rejects a duplicate client order id anyway.
  * 7a. Immediately before every exchange call (first send and re-send alike, EXE-14) the expiry
- *    and the pause are checked again: the pause is read in the same round trip as the SUBMITTING
- *    write. An order that is not on the exchange and may no longer go out is closed EXPIRED
- *    (expired) or REJECTED (paused) through the order aggregate, its budget released; not sent.
+ *    and the pause are checked again (pre-send-guard.ts): the pause is read in the same round
+ *    trip as the SUBMITTING write. An order that may no longer go out is closed, not sent.
  * 8. Book the result: every change of the order is an event applied by the order aggregate
  *    (domain/order-aggregate.ts) and written by order-commit.ts: fill, fees, state, release of
  *    the surplus.
@@ -53,21 +54,14 @@
  * follows the write, and the resumed path records what it finds (`order.found`).
  */
 import { randomUUID } from 'node:crypto';
-import {
-  ExchangeRejectedError,
-  ExchangeUnknownOutcomeError,
-  LockLostError,
-  ValidationError,
-} from '../domain/errors.js';
+import { ExchangeRejectedError, ExchangeUnknownOutcomeError, ValidationError } from '../domain/errors.js';
 import type { EntryLimits } from '../domain/entry-limits.js';
 import { futureCreationProblem, intentExpiry, type Intent } from '../domain/intent.js';
 import { CLOCK_SKEW_ALLOWANCE_MS } from '../domain/timing.js';
 import type { FeeAmount } from '../domain/fees.js';
 import type { MarketRules } from '../domain/market.js';
-import { dec, str } from '../domain/money.js';
 import { claimOrder, type OrderDraft } from '../domain/order-aggregate.js';
 import { clientOrderIdFor, isTerminal, type OrderRecord, type OrderState } from '../domain/order.js';
-import { limitViolation, roundAmount, roundPrice } from '../domain/precision.js';
 import type { AuditLog } from '../ports/audit-log.js';
 import type { Clock } from '../ports/clock.js';
 import type { ControlStore } from '../ports/control-store.js';
@@ -77,8 +71,10 @@ import type { AccountStore } from '../ports/account-store.js';
 import type { OrderStore } from '../ports/order-store.js';
 import { auditStream, commitOrderEvents, exchangeFeePrices, releaseBudget, type OrderCommitDeps } from './order-commit.js';
 import { pauseBlocks } from './pause.js';
-import type { PauseState } from '../ports/control-store.js';
 import { reserveBudget } from './reserve-budget.js';
+import { expiryBlock, pausedReason, sendBlock, type SendBlocked } from './pre-send-guard.js';
+import { isKnownSymbol, sizeOrder, unknownSymbolError, type Sized } from './size-order.js';
+import { firstRoundTrip, pastSubmission } from './first-round-trip.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
 export type ExecutorStep =
@@ -141,8 +137,6 @@ export interface ExecutionResult {
   readonly fees: readonly FeeAmount[];
 }
 
-/** States after which the executor has nothing left to do: the reconciler follows the order. */
-const SUBMITTED: ReadonlySet<OrderState> = new Set(['OPEN', 'PARTIALLY_FILLED', 'CANCEL_REQUESTED']);
 
 function result(order: OrderRecord, outcome: ExecutionOutcome): ExecutionResult {
   return {
@@ -160,57 +154,53 @@ function result(order: OrderRecord, outcome: ExecutionOutcome): ExecutionResult 
 export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<ExecutionResult> {
   const orderId = clientOrderIdFor(intent.id);
   const step = async (name: ExecutorStep) => deps.afterStep?.(name, intent);
-  const sync = commitDeps(deps);
   // EXE-14: an intent from the future is a bad input: coded error, nothing read or written.
   const future = futureCreationProblem(intent, deps.clock.now(), CLOCK_SKEW_ALLOWANCE_MS);
   if (future) throw new ValidationError(`intent ${intent.id} is invalid: ${future}`, [`createdAt: ${future}`]);
   const intentDeadline = intentExpiry(intent, deps.settings.intentTtlMs);
+  const now = deps.clock.now();
+  // The markets are loaded once per container: no round trip after the first intent.
+  const known = await isKnownSymbol(deps, intent.symbol);
 
+  // 1-4. One round trip (FIRST_ROUND_TRIP): the order, the pause, the book, the entry limits and
+  //      the symbol lease together; the sizing's ticker read runs alongside.
+  const first = await firstRoundTrip(deps, intent, orderId, now, known, intentDeadline);
+  const { existing } = first;
   // 1. Already past submission: a duplicate, replay or redrive. Nothing is sent.
-  const existing = await deps.orders.get(orderId);
-  if (existing && isTerminal(existing.state)) {
+  if (existing && pastSubmission(existing)) {
+    if (first.lease) await deps.locks.release(first.lease);
+    if (!isTerminal(existing.state)) return result(existing, 'already-processed');
     await releaseLeftover(deps, existing);
     return result(existing, 'already-processed');
   }
-  if (existing && SUBMITTED.has(existing.state)) return result(existing, 'already-processed');
   // 2. A symbol the market does not list is a bad input (SEC-4): a coded error, nothing written;
   //    from the queue it dead-letters after maxReceiveCount instead of being retried forever.
-  if (!existing) await assertKnownSymbol(deps, intent.symbol);
-
-  const now = deps.clock.now();
-  // 3. Kill switch, fail closed: a read error propagates and fails the invocation.
-  const pause = await deps.control.getPause();
-  const paused = pauseBlocks(pause, now, intent.side);
-
-  await step('before-claim');
-  const lease = await deps.locks.acquire(`symbol:${intent.symbol}`, `${deps.settings.owner}:${randomUUID()}`, deps.settings.lockLeaseMs, now);
+  if (!existing && !known) throw unknownSymbolError(intent.symbol);
+  // 3. Kill switch, fail closed: a read error fails the invocation.
+  const lease = first.lease ?? (await deps.locks.acquire(`symbol:${intent.symbol}`, `${deps.settings.owner}:${randomUUID()}`, deps.settings.lockLeaseMs, now));
   try {
-    let order = await deps.orders.get(orderId);
+    const pause = await first.pause;
+    const paused = pauseBlocks(pause, now, intent.side);
+    await step('before-claim');
+    // A resumed order is read again under the lease: it was read while the lease was taken.
+    let order = existing ? await deps.orders.get(orderId) : null;
     if (!order) {
-      const claimed = await claim(deps, intent, orderId, lease, now, intentDeadline, paused ? pausedReason(pause) : undefined);
+      const claimed = await claim(deps, intent, orderId, lease, now, intentDeadline, paused ? pausedReason(pause) : undefined, first.sizing);
       order = claimed.order;
-      if (!claimed.won) return result(order, 'already-processed');
-      await step('after-claim');
-      if (isTerminal(order.state)) return result(order, order.state === 'EXPIRED' ? 'expired' : 'rejected');
+      if (claimed.won) {
+        await step('after-claim');
+        if (isTerminal(order.state)) return result(order, order.state === 'EXPIRED' ? 'expired' : 'rejected');
+      }
     }
-    if (isTerminal(order.state) || SUBMITTED.has(order.state)) return result(order, 'already-processed');
+    if (pastSubmission(order)) return result(order, 'already-processed');
     // The recorded expiry holds even if this delivery carries a later one.
     const deadline = order.intentExpiresAt && Date.parse(order.intentExpiresAt) < intentDeadline.getTime() ? new Date(order.intentExpiresAt) : intentDeadline;
 
     if (order.state === 'NEW') {
-      if (deps.clock.now().getTime() >= deadline.getTime()) {
-        order = await commitOrderEvents(sync, order, { type: 'Expired', at: deps.clock.now(), reason: `intent expired at ${deadline.toISOString()} before it was sent` }, lease.token);
-        return result(order, 'expired');
-      }
-      if (paused) {
-        order = await commitOrderEvents(sync, order, { type: 'Rejected', at: deps.clock.now(), reason: pausedReason(pause) }, lease.token);
-        return result(order, 'rejected');
-      }
-      const reserved = await reserveBudget(deps, order);
-      if (!reserved.ok) {
-        order = await commitOrderEvents(sync, order, { type: 'Rejected', at: deps.clock.now(), reason: reserved.reason }, lease.token);
-        return result(order, 'rejected');
-      }
+      const blocked = expiryBlock(deps.clock, deadline) ?? (paused ? { type: 'Rejected' as const, reason: pausedReason(pause) } : null);
+      if (blocked) return await closeUnsent(deps, order, lease, blocked);
+      const reserved = await reserveBudget(deps, order, { book: first.book, ...(first.limits ? { limits: first.limits } : {}) });
+      if (!reserved.ok) return await closeUnsent(deps, order, lease, { type: 'Rejected', reason: reserved.reason });
       await step('after-reserve');
     }
     // From NEW: the first send. From SUBMITTING or UNKNOWN: an earlier attempt may have reached
@@ -229,6 +219,7 @@ async function claim(
   now: Date,
   deadline: Date,
   pausedReason: string | undefined,
+  sizing: Promise<Sized> | null,
 ): Promise<{ order: OrderRecord; won: boolean }> {
   const draft: OrderDraft = {
     id: orderId,
@@ -250,7 +241,7 @@ async function claim(
   } else if (pausedReason) {
     claimed = claimOrder(draft, now, { state: 'REJECTED', reason: pausedReason });
   } else {
-    const sized = await sizeOrder(deps, intent);
+    const sized = await (sizing ?? sizeOrder(deps, intent, () => deps.accounts.get(deps.settings.quoteCurrency)));
     claimed = sized.ok
       ? claimOrder({ ...draft, amount: sized.amount, ...(sized.limitPrice ? { limitPrice: sized.limitPrice } : {}), reservedQuote: sized.reserve }, now)
       : claimOrder(draft, now, { state: 'REJECTED', reason: sized.reason });
@@ -267,6 +258,8 @@ async function claim(
     // retry found the item. The order carries the fencing token of the lease that created it,
     // and tokens are unique per acquisition, so the token tells whose it is.
     if (current.fence === lease.token && current.createdAt === order.createdAt) return { order: current, won: true };
+    // Created by an earlier holder of the lease (read before this lease was taken): this run
+    // holds the lease now and carries on with the order as stored.
     return { order: current, won: false };
   }
   return { order, won: true };
@@ -291,53 +284,6 @@ async function releaseLeftover(deps: ExecuteIntentDeps, order: OrderRecord): Pro
     },
     at,
   );
-}
-
-async function assertKnownSymbol(deps: ExecuteIntentDeps, symbol: string): Promise<void> {
-  try {
-    await deps.marketRules(symbol);
-  } catch (error) {
-    if (error instanceof ExchangeRejectedError && error.reason === 'bad-symbol') {
-      throw new ValidationError(`unknown symbol ${symbol}: not a market of this exchange's watchlist`, [`symbol: ${symbol} is not traded`], { cause: error });
-    }
-    throw error;
-  }
-}
-
-type Sized = { ok: true; amount: string; limitPrice?: string; reserve: string } | { ok: false; reason: string };
-
-/** Rounds the intent to the market and checks limits before anything is sent (EXE-6). */
-async function sizeOrder(deps: ExecuteIntentDeps, intent: Intent): Promise<Sized> {
-  let rules: MarketRules;
-  try {
-    rules = await deps.marketRules(intent.symbol);
-  } catch (error) {
-    // An unknown symbol is a permanent answer: record the intent REJECTED instead of retrying it.
-    if (error instanceof ExchangeRejectedError) return { ok: false, reason: `exchange rejected: ${error.reason}: ${error.message}` };
-    throw error;
-  }
-  let price: string;
-  if (intent.type === 'limit' && intent.limitPrice) price = roundPrice(intent.limitPrice, rules.priceTick);
-  else {
-    const [ticker] = await deps.exchange.fetchTickers([intent.symbol]);
-    if (!ticker) return { ok: false, reason: `no price for ${intent.symbol}` };
-    price = intent.side === 'buy' ? ticker.ask : ticker.bid;
-  }
-  const rawAmount = intent.amount ?? str(dec(intent.quoteAmount ?? '0').div(price));
-  let amount = roundAmount(rawAmount, rules.amountStep);
-  if (intent.side === 'sell') {
-    const book = await deps.accounts.get(deps.settings.quoteCurrency);
-    const held = book?.positions[intent.symbol]?.qty ?? '0';
-    if (dec(amount).gt(held)) amount = roundAmount(held, rules.amountStep);
-  }
-  const violation = limitViolation(rules, amount, price);
-  if (violation) return { ok: false, reason: violation };
-  const reserve = intent.side === 'buy' ? str(dec(amount).times(price).times(dec('1').plus(dec(deps.settings.reservationBufferPercent).div('100')))) : '0';
-  return { ok: true, amount, ...(intent.type === 'limit' ? { limitPrice: price } : {}), reserve };
-}
-
-function pausedReason(pause: PauseState): string {
-  return `trading paused${pause.scope === 'entries' ? ' for entries' : ''}: ${pause.reason ?? 'no reason given'}`;
 }
 
 async function send(
@@ -371,7 +317,8 @@ async function send(
   }
   // EXE-14: the last checks before the call. The order is not on the exchange (first send, or
   // looked up above past the grace), so one that may no longer go out is closed, not sent.
-  if (deps.clock.now().getTime() >= deadline.getTime()) return closeUnsent(deps, current, lease, 'Expired', `intent expired at ${deadline.toISOString()} before it was sent`);
+  const expired = expiryBlock(deps.clock, deadline);
+  if (expired) return closeUnsent(deps, current, lease, expired);
   // Records the attempt (its time starts the next grace period) and reads the pause in the same
   // round trip, as late as anything before the call.
   // Both settle before either failure is thrown: no write of this run outlives it.
@@ -385,14 +332,9 @@ async function send(
   current = submitting.value;
   const pause = pauseRead.value;
   if (!resumed) await step('after-submitting');
-  if (pauseBlocks(pause, deps.clock.now(), current.side)) return closeUnsent(deps, current, lease, 'Rejected', pausedReason(pause));
-  if (deps.clock.now().getTime() >= deadline.getTime()) return closeUnsent(deps, current, lease, 'Expired', `intent expired at ${deadline.toISOString()} before it was sent`);
-  // The exchange call is the one write no fencing token guards: a holder that stalled past its
-  // lease (GC, a frozen container) must not send. Narrows the window; the exchange's duplicate
-  // client order id check closes it.
-  if (deps.clock.now().getTime() >= lease.expiresAt) {
-    throw new LockLostError(lease.name, { details: { orderId: current.id, expiresAt: new Date(lease.expiresAt).toISOString(), reason: 'lease expired before the order was sent' } });
-  }
+  // Paused, expired, or the lease ran out (thrown): pre-send-guard.ts.
+  const blocked = sendBlock(deps.clock, current, pause, deadline, lease);
+  if (blocked) return closeUnsent(deps, current, lease, blocked);
   let remote: ExchangeOrder;
   try {
     remote = await deps.exchange.createOrder({
@@ -441,9 +383,9 @@ function lastAttemptAt(order: OrderRecord): number {
  * Ends an order that is not on the exchange and must not be sent (EXE-14): EXPIRED or REJECTED
  * through the aggregate, which releases its reservation.
  */
-async function closeUnsent(deps: ExecuteIntentDeps, order: OrderRecord, lease: Lease, type: 'Expired' | 'Rejected', reason: string): Promise<ExecutionResult> {
-  const closed = await commitOrderEvents(commitDeps(deps), order, { type, at: deps.clock.now(), reason }, lease.token);
-  return result(closed, type === 'Expired' ? 'expired' : 'rejected');
+async function closeUnsent(deps: ExecuteIntentDeps, order: OrderRecord, lease: Lease, blocked: SendBlocked): Promise<ExecutionResult> {
+  const closed = await commitOrderEvents(commitDeps(deps), order, { type: blocked.type, at: deps.clock.now(), reason: blocked.reason }, lease.token);
+  return result(closed, blocked.type === 'Expired' ? 'expired' : 'rejected');
 }
 
 /** Books the exchange's answer to the send (`Accepted`) or to a lookup (`Reported`). */

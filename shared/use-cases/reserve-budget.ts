@@ -2,8 +2,8 @@
  * The executor's reservation of an order's budget (EXE-7), with the risk limits of an entry
  * checked in the same conditional write of the account book (EXE-13, domain/entry-limits.ts).
  */
-import { reserve } from '../domain/account.js';
-import { entryLimitBreach, isDust } from '../domain/entry-limits.js';
+import { reserve, type AccountBook } from '../domain/account.js';
+import { entryLimitBreach, isDust, type EntryLimits } from '../domain/entry-limits.js';
 import { InsufficientBudgetError, RiskLimitError } from '../domain/errors.js';
 import type { OrderRecord } from '../domain/order.js';
 import type { ExecuteIntentDeps } from './execute-intent.js';
@@ -12,24 +12,39 @@ import { auditStream } from './order-commit.js';
 type ReserveDeps = Pick<ExecuteIntentDeps, 'accounts' | 'audit' | 'clock' | 'entryLimits' | 'markets' | 'settings'>;
 
 /**
+ * What the executor already read in its first round trip: the entry limits in force and the
+ * book. The write stays conditional on the book's version, so a book that changed since is read
+ * again and checked again.
+ */
+export interface ReserveInputs {
+  readonly limits?: Promise<EntryLimits>;
+  readonly book?: Promise<AccountBook | null>;
+}
+
+/**
  * Reserves the order's budget. For an entry, the risk limits are checked on the same book the
  * reservation is computed from, and the store writes it conditional on that book's version: a
  * concurrent reservation makes the write fail and the check run again on the new book (EXE-13).
  * An order already in the book (a run that died after reserving) is not checked again.
  */
-export async function reserveBudget(deps: ReserveDeps, order: OrderRecord): Promise<{ ok: true } | { ok: false; reason: string }> {
+export async function reserveBudget(deps: ReserveDeps, order: OrderRecord, known: ReserveInputs = {}): Promise<{ ok: true } | { ok: false; reason: string }> {
   const entry = order.side === 'buy';
-  const limits = entry ? await deps.entryLimits() : undefined;
+  const limits = entry ? (known.limits ? await known.limits : await deps.entryLimits()) : undefined;
   const rules = entry && deps.markets ? await deps.markets() : {};
+  const book = known.book ? ((await known.book) ?? undefined) : undefined;
   try {
-    await deps.accounts.update(deps.settings.quoteCurrency, (book) => {
+    await deps.accounts.update(
+      deps.settings.quoteCurrency,
+      (book) => {
       if (book.orders[order.id]) return null;
       if (limits) {
         const breach = entryLimitBreach(book, { symbol: order.symbol, reserve: order.reservedQuote }, limits, (p) => isDust(p, rules[p.symbol], p.avgPrice));
         if (breach) throw new RiskLimitError(breach.limit, breach.reason, { details: { orderId: order.id, ...breach.details } });
       }
       return reserve(book, { orderId: order.id, symbol: order.symbol, side: order.side, amount: order.reservedQuote }, deps.clock.now());
-    });
+      },
+      book,
+    );
   } catch (error) {
     if (error instanceof InsufficientBudgetError || error instanceof RiskLimitError) return { ok: false, reason: error.message };
     throw error;

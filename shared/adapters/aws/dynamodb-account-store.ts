@@ -53,9 +53,12 @@ export class DynamoDbAccountStore implements AccountStore {
     return { ...(out.Item.book as AccountBook), version: out.Item.version as number };
   }
 
-  update(currency: string, change: (book: AccountBook) => AccountBook | null): Promise<AccountBook> {
+  update(currency: string, change: (book: AccountBook) => AccountBook | null, known?: AccountBook): Promise<AccountBook> {
+    let given = known?.currency === currency ? known : undefined;
     return this.contention.execute(async () => {
-      const current = await this.get(currency);
+      // The caller's book on the first attempt only; a lost race reads again.
+      const current = given ?? (await this.get(currency));
+      given = undefined;
       if (!current) throw new ConcurrentModificationError(`account book ${currency} does not exist yet`);
       const next = change(current);
       if (!next) return current;

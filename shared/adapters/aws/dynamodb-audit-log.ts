@@ -57,6 +57,16 @@ export interface DynamoDbAuditLogOptions {
   readonly baseDelayMs?: number;
   /** @default 100 */
   readonly maxDelayMs?: number;
+  /**
+   * Let an append resolve once its record is stored, and move the head pointer while the caller
+   * goes on (its next state write), instead of before returning. The invariant `verify` relies
+   * on is kept: the next append to the stream waits for that head update (and fails with its
+   * error) before writing its own record, so the head is never more than one record behind.
+   * `settle()` waits for every update still running and throws the first failure; the owner of
+   * the log calls it before its invocation ends. For the executor's critical path.
+   * @default false (the head is advanced before `append` resolves)
+   */
+  readonly overlapHeadUpdates?: boolean;
 }
 
 export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
@@ -68,6 +78,9 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
   readonly #maxDelayMs: number;
   /** Last record this instance appended, per stream (bounded: least recently used dropped). */
   readonly #knownTails = new Map<string, ChainHead>();
+  readonly #overlapHeadUpdates: boolean;
+  /** Head updates still running (overlapHeadUpdates), per stream. */
+  readonly #pendingHeads = new Map<string, Promise<void>>();
 
   constructor(options: DynamoDbAuditLogOptions) {
     this.#doc = options.doc;
@@ -76,6 +89,7 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     this.#maxAttempts = options.maxAttempts ?? 20;
     this.#baseDelayMs = options.baseDelayMs ?? 5;
     this.#maxDelayMs = options.maxDelayMs ?? 100;
+    this.#overlapHeadUpdates = options.overlapHeadUpdates ?? false;
   }
 
   /**
@@ -100,6 +114,8 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     if (entry.type.length === 0) throw new ValidationError('audit entry type must not be empty');
     if (Number.isNaN(at.getTime())) throw new ValidationError('audit entry date is invalid');
     const atIso = at.toISOString();
+    // The head must have reached this instance's previous record before the next one is written.
+    await this.#settleStream(stream);
 
     let prev: ChainHead | null | undefined = this.#knownTails.get(stream);
     let fromMemory = prev !== undefined;
@@ -132,13 +148,42 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
         await sleep(this.#jitter(attempt));
         continue;
       }
-      await this.#advanceHead(stream, record);
       this.#remember(stream, record);
+      if (!this.#overlapHeadUpdates) {
+        await this.#advanceHead(stream, record);
+        return record;
+      }
+      // Observed by the next append to the stream or by settle(); never left unhandled.
+      const update = this.#advanceHead(stream, record);
+      update.catch(() => undefined);
+      this.#pendingHeads.set(stream, update);
       return record;
     }
     throw new ConcurrentModificationError(`audit stream ${stream}: no free sequence number after ${this.#maxAttempts} attempts`, {
       details: { stream },
     });
+  }
+
+  /**
+   * Waits for the head updates still running (overlapHeadUpdates) and throws the first failure.
+   * A head left one record behind by a failed update is accepted by `verify` and healed by the
+   * next append, but the failure is the caller's to see.
+   */
+  async settle(): Promise<void> {
+    const streams = [...this.#pendingHeads.keys()];
+    const results = await Promise.allSettled(streams.map((stream) => this.#settleStream(stream)));
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  async #settleStream(stream: string): Promise<void> {
+    const pending = this.#pendingHeads.get(stream);
+    if (!pending) return;
+    try {
+      await pending;
+    } finally {
+      if (this.#pendingHeads.get(stream) === pending) this.#pendingHeads.delete(stream);
+    }
   }
 
   /**

@@ -3,7 +3,8 @@
  *
  * Every call: read the circuit (one strongly consistent read), then
  * - closed: call; write only when the outcome changes the state (a counted failure, or the
- *   first success after failures);
+ *   first success after failures); a success on a circuit read closed without failures is not
+ *   recorded at all (nothing to change, so no second read);
  * - open before `retryAt`, or half-open with a live probe lease: refuse with CircuitOpenError
  *   (nothing is sent);
  * - open after `retryAt`, or half-open with an expired lease: claim the probe with a write
@@ -127,11 +128,17 @@ export class CircuitBreakerExchange implements Exchange {
    * only lags by one outcome; the next call records again.
    */
   private async guard<T>(call: () => Promise<T>): Promise<T> {
-    return this.callAndRecord(await this.admitOrThrow(), call);
+    const admitted = await this.admitOrThrow();
+    return this.callAndRecord(admitted.probe, call, admitted.healthy);
   }
 
-  /** Calls, then records the outcome (`probe`: this call is the half-open probe). */
-  private async callAndRecord<T>(probe: boolean, call: () => Promise<T>): Promise<T> {
+  /**
+   * Calls, then records the outcome (`probe`: this call is the half-open probe). `healthy`: the
+   * call was admitted on a closed circuit without failures, so a success changes nothing there
+   * and is not recorded (no second read on the happy path). A failure another instance counted
+   * meanwhile is then reset by the next success recorded on a read that sees it, not by this one.
+   */
+  private async callAndRecord<T>(probe: boolean, call: () => Promise<T>, healthy = false): Promise<T> {
     let result: T;
     try {
       result = await call();
@@ -140,20 +147,23 @@ export class CircuitBreakerExchange implements Exchange {
       if (outcome) await this.record(outcome, probe).catch((recordError: unknown) => this.#onRecordError(recordError));
       throw error;
     }
-    await this.record({ ok: true }, probe).catch((recordError: unknown) => this.#onRecordError(recordError));
+    if (!healthy) await this.record({ ok: true }, probe).catch((recordError: unknown) => this.#onRecordError(recordError));
     return result;
   }
 
-  /** Returns whether this call is the probe; throws CircuitOpenError when it may not be made. */
-  private async admitOrThrow(): Promise<boolean> {
+  /**
+   * Returns whether this call is the probe, and whether it was admitted on a closed circuit
+   * without failures; throws CircuitOpenError when it may not be made.
+   */
+  private async admitOrThrow(): Promise<{ probe: boolean; healthy: boolean }> {
     for (let attempt = 0; attempt < MAX_TRANSITION_ATTEMPTS; attempt += 1) {
       const { state, version } = await this.#store.read(this.id);
       const admission = admit(state, this.#clock.now().getTime(), this.#settings);
-      if (admission.kind === 'call') return false;
+      if (admission.kind === 'call') return { probe: false, healthy: state.status === 'closed' && state.consecutiveFailures === 0 };
       if (admission.kind === 'reject') throw new CircuitOpenError(this.id, admission.retryAt);
       if (await this.#store.write(this.id, admission.next, version)) {
         this.#onTransition?.(state, admission.next);
-        return true;
+        return { probe: true, healthy: false };
       }
       // Another instance claimed the probe (or changed the state): decide again on what it wrote.
     }
