@@ -59,6 +59,7 @@ import { parseWith, withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { executeIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';
 import { entryLimitsOf } from '../../shared/use-cases/scan-settings.js';
+import type { EntryLimits } from '../../shared/domain/entry-limits.js';
 import { RESEND_GRACE_MS } from '../../shared/domain/timing.js';
 import { isSkipped, planRetries, type FailedRecord } from './retry-policy.js';
 
@@ -106,6 +107,8 @@ export interface DeadLettered {
 
 export function createExecutorHandler(c: Container, options: ExecutorHandlerOptions = {}) {
   const tunables = new DynamoDbTunablesStore({ doc: c.doc, table: c.config.stateTable });
+  /** The entry limits as this invocation read them (reset when an invocation starts). */
+  let limitsThisInvocation: Promise<EntryLimits> | undefined;
   const protections = configuredProtections(c.config);
   const deps: ExecuteIntentDeps = {
     orders: c.orders,
@@ -117,7 +120,18 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     clock: c.clock,
     marketRules: (symbol) => c.marketRules(symbol),
     markets: () => c.markets(),
-    entryLimits: async () => entryLimitsOf(protections, (await tunables.getTunables()).tunables),
+    entryLimits: () => {
+      // Read once per invocation (a batch of up to ten intents), not once per entry; a failed
+      // read is not kept, so the next entry reads again.
+      limitsThisInvocation ??= tunables.getTunables().then(
+        (read) => entryLimitsOf(protections, read.tunables),
+        (error: unknown) => {
+          limitsThisInvocation = undefined;
+          throw error;
+        },
+      );
+      return limitsThisInvocation;
+    },
     settings: {
       quoteCurrency: c.config.quoteCurrency,
       lockLeaseMs: c.config.lockLeaseSeconds * 1000,
@@ -264,6 +278,7 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
   };
 
   return withStack('executor', c, ExecutorEventSchema, async (event, context) => {
+    limitsThisInvocation = undefined;
     if ('intent' in event) return run(event.intent, context);
     const processor = new SqsFifoPartialProcessorAsync();
     let response: SQSBatchResponse | undefined;

@@ -15,6 +15,11 @@
  * 5. Claim: create the order NEW with a conditional put (only one executor wins), with amount and
  *    price rounded and checked against the market's limits (EXE-6, size-order.ts).
  * 6. Reserve budget (EXE-7), then record SUBMITTING, BEFORE the exchange is called (EXE-2).
+ *    CLAIM_AND_RESERVE: a new order's reservation is written in the same round trip as its
+ *    claim. A reservation is keyed by the order id, so one made beside a claim that lost is a
+ *    no-op or stands for the stored order (released from the book's own amount when it ends),
+ *    and one a crash left without an order is taken over by the redelivery (a no-op) or given
+ *    back by the reconciler's bounded-age sweep of reservations without a live order.
  *    An entry (a buy) is checked against the risk limits in the same conditional write of the
  *    account book that reserves its budget (EXE-13, domain/entry-limits.ts): one that would break
  *    a limit is recorded REJECTED with the limit's name and reserves nothing. Exits are never
@@ -71,7 +76,7 @@ import type { AccountStore } from '../ports/account-store.js';
 import type { OrderStore } from '../ports/order-store.js';
 import { auditStream, commitOrderEvents, exchangeFeePrices, releaseBudget, type OrderCommitDeps } from './order-commit.js';
 import { pauseBlocks } from './pause.js';
-import { reserveBudget } from './reserve-budget.js';
+import { reserveBudget, type Reserved } from './reserve-budget.js';
 import { expiryBlock, pausedReason, sendBlock, type SendBlocked } from './pre-send-guard.js';
 import { isKnownSymbol, sizeOrder, unknownSymbolError, type Sized } from './size-order.js';
 import { firstRoundTrip, pastSubmission } from './first-round-trip.js';
@@ -95,8 +100,9 @@ export interface ExecuteIntentDeps {
   readonly clock: Clock;
   readonly marketRules: (symbol: string) => Promise<MarketRules>;
   /**
-   * The entry limits in force (the configuration merged with the tunables record), read for
-   * every entry so an operator's change applies to intents already queued (EXE-13).
+   * The entry limits in force (the configuration merged with the tunables record), read when
+   * an entry is executed, not when it was made, so an operator's change applies to intents
+   * already queued (EXE-13). The handler reads them once per invocation (batch).
    */
   readonly entryLimits: () => Promise<EntryLimits>;
   /**
@@ -184,9 +190,13 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
     await step('before-claim');
     // A resumed order is read again under the lease: it was read while the lease was taken.
     let order = existing ? await deps.orders.get(orderId) : null;
+    /** The reservation made alongside a won claim, if any. */
+    let reservation: Reserved | undefined;
     if (!order) {
-      const claimed = await claim(deps, intent, orderId, lease, now, intentDeadline, paused ? pausedReason(pause) : undefined, first.sizing);
+      const reserve = (claimedOrder: OrderRecord) => reserveBudget(deps, claimedOrder, { book: first.book, ...(first.limits ? { limits: first.limits } : {}) });
+      const claimed = await claim(deps, intent, orderId, lease, now, intentDeadline, paused ? pausedReason(pause) : undefined, first.sizing, reserve);
       order = claimed.order;
+      reservation = claimed.reservation;
       if (claimed.won) {
         await step('after-claim');
         if (isTerminal(order.state)) return result(order, order.state === 'EXPIRED' ? 'expired' : 'rejected');
@@ -199,7 +209,7 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
     if (order.state === 'NEW') {
       const blocked = expiryBlock(deps.clock, deadline) ?? (paused ? { type: 'Rejected' as const, reason: pausedReason(pause) } : null);
       if (blocked) return await closeUnsent(deps, order, lease, blocked);
-      const reserved = await reserveBudget(deps, order, { book: first.book, ...(first.limits ? { limits: first.limits } : {}) });
+      const reserved = reservation ?? (await reserveBudget(deps, order, { book: first.book, ...(first.limits ? { limits: first.limits } : {}) }));
       if (!reserved.ok) return await closeUnsent(deps, order, lease, { type: 'Rejected', reason: reserved.reason });
       await step('after-reserve');
     }
@@ -220,7 +230,8 @@ async function claim(
   deadline: Date,
   pausedReason: string | undefined,
   sizing: Promise<Sized> | null,
-): Promise<{ order: OrderRecord; won: boolean }> {
+  reserve: (order: OrderRecord) => Promise<Reserved>,
+): Promise<{ order: OrderRecord; won: boolean; reservation?: Reserved }> {
   const draft: OrderDraft = {
     id: orderId,
     intentId: intent.id,
@@ -250,19 +261,24 @@ async function claim(
   // Write-ahead audit (see AUDIT_ORDER in the module comment): the decision is recorded before
   // the claim, so a crash right after the claim cannot leave an unaudited order.
   for (const entry of claimed.audit) await deps.audit.append(auditStream(intent.symbol), { type: entry.type, correlationId: order.correlationId, data: entry.data }, now);
-  const won = await deps.orders.create(order);
+  // A new order's reservation goes in the same round trip as its claim (CLAIM_AND_RESERVE).
+  const reserving = order.state === 'NEW' ? reserve(order) : undefined;
+  const [create, reserved] = await Promise.allSettled([deps.orders.create(order), reserving]);
+  if (create.status === 'rejected') throw create.reason;
+  if (reserved.status === 'rejected') throw reserved.reason;
+  const won = create.value;
   if (!won) {
     const current = await deps.orders.get(orderId);
     if (!current) throw new Error(`order ${orderId} vanished after a lost claim`);
     // Our own put, reported as a conditional failure: its first response was lost and the SDK's
     // retry found the item. The order carries the fencing token of the lease that created it,
     // and tokens are unique per acquisition, so the token tells whose it is.
-    if (current.fence === lease.token && current.createdAt === order.createdAt) return { order: current, won: true };
+    if (current.fence === lease.token && current.createdAt === order.createdAt) return { order: current, won: true, ...(reserved.value ? { reservation: reserved.value } : {}) };
     // Created by an earlier holder of the lease (read before this lease was taken): this run
     // holds the lease now and carries on with the order as stored.
     return { order: current, won: false };
   }
-  return { order, won: true };
+  return { order, won: true, ...(reserved.value ? { reservation: reserved.value } : {}) };
 }
 
 /**

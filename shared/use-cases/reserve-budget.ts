@@ -27,7 +27,9 @@ export interface ReserveInputs {
  * concurrent reservation makes the write fail and the check run again on the new book (EXE-13).
  * An order already in the book (a run that died after reserving) is not checked again.
  */
-export async function reserveBudget(deps: ReserveDeps, order: OrderRecord, known: ReserveInputs = {}): Promise<{ ok: true } | { ok: false; reason: string }> {
+export type Reserved = { ok: true } | { ok: false; reason: string };
+
+export async function reserveBudget(deps: ReserveDeps, order: OrderRecord, known: ReserveInputs = {}): Promise<Reserved> {
   const entry = order.side === 'buy';
   const limits = entry ? (known.limits ? await known.limits : await deps.entryLimits()) : undefined;
   const rules = entry && deps.markets ? await deps.markets() : {};
