@@ -59,6 +59,12 @@ export interface Exchange {
   /** Closed one-minute candles, oldest first. */
   fetchCandles(symbol: string, limit: number): Promise<Candle[]>;
   createOrder(request: PlaceOrderRequest): Promise<ExchangeOrder>;
+  /**
+   * Starts what the next `createOrder` reads before sending (the circuit breaker's shared state),
+   * so that read overlaps the caller's last write before the send (PERF-2). Optional: an exchange
+   * without such a read has nothing to prepare.
+   */
+  prepareOrder?(): void;
   /** Looks an order up by client order id. `null` means the exchange answered "not found". */
   fetchOrderByClientId(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null>;
   fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]>;

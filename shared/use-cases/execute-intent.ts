@@ -337,7 +337,9 @@ async function send(
   if (expired) return closeUnsent(deps, current, lease, expired);
   // Records the attempt (its time starts the next grace period) and reads the pause in the same
   // round trip, as late as anything before the call.
-  // Both settle before either failure is thrown: no write of this run outlives it.
+  // Both settle before either failure is thrown: no write of this run outlives it. The exchange
+  // reads what the send needs (its circuit) in the same round trip.
+  deps.exchange.prepareOrder?.();
   const [submitting, pauseRead] = await Promise.allSettled([
     commitOrderEvents(sync, current, { type: 'Submitting', at: deps.clock.now(), ...(sinceLastAttemptMs !== undefined ? { sinceLastAttemptMs } : {}) }, lease.token),
     deps.control.getPause(),

@@ -2,9 +2,9 @@
  * RISK-5 / PERF-2: the circuit breaker reads the shared circuit once per call on the happy path
  * (admission), and still records every outcome that changes it.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { CircuitBreakerExchange } from '../../shared/adapters/exchange/circuit-breaker-exchange.js';
-import type { CircuitSettings } from '../../shared/domain/circuit.js';
+import { CircuitOpenError, type CircuitSettings } from '../../shared/domain/circuit.js';
 import { ExchangeTransientError } from '../../shared/domain/errors.js';
 import { InMemoryCircuitStore } from '../fixtures/scanner-fakes.js';
 import { ManualClock } from '../support/local-runtime.js';
@@ -60,6 +60,42 @@ describe('Class: CircuitBreakerExchange', () => {
       // Assess: admission read, then the outcome's read and write
       expect(store.reads).toBe(2);
       expect(await breaker.circuit()).toEqual({ status: 'closed', consecutiveFailures: 0 });
+    });
+  });
+
+  describe('Method: prepareOrder', () => {
+    const order = { clientOrderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '0.001' } as const;
+
+    it('lets the next createOrder decide on the read it started, and only that call', async () => {
+      const { store, breaker } = setup();
+      breaker.prepareOrder();
+      await breaker.createOrder(order);
+      expect(store.reads).toBe(1);
+      await breaker.createOrder({ ...order, clientOrderId: 'tw-2' });
+      expect(store.reads).toBe(2);
+    });
+
+    it('refuses the order when the prepared read finds the circuit open', async () => {
+      const { store, inner, breaker } = setup();
+      await store.write(inner.id, { status: 'open', consecutiveFailures: 3, openedAt: 0, retryAt: Date.parse('2026-05-01T13:00:00Z') }, 0);
+      breaker.prepareOrder();
+      await expect(breaker.createOrder(order)).rejects.toBeInstanceOf(CircuitOpenError);
+    });
+
+    it('reads again when the prepared read is older than a moment', async () => {
+      const { store, inner, breaker } = setup();
+      const now = vi.spyOn(performance, 'now');
+      try {
+        now.mockReturnValue(1_000);
+        breaker.prepareOrder();
+        // The circuit opens after the prepared read, and the send comes much later.
+        await store.write(inner.id, { status: 'open', consecutiveFailures: 3, openedAt: 0, retryAt: Date.parse('2026-05-01T13:00:00Z') }, 0);
+        now.mockReturnValue(10_000);
+        await expect(breaker.createOrder(order)).rejects.toBeInstanceOf(CircuitOpenError);
+        expect(store.reads).toBe(2);
+      } finally {
+        now.mockRestore();
+      }
     });
   });
 });

@@ -32,13 +32,18 @@ import {
 } from '../../domain/circuit.js';
 import { ConcurrentModificationError, ErrorCode, TradewardenError } from '../../domain/errors.js';
 import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
-import type { CircuitStore } from '../../ports/circuit-store.js';
+import type { CircuitStore, VersionedCircuit } from '../../ports/circuit-store.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Balance, CancelExchange, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
 import { RateBudgetExhaustedError } from '../../ports/rate-budget.js';
 
 /** Attempts to write one transition before giving up with ConcurrentModificationError. */
 const MAX_TRANSITION_ATTEMPTS = 5;
+/**
+ * How old a read started by `prepareOrder` may be when createOrder decides on it: one round trip
+ * of the caller's last write, with room for a slow one. Older, it is read again.
+ */
+const PREPARED_READ_MAX_AGE_MS = 1000;
 
 export interface CircuitBreakerExchangeOptions {
   readonly inner: Exchange;
@@ -66,6 +71,8 @@ export class CircuitBreakerExchange implements Exchange {
   readonly #settings: CircuitSettings;
   readonly #onTransition: ((from: CircuitState, to: CircuitState) => void) | undefined;
   readonly #onRecordError: (error: unknown) => void;
+  /** The read `prepareOrder` started for the next createOrder, and when (performance.now()). */
+  #prepared: { readonly read: Promise<VersionedCircuit>; readonly at: number } | undefined;
 
   constructor(options: CircuitBreakerExchangeOptions) {
     this.#inner = options.inner;
@@ -93,7 +100,21 @@ export class CircuitBreakerExchange implements Exchange {
     return this.guard(() => this.#inner.fetchCandles(symbol, limit));
   }
   createOrder(request: PlaceOrderRequest): Promise<ExchangeOrder> {
-    return this.guard(() => this.#inner.createOrder(request));
+    const prepared = this.#prepared;
+    this.#prepared = undefined;
+    const fresh = prepared && performance.now() - prepared.at <= PREPARED_READ_MAX_AGE_MS ? prepared.read : undefined;
+    return this.guard(() => this.#inner.createOrder(request), fresh);
+  }
+
+  /**
+   * Reads the circuit for the next createOrder now, while the caller makes its last write before
+   * the send: the admission then decides on a state read one round trip earlier instead of
+   * adding a round trip of its own. A failed read is read again at the call.
+   */
+  prepareOrder(): void {
+    const read = this.#store.read(this.id);
+    read.catch(() => undefined);
+    this.#prepared = { read, at: performance.now() };
   }
   fetchOrderByClientId(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
     return this.guard(() => this.#inner.fetchOrderByClientId(symbol, clientOrderId));
@@ -127,8 +148,8 @@ export class CircuitBreakerExchange implements Exchange {
    * outcome into a storage error (EXE-3), so it goes to `onRecordError` instead. The circuit
    * only lags by one outcome; the next call records again.
    */
-  private async guard<T>(call: () => Promise<T>): Promise<T> {
-    const admitted = await this.admitOrThrow();
+  private async guard<T>(call: () => Promise<T>, prepared?: Promise<VersionedCircuit>): Promise<T> {
+    const admitted = await this.admitOrThrow(prepared);
     return this.callAndRecord(admitted.probe, call, admitted.healthy);
   }
 
@@ -155,9 +176,9 @@ export class CircuitBreakerExchange implements Exchange {
    * Returns whether this call is the probe, and whether it was admitted on a closed circuit
    * without failures; throws CircuitOpenError when it may not be made.
    */
-  private async admitOrThrow(): Promise<{ probe: boolean; healthy: boolean }> {
+  private async admitOrThrow(prepared?: Promise<VersionedCircuit>): Promise<{ probe: boolean; healthy: boolean }> {
     for (let attempt = 0; attempt < MAX_TRANSITION_ATTEMPTS; attempt += 1) {
-      const { state, version } = await this.#store.read(this.id);
+      const { state, version } = attempt === 0 && prepared ? await prepared.catch(() => this.#store.read(this.id)) : await this.#store.read(this.id);
       const admission = admit(state, this.#clock.now().getTime(), this.#settings);
       if (admission.kind === 'call') return { probe: false, healthy: state.status === 'closed' && state.consecutiveFailures === 0 };
       if (admission.kind === 'reject') throw new CircuitOpenError(this.id, admission.retryAt);
