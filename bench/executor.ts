@@ -163,7 +163,9 @@ async function drainWith(workers: readonly LocalRuntime[]): Promise<number> {
 const ROUND_TRIP_SAMPLES = 7;
 
 export async function benchExecutor(intentsPerRun: number): Promise<ExecutorBench> {
-  const t = await startTestStack({ TW_WATCHLIST: SYMBOLS.join(','), TW_PAPER_INITIAL_QUOTE: '100000000', TW_MAX_EXPOSURE_PER_SYMBOL: '100000000' });
+  // Entry limits out of the way (EXE-13 has its own suite): every intent of the bench is executed,
+  // none refused for the open positions of its 32 symbols.
+  const t = await startTestStack({ TW_WATCHLIST: SYMBOLS.join(','), TW_PAPER_INITIAL_QUOTE: '100000000', TW_MAX_EXPOSURE_PER_SYMBOL: '100000000', TW_MAX_OPEN_POSITIONS: '1000' });
   const tables = { state: t.config.stateTable, audit: t.config.auditTable, idempotency: t.config.idempotencyTable, paper: t.config.paperTable };
   try {
     const intentsPerSecond: Record<number, number> = {};

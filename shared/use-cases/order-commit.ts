@@ -14,7 +14,7 @@
  * sweep (EXE-7). Never release before the state is terminal: a released entry forgets what was
  * booked (a late fill is then counted from the order's own record: order-aggregate.ts).
  */
-import { applyFill, feeAssetsOf, release } from '../domain/account.js';
+import { applyFill, feeAssetsOf, release, type AccountBook } from '../domain/account.js';
 import { applyOrderEvents, type FillToBook, type OrderEvent } from '../domain/order-aggregate.js';
 import type { OrderRecord } from '../domain/order.js';
 import { UNSIGNED_DECIMAL_PATTERN, dec, type DecimalString } from '../domain/money.js';
@@ -62,7 +62,7 @@ export async function commitOrderEvents(deps: OrderCommitDeps, order: OrderRecor
   if (!last) return order;
   const at = last.at;
   const decision = applyOrderEvents(order, list);
-  if (decision.budget.book) await bookFill(deps, order, decision.budget.book, at);
+  const booked = decision.budget.book ? await bookFill(deps, order, decision.budget.book, at) : undefined;
   let next = order;
   if (decision.changed) {
     // Each record names the order's side, so a record (and the event announcing it) reads alone.
@@ -70,7 +70,8 @@ export async function commitOrderEvents(deps: OrderCommitDeps, order: OrderRecor
     next = await deps.orders.save(decision.next, { version: order.version, fence });
   }
   if (decision.budget.release !== 'none') {
-    const released = await releaseBudget(deps, next, at);
+    // Starts from the book the fill just wrote (still conditional on its version): one read less.
+    const released = await releaseBudget(deps, next, at, booked ? { book: booked } : {});
     if (decision.budget.release === 'audited') {
       await deps.audit.append(
         auditStream(order.symbol),
@@ -89,7 +90,12 @@ export async function commitOrderEvents(deps: OrderCommitDeps, order: OrderRecor
  * booked more than the order records is a late fill being committed under the lease, and
  * releasing it would make the book forget that fill; it is left to that commit.
  */
-export async function releaseBudget(deps: OrderCommitDeps, order: OrderRecord, at: Date, options: { unlessBookAhead?: boolean } = {}): Promise<{ changed: boolean; amount: string }> {
+export async function releaseBudget(
+  deps: OrderCommitDeps,
+  order: OrderRecord,
+  at: Date,
+  options: { unlessBookAhead?: boolean; book?: AccountBook } = {},
+): Promise<{ changed: boolean; amount: string }> {
   let amount = '0';
   let changed = false;
   await deps.accounts.update(deps.quoteCurrency, (book) => {
@@ -99,13 +105,14 @@ export async function releaseBudget(deps: OrderCommitDeps, order: OrderRecord, a
     const next = release(book, order.id, at);
     changed = next !== null;
     return next;
-  });
+  }, options.book);
   return { changed, amount };
 }
 
-async function bookFill(deps: OrderCommitDeps, order: OrderRecord, fill: FillToBook, at: Date): Promise<void> {
-  if (!dec(fill.filled).gt(0)) return;
+/** Books the fill; returns the book as written (or as read, when there was nothing to book). */
+async function bookFill(deps: OrderCommitDeps, order: OrderRecord, fill: FillToBook, at: Date): Promise<AccountBook | undefined> {
+  if (!dec(fill.filled).gt(0)) return undefined;
   const feeAssets = feeAssetsOf(fill.fees, order.symbol, deps.quoteCurrency);
   const feePrices = feeAssets.length > 0 && deps.feePrices ? await deps.feePrices(feeAssets) : {};
-  await deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill, feePrices }, at));
+  return deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill, feePrices }, at));
 }
