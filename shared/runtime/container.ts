@@ -242,9 +242,11 @@ export function createContainer(job: JobName, config: Config, options: Container
       return found;
     },
     async ensureAccount() {
-      // Once opened, a book is never removed: later invocations of this container skip the
-      // read (and, in paper mode, the conditional create) on their critical path.
-      if (accountOpened) return;
+      // Once opened, a book is never removed: the executor's later invocations skip the read
+      // (and, in paper mode, the conditional create) on their critical path. The scheduled
+      // functions keep the read: it is their first request, so a store that refuses reads fails
+      // them before they take their run lock (store-faults-reconciler.test.ts).
+      if (accountOpened && job === 'executor') return;
       // Paper without a budget: the configured opening balance. The paper account's opening
       // fee-asset holding enters the book once, at its price then.
       const paperOpening = async () => {
