@@ -107,6 +107,11 @@ export class CandleVenue implements Exchange {
     return fills;
   }
 
+  /** Fills happen only when candles close (closeStep), never on arrival: nothing to take. */
+  takeFills(): VenueFill[] {
+    return [];
+  }
+
   get openOrders(): number {
     return this.#open.size;
   }

@@ -31,6 +31,8 @@ import { entryLimitsOf } from '../shared/use-cases/scan-settings.js';
 import type { CandleGap } from './data/candle-file.js';
 import { readDataSet, type DataSetFile } from './data/data-set.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
+import { PaperVenue } from './paper-venue.js';
+import type { QuoteSource } from './replay-market.js';
 import { MemoryAccountStore, MemoryAuditLog, MemoryControlStore, MemoryLockService, MemoryOrderStore, MemoryQueue, MemoryTunablesStore, SimulatedClock } from './memory-ports.js';
 import { CandleThinner } from './report/candle-thinner.js';
 import { EquityTracker } from './report/equity-tracker.js';
@@ -60,6 +62,14 @@ export interface BacktestSettings {
   readonly reservationBufferPercent: DecimalString;
   readonly reservationMaxAgeMs: number;
   readonly drift: { readonly alarmQuote: DecimalString; readonly pauseQuote: DecimalString };
+  /**
+   * The quotes of every moment (bid, ask, last), e.g. the SyntheticMarket the data set was
+   * recorded from. When given, the venue is the paper exchange of `npm start` (its matching and
+   * settlement over in-memory books, paper-venue.ts) priced at these quotes, and the candles
+   * still come from the files: the parity run (BT-1). Without it, the candle venue fills from
+   * the candles alone (BT-2).
+   */
+  readonly quotes?: QuoteSource;
   /** Sees the intents of every slot as the scanner made them (parity checks). */
   readonly onIntents?: (intents: readonly Intent[]) => void;
   /** Wall clock for the report's `seconds` (the only field that differs between equal runs). */
@@ -92,17 +102,20 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const resolved = resolveScanSettings(settings.scan, settings.tunables, settings.strategies);
   const lookback = Math.max(1, ...resolved.strategies.map((s) => s.strategy.candlesNeeded)) + 1;
   const clock = new SimulatedClock(settings.from ?? 0);
-  const venue = new CandleVenue({
-    quoteCurrency: quote,
-    initialQuote: settings.initialQuote,
-    feeRate: str(dec(settings.feePercent).div(100)),
-    feeAsset: settings.feeAsset,
-    slippage: str(dec(settings.slippagePercent).div(100)),
-    volumeShare: str(dec(settings.volumeSharePercent).div(100)),
-    timeframeMs: CANDLE_MS,
-    lookback,
-    rules: settings.rules,
-  });
+  const feeRate = str(dec(settings.feePercent).div(100));
+  const venue: CandleVenue | PaperVenue = settings.quotes
+    ? new PaperVenue({ quotes: settings.quotes, rules: settings.rules, clock, timeframeMs: CANDLE_MS, lookback, feeRate, feeAsset: settings.feeAsset, initialBalances: { [quote]: settings.initialQuote } })
+    : new CandleVenue({
+        quoteCurrency: quote,
+        initialQuote: settings.initialQuote,
+        feeRate,
+        feeAsset: settings.feeAsset,
+        slippage: str(dec(settings.slippagePercent).div(100)),
+        volumeShare: str(dec(settings.volumeSharePercent).div(100)),
+        timeframeMs: CANDLE_MS,
+        lookback,
+        rules: settings.rules,
+      });
   const orders = new MemoryOrderStore();
   const accounts = new MemoryAccountStore();
   const locks = new MemoryLockService();
@@ -207,6 +220,8 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
         rejected.push({ time: clock.now().toISOString(), symbol: intent.symbol, strategy: intent.strategy, side: intent.side, reason: `${result.outcome}: ${result.reason ?? result.state}` });
       }
     }
+    // A venue that fills on arrival (the paper exchange) filled them now.
+    await recordFills(venue.takeFills());
     // 5. Equity at the closes.
     const book = await accounts.get(quote);
     if (book) {
