@@ -18,6 +18,7 @@ import { ReplayMarket, type QuoteSource } from './replay-market.js';
 
 export interface PaperVenueSettings {
   readonly quotes: QuoteSource;
+  readonly quoteCurrency: string;
   readonly rules: Readonly<Record<string, MarketRules>>;
   readonly clock: Clock;
   readonly timeframeMs: number;
@@ -40,12 +41,16 @@ export class PaperVenue implements Exchange {
   readonly #paper: PaperExchange;
   readonly #market: ReplayMarket;
   readonly #clock: Clock;
+  readonly #quotes: QuoteSource;
+  readonly #quoteCurrency: string;
   readonly #seen = new Map<string, Seen>();
   #fills: VenueFill[] = [];
 
   constructor(settings: PaperVenueSettings) {
     this.#market = new ReplayMarket(settings.rules, settings.quotes, settings.timeframeMs, settings.lookback);
     this.#clock = settings.clock;
+    this.#quotes = settings.quotes;
+    this.#quoteCurrency = settings.quoteCurrency;
     this.#paper = new PaperExchange({
       books: (initial) => new MemoryPaperStore(initial),
       market: this.#market,
@@ -56,6 +61,11 @@ export class PaperVenue implements Exchange {
       symbols: Object.keys(settings.rules),
     });
     this.source = this.#paper.source;
+  }
+
+  /** Quote price of an asset at the moment: the last price of its market. */
+  priceOf(asset: string): DecimalString {
+    return this.#quotes.ticker(`${asset}/${this.#quoteCurrency}`, this.#clock.now()).last;
   }
 
   /** The candles of one step have closed: they become market data. Returns the fills not yet taken. */
@@ -106,17 +116,23 @@ export class PaperVenue implements Exchange {
     const cost = sub(order.cost, before.cost);
     const fee = feeDeltas(order.fees, before.fees);
     this.#seen.set(order.clientOrderId, { filled: order.filled, cost: order.cost, fees: order.fees });
+    const price = str(dec(cost).div(amount));
+    const rules = this.#market.rules(order.symbol);
+    // One currency per fill on the paper exchange (quote, base or the third asset).
+    const feeCurrency = fee[0]?.currency ?? rules.quote;
+    const feeAmount = fee[0]?.amount ?? '0';
+    const feeQuote = feeCurrency === rules.quote ? feeAmount : str(dec(feeAmount).times(feeCurrency === rules.base ? price : this.priceOf(feeCurrency)));
     this.#fills.push({
       time: this.#clock.now().getTime(),
       orderId: order.clientOrderId,
       symbol: order.symbol,
       side: order.side,
       amount,
-      price: str(dec(cost).div(amount)),
+      price,
       cost,
-      // One currency per fill on the paper exchange (quote, base or the third asset).
-      fee: fee[0]?.amount ?? '0',
-      feeCurrency: fee[0]?.currency ?? this.#market.rules(order.symbol).quote,
+      fee: feeAmount,
+      feeCurrency,
+      feeQuote,
     });
     return order;
   }

@@ -79,7 +79,8 @@ async function backtestOf(config: Config, dir: string, market: SyntheticMarket, 
     rules: Object.fromEntries(SYMBOLS.map((s) => [s, market.rules(s)])),
     initialQuote: config.paperInitialQuote,
     feePercent: config.paperFeePercent,
-    feeAsset: 'quote',
+    feeAsset: config.paperFeeAsset,
+    initialFeeAsset: config.paperInitialFeeAsset,
     slippagePercent: '0',
     volumeSharePercent: '100',
     reservationBufferPercent: config.reservationBufferPercent,
@@ -90,7 +91,13 @@ async function backtestOf(config: Config, dir: string, market: SyntheticMarket, 
   });
 }
 
-describe('Backtest parity with the npm start runtime (BT-1)', () => {
+/** Fees in the quote currency, and in a third asset (BNB) held from the start (EXE-12). */
+const FEES: ReadonlyArray<{ readonly name: string; readonly env: Readonly<Record<string, string>> }> = [
+  { name: 'fees in USDT', env: {} },
+  { name: 'fees in BNB', env: { [ENV.paperFeeAsset]: 'BNB', [ENV.paperInitialFeeAsset]: '25' } },
+];
+
+describe.each(FEES)('Backtest parity with the npm start runtime, $name (BT-1)', ({ env }) => {
   let t: TestStack;
   let runtime: LocalRuntime;
   let dir: string;
@@ -98,7 +105,7 @@ describe('Backtest parity with the npm start runtime (BT-1)', () => {
   const live = { intents: [] as Intent[], orders: [] as OrderRecord[], book: null as AccountBook | null };
 
   beforeAll(async () => {
-    t = await startTestStack({ [ENV.watchlist]: SYMBOLS.join(','), [ENV.maxOpenPositions]: '8', [ENV.dropPercent]: '0.3', [ENV.takeProfitPercent]: '0.3', [ENV.stopLossPercent]: '0.3' });
+    t = await startTestStack({ ...env, [ENV.watchlist]: SYMBOLS.join(','), [ENV.maxOpenPositions]: '8', [ENV.dropPercent]: '0.3', [ENV.takeProfitPercent]: '0.3', [ENV.stopLossPercent]: '0.3' });
     runtime = t.runtime({ clock });
     // npm start's cycle at every slot close of the window: scan, execute the queue, reconcile.
     for (let slot = WINDOW_START + MINUTE; slot <= WINDOW_END; slot += MINUTE) {
@@ -137,5 +144,7 @@ describe('Backtest parity with the npm start runtime (BT-1)', () => {
     // The report's trades are those fills.
     expect(report.totals.fees).not.toBe(0);
     expect(report.candles).toBe(SYMBOLS.length * WINDOW_MINUTES);
+    const feeCurrencies = new Set(liveFills.flatMap((f) => f.fees.map((fee) => fee.currency)));
+    expect(feeCurrencies).toEqual(new Set([t.config.paperFeeAsset === 'quote' ? 'USDT' : t.config.paperFeeAsset]));
   });
 });

@@ -14,12 +14,12 @@ describe('Backtest paper venue: the paper exchange over in-memory books and a re
   it('fills a market order on arrival at the quote of that moment, charges the fee, and reports the fill once', async () => {
     const clock = new SimulatedClock(T0 + MINUTE);
     const quotes = { ticker: (symbol: string, at: Date): Ticker => ({ symbol, bid: '99.5', ask: '100.5', last: '100', volume: '1000', timestamp: at.getTime() }) };
-    const venue = new PaperVenue({ quotes, rules: RULES, clock, timeframeMs: MINUTE, lookback: 3, feeRate: '0.001', feeAsset: 'quote', initialBalances: { USDT: '1000' } });
+    const venue = new PaperVenue({ quotes, quoteCurrency: 'USDT', rules: RULES, clock, timeframeMs: MINUTE, lookback: 3, feeRate: '0.001', feeAsset: 'quote', initialBalances: { USDT: '1000' } });
     venue.closeStep(T0 + MINUTE, new Map([['BTC/USDT', candle(0, '100')]]));
     expect((await venue.fetchCandles('BTC/USDT', 5)).map((c) => c.openTime)).toEqual([T0]);
     const order = await venue.createOrder({ clientOrderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '2' });
     expect(order).toMatchObject({ status: 'closed', filled: '2', cost: '201', fees: [{ currency: 'USDT', amount: '0.201' }] });
-    expect(venue.takeFills()).toEqual([{ time: T0 + MINUTE, orderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', amount: '2', price: '100.5', cost: '201', fee: '0.201', feeCurrency: 'USDT' }]);
+    expect(venue.takeFills()).toEqual([{ time: T0 + MINUTE, orderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', amount: '2', price: '100.5', cost: '201', fee: '0.201', feeCurrency: 'USDT', feeQuote: '0.201' }]);
     await venue.fetchOrderByClientId('BTC/USDT', 'tw-1');
     expect(venue.takeFills()).toEqual([]);
     expect((await venue.fetchBalances()).USDT).toEqual({ free: '798.799', used: '0', total: '798.799' });
@@ -29,7 +29,7 @@ describe('Backtest paper venue: the paper exchange over in-memory books and a re
   it('keeps candles to the lookback and never shows one that has not closed', async () => {
     const clock = new SimulatedClock(T0);
     const quotes = { ticker: (symbol: string, at: Date): Ticker => ({ symbol, bid: '1', ask: '1', last: '1', volume: '1', timestamp: at.getTime() }) };
-    const venue = new PaperVenue({ quotes, rules: RULES, clock, timeframeMs: MINUTE, lookback: 2, feeRate: '0', feeAsset: 'quote', initialBalances: { USDT: '1' } });
+    const venue = new PaperVenue({ quotes, quoteCurrency: 'USDT', rules: RULES, clock, timeframeMs: MINUTE, lookback: 2, feeRate: '0', feeAsset: 'quote', initialBalances: { USDT: '1' } });
     for (let i = 0; i < 4; i += 1) venue.closeStep(T0 + (i + 1) * MINUTE, new Map([['BTC/USDT', candle(i, String(100 + i))]]));
     clock.set(T0 + 3 * MINUTE);
     expect((await venue.fetchCandles('BTC/USDT', 5)).map((c) => c.close)).toEqual(['102']);
