@@ -1,6 +1,8 @@
 /**
  * The paper exchange: the Exchange port on the synthetic market, with its books in DynamoDB
  * (PAPER_TABLE) so that every Lambda container, restarts and the local stack share one state.
+ * A backtest runs the same class over in-memory books (memory-paper-store.ts) and a replay of
+ * the market (BT-1).
  * Three concepts, one file each:
  * - matching (paper-matching.ts): validity, prices, fills of market and resting limit orders,
  *   cancels;
@@ -15,24 +17,40 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigError, ExchangeRejectedError } from '../../domain/errors.js';
 import { ASSET_PATTERN, feeOf } from '../../domain/fees.js';
-import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
+import type { Candle, DataSource, MarketRules, Ticker } from '../../domain/market.js';
 import { UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, str, type DecimalString } from '../../domain/money.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
 import { CLIENT_ORDER_ID_PATTERN, canceledOrder, crosses, filledOrder, placedOrder, quoteOrder, validateOrder } from './paper-matching.js';
 import { PaperSettlement, applyDeltas, backoff, clientOrderIdOf, feeFor, paperConflict, type FeeSettings } from './paper-settlement.js';
-import { OPEN_PARTITION, PaperStore, UNSETTLED_PARTITION, isConditionFailed, paperInternal, type OrderItem } from './paper-store.js';
-import type { SyntheticMarket } from './synthetic-market.js';
+import { OPEN_PARTITION, PaperStore, UNSETTLED_PARTITION, isConditionFailed, paperInternal, type OrderItem, type PaperBooks } from './paper-store.js';
 
 export { PAPER_OPEN_ORDERS_INDEX } from './paper-store.js';
 
 const DEFAULT_MAX_WRITE_ATTEMPTS = 25;
 
-export interface PaperExchangeOptions {
-  readonly doc: DynamoDBDocumentClient;
-  /** Name of the table built from PAPER_TABLE. */
-  readonly table: string;
-  readonly market: SyntheticMarket;
+/**
+ * The market the paper exchange prices at: the synthetic market, or a backtest's replay of it
+ * (candles from files, quotes of the moment). Prices leave it as decimal strings.
+ */
+export interface PaperMarket {
+  /** @throws ExchangeRejectedError `bad-symbol` for a symbol it does not trade. */
+  rules(symbol: string): MarketRules;
+  ticker(symbol: string, at: Date): Ticker;
+  /** The `limit` most recent candles closed at `until`, oldest first. */
+  candles(symbol: string, until: Date, limit: number): Candle[];
+}
+
+/**
+ * Where the books live: a DynamoDB table (PAPER_TABLE), or any store with the same conditional
+ * writes, made from the validated opening balances (`books`).
+ */
+export type PaperStorage =
+  | { readonly doc: DynamoDBDocumentClient; readonly table: string }
+  | { readonly books: (initialBalances: Readonly<Record<string, DecimalString>>) => PaperBooks };
+
+export type PaperExchangeOptions = PaperStorage & {
+  readonly market: PaperMarket;
   readonly clock: Clock;
   /** Fee per fill as a fraction of its cost, e.g. '0.001'. */
   readonly feeRate: DecimalString;
@@ -44,19 +62,21 @@ export interface PaperExchangeOptions {
   readonly symbols: readonly string[];
   /** Attempts of one optimistic write before ConcurrentModificationError. @default 25 */
   readonly maxWriteAttempts?: number;
-}
+  /** What `source` reports to the scanner. @default 'synthetic' */
+  readonly source?: DataSource;
+};
 
 /** Paper trading against the synthetic market, with DynamoDB books. */
 export class PaperExchange implements Exchange {
   readonly id = 'paper';
-  readonly source = 'synthetic' as const;
+  readonly source: DataSource;
 
-  private readonly market: SyntheticMarket;
+  private readonly market: PaperMarket;
   private readonly clock: Clock;
   private readonly fees: FeeSettings;
   private readonly symbols: readonly string[];
   private readonly maxWriteAttempts: number;
-  private readonly store: PaperStore;
+  private readonly store: PaperBooks;
   private readonly settlement: PaperSettlement;
 
   /** @throws ConfigError when the fee rate, a balance, a symbol or the attempt bound is invalid. */
@@ -88,7 +108,8 @@ export class PaperExchange implements Exchange {
     this.fees = { feeAsset, feeRate: str(dec(options.feeRate)) };
     this.symbols = [...options.symbols];
     this.maxWriteAttempts = attempts;
-    this.store = new PaperStore(options.doc, options.table, initial);
+    this.source = options.source ?? 'synthetic';
+    this.store = 'books' in options ? options.books(initial) : new PaperStore(options.doc, options.table, initial);
     this.settlement = new PaperSettlement(this.store, attempts);
   }
 

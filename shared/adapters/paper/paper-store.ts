@@ -90,8 +90,25 @@ export interface BalancesItem {
   readonly version: number;
 }
 
+/**
+ * The paper exchange's books, item by item, every write conditional: in DynamoDB (PaperStore)
+ * or in memory (MemoryPaperStore, for a backtest) with the same conditions.
+ */
+export interface PaperBooks {
+  getOrder(clientOrderId: string): Promise<OrderItem | null>;
+  /** @returns false when an order with its client order id exists. */
+  createOrder(order: OrderItem): Promise<boolean>;
+  /** @throws an error named ConditionalCheckFailedException when the order is not at `expectedVersion`. */
+  putOrder(order: OrderItem, expectedVersion: number): Promise<void>;
+  readBalances(): Promise<BalancesItem>;
+  /** @throws an error named ConditionalCheckFailedException when the balances are not at `books.version`. */
+  putBalances(books: BalancesItem): Promise<void>;
+  /** Client order ids in one partition of the open-orders index, by symbol and id. */
+  queryIndex(partition: string, sortPrefix?: string): Promise<Array<{ clientOrderId: string }>>;
+}
+
 /** The order and balances items of one paper table. */
-export class PaperStore {
+export class PaperStore implements PaperBooks {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
@@ -190,6 +207,11 @@ export function withIndexKeys(order: OrderItem): OrderItem {
   return partition === undefined
     ? { ...order, openpk: undefined, opensk: undefined }
     : { ...order, openpk: partition, opensk: `${order.symbol}#${order.clientOrderId}` };
+}
+
+/** The item `books` stores: undefined attributes dropped, as the document client does. */
+export function storedOrder(order: OrderItem): OrderItem {
+  return toItem(order) as unknown as OrderItem;
 }
 
 export function orderPk(clientOrderId: string): string {
