@@ -34,9 +34,13 @@ export async function containerFromEnvironment(job: JobName): Promise<Container>
  */
 export async function containerFor(job: JobName, config: Config, options: Omit<ContainerOptions, 'liveClient'> & { readonly withKeys: boolean }): Promise<Container> {
   const { withKeys, ...rest } = options;
-  if (config.mode !== 'live') return createContainer(job, config, rest);
+  if (config.mode !== 'live') {
+    // Paper on real prices (DATA-6): the exchange's public market data needs no keys.
+    if (config.paperMarket === 'exchange') return createContainer(job, config, { ...rest, marketDataClient: await exchangeClientFactory(config) });
+    return createContainer(job, config, rest);
+  }
   const keys = withKeys ? await readKeys(config) : undefined;
-  return createContainer(job, config, { ...rest, liveClient: await liveClient(config, keys) });
+  return createContainer(job, config, { ...rest, liveClient: (await exchangeClientFactory(config, keys))() });
 }
 
 async function readKeys(config: Config): Promise<{ apiKey: string; secret: string }> {
@@ -59,10 +63,15 @@ async function readKeys(config: Config): Promise<{ apiKey: string; secret: strin
   return keys.data;
 }
 
-async function liveClient(config: Config, keys: { apiKey: string; secret: string } | undefined): Promise<CcxtClient> {
+/**
+ * Makes ccxt clients of TW_EXCHANGE_ID: with the API keys in live mode, without any for public
+ * market data (paper on real prices). A factory, because each adapter instruments its client.
+ * @throws ConfigError when ccxt (or the bundle) has no such exchange.
+ */
+export async function exchangeClientFactory(config: Config, keys?: { apiKey: string; secret: string }): Promise<() => CcxtClient> {
   // The bundle aliases `ccxt` to a module holding only the configured exchange class.
   const { default: ccxt } = await import('ccxt');
   const ExchangeClass = (ccxt as unknown as Record<string, new (settings: Record<string, unknown>) => CcxtClient>)[config.exchangeId];
   if (!ExchangeClass) throw new ConfigError([`TW_EXCHANGE_ID: ccxt has no exchange ${config.exchangeId}`]);
-  return new ExchangeClass(ccxtClientSettings({ exchangeId: config.exchangeId, ...(keys ?? {}), timeoutMs: config.exchangeTimeoutMs }));
+  return () => new ExchangeClass(ccxtClientSettings({ exchangeId: config.exchangeId, ...(keys ?? {}), timeoutMs: config.exchangeTimeoutMs }));
 }

@@ -1,9 +1,10 @@
 /**
- * The paper exchange: the Exchange port on the synthetic market, with its books in DynamoDB
+ * The paper exchange: the Exchange port on a paper market (paper-market.ts: the synthetic market,
+ * or the exchange's public market data, DATA-6), with its books in DynamoDB
  * (PAPER_TABLE) so that every Lambda container, restarts and the local stack share one state.
  * Three concepts, one file each:
- * - matching (paper-matching.ts): validity, prices, fills of market and resting limit orders,
- *   cancels;
+ * - matching (paper-matching.ts): validity, prices, fills of market and resting limit orders
+ *   (whole or partial, as far as the market traded through them), cancels;
  * - settlement (paper-settlement.ts): balance movements applied exactly once without
  *   transactions, and fees in the quote currency, the base coin or a third asset (EXE-12);
  * - store (paper-store.ts): the order and balances items and their conditional writes.
@@ -15,14 +16,15 @@
 import type { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { ConfigError, ExchangeRejectedError } from '../../domain/errors.js';
 import { ASSET_PATTERN, feeOf } from '../../domain/fees.js';
-import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
+import type { Candle, DataSource, MarketRules, Ticker } from '../../domain/market.js';
 import { UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, str, type DecimalString } from '../../domain/money.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
-import { CLIENT_ORDER_ID_PATTERN, canceledOrder, crosses, filledOrder, placedOrder, quoteOrder, validateOrder } from './paper-matching.js';
+import { CLIENT_ORDER_ID_PATTERN, canceledOrder, filledOrder, placedOrder, quoteOrder, validateOrder } from './paper-matching.js';
+import { SyntheticPaperMarket, isWellFormedSymbol, type PaperMarket } from './paper-market.js';
+import { SyntheticMarket } from './synthetic-market.js';
 import { PaperSettlement, applyDeltas, backoff, clientOrderIdOf, feeFor, paperConflict, type FeeSettings } from './paper-settlement.js';
 import { OPEN_PARTITION, PaperStore, UNSETTLED_PARTITION, isConditionFailed, paperInternal, type OrderItem } from './paper-store.js';
-import type { SyntheticMarket } from './synthetic-market.js';
 
 export { PAPER_OPEN_ORDERS_INDEX } from './paper-store.js';
 
@@ -32,7 +34,8 @@ export interface PaperExchangeOptions {
   readonly doc: DynamoDBDocumentClient;
   /** Name of the table built from PAPER_TABLE. */
   readonly table: string;
-  readonly market: SyntheticMarket;
+  /** Where prices, rules and limit fills come from: a paper market, or the synthetic market itself. */
+  readonly market: PaperMarket | SyntheticMarket;
   readonly clock: Clock;
   /** Fee per fill as a fraction of its cost, e.g. '0.001'. */
   readonly feeRate: DecimalString;
@@ -40,18 +43,19 @@ export interface PaperExchangeOptions {
   readonly feeAsset?: string;
   /** Opening free balances per asset, e.g. { USDT: '10000' }; used once, when the books are first created. */
   readonly initialBalances: Readonly<Record<string, DecimalString>>;
-  /** The watchlist: the markets `loadMarkets` describes. Orders may use any well-formed symbol. */
+  /** The watchlist: the symbols `fetchTickers` prices when given none. Orders may use any symbol the market lists. */
   readonly symbols: readonly string[];
   /** Attempts of one optimistic write before ConcurrentModificationError. @default 25 */
   readonly maxWriteAttempts?: number;
 }
 
-/** Paper trading against the synthetic market, with DynamoDB books. */
+/** Paper trading against a paper market, with DynamoDB books. */
 export class PaperExchange implements Exchange {
   readonly id = 'paper';
-  readonly source = 'synthetic' as const;
+  /** The market's source (DATA-4): 'synthetic', or 'exchange' on real prices. */
+  readonly source: DataSource;
 
-  private readonly market: SyntheticMarket;
+  private readonly market: PaperMarket;
   private readonly clock: Clock;
   private readonly fees: FeeSettings;
   private readonly symbols: readonly string[];
@@ -74,16 +78,13 @@ export class PaperExchange implements Exchange {
       else initial[asset] = str(dec(amount));
     }
     for (const symbol of options.symbols) {
-      try {
-        options.market.rules(symbol);
-      } catch {
-        issues.push(`symbols: bad symbol ${JSON.stringify(symbol)}`);
-      }
+      if (!isWellFormedSymbol(symbol)) issues.push(`symbols: bad symbol ${JSON.stringify(symbol)}`);
     }
     const attempts = options.maxWriteAttempts ?? DEFAULT_MAX_WRITE_ATTEMPTS;
     if (!Number.isInteger(attempts) || attempts < 1) issues.push('maxWriteAttempts must be a positive integer');
     if (issues.length > 0) throw new ConfigError(issues);
-    this.market = options.market;
+    this.market = options.market instanceof SyntheticMarket ? new SyntheticPaperMarket(options.market, options.symbols) : options.market;
+    this.source = this.market.source;
     this.clock = options.clock;
     this.fees = { feeAsset, feeRate: str(dec(options.feeRate)) };
     this.symbols = [...options.symbols];
@@ -92,16 +93,15 @@ export class PaperExchange implements Exchange {
     this.settlement = new PaperSettlement(this.store, attempts);
   }
 
-  async loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
-    return Object.fromEntries(this.symbols.map((symbol) => [symbol, this.market.rules(symbol)]));
+  loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
+    return this.market.markets();
   }
 
-  async fetchTickers(symbols: readonly string[] = this.symbols): Promise<Ticker[]> {
-    const now = this.clock.now();
-    return symbols.map((symbol) => this.market.ticker(symbol, now));
+  fetchTickers(symbols: readonly string[] = this.symbols): Promise<Ticker[]> {
+    return this.market.tickers(symbols, this.clock.now());
   }
 
-  async fetchCandles(symbol: string, limit: number): Promise<Candle[]> {
+  fetchCandles(symbol: string, limit: number): Promise<Candle[]> {
     return this.market.candles(symbol, this.clock.now(), limit);
   }
 
@@ -118,15 +118,16 @@ export class PaperExchange implements Exchange {
    *   order is then recorded as `rejected`).
    */
   async createOrder(request: PlaceOrderRequest): Promise<ExchangeOrder> {
-    const rules = this.market.rules(request.symbol);
+    const rules = await this.market.rules(request.symbol);
     validateOrder(request, rules);
     const existing = await this.store.getOrder(request.clientOrderId);
     if (existing) throw await this.duplicate(existing);
 
     const books = await this.store.readBalances();
     const now = this.clock.now();
-    const quoted = quoteOrder(request, rules, this.market.ticker(request.symbol, now));
-    const fee = feeFor(this.fees, { side: request.side, base: rules.base, quote: rules.quote, amount: str(dec(request.amount)), cost: quoted.cost }, books.assets, (asset) => this.market.ticker(`${asset}/${rules.quote}`, now).last);
+    const quoted = quoteOrder(request, rules, await this.ticker(request.symbol, now));
+    const feeAssetPrice = await this.feeAssetPrice(rules.quote, now);
+    const fee = feeFor(this.fees, { side: request.side, base: rules.base, quote: rules.quote, amount: str(dec(request.amount)), cost: quoted.cost }, books.assets, () => feeAssetPrice ?? '0');
     const order = placedOrder(request, rules, quoted, fee, this.fees.feeRate, now);
     if (applyDeltas(books.assets, order.pending?.deltas ?? {}) === null) throw insufficientFunds(request);
 
@@ -140,7 +141,7 @@ export class PaperExchange implements Exchange {
     return toExchangeOrder(settled);
   }
 
-  /** The order, after settling it and filling it if the market now crosses its limit; `null` when unknown. */
+  /** The order, after settling it and filling it as far as the market traded through its limit; `null` when unknown. */
   async fetchOrderByClientId(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
     if (!CLIENT_ORDER_ID_PATTERN.test(clientOrderId)) return null;
     const order = await this.store.getOrder(clientOrderId);
@@ -149,7 +150,7 @@ export class PaperExchange implements Exchange {
   }
 
   /**
-   * Open orders, optionally of one symbol, each re-read and refreshed (a crossed limit fills).
+   * Open orders, optionally of one symbol, each re-read and refreshed (a limit the market traded through fills).
    * The index is eventually consistent in AWS: an order placed a moment ago may be missing.
    */
   async fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
@@ -165,8 +166,9 @@ export class PaperExchange implements Exchange {
   }
 
   /**
-   * Cancels an open order and releases its funds. An order the market crosses now fills
-   * instead (the cancel arrives too late), and a closed order is returned unchanged.
+   * Cancels an open order and releases what it still holds. What the market traded through
+   * before the cancel fills first (the cancel arrives too late for it), and a closed order is
+   * returned unchanged.
    * @returns `null` when the exchange has no such order.
    */
   async cancelOrder(symbol: string, clientOrderId: string): Promise<ExchangeOrder | null> {
@@ -178,7 +180,7 @@ export class PaperExchange implements Exchange {
     return toExchangeOrder(canceled);
   }
 
-  /** Balances after finishing every pending settlement and filling every crossed limit order. */
+  /** Balances after finishing every pending settlement and filling every limit order the market traded through. */
   async fetchBalances(): Promise<Readonly<Record<string, Balance>>> {
     for (const entry of await this.store.queryIndex(UNSETTLED_PARTITION)) {
       const order = await this.store.getOrder(entry.clientOrderId);
@@ -201,24 +203,38 @@ export class PaperExchange implements Exchange {
     );
   }
 
-  /** Settles the order, then fills it at its limit if it rests and the market crosses it now. */
+  /** Settles the order, then fills it at its limit as far as the market traded through it, if it rests. */
   private async refresh(order: OrderItem): Promise<OrderItem> {
     const settled = await this.settlement.settle(order);
     if (settled.status !== 'open') return settled;
-    return this.mutate(settled, (current) => {
-      if (current.status !== 'open') return null;
-      return crosses(current, this.market.ticker(current.symbol, this.clock.now())) ? filledOrder(current) : null;
+    return this.mutate(settled, async (current) => {
+      if (current.status !== 'open' || current.price === undefined) return null;
+      const { filled, matchedUntil } = await this.market.match({ ...current, price: current.price }, this.clock.now());
+      return cmp(filled, current.filled) > 0 ? filledOrder(current, filled, matchedUntil) : null;
     });
+  }
+
+  private async ticker(symbol: string, at: Date): Promise<Ticker> {
+    const [ticker] = await this.market.tickers([symbol], at);
+    if (!ticker) throw new ExchangeRejectedError(`no price for ${symbol}`, 'bad-symbol', { details: { symbol } });
+    return ticker;
+  }
+
+  /** The quote price of a third fee asset (TW_PAPER_FEE_ASSET=BNB), when fees are charged in one. */
+  private async feeAssetPrice(quote: string, at: Date): Promise<DecimalString | undefined> {
+    const asset = this.fees.feeAsset;
+    if (asset === 'quote' || asset === 'base' || asset === quote) return undefined;
+    return (await this.ticker(`${asset}/${quote}`, at)).last;
   }
 
   /**
    * Writes `decide(order)` conditional on the order's version, re-reading and re-deciding after
    * a lost race; settles what it wrote. `decide` returns null when there is nothing to do.
    */
-  private async mutate(known: OrderItem, decide: (order: OrderItem) => OrderItem | null): Promise<OrderItem> {
+  private async mutate(known: OrderItem, decide: (order: OrderItem) => OrderItem | null | Promise<OrderItem | null>): Promise<OrderItem> {
     let order = known;
     for (let attempt = 1; ; attempt += 1) {
-      const next = decide(order);
+      const next = await decide(order);
       if (next === null) return order;
       try {
         await this.store.putOrder(next, order.version);

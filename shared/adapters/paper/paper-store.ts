@@ -72,6 +72,8 @@ export interface OrderItem {
   /** A third-asset fee held in `used` while the order rests. */
   readonly feeHeld?: { readonly asset: string; readonly amount: DecimalString };
   readonly timestamp: number;
+  /** A resting order was matched against the market up to this time (epoch ms; exchange-paper-market.ts). */
+  readonly matchedUntil?: number;
   /** Effects created so far; the next effect is number effectCount + 1. */
   readonly effectCount: number;
   readonly pending?: Effect;
