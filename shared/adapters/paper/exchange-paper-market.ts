@@ -47,7 +47,8 @@ export class ExchangePaperMarket implements PaperMarket {
     return rules;
   }
 
-  tickers(symbols: readonly string[]): Promise<Ticker[]> {
+  /** One request; without `symbols`, every market the exchange lists. */
+  tickers(symbols: readonly string[] | undefined): Promise<Ticker[]> {
     return this.reach('tickers', () => this.exchange.fetchTickers(symbols));
   }
 

@@ -43,7 +43,7 @@ export interface PaperExchangeOptions {
   readonly feeAsset?: string;
   /** Opening free balances per asset, e.g. { USDT: '10000' }; used once, when the books are first created. */
   readonly initialBalances: Readonly<Record<string, DecimalString>>;
-  /** The watchlist: the symbols `fetchTickers` prices when given none. Orders may use any symbol the market lists. */
+  /** The watchlist; its quote currency is the one held assets are priced in. Orders may use any symbol the market lists. */
   readonly symbols: readonly string[];
   /** Attempts of one optimistic write before ConcurrentModificationError. @default 25 */
   readonly maxWriteAttempts?: number;
@@ -93,12 +93,38 @@ export class PaperExchange implements Exchange {
     this.settlement = new PaperSettlement(this.store, attempts);
   }
 
-  loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
-    return this.market.markets();
+  /**
+   * The markets the paper market lists, and the market of every asset the paper account holds
+   * (RISK-9): a position whose symbol left the watchlist keeps its rules and can be sold.
+   */
+  async loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
+    const listed = await this.market.markets();
+    const held = (await this.heldSymbols()).filter((symbol) => listed[symbol] === undefined);
+    if (held.length === 0) return listed;
+    const more: Record<string, MarketRules> = {};
+    for (const symbol of held) {
+      try {
+        more[symbol] = await this.market.rules(symbol);
+      } catch (error) {
+        // A holding the market does not list (delisted, or a fee asset) has no market to add.
+        if (!(error instanceof ExchangeRejectedError)) throw error;
+      }
+    }
+    return { ...listed, ...more };
   }
 
-  fetchTickers(symbols: readonly string[] = this.symbols): Promise<Ticker[]> {
-    return this.market.tickers(symbols, this.clock.now());
+  /**
+   * Tickers of `symbols`, in one request to the market. Without `symbols`: the watchlist and the
+   * markets of every asset held (as an exchange lists every market, the pair list rule and the
+   * positions off the watchlist, DATA-8, RISK-9).
+   */
+  async fetchTickers(symbols?: readonly string[]): Promise<Ticker[]> {
+    const now = this.clock.now();
+    if (symbols) return this.market.tickers(symbols, now);
+    const listed = await this.market.tickers(undefined, now);
+    const priced = new Set(listed.map((t) => t.symbol));
+    const held = (await this.heldSymbols()).filter((symbol) => !priced.has(symbol));
+    return held.length === 0 ? listed : [...listed, ...(await this.market.tickers(held, now))];
   }
 
   fetchCandles(symbol: string, limit: number): Promise<Candle[]> {
@@ -212,6 +238,17 @@ export class PaperExchange implements Exchange {
       const { filled, matchedUntil } = await this.market.match({ ...current, price: current.price }, this.clock.now());
       return cmp(filled, current.filled) > 0 ? filledOrder(current, filled, matchedUntil) : null;
     });
+  }
+
+  /** `<asset>/<quote>` of every asset the paper account holds, in the watchlist's quote currency. */
+  private async heldSymbols(): Promise<string[]> {
+    const quote = this.symbols[0]?.split('/')[1];
+    if (quote === undefined) return [];
+    const books = await this.store.readBalances();
+    return Object.entries(books.assets)
+      .filter(([asset, { free, used }]) => asset !== quote && cmp(add(free, used), '0') > 0)
+      .map(([asset]) => `${asset}/${quote}`)
+      .filter(isWellFormedSymbol);
   }
 
   private async ticker(symbol: string, at: Date): Promise<Ticker> {

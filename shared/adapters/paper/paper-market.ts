@@ -42,8 +42,8 @@ export interface PaperMarket {
   markets(): Promise<Readonly<Record<string, MarketRules>>>;
   /** @throws ExchangeRejectedError `bad-symbol` when the market does not list the symbol. */
   rules(symbol: string): Promise<MarketRules>;
-  /** Tickers of `symbols` at `at`; a symbol the market does not list is left out. */
-  tickers(symbols: readonly string[], at: Date): Promise<Ticker[]>;
+  /** Tickers of `symbols` at `at` in one request; without `symbols`, of every market it lists. A symbol the market does not list is left out. */
+  tickers(symbols: readonly string[] | undefined, at: Date): Promise<Ticker[]>;
   /** The `limit` most recent closed one-minute candles at `until`, oldest first. */
   candles(symbol: string, until: Date, limit: number): Promise<Candle[]>;
   /** How much of a resting limit order the market has traded through by `at` (partial fills capped by traded volume). */
@@ -60,7 +60,7 @@ export class SyntheticPaperMarket implements PaperMarket {
 
   constructor(
     private readonly market: SyntheticMarket,
-    /** The markets `markets()` describes (the watchlist); any well-formed symbol has rules. */
+    /** The markets `markets()` and `tickers()` list (the watchlist); any well-formed symbol has rules and prices. */
     private readonly symbols: readonly string[],
   ) {}
 
@@ -72,8 +72,8 @@ export class SyntheticPaperMarket implements PaperMarket {
     return this.market.rules(symbol);
   }
 
-  async tickers(symbols: readonly string[], at: Date): Promise<Ticker[]> {
-    return symbols.map((symbol) => this.market.ticker(symbol, at));
+  async tickers(symbols: readonly string[] | undefined, at: Date): Promise<Ticker[]> {
+    return (symbols ?? this.symbols).map((symbol) => this.market.ticker(symbol, at));
   }
 
   async candles(symbol: string, until: Date, limit: number): Promise<Candle[]> {
