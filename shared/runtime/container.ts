@@ -106,8 +106,8 @@ export interface ContainerOptions {
    */
   readonly events?: EventPublisher;
   /**
-   * Reads the age of the oldest message per queue for health; the local runtime passes its
-   * emulator's. @default none: health does not judge the age
+   * Reads the age of the oldest message per queue for health: the local runtime passes its
+   * emulator's, the Lambda entry CloudWatch's (entry.ts). @default none: health does not judge the age
    */
   readonly queueAges?: QueueAgeReader;
 }

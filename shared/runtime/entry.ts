@@ -9,7 +9,9 @@ import { ccxtClientSettings } from '../adapters/exchange/ccxt-exchange.js';
 import type { JobName } from '../definitions/schedules.js';
 import { ConfigError } from '../domain/errors.js';
 import { loadConfig, type Config } from './config.js';
-import { createContainer, type Container, type ContainerOptions } from './container.js';
+import { EXECUTION_QUEUE_NAME, createContainer, type Container, type ContainerOptions } from './container.js';
+import { systemClock } from '../ports/clock.js';
+import type { QueueAgeReader } from '../ports/intent-queue.js';
 import { createObservability, loadTracing } from './observability.js';
 
 const ExchangeSecretSchema = z.object({ apiKey: z.string().min(1), secret: z.string().min(1) });
@@ -25,7 +27,23 @@ export async function containerFromEnvironment(job: JobName): Promise<Container>
   const config = loadConfig(process.env);
   // The X-Ray SDK is imported only when tracing is on (see observability.ts).
   const observability = createObservability(job, { logLevel: config.logLevel, ...(config.tracing ? { tracing: await loadTracing(job) } : {}) });
-  return containerFor(job, config, { observability, withKeys: JOBS_WITH_KEYS.has(job) });
+  return containerFor(job, config, { observability, withKeys: JOBS_WITH_KEYS.has(job), ...(job === 'health' ? { queueAges: await cloudWatchQueueAges(config) } : {}) });
+}
+
+/**
+ * Health on AWS reads the age of the oldest intent from CloudWatch (SQS's
+ * ApproximateAgeOfOldestMessage), as the IntentsExpiringInQueue alarm does (HLT-2, EXE-13). Loaded
+ * here, not at the top: only the health function's role may call GetMetricData.
+ */
+async function cloudWatchQueueAges(config: Config): Promise<QueueAgeReader> {
+  const [{ CloudWatchClient }, { CloudWatchQueueAges }] = await Promise.all([import('@aws-sdk/client-cloudwatch'), import('../adapters/aws/cloudwatch-queue-ages.js')]);
+  return new CloudWatchQueueAges({
+    client: new CloudWatchClient({ region: config.region }),
+    // The execution queue alone: a dead-letter queue's age is not judged (its depth is), and each
+    // metric read is billed (infra/cost: one per health run).
+    queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl },
+    clock: systemClock,
+  });
 }
 
 /**

@@ -244,8 +244,8 @@ export class PaperExchange implements Exchange {
   private async heldSymbols(): Promise<string[]> {
     const quote = this.symbols[0]?.split('/')[1];
     if (quote === undefined) return [];
-    const books = await this.store.readBalances();
-    return Object.entries(books.assets)
+    // Read only: the scanner lists markets with this, and may read the paper books but not write them.
+    return Object.entries(await this.store.peekAssets())
       .filter(([asset, { free, used }]) => asset !== quote && cmp(add(free, used), '0') > 0)
       .map(([asset]) => `${asset}/${quote}`)
       .filter(isWellFormedSymbol);

@@ -131,6 +131,13 @@ export class PaperStore {
   }
 
   /** Reads the books, creating them from the initial balances on first use. */
+  /** The assets held, read only (no opening write): the opening balances while the item does not exist yet. */
+  async peekAssets(): Promise<Assets> {
+    const result = await this.doc.send(new GetCommand({ TableName: this.table, Key: BALANCES_KEY, ConsistentRead: true }));
+    if (result.Item) return (result.Item as BalancesItem).assets;
+    return Object.fromEntries(Object.entries(this.initialBalances).map(([asset, free]) => [asset, { free, used: '0' }]));
+  }
+
   async readBalances(): Promise<BalancesItem> {
     const result = await this.doc.send(new GetCommand({ TableName: this.table, Key: BALANCES_KEY, ConsistentRead: true }));
     if (result.Item) return result.Item as BalancesItem;
