@@ -16,12 +16,14 @@
  *
  * Failures: anything that did not get an answer from the exchange (network, DNS, timeout,
  * maintenance, 5xx) becomes MARKET_DATA_UNREACHABLE; the call fails and nothing is made up
- * (DATA-4). A permanent refusal (unknown symbol) passes through as it came.
+ * (DATA-4). A permanent refusal (unknown symbol) and a refusal of the shared rate budget (the
+ * exchange was not asked) pass through as they came.
  */
 import { MarketDataUnreachableError, TradewardenError } from '../../domain/errors.js';
 import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
 import { add, cmp } from '../../domain/money.js';
 import type { Exchange } from '../../ports/exchange.js';
+import { RateBudgetExhaustedError } from '../../ports/rate-budget.js';
 import { unknownSymbol, type MarketMatch, type PaperMarket, type RestingOrder } from './paper-market.js';
 
 /** One-minute candles. */
@@ -75,7 +77,8 @@ export class ExchangePaperMarket implements PaperMarket {
     try {
       return await call();
     } catch (error) {
-      if (error instanceof TradewardenError && !error.retryable) throw error;
+      // A refusal stays what it is, and so does our own rate budget: the exchange was not asked.
+      if ((error instanceof TradewardenError && !error.retryable) || error instanceof RateBudgetExhaustedError) throw error;
       const reason = error instanceof Error ? error.message : String(error);
       throw new MarketDataUnreachableError(`market data of ${this.exchange.id} unreachable (${what}): ${reason}; paper trading on real prices places nothing without it`, {
         cause: error,
