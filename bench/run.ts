@@ -149,7 +149,7 @@ async function main(): Promise<void> {
     for (const [job, r] of Object.entries(usage.perRun)) {
       log(`| ${job} | ${fmt(r.durationMs)} | ${fmt(r.dynamoReadUnits)} | ${fmt(r.dynamoWriteUnits)} | ${fmt(r.dynamoRequests)} | ${fmt(r.sqsRequests)} | ${fmt(r.eventsPublished, 2)} |`);
     }
-    log(`custom metric series: ${usage.metricSeries.length}; health read units per stored order: ${usage.healthReadUnitsPerStoredOrder}`);
+    log(`custom metric series: ${usage.metricSeries.map((m) => `${m.series} ${m.share}`).join(', ')}; health read units per stored order: ${usage.healthReadUnitsPerStoredOrder}`);
     if (process.argv.includes('--write-usage')) {
       writeFileSync(MEASURED_USAGE_FILE, `${JSON.stringify(section, null, 2)}\n`);
       log(`wrote ${MEASURED_USAGE_FILE}`);

@@ -12,6 +12,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { Metrics } from '@aws-lambda-powertools/metrics';
+import type { MetricSeriesUsage } from '../infra/cost/cost-model.js';
 import type { JobName } from '../shared/definitions/schedules.js';
 import { intentIdFor, type Intent } from '../shared/domain/intent.js';
 import { ManualClock, startTestStack, type TestStack } from '../test/support/local-runtime.js';
@@ -36,8 +37,8 @@ export interface MeasuredUsage {
   readonly healthReadUnitsPerStoredOrder: number;
   /** Bytes written to the state and audit tables per executed intent (storage growth). */
   readonly storedBytesPerIntent: number;
-  /** Custom metric series (`name|service`), as CloudWatch bills them. */
-  readonly metricSeries: readonly string[];
+  /** Custom metric series (`name|service`) with the share of measured runs that published each (CloudWatch bills a series per hour with data). */
+  readonly metricSeries: readonly MetricSeriesUsage[];
 }
 
 interface Tally {
@@ -116,7 +117,10 @@ async function enqueue(t: TestStack, list: readonly Intent[]): Promise<void> {
 export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
   const symbols = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'];
   const t = await startTestStack({ TW_WATCHLIST: symbols.join(','), TW_PAPER_INITIAL_QUOTE: '100000000', TW_MAX_EXPOSURE_PER_SYMBOL: '100000000' });
-  const series = new Set<string>();
+  /** Publications per series while a job's runs are measured, and how many runs that was. */
+  const published = new Map<string, number>();
+  const measuredRuns: Partial<Record<JobName, number>> = {};
+  let measuring: JobName | undefined;
   const original = Object.getOwnPropertyDescriptor(Metrics.prototype, 'addMetric');
   try {
     const clock = new ManualClock(new Date(Date.now() - (Date.now() % 60_000) + 30_000));
@@ -125,7 +129,8 @@ export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
     // Every metric series a function emits, with the service dimension Powertools adds.
     const addMetric = Metrics.prototype.addMetric;
     Metrics.prototype.addMetric = function (this: Metrics, name: string, ...rest: unknown[]) {
-      series.add(`${name}|${serviceOf.get(this) ?? 'cold-start'}`);
+      const job = serviceOf.get(this) ?? 'cold-start';
+      if (job === measuring) published.set(`${name}|${job}`, (published.get(`${name}|${job}`) ?? 0) + 1);
       return (addMetric as (...a: unknown[]) => void).call(this, name, ...rest);
     } as Metrics['addMetric'];
 
@@ -163,30 +168,42 @@ export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
 
     const perRun: Partial<Record<JobName, RunUsage>> = {};
     let before = snapshot('scanner');
+    measuring = 'scanner';
+    measuredRuns.scanner = runs;
     for (let i = 0; i < runs; i += 1) {
       clock.advance(60_000);
       await runtime.scan(clock.now());
     }
     perRun.scanner = perRunOf('scanner', before, runs);
+    measuring = undefined;
     await runtime.drain();
     // Measure the executor on intents only: the scans' own intents are executed above.
 
     before = snapshot('executor');
     const executed = runs * 4;
     await enqueue(t, intents(executed, clock.now(), symbols, 'measured'));
+    measuring = 'executor';
+    measuredRuns.executor = executed;
     await runtime.drain();
+    measuring = undefined;
     perRun.executor = perRunOf('executor', before, executed);
     const storedBytesPerIntent = (snapshot('executor').storedBytes - before.storedBytes) / executed;
 
     before = snapshot('reconciler');
+    measuring = 'reconciler';
+    measuredRuns.reconciler = runs;
     for (let i = 0; i < runs; i += 1) {
       clock.advance(300_000);
       await runtime.reconcile();
     }
+    measuring = undefined;
     perRun.reconciler = perRunOf('reconciler', before, runs);
 
     before = snapshot('health');
+    measuring = 'health';
+    measuredRuns.health = runs;
     for (let i = 0; i < runs; i += 1) await runtime.health();
+    measuring = undefined;
     perRun.health = perRunOf('health', before, runs);
 
     // Does health read more as orders accumulate? Add orders and measure again.
@@ -204,7 +221,9 @@ export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
       perRun: perRun as Record<JobName, RunUsage>,
       healthReadUnitsPerStoredOrder,
       storedBytesPerIntent,
-      metricSeries: [...series].sort(),
+      metricSeries: [...published]
+        .map(([series, count]) => ({ series, share: Math.min(1, count / (measuredRuns[series.split('|')[1] as JobName] ?? count)) }))
+        .sort((a, b) => a.series.localeCompare(b.series)),
     };
   } finally {
     if (original) Object.defineProperty(Metrics.prototype, 'addMetric', original);

@@ -18,6 +18,7 @@ const config = resolveDeploymentConfig({
   stage: app.node.tryGetContext('stage'),
   live: app.node.tryGetContext('live'),
   alarmEmail: app.node.tryGetContext('alarmEmail'),
+  monitoring: app.node.tryGetContext('monitoring'),
 });
 new TradewardenStack(app, stackName(config), { config });
 addNagChecks(app);

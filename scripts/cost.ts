@@ -7,6 +7,7 @@
  *   npm run cost                      dev stage, paper trading
  *   npm run cost -- --stage prod      another stage
  *   npm run cost -- --live            live trading (the secret, ccxt)
+ *   npm run cost -- --monitoring full the full alarm profile (infra/README.md#alarms)
  *   npm run cost -- --json            { monthlyUsd: { default, busy }, growthUsdPerMonthOfHistory, items: [{ name, usd }] }
  */
 import { App } from 'aws-cdk-lib';
@@ -28,9 +29,9 @@ function option(argv: readonly string[], name: string): string | undefined {
 }
 
 /** Synthesizes the stack of a stage (no bundling) and returns its template. */
-export function synthesizedTemplate(stage: string | undefined, live: boolean): { template: CfnTemplate; symbols: number } {
+export function synthesizedTemplate(stage: string | undefined, live: boolean, monitoring?: string): { template: CfnTemplate; symbols: number } {
   const app = new App({ context: { 'aws:cdk:bundling-stacks': [] } });
-  const config = resolveDeploymentConfig({ stage, ...(live ? { live: true, alarmEmail: 'cost-model@example.com' } : {}) });
+  const config = resolveDeploymentConfig({ stage, ...(live ? { live: true, alarmEmail: 'cost-model@example.com' } : {}), ...(monitoring ? { monitoring } : {}) });
   const stack = new TradewardenStack(app, 'Tradewarden-cost', { config });
   return { template: app.synth().getStackByName(stack.stackName).template as CfnTemplate, symbols: config.watchlist.length };
 }
@@ -44,8 +45,11 @@ function printBill(bill: Bill): void {
 
 export async function main(argv: readonly string[] = process.argv.slice(2)): Promise<number> {
   const live = argv.includes('--live');
-  const { template, symbols } = synthesizedTemplate(option(argv, '--stage'), live);
-  const facts = templateFacts(template);
+  const { template, symbols } = synthesizedTemplate(option(argv, '--stage'), live, option(argv, '--monitoring'));
+  // The stack references its secrets by name and the operator creates them (the notifier's
+  // always, the exchange keys for live trading): they are on the bill though not in the template.
+  const fromTemplate = templateFacts(template);
+  const facts = { ...fromTemplate, secrets: fromTemplate.secrets + 1 + (live ? 1 : 0) };
   const usage = readMeasuredUsage();
   const defaults: TrafficProfile = { name: 'default', symbols, tradesPerDay: DEFAULT_TRADES_PER_DAY };
   const bills = { default: monthlyBill(facts, usage, defaults, PRICES), busy: monthlyBill(facts, usage, BUSY_PROFILE, PRICES) };

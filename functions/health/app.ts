@@ -10,6 +10,7 @@ import { scheduleSeconds } from '../../shared/runtime/config.js';
 import { HealthEventSchema, isHttpEvent } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { HEALTH_STATUS_VALUE, MetricName } from '../../shared/runtime/metric-names.js';
+import { addIfNonZero } from '../../shared/runtime/observability.js';
 import { checkHealth, type HealthDeps } from '../../shared/use-cases/check-health.js';
 import { DLQ_FAILING_DEPTH } from '../../shared/use-cases/health-rules.js';
 import { EXECUTOR_NORMAL_LATENCY_SECONDS } from '../../shared/domain/timing.js';
@@ -52,9 +53,11 @@ export function createHealthHandler(c: Container, options: HealthOptions = {}) {
   return withStack('health', c, HealthEventSchema, async (event) => {
     const report = await checkHealth(deps);
     metrics.addMetric(MetricName.HealthStatus, MetricUnit.Count, HEALTH_STATUS_VALUE[report.status]);
-    metrics.addMetric(MetricName.DlqDepth, MetricUnit.Count, report.metrics.dlqDepth);
-    metrics.addMetric(MetricName.PauseAgeSeconds, MetricUnit.Seconds, report.metrics.pauseAgeSeconds);
-    metrics.addMetric(MetricName.CircuitOpen, MetricUnit.Count, report.metrics.circuitOpen);
+    // The status every run (its alarm counts a missing one as breaching: health's dead man);
+    // the rest only while something waits, is paused or open (addIfNonZero).
+    addIfNonZero(metrics, MetricName.DlqDepth, MetricUnit.Count, report.metrics.dlqDepth);
+    addIfNonZero(metrics, MetricName.PauseAgeSeconds, MetricUnit.Seconds, report.metrics.pauseAgeSeconds);
+    addIfNonZero(metrics, MetricName.CircuitOpen, MetricUnit.Count, report.metrics.circuitOpen);
     if (isHttpEvent(event)) {
       return { statusCode: report.status === 'FAILING' ? 503 : 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(report) };
     }

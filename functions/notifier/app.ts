@@ -19,6 +19,7 @@ import { DOMAIN_EVENT_TYPES } from '../../shared/domain/domain-events.js';
 import { toTradewardenError } from '../../shared/domain/errors.js';
 import { parseWith } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
+import { addIfNonZero } from '../../shared/runtime/observability.js';
 import type { Observability } from '../../shared/runtime/observability.js';
 import { sameSecret } from '../../shared/runtime/secrets.js';
 import { handleChatCommand, type ChatCommandDeps } from '../../shared/use-cases/chat-commands.js';
@@ -61,8 +62,8 @@ export function createNotifierHandler(deps: NotifierDeps) {
   async function deliver(detailType: string, detail: Readonly<Record<string, unknown>>) {
     try {
       const result = await deliverEvent(deps.notify, detailType, detail);
-      metrics.addMetric(MetricName.NotificationsSent, MetricUnit.Count, result.sent.length);
-      metrics.addMetric(MetricName.NotificationsDuplicate, MetricUnit.Count, result.duplicate.length);
+      addIfNonZero(metrics, MetricName.NotificationsSent, MetricUnit.Count, result.sent.length);
+      addIfNonZero(metrics, MetricName.NotificationsDuplicate, MetricUnit.Count, result.duplicate.length);
       return result;
     } catch (error) {
       metrics.addMetric(MetricName.NotificationsFailed, MetricUnit.Count, 1);

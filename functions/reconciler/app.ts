@@ -11,6 +11,7 @@ import type { Container } from '../../shared/runtime/container.js';
 import { ReconcilerEventSchema } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
+import { addIfNonZero } from '../../shared/runtime/observability.js';
 import { reconcile, type ReconcileDeps, type ReconcileInput } from '../../shared/use-cases/reconcile.js';
 
 /** Time kept in hand before the function timeout to run the balance check and store the report. */
@@ -90,12 +91,13 @@ export function createReconcilerHandler(c: Container, options: ReconcilerOptions
     const window = windowOf(event as Readonly<Record<string, unknown>>);
     await c.ensureAccount();
     const report = await reconcile(deps, { deadline, ...(event.symbol ? { symbol: event.symbol } : {}), ...(window ? { window } : {}) });
-    metrics.addMetric(MetricName.Fills, MetricUnit.Count, report.filled);
+    addIfNonZero(metrics, MetricName.Fills, MetricUnit.Count, report.filled);
     // DATA-7: skipped orders and sweeps are in the stored report (health reads it) and the log.
     if (report.failures.length > 0) c.observability.logger.warn('reconciliation skipped failures', { failed: report.failed, failures: report.failures });
     // Balance figures only when this run measured them, never a carried-over value.
     if (report.balances && Date.parse(report.balances.at) >= now) {
-      metrics.addMetric(MetricName.DriftQuote, MetricUnit.Count, Number(report.balances.drift.quote));
+      // Drift only when there is some (its alarm treats no data as none); equity and PnL always.
+      addIfNonZero(metrics, MetricName.DriftQuote, MetricUnit.Count, Number(report.balances.drift.quote));
       metrics.addMetric(MetricName.Equity, MetricUnit.Count, Number(report.balances.equity));
       metrics.addMetric(MetricName.RealizedPnl, MetricUnit.Count, Number(report.balances.realizedPnl));
       // One bounded point of the console's equity curve (at most one per minute is kept).

@@ -19,6 +19,7 @@ import type { Container } from '../../shared/runtime/container.js';
 import { ScannerEventSchema } from '../../shared/runtime/events.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
+import { addIfNonZero } from '../../shared/runtime/observability.js';
 import { auditScanDecisions } from '../../shared/use-cases/audit-scan.js';
 import { CandleCache, scanMarket, type ScanDeps, type ScanSettings } from '../../shared/use-cases/scan-market.js';
 
@@ -116,11 +117,12 @@ export function createScannerHandler(c: Container, options: ScannerOptions = {})
       const { metrics } = c.observability;
       try {
         const result = await scanMarket(deps, { slot, dryRun: event.dryRun ?? false, deadlineMs: Math.max(0, Math.min(deps.settings.deadlineMs ?? Infinity, remaining)) });
-        metrics.addMetric(MetricName.Signals, MetricUnit.Count, result.signals.length);
-        metrics.addMetric(MetricName.IntentsSent, MetricUnit.Count, result.dryRun ? 0 : result.intents.length);
-        metrics.addMetric(MetricName.StaleData, MetricUnit.Count, result.rejectedData.length);
-        metrics.addMetric(MetricName.SymbolsFailed, MetricUnit.Count, result.failedSymbols.length);
-        metrics.addMetric(MetricName.SymbolsUnreached, MetricUnit.Count, result.unreached.length);
+        // Published only when not zero: a quiet hour bills no metric (addIfNonZero).
+        addIfNonZero(metrics, MetricName.Signals, MetricUnit.Count, result.signals.length);
+        addIfNonZero(metrics, MetricName.IntentsSent, MetricUnit.Count, result.dryRun ? 0 : result.intents.length);
+        addIfNonZero(metrics, MetricName.StaleData, MetricUnit.Count, result.rejectedData.length);
+        addIfNonZero(metrics, MetricName.SymbolsFailed, MetricUnit.Count, result.failedSymbols.length);
+        addIfNonZero(metrics, MetricName.SymbolsUnreached, MetricUnit.Count, result.unreached.length);
         await auditScanDecisions(c.audit, result, c.clock.now());
         return result;
       } catch (error) {

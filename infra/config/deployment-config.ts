@@ -124,6 +124,12 @@ export const deploymentConfigSchema = z
       pauseMaxAgeSeconds: z.int().positive(),
     }),
     /**
+     * Which alarms to create (infra/constructs/operational-alarms.ts): `lean` alarms directly only
+     * on what health does not report and lets health's FAILING carry the rest (about a third of the
+     * alarm bill); `full` adds a direct alarm for each of health's causes.
+     */
+    monitoring: z.enum(['lean', 'full']).default('lean'),
+    /**
      * SEC-5: the audit checkpoints. `lockMode` of the bucket's Object Lock: COMPLIANCE (no one, the
      * account's root user included, can delete a checkpoint or shorten its retention before it
      * expires) or GOVERNANCE (a principal granted s3:BypassGovernanceRetention can: for a stage

@@ -5,6 +5,7 @@
  *   cdk deploy -c stage=prod                    prod, paper trading
  *   cdk deploy -c stage=prod -c live=true -c alarmEmail=ops@example.com
  *                                               prod, live trading (sets TW_LIVE_TRADING_CONFIRMED=true)
+ *   cdk deploy ... -c monitoring=full           a direct alarm for each cause health reports
  *
  * `live` and `alarmEmail` come only from the command line (or cdk.context.json), never from a
  * stage file, so a checked-in file cannot turn on live trading by itself (OPS-1).
@@ -62,6 +63,7 @@ export interface StageContext {
   readonly stage?: unknown;
   readonly live?: unknown;
   readonly alarmEmail?: unknown;
+  readonly monitoring?: unknown;
 }
 
 /**
@@ -77,6 +79,7 @@ export function resolveDeploymentConfig(context: StageContext): DeploymentConfig
     ...stage,
     live: parseLiveFlag(context.live),
     ...(context.alarmEmail === undefined ? {} : { alarmEmail: String(context.alarmEmail) }),
+    ...(context.monitoring === undefined ? {} : { monitoring: String(context.monitoring) }),
   });
 }
 

@@ -12,6 +12,17 @@
  *   work waiting in the queue while the executor reports no success, or an intent older than
  *   its time-to-live still in the queue;
  * - reconciliation drift, an open circuit, a pause older than its limit, health FAILING.
+ *
+ * Two profiles (`monitoring` in the deployment config). CloudWatch bills each metric an alarm
+ * reads ($0.10 a month beyond the free ten), so the profiles differ in what they watch directly:
+ * - `lean` (the default) keeps every alarm whose failure nothing else reports: error rates, each
+ *   dead-letter queue's new letters, the executor's own outcomes and stall, intents expiring in
+ *   the queue, drift, and health FAILING. Health checks job freshness, an open circuit, an old
+ *   pause, dead letters and queue age every minute (HLT-2), so those reach a person through
+ *   HealthFailing, which also counts a missing health report as breaching (health's own dead man).
+ * - `full` adds the direct alarms for those: a missing heartbeat per scheduled job, an open
+ *   circuit, an old pause, a dead letter older than a day, and per function throttles and p99
+ *   duration near the timeout. Each names its cause in its own notification.
  */
 import { Duration, Stack } from 'aws-cdk-lib';
 import {
@@ -29,7 +40,7 @@ import { Construct } from 'constructs';
 import { SCHEDULES, STALE_AFTER_INTERVALS, scheduleOf, type JobName } from '../../shared/definitions/schedules.js';
 import { HEALTH_STATUS_VALUE, MetricName } from '../../shared/runtime/metric-names.js';
 import { pascalCase } from './names.js';
-import { jobMetric, sourcedMetric } from './tradewarden-metrics.js';
+import { jobMetric, sourcedMetric, successfulInvocations } from './tradewarden-metrics.js';
 
 /** Window of the per-function alarms. */
 const FUNCTION_ALARM_PERIOD = Duration.minutes(5);
@@ -45,6 +56,8 @@ const EXECUTOR_STALL_MINUTES = 5;
 export const MIN_INVOCATIONS_FOR_ERROR_RATE = 10;
 /** A dead letter older than this is a reminder: someone still has to look at it. */
 export const DEAD_LETTER_REMINDER_AGE = Duration.days(1);
+/** Minutes without a health report, or with a FAILING one, before HealthFailing fires. */
+const HEALTH_FAILING_MINUTES = 3;
 /** Window of the executor's record and order alarms. */
 const EXECUTOR_ALARM_PERIOD = Duration.minutes(5);
 /** Failed records must recur in this many of the last `RECORDS_FAILING_OF` windows: a single transient retry pages nobody. */
@@ -80,8 +93,13 @@ export interface AlarmThresholds {
   readonly pauseMaxAgeSeconds: number;
 }
 
+/** Which alarms a deployment has: see the module comment. */
+export type MonitoringProfile = 'lean' | 'full';
+
 export interface OperationalAlarmsProps {
   readonly topic: ITopic;
+  /** @default 'lean' */
+  readonly profile?: MonitoringProfile;
   readonly functions: readonly MonitoredFunction[];
   readonly deadLetterQueues: readonly MonitoredQueue[];
   /** The executor's source queue, whose backlog makes a missing executor heartbeat meaningful. */
@@ -107,17 +125,21 @@ export class OperationalAlarms extends Construct {
     this.prefix = props.namePrefix ?? Stack.of(this).stackName;
     this.action = new SnsAction(props.topic);
     const { thresholds } = props;
+    const full = (props.profile ?? 'lean') === 'full';
+    const fn = (job: string) => props.functions.find((f) => f.job === job)?.function;
 
-    for (const f of props.functions) this.functionAlarms(f, thresholds);
+    for (const f of props.functions) this.functionAlarms(f, thresholds, full);
 
-    for (const dlq of props.deadLetterQueues) this.deadLetterAlarms(dlq);
+    for (const dlq of props.deadLetterQueues) this.deadLetterAlarms(dlq, full);
 
     this.executorAlarms();
 
-    for (const schedule of SCHEDULES) {
+    for (const schedule of full ? SCHEDULES : []) {
+      const scheduled = fn(schedule.job);
+      if (!scheduled) continue;
       this.add(`${pascalCase(schedule.job)}HeartbeatMissing`, {
-        description: `No ${schedule.job} heartbeat for ${STALE_AFTER_INTERVALS} intervals of ${schedule.everySeconds} s (HLT-1).`,
-        metric: jobMetric(MetricName.Heartbeat, schedule.job, { statistic: 'Sum', period: alarmPeriod(schedule.everySeconds) }),
+        description: `No ${schedule.job} heartbeat (successful invocation) for ${STALE_AFTER_INTERVALS} intervals of ${schedule.everySeconds} s (HLT-1).`,
+        metric: successfulInvocations(scheduled, { period: alarmPeriod(schedule.everySeconds), label: `${schedule.job} heartbeats` }),
         threshold: 1,
         comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
         evaluationPeriods: STALE_AFTER_INTERVALS,
@@ -126,17 +148,21 @@ export class OperationalAlarms extends Construct {
       });
     }
 
+    const executor = fn('executor');
+    if (!executor) throw new Error('OperationalAlarms: the executor function is not among the monitored functions');
     // The executor only runs when intents arrive, so a missing heartbeat alone is normal in a
     // quiet market. It is a failure when work is queued or in flight and no batch succeeds.
     this.add('ExecutorHeartbeatMissing', {
       description: `Intents have waited ${EXECUTOR_STALL_MINUTES} min while the executor reported no successful run (HLT-1).`,
       metric: new MathExpression({
         label: 'queued work without executor heartbeat',
-        expression: 'IF(FILL(visible, 0) + FILL(inflight, 0) > 0, IF(FILL(beats, 0) < 1, 1, 0), 0)',
+        // A heartbeat is a successful invocation (handler-stack): invocations - errors.
+        expression: 'IF(FILL(visible, 0) + FILL(inflight, 0) > 0, IF(FILL(invocations, 0) - FILL(errors, 0) < 1, 1, 0), 0)',
         usingMetrics: {
           visible: props.executionQueue.metricApproximateNumberOfMessagesVisible({ statistic: 'Maximum', period: MINUTE }),
           inflight: props.executionQueue.metricApproximateNumberOfMessagesNotVisible({ statistic: 'Maximum', period: MINUTE }),
-          beats: jobMetric(MetricName.Heartbeat, 'executor', { statistic: 'Sum', period: MINUTE }),
+          invocations: executor.metricInvocations({ statistic: 'Sum', period: MINUTE }),
+          errors: executor.metricErrors({ statistic: 'Sum', period: MINUTE }),
         },
         period: MINUTE,
       }),
@@ -164,6 +190,23 @@ export class OperationalAlarms extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    if (full) this.directHealthAlarms(thresholds);
+    this.add('HealthFailing', {
+      description:
+        `The health report was FAILING, or health reported nothing, for ${HEALTH_FAILING_MINUTES} min (HLT-1, HLT-2): ` +
+        'a job stopped, the circuit is open, a pause is too old, letters pile up or intents expire. See its reasons in the health endpoint, `npm run ops -- health` or the health function logs.',
+      metric: sourcedMetric(MetricName.HealthStatus, { statistic: 'Maximum', period: MINUTE }),
+      threshold: HEALTH_STATUS_VALUE.FAILING,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: HEALTH_FAILING_MINUTES,
+      datapointsToAlarm: HEALTH_FAILING_MINUTES,
+      // Health publishes its status every run: no report is the failure of the watcher itself.
+      treatMissingData: TreatMissingData.BREACHING,
+    });
+  }
+
+  /** Alarms for what health also reports, each naming its own cause (the `full` profile). */
+  private directHealthAlarms(thresholds: AlarmThresholds): void {
     this.add('CircuitOpen', {
       description: 'The exchange circuit breaker is open: no exchange calls are made (RISK-5).',
       metric: sourcedMetric(MetricName.CircuitOpen, { statistic: 'Maximum', period: MINUTE }),
@@ -178,16 +221,9 @@ export class OperationalAlarms extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
-    this.add('HealthFailing', {
-      description: 'The health report is FAILING (HLT-2); see its reasons in the health function logs or endpoint.',
-      metric: sourcedMetric(MetricName.HealthStatus, { statistic: 'Maximum', period: MINUTE }),
-      threshold: HEALTH_STATUS_VALUE.FAILING,
-      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-    });
   }
 
-  private functionAlarms(f: MonitoredFunction, thresholds: AlarmThresholds): void {
+  private functionAlarms(f: MonitoredFunction, thresholds: AlarmThresholds, full: boolean): void {
     const job = pascalCase(f.job);
     const window = errorRateWindow(f.job);
     this.add(`${job}ErrorRate`, {
@@ -208,6 +244,9 @@ export class OperationalAlarms extends Construct {
       comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    // Lean: a throttled scheduled run is retried and then dead-lettered (an alarm of its own), and
+    // a run that times out is an error (the error rate).
+    if (!full) return;
     this.add(`${job}Throttles`, {
       description: `${f.job}: invocations were throttled.`,
       metric: f.function.metricThrottles({ statistic: 'Sum', period: FUNCTION_ALARM_PERIOD }),
@@ -226,7 +265,7 @@ export class OperationalAlarms extends Construct {
   }
 
   /** A new letter in a dead-letter queue, and a letter left there for more than a day. */
-  private deadLetterAlarms(dlq: MonitoredQueue): void {
+  private deadLetterAlarms(dlq: MonitoredQueue, full: boolean): void {
     // Depth = visible + in flight, so an operator receiving letters to inspect them (and their
     // return after the visibility timeout) is not an arrival. DIFF > 0: the depth grew this minute.
     const depth = 'FILL(visible, 0) + FILL(inflight, 0)';
@@ -251,6 +290,8 @@ export class OperationalAlarms extends Construct {
       datapointsToAlarm: 1,
       treatMissingData: TreatMissingData.NOT_BREACHING,
     });
+    // Lean: a waiting letter keeps health DEGRADED (ops status and the console show it).
+    if (!full) return;
     this.add(`${dlq.name}LetterOlderThanADay`, {
       description: `${dlq.name} still holds a message older than ${DEAD_LETTER_REMINDER_AGE.toHours()} h: inspect it, redrive or delete it.`,
       metric: dlq.queue.metricApproximateAgeOfOldestMessage({ statistic: 'Maximum', period: Duration.minutes(5) }),

@@ -17,10 +17,9 @@ import {
 } from 'aws-cdk-lib/aws-cloudwatch';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { JOBS } from '../../shared/definitions/schedules.js';
 import { HEALTH_STATUS_VALUE, MetricName } from '../../shared/runtime/metric-names.js';
 import type { MonitoredFunction, MonitoredQueue } from './operational-alarms.js';
-import { jobMetric, METRIC_SOURCES, sourcedMetric } from './tradewarden-metrics.js';
+import { jobMetric, METRIC_SOURCES, sourcedMetric, successfulInvocations } from './tradewarden-metrics.js';
 
 /** CloudWatch dashboards are 24 units wide. */
 const FULL_WIDTH = 24;
@@ -68,8 +67,8 @@ export class OperationsDashboard extends Construct {
     for (const f of props.functions) rows.push(this.functionRow(f));
     rows.push([
       new GraphWidget({
-        title: 'Heartbeats per job',
-        left: JOBS.map((job) => jobMetric(MetricName.Heartbeat, job, { statistic: 'Sum', period: PERIOD, label: job })),
+        title: 'Heartbeats per job (successful invocations)',
+        left: props.functions.map((f) => successfulInvocations(f.function, { period: PERIOD, label: f.job, job: f.job })),
         width: FULL_WIDTH,
         height: HEIGHT,
       }),

@@ -35,8 +35,18 @@ export interface UsageModel {
   readonly healthReadUnitsPerStoredOrder: number;
   /** Bytes the state and audit tables keep per executed intent. */
   readonly storedBytesPerIntent: number;
-  /** Custom metric series the functions emit (name|service). */
-  readonly metricSeries: readonly string[];
+  /**
+   * Custom metric series the functions emit (`name|service`), each with the share of its job's
+   * runs that published it (1: every run; a count published only when not zero: the share of
+   * runs where it was not). CloudWatch bills a series for each hour in which it has data.
+   */
+  readonly metricSeries: readonly MetricSeriesUsage[];
+}
+
+export interface MetricSeriesUsage {
+  readonly series: string;
+  /** Share of the publishing job's runs (for the executor: of its intents) that published it. */
+  readonly share: number;
 }
 
 export interface TrafficProfile {
@@ -173,10 +183,10 @@ export function monthlyBill(
   const archived = facts.eventArchives > 0 ? ((events * assumptions.bytesPerEvent) / GB) * prices.eventbridge.archiveGbProcessed : 0;
   items.push(item('EventBridge events and archive', `${fmt(events)} events`, (events / 1e6) * prices.eventbridge.perMillionCustomEvents + archived, 0));
 
-  // CloudWatch: custom metrics, alarms, dashboards, logs.
-  const metrics = usage.metricSeries.length;
+  // CloudWatch: custom metrics (billed per series for each hour it has data), alarms, dashboards, logs.
+  const metrics = billedMetricSeries(usage.metricSeries, (job) => (runs.get(job) ?? 0) / (SECONDS_PER_MONTH / 3600));
   const metricCost = priced(metrics, prices.cloudwatch.metricMonth, prices.cloudwatch.free.metrics);
-  items.push(item('CloudWatch custom metrics', `${metrics} series`, metricCost.gross, metricCost.free));
+  items.push(item('CloudWatch custom metrics', `${usage.metricSeries.length} series, ${metrics.toFixed(1)} billed series-months`, metricCost.gross, metricCost.free));
   const alarmMetrics = facts.alarms.reduce((n, a) => n + a.metrics * (a.highResolution ? 3 : 1), 0);
   const alarms = priced(alarmMetrics, prices.cloudwatch.alarmMetricMonth, prices.cloudwatch.free.alarmMetrics);
   items.push(item('CloudWatch alarms', `${facts.alarms.length} alarms, ${alarmMetrics} billed metrics`, alarms.gross, alarms.free));
@@ -215,6 +225,19 @@ export function growthPerMonthOfHistory(facts: TemplateFacts, usage: UsageModel,
   const later = monthlyBill(facts, usage, profile, prices, 1 + months);
   // Without free allowances (they only delay growth) and unrounded, so a slow growth shows.
   return Math.round(((later.exactGrossUsd - first.exactGrossUsd) / months) * 10_000) / 10_000;
+}
+
+/**
+ * Series-months billed: a series costs a full month only if every hour has data. With its job
+ * running `runsPerHour` times an hour and publishing it in `share` of the runs, an hour has data
+ * with probability 1 - (1 - share)^runsPerHour.
+ */
+export function billedMetricSeries(series: readonly MetricSeriesUsage[], runsPerHour: (job: string) => number): number {
+  return series.reduce((n, s) => {
+    const job = s.series.split('|')[1] ?? '';
+    const share = Math.min(1, Math.max(0, s.share));
+    return n + (share >= 1 ? 1 : 1 - (1 - share) ** runsPerHour(job));
+  }, 0);
 }
 
 function cents(usd: number): number {

@@ -23,7 +23,7 @@ const schema = z.object({
   perRun: z.object({ scanner: run, executor: run, reconciler: run, health: run }),
   healthReadUnitsPerStoredOrder: z.number().nonnegative(),
   storedBytesPerIntent: z.number().nonnegative(),
-  metricSeries: z.array(z.string()),
+  metricSeries: z.array(z.object({ series: z.string().regex(/^[A-Za-z]+\|[a-z-]+$/), share: z.number().min(0).max(1) })),
   scannerMsPerSymbol: z.number().nonnegative(),
 });
 

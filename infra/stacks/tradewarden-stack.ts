@@ -202,6 +202,7 @@ export class TradewardenStack extends Stack {
     ];
     this.alarms = new OperationalAlarms(this, 'Monitoring', {
       topic: alarmTopic.topic,
+      profile: config.monitoring,
       functions: monitored,
       deadLetterQueues,
       executionQueue: this.executionQueue.queue,

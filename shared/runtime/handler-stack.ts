@@ -5,14 +5,18 @@
  * structured error codes (HLT-4). Errors are logged with their code and rethrown: never
  * swallowed (HLT-5).
  *
- * Duration, memory and failures are not custom metrics: Lambda publishes Duration and Errors for
- * free, and its REPORT log line carries the memory used; custom copies cost $0.30 a month each
- * per function. The Heartbeat metric stays: it is what the missing-heartbeat alarms read.
+ * Duration, memory, failures and heartbeats are not custom metrics: Lambda publishes Duration,
+ * Invocations and Errors for free (a heartbeat is exactly a successful invocation: Invocations -
+ * Errors, which the missing-heartbeat alarms read), and its REPORT log line carries the memory
+ * used; custom copies cost $0.30 a month each per function. The heartbeat itself is still
+ * written to the state table, where health reads it.
+ *
+ * EMF is flushed only when the invocation added a metric: the functions publish counts only when
+ * they are not zero (`addIfNonZero`), and an empty flush would log a warning every quiet minute.
  */
 import middy, { type MiddlewareObj } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
 import type { ZodType } from 'zod';
 import { ValidationError, toTradewardenError } from '../domain/errors.js';
@@ -20,7 +24,6 @@ import type { JobName } from '../definitions/schedules.js';
 import type { Clock } from '../ports/clock.js';
 import type { HeartbeatStore } from '../ports/heartbeat-store.js';
 import type { Observability } from './observability.js';
-import { MetricName } from './metric-names.js';
 
 /** Largest event accepted, in bytes of JSON; anything bigger is a bad input (SEC-4). */
 export const MAX_EVENT_BYTES = 256 * 1024;
@@ -67,7 +70,7 @@ interface HeartbeatInternal {
 }
 
 function heartbeat(job: JobName, deps: StackDeps): MiddlewareObj<unknown, unknown, Error, Context> {
-  const { metrics, logger } = deps.observability;
+  const { logger } = deps.observability;
   const record = (outcome: 'success' | 'failure', startedAt: number, errorCode?: string) => {
     const durationMs = deps.clock.now().getTime() - startedAt;
     logger.info('invocation finished', { outcome, durationMs, memoryUsedMb: Math.round(process.memoryUsage().rss / BYTES_PER_MB) });
@@ -82,7 +85,6 @@ function heartbeat(job: JobName, deps: StackDeps): MiddlewareObj<unknown, unknow
     after: async (request) => {
       const startedAt = (request.internal as HeartbeatInternal).startedAt ?? deps.clock.now().getTime();
       await record('success', startedAt);
-      metrics.addMetric(MetricName.Heartbeat, MetricUnit.Count, 1);
     },
     onError: async (request) => {
       const error = toTradewardenError(request.error);
@@ -117,8 +119,16 @@ export function withStack<TEvent, TResult>(
     .use(injectLambdaContext(logger, { resetKeys: true }))
     // No ColdStart metric: it is one paid custom metric per function, and Lambda's REPORT log
     // line already carries every cold start's Init Duration for free.
-    .use(logMetrics(metrics, { captureColdStartMetric: false }));
+    .use(publishMetrics(metrics));
   if (tracing) stack.use(tracing.middleware);
   // Parse before the heartbeat: a bad event fails before any state is written.
   return stack.use(parseEvent(schema, `${job} event`, options.check)).use(heartbeat(job, deps));
+}
+
+/** Writes the invocation's EMF blob on success and on failure, when it holds any metric. */
+function publishMetrics(metrics: Metrics): MiddlewareObj<unknown, unknown, Error, Context> {
+  const flush = () => {
+    if (metrics.hasStoredMetrics()) metrics.publishStoredMetrics();
+  };
+  return { after: flush, onError: flush };
 }

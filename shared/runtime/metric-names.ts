@@ -1,13 +1,12 @@
 /**
  * Metric names, one place. Every function publishes in the `Tradewarden` namespace with the
  * Powertools `service` dimension set to its job name (scanner, executor, reconciler, health).
- * CloudWatch alarms and the dashboard (infra/) refer to these constants.
+ * CloudWatch alarms and the dashboard (infra/) refer to these constants. Heartbeats are not among
+ * them: a heartbeat is a successful invocation, which Lambda counts for free (Invocations - Errors).
  */
 export const METRICS_NAMESPACE = 'Tradewarden';
 
 export const MetricName = {
-  /** 1 per successful invocation (HLT-1); missing data alarms. */
-  Heartbeat: 'Heartbeat',
   Signals: 'Signals',
   IntentsSent: 'IntentsSent',
   ScanFailed: 'ScanFailed',

@@ -47,3 +47,13 @@ export async function loadTracing(job: JobName): Promise<Tracing> {
   const tracer = new TracerClass({ serviceName: job, enabled: true });
   return { tracer, middleware: captureLambdaHandler(tracer) as MiddlewareObj };
 }
+
+/**
+ * Adds a count or gauge only when it is not zero. CloudWatch bills a custom metric for each hour
+ * in which it receives data, so a metric that is published only when something happens (a
+ * rejection, stale data, an open circuit, a waiting dead letter) costs nothing in a quiet month.
+ * Every alarm on such a metric treats missing data as "not breaching", which is what zero means.
+ */
+export function addIfNonZero(metrics: Metrics, name: string, unit: Parameters<Metrics['addMetric']>[1], value: number): void {
+  if (value !== 0) metrics.addMetric(name, unit, value);
+}

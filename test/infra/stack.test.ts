@@ -29,7 +29,8 @@ let live: Built;
 
 beforeAll(() => {
   paper = buildStack();
-  live = buildStack({ live: 'true', alarmEmail: 'ops@example.com' });
+  // The live stack also has the `full` monitoring profile; the paper stack the default, `lean`.
+  live = buildStack({ live: 'true', alarmEmail: 'ops@example.com', monitoring: 'full' });
 }, SYNTH_TIMEOUT_MS);
 
 /** `{ "Fn::GetAtt": [id, "Arn"] }` */
@@ -295,12 +296,13 @@ describe('Stack: TradewardenStack', () => {
       }
     });
 
-    it('alarms on throttles and on p99 duration above 80% of the timeout for every function', () => {
+    it('full monitoring: alarms on throttles and on p99 duration above 80% of the timeout for every function (lean: neither)', () => {
       for (const job of JOBS) {
-        const limitMs = paper.config.functions[job].timeoutSeconds * 1000 * paper.config.alarms.durationNearTimeoutRatio;
-        expect(alarms(paper).some((a) => a['MetricName'] === 'Duration' && a['ExtendedStatistic'] === 'p99' && a['Threshold'] === limitMs), job).toBe(true);
+        const limitMs = live.config.functions[job].timeoutSeconds * 1000 * live.config.alarms.durationNearTimeoutRatio;
+        expect(alarms(live).some((a) => a['MetricName'] === 'Duration' && a['ExtendedStatistic'] === 'p99' && a['Threshold'] === limitMs), job).toBe(true);
       }
-      expect(alarms(paper).filter((a) => a['MetricName'] === 'Throttles')).toHaveLength(JOBS.length);
+      expect(alarms(live).filter((a) => a['MetricName'] === 'Throttles')).toHaveLength(JOBS.length);
+      expect(alarms(paper).filter((a) => a['MetricName'] === 'Throttles' || a['MetricName'] === 'Duration')).toEqual([]);
     });
 
     const metricsOf = (a: Record<string, unknown>) =>
@@ -329,11 +331,11 @@ describe('Stack: TradewardenStack', () => {
       }
     });
 
-    it('reminds separately when a dead letter has waited more than a day', () => {
-      const queues = resourcesOf(paper.template, 'AWS::SQS::Queue');
+    it('full monitoring: reminds separately when a dead letter has waited more than a day', () => {
+      const queues = resourcesOf(live.template, 'AWS::SQS::Queue');
       const dlqs = Object.keys(queues).filter((id) => !queues[id]?.Properties?.['RedrivePolicy']);
       for (const dlq of dlqs) {
-        const found = alarms(paper).find((a) => a['MetricName'] === 'ApproximateAgeOfOldestMessage' && JSON.stringify(a['Dimensions']).includes(`"${dlq}"`));
+        const found = alarms(live).find((a) => a['MetricName'] === 'ApproximateAgeOfOldestMessage' && JSON.stringify(a['Dimensions']).includes(`"${dlq}"`));
         expect(found, dlq).toMatchObject({ Threshold: 86_400, ComparisonOperator: 'GreaterThanThreshold' });
       }
     });
@@ -346,28 +348,29 @@ describe('Stack: TradewardenStack', () => {
       expect(byMetric(MetricName.OrdersRejected)).toMatchObject({ Statistic: 'Sum', Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
     });
 
-    it('alarms on a missing heartbeat of every scheduled job, counting missing data as breaching', () => {
+    /** The alarm whose math reads `name` of function `fn` (by logical id). */
+    const onFunctionMetric = (b: Built, fn: string, name: string) =>
+      alarms(b).filter((a) => metricsOf(a).some((m) => m.MetricStat?.Metric.MetricName === name && JSON.stringify(m.MetricStat.Metric.Dimensions).includes(`"${fn}"`)));
+
+    it('full monitoring: alarms on a missing heartbeat (a successful invocation, Lambda Invocations - Errors) of every scheduled job, counting missing data as breaching', () => {
+      const fns = functionIds(live.template);
       for (const s of SCHEDULES) {
-        const found = alarms(paper).find(
-          (a) => a['Namespace'] === METRICS_NAMESPACE && a['MetricName'] === MetricName.Heartbeat && JSON.stringify(a['Dimensions']) === JSON.stringify([{ Name: 'service', Value: s.job }]),
-        );
-        expect(found, s.job).toMatchObject({
-          TreatMissingData: 'breaching',
-          ComparisonOperator: 'LessThanThreshold',
-          Threshold: 1,
-          EvaluationPeriods: STALE_AFTER_INTERVALS,
-          Period: Math.max(60, s.everySeconds),
-        });
+        const found = onFunctionMetric(live, fns[s.job], 'Invocations').find((a) => String(a['AlarmName'] ?? JSON.stringify(a)).includes('HeartbeatMissing'));
+        expect(found, s.job).toMatchObject({ TreatMissingData: 'breaching', ComparisonOperator: 'LessThanThreshold', Threshold: 1, EvaluationPeriods: STALE_AFTER_INTERVALS });
+        const metrics = metricsOf(found ?? {});
+        expect(metrics.find((m) => m.Expression)?.Expression, s.job).toBe('invocations - FILL(errors, 0)');
+        expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat?.Metric.MetricName).sort(), s.job).toEqual(['Errors', 'Invocations']);
+        expect((metrics.find((m) => m.MetricStat) as { MetricStat?: { Period: number } }).MetricStat?.Period, s.job).toBe(Math.max(60, s.everySeconds));
       }
+      // Heartbeats are no paid custom metric any more: no alarm reads one.
+      expect(JSON.stringify(alarms(live))).not.toContain('"Heartbeat"');
     });
 
-    it('alarms when intents wait while the executor reports no heartbeat', () => {
-      const found = alarms(paper).find((a) =>
-        ((a['Metrics'] ?? []) as { MetricStat?: { Metric: { MetricName: string; Dimensions?: { Value: unknown }[] } } }[]).some(
-          (m) => m.MetricStat?.Metric.MetricName === MetricName.Heartbeat && JSON.stringify(m.MetricStat.Metric.Dimensions).includes('"executor"'),
-        ),
-      );
-      expect(JSON.stringify(found?.['Metrics'])).toContain('ApproximateNumberOfMessagesVisible');
+    it('alarms when intents wait while the executor reports no successful invocation', () => {
+      const fns = functionIds(paper.template);
+      const found = onFunctionMetric(paper, fns.executor, 'Invocations').find((a) => JSON.stringify(a['Metrics']).includes('ApproximateNumberOfMessagesVisible'));
+      expect(found).toBeDefined();
+      expect(metricsOf(found ?? {}).find((m) => m.Expression)?.Expression).toContain('FILL(invocations, 0) - FILL(errors, 0) < 1');
     });
 
     it('alarms when an intent older than its time-to-live waits in the execution queue', () => {
@@ -388,12 +391,40 @@ describe('Stack: TradewardenStack', () => {
       expect(found).toMatchObject({ Threshold: defaults.intentTtlSeconds, ComparisonOperator: 'GreaterThanThreshold' });
     });
 
-    it('alarms on drift, an open circuit, an old pause and a FAILING health report', () => {
-      const byMetric = (name: string) => alarms(paper).find((a) => a['Namespace'] === METRICS_NAMESPACE && a['MetricName'] === name);
-      expect(byMetric(MetricName.DriftQuote)).toMatchObject({ Threshold: paper.config.alarms.driftQuote, ComparisonOperator: 'GreaterThanThreshold' });
-      expect(byMetric(MetricName.CircuitOpen)).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
-      expect(byMetric(MetricName.PauseAgeSeconds)).toMatchObject({ Threshold: paper.config.alarms.pauseMaxAgeSeconds, ComparisonOperator: 'GreaterThanThreshold' });
-      expect(byMetric(MetricName.HealthStatus)).toMatchObject({ Threshold: HEALTH_STATUS_VALUE.FAILING, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+    it('alarms on drift, and on a FAILING or missing health report for 3 minutes (health is the dead man of the jobs it watches)', () => {
+      for (const b of [paper, live]) {
+        const byMetric = (name: string) => alarms(b).find((a) => a['Namespace'] === METRICS_NAMESPACE && a['MetricName'] === name);
+        expect(byMetric(MetricName.DriftQuote)).toMatchObject({ Threshold: b.config.alarms.driftQuote, ComparisonOperator: 'GreaterThanThreshold' });
+        expect(byMetric(MetricName.HealthStatus)).toMatchObject({
+          Threshold: HEALTH_STATUS_VALUE.FAILING,
+          ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+          TreatMissingData: 'breaching',
+          EvaluationPeriods: 3,
+          DatapointsToAlarm: 3,
+        });
+      }
+    });
+
+    it('full monitoring: alarms on an open circuit and an old pause directly (lean: through health FAILING)', () => {
+      const byMetric = (b: Built, name: string) => alarms(b).find((a) => a['Namespace'] === METRICS_NAMESPACE && a['MetricName'] === name);
+      expect(byMetric(live, MetricName.CircuitOpen)).toMatchObject({ Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold' });
+      expect(byMetric(live, MetricName.PauseAgeSeconds)).toMatchObject({ Threshold: live.config.alarms.pauseMaxAgeSeconds, ComparisonOperator: 'GreaterThanThreshold' });
+      expect(byMetric(paper, MetricName.CircuitOpen)).toBeUndefined();
+      expect(byMetric(paper, MetricName.PauseAgeSeconds)).toBeUndefined();
+    });
+
+    it('lean monitoring (the default) leaves out only the alarms health covers, and keeps every alarm for what health does not report', () => {
+      const billed = (b: Built) => alarms(b).reduce((n, a) => n + (Array.isArray(a['Metrics']) ? metricsOf(a).filter((m) => m.MetricStat).length : 1), 0);
+      expect(paper.config.monitoring).toBe('lean');
+      // 31 and 53 billed alarm metrics today: $2.10 and $4.30 a month beyond the free ten.
+      expect(billed(paper)).toBeLessThan(billed(live) - 20);
+      const names = alarms(paper).map((a) => String(a['AlarmName']));
+      for (const left of ['Throttles', 'DurationNearTimeout', 'ScannerHeartbeatMissing', 'ReconcilerHeartbeatMissing', 'HealthHeartbeatMissing', 'LetterOlderThanADay', 'CircuitOpen', 'PauseTooOld']) {
+        expect(names.filter((n) => n.includes(left)), left).toEqual([]);
+      }
+      for (const kept of ['ErrorRate', 'NewLetters', 'ExecutorRecordsFailing', 'ExecutorOrdersUnknown', 'ExecutorOrdersRejected', 'ExecutorHeartbeatMissing', 'IntentsExpiringInQueue', 'DriftTooHigh', 'HealthFailing']) {
+        expect(names.some((n) => n.includes(kept)), kept).toBe(true);
+      }
     });
 
     it('sends every alarm and recovery to the one alarm topic, which requires TLS', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { growthPerMonthOfHistory, monthlyBill, SECONDS_PER_MONTH, type UsageModel } from '../../infra/cost/cost-model.js';
+import { billedMetricSeries, growthPerMonthOfHistory, monthlyBill, SECONDS_PER_MONTH, type UsageModel } from '../../infra/cost/cost-model.js';
 import { PRICES } from '../../infra/cost/prices.js';
 import { rateSeconds, templateFacts, type CfnTemplate } from '../../infra/cost/template-facts.js';
 
@@ -35,7 +35,7 @@ const USAGE: UsageModel = {
   measuredSymbols: 3,
   healthReadUnitsPerStoredOrder: 0,
   storedBytesPerIntent: 1024,
-  metricSeries: Array.from({ length: 14 }, (_, i) => `M${i}|scanner`),
+  metricSeries: Array.from({ length: 14 }, (_, i) => ({ series: `M${i}|scanner`, share: 1 })),
 };
 const PROFILE = { name: 'test', symbols: 3, tradesPerDay: 10 };
 const usd = (name: string, bill: ReturnType<typeof monthlyBill>) => bill.items.find((i) => i.name === name);
@@ -83,6 +83,20 @@ describe('Function: monthlyBill', () => {
     expect(usd('CloudWatch custom metrics', bill)).toMatchObject({ grossUsd: round(14 * 0.3), usd: round(4 * 0.3) });
     expect(usd('CloudWatch alarms', bill)).toMatchObject({ grossUsd: round(3 * 0.1), usd: 0 });
     expect(usd('CloudWatch dashboards', bill)).toMatchObject({ grossUsd: 6, usd: 0 });
+  });
+
+  it('bills a metric series for the hours it has data: one published only on rare runs costs a fraction of a month', () => {
+    const perHour = (runs: number) => () => runs;
+    expect(billedMetricSeries([{ series: 'Signals|scanner', share: 1 }], perHour(60))).toBe(1);
+    // Published in half the scans, 60 scans an hour: almost every hour has data.
+    expect(billedMetricSeries([{ series: 'Signals|scanner', share: 0.5 }], perHour(60))).toBeCloseTo(1, 10);
+    // Published in one run of 1,000, one run an hour: about a thousandth of the month.
+    expect(billedMetricSeries([{ series: 'StaleData|scanner', share: 0.001 }], perHour(1))).toBeCloseTo(0.001, 6);
+    expect(billedMetricSeries([{ series: 'OrdersRejected|executor', share: 0 }], perHour(4))).toBe(0);
+
+    // In the bill: 14 series every run plus 6 never published in the measured runs bill as 14.
+    const sparse = { ...USAGE, metricSeries: [...USAGE.metricSeries, ...Array.from({ length: 6 }, (_, i) => ({ series: `R${i}|executor`, share: 0 }))] };
+    expect(usd('CloudWatch custom metrics', monthlyBill(facts, sparse, PROFILE, PRICES))?.grossUsd).toBe(round(14 * 0.3));
   });
 
   it('counts the event source long polls of an idle FIFO queue at the FIFO price', () => {

@@ -31,17 +31,32 @@ function setup(heartbeats: HeartbeatStore = new InMemoryHeartbeatStore()) {
 }
 
 describe('Function: withStack', () => {
-  it('records the heartbeat, emits the heartbeat metric only, and logs duration and memory of the invocation', async () => {
+  it('records the heartbeat in the store, emits no paid metric of its own, and logs duration and memory of the invocation', async () => {
     const s = setup();
     const handler = withStack('scanner', s, z.object({ n: z.number() }).strict(), async (event) => ({ doubled: event.n * 2 }));
     await expect(handler({ n: 2 }, CONTEXT)).resolves.toEqual({ doubled: 4 });
     const names = s.metric.mock.calls.map((c) => c[0]);
-    // Lambda's own Duration metric and REPORT line cover duration and memory: no paid copies.
-    expect(names).toEqual([MetricName.Heartbeat]);
+    // Lambda's own Invocations - Errors, Duration and REPORT line cover heartbeat, duration and memory.
+    expect(names).toEqual([]);
     const finished = s.info.mock.calls.find((c) => c[0] === 'invocation finished');
     expect(finished?.[1]).toMatchObject({ outcome: 'success', durationMs: 0, memoryUsedMb: expect.any(Number) });
     const [beat] = await s.heartbeats.list();
     expect(beat).toMatchObject({ job: 'scanner', lastOutcome: 'success', lastSuccess: '2026-05-01T12:00:00.000Z' });
+  });
+
+  it('flushes EMF only when the invocation added a metric, so a quiet run logs neither a blob nor an empty-metrics warning', async () => {
+    const s = setup();
+    const publish = vi.spyOn(s.observability.metrics, 'publishStoredMetrics');
+    const quiet = withStack('scanner', s, z.object({}).strict(), async () => 'quiet');
+    const busy = withStack('scanner', s, z.object({}).strict(), async () => {
+      s.observability.metrics.addMetric(MetricName.Signals, 'Count', 2);
+      return 'busy';
+    });
+    await quiet({}, CONTEXT);
+    expect(publish).not.toHaveBeenCalled();
+    await busy({}, CONTEXT);
+    expect(publish).toHaveBeenCalledTimes(1);
+    expect(s.observability.metrics.hasStoredMetrics()).toBe(false);
   });
 
   it('fails the invocation with the coded error, records the failure and emits no heartbeat metric', async () => {
@@ -50,7 +65,7 @@ describe('Function: withStack', () => {
       throw new StorageError('put failed');
     });
     await expect(handler({}, CONTEXT)).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
-    // Lambda counts the error (its free Errors metric); no heartbeat metric is emitted.
+    // Lambda counts the error (its free Errors metric).
     expect(s.metric.mock.calls.map((c) => c[0])).toEqual([]);
     expect(s.info.mock.calls.find((c) => c[0] === 'invocation finished')?.[1]).toMatchObject({ outcome: 'failure' });
     const [beat] = await s.heartbeats.list();
