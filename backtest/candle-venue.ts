@@ -8,7 +8,9 @@
  *   candle opens through it);
  * - a fill takes at most `volumeShare` of the candle's volume; the rest waits for the next
  *   candle as a partial fill;
- * - fees are charged on every fill, in the quote currency or in the base coin.
+ * - fees are charged on every fill in the paper exchange's fee currencies (feeFor, EXE-12): the
+ *   quote, the coin bought, or a third asset (BNB) valued at its last close in the data set or
+ *   at a fixed price, falling back to the quote when the holding cannot pay.
  * It keeps the account's balances, so the reconciler's balance check runs against it as against
  * a real exchange. Nothing here decides what Tradewarden books: the executor and the reconciler
  * do that through their use cases.
@@ -16,7 +18,9 @@
 import { ExchangeRejectedError, ValidationError } from '../shared/domain/errors.js';
 import type { Candle, DataSource, MarketRules, Ticker } from '../shared/domain/market.js';
 import { add, cmp, Decimal, dec, isZero, min, str, sub, type DecimalString } from '../shared/domain/money.js';
-import { normalizeFees } from '../shared/domain/fees.js';
+import { normalizeFees, type FeeAmount } from '../shared/domain/fees.js';
+import { applyDeltas, feeFor, tradeDeltas } from '../shared/adapters/paper/paper-settlement.js';
+import type { Assets } from '../shared/adapters/paper/paper-store.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
 
 export interface VenueSettings {
@@ -24,7 +28,12 @@ export interface VenueSettings {
   readonly initialQuote: DecimalString;
   /** Fee per fill, as a fraction (0.001 = 0.1 %). */
   readonly feeRate: DecimalString;
-  readonly feeAsset: 'quote' | 'base';
+  /** 'quote', 'base' or an asset code such as 'BNB' (as the paper exchange's feeAsset). */
+  readonly feeAsset: string;
+  /** Opening holding of a third fee asset. @default '0' */
+  readonly initialFeeAsset?: DecimalString;
+  /** Quote price of a third fee asset when the data set has no candles of it. */
+  readonly feeAssetPrice?: DecimalString;
   /** Price move against a market order, as a fraction. */
   readonly slippage: DecimalString;
   /** Largest share of a candle's volume one order can take, as a fraction in (0, 1]. */
@@ -46,6 +55,8 @@ export interface VenueFill {
   readonly cost: DecimalString;
   readonly fee: DecimalString;
   readonly feeCurrency: string;
+  /** The fee's value in the quote currency at the fill. */
+  readonly feeQuote: DecimalString;
 }
 
 interface VenueOrder {
@@ -54,7 +65,7 @@ interface VenueOrder {
   readonly placedAt: number;
 }
 
-const CANDLES_PER_DAY = 1440;
+const DAY_MS = 86_400_000;
 const REPORTED_DECIMALS = 8;
 
 export class CandleVenue implements Exchange {
@@ -76,6 +87,18 @@ export class CandleVenue implements Exchange {
     if (!dec(settings.volumeShare).gt(0) || dec(settings.volumeShare).gt(1)) throw new ValidationError(`volume share must be in (0, 1], got ${settings.volumeShare}`);
     this.#settings = settings;
     this.#balances.set(settings.quoteCurrency, settings.initialQuote);
+    if (settings.initialFeeAsset && !isZero(settings.initialFeeAsset)) this.#balances.set(settings.feeAsset, settings.initialFeeAsset);
+  }
+
+  /**
+   * Quote price of an asset: the last close of its market in the data set, else the fixed
+   * fee-asset price. @throws ValidationError when there is neither.
+   */
+  priceOf(asset: string): DecimalString {
+    const last = this.#history.get(`${asset}/${this.#settings.quoteCurrency}`)?.at(-1);
+    if (last) return last.close;
+    if (asset === this.#settings.feeAsset && this.#settings.feeAssetPrice) return this.#settings.feeAssetPrice;
+    throw new ValidationError(`no price for ${asset}: add ${asset}/${this.#settings.quoteCurrency} candles to the data set or give the fee asset's price`);
   }
 
   /**
@@ -101,10 +124,15 @@ export class CandleVenue implements Exchange {
       const volume = Number(candle.volume);
       day.window.push(volume);
       day.sum += volume;
-      if (day.window.length > CANDLES_PER_DAY) day.sum -= day.window.shift()!;
+      if (day.window.length > Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))) day.sum -= day.window.shift()!;
       this.#dayVolume.set(symbol, day);
     }
     return fills;
+  }
+
+  /** Fills happen only when candles close (closeStep), never on arrival: nothing to take. */
+  takeFills(): VenueFill[] {
+    return [];
   }
 
   get openOrders(): number {
@@ -141,13 +169,14 @@ export class CandleVenue implements Exchange {
     if (this.#orders.has(request.clientOrderId)) throw new ExchangeRejectedError(`duplicate client order id ${request.clientOrderId}`, 'duplicate');
     const last = this.#history.get(request.symbol)?.at(-1);
     if (!last) throw new ExchangeRejectedError(`no market for ${request.symbol} yet`, 'bad-symbol');
-    if (request.side === 'sell' && cmp(request.amount, this.balance(rules.base)) > 0) {
-      throw new ExchangeRejectedError(`insufficient ${rules.base}: ${this.balance(rules.base)} < ${request.amount}`, 'insufficient-funds');
-    }
-    if (request.side === 'buy') {
-      const price = request.type === 'limit' && request.limitPrice ? request.limitPrice : str(dec(last.close).times(dec('1').plus(this.#settings.slippage)));
-      const needed = dec(request.amount).times(price).times(dec('1').plus(this.#settings.feeAsset === 'quote' ? this.#settings.feeRate : '0'));
-      if (needed.gt(this.balance(this.#settings.quoteCurrency))) throw new ExchangeRejectedError(`insufficient ${this.#settings.quoteCurrency}`, 'insufficient-funds');
+    // The funds must cover the whole order at the last price (a limit buy at its limit), fee included.
+    const move = request.side === 'buy' ? dec('1').plus(this.#settings.slippage) : dec('1').minus(this.#settings.slippage);
+    const price = request.type === 'limit' && request.limitPrice ? request.limitPrice : str(dec(last.close).times(move));
+    const cost = str(dec(request.amount).times(price));
+    const fee = this.#fee(request.side, rules.base, request.amount, cost);
+    if (applyDeltas(this.#assets(), tradeDeltas(request.side, rules.base, rules.quote, request.amount, cost, fee)) === null) {
+      const short = request.side === 'buy' ? this.#settings.quoteCurrency : rules.base;
+      throw new ExchangeRejectedError(`insufficient ${short} for ${request.side} ${request.amount} ${request.symbol}`, 'insufficient-funds');
     }
     this.#sequence += 1;
     const order: ExchangeOrder = {
@@ -210,27 +239,32 @@ export class CandleVenue implements Exchange {
     const rules = s.rules[order.symbol]!;
     // Exchanges report cost and fee to 8 decimals; a fee is rounded up, as exchanges charge it.
     const cost = str(dec(amount).times(price).toDecimalPlaces(REPORTED_DECIMALS));
-    const fee = str((s.feeAsset === 'quote' ? dec(cost) : dec(amount)).times(s.feeRate).toDecimalPlaces(REPORTED_DECIMALS, Decimal.ROUND_UP));
-    const feeCurrency = s.feeAsset === 'quote' ? s.quoteCurrency : rules.base;
-    this.#settle(order.side, rules.base, amount, cost, fee, feeCurrency);
+    const fee = this.#fee(order.side, rules.base, amount, cost);
+    // The trade and its fee move the balances as on the paper exchange (a fill the funds no
+    // longer cover, after a gap up, still settles: the venue keeps no credit check at the open).
+    for (const [asset, delta] of Object.entries(tradeDeltas(order.side, rules.base, rules.quote, amount, cost, fee))) {
+      this.#balances.set(asset, add(this.balance(asset), delta.free));
+    }
     const filled = add(order.filled, amount);
     const done = cmp(filled, order.amount) >= 0;
-    entry.order = { ...order, filled, cost: add(order.cost, cost), fees: normalizeFees([...order.fees, { currency: feeCurrency, amount: fee }]), status: done ? 'closed' : 'open' };
+    entry.order = { ...order, filled, cost: add(order.cost, cost), fees: normalizeFees([...order.fees, fee]), status: done ? 'closed' : 'open' };
     if (done) this.#open.delete(order.clientOrderId);
-    return { time: this.#now, orderId: order.clientOrderId, symbol: order.symbol, side: order.side, amount, price, cost, fee, feeCurrency };
+    const feeQuote = fee.currency === s.quoteCurrency ? fee.amount : str(dec(fee.amount).times(fee.currency === rules.base ? price : this.priceOf(fee.currency)));
+    return { time: this.#now, orderId: order.clientOrderId, symbol: order.symbol, side: order.side, amount, price, cost, fee: fee.amount, feeCurrency: fee.currency, feeQuote };
   }
 
-  #settle(side: 'buy' | 'sell', base: string, amount: DecimalString, cost: DecimalString, fee: DecimalString, feeCurrency: string): void {
-    const quote = this.#settings.quoteCurrency;
-    const change = (asset: string, delta: DecimalString) => this.#balances.set(asset, add(this.balance(asset), delta));
-    if (side === 'buy') {
-      change(quote, str(dec(cost).negated()));
-      change(base, amount);
-    } else {
-      change(base, str(dec(amount).negated()));
-      change(quote, cost);
-    }
-    change(feeCurrency, str(dec(fee).negated()));
+  /** The fee of a fill in the paper exchange's currency rules; exchanges report it to 8 decimals, rounded up. */
+  #fee(side: 'buy' | 'sell', base: string, amount: DecimalString, cost: DecimalString): FeeAmount {
+    const s = this.#settings;
+    const fee = feeFor({ feeAsset: s.feeAsset, feeRate: s.feeRate }, { side, base, quote: s.quoteCurrency, amount, cost }, this.#assets(), (asset) => this.priceOf(asset));
+    return { currency: fee.currency, amount: str(dec(fee.amount).toDecimalPlaces(REPORTED_DECIMALS, Decimal.ROUND_UP)) };
+  }
+
+  /** The balances as the paper exchange's settlement reads them (nothing held in `used` here). */
+  #assets(): Assets {
+    const assets: Assets = {};
+    for (const [asset, total] of this.#balances) assets[asset] = { free: total, used: '0' };
+    return assets;
   }
 }
 

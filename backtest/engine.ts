@@ -14,10 +14,9 @@
  * 5. Equity at the closes goes into the report; the fills into round trips.
  * No strategy, protection, sizing or booking rule lives here: only the order of the calls.
  */
-import { equity, type AccountBook } from '../shared/domain/account.js';
+import { depositHolding, equity, type AccountBook } from '../shared/domain/account.js';
 import { ValidationError } from '../shared/domain/errors.js';
 import type { MarketRules } from '../shared/domain/market.js';
-import { CANDLE_MS } from '../shared/domain/market-validation.js';
 import { dec, isZero, str, type DecimalString } from '../shared/domain/money.js';
 import { assertThresholds } from '../shared/domain/drift.js';
 import type { Intent } from '../shared/domain/intent.js';
@@ -31,12 +30,15 @@ import { entryLimitsOf } from '../shared/use-cases/scan-settings.js';
 import type { CandleGap } from './data/candle-file.js';
 import { readDataSet, type DataSetFile } from './data/data-set.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
+import { PaperVenue } from './paper-venue.js';
+import type { QuoteSource } from './replay-market.js';
 import { MemoryAccountStore, MemoryAuditLog, MemoryControlStore, MemoryLockService, MemoryOrderStore, MemoryQueue, MemoryTunablesStore, SimulatedClock } from './memory-ports.js';
 import { CandleThinner } from './report/candle-thinner.js';
 import { EquityTracker } from './report/equity-tracker.js';
 import type { ChartMarker, ReportCharts } from './report/html-report.js';
 import { BoundedList, buildReport, type BacktestReport, type RejectedSignal } from './report/report.js';
 import { TradeBook } from './report/trades.js';
+import { timeframeMs } from './timeframe.js';
 
 export interface BacktestSettings {
   readonly files: readonly DataSetFile[];
@@ -47,6 +49,8 @@ export interface BacktestSettings {
    */
   readonly from?: number;
   readonly to?: number;
+  /** The candles' timeframe as ccxt names it (1m, 5m, 1h, ...): one scan per candle close. @default '1m' */
+  readonly timeframe?: string;
   /** The scanner's defaults (as the deployment configuration gives them), watchlist = the files' symbols. */
   readonly scan: ScanSettings;
   readonly tunables: Tunables;
@@ -54,12 +58,25 @@ export interface BacktestSettings {
   readonly rules: Readonly<Record<string, MarketRules>>;
   readonly initialQuote: DecimalString;
   readonly feePercent: DecimalString;
-  readonly feeAsset: 'quote' | 'base';
+  /** What fees are charged in, as on the paper exchange: 'quote', 'base' or an asset code such as 'BNB'. */
+  readonly feeAsset: string;
+  /** Opening holding of a third fee asset (BNB), entered into the book at its price then. @default none */
+  readonly initialFeeAsset?: DecimalString;
+  /** The third fee asset's quote price when the data set has no candles of it (the candle venue). */
+  readonly feeAssetPrice?: DecimalString;
   readonly slippagePercent: DecimalString;
   readonly volumeSharePercent: DecimalString;
   readonly reservationBufferPercent: DecimalString;
   readonly reservationMaxAgeMs: number;
   readonly drift: { readonly alarmQuote: DecimalString; readonly pauseQuote: DecimalString };
+  /**
+   * The quotes of every moment (bid, ask, last), e.g. the SyntheticMarket the data set was
+   * recorded from. When given, the venue is the paper exchange of `npm start` (its matching and
+   * settlement over in-memory books, paper-venue.ts) priced at these quotes, and the candles
+   * still come from the files: the parity run (BT-1). Without it, the candle venue fills from
+   * the candles alone (BT-2).
+   */
+  readonly quotes?: QuoteSource;
   /** Sees the intents of every slot as the scanner made them (parity checks). */
   readonly onIntents?: (intents: readonly Intent[]) => void;
   /** Wall clock for the report's `seconds` (the only field that differs between equal runs). */
@@ -91,18 +108,26 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
 
   const resolved = resolveScanSettings(settings.scan, settings.tunables, settings.strategies);
   const lookback = Math.max(1, ...resolved.strategies.map((s) => s.strategy.candlesNeeded)) + 1;
+  const timeframe = settings.timeframe ?? '1m';
+  const CANDLE_MS = timeframeMs(timeframe);
   const clock = new SimulatedClock(settings.from ?? 0);
-  const venue = new CandleVenue({
-    quoteCurrency: quote,
-    initialQuote: settings.initialQuote,
-    feeRate: str(dec(settings.feePercent).div(100)),
-    feeAsset: settings.feeAsset,
-    slippage: str(dec(settings.slippagePercent).div(100)),
-    volumeShare: str(dec(settings.volumeSharePercent).div(100)),
-    timeframeMs: CANDLE_MS,
-    lookback,
-    rules: settings.rules,
-  });
+  const feeRate = str(dec(settings.feePercent).div(100));
+  const thirdFeeAsset = settings.feeAsset !== 'quote' && settings.feeAsset !== 'base' && settings.initialFeeAsset !== undefined && !isZero(settings.initialFeeAsset) ? settings.feeAsset : undefined;
+  const venue: CandleVenue | PaperVenue = settings.quotes
+    ? new PaperVenue({ quotes: settings.quotes, rules: settings.rules, clock, timeframeMs: CANDLE_MS, lookback, quoteCurrency: quote, feeRate, feeAsset: settings.feeAsset, initialBalances: { [quote]: settings.initialQuote, ...(thirdFeeAsset ? { [thirdFeeAsset]: settings.initialFeeAsset! } : {}) } })
+    : new CandleVenue({
+        quoteCurrency: quote,
+        initialQuote: settings.initialQuote,
+        feeRate,
+        feeAsset: settings.feeAsset,
+        ...(settings.initialFeeAsset === undefined ? {} : { initialFeeAsset: settings.initialFeeAsset }),
+        ...(settings.feeAssetPrice === undefined ? {} : { feeAssetPrice: settings.feeAssetPrice }),
+        slippage: str(dec(settings.slippagePercent).div(100)),
+        volumeShare: str(dec(settings.volumeSharePercent).div(100)),
+        timeframeMs: CANDLE_MS,
+        lookback,
+        rules: settings.rules,
+      });
   const orders = new MemoryOrderStore();
   const accounts = new MemoryAccountStore();
   const locks = new MemoryLockService();
@@ -120,7 +145,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     clock,
     markets: async () => settings.rules,
     strategies: settings.strategies,
-    candles: new CandleCache(),
+    candles: new CandleCache(undefined, undefined, CANDLE_MS),
     orders,
     settings: { ...settings.scan, watchlist: symbols, mode: 'paper' },
   };
@@ -170,6 +195,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const lastClose = new Map<string, DecimalString>();
   let candles = 0;
   let opened = false;
+  let openingEquity: DecimalString = settings.initialQuote;
 
   const readFrom = settings.from === undefined ? undefined : settings.from - lookback * CANDLE_MS;
   const steps = readDataSet(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
@@ -183,6 +209,12 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     }
     if (!opened) {
       await accounts.open(quote, settings.initialQuote, clock.now());
+      // The fee-asset holding enters the book once, at its price then (as npm start's paper opening does).
+      if (thirdFeeAsset) {
+        const price = venue.priceOf(thirdFeeAsset);
+        await accounts.update(quote, (book) => depositHolding(book, thirdFeeAsset, settings.initialFeeAsset!, price, clock.now()));
+        openingEquity = str(dec(settings.initialQuote).plus(dec(settings.initialFeeAsset!).times(price)));
+      }
       opened = true;
     }
     // 1. Fills of this step's candles, then the candles become market data.
@@ -207,12 +239,21 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
         rejected.push({ time: clock.now().toISOString(), symbol: intent.symbol, strategy: intent.strategy, side: intent.side, reason: `${result.outcome}: ${result.reason ?? result.state}` });
       }
     }
+    // A venue that fills on arrival (the paper exchange) filled them now.
+    await recordFills(venue.takeFills());
     // 5. Equity at the closes.
     const book = await accounts.get(quote);
     if (book) {
       const exposed = Object.values(book.positions).some((p) => !isZero(p.qty));
-      equityTracker.update(closeTime, Number(equity(book, Object.fromEntries(lastClose))), exposed);
+      equityTracker.update(closeTime, Number(equity(book, pricesNow())), exposed);
     }
+  }
+
+  /** The last closes, and the fee asset's price for its holding. */
+  function pricesNow(): Record<string, DecimalString> {
+    const prices: Record<string, DecimalString> = Object.fromEntries(lastClose);
+    if (thirdFeeAsset) prices[`${thirdFeeAsset}/${quote}`] ??= venue.priceOf(thirdFeeAsset);
+    return prices;
   }
 
   async function recordFills(fills: readonly VenueFill[]): Promise<void> {
@@ -220,7 +261,6 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     const book = await accounts.get(quote);
     for (const fill of fills) {
       const order = await orders.get(fill.orderId);
-      const feeQuote = fill.feeCurrency === quote ? fill.fee : str(dec(fill.fee).times(fill.price));
       trades.book({
         time: fill.time,
         symbol: fill.symbol,
@@ -228,7 +268,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
         side: fill.side,
         amount: fill.amount,
         cost: fill.cost,
-        feeQuote,
+        feeQuote: fill.feeQuote,
         positionAfter: book?.positions[fill.symbol]?.qty ?? '0',
       });
       const thinner = thinners.get(fill.symbol)!;
@@ -237,7 +277,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   }
 
   const book = await accounts.get(quote);
-  const finalEquity = book ? equity(book, Object.fromEntries(lastClose)) : settings.initialQuote;
+  const finalEquity = book ? equity(book, pricesNow()) : openingEquity;
   const positions = new Map(Object.values(book?.positions ?? {}).map((p) => [p.symbol, p.qty] as const));
   const curves = equityTracker.curves();
   const symbolCharts: Record<string, { bars: ReturnType<CandleThinner['bars']>; markers: ChartMarker[] }> = {};
@@ -258,7 +298,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
       symbols,
       from: settings.from === undefined ? null : new Date(settings.from).toISOString(),
       to: settings.to === undefined ? null : new Date(settings.to).toISOString(),
-      timeframe: '1m',
+      timeframe,
       initial: settings.initialQuote,
       feePercent: settings.feePercent,
       feeAsset: settings.feeAsset,
@@ -269,7 +309,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
       orderQuoteAmount: resolved.orderQuoteAmount,
     },
     trades: trades.trades(lastClose, positions),
-    initialEquity: settings.initialQuote,
+    initialEquity: openingEquity,
     finalEquity,
     equity: equityTracker,
     firstOpen,

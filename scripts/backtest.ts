@@ -1,6 +1,7 @@
 /**
  * `npm run backtest -- --data <file or dir> [--from <date>] [--to <date>] [--timeframe 1m]
- *   [--tunables <file.json>] [--initial 10000] [--fee-percent 0.1] [--fee-asset quote|base]
+ *   [--tunables <file.json>] [--initial 10000] [--fee-percent 0.1] [--fee-asset quote|base|BNB]
+ *   [--initial-fee-asset <amount>] [--fee-asset-price <quote per unit>]
  *   [--slippage-percent 0.05] [--volume-share-percent 10] [--markets <file.json>] [--json] [--out <dir>]`
  *
  * Runs the scanner's, executor's and reconciler's use cases over history (backtest/engine.ts).
@@ -22,6 +23,7 @@ import { renderHtmlReport } from '../backtest/report/html-report.js';
 import { parseTime, timeframeMs } from '../backtest/timeframe.js';
 import { scannerSettings } from '../functions/scanner/app.js';
 import { ValidationError } from '../shared/domain/errors.js';
+import { ASSET_PATTERN } from '../shared/domain/fees.js';
 import type { MarketRules } from '../shared/domain/market.js';
 import { UNSIGNED_DECIMAL_PATTERN } from '../shared/domain/money.js';
 import { BUILT_IN_STRATEGIES } from '../shared/domain/strategies/index.js';
@@ -77,6 +79,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
         initial: { type: 'string', default: '10000' },
         'fee-percent': { type: 'string', default: '0.1' },
         'fee-asset': { type: 'string', default: 'quote' },
+        'initial-fee-asset': { type: 'string', default: '0' },
+        'fee-asset-price': { type: 'string' },
         'slippage-percent': { type: 'string', default: '0.05' },
         'volume-share-percent': { type: 'string', default: '10' },
         json: { type: 'boolean', default: false },
@@ -87,14 +91,20 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     throw new ValidationError(`${error instanceof Error ? error.message : String(error)}; ${USAGE}`);
   }
   if (!values.data) throw new ValidationError(`--data is required; ${USAGE}`);
-  // The scanner's strategies and gap checks work on closed one-minute candles.
-  if (timeframeMs(values.timeframe) !== 60_000) throw new ValidationError(`--timeframe ${values.timeframe}: the strategies run on one-minute candles; resample is not supported, use 1m data`);
+  // The data's timeframe: one scan per candle close; the strategies' lookbacks count candles of it.
+  timeframeMs(values.timeframe);
   const from = values.from ? parseTime('from', values.from) : undefined;
   const to = values.to ? parseTime('to', values.to) : undefined;
   if (from !== undefined && to !== undefined && to <= from) throw new ValidationError('--to must be after --from (an empty window)');
   if (!UNSIGNED_DECIMAL_PATTERN.test(values.initial) || Number(values.initial) <= 0) throw new ValidationError(`--initial must be a positive decimal, got ${JSON.stringify(values.initial)}`);
+  // Fees as the paper exchange charges them (EXE-12): quote, the coin bought, or a third asset.
   const feeAsset = values['fee-asset'];
-  if (feeAsset !== 'quote' && feeAsset !== 'base') throw new ValidationError(`--fee-asset must be quote or base, got ${JSON.stringify(feeAsset)}`);
+  if (feeAsset !== 'quote' && feeAsset !== 'base' && !ASSET_PATTERN.test(feeAsset)) throw new ValidationError(`--fee-asset must be quote, base or an asset code such as BNB, got ${JSON.stringify(feeAsset)}`);
+  const third = feeAsset !== 'quote' && feeAsset !== 'base';
+  if (!UNSIGNED_DECIMAL_PATTERN.test(values['initial-fee-asset'])) throw new ValidationError(`--initial-fee-asset must be a non-negative decimal, got ${JSON.stringify(values['initial-fee-asset'])}`);
+  if (!third && Number(values['initial-fee-asset']) > 0) throw new ValidationError('--initial-fee-asset goes with --fee-asset <asset code> (BNB)');
+  const feeAssetPrice = values['fee-asset-price'];
+  if (feeAssetPrice !== undefined && (!third || !UNSIGNED_DECIMAL_PATTERN.test(feeAssetPrice) || Number(feeAssetPrice) <= 0)) throw new ValidationError('--fee-asset-price must be a positive decimal and goes with --fee-asset <asset code> (BNB)');
 
   // The same configuration the live scanner reads; the tables and queues are not used here.
   const config = loadConfig({
@@ -107,6 +117,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     ...env,
     TW_MODE: 'paper',
   });
+  if (feeAsset === config.quoteCurrency) throw new ValidationError(`--fee-asset ${feeAsset} is the quote currency: use --fee-asset quote`);
   const named = values.symbols ? values.symbols.split(',').map((s) => s.trim().toUpperCase()) : env['TW_WATCHLIST'] ? config.watchlist : undefined;
   const files = await listDataSet(values.data, named);
   let tunables: Tunables = {};
@@ -128,6 +139,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     files,
     ...(from === undefined ? {} : { from }),
     ...(to === undefined ? {} : { to }),
+    timeframe: values.timeframe,
     scan: scannerSettings(config),
     tunables,
     strategies: BUILT_IN_STRATEGIES,
@@ -135,6 +147,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     initialQuote: values.initial,
     feePercent: percent('fee-percent', values['fee-percent'], 10),
     feeAsset,
+    initialFeeAsset: values['initial-fee-asset'],
+    ...(feeAssetPrice === undefined ? {} : { feeAssetPrice }),
     slippagePercent: percent('slippage-percent', values['slippage-percent'], 10),
     volumeSharePercent: percent('volume-share-percent', values['volume-share-percent'], 100),
     reservationBufferPercent: config.reservationBufferPercent,

@@ -14,6 +14,8 @@ export interface SeriesOptions {
   readonly candles: number;
   readonly startPrice?: number;
   readonly seed?: string;
+  /** The candles' period. @default 60_000 (1m) */
+  readonly timeframeMs?: number;
   /** Candle index -> close override (plants a spike or a drop). */
   readonly plant?: ReadonlyMap<number, number>;
 }
@@ -33,7 +35,7 @@ export async function writeCandleFile(dir: string, options: SeriesOptions): Prom
     const high = Math.max(open, close) * (1 + random() * 0.001);
     const low = Math.min(open, close) * (1 - random() * 0.001);
     const volume = 5 + random() * 50;
-    chunk += `${options.start + i * 60_000},${open.toFixed(4)},${high.toFixed(4)},${low.toFixed(4)},${close.toFixed(4)},${volume.toFixed(3)}\n`;
+    chunk += `${options.start + i * (options.timeframeMs ?? 60_000)},${open.toFixed(4)},${high.toFixed(4)},${low.toFixed(4)},${close.toFixed(4)},${volume.toFixed(3)}\n`;
     price = Number(close.toFixed(4));
     if (chunk.length > 1 << 16) {
       if (!out.write(chunk)) await once(out, 'drain');

@@ -87,7 +87,7 @@ export type CandleCheck = { ok: true; candles: Candle[] } | { ok: false; reason:
  * Validates a closed-candle series: schema, OHLC consistency, no gap (DATA-3), at least `needed`
  * candles, and freshness: the newest candle must have closed within `maxAgeMs` (and not after now).
  */
-export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: number, needed = 1): CandleCheck {
+export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: number, needed = 1, timeframeMs = CANDLE_MS): CandleCheck {
   const candles: Candle[] = [];
   for (const c of raw) {
     const parsed = CandleSchema.safeParse(c);
@@ -105,12 +105,12 @@ export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: numbe
     const step = (candles[i]?.openTime ?? 0) - (candles[i - 1]?.openTime ?? 0);
     const at = new Date(candles[i]?.openTime ?? 0).toISOString();
     if (step <= 0) return { ok: false, reason: `candles out of order or duplicated at ${at}` };
-    if (step !== CANDLE_MS) return { ok: false, reason: `candle gap before ${at}` };
+    if (step !== timeframeMs) return { ok: false, reason: `candle gap before ${at}` };
   }
   if (candles.length < needed) return { ok: false, reason: `not enough candles: ${candles.length} of ${needed}` };
   const last = candles[candles.length - 1];
-  if (last && last.openTime + CANDLE_MS > now.getTime() + MAX_FUTURE_SKEW_MS) return { ok: false, reason: 'candle not closed yet' };
-  if (last && now.getTime() - (last.openTime + CANDLE_MS) > maxAgeMs) return { ok: false, reason: 'stale candles' };
+  if (last && last.openTime + timeframeMs > now.getTime() + MAX_FUTURE_SKEW_MS) return { ok: false, reason: 'candle not closed yet' };
+  if (last && now.getTime() - (last.openTime + timeframeMs) > maxAgeMs) return { ok: false, reason: 'stale candles' };
   return { ok: true, candles };
 }
 
@@ -119,10 +119,10 @@ export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: numbe
  * fresh candles appended): order, no gap at the join or anywhere else, and at least `needed`.
  * Numbers only: the candles themselves passed `checkCandles` when they arrived.
  */
-export function checkJoined(series: readonly Candle[], needed: number): CandleCheck {
+export function checkJoined(series: readonly Candle[], needed: number, timeframeMs = CANDLE_MS): CandleCheck {
   for (let i = 1; i < series.length; i += 1) {
     const step = (series[i]?.openTime ?? 0) - (series[i - 1]?.openTime ?? 0);
-    if (step !== CANDLE_MS) return { ok: false, reason: `candle gap before ${new Date(series[i]?.openTime ?? 0).toISOString()}` };
+    if (step !== timeframeMs) return { ok: false, reason: `candle gap before ${new Date(series[i]?.openTime ?? 0).toISOString()}` };
   }
   if (series.length < needed) return { ok: false, reason: `not enough candles: ${series.length} of ${needed}` };
   return { ok: true, candles: [...series] };

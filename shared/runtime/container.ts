@@ -21,7 +21,7 @@ import { DynamoDbOrderStore } from '../adapters/aws/dynamodb-order-store.js';
 import { EventBridgePublisher, LogEventPublisher } from '../adapters/aws/event-publishers.js';
 import { PaperExchange } from '../adapters/paper/paper-exchange.js';
 import { ExchangePaperMarket } from '../adapters/paper/exchange-paper-market.js';
-import { SyntheticPaperMarket, type PaperMarket } from '../adapters/paper/paper-market.js';
+import { SyntheticPaperMarket, type MarketSource } from '../adapters/paper/paper-market.js';
 import { SqsIntentQueue, SqsQueueInspector } from '../adapters/aws/sqs-intent-queue.js';
 import { SqsRetryScheduler } from '../adapters/aws/sqs-retry-scheduler.js';
 import { SqsDeadLetterQueue } from '../adapters/aws/sqs-dead-letter-queue.js';
@@ -160,7 +160,7 @@ export function createContainer(job: JobName, config: Config, options: Container
 
   let paper: PaperExchange | undefined;
   if (config.mode === 'paper') {
-    let market: PaperMarket;
+    let market: MarketSource;
     if (config.paperMarket === 'exchange') {
       // Real prices from the exchange's public data, through the live adapter; never synthetic (DATA-4, DATA-6).
       if (!options.marketDataClient) throw new ConfigError([`TW_PAPER_MARKET: exchange needs a ccxt client of ${config.exchangeId} for its public market data`]);

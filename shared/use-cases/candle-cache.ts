@@ -13,9 +13,9 @@ import { CANDLE_MS } from '../domain/market-validation.js';
 export const CANDLE_CACHE_MAX_SYMBOLS = 1000;
 export const CANDLE_CACHE_MAX_CANDLES = 200_000;
 
-/** Open time of the last candle closed at `now`. */
-export function lastClosedOpen(now: Date): number {
-  return Math.floor(now.getTime() / CANDLE_MS) * CANDLE_MS - CANDLE_MS;
+/** Open time of the last candle of `timeframeMs` closed at `now`. */
+export function lastClosedOpen(now: Date, timeframeMs = CANDLE_MS): number {
+  return Math.floor(now.getTime() / timeframeMs) * timeframeMs - timeframeMs;
 }
 
 export class CandleCache {
@@ -25,17 +25,20 @@ export class CandleCache {
   constructor(
     readonly maxSymbols: number = CANDLE_CACHE_MAX_SYMBOLS,
     readonly maxCandles: number = CANDLE_CACHE_MAX_CANDLES,
+    /** The candles' period: one minute live (the exchange adapters fetch 1m); a backtest may replay another. */
+    readonly timeframeMs: number = CANDLE_MS,
   ) {
     if (!Number.isInteger(maxSymbols) || maxSymbols < 1 || !Number.isInteger(maxCandles) || maxCandles < 1) {
       throw new ValidationError('candle cache bounds must be positive integers');
     }
+    if (!Number.isInteger(timeframeMs) || timeframeMs < 1000) throw new ValidationError('candle timeframe must be a whole number of seconds');
   }
 
   /** The cached series if it holds `needed` candles and ends with the last candle closed at `now`. */
   get(symbol: string, needed: number, now: Date): readonly Candle[] | undefined {
     const series = this.#entries.get(symbol);
     if (!series || series.length < needed) return undefined;
-    if ((series[series.length - 1]?.openTime ?? -Infinity) < lastClosedOpen(now)) return undefined;
+    if ((series[series.length - 1]?.openTime ?? -Infinity) < lastClosedOpen(now, this.timeframeMs)) return undefined;
     this.#entries.delete(symbol);
     this.#entries.set(symbol, series);
     return series;
@@ -50,7 +53,7 @@ export class CandleCache {
     const series = this.#entries.get(symbol);
     const end = series?.[series.length - 1]?.openTime;
     if (!series || end === undefined || series.length < needed) return needed;
-    const newer = Math.round((lastClosedOpen(now) - end) / CANDLE_MS);
+    const newer = Math.round((lastClosedOpen(now, this.timeframeMs) - end) / this.timeframeMs);
     if (newer <= 0) return 0;
     return newer + 1 >= needed ? needed : newer + 1;
   }

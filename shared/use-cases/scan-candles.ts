@@ -16,7 +16,7 @@ import { CircuitOpenError } from '../domain/circuit.js';
 import { toTradewardenError } from '../domain/errors.js';
 import type { Candle } from '../domain/market.js';
 import { scanRetryDelayMs } from '../domain/timing.js';
-import { CANDLE_MS, checkCandles, checkJoined, type Rejection } from '../domain/market-validation.js';
+import { checkCandles, checkJoined, type Rejection } from '../domain/market-validation.js';
 import type { Clock } from '../ports/clock.js';
 import type { Exchange } from '../ports/exchange.js';
 import { RateBudgetExhaustedError } from '../ports/rate-budget.js';
@@ -116,8 +116,9 @@ export async function fetchCandleRound(deps: CandleRoundDeps, requests: readonly
         }
         return { kind: 'failed', failure: { symbol, code: failure.code, reason: failure.message.slice(0, 200), attempts: attempt } };
       }
-      const checked = checkCandles(fetched, now, options.maxAgeMs + CANDLE_MS, 1);
-      const joined = checked.ok ? checkJoined(deps.candles.merged(symbol, checked.candles, needed), needed) : checked;
+      const timeframe = deps.candles.timeframeMs;
+      const checked = checkCandles(fetched, now, options.maxAgeMs + timeframe, 1, timeframe);
+      const joined = checked.ok ? checkJoined(deps.candles.merged(symbol, checked.candles, needed), needed, timeframe) : checked;
       if (!joined.ok) {
         deps.candles.remove(symbol);
         return { kind: 'rejected', rejection: { symbol, reason: joined.reason } };

@@ -24,7 +24,7 @@ import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
 import { add, cmp } from '../../domain/money.js';
 import type { Exchange } from '../../ports/exchange.js';
 import { RateBudgetExhaustedError } from '../../ports/rate-budget.js';
-import { unknownSymbol, type MarketMatch, type PaperMarket, type RestingOrder } from './paper-market.js';
+import { unknownSymbol, type MarketMatch, type MarketSource, type RestingOrder } from './paper-market.js';
 
 /** One-minute candles. */
 const CANDLE_MS = 60_000;
@@ -34,7 +34,7 @@ export const MAX_CANDLES_PER_MATCH = 1000;
 /** The public market-data calls of the live adapter. */
 export type PublicMarketData = Pick<Exchange, 'id' | 'loadMarkets' | 'fetchTickers' | 'fetchCandles'>;
 
-export class ExchangePaperMarket implements PaperMarket {
+export class ExchangePaperMarket implements MarketSource {
   readonly source = 'exchange' as const;
 
   constructor(private readonly exchange: PublicMarketData) {}

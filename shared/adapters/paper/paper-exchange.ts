@@ -2,6 +2,8 @@
  * The paper exchange: the Exchange port on a paper market (paper-market.ts: the synthetic market,
  * or the exchange's public market data, DATA-6), with its books in DynamoDB
  * (PAPER_TABLE) so that every Lambda container, restarts and the local stack share one state.
+ * A backtest runs the same class over in-memory books (memory-paper-store.ts) and a replay of
+ * the market (BT-1).
  * Three concepts, one file each:
  * - matching (paper-matching.ts): validity, prices, fills of market and resting limit orders
  *   (whole or partial, as far as the market traded through them), cancels;
@@ -21,21 +23,41 @@ import { UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, str, type DecimalString } from
 import type { Clock } from '../../ports/clock.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
 import { CLIENT_ORDER_ID_PATTERN, canceledOrder, filledOrder, placedOrder, quoteOrder, validateOrder } from './paper-matching.js';
-import { SyntheticPaperMarket, isWellFormedSymbol, type PaperMarket } from './paper-market.js';
-import { SyntheticMarket } from './synthetic-market.js';
+import { SyntheticPaperMarket, isWellFormedSymbol, type MarketSource } from './paper-market.js';
 import { PaperSettlement, applyDeltas, backoff, clientOrderIdOf, feeFor, paperConflict, type FeeSettings } from './paper-settlement.js';
-import { OPEN_PARTITION, PaperStore, UNSETTLED_PARTITION, isConditionFailed, paperInternal, type OrderItem } from './paper-store.js';
+import { OPEN_PARTITION, PaperStore, UNSETTLED_PARTITION, isConditionFailed, paperInternal, type OrderItem, type PaperBooks } from './paper-store.js';
 
 export { PAPER_OPEN_ORDERS_INDEX } from './paper-store.js';
 
 const DEFAULT_MAX_WRITE_ATTEMPTS = 25;
 
-export interface PaperExchangeOptions {
-  readonly doc: DynamoDBDocumentClient;
-  /** Name of the table built from PAPER_TABLE. */
-  readonly table: string;
-  /** Where prices, rules and limit fills come from: a paper market, or the synthetic market itself. */
-  readonly market: PaperMarket | SyntheticMarket;
+/**
+ * A market computed on the spot: the synthetic market, or a backtest's replay of it (candles from
+ * files, quotes of the moment). Prices leave it as decimal strings. The exchange's real market
+ * data is a MarketSource instead (paper-market.ts, DATA-6).
+ */
+export interface PaperMarket {
+  /** @throws ExchangeRejectedError `bad-symbol` for a symbol it does not trade. */
+  rules(symbol: string): MarketRules;
+  ticker(symbol: string, at: Date): Ticker;
+  /** The `limit` most recent candles closed at `until`, oldest first. */
+  candles(symbol: string, until: Date, limit: number): Candle[];
+}
+
+/**
+ * Where the books live: a DynamoDB table (PAPER_TABLE), or any store with the same conditional
+ * writes, made from the validated opening balances (`books`).
+ */
+export type PaperStorage =
+  | { readonly doc: DynamoDBDocumentClient; readonly table: string }
+  | { readonly books: (initialBalances: Readonly<Record<string, DecimalString>>) => PaperBooks };
+
+export type PaperExchangeOptions = PaperStorage & {
+  /**
+   * Where prices, rules and limit fills come from: a market computed on the spot (synthetic or
+   * replayed), or a market source such as the exchange's public data (DATA-6).
+   */
+  readonly market: PaperMarket | MarketSource;
   readonly clock: Clock;
   /** Fee per fill as a fraction of its cost, e.g. '0.001'. */
   readonly feeRate: DecimalString;
@@ -47,7 +69,9 @@ export interface PaperExchangeOptions {
   readonly symbols: readonly string[];
   /** Attempts of one optimistic write before ConcurrentModificationError. @default 25 */
   readonly maxWriteAttempts?: number;
-}
+  /** What `source` reports to the scanner for a computed market; a market source reports its own. @default 'synthetic' */
+  readonly source?: DataSource;
+};
 
 /** Paper trading against a paper market, with DynamoDB books. */
 export class PaperExchange implements Exchange {
@@ -55,12 +79,12 @@ export class PaperExchange implements Exchange {
   /** The market's source (DATA-4): 'synthetic', or 'exchange' on real prices. */
   readonly source: DataSource;
 
-  private readonly market: PaperMarket;
+  private readonly market: MarketSource;
   private readonly clock: Clock;
   private readonly fees: FeeSettings;
   private readonly symbols: readonly string[];
   private readonly maxWriteAttempts: number;
-  private readonly store: PaperStore;
+  private readonly store: PaperBooks;
   private readonly settlement: PaperSettlement;
 
   /** @throws ConfigError when the fee rate, a balance, a symbol or the attempt bound is invalid. */
@@ -77,19 +101,28 @@ export class PaperExchange implements Exchange {
       else if (!UNSIGNED_DECIMAL_PATTERN.test(amount)) issues.push(`initialBalances.${asset} must be a non-negative decimal`);
       else initial[asset] = str(dec(amount));
     }
+    const computed = isComputed(options.market) ? options.market : undefined;
     for (const symbol of options.symbols) {
-      if (!isWellFormedSymbol(symbol)) issues.push(`symbols: bad symbol ${JSON.stringify(symbol)}`);
+      if (!isWellFormedSymbol(symbol)) {
+        issues.push(`symbols: bad symbol ${JSON.stringify(symbol)}`);
+        continue;
+      }
+      try {
+        computed?.rules(symbol);
+      } catch {
+        issues.push(`symbols: bad symbol ${JSON.stringify(symbol)}`);
+      }
     }
     const attempts = options.maxWriteAttempts ?? DEFAULT_MAX_WRITE_ATTEMPTS;
     if (!Number.isInteger(attempts) || attempts < 1) issues.push('maxWriteAttempts must be a positive integer');
     if (issues.length > 0) throw new ConfigError(issues);
-    this.market = options.market instanceof SyntheticMarket ? new SyntheticPaperMarket(options.market, options.symbols) : options.market;
+    this.market = computed ? new SyntheticPaperMarket(computed, options.symbols, options.source ?? 'synthetic') : (options.market as MarketSource);
     this.source = this.market.source;
     this.clock = options.clock;
     this.fees = { feeAsset, feeRate: str(dec(options.feeRate)) };
     this.symbols = [...options.symbols];
     this.maxWriteAttempts = attempts;
-    this.store = new PaperStore(options.doc, options.table, initial);
+    this.store = 'books' in options ? options.books(initial) : new PaperStore(options.doc, options.table, initial);
     this.settlement = new PaperSettlement(this.store, attempts);
   }
 
@@ -318,4 +351,9 @@ function insufficientFunds(request: PlaceOrderRequest): ExchangeRejectedError {
   return new ExchangeRejectedError(`insufficient funds for order ${request.clientOrderId}`, 'insufficient-funds', {
     details: { clientOrderId: request.clientOrderId, symbol: request.symbol, side: request.side },
   });
+}
+
+/** A market computed on the spot (synchronous rules and tickers), not a MarketSource. */
+function isComputed(market: PaperMarket | MarketSource): market is PaperMarket {
+  return typeof (market as Partial<MarketSource>).match !== 'function';
 }

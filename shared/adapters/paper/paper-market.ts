@@ -11,7 +11,8 @@ import { ExchangeRejectedError } from '../../domain/errors.js';
 import type { Candle, DataSource, MarketRules, Ticker } from '../../domain/market.js';
 import { cmp, type DecimalString } from '../../domain/money.js';
 import type { Side } from '../../domain/order.js';
-import { SYNTHETIC_SYMBOL_PATTERN, type SyntheticMarket } from './synthetic-market.js';
+import type { PaperMarket } from './paper-exchange.js';
+import { SYNTHETIC_SYMBOL_PATTERN } from './synthetic-market.js';
 
 /** What matching needs to know of a resting limit order. */
 export interface RestingOrder {
@@ -32,10 +33,11 @@ export interface RestingOrder {
 export interface MarketMatch {
   /** Cumulative base amount filled, never above the order's amount nor below what it had. */
   readonly filled: DecimalString;
-  readonly matchedUntil: number;
+  /** The new watermark, where the source keeps one (the exchange's candles); a computed market has none. */
+  readonly matchedUntil?: number;
 }
 
-export interface PaperMarket {
+export interface MarketSource {
   /** Where the data comes from (DATA-4): shown in every scan and in health. */
   readonly source: DataSource;
   /** Rules of the markets `loadMarkets` lists. */
@@ -51,17 +53,18 @@ export interface PaperMarket {
 }
 
 /**
- * The synthetic market as a paper market. A resting limit fills whole on the first call that
- * sees the synthetic ticker cross it (buy: ask <= limit; sell: bid >= limit): the synthetic
- * market has no order book, so there is no volume to cap it by.
+ * A market computed on the spot (the synthetic market, or a backtest's replay of it) as a market
+ * source. A resting limit fills whole on the first call that sees its ticker cross it (buy: ask
+ * <= limit; sell: bid >= limit): a computed market has no order book, so there is no volume to
+ * cap it by.
  */
-export class SyntheticPaperMarket implements PaperMarket {
-  readonly source = 'synthetic' as const;
-
+export class SyntheticPaperMarket implements MarketSource {
   constructor(
-    private readonly market: SyntheticMarket,
+    private readonly market: PaperMarket,
     /** The markets `markets()` and `tickers()` list (the watchlist); any well-formed symbol has rules and prices. */
     private readonly symbols: readonly string[],
+    /** What the scanner is told the data is (DATA-4). */
+    readonly source: DataSource = 'synthetic',
   ) {}
 
   async markets(): Promise<Readonly<Record<string, MarketRules>>> {
@@ -83,7 +86,7 @@ export class SyntheticPaperMarket implements PaperMarket {
   async match(order: RestingOrder, at: Date): Promise<MarketMatch> {
     const ticker = this.market.ticker(order.symbol, at);
     const crossed = order.side === 'buy' ? cmp(ticker.ask, order.price) <= 0 : cmp(ticker.bid, order.price) >= 0;
-    return { filled: crossed ? order.amount : order.filled, matchedUntil: at.getTime() };
+    return { filled: crossed ? order.amount : order.filled };
   }
 }
 

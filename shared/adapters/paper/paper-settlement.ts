@@ -40,7 +40,7 @@ import { ConcurrentModificationError } from '../../domain/errors.js';
 import type { FeeAmount } from '../../domain/fees.js';
 import { Decimal, add, cmp, dec, isNegative, mul, str, sub, type DecimalString } from '../../domain/money.js';
 import type { Side } from '../../domain/order.js';
-import { isConditionFailed, paperInternal, withIndexKeys, type Assets, type Deltas, type Effect, type OrderItem, type Outcome, type PaperStore } from './paper-store.js';
+import { isConditionFailed, paperInternal, withIndexKeys, type Assets, type Deltas, type Effect, type OrderItem, type Outcome, type PaperBooks } from './paper-store.js';
 
 const MAX_BACKOFF_MS = 40;
 
@@ -141,7 +141,7 @@ function rejectedOrder(order: OrderItem): OrderItem {
 /** Steps 2 and 3 of the settlement (see the module comment) over one paper store. */
 export class PaperSettlement {
   constructor(
-    private readonly store: PaperStore,
+    private readonly store: PaperBooks,
     /** Attempts of one optimistic write before ConcurrentModificationError. */
     private readonly maxWriteAttempts: number,
   ) {}

@@ -92,8 +92,27 @@ export interface BalancesItem {
   readonly version: number;
 }
 
+/**
+ * The paper exchange's books, item by item, every write conditional: in DynamoDB (PaperStore)
+ * or in memory (MemoryPaperStore, for a backtest) with the same conditions.
+ */
+export interface PaperBooks {
+  getOrder(clientOrderId: string): Promise<OrderItem | null>;
+  /** @returns false when an order with its client order id exists. */
+  createOrder(order: OrderItem): Promise<boolean>;
+  /** @throws an error named ConditionalCheckFailedException when the order is not at `expectedVersion`. */
+  putOrder(order: OrderItem, expectedVersion: number): Promise<void>;
+  readBalances(): Promise<BalancesItem>;
+  /** The assets held, without creating the books (a reader that may not write them). */
+  peekAssets(): Promise<Assets>;
+  /** @throws an error named ConditionalCheckFailedException when the balances are not at `books.version`. */
+  putBalances(books: BalancesItem): Promise<void>;
+  /** Client order ids in one partition of the open-orders index, by symbol and id. */
+  queryIndex(partition: string, sortPrefix?: string): Promise<Array<{ clientOrderId: string }>>;
+}
+
 /** The order and balances items of one paper table. */
-export class PaperStore {
+export class PaperStore implements PaperBooks {
   constructor(
     private readonly doc: DynamoDBDocumentClient,
     private readonly table: string,
@@ -130,7 +149,6 @@ export class PaperStore {
     );
   }
 
-  /** Reads the books, creating them from the initial balances on first use. */
   /** The assets held, read only (no opening write): the opening balances while the item does not exist yet. */
   async peekAssets(): Promise<Assets> {
     const result = await this.doc.send(new GetCommand({ TableName: this.table, Key: BALANCES_KEY, ConsistentRead: true }));
@@ -138,6 +156,7 @@ export class PaperStore {
     return Object.fromEntries(Object.entries(this.initialBalances).map(([asset, free]) => [asset, { free, used: '0' }]));
   }
 
+  /** Reads the books, creating them from the initial balances on first use. */
   async readBalances(): Promise<BalancesItem> {
     const result = await this.doc.send(new GetCommand({ TableName: this.table, Key: BALANCES_KEY, ConsistentRead: true }));
     if (result.Item) return result.Item as BalancesItem;
@@ -199,6 +218,11 @@ export function withIndexKeys(order: OrderItem): OrderItem {
   return partition === undefined
     ? { ...order, openpk: undefined, opensk: undefined }
     : { ...order, openpk: partition, opensk: `${order.symbol}#${order.clientOrderId}` };
+}
+
+/** The item `books` stores: undefined attributes dropped, as the document client does. */
+export function storedOrder(order: OrderItem): OrderItem {
+  return toItem(order) as unknown as OrderItem;
 }
 
 export function orderPk(clientOrderId: string): string {

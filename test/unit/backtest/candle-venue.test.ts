@@ -28,7 +28,7 @@ describe('Backtest venue: honest fills from candles', () => {
     const placed = await venue.createOrder({ clientOrderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '1' });
     expect(placed).toMatchObject({ status: 'open', filled: '0' });
     const fills = step(venue, candle(1, '110', '120', '105', '115'));
-    expect(fills).toEqual([{ time: T0 + 2 * MINUTE, orderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', amount: '1', price: '110.11', cost: '110.11', fee: '0.11011', feeCurrency: 'USDT' }]);
+    expect(fills).toEqual([{ time: T0 + 2 * MINUTE, orderId: 'tw-1', symbol: 'BTC/USDT', side: 'buy', amount: '1', price: '110.11', cost: '110.11', fee: '0.11011', feeCurrency: 'USDT', feeQuote: '0.11011' }]);
     expect(await venue.fetchOrderByClientId('BTC/USDT', 'tw-1')).toMatchObject({ status: 'closed', filled: '1', cost: '110.11', fees: [{ currency: 'USDT', amount: '0.11011' }] });
     expect([venue.balance('USDT'), venue.balance('BTC')]).toEqual(['9889.77989', '1']);
   });
@@ -62,6 +62,26 @@ describe('Backtest venue: honest fills from candles', () => {
     await venue.createOrder({ clientOrderId: 'tw-5', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '2' });
     expect(step(venue, candle(1, '100', '101', '99', '100'))[0]).toMatchObject({ fee: '0.002', feeCurrency: 'BTC' });
     expect([venue.balance('USDT'), venue.balance('BTC')]).toEqual(['9800', '1.998']);
+  });
+
+  it('charges a fee in a third asset (BNB) at its price while the holding pays, then in the quote, as the paper exchange does', async () => {
+    const venue = new CandleVenue(settings({ feeAsset: 'BNB', initialFeeAsset: '0.0003', feeAssetPrice: '500', slippage: '0' }));
+    step(venue, candle(0, '100', '101', '99', '100'));
+    await venue.createOrder({ clientOrderId: 'tw-8', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '1' });
+    // 0.1 USDT of fee is 0.0002 BNB at 500.
+    expect(step(venue, candle(1, '100', '101', '99', '100'))[0]).toMatchObject({ fee: '0.0002', feeCurrency: 'BNB', feeQuote: '0.1' });
+    await venue.createOrder({ clientOrderId: 'tw-9', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '1' });
+    // 0.0001 BNB left cannot pay 0.0002: the fee falls back to USDT.
+    expect(step(venue, candle(2, '100', '101', '99', '100'))[0]).toMatchObject({ fee: '0.1', feeCurrency: 'USDT', feeQuote: '0.1' });
+    expect([venue.balance('USDT'), venue.balance('BTC'), venue.balance('BNB')]).toEqual(['9799.9', '2', '0.0001']);
+  });
+
+  it('prices a third fee asset from its own candles when the data set has them, and refuses a fee it cannot price', async () => {
+    const rules = { ...settings().rules, 'BNB/USDT': { symbol: 'BNB/USDT', base: 'BNB', quote: 'USDT', amountStep: '0.001', priceTick: '0.01' } };
+    const venue = new CandleVenue(settings({ feeAsset: 'BNB', initialFeeAsset: '1', slippage: '0', rules }));
+    expect(() => venue.priceOf('BNB')).toThrow(/no price for BNB/);
+    venue.closeStep(T0 + MINUTE, new Map([['BTC/USDT', candle(0, '100', '101', '99', '100')], ['BNB/USDT', candle(0, '250', '250', '250', '250')]]));
+    expect(venue.priceOf('BNB')).toBe('250');
   });
 
   it('refuses a sell of more than the account holds and a duplicate client order id', async () => {

@@ -4,7 +4,7 @@
  * before it closed, and bad data gives no report.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listDataSet } from '../../../backtest/data/data-set.js';
@@ -84,6 +84,39 @@ describe('Backtest: the live use cases over history', () => {
     for (const symbol of ['BTC/USDT', 'ETH/USDT']) {
       expect(book.positions[symbol]?.qty ?? '0').toBe(final.venueBalances[symbol.split('/')[0]!] ?? '0');
     }
+  });
+
+  it('books fees charged in BNB: the holding in the book is what the venue holds, and the report counts their value', async () => {
+    const { report, final } = await runBacktest(await settings({ feeAsset: 'BNB', initialFeeAsset: '2', feeAssetPrice: '600' }));
+    expect(report.totals.trades).toBeGreaterThan(0);
+    const book = final.book!;
+    expect(dec(final.venueBalances['BNB']!).lt('2')).toBe(true);
+    expect(book.holdings?.BNB?.qty).toBe(final.venueBalances['BNB']);
+    expect(dec(book.available).plus(book.reserved).toFixed()).toBe(dec(final.venueBalances['USDT']!).toFixed());
+    // Every fee was paid in BNB: what left the holding, at 600, is the report's fees.
+    expect(dec(report.totals.fees).toFixed(6)).toBe(dec('2').minus(final.venueBalances['BNB']!).times(600).toFixed(6));
+  });
+
+  it('runs on hourly candles end to end (--timeframe 1h): one scan per close, the scanner accepts them, the report says 1h', async () => {
+    const data = mkdtempSync(join(dir, 'hourly-'));
+    const HOUR = 60 * MINUTE;
+    await writeCandleFile(data, { symbol: 'BTC/USDT', start: T0, candles: 24 * 20, startPrice: 60000, timeframeMs: HOUR, seed: 'hourly' });
+    const out = join(data, 'out');
+    const printed: string[] = [];
+    const log = console.log;
+    console.log = (line: string) => void printed.push(line);
+    try {
+      await backtestCli(['--data', data, '--timeframe', '1h', '--out', out], {});
+    } finally {
+      console.log = log;
+    }
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8')) as { settings: { timeframe: string }; candles: number; totals: { trades: number }; rejected: Array<{ reason: string }> };
+    expect(report.settings.timeframe).toBe('1h');
+    expect(report.candles).toBe(24 * 20);
+    expect(report.totals.trades).toBeGreaterThan(0);
+    // The same data read as one-minute candles is refused: its timestamps are an hour apart.
+    const { report: asMinutes } = await runBacktest({ ...(await settings()), files: await listDataSet(data), timeframe: '1m' });
+    expect(asMinutes.gapCount).toBeGreaterThan(0);
   });
 
   it('prints the same report for the same data and settings, apart from seconds', async () => {
