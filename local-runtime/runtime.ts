@@ -23,6 +23,7 @@ import type { AuditCheckpointStore } from '../shared/ports/audit-checkpoints.js'
 import { ENV, type Config } from '../shared/runtime/config.js';
 import { retryDelaySeconds } from '../shared/domain/timing.js';
 import { EXECUTION_DLQ_NAME, EXECUTION_QUEUE_NAME, createContainer, type Container, type ContainerOptions } from '../shared/runtime/container.js';
+import { exchangeClientFactory } from '../shared/runtime/entry.js';
 import { FauxqsQueueAges } from './fauxqs-queue-ages.js';
 import type { ExecuteIntentDeps } from '../shared/use-cases/execute-intent.js';
 import type { HealthReport } from '../shared/use-cases/check-health.js';
@@ -43,6 +44,14 @@ export interface ExecutorDelivery {
 }
 
 type Invoke = (event: unknown, context: ReturnType<typeof localContext>) => Promise<unknown>;
+
+/**
+ * What the local containers need beyond the configuration: for paper on real prices
+ * (TW_PAPER_MARKET=exchange, DATA-6), the keyless ccxt client of TW_EXCHANGE_ID.
+ */
+export async function localMarketOptions(config: Config): Promise<Pick<ContainerOptions, 'marketDataClient'>> {
+  return config.mode === 'paper' && config.paperMarket === 'exchange' ? { marketDataClient: await exchangeClientFactory(config) } : {};
+}
 
 export class LocalRuntime {
   readonly containers: Record<JobName, Container>;

@@ -8,7 +8,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { StackUnavailableError } from '../shared/operations/errors.js';
 import { assertKnownSettings, loadConfig } from '../shared/runtime/config.js';
-import { LocalRuntime } from './runtime.js';
+import { LocalRuntime, localMarketOptions } from './runtime.js';
 import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, runningStack, startLocalStack } from './stack.js';
 import { StateBusyError, acquireStateLock, type HeldStateLock } from './state-lock.js';
 
@@ -75,7 +75,7 @@ export async function openLocalSession(options: { command?: string; waitMs?: num
   const env = 'env' in target ? target.env : (stack?.env ?? {});
   const config = loadConfig({ ...env, POWERTOOLS_LOG_LEVEL: process.env.POWERTOOLS_LOG_LEVEL });
   const sqs = new SQSClient({ endpoint: config.sqsEndpoint, region: LOCAL_REGION, credentials: LOCAL_CREDENTIALS });
-  const runtime = new LocalRuntime(config, sqs);
+  const runtime = new LocalRuntime(config, sqs, await localMarketOptions(config));
   return {
     runtime,
     dataDir,

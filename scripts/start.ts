@@ -21,9 +21,9 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { AUDIT_CHECKPOINT_LOCAL_EVERY_SECONDS, SCHEDULES } from '../shared/definitions/schedules.js';
 import { ENV, assertKnownSettings, loadConfig } from '../shared/runtime/config.js';
 import { EXECUTION_DLQ_NAME, EXECUTION_QUEUE_NAME } from '../shared/runtime/container.js';
-import { ConfigError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
+import { ConfigError, MarketDataUnreachableError, ValidationError, toTradewardenError } from '../shared/domain/errors.js';
 import { Chaos, parseFraction } from '../local-runtime/chaos.js';
-import { LocalRuntime } from '../local-runtime/runtime.js';
+import { LocalRuntime, localMarketOptions } from '../local-runtime/runtime.js';
 import { DEFAULT_DATA_DIR, LOCAL_CREDENTIALS, LOCAL_REGION, advertiseStack, localStackOutputs, startLocalStack, withdrawStack } from '../local-runtime/stack.js';
 import { StateBusyError, acquireStateLock, currentOwner, type Recovered } from '../local-runtime/state-lock.js';
 import { StackUnavailableError } from '../shared/operations/errors.js';
@@ -44,6 +44,8 @@ import { startConsoleServer } from '../console/server.js';
 export const LOCAL_OUTPUTS_FILE = 'outputs.json';
 /** How long npm start waits for a command (invoke, ops) that runs on the state to finish. */
 const START_WAIT_MS = 120_000;
+/** How long npm start waits for the exchange's markets in paper on real prices before it gives up (below 30 s). */
+const MARKET_DATA_PROBE_MS = 25_000;
 /** How often the local executor polls the queue, like the Lambda event source's long poll. */
 const EXECUTOR_POLL_MS = 1_000;
 /** One notification delivery cycle: pending events out, chat commands in. */
@@ -123,10 +125,25 @@ async function main(): Promise<void> {
   const chaos = options.chaos ? new Chaos(options.chaos) : undefined;
   // Domain events (fills, pauses, health changes, ...) go to an in-process bus for the notifier.
   const bus = new LocalEventBus();
-  const runtime = new LocalRuntime(config, sqs, { ...(chaos?.runtimeOptions() ?? {}), events: bus });
+  const market = await localMarketOptions(config);
+  const runtime = new LocalRuntime(config, sqs, { ...market, ...(chaos?.runtimeOptions() ?? {}), events: bus });
   if (chaos) chaos.attachStore(runtime);
   // Under chaos the status line is read through clean clients, so it shows the truth.
-  const observer = chaos ? new LocalRuntime(config, sqs, { events: bus }) : runtime;
+  const observer = chaos ? new LocalRuntime(config, sqs, { ...market, events: bus }) : runtime;
+  // Paper on real prices (DATA-6): without the exchange's market data nothing can trade, and
+  // nothing falls back to synthetic data (DATA-4). Say so plainly, start nothing, and stop.
+  if (market.marketDataClient) {
+    try {
+      await reachMarketData(runtime, config.exchangeId);
+    } catch (error) {
+      runtime.close();
+      if (observer !== runtime) observer.close();
+      sqs.destroy();
+      await stack.stop();
+      await lock.release();
+      throw error;
+    }
+  }
   const notifier = localNotifier(observer, bus, loadNotifierConfig(process.env), dataDir);
   if (lock.recovered) console.log(await recoveryLine(observer, lock.recovered, staleStackFile));
   advertiseStack(dataDir, stack.env);
@@ -137,7 +154,9 @@ async function main(): Promise<void> {
   // The console reads and acts through clean clients, like the status line (OPS-9, SEC-7).
   const web = await startConsoleServer({ read: new ConsoleReadModel(observer.containers.health), actions: operatorActions(localOperatorDeps(observer)), secrets: newSecrets() });
   saveConsoleFile(dataDir, web.url, new URL(web.url).searchParams.get('token') ?? '');
-  console.log(`tradewarden local: mode ${config.mode}, exchange ${runtime.containers.scanner.exchange.id} (${runtime.containers.scanner.exchange.source} data), watchlist ${config.watchlist.join(' ')}`);
+  const exchange = runtime.containers.scanner.exchange;
+  const trading = exchange.source === 'exchange' && config.mode === 'paper' ? `paper on ${config.exchangeId}'s public market data` : `${exchange.id} (${exchange.source} data)`;
+  console.log(`tradewarden local: mode ${config.mode}, exchange ${trading}, watchlist ${config.watchlist.join(' ')}`);
   console.log(`state in ${dataDir}/ (DynamoDB ${stack.dynamo.endpoint}, SQS ${stack.sqs.endpoint}); Ctrl-C to stop`);
   console.log(`stack outputs in ${outputsFile} (npm run ops -- --outputs ${outputsFile} ... with AWS_ENDPOINT_URL_DYNAMODB=${stack.dynamo.endpoint} AWS_ENDPOINT_URL_SQS=${stack.sqs.endpoint})`);
   if (options.chaos) {
@@ -222,6 +241,26 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop());
   process.on('SIGTERM', () => void stop());
+}
+
+/**
+ * Loads the exchange's markets once, bounded by MARKET_DATA_PROBE_MS.
+ * @throws MarketDataUnreachableError (MARKET_DATA_UNREACHABLE) when they cannot be had.
+ */
+async function reachMarketData(runtime: LocalRuntime, exchangeId: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${MARKET_DATA_PROBE_MS / 1000} s`)), MARKET_DATA_PROBE_MS);
+  });
+  try {
+    await Promise.race([runtime.containers.scanner.exchange.loadMarkets(), late]);
+  } catch (error) {
+    if (error instanceof MarketDataUnreachableError) throw error;
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new MarketDataUnreachableError(`market data of ${exchangeId} unreachable: ${reason}; paper trading on real prices places nothing without it`, { cause: error });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The notifier of `npm start`: the channels configured in the environment (none: events are dropped after delivery to nobody). */

@@ -12,6 +12,7 @@ import { Policy, PolicyStatement, type IRole } from 'aws-cdk-lib/aws-iam';
 import type { IEventBus } from 'aws-cdk-lib/aws-events';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
+import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import { AUDIT_HEADS_INDEX, AUDIT_TABLE, HELD_LOCKS_INDEX, IDEMPOTENCY_TABLE, OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX, PAPER_TABLE, STATE_TABLE, type TableDefinition } from '../../shared/definitions/tables.js';
 import type { JobName } from '../../shared/definitions/schedules.js';
@@ -51,6 +52,8 @@ export interface JobAccess {
   readonly sendDeadLetters?: boolean;
   /** Read the execution queue's and its dead-letter queue's attributes (depths, for the health report). */
   readonly readQueueDepths?: boolean;
+  /** Read SQS's ApproximateAgeOfOldestMessage from CloudWatch (the oldest intent's age, for the health report). */
+  readonly readQueueAges?: boolean;
   /** Publish domain events to the bus. */
   readonly putEvents?: boolean;
   /** Read the exchange API keys (live mode only: paper mode has none to read). */
@@ -76,6 +79,8 @@ export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
   scanner: {
     tables: [
       { table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'] },
+      // Paper mode: the markets of the paper account's holdings, so a position off the watchlist is priced (RISK-9).
+      { table: PAPER_TABLE, actions: ['GetItem'] },
       // Its decisions (signals, blocked entries, skipped symbols) on its audit stream.
       { table: AUDIT_TABLE, actions: AUDIT_ALLOWED_ACTIONS },
     ],
@@ -104,6 +109,7 @@ export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
   health: {
     tables: [{ table: STATE_TABLE, actions: ['GetItem', 'UpdateItem', 'Query', 'BatchGetItem'], queriedIndexes: [HELD_LOCKS_INDEX] }],
     readQueueDepths: true,
+    readQueueAges: true,
     putEvents: true,
   },
 };
@@ -197,6 +203,10 @@ export class JobPermissions extends Construct {
         }),
       );
     }
+    if (access.readQueueAges) {
+      // CloudWatch's GetMetricData supports no resource-level permission: AWS requires "*".
+      statements.push(new PolicyStatement({ sid: 'ReadQueueAges', actions: ['cloudwatch:GetMetricData'], resources: ['*'] }));
+    }
     if (access.putEvents) {
       statements.push(new PolicyStatement({ sid: 'PutDomainEvents', actions: ['events:PutEvents'], resources: [props.eventBus.eventBusArn] }));
     }
@@ -207,6 +217,15 @@ export class JobPermissions extends Construct {
     }
     this.policy = new Policy(this, 'Policy', { statements });
     this.policy.attachToRole(props.role);
+    if (access.readQueueAges) {
+      Validations.of(this.policy).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason:
+          'Health reads the execution queue\'s ApproximateAgeOfOldestMessage with cloudwatch:GetMetricData, which supports no ' +
+          'resource-level permissions, so AWS requires Resource "*". The statement holds that one read-only action; every ' +
+          'other statement of this policy names its resources.',
+      });
+    }
     if (access.exchangeKeys && props.mode === 'live') props.exchangeSecret.grantRead(props.role);
   }
 }

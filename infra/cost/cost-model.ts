@@ -69,6 +69,8 @@ export interface ModelAssumptions {
   readonly sqsRequestsPerExecutorInvocation: number;
   /** Bytes archived per domain event. */
   readonly bytesPerEvent: number;
+  /** Metrics health reads with GetMetricData per run (the execution queue's ApproximateAgeOfOldestMessage). */
+  readonly metricsReadPerHealthRun: number;
 }
 
 export const DEFAULT_ASSUMPTIONS: ModelAssumptions = {
@@ -78,6 +80,7 @@ export const DEFAULT_ASSUMPTIONS: ModelAssumptions = {
   executorInvocationsPerIntent: 1,
   sqsRequestsPerExecutorInvocation: 2,
   bytesPerEvent: 1024,
+  metricsReadPerHealthRun: 1,
 };
 
 export interface CostItem {
@@ -187,6 +190,8 @@ export function monthlyBill(
   const alarmMetrics = facts.alarms.reduce((n, a) => n + a.metrics * (a.highResolution ? 3 : 1), 0);
   const alarms = priced(alarmMetrics, prices.cloudwatch.alarmMetricMonth, prices.cloudwatch.free.alarmMetrics);
   items.push(item('CloudWatch alarms', `${facts.alarms.length} alarms, ${alarmMetrics} billed metrics`, alarms.gross, alarms.free));
+  const metricsRead = (runs.get('health') ?? 0) * assumptions.metricsReadPerHealthRun;
+  items.push(item('CloudWatch GetMetricData (health: queue age)', `${fmt(metricsRead)} metrics read`, (metricsRead / 1000) * prices.cloudwatch.perThousandMetricsRequested, 0));
   const dashboards = priced(facts.dashboards, prices.cloudwatch.dashboardMonth, prices.cloudwatch.free.dashboards);
   items.push(item('CloudWatch dashboards', `${facts.dashboards}`, dashboards.gross, dashboards.free));
   const logGb = (requests * assumptions.logBytesPerInvocation) / GB;

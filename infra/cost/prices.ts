@@ -46,6 +46,8 @@ export const PRICES = {
     /** Standard-resolution alarm, per metric it evaluates (a metric-math alarm pays per metric). */
     alarmMetricMonth: 0.1,
     dashboardMonth: 3.0,
+    /** GetMetricData, per thousand metrics requested (health reads the execution queue's age). */
+    perThousandMetricsRequested: 0.01,
     logsIngestedGb: 0.5,
     logsStoredGbMonth: 0.03,
     free: { metrics: 10, alarmMetrics: 10, dashboards: 3, logsGb: 5 },

@@ -23,6 +23,8 @@ export const ErrorCode = {
   ExchangeRejected: 'EXCHANGE_REJECTED',
   ExchangeOrderNotFound: 'EXCHANGE_ORDER_NOT_FOUND',
   MarketDataInvalid: 'MARKET_DATA_INVALID',
+  /** The exchange's market data could not be fetched (paper on real prices, DATA-6): nothing trades, nothing falls back to synthetic data. */
+  MarketDataUnreachable: 'MARKET_DATA_UNREACHABLE',
   SyntheticDataRefused: 'SYNTHETIC_DATA_REFUSED',
   StorageFailed: 'STORAGE_FAILED',
   AuditChainBroken: 'AUDIT_CHAIN_BROKEN',
@@ -169,6 +171,18 @@ export class MarketDataError extends TradewardenError {
   constructor(message: string, retryable: boolean, options: TradewardenErrorOptions = {}) {
     super(ErrorCode.MarketDataInvalid, message, retryable, options);
     this.name = 'MarketDataError';
+  }
+}
+
+/**
+ * The exchange's public market data could not be fetched (network, DNS, timeout, maintenance):
+ * the paper exchange on real prices (DATA-6) then trades nothing and never falls back to
+ * synthetic data (DATA-4). Retryable: the next scan or delivery tries again.
+ */
+export class MarketDataUnreachableError extends TradewardenError {
+  constructor(message: string, options: TradewardenErrorOptions = {}) {
+    super(ErrorCode.MarketDataUnreachable, message, true, options);
+    this.name = 'MarketDataUnreachableError';
   }
 }
 

@@ -208,6 +208,7 @@ const schema = z
     paperSeed: z.string().min(1).max(64).default('tradewarden'),
     paperFeePercent: decimalString.default('0.1'),
     paperInitialQuote: decimalString.default('10000'),
+    /** The paper exchange's market: the synthetic one (offline), or TW_EXCHANGE_ID's public market data (DATA-6). */
     paperMarket: z.enum(['synthetic', 'exchange']).default('synthetic'),
     budget: z
       .string()
@@ -245,11 +246,6 @@ const schema = z
     }
     if (c.paperFeeAsset !== 'quote' && c.paperFeeAsset !== 'base' && c.paperFeeAsset === c.quoteCurrency) {
       ctx.addIssue({ code: 'custom', path: ['paperFeeAsset'], message: `use quote for fees in ${c.quoteCurrency}` });
-    }
-    // DATA-6 is not built yet: paper trading on the exchange's market data would otherwise run on
-    // the synthetic market without a word. Refused, so nothing trades on data the operator did not choose.
-    if (c.paperMarket === 'exchange') {
-      ctx.addIssue({ code: 'custom', path: ['paperMarket'], message: 'exchange (paper trading on the exchange\'s public market data) is not available in this version; nothing was started. Use synthetic' });
     }
     if (c.budget && c.budget[c.quoteCurrency] === undefined) {
       ctx.addIssue({ code: 'custom', path: ['budget'], message: `must name the quote currency ${c.quoteCurrency}, e.g. ${c.quoteCurrency}:1000` });

@@ -9,7 +9,7 @@ import { SQSClient } from '@aws-sdk/client-sqs';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import type { JobName } from '../definitions/schedules.js';
 import type { MarketRules } from '../domain/market.js';
-import { ExchangeRejectedError, TradewardenError, ErrorCode } from '../domain/errors.js';
+import { ConfigError, ExchangeRejectedError, TradewardenError, ErrorCode } from '../domain/errors.js';
 import { depositHolding } from '../domain/account.js';
 import { dec, str } from '../domain/money.js';
 import { DynamoDbAccountStore } from '../adapters/aws/dynamodb-account-store.js';
@@ -20,6 +20,8 @@ import { DynamoDbLockService } from '../adapters/aws/dynamodb-lock-service.js';
 import { DynamoDbOrderStore } from '../adapters/aws/dynamodb-order-store.js';
 import { EventBridgePublisher, LogEventPublisher } from '../adapters/aws/event-publishers.js';
 import { PaperExchange } from '../adapters/paper/paper-exchange.js';
+import { ExchangePaperMarket } from '../adapters/paper/exchange-paper-market.js';
+import { SyntheticPaperMarket, type MarketSource } from '../adapters/paper/paper-market.js';
 import { SqsIntentQueue, SqsQueueInspector } from '../adapters/aws/sqs-intent-queue.js';
 import { SqsRetryScheduler } from '../adapters/aws/sqs-retry-scheduler.js';
 import { SqsDeadLetterQueue } from '../adapters/aws/sqs-dead-letter-queue.js';
@@ -89,6 +91,11 @@ export interface ContainerOptions {
   /** Live mode: the ccxt client of the configured exchange, built with its API keys (entry.ts). */
   readonly liveClient?: CcxtClient;
   /**
+   * Paper on real prices (TW_PAPER_MARKET=exchange, DATA-6): makes a ccxt client of
+   * TW_EXCHANGE_ID without keys, one per container (the adapter instruments the client's fetch).
+   */
+  readonly marketDataClient?: () => CcxtClient;
+  /**
    * Wrap the exchange in the shared circuit breaker (RISK-5).
    * @default true
    */
@@ -99,8 +106,8 @@ export interface ContainerOptions {
    */
   readonly events?: EventPublisher;
   /**
-   * Reads the age of the oldest message per queue for health; the local runtime passes its
-   * emulator's. @default none: health does not judge the age
+   * Reads the age of the oldest message per queue for health: the local runtime passes its
+   * emulator's, the Lambda entry CloudWatch's (entry.ts). @default none: health does not judge the age
    */
   readonly queueAges?: QueueAgeReader;
 }
@@ -126,9 +133,39 @@ export function createContainer(job: JobName, config: Config, options: Container
   // AWS_ENDPOINT_URL_SQS override such as an emulator) is always right, the queue URL's host may not be.
   const sqs = new SQSClient({ ...common, useQueueUrlAsEndpoint: false, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
 
+  const rateBudget = () =>
+    new DynamoDbRateBudget({
+      doc,
+      table: config.stateTable,
+      exchangeId: config.exchangeId,
+      clock,
+      limit: config.exchangeWeightPerMinute,
+      budgetFraction: config.rateBudgetPercent / 100,
+      ordersPer10s: config.exchangeOrdersPer10s,
+      ordersPerDay: config.exchangeOrdersPerDay,
+    });
+  /**
+   * The live adapter on a ccxt client. Every market the exchange lists is loaded (a bounded set):
+   * an open position stays priced and sellable after its symbol left the watchlist (RISK-9).
+   */
+  const ccxtExchange = (client: CcxtClient) =>
+    new CcxtExchange({
+      client,
+      classify: classifyExchangeError,
+      clock,
+      timeoutMs: config.exchangeTimeoutMs,
+      rateBudget: rateBudget(),
+      onHousekeepingError: (error) => observability.logger.warn('rate budget or clock sync failed', { error: String(error) }),
+    });
+
   let paper: PaperExchange | undefined;
   if (config.mode === 'paper') {
-    const market = new SyntheticMarket({ seed: config.paperSeed });
+    let market: MarketSource;
+    if (config.paperMarket === 'exchange') {
+      // Real prices from the exchange's public data, through the live adapter; never synthetic (DATA-4, DATA-6).
+      if (!options.marketDataClient) throw new ConfigError([`TW_PAPER_MARKET: exchange needs a ccxt client of ${config.exchangeId} for its public market data`]);
+      market = new ExchangePaperMarket(ccxtExchange(options.marketDataClient()));
+    } else market = new SyntheticPaperMarket(new SyntheticMarket({ seed: config.paperSeed }), config.watchlist);
     paper = new PaperExchange({
       doc,
       table: config.paperTable,
@@ -143,27 +180,8 @@ export function createContainer(job: JobName, config: Config, options: Container
   let inner: Exchange;
   if (options.exchange) inner = options.exchange({ paper, clock });
   else if (paper) inner = paper;
-  else if (options.liveClient) {
-    inner = new CcxtExchange({
-      client: options.liveClient,
-      classify: classifyExchangeError,
-      clock,
-      timeoutMs: config.exchangeTimeoutMs,
-      // A pair list rule chooses among every market; a fixed watchlist loads only its own.
-      ...(config.pairListTop > 0 ? {} : { symbols: config.watchlist }),
-      rateBudget: new DynamoDbRateBudget({
-        doc,
-        table: config.stateTable,
-        exchangeId: config.exchangeId,
-        clock,
-        limit: config.exchangeWeightPerMinute,
-        budgetFraction: config.rateBudgetPercent / 100,
-        ordersPer10s: config.exchangeOrdersPer10s,
-        ordersPerDay: config.exchangeOrdersPerDay,
-      }),
-      onHousekeepingError: (error) => observability.logger.warn('rate budget or clock sync failed', { error: String(error) }),
-    });
-  } else throw new TradewardenError(ErrorCode.ConfigInvalid, 'live mode needs the exchange client built with its API keys', false);
+  else if (options.liveClient) inner = ccxtExchange(options.liveClient);
+  else throw new TradewardenError(ErrorCode.ConfigInvalid, 'live mode needs the exchange client built with its API keys', false);
   const breaker =
     options.circuitBreaker === false
       ? undefined

@@ -9,7 +9,9 @@ import { ccxtClientSettings } from '../adapters/exchange/ccxt-exchange.js';
 import type { JobName } from '../definitions/schedules.js';
 import { ConfigError } from '../domain/errors.js';
 import { loadConfig, type Config } from './config.js';
-import { createContainer, type Container, type ContainerOptions } from './container.js';
+import { EXECUTION_QUEUE_NAME, createContainer, type Container, type ContainerOptions } from './container.js';
+import { systemClock } from '../ports/clock.js';
+import type { QueueAgeReader } from '../ports/intent-queue.js';
 import { createObservability, loadTracing } from './observability.js';
 
 const ExchangeSecretSchema = z.object({ apiKey: z.string().min(1), secret: z.string().min(1) });
@@ -25,7 +27,23 @@ export async function containerFromEnvironment(job: JobName): Promise<Container>
   const config = loadConfig(process.env);
   // The X-Ray SDK is imported only when tracing is on (see observability.ts).
   const observability = createObservability(job, { logLevel: config.logLevel, ...(config.tracing ? { tracing: await loadTracing(job) } : {}) });
-  return containerFor(job, config, { observability, withKeys: JOBS_WITH_KEYS.has(job) });
+  return containerFor(job, config, { observability, withKeys: JOBS_WITH_KEYS.has(job), ...(job === 'health' ? { queueAges: await cloudWatchQueueAges(config) } : {}) });
+}
+
+/**
+ * Health on AWS reads the age of the oldest intent from CloudWatch (SQS's
+ * ApproximateAgeOfOldestMessage), as the IntentsExpiringInQueue alarm does (HLT-2, EXE-13). Loaded
+ * here, not at the top: only the health function's role may call GetMetricData.
+ */
+async function cloudWatchQueueAges(config: Config): Promise<QueueAgeReader> {
+  const [{ CloudWatchClient }, { CloudWatchQueueAges }] = await Promise.all([import('@aws-sdk/client-cloudwatch'), import('../adapters/aws/cloudwatch-queue-ages.js')]);
+  return new CloudWatchQueueAges({
+    client: new CloudWatchClient({ region: config.region }),
+    // The execution queue alone: a dead-letter queue's age is not judged (its depth is), and each
+    // metric read is billed (infra/cost: one per health run).
+    queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl },
+    clock: systemClock,
+  });
 }
 
 /**
@@ -34,9 +52,13 @@ export async function containerFromEnvironment(job: JobName): Promise<Container>
  */
 export async function containerFor(job: JobName, config: Config, options: Omit<ContainerOptions, 'liveClient'> & { readonly withKeys: boolean }): Promise<Container> {
   const { withKeys, ...rest } = options;
-  if (config.mode !== 'live') return createContainer(job, config, rest);
+  if (config.mode !== 'live') {
+    // Paper on real prices (DATA-6): the exchange's public market data needs no keys.
+    if (config.paperMarket === 'exchange') return createContainer(job, config, { ...rest, marketDataClient: await exchangeClientFactory(config) });
+    return createContainer(job, config, rest);
+  }
   const keys = withKeys ? await readKeys(config) : undefined;
-  return createContainer(job, config, { ...rest, liveClient: await liveClient(config, keys) });
+  return createContainer(job, config, { ...rest, liveClient: (await exchangeClientFactory(config, keys))() });
 }
 
 async function readKeys(config: Config): Promise<{ apiKey: string; secret: string }> {
@@ -59,10 +81,15 @@ async function readKeys(config: Config): Promise<{ apiKey: string; secret: strin
   return keys.data;
 }
 
-async function liveClient(config: Config, keys: { apiKey: string; secret: string } | undefined): Promise<CcxtClient> {
+/**
+ * Makes ccxt clients of TW_EXCHANGE_ID: with the API keys in live mode, without any for public
+ * market data (paper on real prices). A factory, because each adapter instruments its client.
+ * @throws ConfigError when ccxt (or the bundle) has no such exchange.
+ */
+export async function exchangeClientFactory(config: Config, keys?: { apiKey: string; secret: string }): Promise<() => CcxtClient> {
   // The bundle aliases `ccxt` to a module holding only the configured exchange class.
   const { default: ccxt } = await import('ccxt');
   const ExchangeClass = (ccxt as unknown as Record<string, new (settings: Record<string, unknown>) => CcxtClient>)[config.exchangeId];
   if (!ExchangeClass) throw new ConfigError([`TW_EXCHANGE_ID: ccxt has no exchange ${config.exchangeId}`]);
-  return new ExchangeClass(ccxtClientSettings({ exchangeId: config.exchangeId, ...(keys ?? {}), timeoutMs: config.exchangeTimeoutMs }));
+  return () => new ExchangeClass(ccxtClientSettings({ exchangeId: config.exchangeId, ...(keys ?? {}), timeoutMs: config.exchangeTimeoutMs }));
 }

@@ -76,7 +76,7 @@ export interface HealthDeps {
   readonly queues: QueueInspector;
   /**
    * The age of the oldest message per queue (EXE-13).
-   * @default none: the age is not judged (on AWS the IntentsExpiringInQueue alarm watches it)
+   * @default none: the age is not judged (on AWS the Lambda entry reads it from CloudWatch)
    */
   readonly queueAges?: QueueAgeReader;
   readonly locks: LockService;

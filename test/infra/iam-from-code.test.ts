@@ -7,6 +7,7 @@
  * the calls listed in RARE_PATHS (code paths this workload does not reach, each proven by the
  * named test) and the platform grants Lambda itself uses.
  */
+import { CloudWatchClient } from '@aws-sdk/client-cloudwatch';
 import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { JOBS, type JobName } from '../../shared/definitions/schedules.js';
@@ -18,6 +19,7 @@ import { createAuditCheckpointHandler } from '../../functions/audit-checkpoint/a
 import { LOCAL_CREDENTIALS } from '../../local-runtime/stack.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
 import { S3AuditCheckpointStore } from '../../shared/adapters/aws/s3-audit-checkpoint-store.js';
+import { CloudWatchQueueAges } from '../../shared/adapters/aws/cloudwatch-queue-ages.js';
 import { AUDIT_CHECKPOINT_EVENT } from '../../shared/definitions/schedules.js';
 import { AwsCallRecorder } from '../support/aws-call-recorder.js';
 import { startMotoS3, type MotoS3 } from '../support/moto-s3.js';
@@ -189,6 +191,14 @@ describe('IAM: each role holds exactly what its function calls (SEC-6)', () => {
     expect((await checkpoint(AUDIT_CHECKPOINT_EVENT, {})).streams).toBeGreaterThan(0);
     ddb.destroy();
     s3.destroy();
+    // Health on AWS reads the queue ages from CloudWatch, with its own client (the Lambda entry's
+    // wiring), here pointed at the same moto server.
+    const cloudwatch = new CloudWatchClient({ endpoint: moto.endpoint, region: t.config.region, credentials: LOCAL_CREDENTIALS });
+    recorder.attachClient('health', 'cloudwatch', cloudwatch);
+    const withAges = t.runtime({ clock, queueAges: new CloudWatchQueueAges({ client: cloudwatch, queues: { execution: t.config.executionQueueUrl, 'execution-dlq': t.config.executionDlqUrl }, clock }) });
+    recorder.attach('health', withAges.containers.health);
+    expect((await withAges.health()).checks.some((c) => c.name === 'queue:execution:age')).toBe(true);
+    cloudwatch.destroy();
     used = usedByCode(recorder, t.config);
   }, WORKLOAD_TIMEOUT_MS);
 

@@ -454,7 +454,7 @@ describe('Stack: TradewardenStack', () => {
       }
     });
 
-    it('has no wildcard action or resource except the three acknowledged ones (X-Ray, function versions, new audit checkpoints)', () => {
+    it('has no wildcard action or resource except the four acknowledged ones (X-Ray, function versions, new audit checkpoints, health\'s CloudWatch read)', () => {
       for (const b of [paper, live]) {
         for (const { policy, statement } of policyStatements(b.template)) {
           for (const action of actionsOf(statement)) expect(action, policy).not.toContain('*');
@@ -466,7 +466,9 @@ describe('Stack: TradewardenStack', () => {
               actionsOf(statement).every((a) => a === 'lambda:InvokeFunction');
             const checkpoints = /^\{"Fn::Join":\["",\[\{"Fn::GetAtt":\["AuditAnchorCheckpoints\w+","Arn"\]\},"\/checkpoints\/\*"\]\]\}$/.test(text) &&
               actionsOf(statement).every((a) => a === 's3:PutObject');
-            expect(xray || functionVersions || checkpoints, `${policy}: ${text}`).toBe(true);
+            // GetMetricData takes no resource-level permission: the queue-age read of health alone.
+            const metricRead = resource === '*' && actionsOf(statement).every((a) => a === 'cloudwatch:GetMetricData') && policy.startsWith('HealthPermissions');
+            expect(xray || functionVersions || checkpoints || metricRead, `${policy}: ${text}`).toBe(true);
           }
         }
       }

@@ -30,11 +30,12 @@ const DOCUMENT_COMMANDS: Readonly<Record<string, string>> = {
   TransactWrite: 'TransactWriteItems',
 };
 
-type Service = 'dynamodb' | 'sqs' | 'events' | 's3';
+type Service = 'dynamodb' | 'sqs' | 'events' | 's3' | 'cloudwatch';
 
 function iamAction(service: Service, commandName: string): string {
   const name = commandName.replace(/Command$/, '');
   if (service === 's3') return `s3:${name}`;
+  if (service === 'cloudwatch') return `cloudwatch:${name}`;
   if (service === 'events') return `events:${name}`;
   if (service === 'dynamodb') return `dynamodb:${DOCUMENT_COMMANDS[name] ?? name}`;
   // Batch SQS calls are authorized as their single-message action.
@@ -42,6 +43,8 @@ function iamAction(service: Service, commandName: string): string {
 }
 
 function resourcesOf(service: Service, input: Record<string, unknown>): string[] {
+  // CloudWatch's metric reads name no resource an IAM policy can scope.
+  if (service === 'cloudwatch') return ['*'];
   // S3: the bucket and the object key (its first path segment is what a policy's prefix names).
   if (service === 's3' && typeof input['Bucket'] === 'string') return [typeof input['Key'] === 'string' ? `${input['Bucket']}/${input['Key']}` : input['Bucket']];
   if (typeof input['TableName'] === 'string') {
@@ -74,8 +77,8 @@ export class AwsCallRecorder {
     }
   }
 
-  /** Records the calls one SDK client makes for a function that has no container (the audit checkpoint). */
-  attachClient(job: RecordedCall['job'], service: 'dynamodb' | 's3', client: { middlewareStack: { add(middleware: never, options: { step: 'initialize'; name: string }): void } }): void {
+  /** Records the calls one SDK client makes outside a container (the audit checkpoint, health's CloudWatch client). */
+  attachClient(job: RecordedCall['job'], service: 'dynamodb' | 's3' | 'cloudwatch', client: { middlewareStack: { add(middleware: never, options: { step: 'initialize'; name: string }): void } }): void {
     const record: InitializeMiddleware<object, MetadataBearer> = (next, context) => async (args) => {
       const input = (args.input ?? {}) as Record<string, unknown>;
       for (const resource of resourcesOf(service, input)) this.calls.push({ job, action: iamAction(service, String(context.commandName)), resource });

@@ -1,5 +1,5 @@
 /**
- * An S3 emulator for the tests that point the real AWS SDK at S3: Python's moto server (it ships
+ * An S3 (and CloudWatch) emulator for the tests that point the real AWS SDK at AWS: Python's moto server (it ships
  * with this project's machines: `python3 -m moto.server`), on 127.0.0.1 and a free port, stopped
  * by the test that started it. moto implements versioning, Object Lock (a locked version cannot
  * be deleted) and conditional puts (`If-None-Match`), which is what the checkpoint store relies on.

@@ -6,7 +6,7 @@
  * sorted by symbol and id like the sparse index.
  */
 import type { DecimalString } from '../../domain/money.js';
-import { storedOrder, type BalancesItem, type OrderItem, type PaperBooks } from './paper-store.js';
+import { storedOrder, type Assets, type BalancesItem, type OrderItem, type PaperBooks } from './paper-store.js';
 
 const BALANCES_KEY = { pk: 'BALANCES', sk: 'BALANCES' } as const;
 
@@ -43,6 +43,10 @@ export class MemoryPaperStore implements PaperBooks {
 
   async readBalances(): Promise<BalancesItem> {
     return this.#balances;
+  }
+
+  async peekAssets(): Promise<Assets> {
+    return this.#balances.assets;
   }
 
   async putBalances(books: BalancesItem): Promise<void> {

@@ -5,14 +5,15 @@
  *
  * Market orders fill at once at the ask (buy) or bid (sell) of the moment. A limit order that is
  * marketable when placed fills at its limit price; otherwise it rests with its funds moved from
- * free to used, and fills at its limit price on the first call that observes the market crossing
- * it (buy: ask <= limit; sell: bid >= limit). A cancel releases what the order holds.
+ * free to used, and fills at its limit price as far as its market says it traded (paper-market.ts:
+ * the synthetic market fills it whole when its ticker crosses the limit, the exchange's market by
+ * the volume traded through it, possibly in parts). A cancel releases what the order still holds.
  */
 import { createHash } from 'node:crypto';
 import { ExchangeRejectedError } from '../../domain/errors.js';
-import { feeOf, type FeeAmount } from '../../domain/fees.js';
+import { feeOf, normalizeFees, type FeeAmount } from '../../domain/fees.js';
 import type { MarketRules, Ticker } from '../../domain/market.js';
-import { UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, mul, str, type DecimalString } from '../../domain/money.js';
+import { Decimal, UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, mul, str, sub, type DecimalString } from '../../domain/money.js';
 import type { PlaceOrderRequest } from '../../ports/exchange.js';
 import { deltasOf, effectIdFor, neg, tradeDeltas } from './paper-settlement.js';
 import { ORDER_SK, orderPk, withIndexKeys, type Deltas, type EffectKind, type OrderItem } from './paper-store.js';
@@ -116,25 +117,51 @@ export function placedOrder(
   });
 }
 
-/** Whether the market of `ticker` crosses a resting order's limit. */
-export function crosses(order: OrderItem, ticker: Ticker): boolean {
-  if (order.price === undefined) return false;
-  return order.side === 'buy' ? cmp(ticker.ask, order.price) <= 0 : cmp(ticker.bid, order.price) >= 0;
+/**
+ * A resting order filled up to `upTo` (cumulative base amount, at most its amount) at its limit
+ * price: the part of the reserve that pays for the new fill is consumed and the proceeds are
+ * credited. Filled to its amount, the order closes and everything it still holds is used or
+ * released; short of it, it stays open holding the rest (a partial fill). Its fee is charged
+ * per fill: in the quote or base at the order's rate, a third-asset fee in proportion (rounded
+ * down to 8 decimals; the last fill pays what is left of the fee decided at placement).
+ * `matchedUntil` is the market watermark the fill was matched to (exchange-paper-market.ts).
+ */
+export function filledOrder(order: OrderItem, upTo: DecimalString = order.amount, matchedUntil?: number): OrderItem {
+  const price = order.price ?? '0';
+  const target = cmp(upTo, order.amount) > 0 ? order.amount : str(dec(upTo));
+  const remaining = sub(order.amount, order.filled);
+  const qty = sub(target, order.filled);
+  const last = cmp(qty, remaining) >= 0;
+  const reserved = order.reserved ?? { asset: order.side === 'buy' ? order.quote : order.base, amount: '0' };
+  const cost = mul(qty, price);
+  // Orders placed before fees were kept per currency owe a quote fee.
+  const due = order.feeDue ?? { currency: order.quote, amount: mul(mul(remaining, price), order.feeRate) };
+  const fee = { currency: due.currency, amount: last ? due.amount : partOfFee(order, due, qty, cost, remaining) };
+  // What of the holds this fill releases: all of them on the last fill, else its cost (with a
+  // quote fee) for a buy and its amount for a sell, and its part of a held third-asset fee.
+  const release = last ? reserved.amount : order.side === 'buy' ? (fee.currency === order.quote ? add(cost, fee.amount) : cost) : qty;
+  const feeRelease = order.feeHeld ? (last ? order.feeHeld.amount : fee.amount) : '0';
+  // Held funds go back to free, and the trade is paid from free: the sum is what moves.
+  const holds: Array<[string, DecimalString, DecimalString]> = [[reserved.asset, release, neg(release)]];
+  if (order.feeHeld) holds.push([order.feeHeld.asset, feeRelease, neg(feeRelease)]);
+  const trade = tradeDeltas(order.side, order.base, order.quote, qty, cost, fee);
+  const deltas = deltasOf(...holds, ...Object.entries(trade).map(([asset, d]): [string, DecimalString, DecimalString] => [asset, d.free, d.used]));
+  const common = { filled: target, cost: add(order.cost, cost), fees: normalizeFees([...order.fees, ...feeOf(fee.currency, fee.amount)]), ...(matchedUntil === undefined ? {} : { matchedUntil }) };
+  if (last) return nextEffect(order, 'fill', deltas, { ...common, status: 'closed', feeDue: undefined, feeHeld: undefined });
+  return nextEffect(order, 'fill', deltas, {
+    ...common,
+    status: 'open',
+    reserved: { asset: reserved.asset, amount: sub(reserved.amount, release) },
+    feeDue: { currency: due.currency, amount: sub(due.amount, fee.amount) },
+    ...(order.feeHeld ? { feeHeld: { asset: order.feeHeld.asset, amount: sub(order.feeHeld.amount, feeRelease) } } : {}),
+  });
 }
 
-/** A resting order filled at its limit price: the reserve is consumed, the proceeds credited. */
-export function filledOrder(order: OrderItem): OrderItem {
-  const price = order.price ?? '0';
-  const reserved = order.reserved ?? { asset: order.side === 'buy' ? order.quote : order.base, amount: '0' };
-  const cost = mul(order.amount, price);
-  // Orders placed before fees were kept per currency owe a quote fee.
-  const fee = order.feeDue ?? { currency: order.quote, amount: mul(cost, order.feeRate) };
-  // Everything held goes back to free, and the trade is paid from free: the sum is what moves.
-  const holds: Array<[string, DecimalString, DecimalString]> = [[reserved.asset, reserved.amount, neg(reserved.amount)]];
-  if (order.feeHeld) holds.push([order.feeHeld.asset, order.feeHeld.amount, neg(order.feeHeld.amount)]);
-  const trade = tradeDeltas(order.side, order.base, order.quote, order.amount, cost, fee);
-  const deltas = deltasOf(...holds, ...Object.entries(trade).map(([asset, d]): [string, DecimalString, DecimalString] => [asset, d.free, d.used]));
-  return nextEffect(order, 'fill', deltas, { status: 'closed', filled: order.amount, cost, fees: feeOf(fee.currency, fee.amount), feeDue: undefined, feeHeld: undefined });
+/** The fee of a partial fill of `qty` (costing `cost`) out of `remaining`. */
+function partOfFee(order: OrderItem, due: FeeAmount, qty: DecimalString, cost: DecimalString, remaining: DecimalString): DecimalString {
+  if (due.currency === order.quote) return mul(cost, order.feeRate);
+  if (due.currency === order.base) return mul(qty, order.feeRate);
+  return str(dec(due.amount).times(qty).div(remaining).toDecimalPlaces(8, Decimal.ROUND_DOWN));
 }
 
 /** A resting order canceled: its reserve goes back to free. */
@@ -149,8 +176,8 @@ function nextEffect(order: OrderItem, kind: EffectKind, deltas: Deltas, change: 
   const effectCount = order.effectCount + 1;
   return withIndexKeys({
     ...order,
-    ...change,
     reserved: undefined,
+    ...change,
     effectCount,
     version: order.version + 1,
     pending: { id: effectIdFor(order.clientOrderId, effectCount), kind, rejectable: false, deltas },

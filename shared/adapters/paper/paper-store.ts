@@ -72,6 +72,8 @@ export interface OrderItem {
   /** A third-asset fee held in `used` while the order rests. */
   readonly feeHeld?: { readonly asset: string; readonly amount: DecimalString };
   readonly timestamp: number;
+  /** A resting order was matched against the market up to this time (epoch ms; exchange-paper-market.ts). */
+  readonly matchedUntil?: number;
   /** Effects created so far; the next effect is number effectCount + 1. */
   readonly effectCount: number;
   readonly pending?: Effect;
@@ -101,6 +103,8 @@ export interface PaperBooks {
   /** @throws an error named ConditionalCheckFailedException when the order is not at `expectedVersion`. */
   putOrder(order: OrderItem, expectedVersion: number): Promise<void>;
   readBalances(): Promise<BalancesItem>;
+  /** The assets held, without creating the books (a reader that may not write them). */
+  peekAssets(): Promise<Assets>;
   /** @throws an error named ConditionalCheckFailedException when the balances are not at `books.version`. */
   putBalances(books: BalancesItem): Promise<void>;
   /** Client order ids in one partition of the open-orders index, by symbol and id. */
@@ -143,6 +147,13 @@ export class PaperStore implements PaperBooks {
         ExpressionAttributeValues: { ':expected': expectedVersion },
       }),
     );
+  }
+
+  /** The assets held, read only (no opening write): the opening balances while the item does not exist yet. */
+  async peekAssets(): Promise<Assets> {
+    const result = await this.doc.send(new GetCommand({ TableName: this.table, Key: BALANCES_KEY, ConsistentRead: true }));
+    if (result.Item) return (result.Item as BalancesItem).assets;
+    return Object.fromEntries(Object.entries(this.initialBalances).map(([asset, free]) => [asset, { free, used: '0' }]));
   }
 
   /** Reads the books, creating them from the initial balances on first use. */
