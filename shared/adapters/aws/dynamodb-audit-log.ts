@@ -18,6 +18,7 @@ import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type 
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sealRecord, verifyChain, type ChainHead, type ChainedRecord } from '../../domain/audit-chain.js';
 import { checkAgainstCheckpoint, type StoredCheckpoint } from '../../domain/audit-checkpoint.js';
+import { snapshotOf } from '../../domain/audit-snapshot.js';
 import { AUDIT_HEADS_INDEX, AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
 import type { AuditHeadReader } from '../../ports/audit-checkpoints.js';
 import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
@@ -229,6 +230,8 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
       const known = unreadable.get(stream);
       if (!known || seq < known.seq) unreadable.set(stream, { seq, problem });
     };
+    // Heads before and after the records: appends while verify runs are not problems (audit-snapshot.ts).
+    const headsBefore = await this.#heads(noteUnreadable);
     let recordCount = 0;
     for await (const item of this.#scan(this.#auditTable)) {
       recordCount += 1;
@@ -242,6 +245,27 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
       list.push(parsed);
       byStream.set(stream, list);
     }
+    const headsAfter = await this.#heads(noteUnreadable);
+    // The records against every checkpoint: the earliest disagreement per stream.
+    const checkpoints = options.checkpoints ?? [];
+    for (const checkpoint of checkpoints) {
+      for (const found of checkAgainstCheckpoint(byStream, checkpoint)) noteUnreadable(found.stream, found.seq, `checkpoint-mismatch: ${found.detail} (checkpoint ${found.checkpoint})`);
+    }
+    const problems: { stream: string; seq: number; problem: string }[] = [];
+    const streams = [...new Set([...byStream.keys(), ...headsBefore.keys(), ...unreadable.keys()])].sort();
+    for (const stream of streams) {
+      const known = unreadable.get(stream);
+      const snapshot = snapshotOf(byStream.get(stream) ?? [], headsBefore.get(stream) ?? null, headsAfter.get(stream) ?? null);
+      const found = verifyChain(snapshot.records, snapshot.head);
+      // The first broken record of the stream, whichever check found it.
+      if (known && (!found || known.seq <= found.seq)) problems.push({ stream, ...known });
+      else if (found) problems.push({ stream, seq: found.seq, problem: `${found.kind}: ${found.detail}` });
+    }
+    return { valid: problems.length === 0, streams: streams.length, records: recordCount, checkpoints: checkpoints.length, problems };
+  }
+
+  /** Every stream's head pointer; a malformed one is noted as a problem of its stream. */
+  async #heads(noteUnreadable: (stream: string, seq: number, problem: string) => void): Promise<Map<string, ChainHead>> {
     const heads = new Map<string, ChainHead>();
     for await (const item of this.#scan(this.#stateTable, AUDIT_HEAD_PREFIX)) {
       const stream = String(item['pk']).slice(AUDIT_HEAD_PREFIX.length);
@@ -249,21 +273,7 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
       if (head) heads.set(stream, head);
       else noteUnreadable(stream, 0, 'head-mismatch: head pointer is malformed');
     }
-    // The records against every checkpoint: the earliest disagreement per stream.
-    const checkpoints = options.checkpoints ?? [];
-    for (const checkpoint of checkpoints) {
-      for (const found of checkAgainstCheckpoint(byStream, checkpoint)) noteUnreadable(found.stream, found.seq, `checkpoint-mismatch: ${found.detail} (checkpoint ${found.checkpoint})`);
-    }
-    const problems: { stream: string; seq: number; problem: string }[] = [];
-    const streams = [...new Set([...byStream.keys(), ...heads.keys(), ...unreadable.keys()])].sort();
-    for (const stream of streams) {
-      const known = unreadable.get(stream);
-      const found = verifyChain(byStream.get(stream) ?? [], heads.get(stream) ?? null);
-      // The first broken record of the stream, whichever check found it.
-      if (known && (!found || known.seq <= found.seq)) problems.push({ stream, ...known });
-      else if (found) problems.push({ stream, seq: found.seq, problem: `${found.kind}: ${found.detail}` });
-    }
-    return { valid: problems.length === 0, streams: streams.length, records: recordCount, checkpoints: checkpoints.length, problems };
+    return heads;
   }
 
   #remember(stream: string, tail: ChainHead): void {
