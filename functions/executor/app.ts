@@ -106,7 +106,7 @@ export interface DeadLettered {
 }
 
 export function createExecutorHandler(c: Container, options: ExecutorHandlerOptions = {}) {
-  const tunables = new DynamoDbTunablesStore({ doc: c.doc, table: c.config.stateTable });
+  const tunables = new DynamoDbTunablesStore({ doc: c.stateDoc, table: c.config.stateTable });
   /** The entry limits as this invocation read them (reset when an invocation starts). */
   let limitsThisInvocation: Promise<EntryLimits> | undefined;
   const protections = configuredProtections(c.config);
@@ -145,8 +145,8 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
   const { logger, metrics } = c.observability;
 
   /**
-   * The use case, then the audit head updates it left running (the container's log overlaps
-   * them with the next state write): settled before the result counts, so a failed one fails the
+   * The use case, then the audit head updates it left to do (the container's log moves each
+   * stream's head once per intent, PERF-2): settled before the result counts, so a failed one fails the
    * record like any failed write. When the use case failed, its error is what the record fails
    * with, and a head update that failed too is logged.
    */

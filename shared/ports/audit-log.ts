@@ -14,6 +14,8 @@ export interface AuditRecord extends AuditEntry {
   readonly at: string;
   readonly prevHash: string;
   readonly hash: string;
+  /** Written in a batch: the head position its writer knew durable (domain/audit-chain.ts). */
+  readonly batch?: number;
 }
 
 export interface AuditVerification {

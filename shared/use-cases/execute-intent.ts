@@ -60,6 +60,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ExchangeRejectedError, ExchangeUnknownOutcomeError, ValidationError } from '../domain/errors.js';
+import type { AccountBook } from '../domain/account.js';
 import type { EntryLimits } from '../domain/entry-limits.js';
 import { futureCreationProblem, intentExpiry, type Intent } from '../domain/intent.js';
 import { CLOCK_SKEW_ALLOWANCE_MS } from '../domain/timing.js';
@@ -205,17 +206,20 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
     if (pastSubmission(order)) return result(order, 'already-processed');
     // The recorded expiry holds even if this delivery carries a later one.
     const deadline = order.intentExpiresAt && Date.parse(order.intentExpiresAt) < intentDeadline.getTime() ? new Date(order.intentExpiresAt) : intentDeadline;
+    /** The book as the reservation wrote it: where the fill's book write starts (one read less). */
+    let book: AccountBook | undefined;
 
     if (order.state === 'NEW') {
       const blocked = expiryBlock(deps.clock, deadline) ?? (paused ? { type: 'Rejected' as const, reason: pausedReason(pause) } : null);
       if (blocked) return await closeUnsent(deps, order, lease, blocked);
       const reserved = reservation ?? (await reserveBudget(deps, order, { book: first.book, ...(first.limits ? { limits: first.limits } : {}) }));
       if (!reserved.ok) return await closeUnsent(deps, order, lease, { type: 'Rejected', reason: reserved.reason });
+      book = reserved.book;
       await step('after-reserve');
     }
     // From NEW: the first send. From SUBMITTING or UNKNOWN: an earlier attempt may have reached
     // the exchange, so it is looked up first.
-    return await send(deps, order, lease, deadline, step);
+    return await send(deps, order, lease, deadline, step, book);
   } finally {
     await deps.locks.release(lease);
   }
@@ -308,6 +312,7 @@ async function send(
   lease: Lease,
   deadline: Date,
   step: (name: ExecutorStep) => Promise<void>,
+  book?: AccountBook,
 ): Promise<ExecutionResult> {
   const sync = commitDeps(deps);
   let current = order;
@@ -352,7 +357,7 @@ async function send(
   if (!resumed) await step('after-submitting');
   // Paused, expired, or the lease ran out (thrown): pre-send-guard.ts.
   const blocked = sendBlock(deps.clock, current, pause, deadline, lease);
-  if (blocked) return closeUnsent(deps, current, lease, blocked);
+  if (blocked) return closeUnsent(deps, current, lease, blocked, book);
   let remote: ExchangeOrder;
   try {
     remote = await deps.exchange.createOrder({
@@ -384,7 +389,7 @@ async function send(
   }
   await deps.audit.append(auditStream(current.symbol), { type: 'order.sent', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: remote.id, status: remote.status } }, deps.clock.now());
   await step('after-exchange-accepted');
-  return finish(deps, current, 'Accepted', remote, lease, step);
+  return finish(deps, current, 'Accepted', remote, lease, step, book);
 }
 
 /**
@@ -401,8 +406,8 @@ function lastAttemptAt(order: OrderRecord): number {
  * Ends an order that is not on the exchange and must not be sent (EXE-14): EXPIRED or REJECTED
  * through the aggregate, which releases its reservation.
  */
-async function closeUnsent(deps: ExecuteIntentDeps, order: OrderRecord, lease: Lease, blocked: SendBlocked): Promise<ExecutionResult> {
-  const closed = await commitOrderEvents(commitDeps(deps), order, { type: blocked.type, at: deps.clock.now(), reason: blocked.reason }, lease.token);
+async function closeUnsent(deps: ExecuteIntentDeps, order: OrderRecord, lease: Lease, blocked: SendBlocked, book?: AccountBook): Promise<ExecutionResult> {
+  const closed = await commitOrderEvents(commitDeps(deps), order, { type: blocked.type, at: deps.clock.now(), reason: blocked.reason }, lease.token, book ? { book } : {});
   return result(closed, blocked.type === 'Expired' ? 'expired' : 'rejected');
 }
 
@@ -414,8 +419,9 @@ async function finish(
   remote: ExchangeOrder,
   lease: Lease,
   step: (name: ExecutorStep) => Promise<void>,
+  book?: AccountBook,
 ): Promise<ExecutionResult> {
-  const recorded = await commitOrderEvents(commitDeps(deps), order, { type: event, at: deps.clock.now(), report: remote }, lease.token);
+  const recorded = await commitOrderEvents(commitDeps(deps), order, { type: event, at: deps.clock.now(), report: remote }, lease.token, book ? { book } : {});
   await step('after-record');
   return result(recorded, 'executed');
 }
