@@ -80,7 +80,7 @@ import { pauseBlocks } from './pause.js';
 import { reserveBudget, type Reserved } from './reserve-budget.js';
 import { expiryBlock, pausedReason, sendBlock, type SendBlocked } from './pre-send-guard.js';
 import { isKnownSymbol, sizeOrder, unknownSymbolError, type Sized } from './size-order.js';
-import { firstRoundTrip, pastSubmission } from './first-round-trip.js';
+import { firstRoundTrip, pastSubmission, type FirstRoundTrip } from './first-round-trip.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
 export type ExecutorStep =
@@ -158,9 +158,23 @@ function result(order: OrderRecord, outcome: ExecutionOutcome): ExecutionResult 
   };
 }
 
-export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<ExecutionResult> {
+/** What `beginIntent` read and took: the start of an execution, made ahead by the handler. */
+export interface BegunIntent {
+  readonly orderId: string;
+  readonly now: Date;
+  readonly intentDeadline: Date;
+  readonly known: boolean;
+  readonly first: FirstRoundTrip;
+}
+
+/**
+ * The start of an execution, up to its first round trip (steps 1-4 are then decided on it). The
+ * handler starts it while its idempotency record is written (BEGUN_AHEAD,
+ * functions/executor/app.ts); reads only, and the symbol lease, which `abandonIntent` gives back
+ * when the execution does not follow.
+ */
+export async function beginIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<BegunIntent> {
   const orderId = clientOrderIdFor(intent.id);
-  const step = async (name: ExecutorStep) => deps.afterStep?.(name, intent);
   // EXE-14: an intent from the future is a bad input: coded error, nothing read or written.
   const future = futureCreationProblem(intent, deps.clock.now(), CLOCK_SKEW_ALLOWANCE_MS);
   if (future) throw new ValidationError(`intent ${intent.id} is invalid: ${future}`, [`createdAt: ${future}`]);
@@ -168,10 +182,26 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
   const now = deps.clock.now();
   // The markets are loaded once per container: no round trip after the first intent.
   const known = await isKnownSymbol(deps, intent.symbol);
-
   // 1-4. One round trip (FIRST_ROUND_TRIP): the order, the pause, the book, the entry limits and
   //      the symbol lease together; the sizing's ticker read runs alongside.
   const first = await firstRoundTrip(deps, intent, orderId, now, known, intentDeadline);
+  return { orderId, now, intentDeadline, known, first };
+}
+
+/**
+ * Gives back the lease of a begun intent that is not executed (the idempotency layer answered for
+ * it, or refused it). A failed start took nothing (firstRoundTrip releases what it took).
+ * @throws the lease release's failure
+ */
+export async function abandonIntent(deps: ExecuteIntentDeps, begun: Promise<BegunIntent>): Promise<void> {
+  const started = await begun.catch(() => undefined);
+  if (started?.first.lease) await deps.locks.release(started.first.lease);
+}
+
+/** Executes `intent`; `begun` is its start when the caller made it ahead (`beginIntent`). */
+export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent, begun?: Promise<BegunIntent>): Promise<ExecutionResult> {
+  const step = async (name: ExecutorStep) => deps.afterStep?.(name, intent);
+  const { orderId, now, intentDeadline, known, first } = await (begun ?? beginIntent(deps, intent));
   const { existing } = first;
   // 1. Already past submission: a duplicate, replay or redrive. Nothing is sent.
   if (existing && pastSubmission(existing)) {

@@ -8,6 +8,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTables } from '../../local-runtime/provision.js';
+import { batchingReads } from '../../shared/adapters/aws/batching-reads.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
 import { auditHeadKey } from '../../shared/adapters/aws/dynamodb-keys.js';
 import { MAX_UNACKNOWLEDGED } from '../../shared/domain/audit-chain.js';
@@ -172,5 +173,46 @@ describe('Class: DynamoDbAuditLog (batchHeadUpdates)', () => {
     await log.settle();
     expect(await headOf(names.state, 's')).toBe(2);
     counting.destroy();
+  });
+
+  it('reads the head ahead (prepare) beside other reads, and the append then reads nothing itself', async () => {
+    // Prepare: the log on the executor's batching client; a stream with two records
+    const names = await freshTables();
+    const counting = countingDoc(names);
+    const reads = batchingReads(counting.doc, { tables: [names.state] });
+    await new DynamoDbAuditLog({ doc: dynamo.doc, auditTable: names.audit, stateTable: names.state }).append('s', { type: 'a', data: {} }, at(1));
+    const log = new DynamoDbAuditLog({ doc: reads, auditTable: names.audit, stateTable: names.state, batchHeadUpdates: true });
+
+    // Act: the head read ahead in the same turn as another state read, then the append
+    log.prepare('s');
+    await reads.send(new GetCommand({ TableName: names.state, Key: { pk: 'ANY#x', sk: 'X' }, ConsistentRead: true }));
+    const record = await log.append('s', { type: 'b', data: {} }, at(2));
+    await log.settle();
+
+    // Assess
+    expect(record).toMatchObject({ seq: 2, batch: 1 });
+    expect(Object.fromEntries(counting.counts)).toEqual({ 'state:BatchGetItem': 1, 'audit:PutItem': 1, 'state:UpdateItem': 1 });
+    expect(await log.verify()).toMatchObject({ valid: true, records: 2 });
+    counting.destroy();
+  });
+
+  it('chains correctly onto a head read ahead that another writer outdated meanwhile', async () => {
+    // Prepare
+    const names = await freshTables();
+    const log = new DynamoDbAuditLog({ doc: dynamo.doc, auditTable: names.audit, stateTable: names.state, batchHeadUpdates: true });
+    const other = new DynamoDbAuditLog({ doc: dynamo.doc, auditTable: names.audit, stateTable: names.state });
+    await other.append('s', { type: 'a', data: {} }, at(1));
+    log.prepare('s');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    // Act: the other writer appends after the read ahead
+    await other.append('s', { type: 'b', data: {} }, at(2));
+    const record = await log.append('s', { type: 'c', data: {} }, at(3));
+    await log.settle();
+
+    // Assess
+    expect(record.seq).toBe(3);
+    expect(await headOf(names.state, 's')).toBe(3);
+    expect(await log.verify()).toMatchObject({ valid: true, records: 3 });
   });
 });

@@ -67,6 +67,8 @@ describe('Executor requests per intent (PERF-2)', () => {
     // The first round trip's reads and the send's checks: two batches, no single read of them.
     expect(count('BatchGetItem')).toBe(2);
     for (const kind of ['ORDER', 'ACCOUNT', 'CONTROL', 'CIRCUIT']) expect(count('GetItem', kind), `GetItem ${kind}`).toBe(0);
+    // The new stream's head too is read in the first batch (prepare), not by the first append.
+    expect(count('GetItem'), 'single-item reads').toBe(0);
     // The fill's book write starts from the book the reservation wrote: the book is written
     // three times (reservation, fill, release) and never read alone.
     expect(count('PutItem', 'ACCOUNT')).toBe(3);
@@ -77,5 +79,21 @@ describe('Executor requests per intent (PERF-2)', () => {
     expect(count('UpdateItem', 'AUDITHEAD')).toBe(1);
     expect(await runtime.containers.executor.audit.verify()).toMatchObject({ valid: true, problems: [] });
     expect((await runtime.containers.executor.orders.get(clientOrderIdFor(intent.id)))?.state).toBe('FILLED');
+  });
+
+  it('gives back the symbol lease taken ahead when the idempotency layer answers a duplicate', async () => {
+    // Prepare: an executed intent
+    const runtime = t.runtime({ clock });
+    const intent = buyIntent('requests-duplicate', clock.now(), { symbol: 'SOL/USDT' });
+    expect(await runtime.invoke('executor', { intent })).toMatchObject({ outcome: 'executed' });
+
+    // Act: the same intent again (answered from the idempotency record), then another container
+    // executes the next intent of the symbol at once
+    const duplicate = await runtime.invoke('executor', { intent });
+    const next = await t.runtime({ clock }).invoke('executor', { intent: buyIntent('requests-after-duplicate', clock.now(), { symbol: 'SOL/USDT' }) });
+
+    // Assess: a lease left held by the duplicate would refuse the next intent (LOCK_HELD)
+    expect(duplicate).toMatchObject({ outcome: 'already-processed', state: 'FILLED' });
+    expect(next).toMatchObject({ outcome: 'executed', state: 'FILLED' });
   });
 });

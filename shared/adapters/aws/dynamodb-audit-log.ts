@@ -103,6 +103,8 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
   readonly #batchHeadUpdates: boolean;
   /** Last record appended past the head, per stream, until `settle()` moves the head to it (batchHeadUpdates). */
   readonly #unacknowledged = new Map<string, ChainHead>();
+  /** Head pointers read ahead (`prepare`), per stream, until an append or `settle()` takes them. */
+  readonly #preparedHeads = new Map<string, Promise<ChainHead | null>>();
   /** Head updates still running (overlapHeadUpdates), per stream. */
   readonly #pendingHeads = new Map<string, Promise<void>>();
 
@@ -146,6 +148,16 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     let prev: ChainHead | null | undefined = known;
     /** The head position known durable: named by a batched record. */
     let acknowledged = known?.acknowledged ?? 0;
+    const prepared = this.#preparedHeads.get(stream);
+    this.#preparedHeads.delete(stream);
+    if (!known && prepared) {
+      // Read ahead; like a remembered tail, it is only a first guess (a taken number re-reads the head).
+      const head = await prepared.catch(() => undefined);
+      if (head !== undefined) {
+        prev = head;
+        acknowledged = head?.seq ?? 0;
+      }
+    }
     let fromMemory = prev !== undefined;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt += 1) {
       if (prev === undefined) {
@@ -209,7 +221,17 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
    * A head left one record behind by a failed update is accepted by `verify` and healed by the
    * next append, but the failure is the caller's to see.
    */
+  prepare(stream: string): void {
+    if (stream.length === 0 || this.#knownTails.has(stream) || this.#preparedHeads.has(stream)) return;
+    const read = this.#readHead(stream);
+    // Observed by the append that takes it; a failure only means that append reads again.
+    read.catch(() => undefined);
+    this.#preparedHeads.set(stream, read);
+  }
+
   async settle(): Promise<void> {
+    // Heads read ahead and not used by this invocation would be outdated by the next one.
+    this.#preparedHeads.clear();
     const streams = [...this.#pendingHeads.keys()];
     const batched = [...this.#unacknowledged.keys()];
     const results = await Promise.allSettled([...streams.map((stream) => this.#settleStream(stream)), ...batched.map((stream) => this.#acknowledge(stream))]);
