@@ -149,7 +149,7 @@ describe('Class: DynamoDbAuditLog', () => {
   });
 
   describe('Method: verify', () => {
-    it('is valid while records are appended between its reads, and judges the log as of its first read', async () => {
+    it('is valid while records are appended between its reads: a stream whose head moved is read again until its head holds still', async () => {
       // Prepare: a verifier whose every Scan first lets a writer append to two streams, one of
       // them new, so each of verify's reads (heads, records, heads) sees a longer log than the last.
       const { audit, state } = await freshLog();
