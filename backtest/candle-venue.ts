@@ -150,13 +150,18 @@ export class CandleVenue implements Exchange {
   async fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
     const out: Ticker[] = [];
     for (const symbol of symbols) {
-      const last = this.#history.get(symbol)?.at(-1);
-      // A symbol whose candle is missing at this step (a gap) has no fresh ticker.
-      if (!last || last.openTime + this.#settings.timeframeMs !== this.#now) continue;
-      const volume = this.#dayVolume.get(symbol)?.sum ?? 0;
-      out.push({ symbol, bid: last.close, ask: last.close, last: last.close, volume: decimal(volume), timestamp: this.#now });
+      const ticker = this.tickerOf(symbol);
+      if (ticker) out.push(ticker);
     }
     return out;
+  }
+
+  /** The ticker `fetchTickers` gives for `symbol` now; undefined when its candle is missing at this step (a gap). */
+  tickerOf(symbol: string): Ticker | undefined {
+    const last = this.#history.get(symbol)?.at(-1);
+    if (!last || last.openTime + this.#settings.timeframeMs !== this.#now) return undefined;
+    const volume = this.#dayVolume.get(symbol)?.sum ?? 0;
+    return { symbol, bid: last.close, ask: last.close, last: last.close, volume: decimal(volume), timestamp: this.#now };
   }
 
   async fetchCandles(symbol: string, limit: number): Promise<Candle[]> {

@@ -31,6 +31,7 @@ import type { CandleGap } from './data/candle-file.js';
 import { readDataSet, type DataSetFile } from './data/data-set.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
 import { PaperVenue } from './paper-venue.js';
+import { ScanGate } from './scan-gate.js';
 import type { QuoteSource } from './replay-market.js';
 import { MemoryAccountStore, MemoryAuditLog, MemoryControlStore, MemoryLockService, MemoryOrderStore, MemoryQueue, MemoryTunablesStore, SimulatedClock } from './memory-ports.js';
 import { CandleThinner } from './report/candle-thinner.js';
@@ -81,6 +82,11 @@ export interface BacktestSettings {
   readonly onIntents?: (intents: readonly Intent[]) => void;
   /** Wall clock for the report's `seconds` (the only field that differs between equal runs). */
   readonly wallClock?: () => number;
+  /**
+   * Skip the scans that provably do nothing (scan-gate.ts) on the candle venue. `false` scans
+   * every slot: the reference the gate is tested against. @default true
+   */
+  readonly gate?: boolean;
 }
 
 export interface BacktestOutcome {
@@ -193,6 +199,14 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const markers = new Map<string, ChartMarker[]>(symbols.map((s) => [s, []]));
   const firstOpen = new Map<string, DecimalString>();
   const lastClose = new Map<string, DecimalString>();
+  // The paper exchange fills on arrival and prices from its own quotes: its slots are all scanned.
+  const gate = settings.gate !== false && venue instanceof CandleVenue && !settings.scan.pairList ? new ScanGate(resolved, symbols, settings.rules) : undefined;
+  const tickerOf = (symbol: string) => (venue instanceof CandleVenue ? venue.tickerOf(symbol) : undefined);
+  let scanned = false;
+  // Equity is recomputed only when the book changed or it holds something priced.
+  let equityBook: AccountBook | null = null;
+  let equityNow = 0;
+  let exposedNow = false;
   let candles = 0;
   let opened = false;
   let openingEquity: DecimalString = settings.initialQuote;
@@ -205,6 +219,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     if (settings.from !== undefined && step.time < settings.from) {
       // A startup candle: market data only (no order can exist yet, so nothing fills).
       venue.closeStep(closeTime, step.candles);
+      if (gate) for (const [symbol, candle] of step.candles) gate.push(symbol, candle);
       continue;
     }
     if (!opened) {
@@ -220,6 +235,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     // 1. Fills of this step's candles, then the candles become market data.
     const fills = venue.closeStep(closeTime, step.candles);
     for (const [symbol, candle] of step.candles) {
+      gate?.push(symbol, candle);
       candles += 1;
       if (!firstOpen.has(symbol)) firstOpen.set(symbol, candle.open);
       lastClose.set(symbol, candle.close);
@@ -228,24 +244,32 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     // 2. The reconciler books them.
     if (orders.followedCount > 0) await reconcile(reconcileDeps, { deadline: new Date(closeTime + LEASE_MS / 2) });
     await recordFills(fills);
-    // 3. The scan of this slot.
-    const scan = await scanMarket(scanDeps, { slot: clock.now(), dryRun: false });
-    settings.onIntents?.(scan.intents);
-    for (const b of scan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
-    // 4. The executor takes the slot's intents.
-    for (const intent of queue.drain()) {
-      const result = await executeIntent(executeDeps, intent);
-      if (result.outcome === 'rejected' || result.outcome === 'expired') {
-        rejected.push({ time: clock.now().toISOString(), symbol: intent.symbol, strategy: intent.strategy, side: intent.side, reason: `${result.outcome}: ${result.reason ?? result.state}` });
+    // 3. The scan of this slot, unless it provably does nothing (the first slot is always scanned).
+    const inFlight = orders.followedCount > 0 || Object.keys(tunables.riskState.pendingEntries ?? {}).length > 0;
+    if (!gate || !scanned || gate.mayAct(step.candles.keys(), { book: accounts.peek(quote), inFlight, paused: control.pause.paused, tickerOf })) {
+      scanned = true;
+      const scan = await scanMarket(scanDeps, { slot: clock.now(), dryRun: false });
+      settings.onIntents?.(scan.intents);
+      for (const b of scan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
+      // 4. The executor takes the slot's intents.
+      for (const intent of queue.drain()) {
+        const result = await executeIntent(executeDeps, intent);
+        if (result.outcome === 'rejected' || result.outcome === 'expired') {
+          rejected.push({ time: clock.now().toISOString(), symbol: intent.symbol, strategy: intent.strategy, side: intent.side, reason: `${result.outcome}: ${result.reason ?? result.state}` });
+        }
       }
+      // A venue that fills on arrival (the paper exchange) filled them now.
+      await recordFills(venue.takeFills());
     }
-    // A venue that fills on arrival (the paper exchange) filled them now.
-    await recordFills(venue.takeFills());
     // 5. Equity at the closes.
-    const book = await accounts.get(quote);
+    const book = accounts.peek(quote);
     if (book) {
-      const exposed = Object.values(book.positions).some((p) => !isZero(p.qty));
-      equityTracker.update(closeTime, Number(equity(book, pricesNow())), exposed);
+      if (book !== equityBook || isPriced(book)) {
+        equityBook = book;
+        equityNow = Number(equity(book, pricesNow()));
+        exposedNow = Object.values(book.positions).some((p) => !isZero(p.qty));
+      }
+      equityTracker.update(closeTime, equityNow, exposedNow);
     }
   }
 
@@ -324,4 +348,10 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const venueBalances = Object.fromEntries(Object.entries(await venue.fetchBalances()).map(([asset, b]) => [asset, b.total]));
   const auditRecords = (await audit.verify()).records;
   return { report, charts: { equity: curves.equity, drawdownPercent: curves.drawdownPercent, symbols: symbolCharts }, final: { book, venueBalances, auditRecords, orders: [...orders.all()] } };
+}
+
+/** Whether the book's equity depends on prices: a position (dust included) or any fee-asset holding. */
+function isPriced(book: AccountBook): boolean {
+  for (const p of Object.values(book.positions)) if (!isZero(p.qty)) return true;
+  return Object.keys(book.holdings ?? {}).length > 0;
 }
