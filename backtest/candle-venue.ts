@@ -73,7 +73,7 @@ export class CandleVenue implements Exchange {
   readonly source: DataSource = 'exchange';
   readonly #settings: VenueSettings;
   readonly #history = new Map<string, Candle[]>();
-  readonly #dayVolume = new Map<string, { sum: number; window: number[] }>();
+  readonly #dayVolume = new Map<string, { sum: number; readonly window: Float64Array; next: number; size: number }>();
   readonly #orders = new Map<string, VenueOrder>();
   readonly #open = new Set<string>();
   readonly #balances = new Map<string, DecimalString>();
@@ -120,12 +120,15 @@ export class CandleVenue implements Exchange {
       series.push(candle);
       if (series.length > this.#settings.lookback) series.splice(0, series.length - this.#settings.lookback);
       this.#history.set(symbol, series);
-      const day = this.#dayVolume.get(symbol) ?? { sum: 0, window: [] };
+      let day = this.#dayVolume.get(symbol);
+      if (!day) this.#dayVolume.set(symbol, (day = { sum: 0, window: new Float64Array(Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))), next: 0, size: 0 }));
+      // The last day's candles in a ring: the oldest leaves as the newest comes.
       const volume = Number(candle.volume);
-      day.window.push(volume);
       day.sum += volume;
-      if (day.window.length > Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))) day.sum -= day.window.shift()!;
-      this.#dayVolume.set(symbol, day);
+      if (day.size === day.window.length) day.sum -= day.window[day.next]!;
+      else day.size += 1;
+      day.window[day.next] = volume;
+      day.next = (day.next + 1) % day.window.length;
     }
     return fills;
   }
@@ -274,6 +277,7 @@ export class CandleVenue implements Exchange {
 }
 
 function decimal(value: number): DecimalString {
-  const text = String(Number(value.toFixed(8)));
-  return /e/i.test(text) ? value.toFixed(8) : text;
+  const fixed = value.toFixed(8);
+  const text = String(Number(fixed));
+  return text.includes('e') ? fixed : text;
 }

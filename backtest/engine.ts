@@ -36,6 +36,7 @@ import type { QuoteSource } from './replay-market.js';
 import { MemoryAccountStore, MemoryAuditLog, MemoryControlStore, MemoryLockService, MemoryOrderStore, MemoryQueue, MemoryTunablesStore, SimulatedClock } from './memory-ports.js';
 import { CandleThinner } from './report/candle-thinner.js';
 import { EquityTracker } from './report/equity-tracker.js';
+import { EquityValuation } from './report/equity-valuation.js';
 import type { ChartMarker, ReportCharts } from './report/html-report.js';
 import { BoundedList, buildReport, type BacktestReport, type RejectedSignal } from './report/report.js';
 import { TradeBook } from './report/trades.js';
@@ -203,10 +204,10 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const gate = settings.gate !== false && venue instanceof CandleVenue && !settings.scan.pairList ? new ScanGate(resolved, symbols, settings.rules) : undefined;
   const tickerOf = (symbol: string) => (venue instanceof CandleVenue ? venue.tickerOf(symbol) : undefined);
   let scanned = false;
-  // Equity is recomputed only when the book changed or it holds something priced.
-  let equityBook: AccountBook | null = null;
-  let equityNow = 0;
-  let exposedNow = false;
+  let valuation: EquityValuation | undefined;
+  const lastCloseNum = new Map<string, number>();
+  const feeAssetKey = thirdFeeAsset ? `${thirdFeeAsset}/${quote}` : undefined;
+  const priceNum = (key: string) => lastCloseNum.get(key) ?? (key === feeAssetKey ? Number(venue.priceOf(thirdFeeAsset!)) : undefined);
   let candles = 0;
   let opened = false;
   let openingEquity: DecimalString = settings.initialQuote;
@@ -239,6 +240,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
       candles += 1;
       if (!firstOpen.has(symbol)) firstOpen.set(symbol, candle.open);
       lastClose.set(symbol, candle.close);
+      lastCloseNum.set(symbol, Number(candle.close));
       thinners.get(symbol)!.add(candle);
     }
     // 2. The reconciler books them.
@@ -264,12 +266,8 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     // 5. Equity at the closes.
     const book = accounts.peek(quote);
     if (book) {
-      if (book !== equityBook || isPriced(book)) {
-        equityBook = book;
-        equityNow = Number(equity(book, pricesNow()));
-        exposedNow = Object.values(book.positions).some((p) => !isZero(p.qty));
-      }
-      equityTracker.update(closeTime, equityNow, exposedNow);
+      if (valuation?.book !== book) valuation = new EquityValuation(book);
+      equityTracker.update(closeTime, valuation.value(priceNum), valuation.exposed);
     }
   }
 
@@ -350,8 +348,3 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   return { report, charts: { equity: curves.equity, drawdownPercent: curves.drawdownPercent, symbols: symbolCharts }, final: { book, venueBalances, auditRecords, orders: [...orders.all()] } };
 }
 
-/** Whether the book's equity depends on prices: a position (dust included) or any fee-asset holding. */
-function isPriced(book: AccountBook): boolean {
-  for (const p of Object.values(book.positions)) if (!isZero(p.qty)) return true;
-  return Object.keys(book.holdings ?? {}).length > 0;
-}

@@ -4,7 +4,8 @@
  *
  * - a strategy's own decision (the same prepared strategies the scan runs, kept here as one
  *   evaluator per symbol and strategy over the same candles) says buy or sell for a symbol, or
- * - a held position's stop-loss or take-profit is crossed (`protectiveExit`, the scan's rule), or
+ * - a held position's stop-loss or take-profit is crossed (`protectiveExit`, the scan's rule,
+ *   prepared once per position as `protectiveLevels`), or
  * - something is in flight or waits: an order the reconciler follows, an intent in the queue, a
  *   pending entry of the risk record, a pause record.
  *
@@ -19,10 +20,11 @@
  * Nothing is decided here: a "maybe" only means the scan runs.
  */
 import type { AccountBook } from '../shared/domain/account.js';
-import { isDust } from '../shared/domain/entry-limits.js';
+import { dustTest } from '../shared/domain/entry-limits.js';
 import type { Candle, MarketRules, Ticker } from '../shared/domain/market.js';
 import { isZero } from '../shared/domain/money.js';
-import { isOpen, protectiveExit } from '../shared/domain/protections.js';
+import { isOpen, protectiveLevels } from '../shared/domain/protections.js';
+import type { Position } from '../shared/domain/position.js';
 import type { StrategyEvaluator } from '../shared/domain/strategies/strategy.js';
 import type { ResolvedScanSettings } from '../shared/use-cases/scan-market.js';
 
@@ -36,7 +38,15 @@ export interface GateState {
   readonly tickerOf: (symbol: string) => Ticker | undefined;
 }
 
+/** The scan's per-position rules, prepared once per position record (records are immutable). */
+interface PreparedPosition {
+  readonly open: boolean;
+  readonly dust: (price: string) => boolean;
+  readonly exit: ReturnType<typeof protectiveLevels>;
+}
+
 export class ScanGate {
+  readonly #positions = new WeakMap<Position, PreparedPosition>();
   readonly #evaluators = new Map<string, readonly StrategyEvaluator[]>();
   readonly #skipWhileHeld: boolean;
 
@@ -66,14 +76,24 @@ export class ScanGate {
       const ticker = state.tickerOf(symbol);
       if (!ticker) continue;
       const position = state.book?.positions[symbol];
-      if (isOpen(position) && !isDust(position, this.rules[symbol], ticker.bid)) {
-        if (protectiveExit(position, ticker, this.resolved.protections)) return true;
+      const prepared = position ? this.#prepared(symbol, position) : undefined;
+      if (position && prepared?.open && !prepared.dust(ticker.bid)) {
+        if (prepared.exit(ticker)) return true;
         for (const evaluator of evaluators) if (evaluator.decide(ticker, position)) return true;
       } else {
         for (const evaluator of evaluators) if (evaluator.decide(ticker, undefined)) return true;
       }
     }
     return false;
+  }
+
+  #prepared(symbol: string, position: Position): PreparedPosition {
+    let prepared = this.#positions.get(position);
+    if (!prepared) {
+      prepared = { open: isOpen(position), dust: dustTest(position, this.rules[symbol]), exit: protectiveLevels(position, this.resolved.protections) };
+      this.#positions.set(position, prepared);
+    }
+    return prepared;
   }
 }
 
