@@ -108,7 +108,7 @@ export class CandleVenue implements Exchange {
   closeStep(closeTime: number, candles: ReadonlyMap<string, Candle>): VenueFill[] {
     this.#now = closeTime;
     const fills: VenueFill[] = [];
-    for (const id of [...this.#open]) {
+    if (this.#open.size > 0) for (const id of [...this.#open]) {
       const entry = this.#orders.get(id)!;
       const candle = candles.get(entry.order.symbol);
       if (!candle || candle.openTime < entry.placedAt) continue;

@@ -28,7 +28,7 @@ import { reconcile, type ReconcileDeps } from '../shared/use-cases/reconcile.js'
 import { CandleCache, resolveScanSettings, scanMarket, type ScanDeps, type ScanSettings } from '../shared/use-cases/scan-market.js';
 import { entryLimitsOf } from '../shared/use-cases/scan-settings.js';
 import type { CandleGap } from './data/candle-file.js';
-import { readDataSet, type DataSetFile } from './data/data-set.js';
+import { readStepBatches, type DataSetFile } from './data/data-set.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
 import { PaperVenue } from './paper-venue.js';
 import { ScanGate } from './scan-gate.js';
@@ -213,8 +213,8 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   let openingEquity: DecimalString = settings.initialQuote;
 
   const readFrom = settings.from === undefined ? undefined : settings.from - lookback * CANDLE_MS;
-  const steps = readDataSet(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
-  for await (const step of steps) {
+  const batches = readStepBatches(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
+  for await (const batch of batches) for (const step of batch) {
     const closeTime = step.time + CANDLE_MS;
     clock.set(closeTime);
     if (settings.from !== undefined && step.time < settings.from) {
@@ -245,7 +245,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     }
     // 2. The reconciler books them.
     if (orders.followedCount > 0) await reconcile(reconcileDeps, { deadline: new Date(closeTime + LEASE_MS / 2) });
-    await recordFills(fills);
+    if (fills.length > 0) await recordFills(fills);
     // 3. The scan of this slot, unless it provably does nothing (the first slot is always scanned).
     const inFlight = orders.followedCount > 0 || Object.keys(tunables.riskState.pendingEntries ?? {}).length > 0;
     if (!gate || !scanned || gate.mayAct(step.candles.keys(), { book: accounts.peek(quote), inFlight, paused: control.pause.paused, tickerOf })) {
@@ -261,7 +261,8 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
         }
       }
       // A venue that fills on arrival (the paper exchange) filled them now.
-      await recordFills(venue.takeFills());
+      const arrived = venue.takeFills();
+      if (arrived.length > 0) await recordFills(arrived);
     }
     // 5. Equity at the closes.
     const book = accounts.peek(quote);
