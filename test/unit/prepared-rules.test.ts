@@ -8,7 +8,8 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { dustTest } from '../../shared/domain/entry-limits.js';
 import type { MarketRules, Ticker } from '../../shared/domain/market.js';
-import { dec, str } from '../../shared/domain/money.js';
+import { checkCandles } from '../../shared/domain/market-validation.js';
+import { Decimal, dec, str } from '../../shared/domain/money.js';
 import type { Position } from '../../shared/domain/position.js';
 import { roundAmount } from '../../shared/domain/precision.js';
 import { protectiveExit, protectiveLevels } from '../../shared/domain/protections.js';
@@ -68,6 +69,20 @@ describe('Prepared position rules', () => {
           const amount = dec(roundAmount(qty, amountStep));
           const atMinimum = minNotional && amount.gt(0) ? str(dec(minNotional).div(amount)) : price;
           for (const p of [price, atMinimum, str(dec(atMinimum).plus('0.0000000001'))]) expect(test(p)).toBe(naiveDust(position, rules, p));
+        }),
+      );
+    });
+  });
+
+  describe('Method: checkCandles (OHLC consistency)', () => {
+    it('accepts and refuses a candle as the decimal rule does, with values a double cannot tell apart', () => {
+      // 18 decimals: beyond a double's precision, within the schema's.
+      const value = fc.constantFrom('1', '1.0', '1.000000000000000001', '0.999999999999999999', '2', '0.5');
+      fc.assert(
+        fc.property(value, value, value, value, (open, high, low, close) => {
+          const candle = { openTime: 60_000, open, high, low, close, volume: '1' };
+          const consistent = !dec(high).lt(Decimal.max(open, close)) && !dec(low).gt(Decimal.min(open, close));
+          expect(checkCandles([candle], new Date(120_000), 60_000).ok).toBe(consistent);
         }),
       );
     });
