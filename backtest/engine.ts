@@ -246,6 +246,13 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     // 2. The reconciler books them.
     if (orders.followedCount > 0) await reconcile(reconcileDeps, { deadline: new Date(closeTime + LEASE_MS / 2) });
     if (fills.length > 0) await recordFills(fills);
+    // Fills the balances could not pay (a gap against the order): cut or refused, with the reason.
+    if (venue instanceof CandleVenue) {
+      for (const refusal of venue.takeRefusals()) {
+        const order = await orders.get(refusal.orderId);
+        rejected.push({ time: new Date(refusal.time).toISOString(), symbol: refusal.symbol, strategy: order?.strategy ?? 'unknown', side: refusal.side, reason: refusal.reason });
+      }
+    }
     // 3. The scan of this slot, unless it provably does nothing (the first slot is always scanned).
     const inFlight = orders.followedCount > 0 || Object.keys(tunables.riskState.pendingEntries ?? {}).length > 0;
     if (!gate || !scanned || gate.mayAct(step.candles.keys(), { book: accounts.peek(quote), inFlight, paused: control.pause.paused, tickerOf })) {
