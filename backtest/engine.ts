@@ -8,7 +8,8 @@
  * 2. The reconciler's use case refreshes the open orders and books their fills (fees, ledger,
  *    positions), as it does on its schedule live.
  * 3. The scanner's use case runs for this slot: strategies, protections, sizing, precision,
- *    intents. Blocked signals are kept with their reasons.
+ *    intents. Blocked signals are kept with their reasons. A slot where the scan provably decides
+ *    nothing (scan-gate.ts: no strategy signal, no stop crossed, nothing in flight) is not scanned.
  * 4. The executor's use case takes every intent of the slot from the queue: claim, reserve,
  *    send to the venue. Rejections are kept with their reasons.
  * 5. Equity at the closes goes into the report; the fills into round trips.
@@ -355,4 +356,3 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const auditRecords = (await audit.verify()).records;
   return { report, charts: { equity: curves.equity, drawdownPercent: curves.drawdownPercent, symbols: symbolCharts }, final: { book, venueBalances, auditRecords, orders: [...orders.all()] } };
 }
-
