@@ -9,8 +9,7 @@ import { ccxtClientSettings } from '../adapters/exchange/ccxt-exchange.js';
 import type { JobName } from '../definitions/schedules.js';
 import { ConfigError } from '../domain/errors.js';
 import { loadConfig, type Config } from './config.js';
-import { EXECUTION_QUEUE_NAME, createContainer, type Container, type ContainerOptions } from './container.js';
-import { systemClock } from '../ports/clock.js';
+import { createContainer, type Container, type ContainerOptions } from './container.js';
 import type { QueueAgeReader } from '../ports/intent-queue.js';
 import { createObservability, loadTracing } from './observability.js';
 
@@ -22,28 +21,16 @@ const ExchangeSecretSchema = z.object({ apiKey: z.string().min(1), secret: z.str
  */
 const JOBS_WITH_KEYS: ReadonlySet<JobName> = new Set(['executor', 'reconciler']);
 
-/** Parses the configuration from the process environment and wires the container. */
-export async function containerFromEnvironment(job: JobName): Promise<Container> {
+/**
+ * Parses the configuration from the process environment and wires the container.
+ * `queueAges`: how the function reads queue ages, when it does (health: health-entry.ts), so the
+ * client it needs is bundled into that function alone.
+ */
+export async function containerFromEnvironment(job: JobName, options: { readonly queueAges?: (config: Config) => Promise<QueueAgeReader> } = {}): Promise<Container> {
   const config = loadConfig(process.env);
   // The X-Ray SDK is imported only when tracing is on (see observability.ts).
   const observability = createObservability(job, { logLevel: config.logLevel, ...(config.tracing ? { tracing: await loadTracing(job) } : {}) });
-  return containerFor(job, config, { observability, withKeys: JOBS_WITH_KEYS.has(job), ...(job === 'health' ? { queueAges: await cloudWatchQueueAges(config) } : {}) });
-}
-
-/**
- * Health on AWS reads the age of the oldest intent from CloudWatch (SQS's
- * ApproximateAgeOfOldestMessage), as the IntentsExpiringInQueue alarm does (HLT-2, EXE-13). Loaded
- * here, not at the top: only the health function's role may call GetMetricData.
- */
-async function cloudWatchQueueAges(config: Config): Promise<QueueAgeReader> {
-  const [{ CloudWatchClient }, { CloudWatchQueueAges }] = await Promise.all([import('@aws-sdk/client-cloudwatch'), import('../adapters/aws/cloudwatch-queue-ages.js')]);
-  return new CloudWatchQueueAges({
-    client: new CloudWatchClient({ region: config.region }),
-    // The execution queue alone: a dead-letter queue's age is not judged (its depth is), and each
-    // metric read is billed (infra/cost: one per health run).
-    queues: { [EXECUTION_QUEUE_NAME]: config.executionQueueUrl },
-    clock: systemClock,
-  });
+  return containerFor(job, config, { observability, withKeys: JOBS_WITH_KEYS.has(job), ...(options.queueAges ? { queueAges: await options.queueAges(config) } : {}) });
 }
 
 /**

@@ -75,6 +75,12 @@ describe('Bundling: paper deployments carry no exchange and no tracer unless tra
     expect(code).not.toContain('defineRestApi');
   });
 
+  it.each(JOBS)('carries the CloudWatch client in the health bundle only (checking %s)', (job) => {
+    // Health alone reads queue ages from CloudWatch; any other bundle with the client would load
+    // it for nothing (and its cold-load floor would count it).
+    expect(readFileSync(bundles[job], 'utf8').includes('GetMetricData'), job).toBe(job === 'health');
+  });
+
   it('evaluates the X-Ray SDK (and its async hook) only when POWERTOOLS_TRACE_ENABLED is true', async () => {
     const env = { ...functionEnvironment(resolveDeploymentConfig({}), 'health', PLACEHOLDER_RESOURCES), AWS_REGION: 'us-east-1', PATH: process.env.PATH ?? '' };
     // Counts async hooks created while the bundle's cold start runs (the X-Ray SDK creates one on import).

@@ -1,7 +1,7 @@
 /**
  * HLT-2 / EXE-13 on AWS: health reads the age of the oldest intent from CloudWatch, SQS's own
  * ApproximateAgeOfOldestMessage, the figure the IntentsExpiringInQueue alarm watches. The health
- * container is wired by the Lambda entry from the environment (containerFromEnvironment), its
+ * container is wired by the Lambda entry from the environment (healthContainerFromEnvironment), its
  * tables and queues on the emulators, CloudWatch on a moto server (AWS_ENDPOINT_URL_CLOUDWATCH,
  * the standard SDK setting) where the test puts the metric as SQS would.
  */
@@ -12,7 +12,7 @@ import { LOCAL_CREDENTIALS, localContext } from '../../local-runtime/stack.js';
 import { CloudWatchQueueAges, OLDEST_MESSAGE_METRIC, SQS_NAMESPACE, queueNameOf } from '../../shared/adapters/aws/cloudwatch-queue-ages.js';
 import { EXECUTOR_NORMAL_LATENCY_SECONDS } from '../../shared/domain/timing.js';
 import { EXECUTION_QUEUE_NAME, type Container } from '../../shared/runtime/container.js';
-import { containerFromEnvironment } from '../../shared/runtime/entry.js';
+import { healthContainerFromEnvironment } from '../../shared/runtime/health-entry.js';
 import type { HealthReport } from '../../shared/use-cases/check-health.js';
 import { startMotoS3, type MotoS3 } from '../support/moto-s3.js';
 import { startTestStack, type TestStack } from '../support/local-runtime.js';
@@ -46,7 +46,7 @@ describe('Health on AWS: the oldest intent\'s age from CloudWatch (HLT-2, EXE-13
       POWERTOOLS_LOG_LEVEL: 'SILENT',
       POWERTOOLS_METRICS_DISABLED: 'true',
     });
-    container = await containerFromEnvironment('health');
+    container = await healthContainerFromEnvironment();
     const handler = createHealthHandler(container) as unknown as (event: unknown, context: unknown) => Promise<HealthReport>;
     health = () => handler({ scheduledTime: new Date().toISOString() }, localContext('tradewarden-health', 30_000));
     cloudwatch = new CloudWatchClient({ endpoint: moto.endpoint, region: t.config.region, credentials: LOCAL_CREDENTIALS });
