@@ -23,7 +23,7 @@
  */
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_UNACKNOWLEDGED, sealRecord, verifyChain, type ChainHead, type ChainedRecord } from '../../domain/audit-chain.js';
+import { MAX_UNACKNOWLEDGED, sealRecord, verifyChain, type ChainHead, type ChainProblem, type ChainedRecord } from '../../domain/audit-chain.js';
 import { checkAgainstCheckpoint, type StoredCheckpoint } from '../../domain/audit-checkpoint.js';
 import { AUDIT_HEADS_INDEX, AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
 import type { AuditHeadReader } from '../../ports/audit-checkpoints.js';
@@ -38,6 +38,9 @@ import {
   auditRecordKey,
   headIsBehind,
 } from './dynamodb-keys.js';
+
+/** Fresh reads of a stream `verify` found broken, before it reports the problem. */
+const VERIFY_RECHECKS = 3;
 
 /** Streams whose tail an instance remembers (one per traded symbol plus a few control streams). */
 const MAX_KNOWN_TAILS = 2048;
@@ -334,12 +337,51 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     const streams = [...new Set([...byStream.keys(), ...heads.keys(), ...unreadable.keys()])].sort();
     for (const stream of streams) {
       const known = unreadable.get(stream);
-      const found = verifyChain(byStream.get(stream) ?? [], heads.get(stream) ?? null);
+      let found = verifyChain(byStream.get(stream) ?? [], heads.get(stream) ?? null);
+      // The records were scanned before the heads: an append between the two scans (a running
+      // stack) looks like a deleted tail. A stream found broken is read again, its head first, so
+      // only a problem that is still there is reported.
+      if (found && !known) found = await this.#recheck(stream, found);
       // The first broken record of the stream, whichever check found it.
       if (known && (!found || known.seq <= found.seq)) problems.push({ stream, ...known });
       else if (found) problems.push({ stream, seq: found.seq, problem: `${found.kind}: ${found.detail}` });
     }
     return { valid: problems.length === 0, streams: streams.length, records: recordCount, checkpoints: checkpoints.length, problems };
+  }
+
+  /**
+   * Reads `stream` again, its head pointer before its records (a head read first never points
+   * past records read after it, unless they were deleted), and returns the problem still found,
+   * or null. A few attempts: appends running meanwhile can put records past the head read.
+   */
+  async #recheck(stream: string, found: ChainProblem): Promise<ChainProblem | null> {
+    let problem: ChainProblem | null = found;
+    for (let attempt = 1; attempt <= VERIFY_RECHECKS && problem; attempt += 1) {
+      const head = await this.#readHead(stream);
+      const records: ChainedRecord[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.#doc.send(
+          new QueryCommand({
+            TableName: this.#auditTable,
+            KeyConditionExpression: '#stream = :stream',
+            ExpressionAttributeNames: { '#stream': 'stream' },
+            ExpressionAttributeValues: { ':stream': stream },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        for (const item of page.Items ?? []) {
+          const parsed = parseRecord(item);
+          // An unreadable record is a problem of its own, found by the scan: keep what it found.
+          if (typeof parsed === 'string') return problem;
+          records.push(parsed);
+        }
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      problem = verifyChain(records, head);
+    }
+    return problem;
   }
 
   #remember(stream: string, tail: ChainHead, acknowledged: number): void {
