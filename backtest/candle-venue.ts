@@ -8,6 +8,8 @@
  *   candle opens through it);
  * - a fill takes at most `volumeShare` of the candle's volume; the rest waits for the next
  *   candle as a partial fill;
+ * - a fill the balances cannot pay at its price (after a gap against the order) is cut to what
+ *   they pay and the rest of the order canceled, with an `insufficient-funds` reason;
  * - fees are charged on every fill in the paper exchange's fee currencies (feeFor, EXE-12): the
  *   quote, the coin bought, or a third asset (BNB) valued at its last close in the data set or
  *   at a fixed price, falling back to the quote when the holding cannot pay.
@@ -19,6 +21,7 @@ import { ExchangeRejectedError, ValidationError } from '../shared/domain/errors.
 import type { Candle, DataSource, MarketRules, Ticker } from '../shared/domain/market.js';
 import { add, cmp, Decimal, dec, isZero, min, str, sub, type DecimalString } from '../shared/domain/money.js';
 import { normalizeFees, type FeeAmount } from '../shared/domain/fees.js';
+import { roundAmount } from '../shared/domain/precision.js';
 import { applyDeltas, feeFor, tradeDeltas } from '../shared/adapters/paper/paper-settlement.js';
 import type { Assets } from '../shared/adapters/paper/paper-store.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
@@ -59,6 +62,15 @@ export interface VenueFill {
   readonly feeQuote: DecimalString;
 }
 
+/** A fill the venue refused or cut because the balances could not pay it (reason starts `insufficient-funds`). */
+export interface VenueRefusal {
+  readonly time: number;
+  readonly orderId: string;
+  readonly symbol: string;
+  readonly side: 'buy' | 'sell';
+  readonly reason: string;
+}
+
 interface VenueOrder {
   order: ExchangeOrder;
   /** Epoch ms it was placed: only candles that open at or after it can fill it. */
@@ -73,10 +85,11 @@ export class CandleVenue implements Exchange {
   readonly source: DataSource = 'exchange';
   readonly #settings: VenueSettings;
   readonly #history = new Map<string, Candle[]>();
-  readonly #dayVolume = new Map<string, { sum: number; window: number[] }>();
+  readonly #dayVolume = new Map<string, { sum: number; readonly window: Float64Array; next: number; size: number }>();
   readonly #orders = new Map<string, VenueOrder>();
   readonly #open = new Set<string>();
   readonly #balances = new Map<string, DecimalString>();
+  #refusals: VenueRefusal[] = [];
   #now = 0;
   #sequence = 0;
 
@@ -108,7 +121,7 @@ export class CandleVenue implements Exchange {
   closeStep(closeTime: number, candles: ReadonlyMap<string, Candle>): VenueFill[] {
     this.#now = closeTime;
     const fills: VenueFill[] = [];
-    for (const id of [...this.#open]) {
+    if (this.#open.size > 0) for (const id of [...this.#open]) {
       const entry = this.#orders.get(id)!;
       const candle = candles.get(entry.order.symbol);
       if (!candle || candle.openTime < entry.placedAt) continue;
@@ -120,12 +133,15 @@ export class CandleVenue implements Exchange {
       series.push(candle);
       if (series.length > this.#settings.lookback) series.splice(0, series.length - this.#settings.lookback);
       this.#history.set(symbol, series);
-      const day = this.#dayVolume.get(symbol) ?? { sum: 0, window: [] };
+      let day = this.#dayVolume.get(symbol);
+      if (!day) this.#dayVolume.set(symbol, (day = { sum: 0, window: new Float64Array(Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))), next: 0, size: 0 }));
+      // The last day's candles in a ring: the oldest leaves as the newest comes.
       const volume = Number(candle.volume);
-      day.window.push(volume);
       day.sum += volume;
-      if (day.window.length > Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))) day.sum -= day.window.shift()!;
-      this.#dayVolume.set(symbol, day);
+      if (day.size === day.window.length) day.sum -= day.window[day.next]!;
+      else day.size += 1;
+      day.window[day.next] = volume;
+      day.next = (day.next + 1) % day.window.length;
     }
     return fills;
   }
@@ -150,13 +166,18 @@ export class CandleVenue implements Exchange {
   async fetchTickers(symbols: readonly string[]): Promise<Ticker[]> {
     const out: Ticker[] = [];
     for (const symbol of symbols) {
-      const last = this.#history.get(symbol)?.at(-1);
-      // A symbol whose candle is missing at this step (a gap) has no fresh ticker.
-      if (!last || last.openTime + this.#settings.timeframeMs !== this.#now) continue;
-      const volume = this.#dayVolume.get(symbol)?.sum ?? 0;
-      out.push({ symbol, bid: last.close, ask: last.close, last: last.close, volume: decimal(volume), timestamp: this.#now });
+      const ticker = this.tickerOf(symbol);
+      if (ticker) out.push(ticker);
     }
     return out;
+  }
+
+  /** The ticker `fetchTickers` gives for `symbol` now; undefined when its candle is missing at this step (a gap). */
+  tickerOf(symbol: string): Ticker | undefined {
+    const last = this.#history.get(symbol)?.at(-1);
+    if (!last || last.openTime + this.#settings.timeframeMs !== this.#now) return undefined;
+    const volume = this.#dayVolume.get(symbol)?.sum ?? 0;
+    return { symbol, bid: last.close, ask: last.close, last: last.close, volume: decimal(volume), timestamp: this.#now };
   }
 
   async fetchCandles(symbol: string, limit: number): Promise<Candle[]> {
@@ -234,14 +255,18 @@ export class CandleVenue implements Exchange {
     }
     const remaining = sub(order.amount, order.filled);
     const cap = str(dec(candle.volume).times(s.volumeShare));
-    const amount = min(remaining, cap);
-    if (isZero(amount) || dec(amount).isNegative()) return null;
     const rules = s.rules[order.symbol]!;
-    // Exchanges report cost and fee to 8 decimals; a fee is rounded up, as exchanges charge it.
-    const cost = str(dec(amount).times(price).toDecimalPlaces(REPORTED_DECIMALS));
-    const fee = this.#fee(order.side, rules.base, amount, cost);
-    // The trade and its fee move the balances as on the paper exchange (a fill the funds no
-    // longer cover, after a gap up, still settles: the venue keeps no credit check at the open).
+    // The balances must pay the fill at its price: after a gap against the order since it was
+    // placed they may not. The fill is then cut to what they pay (in whole amount steps) and the
+    // rest of the order is canceled, as an exchange expires what it cannot fill.
+    const wanted = min(remaining, cap);
+    if (isZero(wanted) || dec(wanted).isNegative()) return null;
+    const paid = this.#payable(order.side, rules, wanted, price);
+    if (!paid) {
+      this.#cancelUnpaid(entry, `insufficient-funds: the balances cannot pay ${order.side} ${wanted} ${order.symbol} at ${price}`);
+      return null;
+    }
+    const { amount, cost, fee } = paid;
     for (const [asset, delta] of Object.entries(tradeDeltas(order.side, rules.base, rules.quote, amount, cost, fee))) {
       this.#balances.set(asset, add(this.balance(asset), delta.free));
     }
@@ -249,8 +274,49 @@ export class CandleVenue implements Exchange {
     const done = cmp(filled, order.amount) >= 0;
     entry.order = { ...order, filled, cost: add(order.cost, cost), fees: normalizeFees([...order.fees, fee]), status: done ? 'closed' : 'open' };
     if (done) this.#open.delete(order.clientOrderId);
+    else if (cmp(amount, wanted) < 0) this.#cancelUnpaid(entry, `insufficient-funds: the balances paid ${amount} of ${wanted} ${order.symbol} at ${price}; the rest of the order is canceled`);
     const feeQuote = fee.currency === s.quoteCurrency ? fee.amount : str(dec(fee.amount).times(fee.currency === rules.base ? price : this.priceOf(fee.currency)));
     return { time: this.#now, orderId: order.clientOrderId, symbol: order.symbol, side: order.side, amount, price, cost, fee: fee.amount, feeCurrency: fee.currency, feeQuote };
+  }
+
+  /**
+   * The largest part of `wanted` (in whole amount steps) the balances pay at `price`, fee
+   * included, with its cost and fee (exchanges report cost to 8 decimals, a fee rounded up); null
+   * when not even one step is paid.
+   */
+  #payable(side: 'buy' | 'sell', rules: MarketRules, wanted: DecimalString, price: DecimalString): { amount: DecimalString; cost: DecimalString; fee: FeeAmount } | null {
+    const at = (amount: DecimalString) => {
+      const cost = str(dec(amount).times(price).toDecimalPlaces(REPORTED_DECIMALS));
+      const fee = this.#fee(side, rules.base, amount, cost);
+      return { amount, cost, fee, pays: applyDeltas(this.#assets(), tradeDeltas(side, rules.base, rules.quote, amount, cost, fee)) !== null };
+    };
+    const whole = at(wanted);
+    if (whole.pays) return whole;
+    // What the paying balance covers, fee at its rate on top, rounded down to the step; then one
+    // step less at a time while rounding of the fee still leaves it short.
+    const rate = dec(this.#settings.feeRate);
+    const limit = side === 'buy' ? dec(this.balance(rules.quote)).div(dec(price).times(rate.plus(1))) : dec(this.balance(rules.base));
+    let amount = dec(roundAmount(str(Decimal.min(limit, wanted)), rules.amountStep));
+    for (let tries = 0; amount.gt(0) && tries < 3; tries += 1) {
+      const part = at(str(amount));
+      if (part.pays) return part;
+      amount = amount.minus(rules.amountStep);
+    }
+    return null;
+  }
+
+  /** Ends an order the balances cannot pay, keeping what it filled; the reason goes to the report. */
+  #cancelUnpaid(entry: VenueOrder, reason: string): void {
+    entry.order = { ...entry.order, status: 'canceled' };
+    this.#open.delete(entry.order.clientOrderId);
+    this.#refusals.push({ time: this.#now, orderId: entry.order.clientOrderId, symbol: entry.order.symbol, side: entry.order.side, reason });
+  }
+
+  /** Fills refused or cut because the balances could not pay them, since the last call. */
+  takeRefusals(): VenueRefusal[] {
+    const out = this.#refusals;
+    this.#refusals = [];
+    return out;
   }
 
   /** The fee of a fill in the paper exchange's currency rules; exchanges report it to 8 decimals, rounded up. */
@@ -269,6 +335,7 @@ export class CandleVenue implements Exchange {
 }
 
 function decimal(value: number): DecimalString {
-  const text = String(Number(value.toFixed(8)));
-  return /e/i.test(text) ? value.toFixed(8) : text;
+  const fixed = value.toFixed(8);
+  const text = String(Number(fixed));
+  return text.includes('e') ? fixed : text;
 }

@@ -8,7 +8,8 @@
  * 2. The reconciler's use case refreshes the open orders and books their fills (fees, ledger,
  *    positions), as it does on its schedule live.
  * 3. The scanner's use case runs for this slot: strategies, protections, sizing, precision,
- *    intents. Blocked signals are kept with their reasons.
+ *    intents. Blocked signals are kept with their reasons. A slot where the scan provably decides
+ *    nothing (scan-gate.ts: no strategy signal, no stop crossed, nothing in flight) is not scanned.
  * 4. The executor's use case takes every intent of the slot from the queue: claim, reserve,
  *    send to the venue. Rejections are kept with their reasons.
  * 5. Equity at the closes goes into the report; the fills into round trips.
@@ -28,13 +29,15 @@ import { reconcile, type ReconcileDeps } from '../shared/use-cases/reconcile.js'
 import { CandleCache, resolveScanSettings, scanMarket, type ScanDeps, type ScanSettings } from '../shared/use-cases/scan-market.js';
 import { entryLimitsOf } from '../shared/use-cases/scan-settings.js';
 import type { CandleGap } from './data/candle-file.js';
-import { readDataSet, type DataSetFile } from './data/data-set.js';
+import { readStepBatches, type DataSetFile } from './data/data-set.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
 import { PaperVenue } from './paper-venue.js';
+import { ScanGate } from './scan-gate.js';
 import type { QuoteSource } from './replay-market.js';
 import { MemoryAccountStore, MemoryAuditLog, MemoryControlStore, MemoryLockService, MemoryOrderStore, MemoryQueue, MemoryTunablesStore, SimulatedClock } from './memory-ports.js';
 import { CandleThinner } from './report/candle-thinner.js';
 import { EquityTracker } from './report/equity-tracker.js';
+import { EquityValuation } from './report/equity-valuation.js';
 import type { ChartMarker, ReportCharts } from './report/html-report.js';
 import { BoundedList, buildReport, type BacktestReport, type RejectedSignal } from './report/report.js';
 import { TradeBook } from './report/trades.js';
@@ -81,6 +84,11 @@ export interface BacktestSettings {
   readonly onIntents?: (intents: readonly Intent[]) => void;
   /** Wall clock for the report's `seconds` (the only field that differs between equal runs). */
   readonly wallClock?: () => number;
+  /**
+   * Skip the scans that provably do nothing (scan-gate.ts) on the candle venue. `false` scans
+   * every slot: the reference the gate is tested against. @default true
+   */
+  readonly gate?: boolean;
 }
 
 export interface BacktestOutcome {
@@ -193,18 +201,27 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const markers = new Map<string, ChartMarker[]>(symbols.map((s) => [s, []]));
   const firstOpen = new Map<string, DecimalString>();
   const lastClose = new Map<string, DecimalString>();
+  // The paper exchange fills on arrival and prices from its own quotes: its slots are all scanned.
+  const gate = settings.gate !== false && venue instanceof CandleVenue && !settings.scan.pairList ? new ScanGate(resolved, symbols, settings.rules) : undefined;
+  const tickerOf = (symbol: string) => (venue instanceof CandleVenue ? venue.tickerOf(symbol) : undefined);
+  let scanned = false;
+  let valuation: EquityValuation | undefined;
+  const lastCloseNum = new Map<string, number>();
+  const feeAssetKey = thirdFeeAsset ? `${thirdFeeAsset}/${quote}` : undefined;
+  const priceNum = (key: string) => lastCloseNum.get(key) ?? (key === feeAssetKey ? Number(venue.priceOf(thirdFeeAsset!)) : undefined);
   let candles = 0;
   let opened = false;
   let openingEquity: DecimalString = settings.initialQuote;
 
   const readFrom = settings.from === undefined ? undefined : settings.from - lookback * CANDLE_MS;
-  const steps = readDataSet(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
-  for await (const step of steps) {
+  const batches = readStepBatches(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
+  for await (const batch of batches) for (const step of batch) {
     const closeTime = step.time + CANDLE_MS;
     clock.set(closeTime);
     if (settings.from !== undefined && step.time < settings.from) {
       // A startup candle: market data only (no order can exist yet, so nothing fills).
       venue.closeStep(closeTime, step.candles);
+      if (gate) for (const [symbol, candle] of step.candles) gate.push(symbol, candle);
       continue;
     }
     if (!opened) {
@@ -220,32 +237,46 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     // 1. Fills of this step's candles, then the candles become market data.
     const fills = venue.closeStep(closeTime, step.candles);
     for (const [symbol, candle] of step.candles) {
+      gate?.push(symbol, candle);
       candles += 1;
       if (!firstOpen.has(symbol)) firstOpen.set(symbol, candle.open);
       lastClose.set(symbol, candle.close);
+      lastCloseNum.set(symbol, Number(candle.close));
       thinners.get(symbol)!.add(candle);
     }
     // 2. The reconciler books them.
     if (orders.followedCount > 0) await reconcile(reconcileDeps, { deadline: new Date(closeTime + LEASE_MS / 2) });
-    await recordFills(fills);
-    // 3. The scan of this slot.
-    const scan = await scanMarket(scanDeps, { slot: clock.now(), dryRun: false });
-    settings.onIntents?.(scan.intents);
-    for (const b of scan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
-    // 4. The executor takes the slot's intents.
-    for (const intent of queue.drain()) {
-      const result = await executeIntent(executeDeps, intent);
-      if (result.outcome === 'rejected' || result.outcome === 'expired') {
-        rejected.push({ time: clock.now().toISOString(), symbol: intent.symbol, strategy: intent.strategy, side: intent.side, reason: `${result.outcome}: ${result.reason ?? result.state}` });
+    if (fills.length > 0) await recordFills(fills);
+    // Fills the balances could not pay (a gap against the order): cut or refused, with the reason.
+    if (venue instanceof CandleVenue) {
+      for (const refusal of venue.takeRefusals()) {
+        const order = await orders.get(refusal.orderId);
+        rejected.push({ time: new Date(refusal.time).toISOString(), symbol: refusal.symbol, strategy: order?.strategy ?? 'unknown', side: refusal.side, reason: refusal.reason });
       }
     }
-    // A venue that fills on arrival (the paper exchange) filled them now.
-    await recordFills(venue.takeFills());
+    // 3. The scan of this slot, unless it provably does nothing (the first slot is always scanned).
+    const inFlight = orders.followedCount > 0 || Object.keys(tunables.riskState.pendingEntries ?? {}).length > 0;
+    if (!gate || !scanned || gate.mayAct(step.candles.keys(), { book: accounts.peek(quote), inFlight, paused: control.pause.paused, tickerOf })) {
+      scanned = true;
+      const scan = await scanMarket(scanDeps, { slot: clock.now(), dryRun: false });
+      settings.onIntents?.(scan.intents);
+      for (const b of scan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
+      // 4. The executor takes the slot's intents.
+      for (const intent of queue.drain()) {
+        const result = await executeIntent(executeDeps, intent);
+        if (result.outcome === 'rejected' || result.outcome === 'expired') {
+          rejected.push({ time: clock.now().toISOString(), symbol: intent.symbol, strategy: intent.strategy, side: intent.side, reason: `${result.outcome}: ${result.reason ?? result.state}` });
+        }
+      }
+      // A venue that fills on arrival (the paper exchange) filled them now.
+      const arrived = venue.takeFills();
+      if (arrived.length > 0) await recordFills(arrived);
+    }
     // 5. Equity at the closes.
-    const book = await accounts.get(quote);
+    const book = accounts.peek(quote);
     if (book) {
-      const exposed = Object.values(book.positions).some((p) => !isZero(p.qty));
-      equityTracker.update(closeTime, Number(equity(book, pricesNow())), exposed);
+      if (valuation?.book !== book) valuation = new EquityValuation(book);
+      equityTracker.update(closeTime, valuation.value(priceNum), valuation.exposed);
     }
   }
 

@@ -99,6 +99,10 @@ export class MemoryAccountStore implements AccountStore {
   async get(currency: string): Promise<AccountBook | null> {
     return this.#books.get(currency) ?? null;
   }
+  /** The book as `get` gives it, without waiting (the backtest reads it between the use cases). */
+  peek(currency: string): AccountBook | null {
+    return this.#books.get(currency) ?? null;
+  }
   async update(currency: string, change: (book: AccountBook) => AccountBook | null): Promise<AccountBook> {
     const current = this.#books.get(currency);
     if (!current) throw new ConcurrentModificationError(`book ${currency} missing`);
@@ -133,6 +137,10 @@ export class MemoryControlStore implements ControlStore {
   #pause: PauseState = { paused: false };
   readonly #reports = new Map<ReportKind, Record<string, unknown>>();
   async getPause(): Promise<PauseState> {
+    return this.#pause;
+  }
+  /** The pause record as `getPause` gives it, without waiting. */
+  get pause(): PauseState {
     return this.#pause;
   }
   async setPause(state: PauseState): Promise<void> {
@@ -178,6 +186,10 @@ export class MemoryTunablesStore implements TunablesStore, RiskStateStore {
   }
   async getRiskState(): Promise<VersionedRiskState> {
     return this.#risk;
+  }
+  /** The risk record as `getRiskState` gives it, without waiting. */
+  get riskState(): RiskState {
+    return this.#risk.state;
   }
   async putRiskState(state: RiskState, expectedVersion: number): Promise<void> {
     if (this.#risk.version !== expectedVersion) throw new ConcurrentModificationError('risk state changed');

@@ -2,13 +2,16 @@
  * `npm run backtest -- --data <file or dir> [--from <date>] [--to <date>] [--timeframe 1m]
  *   [--tunables <file.json>] [--initial 10000] [--fee-percent 0.1] [--fee-asset quote|base|BNB]
  *   [--initial-fee-asset <amount>] [--fee-asset-price <quote per unit>]
- *   [--slippage-percent 0.05] [--volume-share-percent 10] [--markets <file.json>] [--json] [--out <dir>]`
+ *   [--slippage-percent 0.05] [--volume-share-percent 10] [--markets <file.json>] [--scan-every-slot]
+ *   [--json] [--out <dir>]`
  *
  * Runs the scanner's, executor's and reconciler's use cases over history (backtest/engine.ts).
  * Strategy and protection settings are the ones the live system reads: the TW_* configuration
  * for the defaults, and `--tunables` in the format of the tunables record (`npm run ops -- set`).
  * `--json` prints the report; `--out` writes report.json, report.html (opens offline) and
- * trades.csv. Bad data stops the run with a coded error naming the file and line: no report is
+ * trades.csv. `--scan-every-slot` runs the scanner's use case on every candle close instead of
+ * skipping the closes where it provably decides nothing: the same report, slower (the reference
+ * the skipping is tested against). Bad data stops the run with a coded error naming the file and line: no report is
  * written from part of the data.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -31,7 +34,7 @@ import { loadConfig } from '../shared/runtime/config.js';
 import { TunablesSchema, type Tunables } from '../shared/ports/tunables-store.js';
 import { runAsScript } from './run-as-script.js';
 
-const USAGE = 'usage: npm run backtest -- --data <file or dir> [--from <date>] [--to <date>] [--tunables <file>] [--initial <amount>] [--fee-percent <p>] [--json] [--out <dir>]';
+const USAGE = 'usage: npm run backtest -- --data <file or dir> [--from <date>] [--to <date>] [--tunables <file>] [--initial <amount>] [--fee-percent <p>] [--scan-every-slot] [--json] [--out <dir>]';
 
 /** Market rules used when `--markets` gives none for a symbol: fine steps and Binance's usual 5 quote minimum. */
 export function defaultRules(symbol: string): MarketRules {
@@ -84,6 +87,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
         'slippage-percent': { type: 'string', default: '0.05' },
         'volume-share-percent': { type: 'string', default: '10' },
         json: { type: 'boolean', default: false },
+        'scan-every-slot': { type: 'boolean', default: false },
         out: { type: 'string' },
       },
     }));
@@ -154,6 +158,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     reservationBufferPercent: config.reservationBufferPercent,
     reservationMaxAgeMs: config.reservationMaxAgeSeconds * 1000,
     drift: { alarmQuote: config.driftAlarmQuote, pauseQuote: config.driftPauseQuote },
+    // The reference mode: the scanner's use case on every slot, none skipped (backtest/scan-gate.ts).
+    gate: !values['scan-every-slot'],
   });
 
   if (values.out) {

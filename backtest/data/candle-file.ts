@@ -5,11 +5,18 @@
  * BACKTEST_DATA_INVALID error that names the file and the line, so no report is ever built from
  * data that was only partly read. Gaps are not an error: they are reported and never bridged
  * (DATA-3), and the scanner's own candle checks refuse to compute an indicator across them.
+ *
+ * CSV is read in large chunks and split into lines here. A well-formed numeric row (what the data
+ * download writes) is matched by one pattern; any other line (the header, quoted fields, ISO
+ * timestamps, spaces, a bad row) is parsed by the CSV library, so every row gets the same checks
+ * and the same coded errors either way. Candles come in batches (one per chunk), so a long file
+ * costs one await per chunk rather than per row.
  */
 import { createReadStream } from 'node:fs';
 import { basename, extname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parse } from 'csv-parse';
+import { StringDecoder } from 'node:string_decoder';
+import { parse } from 'csv-parse/sync';
 import type { Candle } from '../../shared/domain/market.js';
 import { BacktestDataError } from './errors.js';
 
@@ -55,74 +62,139 @@ export function formatOf(path: string): CandleFileFormat {
 const COLUMNS = ['timestamp', 'open', 'high', 'low', 'close', 'volume'] as const;
 const DECIMAL = /^\d{1,20}(\.\d{1,18})?$/;
 const DIGITS = /^\d{1,16}$/;
+/** A row of epoch milliseconds and five plain decimals, nothing else: the common case. */
+const NUMERIC_ROW = /^(\d{1,16}),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?)$/;
+/** Bytes read at once. */
+const CHUNK_BYTES = 1 << 20;
+/** Candles per batch of a JSON Lines file. */
+const JSONL_BATCH = 4096;
 
 /**
  * Streams the candles of one file in time order, validated.
  * @throws BacktestDataError naming the file and line of the first bad row.
  */
 export async function* readCandleFile(path: string, options: CandleFileOptions): AsyncGenerator<Candle> {
-  const symbol = symbolFromFileName(path) ?? basename(path);
-  let previous: number | undefined;
-  for await (const { fields, line } of rowsOf(path)) {
-    const candle = toCandle(fields, path, line, options.timeframeMs);
+  for await (const batch of readCandleBatches(path, options)) yield* batch;
+}
+
+/**
+ * The candles of one file in time order, validated, in batches (never empty).
+ * @throws BacktestDataError naming the file and line of the first bad row.
+ */
+export async function* readCandleBatches(path: string, options: CandleFileOptions): AsyncGenerator<Candle[]> {
+  const window = new Window(path, options);
+  if (formatOf(path) === 'csv') yield* csvBatches(path, window);
+  else yield* jsonBatches(path, window);
+}
+
+/** The order and window checks of one file's rows, in order: keep the candle, skip it, or stop the read. */
+class Window {
+  readonly symbol: string;
+  #previous: number | undefined;
+
+  constructor(
+    readonly path: string,
+    readonly options: CandleFileOptions,
+  ) {
+    this.symbol = symbolFromFileName(path) ?? basename(path);
+  }
+
+  accept(candle: Candle, line: number): 'keep' | 'skip' | 'stop' {
+    const { options } = this;
+    const previous = this.#previous;
     if (previous !== undefined) {
       if (candle.openTime <= previous) {
-        throw new BacktestDataError(path, line, `timestamp ${new Date(candle.openTime).toISOString()} is not after the previous row's ${new Date(previous).toISOString()}`);
+        throw new BacktestDataError(this.path, line, `timestamp ${new Date(candle.openTime).toISOString()} is not after the previous row's ${new Date(previous).toISOString()}`);
       }
       const step = candle.openTime - previous;
       const inWindow = (options.from === undefined || previous >= options.from) && (options.to === undefined || candle.openTime < options.to);
       if (step > options.timeframeMs && inWindow) {
-        options.onGap?.({ symbol, file: path, after: previous, before: candle.openTime, missingCandles: step / options.timeframeMs - 1 });
+        options.onGap?.({ symbol: this.symbol, file: this.path, after: previous, before: candle.openTime, missingCandles: step / options.timeframeMs - 1 });
       }
     }
-    previous = candle.openTime;
-    if (options.from !== undefined && candle.openTime < options.from) continue;
-    if (options.to !== undefined && candle.openTime >= options.to) return;
-    yield candle;
+    this.#previous = candle.openTime;
+    if (options.from !== undefined && candle.openTime < options.from) return 'skip';
+    if (options.to !== undefined && candle.openTime >= options.to) return 'stop';
+    return 'keep';
   }
 }
 
-interface Row {
-  readonly fields: Readonly<Record<(typeof COLUMNS)[number], unknown>>;
-  readonly line: number;
-}
-
-async function* rowsOf(path: string): AsyncGenerator<Row> {
-  if (formatOf(path) === 'csv') yield* csvRows(path);
-  else yield* jsonLines(path);
-}
-
-async function* csvRows(path: string): AsyncGenerator<Row> {
-  const parser = createReadStream(path).pipe(parse({ info: true, skip_empty_lines: true, trim: true, relax_column_count: true }));
+async function* csvBatches(path: string, window: Window): AsyncGenerator<Candle[]> {
+  const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES });
+  const decoder = new StringDecoder('utf8');
+  const { timeframeMs } = window.options;
+  let rest = '';
+  let line = 0;
   let first = true;
-  try {
-    for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
+  /** Parses one line into `out`; false once the window has ended. */
+  const take = (raw: string, out: Candle[]): boolean => {
+    line += 1;
+    const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    let candle: Candle | undefined;
+    const m = NUMERIC_ROW.exec(text);
+    if (m) candle = checkedCandle(aligned(Number(m[1]), path, line, timeframeMs), m[2]!, m[3]!, m[4]!, m[5]!, m[6]!, path, line);
+    else {
+      if (text.trim() === '') return true;
+      const record = csvRecord(text, path, line);
       if (first) {
-        first = false;
         const lead = record[0] ?? '';
         if (!DIGITS.test(lead) && !/^\d{4}-\d{2}-\d{2}T/.test(lead)) {
           // A first row that is no data row is the header: it must name the columns in order.
           const header = record.map((h) => h.toLowerCase()).join(',');
-          if (header !== COLUMNS.join(',')) throw new BacktestDataError(path, info.lines, `header must be ${COLUMNS.join(',')}, found ${record.join(',')}`);
-          continue;
+          if (header !== COLUMNS.join(',')) throw new BacktestDataError(path, line, `header must be ${COLUMNS.join(',')}, found ${record.join(',')}`);
+          first = false;
+          return true;
         }
       }
-      if (record.length !== COLUMNS.length) throw new BacktestDataError(path, info.lines, `expected ${COLUMNS.length} columns (${COLUMNS.join(',')}), found ${record.length}`);
-      yield { fields: Object.fromEntries(COLUMNS.map((c, i) => [c, record[i]])) as Row['fields'], line: info.lines };
+      if (record.length !== COLUMNS.length) throw new BacktestDataError(path, line, `expected ${COLUMNS.length} columns (${COLUMNS.join(',')}), found ${record.length}`);
+      candle = toCandle(Object.fromEntries(COLUMNS.map((c, i) => [c, record[i]])) as Fields, path, line, timeframeMs);
     }
-  } catch (error) {
-    if (error instanceof BacktestDataError) throw error;
-    const line = typeof error === 'object' && error !== null && 'lines' in error ? Number((error as { lines: unknown }).lines) : 0;
-    throw new BacktestDataError(path, line, `malformed CSV: ${error instanceof Error ? error.message : String(error)}`);
+    first = false;
+    const verdict = window.accept(candle, line);
+    if (verdict === 'keep') out.push(candle);
+    return verdict !== 'stop';
+  };
+  try {
+    for await (const chunk of stream as AsyncIterable<Buffer>) {
+      const text = rest + decoder.write(chunk);
+      const out: Candle[] = [];
+      let start = 0;
+      let going = true;
+      for (let nl = text.indexOf('\n'); nl !== -1 && going; nl = text.indexOf('\n', start)) {
+        going = take(text.slice(start, nl), out);
+        start = nl + 1;
+      }
+      rest = text.slice(start);
+      if (out.length > 0) yield out;
+      if (!going) return;
+    }
+    const last = rest + decoder.end();
+    const out: Candle[] = [];
+    if (last !== '') take(last, out);
+    if (out.length > 0) yield out;
   } finally {
-    parser.destroy();
+    stream.destroy();
   }
 }
 
-async function* jsonLines(path: string): AsyncGenerator<Row> {
+/** One CSV line through the CSV library (quotes, spaces): its fields, or a coded error. */
+function csvRecord(text: string, path: string, line: number): string[] {
+  let records: string[][];
+  try {
+    records = parse(text, { trim: true, relax_column_count: true, skip_empty_lines: true }) as string[][];
+  } catch (error) {
+    throw new BacktestDataError(path, line, `malformed CSV: ${error instanceof Error ? error.message : String(error)}`);
+  }
+  // A line holding several records (a field with a line break, bare \r line endings) is refused, never half read.
+  if (records.length > 1) throw new BacktestDataError(path, line, 'malformed CSV: one row per line (line endings \\n or \\r\\n, no line breaks inside fields)');
+  return records[0] ?? [];
+}
+
+async function* jsonBatches(path: string, window: Window): AsyncGenerator<Candle[]> {
   const stream = createReadStream(path, { encoding: 'utf8' });
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let line = 0;
+  let out: Candle[] = [];
   try {
     for await (const text of lines) {
       line += 1;
@@ -136,26 +208,48 @@ async function* jsonLines(path: string): AsyncGenerator<Row> {
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BacktestDataError(path, line, 'each line must be a JSON object');
       const missing = COLUMNS.filter((c) => !(c in value));
       if (missing.length > 0) throw new BacktestDataError(path, line, `missing field(s) ${missing.join(', ')}`);
-      yield { fields: value as Row['fields'], line };
+      const candle = toCandle(value as Fields, path, line, window.options.timeframeMs);
+      const verdict = window.accept(candle, line);
+      if (verdict === 'stop') break;
+      if (verdict === 'keep') out.push(candle);
+      if (out.length >= JSONL_BATCH) {
+        yield out;
+        out = [];
+      }
     }
+    if (out.length > 0) yield out;
   } finally {
     lines.close();
     stream.destroy();
   }
 }
 
-function toCandle(fields: Row['fields'], path: string, line: number, timeframeMs: number): Candle {
-  const openTime = toTimestamp(fields.timestamp, path, line);
-  if (openTime % timeframeMs !== 0) throw new BacktestDataError(path, line, `timestamp ${new Date(openTime).toISOString()} is not aligned to the ${timeframeMs / 1000} s timeframe`);
+type Fields = Readonly<Record<(typeof COLUMNS)[number], unknown>>;
+
+function toCandle(fields: Fields, path: string, line: number, timeframeMs: number): Candle {
+  const openTime = aligned(toTimestamp(fields.timestamp, path, line), path, line, timeframeMs);
   const [open, high, low, close, volume] = (['open', 'high', 'low', 'close', 'volume'] as const).map((name) => toDecimal(fields[name], name, path, line)) as [string, string, string, string, string];
-  for (const [name, value] of [['open', open], ['high', high], ['low', low], ['close', close]] as const) {
-    if (Number(value) <= 0) throw new BacktestDataError(path, line, `${name} must be positive, found ${value}`);
-  }
+  return checkedCandle(openTime, open, high, low, close, volume, path, line);
+}
+
+function aligned(openTime: number, path: string, line: number, timeframeMs: number): number {
+  if (openTime % timeframeMs !== 0) throw new BacktestDataError(path, line, `timestamp ${new Date(openTime).toISOString()} is not aligned to the ${timeframeMs / 1000} s timeframe`);
+  return openTime;
+}
+
+/** The candle of well-formed fields, once its values are consistent (positive, high and low around open and close). */
+function checkedCandle(openTime: number, open: string, high: string, low: string, close: string, volume: string, path: string, line: number): Candle {
+  const o = Number(open);
   const h = Number(high);
   const l = Number(low);
+  const c = Number(close);
+  if (!(o > 0)) throw new BacktestDataError(path, line, `open must be positive, found ${open}`);
+  if (!(h > 0)) throw new BacktestDataError(path, line, `high must be positive, found ${high}`);
+  if (!(l > 0)) throw new BacktestDataError(path, line, `low must be positive, found ${low}`);
+  if (!(c > 0)) throw new BacktestDataError(path, line, `close must be positive, found ${close}`);
   if (h < l) throw new BacktestDataError(path, line, `high ${high} is below low ${low}`);
-  if (h < Number(open) || h < Number(close)) throw new BacktestDataError(path, line, `high ${high} is below the open or the close`);
-  if (l > Number(open) || l > Number(close)) throw new BacktestDataError(path, line, `low ${low} is above the open or the close`);
+  if (h < o || h < c) throw new BacktestDataError(path, line, `high ${high} is below the open or the close`);
+  if (l > o || l > c) throw new BacktestDataError(path, line, `low ${low} is above the open or the close`);
   return { openTime, open, high, low, close, volume };
 }
 

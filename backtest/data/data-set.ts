@@ -1,12 +1,12 @@
 /**
  * A data set: one candle file per symbol (a file, or every candle file of a directory), read as
  * one time-ordered stream of steps. Each step holds the candles that opened at one time; memory
- * is one pending candle per symbol, whatever the size of the files.
+ * is one batch of candles per symbol (a chunk of its file), whatever the size of the files.
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Candle } from '../../shared/domain/market.js';
-import { type CandleGap, readCandleFile, symbolFromFileName } from './candle-file.js';
+import { type CandleGap, readCandleBatches, symbolFromFileName } from './candle-file.js';
 import { BacktestDataError } from './errors.js';
 
 export interface DataSetOptions {
@@ -60,24 +60,72 @@ export async function listDataSet(path: string, symbols?: readonly string[]): Pr
  * @throws BacktestDataError for the first bad row of any file, or when the window holds no candle.
  */
 export async function* readDataSet(files: readonly DataSetFile[], options: DataSetOptions, onGap: (gap: CandleGap) => void = () => {}): AsyncGenerator<Step> {
-  const readers = files.map((f) => ({ symbol: f.symbol, it: readCandleFile(f.path, { ...options, onGap })[Symbol.asyncIterator]() }));
-  const heads = await Promise.all(readers.map(async (r) => (await r.it.next()).value as Candle | undefined));
-  if (heads.every((h) => h === undefined)) {
-    throw new BacktestDataError(files.length === 1 ? files[0]!.path : files.map((f) => f.path).join(', '), 0, 'no candle in the requested window');
+  for await (const steps of readStepBatches(files, options, onGap)) yield* steps;
+}
+
+/** One file's candles being merged: the batch read last and the position in it. */
+interface Reader {
+  readonly symbol: string;
+  readonly batches: AsyncIterator<Candle[]>;
+  batch: Candle[];
+  index: number;
+  /** The next candle of the file; undefined once it is read to its end. */
+  head: Candle | undefined;
+}
+
+/** Moves a reader to its next candle, reading the next batch when this one is used up. */
+async function advance(reader: Reader): Promise<void> {
+  reader.index += 1;
+  if (reader.index < reader.batch.length) {
+    reader.head = reader.batch[reader.index];
+    return;
   }
-  for (;;) {
-    let time = Infinity;
-    for (const head of heads) if (head && head.openTime < time) time = head.openTime;
-    if (time === Infinity) return;
-    const candles = new Map<string, Candle>();
-    await Promise.all(
-      readers.map(async (reader, i) => {
-        const head = heads[i];
-        if (head?.openTime !== time) return;
+  const next = await reader.batches.next();
+  reader.batch = next.done ? [] : next.value;
+  reader.index = 0;
+  reader.head = reader.batch[0];
+}
+
+/** The most steps handed over at once: a batch ends where any file's batch of candles ends. */
+const MAX_STEPS = 4096;
+
+/**
+ * `readDataSet` in batches of steps (never empty): between two batches the files are read on,
+ * within one batch every step is at hand without waiting.
+ * @throws BacktestDataError for the first bad row of any file, or when the window holds no candle.
+ */
+export async function* readStepBatches(files: readonly DataSetFile[], options: DataSetOptions, onGap: (gap: CandleGap) => void = () => {}): AsyncGenerator<Step[]> {
+  const readers: Reader[] = files.map((f) => ({ symbol: f.symbol, batches: readCandleBatches(f.path, { ...options, onGap })[Symbol.asyncIterator](), batch: [], index: -1, head: undefined }));
+  try {
+    for (const reader of readers) await advance(reader);
+    if (readers.every((r) => r.head === undefined)) {
+      throw new BacktestDataError(files.length === 1 ? files[0]!.path : files.map((f) => f.path).join(', '), 0, 'no candle in the requested window');
+    }
+    let steps: Step[] = [];
+    for (;;) {
+      let time = Infinity;
+      for (const reader of readers) if (reader.head && reader.head.openTime < time) time = reader.head.openTime;
+      if (time === Infinity) break;
+      const candles = new Map<string, Candle>();
+      let refill = false;
+      for (const reader of readers) {
+        const head = reader.head;
+        if (head?.openTime !== time) continue;
         candles.set(reader.symbol, head);
-        heads[i] = (await reader.it.next()).value as Candle | undefined;
-      }),
-    );
-    yield { time, candles };
+        if (reader.index + 1 < reader.batch.length) {
+          reader.index += 1;
+          reader.head = reader.batch[reader.index];
+        } else refill = true;
+      }
+      steps.push({ time, candles });
+      if (refill || steps.length >= MAX_STEPS) {
+        yield steps;
+        steps = [];
+        for (const reader of readers) if (reader.head?.openTime === time) await advance(reader);
+      }
+    }
+    if (steps.length > 0) yield steps;
+  } finally {
+    await Promise.all(readers.map((r) => r.batches.return?.()));
   }
 }

@@ -15,8 +15,11 @@ export interface ChartBar {
   readonly close: number;
 }
 
+/** A bar while it is still being built. */
+type MutableBar = { -readonly [K in keyof ChartBar]: ChartBar[K] };
+
 export class CandleThinner {
-  #bars: ChartBar[] = [];
+  #bars: MutableBar[] = [];
   #bucketMs = 0;
 
   constructor(
@@ -30,10 +33,15 @@ export class CandleThinner {
     const start = Math.floor(candle.openTime / this.#bucketMs) * this.#bucketMs;
     const time = Math.floor(start / 1000);
     const last = this.#bars[this.#bars.length - 1];
-    const [o, h, l, c] = [Number(candle.open), Number(candle.high), Number(candle.low), Number(candle.close)];
+    const h = Number(candle.high);
+    const l = Number(candle.low);
+    const c = Number(candle.close);
+    // The open bar is updated in place: one object per bar, not per candle.
     if (last && last.time === time) {
-      this.#bars[this.#bars.length - 1] = { time, open: last.open, high: Math.max(last.high, h), low: Math.min(last.low, l), close: c };
-    } else this.#bars.push({ time, open: o, high: h, low: l, close: c });
+      last.high = Math.max(last.high, h);
+      last.low = Math.min(last.low, l);
+      last.close = c;
+    } else this.#bars.push({ time, open: Number(candle.open), high: h, low: l, close: c });
     if (this.#bars.length > this.maxBars) this.#coarsen();
   }
 
@@ -52,7 +60,7 @@ export class CandleThinner {
 
   #coarsen(): void {
     this.#bucketMs *= 2;
-    const merged: ChartBar[] = [];
+    const merged: MutableBar[] = [];
     for (const bar of this.#bars) {
       const time = Math.floor(Math.floor((bar.time * 1000) / this.#bucketMs) * this.#bucketMs / 1000);
       const last = merged[merged.length - 1];

@@ -51,12 +51,31 @@ export interface EntryLimitBreach {
 
 /** Whether a position is dust: it cannot be sold under the market's limits (RISK-9). */
 export function isDust(position: Position, rules: MarketRules | undefined, price: DecimalString): boolean {
+  return dustTest(position, rules)(price);
+}
+
+/** Relative margin between a notional and the minimum, as numbers, beyond which no decimal check is needed. */
+const NUMERIC_MARGIN = 1e-9;
+
+/**
+ * `isDust` of one position at any price, prepared once (a backtest asks it at every candle):
+ * what does not depend on the price is decided here, and a notional clearly above the minimum is
+ * accepted on numbers; every other case is the exact decimal comparison.
+ */
+export function dustTest(position: Position, rules: MarketRules | undefined): (price: DecimalString) => boolean {
   const qty = dec(position.qty);
-  if (qty.lte(0) || !rules) return false;
+  if (qty.lte(0) || !rules) return () => false;
   const amount = dec(roundAmount(position.qty, rules.amountStep));
-  if (amount.lte(0)) return true;
-  if (rules.minAmount && amount.lt(rules.minAmount)) return true;
-  return rules.minNotional !== undefined && amount.times(price).lt(rules.minNotional);
+  if (amount.lte(0)) return () => true;
+  if (rules.minAmount && amount.lt(rules.minAmount)) return () => true;
+  const minNotional = rules.minNotional;
+  if (minNotional === undefined) return () => false;
+  const amountNum = amount.toNumber();
+  const minNum = Number(minNotional);
+  return (price) => {
+    if (amountNum * Number(price) > minNum * (1 + NUMERIC_MARGIN)) return false;
+    return amount.times(price).lt(minNotional);
+  };
 }
 
 /** What the book commits, at cost, with dust left out. */

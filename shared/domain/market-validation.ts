@@ -95,7 +95,15 @@ export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: numbe
       return { ok: false, reason: `invalid candle: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join(', ')}` };
     }
     const k = parsed.data;
-    if (dec(k.high).lt(Decimal.max(k.open, k.close)) || dec(k.low).gt(Decimal.min(k.open, k.close))) {
+    // Numbers keep the order of the decimals they round (a double strictly above another means
+    // the decimal is too), so a high strictly above and a low strictly below the body need no
+    // decimal check; equal numbers are compared exactly.
+    const high = Number(k.high);
+    const low = Number(k.low);
+    const open = Number(k.open);
+    const close = Number(k.close);
+    const clear = high > open && high > close && low < open && low < close;
+    if (!clear && (dec(k.high).lt(Decimal.max(k.open, k.close)) || dec(k.low).gt(Decimal.min(k.open, k.close)))) {
       return { ok: false, reason: `inconsistent candle at ${new Date(k.openTime).toISOString()}` };
     }
     candles.push(k);
@@ -103,9 +111,10 @@ export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: numbe
   if (candles.length === 0) return { ok: false, reason: 'no candles' };
   for (let i = 1; i < candles.length; i += 1) {
     const step = (candles[i]?.openTime ?? 0) - (candles[i - 1]?.openTime ?? 0);
+    if (step === timeframeMs) continue;
     const at = new Date(candles[i]?.openTime ?? 0).toISOString();
     if (step <= 0) return { ok: false, reason: `candles out of order or duplicated at ${at}` };
-    if (step !== timeframeMs) return { ok: false, reason: `candle gap before ${at}` };
+    return { ok: false, reason: `candle gap before ${at}` };
   }
   if (candles.length < needed) return { ok: false, reason: `not enough candles: ${candles.length} of ${needed}` };
   const last = candles[candles.length - 1];

@@ -107,15 +107,36 @@ export function protectiveExit(
   ticker: Ticker,
   settings: Pick<ProtectionSettings, 'stopLossPercent' | 'takeProfitPercent'>,
 ): { readonly protection: ExitProtection; readonly reason: string } | null {
-  if (!isOpen(position)) return null;
+  return protectiveLevels(position, settings)(ticker);
+}
+
+/** Relative margin between the bid and a level, as numbers, beyond which no decimal check is needed. */
+const NUMERIC_MARGIN = 1e-9;
+
+/**
+ * `protectiveExit` of one position at any ticker, prepared once (a backtest asks it at every
+ * candle): the levels are computed here, and a bid clearly between them is dismissed on numbers;
+ * every other case is the exact decimal comparison.
+ */
+export function protectiveLevels(
+  position: Position,
+  settings: Pick<ProtectionSettings, 'stopLossPercent' | 'takeProfitPercent'>,
+): (ticker: Ticker) => { readonly protection: ExitProtection; readonly reason: string } | null {
+  if (!isOpen(position)) return () => null;
   const avg = dec(position.avgPrice);
-  if (avg.lte(0)) return null;
-  const bid = dec(ticker.bid);
+  if (avg.lte(0)) return () => null;
   const stop = avg.times(dec('1').minus(dec(settings.stopLossPercent).div(100)));
-  if (bid.lte(stop)) return { protection: 'stop-loss', reason: `bid ${ticker.bid} <= stop-loss ${str(stop)} (${settings.stopLossPercent}% below ${position.avgPrice})` };
   const target = avg.times(dec('1').plus(dec(settings.takeProfitPercent).div(100)));
-  if (bid.gte(target)) return { protection: 'take-profit', reason: `bid ${ticker.bid} >= take-profit ${str(target)} (${settings.takeProfitPercent}% above ${position.avgPrice})` };
-  return null;
+  const stopNum = stop.toNumber();
+  const targetNum = target.toNumber();
+  return (ticker) => {
+    const bidNum = Number(ticker.bid);
+    if (bidNum > stopNum + Math.abs(stopNum) * NUMERIC_MARGIN && bidNum < targetNum - Math.abs(targetNum) * NUMERIC_MARGIN) return null;
+    const bid = dec(ticker.bid);
+    if (bid.lte(stop)) return { protection: 'stop-loss', reason: `bid ${ticker.bid} <= stop-loss ${str(stop)} (${settings.stopLossPercent}% below ${position.avgPrice})` };
+    if (bid.gte(target)) return { protection: 'take-profit', reason: `bid ${ticker.bid} >= take-profit ${str(target)} (${settings.takeProfitPercent}% above ${position.avgPrice})` };
+    return null;
+  };
 }
 
 export function isOpen(position: Position | undefined): position is Position {

@@ -57,6 +57,13 @@ export interface ResolvedScanSettings {
 }
 
 /**
+ * The settings resolved from one (defaults, tunables record, registry), by object identity: a
+ * record read again from the store is a new object and is resolved again, while the same record
+ * (a backtest's, read at every slot) is validated once. All three are read-only.
+ */
+const resolvedCache = new WeakMap<ScanSettings, WeakMap<Tunables, WeakMap<Readonly<Record<string, StrategyPlugin>>, ResolvedScanSettings>>>();
+
+/**
  * Merges the tunables record over the defaults and validates every strategy's parameters.
  * @throws ValidationError naming an unknown strategy or a bad parameter.
  */
@@ -65,6 +72,16 @@ export function resolveScanSettings(
   tunables: Tunables,
   registry: Readonly<Record<string, StrategyPlugin>>,
 ): ResolvedScanSettings {
+  let byTunables = resolvedCache.get(defaults);
+  if (!byTunables) resolvedCache.set(defaults, (byTunables = new WeakMap()));
+  let byRegistry = byTunables.get(tunables);
+  if (!byRegistry) byTunables.set(tunables, (byRegistry = new WeakMap()));
+  let resolved = byRegistry.get(registry);
+  if (!resolved) byRegistry.set(registry, (resolved = resolve(defaults, tunables, registry)));
+  return resolved;
+}
+
+function resolve(defaults: ScanSettings, tunables: Tunables, registry: Readonly<Record<string, StrategyPlugin>>): ResolvedScanSettings {
   const overrides = tunables.strategies ?? {};
   for (const name of Object.keys(overrides)) {
     if (!registry[name]) throw new ValidationError(`tunables name an unknown strategy ${JSON.stringify(name)}; known: ${Object.keys(registry).join(', ')}`);

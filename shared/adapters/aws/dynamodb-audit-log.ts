@@ -23,7 +23,7 @@
  */
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_UNACKNOWLEDGED, sealRecord, verifyChain, type ChainHead, type ChainProblem, type ChainedRecord } from '../../domain/audit-chain.js';
+import { MAX_UNACKNOWLEDGED, sealRecord, verifyChain, type ChainHead, type ChainedRecord } from '../../domain/audit-chain.js';
 import { checkAgainstCheckpoint, type StoredCheckpoint } from '../../domain/audit-checkpoint.js';
 import { AUDIT_HEADS_INDEX, AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
 import type { AuditHeadReader } from '../../ports/audit-checkpoints.js';
@@ -38,9 +38,6 @@ import {
   auditRecordKey,
   headIsBehind,
 } from './dynamodb-keys.js';
-
-/** Fresh reads of a stream `verify` found broken, before it reports the problem. */
-const VERIFY_RECHECKS = 3;
 
 /** Streams whose tail an instance remembers (one per traded symbol plus a few control streams). */
 const MAX_KNOWN_TAILS = 2048;
@@ -308,25 +305,36 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
       const known = unreadable.get(stream);
       if (!known || seq < known.seq) unreadable.set(stream, { seq, problem });
     };
-    let recordCount = 0;
-    for await (const item of this.#scan(this.#auditTable)) {
-      recordCount += 1;
+    const collect = (item: Record<string, unknown>): void => {
       const stream = String(item['stream']);
       const parsed = parseRecord(item);
       if (typeof parsed === 'string') {
         noteUnreadable(stream, Number(item['seq']), `edited: ${parsed}`);
-        continue;
+        return;
       }
       const list = byStream.get(stream) ?? [];
       list.push(parsed);
       byStream.set(stream, list);
+    };
+    // A running stack appends while verify reads. The heads are read before and after the
+    // records; a stream whose head moved in between is read again on its own until its head is
+    // the same before and after its records, so every stream is judged on a consistent snapshot
+    // and an append is never taken for a deleted tail or a record outside the log.
+    const heads = await this.#heads(noteUnreadable);
+    const counts = new Map<string, number>();
+    for await (const item of this.#scan(this.#auditTable)) {
+      counts.set(String(item['stream']), (counts.get(String(item['stream'])) ?? 0) + 1);
+      collect(item);
     }
-    const heads = new Map<string, ChainHead>();
-    for await (const item of this.#scan(this.#stateTable, AUDIT_HEAD_PREFIX)) {
-      const stream = String(item['pk']).slice(AUDIT_HEAD_PREFIX.length);
-      const head = toHead(item);
-      if (head) heads.set(stream, head);
-      else noteUnreadable(stream, 0, 'head-mismatch: head pointer is malformed');
+    const headsAfter = await this.#heads(noteUnreadable);
+    for (const stream of new Set([...heads.keys(), ...headsAfter.keys()])) {
+      if (sameHead(heads.get(stream), headsAfter.get(stream))) continue;
+      const stable = await this.#stableStream(stream);
+      byStream.delete(stream);
+      for (const item of stable.items) collect(item);
+      counts.set(stream, stable.items.length);
+      if (stable.head) heads.set(stream, stable.head);
+      else heads.delete(stream);
     }
     // The records against every checkpoint: the earliest disagreement per stream.
     const checkpoints = options.checkpoints ?? [];
@@ -337,28 +345,35 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     const streams = [...new Set([...byStream.keys(), ...heads.keys(), ...unreadable.keys()])].sort();
     for (const stream of streams) {
       const known = unreadable.get(stream);
-      let found = verifyChain(byStream.get(stream) ?? [], heads.get(stream) ?? null);
-      // The records were scanned before the heads: an append between the two scans (a running
-      // stack) looks like a deleted tail. A stream found broken is read again, its head first, so
-      // only a problem that is still there is reported.
-      if (found && !known) found = await this.#recheck(stream, found);
+      const found = verifyChain(byStream.get(stream) ?? [], heads.get(stream) ?? null);
       // The first broken record of the stream, whichever check found it.
       if (known && (!found || known.seq <= found.seq)) problems.push({ stream, ...known });
       else if (found) problems.push({ stream, seq: found.seq, problem: `${found.kind}: ${found.detail}` });
     }
-    return { valid: problems.length === 0, streams: streams.length, records: recordCount, checkpoints: checkpoints.length, problems };
+    const records = [...counts.values()].reduce((sum, n) => sum + n, 0);
+    return { valid: problems.length === 0, streams: streams.length, records, checkpoints: checkpoints.length, problems };
+  }
+
+  /** Every stream's head pointer (consistent scan); a malformed one is noted as a problem of its stream. */
+  async #heads(noteUnreadable: (stream: string, seq: number, problem: string) => void): Promise<Map<string, ChainHead>> {
+    const heads = new Map<string, ChainHead>();
+    for await (const item of this.#scan(this.#stateTable, AUDIT_HEAD_PREFIX)) {
+      const stream = String(item['pk']).slice(AUDIT_HEAD_PREFIX.length);
+      const head = toHead(item);
+      if (head) heads.set(stream, head);
+      else noteUnreadable(stream, 0, 'head-mismatch: head pointer is malformed');
+    }
+    return heads;
   }
 
   /**
-   * Reads `stream` again, its head pointer before its records (a head read first never points
-   * past records read after it, unless they were deleted), and returns the problem still found,
-   * or null. A few attempts: appends running meanwhile can put records past the head read.
+   * One stream's records with a head that did not move while they were read (head, records,
+   * head). A stream written without pause for all the attempts is a coded error, never a verdict.
    */
-  async #recheck(stream: string, found: ChainProblem): Promise<ChainProblem | null> {
-    let problem: ChainProblem | null = found;
-    for (let attempt = 1; attempt <= VERIFY_RECHECKS && problem; attempt += 1) {
-      const head = await this.#readHead(stream);
-      const records: ChainedRecord[] = [];
+  async #stableStream(stream: string): Promise<{ items: Record<string, unknown>[]; head: ChainHead | null }> {
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt += 1) {
+      const before = await this.#readHeadItem(stream);
+      const items: Record<string, unknown>[] = [];
       let startKey: Record<string, unknown> | undefined;
       do {
         const page = await this.#doc.send(
@@ -371,17 +386,20 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
             ExclusiveStartKey: startKey,
           }),
         );
-        for (const item of page.Items ?? []) {
-          const parsed = parseRecord(item);
-          // An unreadable record is a problem of its own, found by the scan: keep what it found.
-          if (typeof parsed === 'string') return problem;
-          records.push(parsed);
-        }
+        items.push(...(page.Items ?? []));
         startKey = page.LastEvaluatedKey;
       } while (startKey);
-      problem = verifyChain(records, head);
+      const after = await this.#readHeadItem(stream);
+      if (sameHead(before ?? undefined, after ?? undefined)) return { items, head: before };
+      await sleep(this.#jitter(attempt));
     }
-    return problem;
+    throw new StorageError(`audit stream ${stream} kept changing while verify read it: run verify again`, { details: { stream } });
+  }
+
+  /** The head pointer as stored, or null; a malformed one is returned as null only when absent. */
+  async #readHeadItem(stream: string): Promise<ChainHead | null> {
+    const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#stateTable, Key: auditHeadKey(stream), ConsistentRead: true }));
+    return Item ? toHead(Item) : null;
   }
 
   #remember(stream: string, tail: ChainHead, acknowledged: number): void {
@@ -498,4 +516,8 @@ function parseRecord(item: Record<string, unknown>): AuditRecord | string {
     hash,
     ...(batch === undefined ? {} : { batch }),
   };
+}
+
+function sameHead(a: ChainHead | undefined, b: ChainHead | undefined): boolean {
+  return a?.seq === b?.seq && a?.hash === b?.hash;
 }

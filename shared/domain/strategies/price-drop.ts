@@ -3,11 +3,16 @@
  * closed candles. The reference bots' core idea, kept deliberately simple. It only enters:
  * exits come from the generic stop-loss / take-profit protection (RISK-4), which applies to every
  * position whichever strategy opened it.
+ *
+ * It is incremental (strategy.ts): the highest high is a rolling maximum, and an ask clearly above
+ * the trigger (by far more than a double's rounding) is dismissed on numbers; every other case is
+ * decided in decimal arithmetic, so the decision is the exact decimal one.
  */
 import * as z from 'zod';
-import { Decimal, dec } from '../money.js';
+import { dec } from '../money.js';
 import { candleCount, percent } from './params.js';
-import type { Strategy } from './strategy.js';
+import { RollingMax } from './rolling-max.js';
+import type { Strategy, StrategyEvaluator } from './strategy.js';
 
 export const PRICE_DROP = 'price-drop';
 
@@ -19,18 +24,37 @@ export const PriceDropParamsSchema = z
   .strict();
 export type PriceDropParams = z.infer<typeof PriceDropParamsSchema>;
 
+/** Relative margin between the ask and the trigger, as numbers, beyond which no decimal check is needed. */
+const NUMERIC_MARGIN = 1e-9;
+
+function priceDropEvaluator(p: PriceDropParams): StrategyEvaluator {
+  const highs = new RollingMax(p.lookbackCandles);
+  const factor = 1 - Number(p.dropPercent) / 100;
+  return {
+    push: (candle) => highs.push(candle.high),
+    decide(ticker, position) {
+      const max = highs.max();
+      if (position || !max) return null;
+      if (Number(ticker.ask) > max.num * factor * (1 + NUMERIC_MARGIN)) return null;
+      const high = dec(max.text);
+      const trigger = high.times(dec('1').minus(dec(p.dropPercent).div('100')));
+      if (dec(ticker.ask).lte(trigger)) {
+        return { side: 'buy', reason: `ask ${ticker.ask} <= ${p.dropPercent}% below high ${high.toFixed()}` };
+      }
+      return null;
+    },
+  };
+}
+
 export const priceDrop: Strategy<PriceDropParams> = {
   name: PRICE_DROP,
   description: 'buy when the ask is dropPercent below the highest high of the last lookbackCandles candles',
   paramsSchema: PriceDropParamsSchema,
   candlesNeeded: (p) => p.lookbackCandles,
   evaluate({ ticker, candles, position }, p) {
-    if (position || candles.length === 0) return null;
-    const high = Decimal.max(...candles.map((c) => c.high));
-    const trigger = high.times(dec('1').minus(dec(p.dropPercent).div('100')));
-    if (dec(ticker.ask).lte(trigger)) {
-      return { side: 'buy', reason: `ask ${ticker.ask} <= ${p.dropPercent}% below high ${high.toFixed()}` };
-    }
-    return null;
+    const evaluator = priceDropEvaluator(p);
+    for (const candle of candles) evaluator.push(candle);
+    return evaluator.decide(ticker, position);
   },
+  evaluator: priceDropEvaluator,
 };

@@ -91,4 +91,31 @@ describe('Backtest venue: honest fills from candles', () => {
     await venue.createOrder({ clientOrderId: 'tw-7', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '1' });
     await expect(venue.createOrder({ clientOrderId: 'tw-7', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '1' })).rejects.toMatchObject({ code: 'EXCHANGE_REJECTED' });
   });
+
+  it('cuts a fill the balance cannot pay after a gap up to what it pays, cancels the rest, and says why', async () => {
+    const venue = new CandleVenue(settings());
+    step(venue, candle(0, '100', '101', '99', '100', '1000'));
+    // 90 BTC at about 100 are paid by 10,000 USDT when placed...
+    await venue.createOrder({ clientOrderId: 'tw-gap', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '90' });
+    // ...but the next candle opens 50 % higher.
+    const fills = step(venue, candle(1, '150', '151', '149', '150', '1000'));
+    // 10,000 / (150.15 x 1.001) = 66.53354..., down to the 0.0001 step: 9,990.005025 + 9.99000503 fee.
+    expect(fills).toEqual([{ time: T0 + 2 * MINUTE, orderId: 'tw-gap', symbol: 'BTC/USDT', side: 'buy', amount: '66.5335', price: '150.15', cost: '9990.005025', fee: '9.99000503', feeCurrency: 'USDT', feeQuote: '9.99000503' }]);
+    expect(await venue.fetchOrderByClientId('BTC/USDT', 'tw-gap')).toMatchObject({ status: 'canceled', filled: '66.5335' });
+    expect([venue.balance('USDT'), venue.balance('BTC')]).toEqual(['0.00496997', '66.5335']);
+    expect(venue.takeRefusals()).toEqual([{ time: T0 + 2 * MINUTE, orderId: 'tw-gap', symbol: 'BTC/USDT', side: 'buy', reason: expect.stringMatching(/^insufficient-funds: the balances paid 66\.5335 of 90 BTC\/USDT at 150\.15/) }]);
+    expect(venue.takeRefusals()).toEqual([]);
+    expect(venue.openOrders).toBe(0);
+  });
+
+  it('refuses a fill the balance cannot pay even one amount step of, and fills nothing', async () => {
+    const venue = new CandleVenue(settings({ initialQuote: '101' }));
+    step(venue, candle(0, '100', '101', '99', '100', '1000'));
+    await venue.createOrder({ clientOrderId: 'tw-none', symbol: 'BTC/USDT', side: 'buy', type: 'market', amount: '1' });
+    // Placed at a balance of 101 for about 100.2; the open is two million: one 0.0001 step costs 200.2.
+    expect(step(venue, candle(1, '2000000', '2000001', '1999999', '2000000', '1000'))).toEqual([]);
+    expect(await venue.fetchOrderByClientId('BTC/USDT', 'tw-none')).toMatchObject({ status: 'canceled', filled: '0' });
+    expect(venue.balance('USDT')).toBe('101');
+    expect(venue.takeRefusals()).toEqual([expect.objectContaining({ orderId: 'tw-none', reason: expect.stringMatching(/^insufficient-funds: the balances cannot pay buy 1 BTC\/USDT at 2002000/) })]);
+  });
 });

@@ -1,0 +1,59 @@
+/**
+ * The highest of the last `window` decimal values of a stream, in O(1) amortized per value
+ * (a monotonic deque). Values are ordered by their numbers, and by exact decimal comparison where
+ * two numbers are equal (decimal strings that differ beyond a double's precision), so the
+ * maximum is the exact decimal maximum.
+ */
+import { dec, type DecimalString } from '../money.js';
+
+export class RollingMax {
+  /** Circular deque, decreasing from head to tail: the value's text, its number and its position. */
+  readonly #text: DecimalString[];
+  readonly #num: Float64Array;
+  readonly #at: Float64Array;
+  #head = 0;
+  #size = 0;
+  #pushed = 0;
+
+  constructor(readonly window: number) {
+    if (!Number.isInteger(window) || window < 1) throw new RangeError(`window must be a positive integer, got ${window}`);
+    this.#text = new Array<DecimalString>(window);
+    this.#num = new Float64Array(window);
+    this.#at = new Float64Array(window);
+  }
+
+  /** Values pushed so far (all of them, not only the window's). */
+  get pushed(): number {
+    return this.#pushed;
+  }
+
+  push(value: DecimalString): void {
+    const n = Number(value);
+    const at = this.#pushed;
+    this.#pushed += 1;
+    const cap = this.window;
+    // Values at or below the new one can never be the maximum again.
+    while (this.#size > 0) {
+      const back = (this.#head + this.#size - 1) % cap;
+      const b = this.#num[back]!;
+      if (b < n || (b === n && dec(this.#text[back]!).lte(value))) this.#size -= 1;
+      else break;
+    }
+    // The oldest leaves the window.
+    if (this.#size > 0 && this.#at[this.#head]! <= at - cap) {
+      this.#head = (this.#head + 1) % cap;
+      this.#size -= 1;
+    }
+    const slot = (this.#head + this.#size) % cap;
+    this.#text[slot] = value;
+    this.#num[slot] = n;
+    this.#at[slot] = at;
+    this.#size += 1;
+  }
+
+  /** The maximum of the window as text and as a number; undefined before the first push. */
+  max(): { readonly text: DecimalString; readonly num: number } | undefined {
+    if (this.#size === 0) return undefined;
+    return { text: this.#text[this.#head]!, num: this.#num[this.#head]! };
+  }
+}
