@@ -1,5 +1,6 @@
 /**
- * OPS-4 / PERF-2: the audit log's overlapped head updates (the executor's mode): an append
+ * OPS-4 / PERF-2: the audit log's overlapped head updates (a mode of the log; the executor moves
+ * its heads once per intent instead, test/integration/audit-batches.test.ts): an append
  * resolves once its record is stored and the head pointer follows while the caller goes on,
  * never more than one record behind, and a failed head update is not lost.
  */

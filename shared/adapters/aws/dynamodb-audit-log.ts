@@ -71,7 +71,7 @@ export interface DynamoDbAuditLogOptions {
    * on is kept: the next append to the stream waits for that head update (and fails with its
    * error) before writing its own record, so the head is never more than one record behind.
    * `settle()` waits for every update still running and throws the first failure; the owner of
-   * the log calls it before its invocation ends. For the executor's critical path.
+   * the log calls it before its invocation ends. (The executor uses `batchHeadUpdates`.)
    * @default false (the head is advanced before `append` resolves)
    */
   readonly overlapHeadUpdates?: boolean;
