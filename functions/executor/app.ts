@@ -57,7 +57,7 @@ import type { Container } from '../../shared/runtime/container.js';
 import { ExecutorEventSchema } from '../../shared/runtime/events.js';
 import { parseWith, withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
-import { executeIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';
+import { abandonIntent, beginIntent, executeIntent, type BegunIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';
 import { entryLimitsOf } from '../../shared/use-cases/scan-settings.js';
 import type { EntryLimits } from '../../shared/domain/entry-limits.js';
 import { RESEND_GRACE_MS } from '../../shared/domain/timing.js';
@@ -106,7 +106,7 @@ export interface DeadLettered {
 }
 
 export function createExecutorHandler(c: Container, options: ExecutorHandlerOptions = {}) {
-  const tunables = new DynamoDbTunablesStore({ doc: c.doc, table: c.config.stateTable });
+  const tunables = new DynamoDbTunablesStore({ doc: c.stateDoc, table: c.config.stateTable });
   /** The entry limits as this invocation read them (reset when an invocation starts). */
   let limitsThisInvocation: Promise<EntryLimits> | undefined;
   const protections = configuredProtections(c.config);
@@ -143,17 +143,21 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     ...(options.afterStep ? { afterStep: options.afterStep } : {}),
   };
   const { logger, metrics } = c.observability;
+  /** Starts made ahead of the idempotency record (BEGUN_AHEAD in `run`), by intent id, until `execute` takes them. */
+  const begunAhead = new Map<string, Promise<BegunIntent>>();
 
   /**
-   * The use case, then the audit head updates it left running (the container's log overlaps
-   * them with the next state write): settled before the result counts, so a failed one fails the
+   * The use case, then the audit head updates it left to do (the container's log moves each
+   * stream's head once per intent, PERF-2): settled before the result counts, so a failed one fails the
    * record like any failed write. When the use case failed, its error is what the record fails
    * with, and a head update that failed too is logged.
    */
   const execute = async (intent: Intent): Promise<ExecutionResult> => {
+    const ahead = begunAhead.get(intent.id);
+    begunAhead.delete(intent.id);
     let outcome: ExecutionResult;
     try {
-      outcome = await executeIntent(deps, intent);
+      outcome = await executeIntent(deps, intent, ahead);
     } catch (error) {
       await c.audit.settle?.().catch((settleError: unknown) => logger.error('audit head update failed', { error: String(settleError) }));
       throw error;
@@ -205,18 +209,42 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     // The in-progress record expires with this invocation's remaining time, so a container
     // that dies does not block the intent for longer than the function timeout.
     if (context && typeof context.getRemainingTimeInMillis === 'function') idempotencyConfig.registerLambdaContext(context);
+    // BEGUN_AHEAD (PERF-2): the execution's first round trip (its reads and the symbol lease) runs
+    // while the idempotency record is written, one round trip instead of two. When the
+    // idempotency layer answers instead (a duplicate) or refuses (in progress), the lease is
+    // given back: a duplicate costs a lease taken and released, as a duplicate past the
+    // idempotency layer already did.
+    const ahead = options.idempotency === false || begunAhead.has(intent.id) ? undefined : beginIntent(deps, intent);
+    if (ahead) {
+      ahead.catch(() => undefined);
+      begunAhead.set(intent.id, ahead);
+    }
     let result: ExecutionResult;
     try {
       result = await executeWithIdempotency(intent);
     } catch (error) {
+      if (ahead) await giveBack(intent.id, ahead, error);
       // The order stays UNKNOWN until a lookup by client order id resolves it (EXE-3).
       if (error instanceof ExchangeUnknownOutcomeError) metrics.addMetric(MetricName.OrdersUnknown, MetricUnit.Count, 1);
       throw error;
     }
+    if (ahead) await giveBack(intent.id, ahead);
     metrics.addMetric(OUTCOME_METRIC[result.outcome], MetricUnit.Count, 1);
     if (result.outcome !== 'already-processed' && result.filled !== '0') metrics.addMetric(MetricName.Fills, MetricUnit.Count, 1);
     logger.info('intent processed', { result });
     return result;
+  };
+
+  /**
+   * Gives back a start made ahead that `execute` never took (the idempotency layer answered or
+   * refused). With `failure` (the record fails anyway) a failed release is logged, not thrown over
+   * it: the lease then runs out by itself.
+   */
+  const giveBack = async (intentId: string, ahead: Promise<BegunIntent>, failure?: unknown): Promise<void> => {
+    if (begunAhead.get(intentId) !== ahead) return;
+    begunAhead.delete(intentId);
+    if (failure === undefined) return abandonIntent(deps, ahead);
+    await abandonIntent(deps, ahead).catch((error: unknown) => logger.error('symbol lease not given back after a refused duplicate', { error: String(error) }));
   };
 
   const deadLetters = options.deadLetters ?? c.deadLetters;

@@ -73,7 +73,7 @@ export const CHECKPOINT_OBJECTS = 'checkpoints/*';
  * - idempotency (executor): Powertools puts, reads on a conflict, updates on completion and
  *   deletes the record when an attempt fails;
  * - no job scans a table (health finds held locks by the sparse held-locks index) and only
- *   health reads heartbeats in a batch.
+ *   health (heartbeats) and the executor (its first round trip's reads) read in batches.
  */
 export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
   scanner: {
@@ -88,7 +88,8 @@ export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
   },
   executor: {
     tables: [
-      { table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem'] },
+      // BatchGetItem: the first round trip's independent reads in one request (PERF-2).
+      { table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem'] },
       { table: IDEMPOTENCY_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
       { table: PAPER_TABLE, actions: ['GetItem', 'PutItem'] },
       { table: AUDIT_TABLE, actions: AUDIT_ALLOWED_ACTIONS },

@@ -6,11 +6,34 @@
  * Limits, by construction: the chain is not signed, so whoever may write the audit table could
  * append a well-formed record at the end; append-only IAM (SEC-2) is what prevents that. The
  * head pointer (kept outside the audit table) is what makes a deleted tail visible.
+ *
+ * Batches (PERF-2): a writer may append several records and move the head pointer once, at the
+ * end (one head update per batch instead of one per record). Each record of such a batch names,
+ * in its hashed `batch` field, the sequence number the head pointer was known to have reached
+ * when the record was written (0 before the first head). So `verify` can tell:
+ * - an unacknowledged batch (a writer between its records and its head update, or one that
+ *   crashed there): records past the head pointer, each naming a head at or below it, at most
+ *   `MAX_UNACKNOWLEDGED` records past the head they name: accepted;
+ * - a deleted tail: the head pointer past the last record (`tail-missing`), as before;
+ * - a head pointer moved back below a head that a stored record names (`head-behind`), or
+ *   deleted while a record names one (`head-missing`);
+ * - records appended past the head outside the log without the field: more than one is
+ *   `beyond-head`, as before.
+ * What a batch costs: until its head update lands, its records can be deleted from the end
+ * without `verify` noticing (one record could before); the writer bounds that by
+ * `MAX_UNACKNOWLEDGED` and the executor moves the head before each intent's invocation ends.
  */
 import { createHash } from 'node:crypto';
 
 /** `prevHash` of the first record of every stream. */
 export const GENESIS_HASH = '0'.repeat(64);
+
+/**
+ * Most records a batch may hold past the head its records name: a batching writer moves the
+ * head pointer before it appends more. One invocation of the executor writes about five per
+ * intent and stream, and moves the head at the end of each intent.
+ */
+export const MAX_UNACKNOWLEDGED = 32;
 
 /** The hashed fields of a record: everything except `hash` itself. */
 export interface AuditContent {
@@ -22,6 +45,12 @@ export interface AuditContent {
   readonly correlationId?: string;
   readonly data: Readonly<Record<string, unknown>>;
   readonly prevHash: string;
+  /**
+   * Written in a batch (one head update per batch): the sequence number the stream's head
+   * pointer was known to have reached when this record was written. Absent on records whose
+   * writer moved the head after each record.
+   */
+  readonly batch?: number;
 }
 
 /** A record as stored: its content and the hash of that content. */
@@ -51,7 +80,9 @@ export type ChainProblemKind =
   /** More than one record past the head pointer: appended outside the audit log. */
   | 'beyond-head'
   /** Several records but no head pointer: the pointer was deleted. */
-  | 'head-missing';
+  | 'head-missing'
+  /** A record names a head pointer position past the current one: the pointer was moved back or replaced. */
+  | 'head-behind';
 
 export interface ChainProblem {
   /** The first sequence number at which the stream is broken. */
@@ -102,6 +133,7 @@ export function hashRecord(record: AuditContent): string {
     ...(record.correlationId === undefined ? {} : { correlationId: record.correlationId }),
     data: record.data,
     prevHash: record.prevHash,
+    ...(record.batch === undefined ? {} : { batch: record.batch }),
   };
   return createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex');
 }
@@ -150,6 +182,7 @@ export function sealRecord(
   prev: ChainHead | null,
   entry: { readonly type: string; readonly correlationId?: string; readonly data: Readonly<Record<string, unknown>> },
   at: string,
+  batch?: number,
 ): ChainedRecord {
   const data = redact(JSON.parse(canonicalJson(entry.data)) as Record<string, unknown>);
   const content: AuditContent = {
@@ -160,6 +193,7 @@ export function sealRecord(
     ...(entry.correlationId === undefined ? {} : { correlationId: entry.correlationId }),
     data,
     prevHash: prev?.hash ?? GENESIS_HASH,
+    ...(batch === undefined ? {} : { batch }),
   };
   return { ...content, hash: hashRecord(content) };
 }
@@ -168,9 +202,12 @@ export function sealRecord(
  * Checks one stream and returns its first problem, or null when it is intact.
  *
  * `head` is the stream's head pointer: pass `undefined` to check the records alone, `null` when
- * the stream has no head pointer. One record just past the head is accepted (an append that
- * has not advanced the head yet, or crashed before doing so: the next append heals it); two or
- * more are not, since every append advances the head to the last record before writing its own.
+ * the stream has no head pointer (read as a head at 0 for records written in batches). Past the
+ * head, one record is accepted (an append that has not advanced the head yet, or crashed before
+ * doing so: the next append heals it), and so is an unacknowledged batch: records that each name
+ * a head at or below the current one and lie at most `MAX_UNACKNOWLEDGED` past it. A second
+ * record past the head without a `batch` is not accepted: every writer that does not batch
+ * advances the head to the last record before writing its own.
  */
 export function verifyChain(records: readonly ChainedRecord[], head?: ChainHead | null): ChainProblem | null {
   const sorted = [...records].sort((a, b) => a.seq - b.seq);
@@ -196,15 +233,28 @@ export function verifyChain(records: readonly ChainedRecord[], head?: ChainHead 
         detail: `prevHash is not the hash of record ${record.seq - 1}: inserted, replaced or reordered`,
       };
     }
+    if (record.batch !== undefined && (!Number.isSafeInteger(record.batch) || record.batch < 0 || record.batch >= record.seq)) {
+      return { seq: record.seq, kind: 'misplaced', detail: `record ${record.seq} names head ${String(record.batch)}, which is not before it` };
+    }
+    if (record.batch !== undefined && record.seq - record.batch > MAX_UNACKNOWLEDGED) {
+      return {
+        seq: record.seq,
+        kind: 'beyond-head',
+        detail: `record ${record.seq} lies ${record.seq - record.batch} records past the head it names (${record.batch}), more than a batch (${MAX_UNACKNOWLEDGED}): written outside the log`,
+      };
+    }
     prevHash = record.hash;
     expectedSeq += 1;
   }
   const lastSeq = expectedSeq - 1;
   if (head === undefined) return null;
+  // The highest head position a stored record names: the pointer reached it before that record.
+  const named = sorted.reduce<ChainedRecord | undefined>((best, r) => (r.batch !== undefined && r.batch > (best?.batch ?? -1) ? r : best), undefined);
   if (head === null) {
-    return lastSeq > 1
-      ? { seq: lastSeq, kind: 'head-missing', detail: `${lastSeq} records but no head pointer: deleted` }
-      : null;
+    if (named && (named.batch ?? 0) > 0) {
+      return { seq: named.seq, kind: 'head-missing', detail: `record ${named.seq} names head ${String(named.batch)} but there is no head pointer: deleted` };
+    }
+    return pastHead(sorted, 0, lastSeq) ? { seq: lastSeq, kind: 'head-missing', detail: `${lastSeq} records but no head pointer: deleted` } : null;
   }
   if (head.seq > lastSeq) {
     return {
@@ -213,16 +263,37 @@ export function verifyChain(records: readonly ChainedRecord[], head?: ChainHead 
       detail: `head pointer is at ${head.seq} but the last record is ${lastSeq}: tail deleted`,
     };
   }
-  if (head.seq < lastSeq - 1) {
+  if (named && (named.batch ?? 0) > head.seq) {
     return {
-      seq: head.seq + 2,
+      seq: named.seq,
+      kind: 'head-behind',
+      detail: `record ${named.seq} was written when the head pointer was at ${String(named.batch)}, but it is at ${head.seq}: moved back or replaced`,
+    };
+  }
+  const beyond = pastHead(sorted, head.seq, lastSeq);
+  if (beyond) {
+    return {
+      seq: beyond.seq,
       kind: 'beyond-head',
       detail: `records ${head.seq + 2}..${lastSeq} lie beyond the head pointer (${head.seq}): written outside the log`,
     };
   }
+  if (head.seq === 0) return null;
   const atHead = sorted[head.seq - 1];
   if (!atHead || atHead.hash !== head.hash) {
     return { seq: head.seq, kind: 'head-mismatch', detail: `hash differs from the head pointer's: replaced` };
   }
   return null;
+}
+
+/**
+ * The first record past `headSeq` that neither is the one record an unacknowledged append may
+ * leave nor belongs to a batch, or undefined. (`sorted` is a verified, gap-free chain.)
+ */
+function pastHead(sorted: readonly ChainedRecord[], headSeq: number, lastSeq: number): ChainedRecord | undefined {
+  for (let seq = headSeq + 2; seq <= lastSeq; seq += 1) {
+    const record = sorted[seq - 1];
+    if (record && record.batch === undefined) return record;
+  }
+  return undefined;
 }

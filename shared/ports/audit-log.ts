@@ -14,6 +14,8 @@ export interface AuditRecord extends AuditEntry {
   readonly at: string;
   readonly prevHash: string;
   readonly hash: string;
+  /** Written in a batch: the head position its writer knew durable (domain/audit-chain.ts). */
+  readonly batch?: number;
 }
 
 export interface AuditVerification {
@@ -35,6 +37,12 @@ export interface AuditLog {
    * before an invocation ends.
    */
   settle?(): Promise<void>;
+  /**
+   * Starts reading where `stream` ends, if the log does not know it, so that the stream's next
+   * append needs no read of its own (the executor starts it in its first round trip, beside its
+   * other reads). Only a hint: a failed or outdated read is made again by the append.
+   */
+  prepare?(stream: string): void;
   /**
    * Checks every stream's chain and head pointer and, when given, that the records agree with
    * every checkpoint (SEC-5): a stream rewritten at or before a checkpointed head fails.

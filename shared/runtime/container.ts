@@ -14,6 +14,7 @@ import { depositHolding } from '../domain/account.js';
 import { dec, str } from '../domain/money.js';
 import { DynamoDbAccountStore } from '../adapters/aws/dynamodb-account-store.js';
 import { DynamoDbAuditLog } from '../adapters/aws/dynamodb-audit-log.js';
+import { batchingReads } from '../adapters/aws/batching-reads.js';
 import { DynamoDbControlStore } from '../adapters/aws/dynamodb-control-store.js';
 import { DynamoDbHeartbeatStore } from '../adapters/aws/dynamodb-heartbeat-store.js';
 import { DynamoDbLockService } from '../adapters/aws/dynamodb-lock-service.js';
@@ -53,6 +54,12 @@ export interface Container {
   readonly observability: Observability;
   readonly ddb: DynamoDBClient;
   readonly doc: DynamoDBDocumentClient;
+  /**
+   * The document client of the state-table stores. In the executor, reads of the state table
+   * started in the same turn go out as one BatchGetItem (PERF-2, adapters/aws/batching-reads.ts);
+   * elsewhere it is `doc`.
+   */
+  readonly stateDoc: DynamoDBDocumentClient;
   readonly sqs: SQSClient;
   readonly exchange: Exchange;
   /** The exchange for cancels: the same exchange, not blocked by the circuit breaker (EXE-15). */
@@ -129,6 +136,9 @@ export function createContainer(job: JobName, config: Config, options: Container
   const common = { region: config.region, ...(options.credentials ? { credentials: options.credentials } : {}) };
   const ddb = new DynamoDBClient({ ...common, ...(config.dynamodbEndpoint ? { endpoint: config.dynamodbEndpoint } : {}) });
   const doc = DynamoDBDocumentClient.from(ddb, { marshallOptions: { removeUndefinedValues: true } });
+  // The executor's first round trip reads the order, the pause, the book, the entry limits and
+  // the circuit together: one BatchGetItem instead of five GetItems.
+  const stateDoc = job === 'executor' ? batchingReads(doc, { tables: [config.stateTable] }) : doc;
   // The queues are the stack's own, in the client's region: the resolved endpoint (AWS, or an
   // AWS_ENDPOINT_URL_SQS override such as an emulator) is always right, the queue URL's host may not be.
   const sqs = new SQSClient({ ...common, useQueueUrlAsEndpoint: false, ...(config.sqsEndpoint ? { endpoint: config.sqsEndpoint } : {}) });
@@ -187,7 +197,7 @@ export function createContainer(job: JobName, config: Config, options: Container
       ? undefined
       : new CircuitBreakerExchange({
           inner,
-          store: new DynamoDbCircuitStore({ doc, table: config.stateTable, clock }),
+          store: new DynamoDbCircuitStore({ doc: stateDoc, table: config.stateTable, clock }),
           clock,
           settings: {
             failureThreshold: config.circuitFailureThreshold,
@@ -216,23 +226,24 @@ export function createContainer(job: JobName, config: Config, options: Container
     observability,
     ddb,
     doc,
+    stateDoc,
     sqs,
     exchange,
     cancelExchange,
-    orders: new DynamoDbOrderStore({ doc, table: config.stateTable }),
-    accounts: new DynamoDbAccountStore({ doc, table: config.stateTable }),
-    locks: new DynamoDbLockService({ doc, table: config.stateTable }),
+    orders: new DynamoDbOrderStore({ doc: stateDoc, table: config.stateTable }),
+    accounts: new DynamoDbAccountStore({ doc: stateDoc, table: config.stateTable }),
+    locks: new DynamoDbLockService({ doc: stateDoc, table: config.stateTable }),
     heartbeats: new DynamoDbHeartbeatStore({ doc, table: config.stateTable }),
-    control: new DynamoDbControlStore({ doc, table: config.stateTable, clock }),
+    control: new DynamoDbControlStore({ doc: stateDoc, table: config.stateTable, clock }),
     // Notable decisions also go out as domain events for the notifier (OPS-10); a failed publish
     // is logged and counted, and never fails the decision it announces.
     audit: new AnnouncingAuditLog({
-      doc,
+      doc: stateDoc,
       auditTable: config.auditTable,
       stateTable: config.stateTable,
-      // The executor's head updates overlap its next state write; its handler settles them
-      // before the invocation ends (functions/executor/app.ts).
-      overlapHeadUpdates: job === 'executor',
+      // The executor moves each stream's head once per intent, not once per record: its handler
+      // settles the log before each intent's result counts (functions/executor/app.ts).
+      batchHeadUpdates: job === 'executor',
       events,
       onPublishError: (error, event) => {
         observability.logger.error('domain event not published', { detailType: event.detailType, eventId: event.detail.eventId, error: String(error) });

@@ -60,6 +60,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { ExchangeRejectedError, ExchangeUnknownOutcomeError, ValidationError } from '../domain/errors.js';
+import type { AccountBook } from '../domain/account.js';
 import type { EntryLimits } from '../domain/entry-limits.js';
 import { futureCreationProblem, intentExpiry, type Intent } from '../domain/intent.js';
 import { CLOCK_SKEW_ALLOWANCE_MS } from '../domain/timing.js';
@@ -79,7 +80,7 @@ import { pauseBlocks } from './pause.js';
 import { reserveBudget, type Reserved } from './reserve-budget.js';
 import { expiryBlock, pausedReason, sendBlock, type SendBlocked } from './pre-send-guard.js';
 import { isKnownSymbol, sizeOrder, unknownSymbolError, type Sized } from './size-order.js';
-import { firstRoundTrip, pastSubmission } from './first-round-trip.js';
+import { firstRoundTrip, pastSubmission, type FirstRoundTrip } from './first-round-trip.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
 export type ExecutorStep =
@@ -157,9 +158,23 @@ function result(order: OrderRecord, outcome: ExecutionOutcome): ExecutionResult 
   };
 }
 
-export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<ExecutionResult> {
+/** What `beginIntent` read and took: the start of an execution, made ahead by the handler. */
+export interface BegunIntent {
+  readonly orderId: string;
+  readonly now: Date;
+  readonly intentDeadline: Date;
+  readonly known: boolean;
+  readonly first: FirstRoundTrip;
+}
+
+/**
+ * The start of an execution, up to its first round trip (steps 1-4 are then decided on it). The
+ * handler starts it while its idempotency record is written (BEGUN_AHEAD,
+ * functions/executor/app.ts); reads only, and the symbol lease, which `abandonIntent` gives back
+ * when the execution does not follow.
+ */
+export async function beginIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<BegunIntent> {
   const orderId = clientOrderIdFor(intent.id);
-  const step = async (name: ExecutorStep) => deps.afterStep?.(name, intent);
   // EXE-14: an intent from the future is a bad input: coded error, nothing read or written.
   const future = futureCreationProblem(intent, deps.clock.now(), CLOCK_SKEW_ALLOWANCE_MS);
   if (future) throw new ValidationError(`intent ${intent.id} is invalid: ${future}`, [`createdAt: ${future}`]);
@@ -167,10 +182,26 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
   const now = deps.clock.now();
   // The markets are loaded once per container: no round trip after the first intent.
   const known = await isKnownSymbol(deps, intent.symbol);
-
   // 1-4. One round trip (FIRST_ROUND_TRIP): the order, the pause, the book, the entry limits and
   //      the symbol lease together; the sizing's ticker read runs alongside.
   const first = await firstRoundTrip(deps, intent, orderId, now, known, intentDeadline);
+  return { orderId, now, intentDeadline, known, first };
+}
+
+/**
+ * Gives back the lease of a begun intent that is not executed (the idempotency layer answered for
+ * it, or refused it). A failed start took nothing (firstRoundTrip releases what it took).
+ * @throws the lease release's failure
+ */
+export async function abandonIntent(deps: ExecuteIntentDeps, begun: Promise<BegunIntent>): Promise<void> {
+  const started = await begun.catch(() => undefined);
+  if (started?.first.lease) await deps.locks.release(started.first.lease);
+}
+
+/** Executes `intent`; `begun` is its start when the caller made it ahead (`beginIntent`). */
+export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent, begun?: Promise<BegunIntent>): Promise<ExecutionResult> {
+  const step = async (name: ExecutorStep) => deps.afterStep?.(name, intent);
+  const { orderId, now, intentDeadline, known, first } = await (begun ?? beginIntent(deps, intent));
   const { existing } = first;
   // 1. Already past submission: a duplicate, replay or redrive. Nothing is sent.
   if (existing && pastSubmission(existing)) {
@@ -205,17 +236,20 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
     if (pastSubmission(order)) return result(order, 'already-processed');
     // The recorded expiry holds even if this delivery carries a later one.
     const deadline = order.intentExpiresAt && Date.parse(order.intentExpiresAt) < intentDeadline.getTime() ? new Date(order.intentExpiresAt) : intentDeadline;
+    /** The book as the reservation wrote it: where the fill's book write starts (one read less). */
+    let book: AccountBook | undefined;
 
     if (order.state === 'NEW') {
       const blocked = expiryBlock(deps.clock, deadline) ?? (paused ? { type: 'Rejected' as const, reason: pausedReason(pause) } : null);
       if (blocked) return await closeUnsent(deps, order, lease, blocked);
       const reserved = reservation ?? (await reserveBudget(deps, order, { book: first.book, ...(first.limits ? { limits: first.limits } : {}) }));
       if (!reserved.ok) return await closeUnsent(deps, order, lease, { type: 'Rejected', reason: reserved.reason });
+      book = reserved.book;
       await step('after-reserve');
     }
     // From NEW: the first send. From SUBMITTING or UNKNOWN: an earlier attempt may have reached
     // the exchange, so it is looked up first.
-    return await send(deps, order, lease, deadline, step);
+    return await send(deps, order, lease, deadline, step, book);
   } finally {
     await deps.locks.release(lease);
   }
@@ -308,6 +342,7 @@ async function send(
   lease: Lease,
   deadline: Date,
   step: (name: ExecutorStep) => Promise<void>,
+  book?: AccountBook,
 ): Promise<ExecutionResult> {
   const sync = commitDeps(deps);
   let current = order;
@@ -352,7 +387,7 @@ async function send(
   if (!resumed) await step('after-submitting');
   // Paused, expired, or the lease ran out (thrown): pre-send-guard.ts.
   const blocked = sendBlock(deps.clock, current, pause, deadline, lease);
-  if (blocked) return closeUnsent(deps, current, lease, blocked);
+  if (blocked) return closeUnsent(deps, current, lease, blocked, book);
   let remote: ExchangeOrder;
   try {
     remote = await deps.exchange.createOrder({
@@ -384,7 +419,7 @@ async function send(
   }
   await deps.audit.append(auditStream(current.symbol), { type: 'order.sent', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: remote.id, status: remote.status } }, deps.clock.now());
   await step('after-exchange-accepted');
-  return finish(deps, current, 'Accepted', remote, lease, step);
+  return finish(deps, current, 'Accepted', remote, lease, step, book);
 }
 
 /**
@@ -401,8 +436,8 @@ function lastAttemptAt(order: OrderRecord): number {
  * Ends an order that is not on the exchange and must not be sent (EXE-14): EXPIRED or REJECTED
  * through the aggregate, which releases its reservation.
  */
-async function closeUnsent(deps: ExecuteIntentDeps, order: OrderRecord, lease: Lease, blocked: SendBlocked): Promise<ExecutionResult> {
-  const closed = await commitOrderEvents(commitDeps(deps), order, { type: blocked.type, at: deps.clock.now(), reason: blocked.reason }, lease.token);
+async function closeUnsent(deps: ExecuteIntentDeps, order: OrderRecord, lease: Lease, blocked: SendBlocked, book?: AccountBook): Promise<ExecutionResult> {
+  const closed = await commitOrderEvents(commitDeps(deps), order, { type: blocked.type, at: deps.clock.now(), reason: blocked.reason }, lease.token, book ? { book } : {});
   return result(closed, blocked.type === 'Expired' ? 'expired' : 'rejected');
 }
 
@@ -414,8 +449,9 @@ async function finish(
   remote: ExchangeOrder,
   lease: Lease,
   step: (name: ExecutorStep) => Promise<void>,
+  book?: AccountBook,
 ): Promise<ExecutionResult> {
-  const recorded = await commitOrderEvents(commitDeps(deps), order, { type: event, at: deps.clock.now(), report: remote }, lease.token);
+  const recorded = await commitOrderEvents(commitDeps(deps), order, { type: event, at: deps.clock.now(), report: remote }, lease.token, book ? { book } : {});
   await step('after-record');
   return result(recorded, 'executed');
 }

@@ -10,6 +10,7 @@ import { isTerminal, type OrderRecord, type OrderState } from '../domain/order.j
 import type { PauseState } from '../ports/control-store.js';
 import type { Lease } from '../ports/lock-service.js';
 import type { ExecuteIntentDeps } from './execute-intent.js';
+import { auditStream } from './order-commit.js';
 import { sizeOrder, type Sized } from './size-order.js';
 
 /** States after which the executor has nothing left to do: the reconciler follows the order. */
@@ -51,6 +52,8 @@ export async function firstRoundTrip(deps: ExecuteIntentDeps, intent: Intent, or
     promise.catch(() => undefined);
     return promise;
   };
+  // Where the intent's audit stream ends, read beside the rest (the claim's record needs it).
+  if (known) deps.audit.prepare?.(auditStream(intent.symbol));
   const leasing = known ? deps.locks.acquire(`symbol:${intent.symbol}`, `${deps.settings.owner}:${randomUUID()}`, deps.settings.lockLeaseMs, now) : Promise.resolve(null);
   const pause = settled(deps.control.getPause());
   const book = settled(deps.accounts.get(deps.settings.quoteCurrency));

@@ -56,13 +56,20 @@ export function auditStream(symbol: string): string {
  * order as stored, or `order` itself when the events brought nothing new.
  * @throws IllegalTransitionError (nothing written), ConcurrentModificationError, LockLostError
  */
-export async function commitOrderEvents(deps: OrderCommitDeps, order: OrderRecord, events: OrderEvent | readonly OrderEvent[], fence: number): Promise<OrderRecord> {
+export async function commitOrderEvents(
+  deps: OrderCommitDeps,
+  order: OrderRecord,
+  events: OrderEvent | readonly OrderEvent[],
+  fence: number,
+  /** The book as this run last wrote it, if any: only the starting point of a conditional write (a stale one is read again). */
+  options: { book?: AccountBook } = {},
+): Promise<OrderRecord> {
   const list = Array.isArray(events) ? (events as readonly OrderEvent[]) : [events as OrderEvent];
   const last = list.at(-1);
   if (!last) return order;
   const at = last.at;
   const decision = applyOrderEvents(order, list);
-  const booked = decision.budget.book ? await bookFill(deps, order, decision.budget.book, at) : undefined;
+  const booked = decision.budget.book ? await bookFill(deps, order, decision.budget.book, at, options.book) : undefined;
   let next = order;
   if (decision.changed) {
     // Each record names the order's side, so a record (and the event announcing it) reads alone.
@@ -71,7 +78,8 @@ export async function commitOrderEvents(deps: OrderCommitDeps, order: OrderRecor
   }
   if (decision.budget.release !== 'none') {
     // Starts from the book the fill just wrote (still conditional on its version): one read less.
-    const released = await releaseBudget(deps, next, at, booked ? { book: booked } : {});
+    const startFrom = booked ?? options.book;
+    const released = await releaseBudget(deps, next, at, startFrom ? { book: startFrom } : {});
     if (decision.budget.release === 'audited') {
       await deps.audit.append(
         auditStream(order.symbol),
@@ -110,9 +118,9 @@ export async function releaseBudget(
 }
 
 /** Books the fill; returns the book as written (or as read, when there was nothing to book). */
-async function bookFill(deps: OrderCommitDeps, order: OrderRecord, fill: FillToBook, at: Date): Promise<AccountBook | undefined> {
+async function bookFill(deps: OrderCommitDeps, order: OrderRecord, fill: FillToBook, at: Date, known?: AccountBook): Promise<AccountBook | undefined> {
   if (!dec(fill.filled).gt(0)) return undefined;
   const feeAssets = feeAssetsOf(fill.fees, order.symbol, deps.quoteCurrency);
   const feePrices = feeAssets.length > 0 && deps.feePrices ? await deps.feePrices(feeAssets) : {};
-  return deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill, feePrices }, at));
+  return deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill, feePrices }, at), known);
 }

@@ -27,15 +27,16 @@ export interface ReserveInputs {
  * concurrent reservation makes the write fail and the check run again on the new book (EXE-13).
  * An order already in the book (a run that died after reserving) is not checked again.
  */
-export type Reserved = { ok: true } | { ok: false; reason: string };
+export type Reserved = { ok: true; book?: AccountBook } | { ok: false; reason: string };
 
 export async function reserveBudget(deps: ReserveDeps, order: OrderRecord, known: ReserveInputs = {}): Promise<Reserved> {
   const entry = order.side === 'buy';
   const limits = entry ? (known.limits ? await known.limits : await deps.entryLimits()) : undefined;
   const rules = entry && deps.markets ? await deps.markets() : {};
   const book = known.book ? ((await known.book) ?? undefined) : undefined;
+  let written: AccountBook;
   try {
-    await deps.accounts.update(
+    written = await deps.accounts.update(
       deps.settings.quoteCurrency,
       (book) => {
       if (book.orders[order.id]) return null;
@@ -52,5 +53,6 @@ export async function reserveBudget(deps: ReserveDeps, order: OrderRecord, known
     throw error;
   }
   await deps.audit.append(auditStream(order.symbol), { type: 'budget.reserved', correlationId: order.correlationId, data: { orderId: order.id, amount: order.reservedQuote, currency: deps.settings.quoteCurrency } }, deps.clock.now());
-  return { ok: true };
+  // The book as written: the starting point of the fill's book write (one read less).
+  return { ok: true, book: written };
 }

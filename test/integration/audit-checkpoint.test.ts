@@ -36,6 +36,8 @@ const STREAM = 'BTC/USDT';
 
 async function append(c: Container, clock: ManualClock, stream: string, count: number): Promise<void> {
   for (let i = 0; i < count; i += 1) await c.audit.append(stream, { type: 'test.decision', data: { n: i, stream } }, clock.advance(1000));
+  // The executor's log moves each head once per batch, when its owner settles it (as its handler does).
+  await c.audit.settle();
 }
 
 async function recordsOf(c: Container, stream: string): Promise<ChainedRecord[]> {

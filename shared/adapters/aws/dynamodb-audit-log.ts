@@ -13,10 +13,17 @@
  * exactly what they would be without the memory. There is no transaction between the two: a
  * crash after the put leaves one record past the head, which the next append heals and which
  * `verify` accepts.
+ *
+ * Batches (`batchHeadUpdates`, the executor's log; PERF-2): the head pointer moves once per batch,
+ * not once per record. Each record names the head position this instance knew durable when it
+ * wrote it (`batch`, hashed), the head moves to the last record when the owner calls `settle()`
+ * (the executor: at the end of each intent), and before a stream would hold more than
+ * `MAX_UNACKNOWLEDGED` records past the head they name. domain/audit-chain.ts says what `verify`
+ * then detects.
  */
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { sealRecord, verifyChain, type ChainHead, type ChainedRecord } from '../../domain/audit-chain.js';
+import { MAX_UNACKNOWLEDGED, sealRecord, verifyChain, type ChainHead, type ChainedRecord } from '../../domain/audit-chain.js';
 import { checkAgainstCheckpoint, type StoredCheckpoint } from '../../domain/audit-checkpoint.js';
 import { AUDIT_HEADS_INDEX, AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
 import type { AuditHeadReader } from '../../ports/audit-checkpoints.js';
@@ -45,8 +52,9 @@ export interface DynamoDbAuditLogOptions {
    * Attempts of one append before it gives up with ConcurrentModificationError. An attempt
    * fails only when another append to the same stream took that sequence number, and each
    * retry targets a higher one, so an append succeeds within N attempts when at most N - 1
-   * other appends to its stream run at the same time.
-   * @default 20
+   * other records were appended past the head it read (concurrent appends, or the records of a
+   * batch whose writer died before its head update).
+   * @default 20 + MAX_UNACKNOWLEDGED
    */
   readonly maxAttempts?: number;
   /**
@@ -67,6 +75,19 @@ export interface DynamoDbAuditLogOptions {
    * @default false (the head is advanced before `append` resolves)
    */
   readonly overlapHeadUpdates?: boolean;
+  /**
+   * Move the head pointer once per batch (see the module comment): `append` resolves when its
+   * record is stored, and `settle()` moves each stream's head to the last record this instance
+   * appended (one update per stream), throwing the first failure. Takes precedence over
+   * `overlapHeadUpdates`.
+   * @default false
+   */
+  readonly batchHeadUpdates?: boolean;
+}
+
+/** What an instance knows of a stream: the last record it appended, and the head position it knows durable. */
+interface KnownTail extends ChainHead {
+  readonly acknowledged: number;
 }
 
 export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
@@ -77,8 +98,13 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
   readonly #baseDelayMs: number;
   readonly #maxDelayMs: number;
   /** Last record this instance appended, per stream (bounded: least recently used dropped). */
-  readonly #knownTails = new Map<string, ChainHead>();
+  readonly #knownTails = new Map<string, KnownTail>();
   readonly #overlapHeadUpdates: boolean;
+  readonly #batchHeadUpdates: boolean;
+  /** Last record appended past the head, per stream, until `settle()` moves the head to it (batchHeadUpdates). */
+  readonly #unacknowledged = new Map<string, ChainHead>();
+  /** Head pointers read ahead (`prepare`), per stream, until an append or `settle()` takes them. */
+  readonly #preparedHeads = new Map<string, Promise<ChainHead | null>>();
   /** Head updates still running (overlapHeadUpdates), per stream. */
   readonly #pendingHeads = new Map<string, Promise<void>>();
 
@@ -86,10 +112,11 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     this.#doc = options.doc;
     this.#auditTable = options.auditTable;
     this.#stateTable = options.stateTable;
-    this.#maxAttempts = options.maxAttempts ?? 20;
+    this.#maxAttempts = options.maxAttempts ?? 20 + MAX_UNACKNOWLEDGED;
     this.#baseDelayMs = options.baseDelayMs ?? 5;
     this.#maxDelayMs = options.maxDelayMs ?? 100;
-    this.#overlapHeadUpdates = options.overlapHeadUpdates ?? false;
+    this.#batchHeadUpdates = options.batchHeadUpdates ?? false;
+    this.#overlapHeadUpdates = !this.#batchHeadUpdates && (options.overlapHeadUpdates ?? false);
   }
 
   /**
@@ -117,11 +144,27 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     // The head must have reached this instance's previous record before the next one is written.
     await this.#settleStream(stream);
 
-    let prev: ChainHead | null | undefined = this.#knownTails.get(stream);
+    const known = this.#knownTails.get(stream);
+    let prev: ChainHead | null | undefined = known;
+    /** The head position known durable: named by a batched record. */
+    let acknowledged = known?.acknowledged ?? 0;
+    const prepared = this.#preparedHeads.get(stream);
+    this.#preparedHeads.delete(stream);
+    if (!known && prepared) {
+      // Read ahead; like a remembered tail, it is only a first guess (a taken number re-reads the head).
+      const head = await prepared.catch(() => undefined);
+      if (head !== undefined) {
+        prev = head;
+        acknowledged = head?.seq ?? 0;
+      }
+    }
     let fromMemory = prev !== undefined;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt += 1) {
-      if (prev === undefined) prev = await this.#readHead(stream);
-      const record = sealRecord(stream, prev, entry, atIso);
+      if (prev === undefined) {
+        prev = await this.#readHead(stream);
+        acknowledged = prev?.seq ?? 0;
+      }
+      const record = sealRecord(stream, prev, entry, atIso, this.#batchHeadUpdates ? acknowledged : undefined);
       try {
         await this.#doc.send(
           new PutCommand({
@@ -143,12 +186,21 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
         // Somebody holds this number: chain onto their record. It exists for good (the table
         // accepts no deletes); if it cannot be read, start again from the head pointer.
         const taken = await this.#readRecord(stream, record.seq);
-        if (taken) await this.#advanceHead(stream, taken);
+        if (taken) {
+          await this.#advanceHead(stream, taken);
+          acknowledged = taken.seq;
+        }
         prev = taken ?? undefined;
         await sleep(this.#jitter(attempt));
         continue;
       }
-      this.#remember(stream, record);
+      this.#remember(stream, record, acknowledged);
+      if (this.#batchHeadUpdates) {
+        this.#unacknowledged.set(stream, record);
+        // The next record must lie within a batch of the head it names: move the head first.
+        if (record.seq + 1 - acknowledged > MAX_UNACKNOWLEDGED) await this.#acknowledge(stream);
+        return record;
+      }
       if (!this.#overlapHeadUpdates) {
         await this.#advanceHead(stream, record);
         return record;
@@ -169,11 +221,35 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
    * A head left one record behind by a failed update is accepted by `verify` and healed by the
    * next append, but the failure is the caller's to see.
    */
+  prepare(stream: string): void {
+    if (stream.length === 0 || this.#knownTails.has(stream) || this.#preparedHeads.has(stream)) return;
+    const read = this.#readHead(stream);
+    // Observed by the append that takes it; a failure only means that append reads again.
+    read.catch(() => undefined);
+    this.#preparedHeads.set(stream, read);
+  }
+
   async settle(): Promise<void> {
+    // Heads read ahead and not used by this invocation would be outdated by the next one.
+    this.#preparedHeads.clear();
     const streams = [...this.#pendingHeads.keys()];
-    const results = await Promise.allSettled(streams.map((stream) => this.#settleStream(stream)));
+    const batched = [...this.#unacknowledged.keys()];
+    const results = await Promise.allSettled([...streams.map((stream) => this.#settleStream(stream)), ...batched.map((stream) => this.#acknowledge(stream))]);
     const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
     if (failed) throw failed.reason;
+  }
+
+  /**
+   * Moves the head to the last record this instance appended to `stream` past it (batch mode).
+   * A failed update leaves the record unacknowledged: the next settle tries again.
+   */
+  async #acknowledge(stream: string): Promise<void> {
+    const tail = this.#unacknowledged.get(stream);
+    if (!tail) return;
+    await this.#advanceHead(stream, tail);
+    if (this.#unacknowledged.get(stream) === tail) this.#unacknowledged.delete(stream);
+    const known = this.#knownTails.get(stream);
+    if (known && known.acknowledged < tail.seq) this.#knownTails.set(stream, { ...known, acknowledged: tail.seq });
   }
 
   async #settleStream(stream: string): Promise<void> {
@@ -266,9 +342,9 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     return { valid: problems.length === 0, streams: streams.length, records: recordCount, checkpoints: checkpoints.length, problems };
   }
 
-  #remember(stream: string, tail: ChainHead): void {
+  #remember(stream: string, tail: ChainHead, acknowledged: number): void {
     this.#knownTails.delete(stream);
-    this.#knownTails.set(stream, { seq: tail.seq, hash: tail.hash });
+    this.#knownTails.set(stream, { seq: tail.seq, hash: tail.hash, acknowledged });
     if (this.#knownTails.size > MAX_KNOWN_TAILS) {
       const oldest = this.#knownTails.keys().next().value;
       if (oldest !== undefined) this.#knownTails.delete(oldest);
@@ -347,13 +423,13 @@ function toHead(item: Record<string, unknown>): ChainHead | null {
   return typeof seq === 'number' && typeof hash === 'string' ? { seq, hash } : null;
 }
 
-const RECORD_ATTRIBUTES = new Set(['stream', 'seq', 'at', 'type', 'correlationId', 'data', 'prevHash', 'hash']);
+const RECORD_ATTRIBUTES = new Set(['stream', 'seq', 'at', 'type', 'correlationId', 'data', 'prevHash', 'hash', 'batch']);
 
 /** The stored item as a record, or why it is not one (a wrong type or an added attribute). */
 function parseRecord(item: Record<string, unknown>): AuditRecord | string {
   const extra = Object.keys(item).filter((key) => !RECORD_ATTRIBUTES.has(key));
   if (extra.length > 0) return `unexpected attribute(s) ${extra.join(', ')}`;
-  const { stream, seq, at, type, correlationId, data, prevHash, hash } = item;
+  const { stream, seq, at, type, correlationId, data, prevHash, hash, batch } = item;
   if (
     typeof stream !== 'string' ||
     typeof seq !== 'number' ||
@@ -364,7 +440,8 @@ function parseRecord(item: Record<string, unknown>): AuditRecord | string {
     typeof data !== 'object' ||
     Array.isArray(data) ||
     typeof prevHash !== 'string' ||
-    typeof hash !== 'string'
+    typeof hash !== 'string' ||
+    (batch !== undefined && typeof batch !== 'number')
   ) {
     return 'an attribute is missing or has the wrong type';
   }
@@ -377,5 +454,6 @@ function parseRecord(item: Record<string, unknown>): AuditRecord | string {
     data: data as Record<string, unknown>,
     prevHash,
     hash,
+    ...(batch === undefined ? {} : { batch }),
   };
 }

@@ -1,0 +1,99 @@
+/**
+ * PERF-2 through the real executor handler on the emulators: the reads of the first round trip
+ * (order, pause, book, entry limits, circuit) and of the send's checks (pause, circuit) go out as
+ * BatchGetItems, no single-item read of them is left, and the audit's head pointer moves once per
+ * intent and stream while every record of the intent is still written (and verifies). Request
+ * counts, not times: the bench measures those (bench/executor.ts).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LocalRuntime } from '../../local-runtime/runtime.js';
+import { clientOrderIdFor } from '../../shared/domain/order.js';
+import type { ExecutionResult } from '../../shared/use-cases/execute-intent.js';
+import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
+import { EXEC_ENV, T0, auditRecords, buyIntent } from './exec-support.js';
+
+interface Request {
+  readonly operation: string;
+  readonly table: string;
+  /** The kind of item (the partition key's prefix) of a single-item request. */
+  readonly kind: string;
+}
+
+function recordRequests(runtime: LocalRuntime, tables: Readonly<Record<string, string>>): Request[] {
+  const byName = new Map(Object.entries(tables).map(([kind, name]) => [name, kind]));
+  const requests: Request[] = [];
+  runtime.containers.executor.ddb.middlewareStack.add(
+    (next, context) => async (args) => {
+      const input = args.input as { TableName?: string; RequestItems?: Record<string, unknown>; Key?: Record<string, unknown>; Item?: Record<string, unknown> };
+      const table = input.TableName ?? Object.keys(input.RequestItems ?? {})[0] ?? '?';
+      // Marshalled ({ S: ... }) or not, depending on where the document client converts.
+      const raw = (input.Key ?? input.Item)?.['pk'];
+      const pk = typeof raw === 'string' ? raw : ((raw as { S?: string } | undefined)?.S ?? '');
+      requests.push({ operation: String(context.commandName).replace(/Command$/, ''), table: byName.get(table) ?? table, kind: pk.split('#')[0] ?? '' });
+      return next(args);
+    },
+    { step: 'initialize', name: 'executorRequests' },
+  );
+  return requests;
+}
+
+describe('Executor requests per intent (PERF-2)', () => {
+  let t: TestStack;
+  const clock = new ManualClock(T0);
+
+  beforeAll(async () => {
+    t = await startTestStack(EXEC_ENV);
+  });
+
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('reads in batches and moves the audit head once for an executed intent, every record written and verified', async () => {
+    // Prepare: a warm executor (markets loaded, account book opened) on another symbol's stream
+    const runtime = t.runtime({ clock });
+    const warm = (await runtime.invoke('executor', { intent: buyIntent('requests-warm', clock.now()) })) as ExecutionResult;
+    expect(warm.outcome).toBe('executed');
+    const requests = recordRequests(runtime, { state: t.config.stateTable, audit: t.config.auditTable, idempotency: t.config.idempotencyTable, paper: t.config.paperTable });
+    const intent = buyIntent('requests-1', clock.now(), { symbol: 'ETH/USDT' });
+
+    // Act
+    const result = (await runtime.invoke('executor', { intent })) as ExecutionResult;
+
+    // Assess
+    expect(result).toMatchObject({ outcome: 'executed', state: 'FILLED' });
+    const state = requests.filter((r) => r.table === 'state');
+    const count = (operation: string, kind?: string) => state.filter((r) => r.operation === operation && (kind === undefined || r.kind === kind)).length;
+    // The first round trip's reads and the send's checks: two batches, no single read of them.
+    expect(count('BatchGetItem')).toBe(2);
+    for (const kind of ['ORDER', 'ACCOUNT', 'CONTROL', 'CIRCUIT']) expect(count('GetItem', kind), `GetItem ${kind}`).toBe(0);
+    // The new stream's head too is read in the first batch (prepare), not by the first append.
+    expect(count('GetItem'), 'single-item reads').toBe(0);
+    // The fill's book write starts from the book the reservation wrote: the book is written
+    // three times (reservation, fill, release) and never read alone.
+    expect(count('PutItem', 'ACCOUNT')).toBe(3);
+    // One head update for the stream (the intent's records), after its records.
+    const records = (await auditRecords(runtime.containers.executor)).filter((r) => r.stream === 'symbol:ETH/USDT');
+    expect(records.map((r) => r.type)).toEqual(['intent.accepted', 'budget.reserved', 'order.submitting', 'order.sent', 'order.filled']);
+    expect(requests.filter((r) => r.table === 'audit' && r.operation === 'PutItem')).toHaveLength(records.length);
+    expect(count('UpdateItem', 'AUDITHEAD')).toBe(1);
+    expect(await runtime.containers.executor.audit.verify()).toMatchObject({ valid: true, problems: [] });
+    expect((await runtime.containers.executor.orders.get(clientOrderIdFor(intent.id)))?.state).toBe('FILLED');
+  });
+
+  it('gives back the symbol lease taken ahead when the idempotency layer answers a duplicate', async () => {
+    // Prepare: an executed intent
+    const runtime = t.runtime({ clock });
+    const intent = buyIntent('requests-duplicate', clock.now(), { symbol: 'SOL/USDT' });
+    expect(await runtime.invoke('executor', { intent })).toMatchObject({ outcome: 'executed' });
+
+    // Act: the same intent again (answered from the idempotency record), then another container
+    // executes the next intent of the symbol at once
+    const duplicate = await runtime.invoke('executor', { intent });
+    const next = await t.runtime({ clock }).invoke('executor', { intent: buyIntent('requests-after-duplicate', clock.now(), { symbol: 'SOL/USDT' }) });
+
+    // Assess: a lease left held by the duplicate would refuse the next intent (LOCK_HELD)
+    expect(duplicate).toMatchObject({ outcome: 'already-processed', state: 'FILLED' });
+    expect(next).toMatchObject({ outcome: 'executed', state: 'FILLED' });
+  });
+});
