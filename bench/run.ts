@@ -10,8 +10,8 @@
  * backtest over a full year instead of extrapolating it.
  *
  * Options: `--quick` (smaller runs), `--only a,b` (only these sections), `--baseline DIR` (also
- * bundle the handlers of another checkout, e.g. a worktree of an older commit, for before/after
- * tables: `bundlesBaseline`), `--write-usage` (store the `usage` section, the billable requests
+ * bundle the handlers of another checkout, e.g. a worktree of an older commit, with that
+ * checkout's own bundle specification, for before/after tables: `bundlesBaseline`), `--write-usage` (store the `usage` section, the billable requests
  * of one run of each function, in infra/cost/measured-usage.json for `npm run cost`).
  */
 import { writeFileSync } from 'node:fs';
@@ -23,7 +23,9 @@ import { benchScanner } from './scanner.js';
 import { benchScannerLatency } from './scanner-latency.js';
 import { measureUsage } from './usage.js';
 import { MEASURED_USAGE_FILE } from '../infra/cost/measured-usage.js';
-import { bundleSpec } from '../infra/bundling/esbuild-options.js';
+import { pathToFileURL } from 'node:url';
+import { join } from 'node:path';
+import type { BundleSpec } from '../infra/bundling/esbuild-options.js';
 import { measureBundles, type BundleMeasurement } from '../infra/bench/bundle-sizes.js';
 
 process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
@@ -162,14 +164,25 @@ async function main(): Promise<void> {
     report.bundles = rows;
     if (!json) printBundles('Function bundles (esbuild, minified, as deployed), each next to its floor', rows);
     if (baseline) {
-      // An older checkout bundled every job with one ccxt exchange, in every mode.
-      const before = bundleRows(await measureBundles({ samples, projectRoot: baseline, spec: (_mode, exchangeId) => bundleSpec(exchangeId, baseline) }));
+      const before = bundleRows(await measureBundles({ samples, projectRoot: baseline, spec: await baselineSpec(baseline) }));
       report.bundlesBaseline = before;
       if (!json) printBundles(`Baseline: the same from ${baseline}`, before);
     }
   }
 
   if (json) console.log(JSON.stringify(report, null, 2));
+}
+
+/**
+ * The baseline checkout's own bundle specification (its `infra/bundling/esbuild-options.ts`), so
+ * its bundles are built as that commit deploys them: no exchange in paper mode, the configured
+ * one in live mode.
+ */
+async function baselineSpec(baseline: string): Promise<(mode: 'paper' | 'live', exchangeId: string) => BundleSpec> {
+  const own = (await import(pathToFileURL(join(baseline, 'infra', 'bundling', 'esbuild-options.ts')).href)) as {
+    bundleSpec: (exchangeId: string | undefined, projectRoot: string) => BundleSpec;
+  };
+  return (mode, exchangeId) => own.bundleSpec(mode === 'live' ? exchangeId : undefined, baseline);
 }
 
 function round(n: number): number {

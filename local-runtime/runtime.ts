@@ -18,7 +18,7 @@ import { createScannerHandler } from '../functions/scanner/app.js';
 import { DynamoDbAuditLog } from '../shared/adapters/aws/dynamodb-audit-log.js';
 import { DirectoryAuditCheckpointStore } from '../shared/adapters/local/directory-audit-checkpoint-store.js';
 import type { JobName } from '../shared/definitions/schedules.js';
-import { ConfigError } from '../shared/domain/errors.js';
+import { ConfigError, StorageError } from '../shared/domain/errors.js';
 import type { AuditCheckpointStore } from '../shared/ports/audit-checkpoints.js';
 import { ENV, type Config } from '../shared/runtime/config.js';
 import { retryDelaySeconds } from '../shared/domain/timing.js';
@@ -121,7 +121,14 @@ export class LocalRuntime {
   /**
    * One poll of the execution queue and one executor invocation with what it returned:
    * succeeded records are deleted, failed ones become visible again after the executor's own
-   * retry backoff (shared/domain/timing.ts), unless the caller fixes the delay.
+   * retry backoff (shared/domain/timing.ts), unless the caller fixes the delay
+   * (`visibilityTimeoutSeconds`, e.g. 0 to redeliver at once).
+   *
+   * The messages are received with the queue's own visibility timeout, as the Lambda event
+   * source does, never with the caller's delay: a message received with 0 s would be visible
+   * again while the executor still works on it, the emulator would drop the receipt handle, and
+   * the delete of a succeeded record would miss it (a second delivery of a done record). A delete
+   * the queue reports as failed is an error, never ignored.
    */
   async deliverOnce(options: { visibilityTimeoutSeconds?: number } = {}): Promise<ExecutorDelivery> {
     const out = await this.sqs.send(
@@ -129,7 +136,6 @@ export class LocalRuntime {
         QueueUrl: this.config.executionQueueUrl,
         MaxNumberOfMessages: EXECUTOR_BATCH_SIZE,
         MessageSystemAttributeNames: ['All'],
-        ...(options.visibilityTimeoutSeconds !== undefined ? { VisibilityTimeout: options.visibilityTimeoutSeconds } : {}),
       }),
     );
     const messages = out.Messages ?? [];
@@ -145,12 +151,18 @@ export class LocalRuntime {
     }
     const done = messages.filter((m) => !failedIds.has(m.MessageId ?? ''));
     if (done.length > 0) {
-      await this.sqs.send(
+      const deleted = await this.sqs.send(
         new DeleteMessageBatchCommand({
           QueueUrl: this.config.executionQueueUrl,
           Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })),
         }),
       );
+      const failedDeletes = deleted.Failed ?? [];
+      if (failedDeletes.length > 0) {
+        throw new StorageError(
+          `the execution queue did not delete ${failedDeletes.length} succeeded record(s): ${failedDeletes.map((f) => `${f.Code ?? 'unknown'} ${f.Message ?? ''}`.trim()).join('; ')}`,
+        );
+      }
     }
     for (const m of messages.filter((x) => failedIds.has(x.MessageId ?? ''))) {
       const receives = Number(m.Attributes?.ApproximateReceiveCount ?? '1');

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { OutputFormat, type BundlingOptions } from 'aws-cdk-lib/aws-lambda-nodejs';
 import type { BuildOptions } from 'esbuild';
 import type { JobName } from '../../shared/definitions/schedules.js';
-import { ensureCcxtSingleExchangeModule, ensureCcxtWithoutExchangesModule, ensureProtobufStub } from './generated-modules.js';
+import { ensureCcxtSingleExchangeAliases, ensureCcxtWithoutExchangesModule, ensureProtobufStub } from './generated-modules.js';
 
 /** The repository root (this file is infra/bundling/esbuild-options.ts). */
 export const PROJECT_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -56,7 +56,8 @@ export function bundleSpec(exchangeId: string | undefined, projectRoot: string =
     banner: ESM_REQUIRE_BANNER,
     mainFields: MAIN_FIELDS,
     alias: {
-      ccxt: exchangeId === undefined ? ensureCcxtWithoutExchangesModule(projectRoot) : ensureCcxtSingleExchangeModule(projectRoot, exchangeId),
+      // A live bundle's ccxt is REST-only: what only websockets or other exchanges use is left out (ccxt-rest-only.ts).
+      ...(exchangeId === undefined ? { ccxt: ensureCcxtWithoutExchangesModule(projectRoot) } : ensureCcxtSingleExchangeAliases(projectRoot, exchangeId)),
       protobufjs: ensureProtobufStub(projectRoot),
     },
     // ccxt imports undici (about 500 KB) on its first request for tuned keep-alive pooling, and

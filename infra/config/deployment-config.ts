@@ -11,7 +11,7 @@ import { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { ENV } from '../../shared/runtime/config.js';
 import { EXECUTION_QUEUE } from '../../shared/definitions/queues.js';
 import { VISIBILITY_TO_TIMEOUT_RATIO } from '../../shared/domain/timing.js';
-import { SCHEDULES } from '../../shared/definitions/schedules.js';
+import { SCHEDULES, type JobName } from '../../shared/definitions/schedules.js';
 
 /** Lambda's own limits (memory in MB, timeout in seconds). */
 const LAMBDA_MIN_MEMORY_MB = 128;
@@ -54,6 +54,8 @@ export const INFRA_MANAGED_SETTINGS = [
   'auditCheckpointBucket',
   'auditCheckpointDir',
   'localDataDir',
+  // Decides what the functions bundle (paperMarket below), so a stage sets it there, not in settings.
+  'paperMarket',
 ] as const satisfies readonly (keyof typeof ENV)[];
 
 type ManagedSetting = (typeof INFRA_MANAGED_SETTINGS)[number];
@@ -94,6 +96,14 @@ export const deploymentConfigSchema = z
     notifierSecretName: z.string().regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'not a Secrets Manager secret name'),
     /** ccxt exchange id; the bundle contains only this exchange's class. */
     exchangeId: z.string().regex(/^[a-z0-9]+$/),
+    /**
+     * Where a paper stage's prices come from (DATA-6): `synthetic` (computed, offline) or
+     * `exchange`: the public market data of `exchangeId` through ccxt, without keys. With
+     * `exchange`, the functions that read market data (`JOBS_WITH_MARKET_DATA`) get
+     * `TW_PAPER_MARKET=exchange` and bundle that one exchange's class; the others stay
+     * exchange-free. Live stages always trade on the exchange and ignore it.
+     */
+    paperMarket: z.enum(['synthetic', 'exchange']).default('synthetic'),
     quoteCurrency: z.string().regex(/^[A-Z0-9]{2,15}$/),
     watchlist: z.array(symbol).min(1).max(1000),
     logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']),
@@ -202,4 +212,20 @@ export function parseDeploymentConfig(raw: unknown): DeploymentConfig {
 /** `paper` unless the explicit live flag was given. */
 export function tradingMode(config: DeploymentConfig): 'paper' | 'live' {
   return config.live ? 'live' : 'paper';
+}
+
+/**
+ * The jobs that read market data: the scanner (tickers, candles), the executor (the paper
+ * exchange fills at the real bid/ask) and the reconciler (resting paper orders are matched
+ * against the exchange's candles). Health reads stored state only.
+ */
+export const JOBS_WITH_MARKET_DATA: ReadonlySet<JobName> = new Set<JobName>(['scanner', 'executor', 'reconciler']);
+
+/**
+ * The ccxt exchange a job's bundle carries: the configured one in live mode (every job), and in
+ * a paper stage on real prices for the jobs that read market data; none otherwise.
+ */
+export function bundledExchange(config: DeploymentConfig, job: JobName): string | undefined {
+  if (tradingMode(config) === 'live') return config.exchangeId;
+  return config.paperMarket === 'exchange' && JOBS_WITH_MARKET_DATA.has(job) ? config.exchangeId : undefined;
 }

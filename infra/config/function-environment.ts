@@ -8,7 +8,7 @@ import { Token } from 'aws-cdk-lib';
 import { ENV, loadConfig, type Config } from '../../shared/runtime/config.js';
 import { scheduleOf, type JobName } from '../../shared/definitions/schedules.js';
 import { METRICS_NAMESPACE } from '../../shared/runtime/metric-names.js';
-import { tradingMode, type DeploymentConfig } from './deployment-config.js';
+import { bundledExchange, tradingMode, type DeploymentConfig } from './deployment-config.js';
 
 /** Powertools reads these two; the `service` dimension of every metric is the job name. */
 export const POWERTOOLS_SERVICE_NAME_ENV = 'POWERTOOLS_SERVICE_NAME';
@@ -60,6 +60,8 @@ export function functionEnvironment(config: DeploymentConfig, job: JobName, reso
     NODE_OPTIONS: NODE_OPTIONS_VALUE,
   };
   if (mode === 'live') env[ENV.exchangeSecretArn] = resources.exchangeSecretArn;
+  // Paper on real prices (DATA-6): only where the bundle carries the exchange (see bundledExchange).
+  if (mode === 'paper' && bundledExchange(config, job) !== undefined) env[ENV.paperMarket] = 'exchange';
   for (const [key, value] of Object.entries(config.settings)) {
     if (value !== undefined) env[ENV[key as keyof typeof ENV]] = value;
   }

@@ -6,6 +6,7 @@
  *   cdk deploy -c stage=prod -c live=true -c alarmEmail=ops@example.com
  *                                               prod, live trading (sets TW_LIVE_TRADING_CONFIRMED=true)
  *   cdk deploy ... -c monitoring=full           a direct alarm for each cause health reports
+ *   cdk deploy ... -c paperMarket=exchange      paper trading on the exchange's public prices (DATA-6)
  *
  * `live` and `alarmEmail` come only from the command line (or cdk.context.json), never from a
  * stage file, so a checked-in file cannot turn on live trading by itself (OPS-1).
@@ -64,6 +65,7 @@ export interface StageContext {
   readonly live?: unknown;
   readonly alarmEmail?: unknown;
   readonly monitoring?: unknown;
+  readonly paperMarket?: unknown;
 }
 
 /**
@@ -80,6 +82,7 @@ export function resolveDeploymentConfig(context: StageContext): DeploymentConfig
     live: parseLiveFlag(context.live),
     ...(context.alarmEmail === undefined ? {} : { alarmEmail: String(context.alarmEmail) }),
     ...(context.monitoring === undefined ? {} : { monitoring: String(context.monitoring) }),
+    ...(context.paperMarket === undefined ? {} : { paperMarket: String(context.paperMarket) }),
   });
 }
 

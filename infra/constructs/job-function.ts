@@ -60,10 +60,13 @@ export class JobFunction extends Construct {
   readonly role: IRole;
   readonly timeout: Duration;
   readonly logGroup: LogGroup;
+  /** How the handler is bundled (which ccxt exchange, if any, it carries). */
+  readonly bundle: BundleSpec;
 
   constructor(scope: Construct, id: string, props: JobFunctionProps) {
     super(scope, id);
     this.job = props.job;
+    this.bundle = props.bundle;
     this.timeout = props.timeout;
     this.logGroup = new LogGroup(this, 'LogGroup', { retention: props.logRetention });
     const role = new Role(this, 'Role', {

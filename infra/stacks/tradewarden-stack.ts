@@ -11,7 +11,7 @@ import { JOBS, SCHEDULES, type JobName } from '../../shared/definitions/schedule
 import { STACK_OUTPUT, functionNameOutput, functionSettingsOf } from '../../shared/definitions/stack-outputs.js';
 import { AUDIT_TABLE, IDEMPOTENCY_TABLE, PAPER_TABLE, STATE_TABLE } from '../../shared/definitions/tables.js';
 import { bundleSpec, type BundleSpec } from '../bundling/esbuild-options.js';
-import { tradingMode, type DeploymentConfig } from '../config/deployment-config.js';
+import { bundledExchange, tradingMode, type DeploymentConfig } from '../config/deployment-config.js';
 import { functionEnvironment, validateFunctionEnvironment } from '../config/function-environment.js';
 import { AlarmTopic } from '../constructs/alarm-topic.js';
 import { AuditAnchor } from '../constructs/audit-anchor.js';
@@ -46,7 +46,8 @@ export interface TradewardenStackProps extends StackProps {
   readonly entries?: Partial<Record<JobName, string>>;
   /**
    * How handlers are bundled.
-   * @default bundleSpec(config.exchangeId) in live mode, bundleSpec(undefined) (no exchange) in paper mode
+   * @default per job, bundleSpec(bundledExchange(config, job)): the configured exchange in live
+   *   mode, and in paper mode on real prices for the jobs that read market data; no exchange otherwise
    */
   readonly bundle?: BundleSpec;
   /**
@@ -86,7 +87,14 @@ export class TradewardenStack extends Stack {
     });
     const { config } = props;
     const mode = tradingMode(config);
-    const bundle = props.bundle ?? bundleSpec(mode === 'live' ? config.exchangeId : undefined);
+    const specs = new Map<string | undefined, BundleSpec>();
+    const bundleOf = (job: JobName): BundleSpec => {
+      if (props.bundle) return props.bundle;
+      const exchangeId = bundledExchange(config, job);
+      const spec = specs.get(exchangeId) ?? bundleSpec(exchangeId);
+      specs.set(exchangeId, spec);
+      return spec;
+    };
 
     this.tables = new TradewardenTables(this, 'Tables');
     this.executionQueue = new ExecutionQueue(this, 'Execution');
@@ -124,7 +132,7 @@ export class TradewardenStack extends Stack {
         timeout: Duration.seconds(sizing.timeoutSeconds),
         logRetention: config.logRetentionDays as RetentionDays,
         environment,
-        bundle,
+        bundle: bundleOf(job),
         tracing: config.tracing,
         ...(props.entries?.[job] ? { entry: props.entries[job] } : {}),
         ...(dlq ? { deadLetterQueue: dlq.queue, reservedConcurrency: SCHEDULED_JOB_CONCURRENCY } : {}),
@@ -162,7 +170,7 @@ export class TradewardenStack extends Stack {
     new HealthEndpoint(this, 'HealthEndpoint', { function: functions.health.function });
     this.notifier = new NotificationService(this, 'Notifications', {
       environment: functionEnvironment(config, 'health', resources),
-      bundle,
+      bundle: bundleOf('health'),
       logRetention: config.logRetentionDays as RetentionDays,
       tables: this.tables,
       eventBus: events.bus,
@@ -177,7 +185,7 @@ export class TradewardenStack extends Stack {
 
     this.auditAnchor = new AuditAnchor(this, 'AuditAnchor', {
       environment: functionEnvironment(config, 'health', resources),
-      bundle,
+      bundle: bundleOf('health'),
       logRetention: config.logRetentionDays as RetentionDays,
       tables: this.tables,
       executionQueue: this.executionQueue.queue,

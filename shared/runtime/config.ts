@@ -271,7 +271,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     const value = env[name];
     if (value !== undefined && value !== '') raw[key] = value;
   }
-  const parsed = schema.safeParse(raw);
+  // Parsed once per container: zod's compiled fast path costs more to build than it saves here.
+  const parsed = schema.safeParse(raw, { jitless: true });
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => {
       const key = i.path[0] as ConfigKey | undefined;

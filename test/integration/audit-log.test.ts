@@ -1,4 +1,5 @@
-import { DeleteCommand, GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTables } from '../../local-runtime/provision.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
@@ -148,6 +149,63 @@ describe('Class: DynamoDbAuditLog', () => {
   });
 
   describe('Method: verify', () => {
+    it('is valid while records are appended between its reads: a stream whose head moved is read again until its head holds still', async () => {
+      // Prepare: a verifier whose every Scan first lets a writer append to two streams, one of
+      // them new, so each of verify's reads (heads, records, heads) sees a longer log than the last.
+      const { audit, state } = await freshLog();
+      const writer = new DynamoDbAuditLog({ doc: dynamo.doc, auditTable: audit, stateTable: state });
+      await appendMany(writer, 'btc', 3);
+      const client = new DynamoDBClient({ endpoint: dynamo.emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      let scans = 0;
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'ScanCommand') {
+            scans += 1;
+            await appendMany(writer, 'btc', 2);
+            await appendMany(writer, `new-${scans}`, 3);
+          }
+          return next(args);
+        },
+        { step: 'initialize', name: 'appendDuringVerify' },
+      );
+      const verifier = new DynamoDbAuditLog({ doc: DynamoDBDocumentClient.from(client), auditTable: audit, stateTable: state });
+
+      // Act
+      const verification = await verifier.verify();
+      client.destroy();
+
+      // Assess: every read was interleaved with appends, and nothing they wrote is a problem.
+      expect(scans).toBeGreaterThanOrEqual(3);
+      expect(verification.problems).toEqual([]);
+      expect(verification.valid).toBe(true);
+      expect((await writer.verify()).valid).toBe(true);
+    });
+
+    it('still finds a deleted tail while records are appended between its reads', async () => {
+      // Prepare
+      const { audit, state } = await freshLog();
+      const writer = new DynamoDbAuditLog({ doc: dynamo.doc, auditTable: audit, stateTable: state });
+      await appendMany(writer, 'btc', 5);
+      await dynamo.doc.send(new DeleteCommand({ TableName: audit, Key: { stream: 'btc', seq: 5 } }));
+      const client = new DynamoDBClient({ endpoint: dynamo.emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } });
+      client.middlewareStack.add(
+        (next, context) => async (args) => {
+          if (context.commandName === 'ScanCommand') await appendMany(writer, 'eth', 2);
+          return next(args);
+        },
+        { step: 'initialize', name: 'appendDuringVerify' },
+      );
+      const verifier = new DynamoDbAuditLog({ doc: DynamoDBDocumentClient.from(client), auditTable: audit, stateTable: state });
+
+      // Act
+      const verification = await verifier.verify();
+      client.destroy();
+
+      // Assess
+      expect(verification.valid).toBe(false);
+      expect(verification.problems).toEqual([{ stream: 'btc', seq: 5, problem: expect.stringMatching(/^tail-missing/) }]);
+    });
+
     it('names the stream and seq of a record edited in place', async () => {
       // Prepare
       const { log, audit } = await freshLog();

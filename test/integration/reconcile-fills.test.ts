@@ -2,13 +2,13 @@
  * REC-1 on the embedded stack: fills and cancels that happened on the (paper) exchange while no
  * executor was there to book them are applied by the reconciler, exactly once.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkBook } from '../../shared/domain/account.js';
 import { dec } from '../../shared/domain/money.js';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import type { ExchangeOrder } from '../../shared/ports/exchange.js';
-import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
-import { MINUTE, auditRecords, crossingBuy, execute, floorTo, intent, restingBuy, scripted, type ScriptedExchange } from './reconcile-support.js';
+import { ManualClock, type TestStack } from '../support/local-runtime.js';
+import { MINUTE, auditRecords, crossingBuy, execute, floorTo, intent, restingBuy, useScriptedStack, type ScriptedExchange } from './reconcile-support.js';
 
 const SETTLED = 20_000;
 
@@ -19,27 +19,16 @@ describe('Reconciler: fills and cancels the executor did not book (REC-1)', () =
   const clock = new ManualClock(new Date('2026-03-02T10:00:00.000Z'));
   const crashAfterAcceptance = new Set<string>();
 
-  beforeAll(async () => {
-    t = await startTestStack({ TW_PAPER_SEED: 'reconcile-fills', TW_WATCHLIST: 'BTC/USDT,ETH/USDT,SOL/USDT,XRP/USDT' });
-    const wrap = scripted();
-    runtime = t.runtime({
+  useScriptedStack(
+    { TW_PAPER_SEED: 'reconcile-fills', TW_WATCHLIST: 'BTC/USDT,ETH/USDT,SOL/USDT,XRP/USDT' },
+    {
       clock,
-      exchange: wrap.option,
       afterStep: (step, i) => {
         if (step === 'after-exchange-accepted' && crashAfterAcceptance.has(i.id)) throw new Error('executor killed after the exchange accepted');
       },
-    });
-    await runtime.containers.executor.ensureAccount();
-    x = wrap.exchange as ScriptedExchange;
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
-
-  beforeEach(() => {
-    x.script = {};
-  });
+    },
+    (stack) => ({ t, runtime, x } = stack),
+  );
 
   const c = () => runtime.containers.reconciler;
   const book = async () => {

@@ -3,7 +3,7 @@
  * locally (a local cancel, an order declared lost) are booked exactly once, and a trade the
  * exchange reports twice is booked once.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkBook } from '../../shared/domain/account.js';
 import { ExchangeUnknownOutcomeError } from '../../shared/domain/errors.js';
 import { dec } from '../../shared/domain/money.js';
@@ -12,33 +12,18 @@ import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import type { ExchangeOrder } from '../../shared/ports/exchange.js';
 import { localOperatorDeps } from '../../operator/local-transport.js';
 import { cancelOneOrder } from '../../shared/operations/index.js';
-import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
-import { auditRecords, execute, floorTo, intent, restingBuy, scripted, type ScriptedExchange } from './reconcile-support.js';
+import { ManualClock } from '../support/local-runtime.js';
+import { auditRecords, execute, floorTo, intent, restingBuy, useScriptedStack, type ScriptedExchange } from './reconcile-support.js';
 
 const SECOND = 1000;
 const SETTLED = 20 * SECOND;
 
 describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
-  let t: TestStack;
   let runtime: LocalRuntime;
   let x: ScriptedExchange;
   const clock = new ManualClock(new Date('2026-03-03T10:00:00.000Z'));
 
-  beforeAll(async () => {
-    t = await startTestStack({ TW_PAPER_SEED: 'reconcile-late-fills', TW_WATCHLIST: 'BTC/USDT,ETH/USDT,XRP/USDT' });
-    const wrap = scripted();
-    runtime = t.runtime({ clock, exchange: wrap.option });
-    await runtime.containers.executor.ensureAccount();
-    x = wrap.exchange as ScriptedExchange;
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
-
-  beforeEach(() => {
-    x.script = {};
-  });
+  useScriptedStack({ TW_PAPER_SEED: 'reconcile-late-fills', TW_WATCHLIST: 'BTC/USDT,ETH/USDT,XRP/USDT' }, { clock }, (stack) => ({ runtime, x } = stack));
 
   const c = () => runtime.containers.reconciler;
   const book = async () => {

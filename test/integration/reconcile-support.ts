@@ -3,15 +3,17 @@
  * exchange wrapper whose answers a test can script, and readers of audit records.
  */
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { SyntheticMarket } from '../../shared/adapters/paper/synthetic-market.js';
 import type { Intent } from '../../shared/domain/intent.js';
 import type { Candle, DataSource, MarketRules, Ticker } from '../../shared/domain/market.js';
 import { dec } from '../../shared/domain/money.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../shared/ports/exchange.js';
-import type { Container } from '../../shared/runtime/container.js';
-import type { ExecutionResult } from '../../shared/use-cases/execute-intent.js';
+import type { Container, ContainerOptions } from '../../shared/runtime/container.js';
+import type { ExecuteIntentDeps, ExecutionResult } from '../../shared/use-cases/execute-intent.js';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
+import { startTestStack, type TestStack } from '../support/local-runtime.js';
 
 export const MINUTE = 60_000;
 
@@ -168,4 +170,39 @@ export function scripted(): { exchange: ScriptedExchange | undefined; option: (d
     },
   };
   return holder;
+}
+
+export interface ScriptedStack {
+  readonly t: TestStack;
+  readonly runtime: LocalRuntime;
+  readonly x: ScriptedExchange;
+}
+
+/**
+ * The suites' common set-up, as hooks of the calling `describe`: before all, an embedded stack
+ * with `env` and one runtime whose containers share a scripted wrapper of the paper exchange
+ * (`options` go to the runtime), the account book opened, then `ready` gets them; before each
+ * test, the script is cleared; after all, the stack stops. Hooks the suite registers after this
+ * call run after the stack is up.
+ */
+export function useScriptedStack(
+  env: Readonly<Record<string, string>>,
+  options: ContainerOptions & { afterStep?: ExecuteIntentDeps['afterStep'] },
+  ready: (stack: ScriptedStack) => void,
+): void {
+  let started: ScriptedStack | undefined;
+  beforeAll(async () => {
+    const t = await startTestStack(env);
+    const wrap = scripted();
+    const runtime = t.runtime({ ...options, exchange: wrap.option });
+    await runtime.containers.executor.ensureAccount();
+    started = { t, runtime, x: wrap.exchange as ScriptedExchange };
+    ready(started);
+  });
+  afterAll(async () => {
+    await started?.t.stop();
+  });
+  beforeEach(() => {
+    if (started) started.x.script = {};
+  });
 }

@@ -4,37 +4,22 @@
  * not-found answers spanning the grace period. An order whose lookup fails is skipped and
  * reported, and the run goes on (DATA-7).
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { checkBook } from '../../shared/domain/account.js';
 import { ErrorCode, ExchangeTransientError, ExchangeUnknownOutcomeError } from '../../shared/domain/errors.js';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { LOST_GRACE_MS } from '../../shared/domain/timing.js';
-import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
-import { execute, intent, scripted, type ScriptedExchange } from './reconcile-support.js';
+import { ManualClock } from '../support/local-runtime.js';
+import { execute, intent, useScriptedStack, type ScriptedExchange } from './reconcile-support.js';
 
 const SECOND = 1000;
 
 describe('Reconciler: UNKNOWN orders and "not found" (REC-2)', () => {
-  let t: TestStack;
   let runtime: LocalRuntime;
   let x: ScriptedExchange;
   const clock = new ManualClock(new Date('2026-03-02T10:00:00.000Z'));
 
-  beforeAll(async () => {
-    t = await startTestStack({ TW_PAPER_SEED: 'reconcile-unknown', TW_WATCHLIST: 'BTC/USDT,ETH/USDT' });
-    const wrap = scripted();
-    runtime = t.runtime({ clock, exchange: wrap.option });
-    await runtime.containers.executor.ensureAccount();
-    x = wrap.exchange as ScriptedExchange;
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
-
-  beforeEach(() => {
-    x.script = {};
-  });
+  useScriptedStack({ TW_PAPER_SEED: 'reconcile-unknown', TW_WATCHLIST: 'BTC/USDT,ETH/USDT' }, { clock }, (stack) => ({ runtime, x } = stack));
 
   const c = () => runtime.containers.reconciler;
 

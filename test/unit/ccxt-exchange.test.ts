@@ -5,7 +5,8 @@
  */
 import ccxt, { type Exchange as CcxtClient } from 'ccxt';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { CcxtExchange, binanceSpotOrders, binanceSpotWeight, ccxtClientSettings, type ExchangeOperation } from '../../shared/adapters/exchange/ccxt-exchange.js';
+import { binanceSpotOrders, binanceSpotWeight } from '../../shared/adapters/exchange/binance-limits.js';
+import { CcxtExchange, ccxtClientSettings, type ExchangeOperation } from '../../shared/adapters/exchange/ccxt-exchange.js';
 import { ErrorCode, TradewardenError } from '../../shared/domain/errors.js';
 import { RateBudgetExhaustedError, type OrderCounts, type RateBudget } from '../../shared/ports/rate-budget.js';
 import { scanMarket } from '../../shared/use-cases/scan-market.js';

@@ -305,25 +305,36 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
       const known = unreadable.get(stream);
       if (!known || seq < known.seq) unreadable.set(stream, { seq, problem });
     };
-    let recordCount = 0;
-    for await (const item of this.#scan(this.#auditTable)) {
-      recordCount += 1;
+    const collect = (item: Record<string, unknown>): void => {
       const stream = String(item['stream']);
       const parsed = parseRecord(item);
       if (typeof parsed === 'string') {
         noteUnreadable(stream, Number(item['seq']), `edited: ${parsed}`);
-        continue;
+        return;
       }
       const list = byStream.get(stream) ?? [];
       list.push(parsed);
       byStream.set(stream, list);
+    };
+    // A running stack appends while verify reads. The heads are read before and after the
+    // records; a stream whose head moved in between is read again on its own until its head is
+    // the same before and after its records, so every stream is judged on a consistent snapshot
+    // and an append is never taken for a deleted tail or a record outside the log.
+    const heads = await this.#heads(noteUnreadable);
+    const counts = new Map<string, number>();
+    for await (const item of this.#scan(this.#auditTable)) {
+      counts.set(String(item['stream']), (counts.get(String(item['stream'])) ?? 0) + 1);
+      collect(item);
     }
-    const heads = new Map<string, ChainHead>();
-    for await (const item of this.#scan(this.#stateTable, AUDIT_HEAD_PREFIX)) {
-      const stream = String(item['pk']).slice(AUDIT_HEAD_PREFIX.length);
-      const head = toHead(item);
-      if (head) heads.set(stream, head);
-      else noteUnreadable(stream, 0, 'head-mismatch: head pointer is malformed');
+    const headsAfter = await this.#heads(noteUnreadable);
+    for (const stream of new Set([...heads.keys(), ...headsAfter.keys()])) {
+      if (sameHead(heads.get(stream), headsAfter.get(stream))) continue;
+      const stable = await this.#stableStream(stream);
+      byStream.delete(stream);
+      for (const item of stable.items) collect(item);
+      counts.set(stream, stable.items.length);
+      if (stable.head) heads.set(stream, stable.head);
+      else heads.delete(stream);
     }
     // The records against every checkpoint: the earliest disagreement per stream.
     const checkpoints = options.checkpoints ?? [];
@@ -339,7 +350,56 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
       if (known && (!found || known.seq <= found.seq)) problems.push({ stream, ...known });
       else if (found) problems.push({ stream, seq: found.seq, problem: `${found.kind}: ${found.detail}` });
     }
-    return { valid: problems.length === 0, streams: streams.length, records: recordCount, checkpoints: checkpoints.length, problems };
+    const records = [...counts.values()].reduce((sum, n) => sum + n, 0);
+    return { valid: problems.length === 0, streams: streams.length, records, checkpoints: checkpoints.length, problems };
+  }
+
+  /** Every stream's head pointer (consistent scan); a malformed one is noted as a problem of its stream. */
+  async #heads(noteUnreadable: (stream: string, seq: number, problem: string) => void): Promise<Map<string, ChainHead>> {
+    const heads = new Map<string, ChainHead>();
+    for await (const item of this.#scan(this.#stateTable, AUDIT_HEAD_PREFIX)) {
+      const stream = String(item['pk']).slice(AUDIT_HEAD_PREFIX.length);
+      const head = toHead(item);
+      if (head) heads.set(stream, head);
+      else noteUnreadable(stream, 0, 'head-mismatch: head pointer is malformed');
+    }
+    return heads;
+  }
+
+  /**
+   * One stream's records with a head that did not move while they were read (head, records,
+   * head). A stream written without pause for all the attempts is a coded error, never a verdict.
+   */
+  async #stableStream(stream: string): Promise<{ items: Record<string, unknown>[]; head: ChainHead | null }> {
+    for (let attempt = 1; attempt <= this.#maxAttempts; attempt += 1) {
+      const before = await this.#readHeadItem(stream);
+      const items: Record<string, unknown>[] = [];
+      let startKey: Record<string, unknown> | undefined;
+      do {
+        const page = await this.#doc.send(
+          new QueryCommand({
+            TableName: this.#auditTable,
+            KeyConditionExpression: '#stream = :stream',
+            ExpressionAttributeNames: { '#stream': 'stream' },
+            ExpressionAttributeValues: { ':stream': stream },
+            ConsistentRead: true,
+            ExclusiveStartKey: startKey,
+          }),
+        );
+        items.push(...(page.Items ?? []));
+        startKey = page.LastEvaluatedKey;
+      } while (startKey);
+      const after = await this.#readHeadItem(stream);
+      if (sameHead(before ?? undefined, after ?? undefined)) return { items, head: before };
+      await sleep(this.#jitter(attempt));
+    }
+    throw new StorageError(`audit stream ${stream} kept changing while verify read it: run verify again`, { details: { stream } });
+  }
+
+  /** The head pointer as stored, or null; a malformed one is returned as null only when absent. */
+  async #readHeadItem(stream: string): Promise<ChainHead | null> {
+    const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#stateTable, Key: auditHeadKey(stream), ConsistentRead: true }));
+    return Item ? toHead(Item) : null;
   }
 
   #remember(stream: string, tail: ChainHead, acknowledged: number): void {
@@ -456,4 +516,8 @@ function parseRecord(item: Record<string, unknown>): AuditRecord | string {
     hash,
     ...(batch === undefined ? {} : { batch }),
   };
+}
+
+function sameHead(a: ChainHead | undefined, b: ChainHead | undefined): boolean {
+  return a?.seq === b?.seq && a?.hash === b?.hash;
 }

@@ -24,84 +24,31 @@
  * - Errors leave classified (`classify`); "order not found" on a lookup is `null`, and on a
  *   cancel it is followed by a lookup, because Binance answers -2011 for a cancel of an order
  *   that already filled.
- * Fees: converted to the quote currency when charged in the quote or base asset; a fee paid in a
- * third asset (BNB) is not in the quote and is left out, so pay fees in the quote currency when
- * exact budgets matter.
+ * Request weights: binance-limits.ts; ccxt's structures as the domain's: ccxt-mapping.ts.
+ * Fees: one amount per currency as charged (quote, base or a third asset such as BNB, EXE-12).
  */
-import type { Exchange as CcxtClient, Market as CcxtMarket, Order as CcxtOrder, Ticker as CcxtTicker } from 'ccxt';
+import type { Exchange as CcxtClient, Order as CcxtOrder } from 'ccxt';
 import { TradewardenError, ValidationError } from '../../domain/errors.js';
-import { ASSET_PATTERN, normalizeFees, type FeeAmount } from '../../domain/fees.js';
 import type { Candle, MarketRules, Ticker } from '../../domain/market.js';
-import { dec, str, type DecimalString } from '../../domain/money.js';
-import type { ExchangeOrderStatus, OrderTrade, OrderType } from '../../domain/order.js';
+import { dec, str } from '../../domain/money.js';
 import type { Clock } from '../../ports/clock.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../../ports/exchange.js';
 import type { RateBudget } from '../../ports/rate-budget.js';
+import { binanceSpotOrders, binanceSpotWeight, type RequestOrders, type RequestWeight } from './binance-limits.js';
+import { CcxtMapping } from './ccxt-mapping.js';
 
 export type ExchangeOperation = 'create' | 'read' | 'cancel';
 /** Maps anything ccxt throws onto the error catalogue (see classify-exchange-error.ts). */
 export type ExchangeErrorClassifier = (error: unknown, operation: ExchangeOperation) => TradewardenError;
-/** Weight of one HTTP request against the exchange's limit. */
-export type RequestWeight = (method: string, url: string) => number;
-/** Orders one HTTP request places, against the exchange's order-count limits. */
-export type RequestOrders = (method: string, url: string) => number;
 
 /** One-minute candles (CANDLE_MS in market-validation). */
 const TIMEFRAME = '1m';
 const TIMEFRAME_MS = 60_000;
-/** ccxt precision modes (ccxt/js/src/base/functions/number.js). */
-const DECIMAL_PLACES = 2;
-const TICK_SIZE = 4;
 /** Closed orders scanned by the generic client-order-id lookup. */
 const CLOSED_ORDERS_SCANNED = 100;
 /** Request timeout bounds: above a round trip, below every function timeout. */
 export const MIN_TIMEOUT_MS = 1000;
 export const MAX_TIMEOUT_MS = 25_000;
-
-/**
- * Binance spot request weights (per IP, per minute; api/v3 documentation). Unknown endpoints
- * weigh 1; ccxt's own limiter still spaces them.
- */
-export const binanceSpotWeight: RequestWeight = (method, url) => {
-  const { pathname, searchParams } = new URL(url);
-  const path = pathname.replace(/^\/api\/v3\//, '');
-  const upper = method.toUpperCase();
-  switch (path) {
-    case 'exchangeInfo':
-      return 20;
-    case 'klines':
-      return 2;
-    case 'ticker/24hr': {
-      if (searchParams.has('symbol')) return 2;
-      const symbols = searchParams.get('symbols');
-      if (symbols === null) return 80;
-      const count = symbols.split(',').length;
-      return count <= 20 ? 2 : count <= 100 ? 40 : 80;
-    }
-    case 'order':
-      return upper === 'GET' ? 4 : 1;
-    case 'openOrders':
-      return upper === 'GET' && !searchParams.has('symbol') ? 80 : upper === 'GET' ? 6 : 1;
-    case 'allOrders':
-    case 'account':
-    case 'myTrades':
-      return 20;
-    default:
-      return 1;
-  }
-};
-
-/**
- * Orders counted by Binance's ORDERS limits (per account, per 10 s and per day): a new order
- * counts 1, an order list (OCO, OTO) 2; cancels and reads count none.
- */
-export const binanceSpotOrders: RequestOrders = (method, url) => {
-  if (method.toUpperCase() !== 'POST') return 0;
-  const path = new URL(url).pathname.replace(/^\/api\/v3\//, '');
-  if (path === 'order' || path === 'order/cancelReplace') return 1;
-  if (path === 'order/oco' || path.startsWith('orderList/')) return 2;
-  return 0;
-};
 
 export interface CcxtExchangeOptions {
   /** A constructed ccxt exchange (one class per bundle), credentials set for private calls. */
@@ -169,6 +116,7 @@ export class CcxtExchange implements Exchange {
   readonly #symbols: ReadonlySet<string> | undefined;
   readonly #onHousekeepingError: (error: unknown) => void;
   readonly #binance: boolean;
+  readonly #map: CcxtMapping;
   #markets: Promise<Readonly<Record<string, MarketRules>>> | undefined;
   #requests = 0;
   #resyncing = false;
@@ -189,6 +137,7 @@ export class CcxtExchange implements Exchange {
     this.#symbols = options.symbols ? new Set(options.symbols) : undefined;
     this.#onHousekeepingError = options.onHousekeepingError;
     this.id = client.id;
+    this.#map = new CcxtMapping(client, options.clock);
 
     client.timeout = options.timeoutMs;
     client.enableRateLimit = options.rateBudget === undefined;
@@ -206,7 +155,7 @@ export class CcxtExchange implements Exchange {
 
   loadMarkets(): Promise<Readonly<Record<string, MarketRules>>> {
     this.#markets ??= this.call('read', () => this.#client.loadMarkets()).then(
-      (markets) => this.toRules(markets),
+      (markets) => this.#map.toRules(markets, this.#symbols),
       (error: unknown) => {
         this.#markets = undefined;
         throw error;
@@ -224,10 +173,10 @@ export class CcxtExchange implements Exchange {
     if (this.#client.has['fetchTickers']) {
       // Every market: one request without a symbol list (Binance weight 80 instead of 2..80 per list).
       const tickers = await this.call('read', () => this.#client.fetchTickers(symbols ? [...known] : undefined));
-      return known.flatMap((s) => (tickers[s] ? [this.toTicker(s, tickers[s])] : []));
+      return known.flatMap((s) => (tickers[s] ? [this.#map.toTicker(s, tickers[s])] : []));
     }
     const result: Ticker[] = [];
-    for (const s of known) result.push(this.toTicker(s, await this.call('read', () => this.#client.fetchTicker(s))));
+    for (const s of known) result.push(this.#map.toTicker(s, await this.call('read', () => this.#client.fetchTicker(s))));
     return result;
   }
 
@@ -241,11 +190,11 @@ export class CcxtExchange implements Exchange {
       .slice(-limit)
       .map(([openTime, open, high, low, close, volume]) => ({
         openTime: openTime as number,
-        open: this.decimal(open),
-        high: this.decimal(high),
-        low: this.decimal(low),
-        close: this.decimal(close),
-        volume: this.decimal(volume),
+        open: this.#map.decimal(open),
+        high: this.#map.decimal(high),
+        low: this.#map.decimal(low),
+        close: this.#map.decimal(close),
+        volume: this.#map.decimal(volume),
       }));
   }
 
@@ -263,7 +212,7 @@ export class CcxtExchange implements Exchange {
     const order = await this.call('create', () =>
       this.#client.createOrder(request.symbol, request.type, request.side, this.toWire(amount), price === undefined ? undefined : this.toWire(price), params),
     );
-    return this.toOrder(order, request.clientOrderId);
+    return this.#map.toOrder(order, request.clientOrderId);
   }
 
   /**
@@ -275,7 +224,7 @@ export class CcxtExchange implements Exchange {
     if (this.#binance) {
       try {
         const order = await this.#client.fetchOrder('', symbol, { origClientOrderId: clientOrderId });
-        return this.toOrder(order, clientOrderId);
+        return this.#map.toOrder(order, clientOrderId);
       } catch (error) {
         if (isOrderNotFound(error)) return null;
         throw this.classified(error, 'read');
@@ -283,18 +232,18 @@ export class CcxtExchange implements Exchange {
     }
     const open = this.#client.has['fetchOpenOrders'] ? await this.call('read', () => this.#client.fetchOpenOrders(symbol)) : [];
     const openMatch = open.find((o) => o.clientOrderId === clientOrderId);
-    if (openMatch) return this.toOrder(openMatch, clientOrderId);
+    if (openMatch) return this.#map.toOrder(openMatch, clientOrderId);
     let closed: CcxtOrder[] = [];
     if (this.#client.has['fetchClosedOrders']) closed = await this.call('read', () => this.#client.fetchClosedOrders(symbol, undefined, CLOSED_ORDERS_SCANNED));
     else if (this.#client.has['fetchOrders']) closed = await this.call('read', () => this.#client.fetchOrders(symbol, undefined, CLOSED_ORDERS_SCANNED));
     const closedMatch = closed.find((o) => o.clientOrderId === clientOrderId);
-    return closedMatch ? this.toOrder(closedMatch, clientOrderId) : null;
+    return closedMatch ? this.#map.toOrder(closedMatch, clientOrderId) : null;
   }
 
   async fetchOpenOrders(symbol?: string): Promise<ExchangeOrder[]> {
     await this.loadMarkets();
     const orders = await this.call('read', () => this.#client.fetchOpenOrders(symbol));
-    return orders.map((o) => this.toOrder(o, undefined));
+    return orders.map((o) => this.#map.toOrder(o, undefined));
   }
 
   /** Cancels by client order id; an order that is no longer open is returned as it is; null when unknown. */
@@ -310,7 +259,7 @@ export class CcxtExchange implements Exchange {
     try {
       const params = this.#binance ? { origClientOrderId: clientOrderId } : {};
       const canceled = await this.#client.cancelOrder(exchangeOrderId, symbol, params);
-      return this.toOrder(canceled, clientOrderId);
+      return this.#map.toOrder(canceled, clientOrderId);
     } catch (error) {
       if (isOrderNotFound(error)) return this.fetchOrderByClientId(symbol, clientOrderId);
       throw this.classified(error, 'cancel');
@@ -325,7 +274,7 @@ export class CcxtExchange implements Exchange {
     const used = (balance.used ?? {}) as unknown as Record<string, number | undefined>;
     for (const [asset, total] of Object.entries(totals)) {
       if (!total) continue;
-      result[asset] = { free: this.decimal(free[asset] ?? 0), used: this.decimal(used[asset] ?? 0), total: this.decimal(total) };
+      result[asset] = { free: this.#map.decimal(free[asset] ?? 0), used: this.#map.decimal(used[asset] ?? 0), total: this.#map.decimal(total) };
     }
     return result;
   }
@@ -407,128 +356,6 @@ export class CcxtExchange implements Exchange {
     }
   }
 
-  private toRules(markets: Record<string, CcxtMarket>): Readonly<Record<string, MarketRules>> {
-    const result: Record<string, MarketRules> = {};
-    for (const market of Object.values(markets)) {
-      if (!market || !market.spot || market.active === false) continue;
-      if (this.#symbols && !this.#symbols.has(market.symbol)) continue;
-      const amountStep = this.step(market.precision.amount);
-      const priceTick = this.step(market.precision.price);
-      if (!amountStep || !priceTick) continue;
-      const limit = (value: number | undefined): { value?: DecimalString } => (typeof value === 'number' && value > 0 ? { value: this.decimal(value) } : {});
-      const rule = (key: keyof MarketRules, value: number | undefined) => {
-        const v = limit(value).value;
-        return v === undefined ? {} : { [key]: v };
-      };
-      result[market.symbol] = {
-        symbol: market.symbol,
-        base: market.base,
-        quote: market.quote,
-        amountStep,
-        priceTick,
-        ...rule('minAmount', market.limits.amount?.min),
-        ...rule('maxAmount', market.limits.amount?.max),
-        ...rule('minPrice', market.limits.price?.min),
-        ...rule('maxPrice', market.limits.price?.max),
-        ...rule('minNotional', market.limits.cost?.min),
-        ...rule('maxNotional', market.limits.cost?.max),
-      };
-    }
-    return result;
-  }
-
-  /** A market precision as a step: TICK_SIZE gives the step itself, DECIMAL_PLACES a digit count. */
-  private step(precision: number | undefined): DecimalString | undefined {
-    if (typeof precision !== 'number' || !Number.isFinite(precision) || precision <= 0) return undefined;
-    if (this.#client.precisionMode === TICK_SIZE) return this.decimal(precision);
-    if (this.#client.precisionMode === DECIMAL_PLACES && Number.isInteger(precision)) return str(dec('10').pow(-precision));
-    return undefined;
-  }
-
-  private toTicker(symbol: string, t: CcxtTicker): Ticker {
-    // Missing or non-finite values become '' so market validation rejects them with a reason.
-    return {
-      symbol,
-      bid: this.decimalOrEmpty(t.bid),
-      ask: this.decimalOrEmpty(t.ask),
-      last: this.decimalOrEmpty(t.last ?? t.close),
-      volume: this.decimalOrEmpty(t.baseVolume),
-      ...(typeof t.quoteVolume === 'number' && Number.isFinite(t.quoteVolume) ? { quoteVolume: this.decimal(t.quoteVolume) } : {}),
-      timestamp: typeof t.timestamp === 'number' ? t.timestamp : Number.NaN,
-    };
-  }
-
-  /** `knownClientOrderId`: the id the order was sent or looked up with (a Binance cancel answers with a new one). */
-  private toOrder(o: CcxtOrder, knownClientOrderId: string | undefined): ExchangeOrder {
-    const symbol = o.symbol ?? '';
-    const filled = typeof o.filled === 'number' ? o.filled : 0;
-    const average = typeof o.average === 'number' && o.average > 0 ? o.average : undefined;
-    const cost = typeof o.cost === 'number' ? this.decimal(o.cost) : average !== undefined ? str(dec(this.decimal(filled)).times(this.decimal(average))) : '0';
-    const price = average ?? (typeof o.price === 'number' && o.price > 0 ? o.price : undefined);
-    return {
-      id: String(o.id),
-      clientOrderId: knownClientOrderId ?? o.clientOrderId ?? '',
-      symbol,
-      side: o.side === 'sell' ? 'sell' : 'buy',
-      type: toOrderType(o.type),
-      status: toStatus(o.status),
-      amount: this.decimal(typeof o.amount === 'number' ? o.amount : filled),
-      ...(price === undefined ? {} : { price: this.decimal(price) }),
-      filled: this.decimal(filled),
-      cost,
-      fees: this.feesOf(o),
-      timestamp: typeof o.timestamp === 'number' ? o.timestamp : this.#clock.now().getTime(),
-      ...this.tradesOf(o),
-    };
-  }
-
-  /**
-   * The order's trades where ccxt lists them (Binance: the `fills` of an order response), by
-   * exchange trade id, so a trade reported twice is counted once (EXE-11). A trade without an
-   * id makes the list unusable for that: then only the cumulative amounts are reported.
-   */
-  private tradesOf(o: CcxtOrder): { trades?: OrderTrade[] } {
-    const listed = Array.isArray(o.trades) ? o.trades : [];
-    if (listed.length === 0) return {};
-    const trades: OrderTrade[] = [];
-    for (const t of listed) {
-      if (t.id === undefined || t.id === null || String(t.id) === '' || typeof t.amount !== 'number') return {};
-      const price = typeof t.price === 'number' && t.price > 0 ? t.price : undefined;
-      const cost = typeof t.cost === 'number' ? this.decimal(t.cost) : price !== undefined ? str(dec(this.decimal(t.amount)).times(this.decimal(price))) : '0';
-      trades.push({ id: String(t.id), amount: this.decimal(t.amount), cost, fees: this.feesOf(t as unknown as CcxtOrder) });
-    }
-    return { trades };
-  }
-
-  /**
-   * The order's fees, one amount per currency as charged (EXE-12): Binance charges the bought
-   * coin, the quote or BNB; converting them to quote here would leave the position holding coins
-   * the account never received.
-   */
-  private feesOf(o: CcxtOrder): FeeAmount[] {
-    // ccxt fills `fees` (one per currency, summed over the trades) next to `fee`; its Order type only declares `fee`.
-    const all = (o as CcxtOrder & { fees?: CcxtOrder['fee'][] }).fees;
-    const charged = all && all.length > 0 ? all : o.fee ? [o.fee] : [];
-    const fees: FeeAmount[] = [];
-    for (const fee of charged) {
-      if (typeof fee?.cost !== 'number' || !Number.isFinite(fee.cost) || fee.cost === 0) continue;
-      if (typeof fee.currency !== 'string' || !ASSET_PATTERN.test(fee.currency)) {
-        throw new ValidationError(`order ${String(o.id)} reports a fee of ${fee.cost} in an unknown currency ${JSON.stringify(fee.currency)}`, ['fees']);
-      }
-      fees.push({ currency: fee.currency, amount: this.decimal(fee.cost) });
-    }
-    return normalizeFees(fees);
-  }
-
-  private decimal(value: number | string | undefined): DecimalString {
-    const text = typeof value === 'number' ? this.#client.numberToString(value) : String(value ?? '0');
-    return str(dec(text));
-  }
-
-  private decimalOrEmpty(value: number | undefined): DecimalString {
-    return typeof value === 'number' && Number.isFinite(value) ? this.decimal(value) : '';
-  }
-
   /** A precision-formatted string as the number ccxt's signature wants, refused unless it converts back exactly. */
   private toWire(text: string): number {
     const value = Number(text);
@@ -549,23 +376,4 @@ function isClockRejected(error: unknown): boolean {
 
 function isRateLimited(error: unknown): boolean {
   return error instanceof Error && (error.name === 'DDoSProtection' || error.name === 'RateLimitExceeded');
-}
-
-function toStatus(status: string | undefined): ExchangeOrderStatus {
-  switch (status) {
-    case 'closed':
-    case 'canceled':
-    case 'rejected':
-    case 'expired':
-      return status;
-    case 'cancelled':
-      return 'canceled';
-    default:
-      // 'open' and anything unparsed: treat as still live; the reconciler refreshes it.
-      return 'open';
-  }
-}
-
-function toOrderType(type: string | undefined): OrderType {
-  return type === 'market' ? 'market' : 'limit';
 }
