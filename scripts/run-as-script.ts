@@ -10,11 +10,19 @@ export function runAsScript(moduleUrl: string, main: () => Promise<number>): voi
   const script = process.argv[1];
   if (!script || !samePath(script, fileURLToPath(moduleUrl))) return;
   main()
-    .then((code) => process.exit(code))
+    .then((code) => exitWhenWritten(code))
     .catch((error: unknown) => {
       console.error(JSON.stringify({ error: toTradewardenError(error).toJSON() }, null, 2));
-      process.exit(1);
+      exitWhenWritten(1);
     });
+}
+
+/**
+ * Exits once stdout and stderr have taken everything written to them: writes to a pipe are
+ * asynchronous, and exiting at once cut a large `--json` report piped to another program at 64 KiB.
+ */
+function exitWhenWritten(code: number): void {
+  process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
 }
 
 function samePath(a: string, b: string): boolean {
