@@ -19,19 +19,19 @@
  * wrote it (`batch`, hashed), the head moves to the last record when the owner calls `settle()`
  * (the executor: at the end of each intent), and before a stream would hold more than
  * `MAX_UNACKNOWLEDGED` records past the head they name. domain/audit-chain.ts says what `verify`
- * then detects.
+ * then detects; the reading side is dynamodb-audit-verify.ts.
  */
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_UNACKNOWLEDGED, sealRecord, verifyChain, type ChainHead, type ChainedRecord } from '../../domain/audit-chain.js';
-import { checkAgainstCheckpoint, type StoredCheckpoint } from '../../domain/audit-checkpoint.js';
+import { MAX_UNACKNOWLEDGED, sealRecord, type ChainHead } from '../../domain/audit-chain.js';
+import type { StoredCheckpoint } from '../../domain/audit-checkpoint.js';
 import { AUDIT_HEADS_INDEX, AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
 import type { AuditHeadReader } from '../../ports/audit-checkpoints.js';
 import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
 import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '../../ports/audit-log.js';
+import { DynamoDbAuditVerifier, toHead } from './dynamodb-audit-verify.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import {
-  AUDIT_HEAD_PREFIX,
   auditHeadIndexKeys,
   auditHeadKey,
   auditRecordDoesNotExist,
@@ -107,6 +107,7 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
   readonly #preparedHeads = new Map<string, Promise<ChainHead | null>>();
   /** Head updates still running (overlapHeadUpdates), per stream. */
   readonly #pendingHeads = new Map<string, Promise<void>>();
+  readonly #verifier: DynamoDbAuditVerifier;
 
   constructor(options: DynamoDbAuditLogOptions) {
     this.#doc = options.doc;
@@ -117,6 +118,7 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     this.#maxDelayMs = options.maxDelayMs ?? 100;
     this.#batchHeadUpdates = options.batchHeadUpdates ?? false;
     this.#overlapHeadUpdates = !this.#batchHeadUpdates && (options.overlapHeadUpdates ?? false);
+    this.#verifier = new DynamoDbAuditVerifier({ doc: this.#doc, auditTable: this.#auditTable, stateTable: this.#stateTable, maxAttempts: this.#maxAttempts, jitter: (attempt) => this.#jitter(attempt) });
   }
 
   /**
@@ -294,112 +296,11 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
 
   /**
    * Reads every record and head pointer (full scans: an operations command, not a hot path) and
-   * checks each stream's chain, then the records against every checkpoint given (SEC-5).
-   * Reports the first problem of every broken stream.
+   * checks each stream's chain, then the records against every checkpoint given (SEC-5); see
+   * dynamodb-audit-verify.ts.
    */
-  async verify(options: { readonly checkpoints?: readonly StoredCheckpoint[] } = {}): Promise<AuditVerification> {
-    const byStream = new Map<string, ChainedRecord[]>();
-    /** Streams already known broken by an unreadable item: stream -> first problem. */
-    const unreadable = new Map<string, { seq: number; problem: string }>();
-    const noteUnreadable = (stream: string, seq: number, problem: string): void => {
-      const known = unreadable.get(stream);
-      if (!known || seq < known.seq) unreadable.set(stream, { seq, problem });
-    };
-    const collect = (item: Record<string, unknown>): void => {
-      const stream = String(item['stream']);
-      const parsed = parseRecord(item);
-      if (typeof parsed === 'string') {
-        noteUnreadable(stream, Number(item['seq']), `edited: ${parsed}`);
-        return;
-      }
-      const list = byStream.get(stream) ?? [];
-      list.push(parsed);
-      byStream.set(stream, list);
-    };
-    // A running stack appends while verify reads. The heads are read before and after the
-    // records; a stream whose head moved in between is read again on its own until its head is
-    // the same before and after its records, so every stream is judged on a consistent snapshot
-    // and an append is never taken for a deleted tail or a record outside the log.
-    const heads = await this.#heads(noteUnreadable);
-    const counts = new Map<string, number>();
-    for await (const item of this.#scan(this.#auditTable)) {
-      counts.set(String(item['stream']), (counts.get(String(item['stream'])) ?? 0) + 1);
-      collect(item);
-    }
-    const headsAfter = await this.#heads(noteUnreadable);
-    for (const stream of new Set([...heads.keys(), ...headsAfter.keys()])) {
-      if (sameHead(heads.get(stream), headsAfter.get(stream))) continue;
-      const stable = await this.#stableStream(stream);
-      byStream.delete(stream);
-      for (const item of stable.items) collect(item);
-      counts.set(stream, stable.items.length);
-      if (stable.head) heads.set(stream, stable.head);
-      else heads.delete(stream);
-    }
-    // The records against every checkpoint: the earliest disagreement per stream.
-    const checkpoints = options.checkpoints ?? [];
-    for (const checkpoint of checkpoints) {
-      for (const found of checkAgainstCheckpoint(byStream, checkpoint)) noteUnreadable(found.stream, found.seq, `checkpoint-mismatch: ${found.detail} (checkpoint ${found.checkpoint})`);
-    }
-    const problems: { stream: string; seq: number; problem: string }[] = [];
-    const streams = [...new Set([...byStream.keys(), ...heads.keys(), ...unreadable.keys()])].sort();
-    for (const stream of streams) {
-      const known = unreadable.get(stream);
-      const found = verifyChain(byStream.get(stream) ?? [], heads.get(stream) ?? null);
-      // The first broken record of the stream, whichever check found it.
-      if (known && (!found || known.seq <= found.seq)) problems.push({ stream, ...known });
-      else if (found) problems.push({ stream, seq: found.seq, problem: `${found.kind}: ${found.detail}` });
-    }
-    const records = [...counts.values()].reduce((sum, n) => sum + n, 0);
-    return { valid: problems.length === 0, streams: streams.length, records, checkpoints: checkpoints.length, problems };
-  }
-
-  /** Every stream's head pointer (consistent scan); a malformed one is noted as a problem of its stream. */
-  async #heads(noteUnreadable: (stream: string, seq: number, problem: string) => void): Promise<Map<string, ChainHead>> {
-    const heads = new Map<string, ChainHead>();
-    for await (const item of this.#scan(this.#stateTable, AUDIT_HEAD_PREFIX)) {
-      const stream = String(item['pk']).slice(AUDIT_HEAD_PREFIX.length);
-      const head = toHead(item);
-      if (head) heads.set(stream, head);
-      else noteUnreadable(stream, 0, 'head-mismatch: head pointer is malformed');
-    }
-    return heads;
-  }
-
-  /**
-   * One stream's records with a head that did not move while they were read (head, records,
-   * head). A stream written without pause for all the attempts is a coded error, never a verdict.
-   */
-  async #stableStream(stream: string): Promise<{ items: Record<string, unknown>[]; head: ChainHead | null }> {
-    for (let attempt = 1; attempt <= this.#maxAttempts; attempt += 1) {
-      const before = await this.#readHeadItem(stream);
-      const items: Record<string, unknown>[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const page = await this.#doc.send(
-          new QueryCommand({
-            TableName: this.#auditTable,
-            KeyConditionExpression: '#stream = :stream',
-            ExpressionAttributeNames: { '#stream': 'stream' },
-            ExpressionAttributeValues: { ':stream': stream },
-            ConsistentRead: true,
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        items.push(...(page.Items ?? []));
-        startKey = page.LastEvaluatedKey;
-      } while (startKey);
-      const after = await this.#readHeadItem(stream);
-      if (sameHead(before ?? undefined, after ?? undefined)) return { items, head: before };
-      await sleep(this.#jitter(attempt));
-    }
-    throw new StorageError(`audit stream ${stream} kept changing while verify read it: run verify again`, { details: { stream } });
-  }
-
-  /** The head pointer as stored, or null; a malformed one is returned as null only when absent. */
-  async #readHeadItem(stream: string): Promise<ChainHead | null> {
-    const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#stateTable, Key: auditHeadKey(stream), ConsistentRead: true }));
-    return Item ? toHead(Item) : null;
+  verify(options: { readonly checkpoints?: readonly StoredCheckpoint[] } = {}): Promise<AuditVerification> {
+    return this.#verifier.verify(options);
   }
 
   #remember(stream: string, tail: ChainHead, acknowledged: number): void {
@@ -450,74 +351,8 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     }
   }
 
-  async *#scan(table: string, pkPrefix?: string): AsyncGenerator<Record<string, unknown>> {
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#doc.send(
-        new ScanCommand({
-          TableName: table,
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-          ...(pkPrefix === undefined
-            ? {}
-            : {
-                FilterExpression: 'begins_with(#pk, :prefix)',
-                ExpressionAttributeNames: { '#pk': 'pk' },
-                ExpressionAttributeValues: { ':prefix': pkPrefix },
-              }),
-        }),
-      );
-      yield* page.Items ?? [];
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-  }
-
   /** Full jitter: a random pause up to base * 2^(attempt-1), capped. */
   #jitter(attempt: number): number {
     return Math.random() * Math.min(this.#maxDelayMs, this.#baseDelayMs * 2 ** (attempt - 1));
   }
-}
-
-function toHead(item: Record<string, unknown>): ChainHead | null {
-  const { seq, hash } = item;
-  return typeof seq === 'number' && typeof hash === 'string' ? { seq, hash } : null;
-}
-
-const RECORD_ATTRIBUTES = new Set(['stream', 'seq', 'at', 'type', 'correlationId', 'data', 'prevHash', 'hash', 'batch']);
-
-/** The stored item as a record, or why it is not one (a wrong type or an added attribute). */
-function parseRecord(item: Record<string, unknown>): AuditRecord | string {
-  const extra = Object.keys(item).filter((key) => !RECORD_ATTRIBUTES.has(key));
-  if (extra.length > 0) return `unexpected attribute(s) ${extra.join(', ')}`;
-  const { stream, seq, at, type, correlationId, data, prevHash, hash, batch } = item;
-  if (
-    typeof stream !== 'string' ||
-    typeof seq !== 'number' ||
-    typeof at !== 'string' ||
-    typeof type !== 'string' ||
-    (correlationId !== undefined && typeof correlationId !== 'string') ||
-    data === null ||
-    typeof data !== 'object' ||
-    Array.isArray(data) ||
-    typeof prevHash !== 'string' ||
-    typeof hash !== 'string' ||
-    (batch !== undefined && typeof batch !== 'number')
-  ) {
-    return 'an attribute is missing or has the wrong type';
-  }
-  return {
-    stream,
-    seq,
-    at,
-    type,
-    ...(correlationId === undefined ? {} : { correlationId }),
-    data: data as Record<string, unknown>,
-    prevHash,
-    hash,
-    ...(batch === undefined ? {} : { batch }),
-  };
-}
-
-function sameHead(a: ChainHead | undefined, b: ChainHead | undefined): boolean {
-  return a?.seq === b?.seq && a?.hash === b?.hash;
 }
