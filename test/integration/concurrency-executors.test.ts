@@ -6,22 +6,12 @@
  * Run with Powertools Idempotency on (production) and off (the order record alone).
  */
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Intent } from '../../shared/domain/intent.js';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
 import type { ExecutionResult } from '../../shared/use-cases/execute-intent.js';
-import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
-import {
-  EXEC_ENV,
-  T0,
-  buyIntent,
-  executorHandler,
-  expectAtMostOneOrderPerIntent,
-  expectLedgerMatchesExchange,
-  faultyRuntime,
-  paperOrders,
-  type FaultyRuntime,
-} from './exec-support.js';
+import { ManualClock, type TestStack } from '../support/local-runtime.js';
+import { T0, buyIntent, executorHandler, expectAtMostOneOrderPerIntent, expectLedgerMatchesExchange, faultyRuntime, paperOrders, type FaultyRuntime, useExecStack } from './exec-support.js';
 
 const CONTAINERS = 3;
 const SYMBOLS = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT', 'XRP/USDT'] as const;
@@ -64,13 +54,7 @@ describe('Concurrency: several executors and replays on the same intents (TST-4)
   let t: TestStack;
   const clock = new ManualClock(T0);
 
-  beforeAll(async () => {
-    t = await startTestStack(EXEC_ENV);
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
+  useExecStack((stack) => (t = stack));
 
   for (const idempotency of [true, false]) {
     it(`executes each intent exactly once across ${CONTAINERS} containers racing on replays and duplicate batches (Powertools Idempotency ${idempotency ? 'on' : 'off'})`, async () => {

@@ -8,26 +8,13 @@
  * releases are lost, as a killed process runs no `finally`: the symbol lease stays held until
  * it expires, so the redelivery happens after the lease (the clock is moved past it).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Intent } from '../../shared/domain/intent.js';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
 import type { Container } from '../../shared/runtime/container.js';
 import type { ExecutorStep } from '../../shared/use-cases/execute-intent.js';
-import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
-import {
-  EXEC_ENV,
-  PAST_LEASES_MS,
-  SimulatedCrash,
-  T0,
-  buyIntent,
-  expectAtMostOneOrderPerIntent,
-  expectAudited,
-  expectLedgerMatchesExchange,
-  faultyRuntime,
-  loseLockReleasesWhile,
-  paperOrders,
-  sendIntents,
-} from './exec-support.js';
+import { ManualClock, type TestStack } from '../support/local-runtime.js';
+import { PAST_LEASES_MS, SimulatedCrash, T0, buyIntent, expectAtMostOneOrderPerIntent, expectAudited, expectLedgerMatchesExchange, faultyRuntime, loseLockReleasesWhile, paperOrders, sendIntents, useExecStack } from './exec-support.js';
 
 const STEPS: readonly ExecutorStep[] = ['before-claim', 'after-claim', 'after-reserve', 'after-submitting', 'after-exchange-accepted', 'after-record'];
 
@@ -38,13 +25,7 @@ describe('Crash recovery: the executor killed at each step, then redelivered and
   let t: TestStack;
   const clock = new ManualClock(T0);
 
-  beforeAll(async () => {
-    t = await startTestStack(EXEC_ENV);
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
+  useExecStack((stack) => (t = stack));
 
   async function expectExactlyOnceFilled(c: Container, intent: Intent, sent: number): Promise<void> {
     const order = await c.orders.get(clientOrderIdFor(intent.id));

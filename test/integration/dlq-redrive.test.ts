@@ -6,24 +6,13 @@
  * an SQS message move task from the DLQ to the queue.
  */
 import { GetQueueAttributesCommand, SendMessageCommand, StartMessageMoveTaskCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EXECUTION_QUEUE } from '../../shared/definitions/queues.js';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
 import { runOps, startAwsRedrive } from '../../scripts/ops.js';
-import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
+import { ManualClock, type TestStack } from '../support/local-runtime.js';
 import { snapshotState } from '../support/snapshot.js';
-import {
-  EXEC_ENV,
-  PAST_LEASES_MS,
-  T0,
-  buyIntent,
-  expectAtMostOneOrderPerIntent,
-  expectAudited,
-  expectLedgerMatchesExchange,
-  faultyRuntime,
-  paperOrders,
-  sendIntents,
-} from './exec-support.js';
+import { PAST_LEASES_MS, T0, buyIntent, expectAtMostOneOrderPerIntent, expectAudited, expectLedgerMatchesExchange, faultyRuntime, paperOrders, sendIntents, useExecStack } from './exec-support.js';
 
 const MAX_RECEIVES = EXECUTION_QUEUE.deadLetter?.maxReceiveCount ?? 5;
 
@@ -36,13 +25,7 @@ describe('DLQ round trip (OPS-2)', () => {
   let t: TestStack;
   const clock = new ManualClock(T0);
 
-  beforeAll(async () => {
-    t = await startTestStack(EXEC_ENV);
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
+  useExecStack((stack) => (t = stack));
 
   it('dead-letters an intent whose transient fault persists, then processes the redriven message exactly once', async () => {
     // Prepare: the exchange is "under maintenance" for longer than five deliveries.

@@ -6,12 +6,12 @@
  */
 import { ChangeMessageVisibilityCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, type Message } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SqsRetryScheduler } from '../../shared/adapters/aws/sqs-retry-scheduler.js';
 import { StorageError } from '../../shared/domain/errors.js';
 import type { RetryRequest, RetryScheduler } from '../../shared/ports/retry-scheduler.js';
-import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
-import { EXEC_ENV, T0, buyIntent, executorHandler, faultyRuntime, sendIntents } from './exec-support.js';
+import { ManualClock, type TestStack } from '../support/local-runtime.js';
+import { T0, buyIntent, executorHandler, faultyRuntime, sendIntents, useExecStack } from './exec-support.js';
 
 const SHORT_VISIBILITY_SECONDS = 1;
 const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -20,13 +20,7 @@ describe('Retry scheduling of failed intent messages (EXE-4)', () => {
   let t: TestStack;
   const clock = new ManualClock(T0);
 
-  beforeAll(async () => {
-    t = await startTestStack(EXEC_ENV);
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
+  useExecStack((stack) => (t = stack));
 
   async function receive(visibility: number): Promise<Message[]> {
     const out = await t.sqs.send(

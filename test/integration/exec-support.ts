@@ -5,7 +5,7 @@
  */
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { localContext } from '../../local-runtime/stack.js';
 import { FaultInjectingExchange, type FaultInjectingExchangeOptions } from '../../testkit/fault-injecting-exchange.js';
@@ -16,7 +16,7 @@ import { clientOrderIdFor } from '../../shared/domain/order.js';
 import type { Container } from '../../shared/runtime/container.js';
 import type { ExecuteIntentDeps } from '../../shared/use-cases/execute-intent.js';
 import { createExecutorHandler, type ExecutorHandlerOptions } from '../../functions/executor/app.js';
-import type { ManualClock, TestStack } from '../support/local-runtime.js';
+import { startTestStack, type ManualClock, type TestStack } from '../support/local-runtime.js';
 
 export const T0 = new Date('2026-06-01T10:00:00.000Z');
 export const DAY_MS = 86_400_000;
@@ -39,6 +39,21 @@ export const EXEC_ENV: Readonly<Record<string, string>> = {
   TW_MAX_EXPOSURE_PER_SYMBOL: '1000000',
   TW_MAX_OPEN_POSITIONS: '1000',
 };
+
+/**
+ * The executor suites' embedded stack, as hooks of the calling `describe`: started with EXEC_ENV
+ * before all (then handed to `ready`), stopped after all.
+ */
+export function useExecStack(ready: (t: TestStack) => void): void {
+  let started: TestStack | undefined;
+  beforeAll(async () => {
+    started = await startTestStack(EXEC_ENV);
+    ready(started);
+  });
+  afterAll(async () => {
+    await started?.stop();
+  });
+}
 
 /** A market buy for `quoteAmount` USDT, valid for a day from `at`; `slot` makes its id. */
 export function buyIntent(slot: string, at: Date, overrides: Partial<Intent> = {}): Intent {

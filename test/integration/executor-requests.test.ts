@@ -5,12 +5,12 @@
  * intent and stream while every record of the intent is still written (and verifies). Request
  * counts, not times: the bench measures those (bench/executor.ts).
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
 import type { ExecutionResult } from '../../shared/use-cases/execute-intent.js';
-import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
-import { EXEC_ENV, T0, auditRecords, buyIntent } from './exec-support.js';
+import { ManualClock, type TestStack } from '../support/local-runtime.js';
+import { T0, auditRecords, buyIntent, useExecStack } from './exec-support.js';
 
 interface Request {
   readonly operation: string;
@@ -41,13 +41,7 @@ describe('Executor requests per intent (PERF-2)', () => {
   let t: TestStack;
   const clock = new ManualClock(T0);
 
-  beforeAll(async () => {
-    t = await startTestStack(EXEC_ENV);
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
+  useExecStack((stack) => (t = stack));
 
   it('reads in batches and moves the audit head once for an executed intent, every record written and verified', async () => {
     // Prepare: a warm executor (markets loaded, account book opened) on another symbol's stream

@@ -6,22 +6,16 @@
  * instead of after maxReceiveCount visibility timeouts.
  */
 import { ReceiveMessageCommand, SendMessageCommand } from '@aws-sdk/client-sqs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
-import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
-import { EXEC_ENV, T0, buyIntent, expectLedgerMatchesExchange, faultyRuntime } from './exec-support.js';
+import { ManualClock, type TestStack } from '../support/local-runtime.js';
+import { T0, buyIntent, expectLedgerMatchesExchange, faultyRuntime, useExecStack } from './exec-support.js';
 
 describe('Poison intent in a FIFO group (SEC-4)', () => {
   let t: TestStack;
   const clock = new ManualClock(T0);
 
-  beforeAll(async () => {
-    t = await startTestStack(EXEC_ENV);
-  });
-
-  afterAll(async () => {
-    await t?.stop();
-  });
+  useExecStack((stack) => (t = stack));
 
   it('executes the good intent behind a poison one of the same symbol in the same or next delivery, and dead-letters the poison with its reason', async () => {
     // Prepare: a poison intent (an amount that is not a number) and then a good one, same group.
