@@ -181,8 +181,19 @@ export class CandleVenue implements Exchange {
     if (made) return made;
     const last = this.#history.get(symbol)?.at(-1);
     if (!last || last.openTime + this.#settings.timeframeMs !== this.#now) return undefined;
-    const volume = this.#dayVolume.get(symbol)?.sum ?? 0;
-    const ticker: Ticker = { symbol, bid: last.close, ask: last.close, last: last.close, volume: decimal(volume), timestamp: this.#now };
+    const sum = this.#dayVolume.get(symbol)?.sum ?? 0;
+    // The volume's text is made when first read: the scan gate asks every ticker, the scan few.
+    let volume: DecimalString | undefined;
+    const ticker: Ticker = {
+      symbol,
+      bid: last.close,
+      ask: last.close,
+      last: last.close,
+      get volume() {
+        return (volume ??= decimal(sum));
+      },
+      timestamp: this.#now,
+    };
     this.#tickers.set(symbol, ticker);
     return ticker;
   }
