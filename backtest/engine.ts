@@ -32,7 +32,7 @@ import type { CandleGap } from './data/candle-file.js';
 import { readStepBatches, type DataSetFile } from './data/data-set.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
 import { PaperVenue } from './paper-venue.js';
-import { ScanGate, type GatePlan } from './scan-gate.js';
+import { ScanGate, type GatePlan, type GateState } from './scan-gate.js';
 import type { QuoteSource } from './replay-market.js';
 import { MemoryAccountStore, MemoryAuditLog, MemoryControlStore, MemoryLockService, MemoryOrderStore, MemoryQueue, MemoryTunablesStore, SimulatedClock } from './memory-ports.js';
 import { CandleThinner } from './report/candle-thinner.js';
@@ -206,6 +206,8 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   // The paper exchange fills on arrival and prices from its own quotes: its slots are all scanned.
   const gate = settings.gate !== false && venue instanceof CandleVenue && !settings.scan.pairList ? new ScanGate(resolved, symbols, settings.rules, CANDLE_MS, settings.scan.staleDataSeconds * 1000) : undefined;
   const tickerOf = (symbol: string) => (venue instanceof CandleVenue ? venue.tickerOf(symbol) : undefined);
+  /** What the gate reads of the state at the close `now`. */
+  const gateState = (now: number): GateState => ({ book: accounts.peek(quote), inFlight: orders.followedCount > 0 || Object.keys(tunables.riskState.pendingEntries ?? {}).length > 0, paused: control.pause.paused, tickerOf, risk: tunables.riskState, now });
   let scanned = false;
   let valuation: EquityValuation | undefined;
   const lastCloseNum = new Map<string, number>();
@@ -258,14 +260,13 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     }
     // 3. The scan of this slot, unless it provably does nothing or provably blocks again what the
     //    last scan blocked (then those blocks are reported again). The first slot is always scanned.
-    const gateState = () => ({ book: accounts.peek(quote), inFlight: orders.followedCount > 0 || Object.keys(tunables.riskState.pendingEntries ?? {}).length > 0, paused: control.pause.paused, tickerOf, risk: tunables.riskState, now: closeTime });
-    const plan = gate && scanned ? gate.plan(step.candles.keys(), gateState()) : undefined;
+    const plan = gate && scanned ? gate.plan(step.candles.keys(), gateState(closeTime)) : undefined;
     if (plan) settings.onGate?.(plan.kind);
     if (plan?.kind === 'repeat') {
       for (const b of plan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
     } else if (plan?.kind !== 'idle') {
       scanned = true;
-      gate?.beforeScan(gateState());
+      gate?.beforeScan(gateState(closeTime));
       const scan = await scanMarket(scanDeps, { slot: clock.now(), dryRun: false });
       settings.onIntents?.(scan.intents);
       for (const b of scan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
@@ -280,7 +281,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
       // A venue that fills on arrival (the paper exchange) filled them now.
       const arrived = venue.takeFills();
       if (arrived.length > 0) await recordFills(arrived);
-      gate?.scanned(gateState(), sent, scan.blocked);
+      gate?.scanned(gateState(closeTime), sent, scan.blocked);
     }
     // 5. Equity at the closes.
     const book = accounts.peek(quote);
