@@ -107,8 +107,16 @@ export function protectiveExit(
   ticker: Ticker,
   settings: Pick<ProtectionSettings, 'stopLossPercent' | 'takeProfitPercent'>,
 ): { readonly protection: ExitProtection; readonly reason: string } | null {
-  return protectiveLevels(position, settings)(ticker);
+  let prepared = preparedLevels.get(position);
+  if (prepared?.settings !== settings) preparedLevels.set(position, (prepared = { settings, levels: protectiveLevels(position, settings) }));
+  return prepared.levels(ticker);
 }
+
+/**
+ * The levels of each position record for the settings object last asked with (records and
+ * settings are immutable): a position scanned again is not prepared again.
+ */
+const preparedLevels = new WeakMap<Position, { readonly settings: object; readonly levels: ReturnType<typeof protectiveLevels> }>();
 
 /** Relative margin between the bid and a level, as numbers, beyond which no decimal check is needed. */
 const NUMERIC_MARGIN = 1e-9;
