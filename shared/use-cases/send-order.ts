@@ -8,10 +8,11 @@
  *   SUBMITTING is written with the pause read, as before.
  * - `resumed` (SUBMITTING or UNKNOWN): an earlier attempt may have reached the exchange, so the
  *   order is looked up first (EXE-3) and sent again only when the exchange does not have it AND
- *   the last attempt is older than `resendGraceMs`. A SUBMITTING order's run may have died
- *   before its reservation was written (the claim carries SUBMITTING): the reservation is made
- *   sure of before the re-send (keyed by the order id, a no-op when it exists), and a refused
- *   one closes the order unsent.
+ *   the last attempt is older than `resendGraceMs`. The order's run may have died before its
+ *   reservation was written (the claim carries SUBMITTING; a reconciler's "not found" may have
+ *   moved it to UNKNOWN since): the reservation is made sure of, and recorded, before the
+ *   re-send (keyed by the order id, a no-op write when it exists), and a refused one closes the
+ *   order unsent.
  */
 import { ExchangeRejectedError, ExchangeUnknownOutcomeError } from '../domain/errors.js';
 import type { AccountBook } from '../domain/account.js';
@@ -79,7 +80,8 @@ export async function send(deps: ExecuteIntentDeps, order: OrderRecord, ctx: Sen
   // looked up above past the grace), so one that may no longer go out is closed, not sent.
   const expired = expiryBlock(deps.clock, deadline);
   if (expired) return closeUnsent(deps, current, lease, expired, book);
-  if (mode === 'resumed' && current.state === 'SUBMITTING') {
+  if (mode === 'resumed') {
+    // Also UNKNOWN: a reconciler's "not found" moves a claimed order there before its redelivery.
     const reserved = await ctx.reserve(current);
     if (!reserved.ok) return closeUnsent(deps, current, lease, { type: 'Rejected', reason: reserved.reason });
     book = reserved.book;

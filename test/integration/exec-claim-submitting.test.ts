@@ -61,6 +61,27 @@ describe('The claim carries SUBMITTING: a claim whose reservation was never writ
     await expectLedgerMatchesExchange(c);
   });
 
+  it('makes sure of the reservation too when a reconciler moved the claimed order to UNKNOWN before the redelivery', async () => {
+    // Prepare: the claim without its reservation, then a reconciliation past its settle time
+    const { first, c, intent, id } = await claimWithoutReservation('claim-then-reconciled');
+    clock.advance(PAST_LEASES_MS);
+    expect((await first.runtime.reconcile()).status).toBe('completed');
+    expect((await c.orders.get(id))?.state, 'not found on the exchange: outcome unknown').toBe('UNKNOWN');
+    expect((await book(c)).orders[id]).toBeUndefined();
+
+    // Act
+    const later = faultyRuntime(t, clock);
+    const outcome = (await later.runtime.invoke('executor', { intent })) as ExecutionResult;
+
+    // Assess
+    expect(outcome).toMatchObject({ outcome: 'executed', state: 'FILLED' });
+    expect(first.faults.forwarded.createOrder + later.faults.forwarded.createOrder).toBe(1);
+    const types = (await auditRecords(c)).filter((r) => JSON.stringify(r.data).includes(id)).map((r) => r.type);
+    expect(types.indexOf('budget.reserved')).toBeGreaterThan(-1);
+    expect(types.indexOf('budget.reserved')).toBeLessThan(types.indexOf('order.resending'));
+    await expectLedgerMatchesExchange(c);
+  });
+
   it('closes the order REJECTED unsent when the budget no longer covers it at the re-send', async () => {
     // Prepare: a claim of more than half the cash, then another order takes the budget meanwhile
     const cash = Number((await book(faultyRuntime(t, clock).runtime.containers.executor)).available);
