@@ -54,7 +54,7 @@ import type { DeadLetterQueue } from '../../shared/ports/dead-letter-queue.js';
 import { DynamoDbTunablesStore } from '../../shared/adapters/aws/dynamodb-tunables-store.js';
 import { configuredProtections } from '../../shared/runtime/config.js';
 import type { Container } from '../../shared/runtime/container.js';
-import { ExecutorEventSchema } from '../../shared/runtime/events.js';
+import { ExecutorEventSchema } from '../../shared/runtime/events/executor.js';
 import { parseWith, withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { abandonIntent, beginIntent, executeIntent, type BegunIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';
@@ -305,6 +305,9 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     }
   };
 
+  // The start heartbeat is written beside the work, not as a round trip before the order
+  // (PERF-2): every intent is idempotent, so a failed heartbeat that fails the invocation after
+  // the work costs a retry, answered from the orders.
   return withStack('executor', c, ExecutorEventSchema, async (event, context) => {
     limitsThisInvocation = undefined;
     if ('intent' in event) return run(event.intent, context);
@@ -322,7 +325,7 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     // set above still apply because the event source then deletes nothing.
     if (failure !== undefined) throw failure instanceof FullBatchFailureError ? firstCause(failure) : failure;
     return response as SQSBatchResponse;
-  });
+  }, { heartbeatAlongside: true });
 }
 
 /** The error of the first failed record of a batch that failed entirely: a coded error in the logs. */
