@@ -5,7 +5,9 @@
  *
  * A full year of ten symbols (5.3 M candles) takes long at today's speed: it runs only with
  * `--backtest-full`. Otherwise the ten-symbol run covers `days` and the year is extrapolated
- * from it, and the output says so (`seconds10Symbols1YearMeasured: false`).
+ * from it, and the output says so (`seconds10Symbols1YearMeasured: false`, `days10Symbols`).
+ * `peakRssMb` is that run's: a run of a day or two understates it, because the heap grows with
+ * the length of the run (BENCHMARKS.md, backtest section), so the default run covers a week.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
@@ -20,6 +22,8 @@ export interface BacktestBench {
   readonly seconds10Symbols1Year: number;
   readonly seconds10Symbols1YearMeasured: boolean;
   readonly candles10Symbols: number;
+  /** Days of candles per symbol in the ten-symbol run (365 with `--backtest-full`). */
+  readonly days10Symbols: number;
   readonly peakRssMb: number;
 }
 
@@ -58,6 +62,7 @@ export async function benchBacktest(options: { candles1Symbol: number; days10Sym
       seconds10Symbols1Year: Number(yearSeconds.toFixed(1)),
       seconds10Symbols1YearMeasured: options.full,
       candles10Symbols: multi.candles,
+      days10Symbols: perSymbol / 1440,
       peakRssMb: Math.round(multi.maxRssKb / 1024),
     };
   } finally {

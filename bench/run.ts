@@ -130,13 +130,13 @@ async function main(): Promise<void> {
   }
 
   if (wanted('backtest')) {
-    const bt = await benchBacktest({ candles1Symbol: 10_000, days10Symbols: 1, full: process.argv.includes('--backtest-full') });
+    const bt = await benchBacktest({ candles1Symbol: 10_000, days10Symbols: 7, full: process.argv.includes('--backtest-full') });
     report.backtest = bt;
     log('\nBacktest (price-drop, child process per run)');
     log('| metric | value |\n| --- | --- |');
     log(`| candles per second, 1 symbol (${bt.candles1Symbol} candles) | ${fmt(bt.candlesPerSecond, 0)} |`);
     log(`| seconds for 10 symbols x 1 year${bt.seconds10Symbols1YearMeasured ? '' : ' (extrapolated)'} | ${fmt(bt.seconds10Symbols1Year)} |`);
-    log(`| peak RSS MB (${bt.candles10Symbols} candles, 10 symbols) | ${fmt(bt.peakRssMb)} |`);
+    log(`| peak RSS MB (${bt.candles10Symbols} candles, 10 symbols x ${fmt(bt.days10Symbols)} days) | ${fmt(bt.peakRssMb)} |`);
   }
 
   if (wanted('usage') || process.argv.includes('--write-usage')) {
