@@ -89,6 +89,8 @@ export class CandleVenue implements Exchange {
   readonly #orders = new Map<string, VenueOrder>();
   readonly #open = new Set<string>();
   readonly #balances = new Map<string, DecimalString>();
+  /** The tickers of this step, made once each (the gate and the scan both ask). */
+  readonly #tickers = new Map<string, Ticker>();
   #refusals: VenueRefusal[] = [];
   #now = 0;
   #sequence = 0;
@@ -120,6 +122,7 @@ export class CandleVenue implements Exchange {
    */
   closeStep(closeTime: number, candles: ReadonlyMap<string, Candle>): VenueFill[] {
     this.#now = closeTime;
+    this.#tickers.clear();
     const fills: VenueFill[] = [];
     if (this.#open.size > 0) for (const id of [...this.#open]) {
       const entry = this.#orders.get(id)!;
@@ -174,10 +177,25 @@ export class CandleVenue implements Exchange {
 
   /** The ticker `fetchTickers` gives for `symbol` now; undefined when its candle is missing at this step (a gap). */
   tickerOf(symbol: string): Ticker | undefined {
+    const made = this.#tickers.get(symbol);
+    if (made) return made;
     const last = this.#history.get(symbol)?.at(-1);
     if (!last || last.openTime + this.#settings.timeframeMs !== this.#now) return undefined;
-    const volume = this.#dayVolume.get(symbol)?.sum ?? 0;
-    return { symbol, bid: last.close, ask: last.close, last: last.close, volume: decimal(volume), timestamp: this.#now };
+    const sum = this.#dayVolume.get(symbol)?.sum ?? 0;
+    // The volume's text is made when first read: the scan gate asks every ticker, the scan few.
+    let volume: DecimalString | undefined;
+    const ticker: Ticker = {
+      symbol,
+      bid: last.close,
+      ask: last.close,
+      last: last.close,
+      get volume() {
+        return (volume ??= decimal(sum));
+      },
+      timestamp: this.#now,
+    };
+    this.#tickers.set(symbol, ticker);
+    return ticker;
   }
 
   async fetchCandles(symbol: string, limit: number): Promise<Candle[]> {

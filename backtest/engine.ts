@@ -32,7 +32,7 @@ import type { CandleGap } from './data/candle-file.js';
 import { readStepBatches, type DataSetFile } from './data/data-set.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
 import { PaperVenue } from './paper-venue.js';
-import { ScanGate } from './scan-gate.js';
+import { ScanGate, type GatePlan, type GateState } from './scan-gate.js';
 import type { QuoteSource } from './replay-market.js';
 import { MemoryAccountStore, MemoryAuditLog, MemoryControlStore, MemoryLockService, MemoryOrderStore, MemoryQueue, MemoryTunablesStore, SimulatedClock } from './memory-ports.js';
 import { CandleThinner } from './report/candle-thinner.js';
@@ -89,6 +89,8 @@ export interface BacktestSettings {
    * every slot: the reference the gate is tested against. @default true
    */
   readonly gate?: boolean;
+  /** Sees what the gate made of every slot after the first: scanned, idle (no scan) or a repeat of the last scan's blocks. */
+  readonly onGate?: (kind: GatePlan['kind']) => void;
 }
 
 export interface BacktestOutcome {
@@ -202,8 +204,10 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const firstOpen = new Map<string, DecimalString>();
   const lastClose = new Map<string, DecimalString>();
   // The paper exchange fills on arrival and prices from its own quotes: its slots are all scanned.
-  const gate = settings.gate !== false && venue instanceof CandleVenue && !settings.scan.pairList ? new ScanGate(resolved, symbols, settings.rules) : undefined;
+  const gate = settings.gate !== false && venue instanceof CandleVenue && !settings.scan.pairList ? new ScanGate(resolved, symbols, settings.rules, CANDLE_MS, settings.scan.staleDataSeconds * 1000) : undefined;
   const tickerOf = (symbol: string) => (venue instanceof CandleVenue ? venue.tickerOf(symbol) : undefined);
+  /** What the gate reads of the state at the close `now`. */
+  const gateState = (now: number): GateState => ({ book: accounts.peek(quote), inFlight: orders.followedCount > 0 || Object.keys(tunables.riskState.pendingEntries ?? {}).length > 0, paused: control.pause.paused, tickerOf, risk: tunables.riskState, now });
   let scanned = false;
   let valuation: EquityValuation | undefined;
   const lastCloseNum = new Map<string, number>();
@@ -254,14 +258,20 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
         rejected.push({ time: new Date(refusal.time).toISOString(), symbol: refusal.symbol, strategy: order?.strategy ?? 'unknown', side: refusal.side, reason: refusal.reason });
       }
     }
-    // 3. The scan of this slot, unless it provably does nothing (the first slot is always scanned).
-    const inFlight = orders.followedCount > 0 || Object.keys(tunables.riskState.pendingEntries ?? {}).length > 0;
-    if (!gate || !scanned || gate.mayAct(step.candles.keys(), { book: accounts.peek(quote), inFlight, paused: control.pause.paused, tickerOf })) {
+    // 3. The scan of this slot, unless it provably does nothing or provably blocks again what the
+    //    last scan blocked (then those blocks are reported again). The first slot is always scanned.
+    const plan = gate && scanned ? gate.plan(step.candles.keys(), gateState(closeTime)) : undefined;
+    if (plan) settings.onGate?.(plan.kind);
+    if (plan?.kind === 'repeat') {
+      for (const b of plan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
+    } else if (plan?.kind !== 'idle') {
       scanned = true;
+      gate?.beforeScan(gateState(closeTime));
       const scan = await scanMarket(scanDeps, { slot: clock.now(), dryRun: false });
       settings.onIntents?.(scan.intents);
       for (const b of scan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
       // 4. The executor takes the slot's intents.
+      const sent = queue.size;
       for (const intent of queue.drain()) {
         const result = await executeIntent(executeDeps, intent);
         if (result.outcome === 'rejected' || result.outcome === 'expired') {
@@ -271,6 +281,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
       // A venue that fills on arrival (the paper exchange) filled them now.
       const arrived = venue.takeFills();
       if (arrived.length > 0) await recordFills(arrived);
+      gate?.scanned(gateState(closeTime), sent, scan.blocked);
     }
     // 5. Equity at the closes.
     const book = accounts.peek(quote);

@@ -203,6 +203,10 @@ export class MemoryQueue implements IntentQueue {
   async send(intents: readonly Intent[]): Promise<void> {
     this.#waiting.push(...intents);
   }
+  /** Intents waiting. */
+  get size(): number {
+    return this.#waiting.length;
+  }
   drain(): Intent[] {
     const out = this.#waiting;
     this.#waiting = [];

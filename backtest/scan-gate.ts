@@ -17,16 +17,29 @@
  * While nothing priced is held equity does not move, so the risk record a later scan writes is
  * the one the skipped scans would have led to. The gated and the ungated engine give byte-identical reports (test/unit/backtest/scan-gate.test.ts).
  *
+ * A slot whose scan would provably repeat (part of) the last scan's outcome is not scanned either,
+ * and the last scan's blocks of the entries predicted now are reported for it again (`plan`
+ * returns them). The last scan must have sent nothing and blocked only entries, exactly the gate's
+ * own prediction for that slot (the scan's `firstDecision` over the same evaluators); and since
+ * then nothing it read may have changed: the same book (positions, funds, reservations: the
+ * record is immutable, so the same object), the same risk record, no cooldown ended, nothing in
+ * flight, no pause, the same dust among the held positions, and no entry predicted now that it
+ * did not block. An entry's block then has the same reason: it reads the book, the cooldowns, the
+ * pause, the limits and the market rules, no other blocked entry, and prices only through the
+ * total exposure limit, so while that limit is on (or the daily loss or drawdown limit is)
+ * nothing repeats.
+ *
  * Nothing is decided here: a "maybe" only means the scan runs.
  */
 import type { AccountBook } from '../shared/domain/account.js';
 import { dustTest } from '../shared/domain/entry-limits.js';
 import type { Candle, MarketRules, Ticker } from '../shared/domain/market.js';
 import { isZero } from '../shared/domain/money.js';
-import { isOpen, protectiveLevels } from '../shared/domain/protections.js';
+import { checkTicker } from '../shared/domain/market-validation.js';
+import { cooldownEnd, isOpen, protectiveLevels, type RiskState } from '../shared/domain/protections.js';
 import type { Position } from '../shared/domain/position.js';
 import type { StrategyEvaluator } from '../shared/domain/strategies/strategy.js';
-import type { ResolvedScanSettings } from '../shared/use-cases/scan-market.js';
+import { firstDecision, type Blocked, type ResolvedScanSettings } from '../shared/use-cases/scan-market.js';
 
 /** What the gate reads of the backtest's state at one slot. */
 export interface GateState {
@@ -36,7 +49,14 @@ export interface GateState {
   readonly paused: boolean;
   /** The ticker the scan would get for a symbol (undefined: none this slot, so nothing to decide). */
   readonly tickerOf: (symbol: string) => Ticker | undefined;
+  /** The risk record as the scan would read it. */
+  readonly risk: RiskState;
+  /** The slot's time (the close), epoch ms. */
+  readonly now: number;
 }
+
+/** What a slot needs: nothing, a scan, or the last scan's blocked signals again. */
+export type GatePlan = { readonly kind: 'idle' } | { readonly kind: 'scan' } | { readonly kind: 'repeat'; readonly blocked: readonly Blocked[] };
 
 /** The scan's per-position rules, prepared once per position record (records are immutable). */
 interface PreparedPosition {
@@ -45,46 +65,172 @@ interface PreparedPosition {
   readonly exit: ReturnType<typeof protectiveLevels>;
 }
 
+/** The entries the gate predicts for a slot (symbol and strategy, in scan order), and the dust among the held positions. */
+interface Prediction {
+  readonly book: AccountBook | null;
+  readonly entries: readonly string[];
+  readonly dust: string;
+}
+
+/** A scan that blocked entries and did nothing else, with what it read. */
+interface BlockedScan {
+  readonly book: AccountBook | null;
+  readonly risk: RiskState;
+  readonly dust: string;
+  /** Its blocked entries by symbol and strategy. */
+  readonly blocked: ReadonlyMap<string, Blocked>;
+  /** When the first of its cooldowns ends (epoch ms): a block may change then. */
+  readonly until: number;
+}
+
+const SCAN: GatePlan = { kind: 'scan' };
+const IDLE: GatePlan = { kind: 'idle' };
+
 export class ScanGate {
   readonly #positions = new WeakMap<Position, PreparedPosition>();
-  readonly #evaluators = new Map<string, readonly StrategyEvaluator[]>();
+  readonly #evaluators = new Map<string, readonly { readonly name: string; readonly evaluator: StrategyEvaluator }[]>();
+  /** Candles each symbol's scan needs in one unbroken run (its strategies' longest lookback). */
+  readonly #needed = new Map<string, number>();
+  /** Unbroken run of candles ending with each symbol's last one, and that candle's open time. */
+  readonly #run = new Map<string, { length: number; last: number }>();
   readonly #skipWhileHeld: boolean;
+  readonly #mayRepeat: boolean;
+  #lastScan: BlockedScan | undefined;
+  #prediction: Prediction | undefined;
 
   constructor(
     readonly resolved: ResolvedScanSettings,
     readonly symbols: readonly string[],
     readonly rules: Readonly<Record<string, MarketRules>>,
+    /** The candles' period, ms. */
+    readonly timeframeMs: number,
+    /** The scan's ticker freshness limit, ms. */
+    readonly maxTickerAgeMs: number,
   ) {
     for (const symbol of symbols) {
-      this.#evaluators.set(symbol, resolved.strategies.filter((s) => s.enabledFor(symbol)).map((s) => s.strategy.evaluator()));
+      const enabled = resolved.strategies.filter((s) => s.enabledFor(symbol));
+      this.#evaluators.set(symbol, enabled.map((s) => ({ name: s.strategy.name, evaluator: s.strategy.evaluator() })));
+      this.#needed.set(symbol, Math.max(0, ...enabled.map((s) => s.strategy.candlesNeeded)));
     }
     this.#skipWhileHeld = isZero(resolved.protections.maxDailyLoss) && isZero(resolved.protections.maxDrawdownPercent);
+    this.#mayRepeat = this.#skipWhileHeld && isZero(resolved.protections.maxTotalExposure);
   }
 
   /** A candle of `symbol` has closed (every candle, in order, startup candles included). */
   push(symbol: string, candle: Candle): void {
-    for (const evaluator of this.#evaluators.get(symbol) ?? []) evaluator.push(candle);
+    const evaluators = this.#evaluators.get(symbol);
+    if (evaluators) for (const { evaluator } of evaluators) evaluator.push(candle);
+    const run = this.#run.get(symbol);
+    if (!run) this.#run.set(symbol, { length: 1, last: candle.openTime });
+    else {
+      run.length = candle.openTime - run.last === this.timeframeMs ? run.length + 1 : 1;
+      run.last = candle.openTime;
+    }
   }
 
-  /** Whether the scan of this slot may do anything; false only when it provably does nothing. */
-  mayAct(symbolsThisSlot: Iterable<string>, state: GateState): boolean {
-    if (state.inFlight || state.paused) return true;
-    if (!this.#skipWhileHeld && equityMoves(state.book)) return true;
+  /**
+   * What this slot needs: `idle` when its scan provably does nothing, `repeat` when it provably
+   * blocks what the last scan blocked and does nothing else, else `scan`.
+   */
+  plan(symbolsThisSlot: Iterable<string>, state: GateState): GatePlan {
+    this.#prediction = undefined;
+    if (state.inFlight || state.paused) return SCAN;
+    if (!this.#skipWhileHeld && equityMoves(state.book)) return SCAN;
+    const last = this.#lastScan;
+    const repeatable = this.#mayRepeat && last !== undefined && last.book === state.book && last.risk === state.risk && state.now < last.until;
+    let signal = false;
     for (const symbol of symbolsThisSlot) {
       const evaluators = this.#evaluators.get(symbol);
-      if (!evaluators) return true;
+      if (!evaluators) return SCAN;
       const ticker = state.tickerOf(symbol);
       if (!ticker) continue;
       const position = state.book?.positions[symbol];
       const prepared = position ? this.#prepared(symbol, position) : undefined;
       if (position && prepared?.open && !prepared.dust(ticker.bid)) {
-        if (prepared.exit(ticker)) return true;
-        for (const evaluator of evaluators) if (evaluator.decide(ticker, position)) return true;
+        // A held position's exit is never repeated: any exit signal means a scan.
+        if (prepared.exit(ticker)) return SCAN;
+        // The scan asks a held position's strategies for a sell only.
+        for (const { evaluator } of evaluators) if (evaluator.decide(ticker, position)?.side === 'sell') return SCAN;
       } else {
-        for (const evaluator of evaluators) if (evaluator.decide(ticker, undefined)) return true;
+        for (const { evaluator } of evaluators) {
+          if (evaluator.decide(ticker, undefined)) {
+            if (!repeatable) return SCAN;
+            signal = true;
+            break;
+          }
+        }
       }
     }
-    return false;
+    if (!signal) return IDLE;
+    const prediction = this.#predict(state);
+    // Each entry's block reads no other entry's while all are blocked: any of the last scan's
+    // blocked entries, alone or with others of them, is blocked again for the same reason.
+    if (prediction && last && prediction.dust === last.dust && prediction.entries.every((key) => last.blocked.has(key))) {
+      return { kind: 'repeat', blocked: prediction.entries.map((key) => last.blocked.get(key)!) };
+    }
+    return SCAN;
+  }
+
+  /**
+   * Before a scan of this slot (after `plan` said scan): keeps what the gate predicts, so that
+   * `scanned` can tell whether the scan did exactly that.
+   */
+  beforeScan(state: GateState): void {
+    this.#prediction = this.#mayRepeat && !state.inFlight && !state.paused ? this.#predict(state) : undefined;
+  }
+
+  /**
+   * The scan of this slot and its executor run are over: `intents` sent, `blocked` signals. A scan
+   * that sent nothing and blocked exactly the predicted entries may be repeated by later slots.
+   */
+  scanned(state: GateState, intents: number, blocked: readonly Blocked[]): void {
+    const prediction = this.#prediction;
+    this.#prediction = undefined;
+    this.#lastScan = undefined;
+    if (!prediction || prediction.book !== state.book || intents > 0 || blocked.length === 0) return;
+    const keys = blocked.map((b) => (b.side === 'buy' ? entryKey(b.symbol, b.strategy) : ''));
+    if (keys.length !== prediction.entries.length || keys.some((key, i) => key !== prediction.entries[i])) return;
+    let until = Infinity;
+    for (const at of Object.values(state.risk.cooldowns)) {
+      const end = cooldownEnd(at, this.resolved.protections);
+      if (end > state.now && end < until) until = end;
+    }
+    this.#lastScan = { book: state.book, risk: state.risk, dust: prediction.dust, blocked: new Map(blocked.map((b, i) => [keys[i]!, b])), until };
+  }
+
+  /**
+   * The entries the scan of this slot makes (before its protections), when they are certain: every
+   * held position has a valid ticker, none exits; undefined otherwise. An entry needs a valid
+   * ticker and an unbroken run of the candles its strategies need, as the scan's candle checks do.
+   */
+  #predict(state: GateState): Prediction | undefined {
+    const now = new Date(state.now);
+    const valid = (symbol: string) => {
+      const ticker = state.tickerOf(symbol);
+      return ticker && checkTicker(ticker, now, this.maxTickerAgeMs).ok ? ticker : undefined;
+    };
+    const dust: string[] = [];
+    for (const [symbol, position] of Object.entries(state.book?.positions ?? {})) {
+      const prepared = this.#prepared(symbol, position);
+      if (!prepared.open) continue;
+      const ticker = valid(symbol);
+      if (!ticker || !this.#evaluators.has(symbol)) return undefined;
+      const isDust = prepared.dust(ticker.bid);
+      dust.push(`${symbol}${isDust ? '-' : '+'}`);
+      if (!isDust && (prepared.exit(ticker) || firstDecision(this.#evaluators.get(symbol)!, (e) => e.evaluator.decide(ticker, position), 'sell'))) return undefined;
+    }
+    const entries: string[] = [];
+    for (const symbol of this.symbols) {
+      const position = state.book?.positions[symbol];
+      const prepared = position ? this.#prepared(symbol, position) : undefined;
+      if (prepared?.open && !prepared.dust(state.tickerOf(symbol)?.bid ?? '0')) continue;
+      const run = this.#run.get(symbol);
+      const ticker = state.tickerOf(symbol);
+      if (!ticker || !run || run.length < this.#needed.get(symbol)! || run.last + this.timeframeMs !== state.now) continue;
+      const entry = firstDecision(this.#evaluators.get(symbol)!, (e) => e.evaluator.decide(ticker, undefined), 'buy');
+      if (entry && valid(symbol)) entries.push(entryKey(symbol, entry.strategy));
+    }
+    return { book: state.book, entries, dust: dust.join(',') };
   }
 
   #prepared(symbol: string, position: Position): PreparedPosition {
@@ -95,6 +241,10 @@ export class ScanGate {
     }
     return prepared;
   }
+}
+
+function entryKey(symbol: string, strategy: string): string {
+  return `${symbol}\u0000${strategy}`;
 }
 
 /** Whether the book's equity depends on prices: it holds a position (dust included) or a fee-asset holding. */

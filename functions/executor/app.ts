@@ -305,6 +305,9 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     }
   };
 
+  // The start heartbeat is written beside the work, not as a round trip before the order
+  // (PERF-2): every intent is idempotent, so a failed heartbeat that fails the invocation after
+  // the work costs a retry, answered from the orders.
   return withStack('executor', c, ExecutorEventSchema, async (event, context) => {
     limitsThisInvocation = undefined;
     if ('intent' in event) return run(event.intent, context);
@@ -322,7 +325,7 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     // set above still apply because the event source then deletes nothing.
     if (failure !== undefined) throw failure instanceof FullBatchFailureError ? firstCause(failure) : failure;
     return response as SQSBatchResponse;
-  });
+  }, { heartbeatAlongside: true });
 }
 
 /** The error of the first failed record of a batch that failed entirely: a coded error in the logs. */

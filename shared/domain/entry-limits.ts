@@ -51,8 +51,13 @@ export interface EntryLimitBreach {
 
 /** Whether a position is dust: it cannot be sold under the market's limits (RISK-9). */
 export function isDust(position: Position, rules: MarketRules | undefined, price: DecimalString): boolean {
-  return dustTest(position, rules)(price);
+  let prepared = preparedDust.get(position);
+  if (!prepared || prepared.rules !== rules) preparedDust.set(position, (prepared = { rules, test: dustTest(position, rules) }));
+  return prepared.test(price);
 }
+
+/** The dust test of each position record for the market rules last asked with (both immutable): a position scanned again is not prepared again. */
+const preparedDust = new WeakMap<Position, { readonly rules: MarketRules | undefined; readonly test: (price: DecimalString) => boolean }>();
 
 /** Relative margin between a notional and the minimum, as numbers, beyond which no decimal check is needed. */
 const NUMERIC_MARGIN = 1e-9;

@@ -33,7 +33,36 @@ const positive = z
   .refine((s) => !DECIMAL.test(s) || dec(s).gt(0), 'must be > 0');
 const nonNegative = z.string().regex(DECIMAL, 'must be a decimal string');
 
-const TickerSchema = z.object({
+/**
+ * The same checks as the schemas below, as plain predicates: a well-formed value (what every
+ * exchange adapter returns) is accepted without the schema's per-field overhead, and anything
+ * else goes through the schema for its error message. A decimal string matching the pattern is
+ * > 0 exactly when it has a non-zero digit. test/unit/market-validation-fast.test.ts holds them to
+ * the schemas.
+ */
+const NON_ZERO_DIGIT = /[1-9]/;
+const isPositive = (v: unknown): v is string => typeof v === 'string' && DECIMAL.test(v) && NON_ZERO_DIGIT.test(v);
+const isNonNegative = (v: unknown): v is string => typeof v === 'string' && DECIMAL.test(v);
+// z.number().int() accepts safe integers only.
+const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
+
+/** `TickerSchema.parse(raw)` for a well-formed ticker (the same fields, unknown ones dropped); undefined otherwise. */
+export function wellFormedTicker(raw: unknown): Ticker | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { symbol, bid, ask, last, volume, timestamp } = raw as Record<string, unknown>;
+  if (typeof symbol !== 'string' || symbol.length < 3 || !isPositive(bid) || !isPositive(ask) || !isPositive(last) || !isNonNegative(volume) || !isPositiveInt(timestamp)) return undefined;
+  return { symbol, bid, ask, last, volume, timestamp };
+}
+
+/** `CandleSchema.parse(raw)` for a well-formed candle (the same fields, unknown ones dropped); undefined otherwise. */
+export function wellFormedCandle(raw: unknown): Candle | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const { openTime, open, high, low, close, volume } = raw as Record<string, unknown>;
+  if (!isPositiveInt(openTime) || !isPositive(open) || !isPositive(high) || !isPositive(low) || !isPositive(close) || !isNonNegative(volume)) return undefined;
+  return { openTime, open, high, low, close, volume };
+}
+
+export const TickerSchema = z.object({
   symbol: z.string().min(3),
   bid: positive,
   ask: positive,
@@ -47,32 +76,38 @@ export type TickerCheck = { ok: true; ticker: Ticker } | { ok: false; rejection:
 
 export function checkTicker(raw: unknown, now: Date, maxAgeMs: number): TickerCheck {
   const symbol = typeof raw === 'object' && raw !== null && 'symbol' in raw ? String((raw as { symbol: unknown }).symbol) : '?';
-  const parsed = TickerSchema.safeParse(raw);
-  if (!parsed.success) {
-    return { ok: false, rejection: { symbol, reason: `invalid ticker: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join(', ')}` } };
+  let t = wellFormedTicker(raw);
+  if (!t) {
+    const parsed = TickerSchema.safeParse(raw);
+    if (!parsed.success) {
+      return { ok: false, rejection: { symbol, reason: `invalid ticker: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join(', ')}` } };
+    }
+    t = parsed.data;
   }
-  const t = parsed.data;
-  // Each number parsed once: this runs for every symbol of every scan.
-  const bid = dec(t.bid);
-  const ask = dec(t.ask);
-  const last = dec(t.last);
-  if (bid.gt(ask)) return { ok: false, rejection: { symbol, reason: `crossed book: bid ${t.bid} > ask ${t.ask}` } };
-  if (ask.minus(bid).div(ask).gt(MAX_SPREAD_FRACTION)) {
-    return { ok: false, rejection: { symbol, reason: `spread wider than ${MAX_SPREAD_FRACTION} of the ask` } };
+  // One price for bid, ask and last (equal strings): no spread, last at the mid, nothing to compute.
+  if (t.bid !== t.ask || t.ask !== t.last) {
+    // Each number parsed once: this runs for every symbol of every scan.
+    const bid = dec(t.bid);
+    const ask = dec(t.ask);
+    const last = dec(t.last);
+    if (bid.gt(ask)) return { ok: false, rejection: { symbol, reason: `crossed book: bid ${t.bid} > ask ${t.ask}` } };
+    if (ask.minus(bid).div(ask).gt(MAX_SPREAD_FRACTION)) {
+      return { ok: false, rejection: { symbol, reason: `spread wider than ${MAX_SPREAD_FRACTION} of the ask` } };
+    }
+    const mid = bid.plus(ask).div(2);
+    const band = mid.times(MAX_LAST_DEVIATION_FRACTION);
+    if (last.lt(bid.minus(band)) || last.gt(ask.plus(band))) {
+      return { ok: false, rejection: { symbol, reason: `last ${t.last} far outside the book ${t.bid}/${t.ask}` } };
+    }
   }
-  const mid = bid.plus(ask).div(2);
-  const band = mid.times(MAX_LAST_DEVIATION_FRACTION);
-  if (last.lt(bid.minus(band)) || last.gt(ask.plus(band))) {
-    return { ok: false, rejection: { symbol, reason: `last ${t.last} far outside the book ${t.bid}/${t.ask}` } };
-  }
-  if (dec(t.volume).lte(0)) return { ok: false, rejection: { symbol, reason: 'no volume in 24 h (market halted?)' } };
+  if (!NON_ZERO_DIGIT.test(t.volume)) return { ok: false, rejection: { symbol, reason: 'no volume in 24 h (market halted?)' } };
   const age = now.getTime() - t.timestamp;
   if (age > maxAgeMs) return { ok: false, rejection: { symbol, reason: `stale: ${Math.round(age / 1000)} s old` } };
   if (age < -MAX_FUTURE_SKEW_MS) return { ok: false, rejection: { symbol, reason: 'timestamp in the future' } };
   return { ok: true, ticker: t };
 }
 
-const CandleSchema = z.object({
+export const CandleSchema = z.object({
   openTime: z.number().int().positive(),
   open: positive,
   high: positive,
@@ -90,11 +125,14 @@ export type CandleCheck = { ok: true; candles: Candle[] } | { ok: false; reason:
 export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: number, needed = 1, timeframeMs = CANDLE_MS): CandleCheck {
   const candles: Candle[] = [];
   for (const c of raw) {
-    const parsed = CandleSchema.safeParse(c);
-    if (!parsed.success) {
-      return { ok: false, reason: `invalid candle: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join(', ')}` };
+    let k = wellFormedCandle(c);
+    if (!k) {
+      const parsed = CandleSchema.safeParse(c);
+      if (!parsed.success) {
+        return { ok: false, reason: `invalid candle: ${parsed.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join(', ')}` };
+      }
+      k = parsed.data;
     }
-    const k = parsed.data;
     // Numbers keep the order of the decimals they round (a double strictly above another means
     // the decimal is too), so a high strictly above and a low strictly below the body need no
     // decimal check; equal numbers are compared exactly.

@@ -424,6 +424,26 @@ export function claimOrder(
   };
 }
 
+/**
+ * The claim of an intent that goes ahead: the order is first written already SUBMITTING (one
+ * state write before the exchange call instead of two; execute-intent.ts, CLAIM_SUBMITTING). Its
+ * records: `intent.accepted`, written BEFORE the claim (it names the state the claim writes, so
+ * the state change is audited ahead, AUDIT_ORDER), and `order.submitting`, the announcement of
+ * the send, written beside the claim. The claim's summary event counts as the first attempt
+ * (the re-send grace starts there).
+ */
+export function claimForSending(draft: OrderDraft, at: Date): { readonly next: OrderRecord; readonly accepted: OrderAuditEntry; readonly submitting: OrderAuditEntry } {
+  const next = created(draft, at, 'SUBMITTING', 'Claimed', undefined);
+  return {
+    next,
+    accepted: {
+      type: 'intent.accepted',
+      data: { intentId: next.intentId, orderId: next.id, strategy: next.strategy, side: next.side, amount: next.amount, state: next.state, ...(next.limitPrice ? { limitPrice: next.limitPrice } : {}), reserve: next.reservedQuote },
+    },
+    submitting: { type: 'order.submitting', data: { orderId: next.id, amount: next.amount, limitPrice: next.limitPrice } },
+  };
+}
+
 /** An order found on the exchange with our client order id prefix, taken into the books as UNKNOWN (REC-3). */
 export function adoptOrder(draft: OrderDraft, at: Date): OrderRecord {
   return created(draft, at, 'UNKNOWN', 'Adopted', draft.reason);

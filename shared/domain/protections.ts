@@ -107,8 +107,16 @@ export function protectiveExit(
   ticker: Ticker,
   settings: Pick<ProtectionSettings, 'stopLossPercent' | 'takeProfitPercent'>,
 ): { readonly protection: ExitProtection; readonly reason: string } | null {
-  return protectiveLevels(position, settings)(ticker);
+  let prepared = preparedLevels.get(position);
+  if (prepared?.settings !== settings) preparedLevels.set(position, (prepared = { settings, levels: protectiveLevels(position, settings) }));
+  return prepared.levels(ticker);
 }
+
+/**
+ * The levels of each position record for the settings object last asked with (records and
+ * settings are immutable): a position scanned again is not prepared again.
+ */
+const preparedLevels = new WeakMap<Position, { readonly settings: object; readonly levels: ReturnType<typeof protectiveLevels> }>();
 
 /** Relative margin between the bid and a level, as numbers, beyond which no decimal check is needed. */
 const NUMERIC_MARGIN = 1e-9;
@@ -204,7 +212,7 @@ export function entryBlock(check: EntryCheck): string | null {
   if (exposure.buying.has(symbol)) return 'a buy is already in flight';
   const cooledAt = check.risk.cooldowns[symbol];
   if (cooledAt !== undefined) {
-    const until = Date.parse(cooledAt) + settings.cooldownSeconds * 1000;
+    const until = cooldownEnd(cooledAt, settings);
     if (check.now.getTime() < until) return `cooldown after exit until ${new Date(until).toISOString()}`;
   }
   if (exposure.openPositions >= settings.maxOpenPositions && exposure.bySymbol[symbol] === undefined) {
@@ -222,6 +230,11 @@ export function entryBlock(check: EntryCheck): string | null {
     return `order ${quoteAmount} below min notional ${check.rules.minNotional}`;
   }
   return null;
+}
+
+/** When a cooldown recorded at `at` (an exit's ISO time) ends, epoch ms: entries of its symbol wait until then. */
+export function cooldownEnd(at: string, settings: Pick<ProtectionSettings, 'cooldownSeconds'>): number {
+  return Date.parse(at) + settings.cooldownSeconds * 1000;
 }
 
 /** Why an exit of `qty` at `bid` may not be sent (dust, exit already in flight), or null. */
@@ -250,7 +263,7 @@ export function assessRisk(
   const dayStartEquity = state.day === day && state.dayStartEquity !== undefined ? state.dayStartEquity : equity;
   const peakEquity = state.peakEquity !== undefined && dec(state.peakEquity).gte(equity) ? state.peakEquity : equity;
   const cooldowns = Object.fromEntries(
-    Object.entries(state.cooldowns).filter(([, at]) => now.getTime() - Date.parse(at) < settings.cooldownSeconds * 1000),
+    Object.entries(state.cooldowns).filter(([, at]) => now.getTime() < cooldownEnd(at, settings)),
   );
   const next: RiskState = { peakEquity, day, dayStartEquity, cooldowns, ...(state.lastSlot === undefined ? {} : { lastSlot: state.lastSlot }) };
 

@@ -63,13 +63,23 @@ export interface StackOptions<TEvent> {
    * the heartbeat: an event they refuse (a coded ValidationError) changes nothing.
    */
   readonly check?: (event: TEvent) => void;
+  /**
+   * Write the start heartbeat beside the work instead of before it (the executor: it is not a
+   * round trip between the intent and the order, PERF-2). It is awaited before the invocation
+   * ends, and a failed write still fails the invocation (HLT-5); only the work has run by then,
+   * which suits a handler whose work is idempotent (a retried intent is answered from its order).
+   * @default false (written before the work; a failed write stops it)
+   */
+  readonly heartbeatAlongside?: boolean;
 }
 
 interface HeartbeatInternal {
   startedAt?: number;
+  /** The start heartbeat written beside the work (`heartbeatAlongside`). */
+  started?: Promise<void>;
 }
 
-function heartbeat(job: JobName, deps: StackDeps): MiddlewareObj<unknown, unknown, Error, Context> {
+function heartbeat(job: JobName, deps: StackDeps, alongside: boolean): MiddlewareObj<unknown, unknown, Error, Context> {
   const { logger } = deps.observability;
   const record = (outcome: 'success' | 'failure', startedAt: number, errorCode?: string) => {
     const durationMs = deps.clock.now().getTime() - startedAt;
@@ -78,21 +88,30 @@ function heartbeat(job: JobName, deps: StackDeps): MiddlewareObj<unknown, unknow
   };
   return {
     before: async (request) => {
+      const internal = request.internal as HeartbeatInternal;
       const startedAt = deps.clock.now().getTime();
-      (request.internal as HeartbeatInternal).startedAt = startedAt;
-      await deps.heartbeats.recordStart(job, new Date(startedAt));
+      internal.startedAt = startedAt;
+      const started = deps.heartbeats.recordStart(job, new Date(startedAt));
+      if (!alongside) return started;
+      // Observed in `after` or `onError`, whichever ends the invocation.
+      started.catch(() => undefined);
+      internal.started = started;
     },
     after: async (request) => {
-      const startedAt = (request.internal as HeartbeatInternal).startedAt ?? deps.clock.now().getTime();
+      const internal = request.internal as HeartbeatInternal;
+      await internal.started;
+      const startedAt = internal.startedAt ?? deps.clock.now().getTime();
       await record('success', startedAt);
     },
     onError: async (request) => {
+      const internal = request.internal as HeartbeatInternal;
       const error = toTradewardenError(request.error);
       logger.error('invocation failed', { error: error.toJSON(), cause: error.cause instanceof Error ? error.cause.message : undefined });
-      const startedAt = (request.internal as HeartbeatInternal).startedAt;
+      const startedAt = internal.startedAt;
       // Only an invocation that got past parsing touched state; a bad event changes nothing.
       if (startedAt !== undefined) {
         try {
+          await internal.started?.catch((startError: unknown) => logger.error('start heartbeat could not be written', { error: String(startError) }));
           await record('failure', startedAt, error.code);
         } catch (writeError) {
           logger.error('failure heartbeat could not be written', { error: String(writeError) });
@@ -122,7 +141,7 @@ export function withStack<TEvent, TResult>(
     .use(publishMetrics(metrics));
   if (tracing) stack.use(tracing.middleware);
   // Parse before the heartbeat: a bad event fails before any state is written.
-  return stack.use(parseEvent(schema, `${job} event`, options.check)).use(heartbeat(job, deps));
+  return stack.use(parseEvent(schema, `${job} event`, options.check)).use(heartbeat(job, deps, options.heartbeatAlongside ?? false));
 }
 
 /** Writes the invocation's EMF blob on success and on failure, when it holds any metric. */

@@ -12,28 +12,44 @@
  * 3. Check the kill switch; an unreadable pause record fails the invocation (fail closed). A
  *    pause of entries only (the drift halt, RISK-8) refuses buys and lets exits through.
  * 4. The symbol lease; every write below is fenced by its token.
- * 5. Claim: create the order NEW with a conditional put (only one executor wins), with amount and
- *    price rounded and checked against the market's limits (EXE-6, size-order.ts).
- * 6. Reserve budget (EXE-7), then record SUBMITTING, BEFORE the exchange is called (EXE-2).
- *    CLAIM_AND_RESERVE: a new order's reservation is written in the same round trip as its
- *    claim. A reservation is keyed by the order id, so one made beside a claim that lost is a
- *    no-op or stands for the stored order (released from the book's own amount when it ends),
- *    and one a crash left without an order is taken over by the redelivery (a no-op) or given
- *    back by the reconciler's bounded-age sweep of reservations without a live order.
- *    An entry (a buy) is checked against the risk limits in the same conditional write of the
- *    account book that reserves its budget (EXE-13, domain/entry-limits.ts): one that would break
- *    a limit is recorded REJECTED with the limit's name and reserves nothing. Exits are never
- *    checked against entry limits.
- * 7. Send with the client order id derived from the intent id. A resumed order (SUBMITTING or
- *    UNKNOWN) is first looked up by client order id and re-sent only when the exchange says it
- *    does not have it AND the last attempt is older than `resendGraceMs` (EXE-3, see below);
- *    the exchange rejects a duplicate client order id anyway.
+ * 5. Claim (claim-intent.ts, CLAIM_SUBMITTING): an order that goes ahead is created already
+ *    SUBMITTING with a conditional put (only one executor wins), with amount and price rounded
+ *    and checked against the market's limits (EXE-6, size-order.ts). The intent and the order
+ *    are recorded BEFORE the exchange is called (EXE-2). One that cannot go ahead (expired,
+ *    paused, sizing refused) is created closed.
+ * 6. Reserve budget (EXE-7). CLAIM_AND_RESERVE: the reservation is written in the same round
+ *    trip as the claim. A reservation is keyed by the order id, so one made beside a claim that
+ *    lost is a no-op or stands for the stored order (released from the book's own amount when it
+ *    ends), and a claim whose run died before its reservation was written is reserved by the
+ *    redelivery before any re-send (send-order.ts, `resumed`). A refused reservation closes the
+ *    order REJECTED unsent. An entry (a buy) is checked against the risk limits in the same
+ *    conditional write of the account book that reserves its budget (EXE-13,
+ *    domain/entry-limits.ts): one that would break a limit is REJECTED with the limit's name
+ *    and reserves nothing. Exits are never checked against entry limits.
+ * 7. Send with the client order id derived from the intent id (send-order.ts). A resumed order
+ *    (SUBMITTING or UNKNOWN) is first looked up by client order id and re-sent only when the
+ *    exchange says it does not have it AND the last attempt (its claim into SUBMITTING or its
+ *    last re-send) is older than `resendGraceMs` (EXE-3, see below); the exchange rejects a
+ *    duplicate client order id anyway.
  * 7a. Immediately before every exchange call (first send and re-send alike, EXE-14) the expiry
  *    and the pause are checked again (pre-send-guard.ts): the pause is read in the same round
- *    trip as the SUBMITTING write. An order that may no longer go out is closed, not sent.
+ *    trip as the last write before the call (the reservation's record after a claim, the
+ *    SUBMITTING write before a re-send). An order that may no longer go out is closed, not sent.
  * 8. Book the result: every change of the order is an event applied by the order aggregate
  *    (domain/order-aggregate.ts) and written by order-commit.ts: fill, fees, state, release of
  *    the surplus.
+ *
+ * The happy path's round trips before the exchange call (PERF-2; bench/executor.ts counts them):
+ * 1. the first round trip (reads, the symbol lease, the stream's audit head; the handler's
+ *    heartbeat beside it);
+ * 2. `intent.accepted`: the claim's write-ahead record;
+ * 3. the claim into SUBMITTING, the reservation and `order.submitting`;
+ * 4. `budget.reserved` and the pause (and circuit) read.
+ * Why each stays: 2 before 3, as a state change is audited before it is written (AUDIT_ORDER)
+ * and the audit chain takes one append of a writer at a time (claim-intent.ts); 4 after 3, as
+ * the reservation's record follows its write and the pause is read after the reservation, as
+ * late as anything before the call (a pause that lands while the budget is reserved stops the
+ * send: test/integration/exec-expiry-pause.test.ts).
  * Failures: permanent -> REJECTED, budget released, audited, acknowledged. Transient -> thrown,
  * so the queue redelivers and finally dead-letters. Outcome unknown -> UNKNOWN, thrown.
  *
@@ -52,34 +68,35 @@
  * The handler may put Powertools Idempotency in front (functions/executor/app.ts); that only
  * saves work on duplicates and is not relied on.
  *
- * AUDIT_ORDER (OPS-4): a decision is audited BEFORE the state write that applies it (claim,
- * SUBMITTING, UNKNOWN, a re-send, a recorded fill or closure), and a step that is repeated after
- * a crash audits again. So a crash can repeat an audit record, never leave a change unaudited.
- * Where the outcome is only known afterwards (the exchange's answer, a reservation) the record
- * follows the write, and the resumed path records what it finds (`order.found`).
+ * AUDIT_ORDER (OPS-4): a decision is audited BEFORE the state write that applies it (the claim
+ * and the state it writes, UNKNOWN, a re-send, a recorded fill or closure), and a step that is
+ * repeated after a crash audits again. So a crash can repeat an audit record, never leave a
+ * change unaudited. Where the outcome is only known afterwards (the exchange's answer, a
+ * reservation) the record follows the write, and the resumed path records what it finds
+ * (`order.found`) and the reservation it makes sure of (`budget.reserved`).
  */
 import { randomUUID } from 'node:crypto';
-import { ExchangeRejectedError, ExchangeUnknownOutcomeError, ValidationError } from '../domain/errors.js';
-import type { AccountBook } from '../domain/account.js';
+import { ValidationError } from '../domain/errors.js';
 import type { EntryLimits } from '../domain/entry-limits.js';
 import { futureCreationProblem, intentExpiry, type Intent } from '../domain/intent.js';
 import { CLOCK_SKEW_ALLOWANCE_MS } from '../domain/timing.js';
 import type { FeeAmount } from '../domain/fees.js';
 import type { MarketRules } from '../domain/market.js';
-import { claimOrder, type OrderDraft } from '../domain/order-aggregate.js';
 import { clientOrderIdFor, isTerminal, type OrderRecord, type OrderState } from '../domain/order.js';
 import type { AuditLog } from '../ports/audit-log.js';
 import type { Clock } from '../ports/clock.js';
 import type { ControlStore } from '../ports/control-store.js';
-import type { Exchange, ExchangeOrder } from '../ports/exchange.js';
-import type { Lease, LockService } from '../ports/lock-service.js';
+import type { Exchange } from '../ports/exchange.js';
+import type { LockService } from '../ports/lock-service.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { OrderStore } from '../ports/order-store.js';
-import { auditStream, commitOrderEvents, exchangeFeePrices, releaseBudget, type OrderCommitDeps } from './order-commit.js';
+import { claimIntent } from './claim-intent.js';
+import { auditStream, releaseBudget } from './order-commit.js';
 import { pauseBlocks } from './pause.js';
-import { reserveBudget, type Reserved } from './reserve-budget.js';
-import { expiryBlock, pausedReason, sendBlock, type SendBlocked } from './pre-send-guard.js';
-import { isKnownSymbol, sizeOrder, unknownSymbolError, type Sized } from './size-order.js';
+import { reserveAndAudit, type Reserved } from './reserve-budget.js';
+import { expiryBlock, pausedReason } from './pre-send-guard.js';
+import { closeUnsent, commitDeps, result, send } from './send-order.js';
+import { isKnownSymbol, unknownSymbolError } from './size-order.js';
 import { firstRoundTrip, pastSubmission, type FirstRoundTrip } from './first-round-trip.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
@@ -145,19 +162,6 @@ export interface ExecutionResult {
 }
 
 
-function result(order: OrderRecord, outcome: ExecutionOutcome): ExecutionResult {
-  return {
-    intentId: order.intentId,
-    orderId: order.id,
-    state: order.state,
-    outcome,
-    ...(order.reason ? { reason: order.reason } : {}),
-    filled: order.filled,
-    cost: order.cost,
-    fees: order.fees,
-  };
-}
-
 /** What `beginIntent` read and took: the start of an execution, made ahead by the handler. */
 export interface BegunIntent {
   readonly orderId: string;
@@ -221,11 +225,11 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent, beg
     await step('before-claim');
     // A resumed order is read again under the lease: it was read while the lease was taken.
     let order = existing ? await deps.orders.get(orderId) : null;
-    /** The reservation made alongside a won claim, if any. */
+    const reserveInputs = { book: first.book, ...(first.limits ? { limits: first.limits } : {}) };
+    /** The reservation written beside this run's claim into SUBMITTING (CLAIM_SUBMITTING). */
     let reservation: Reserved | undefined;
     if (!order) {
-      const reserve = (claimedOrder: OrderRecord) => reserveBudget(deps, claimedOrder, { book: first.book, ...(first.limits ? { limits: first.limits } : {}) });
-      const claimed = await claim(deps, intent, orderId, lease, now, intentDeadline, paused ? pausedReason(pause) : undefined, first.sizing, reserve);
+      const claimed = await claimIntent(deps, { intent, orderId, lease, now, deadline: intentDeadline, pausedReason: paused ? pausedReason(pause) : undefined, sizing: first.sizing, reserveInputs });
       order = claimed.order;
       reservation = claimed.reservation;
       if (claimed.won) {
@@ -236,83 +240,28 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent, beg
     if (pastSubmission(order)) return result(order, 'already-processed');
     // The recorded expiry holds even if this delivery carries a later one.
     const deadline = order.intentExpiresAt && Date.parse(order.intentExpiresAt) < intentDeadline.getTime() ? new Date(order.intentExpiresAt) : intentDeadline;
-    /** The book as the reservation wrote it: where the fill's book write starts (one read less). */
-    let book: AccountBook | undefined;
+    const ctx = { lease, deadline, step, reserve: (o: OrderRecord) => reserveAndAudit(deps, o, reserveInputs) };
 
+    if (reservation) {
+      // 6. This run's claim: its reservation was written in the same round trip.
+      if (!reservation.ok) return await closeUnsent(deps, order, lease, { type: 'Rejected', reason: reservation.reason });
+      await step('after-reserve');
+      return await send(deps, order, ctx, 'claimed', reservation.book);
+    }
     if (order.state === 'NEW') {
+      // Claimed NEW by an earlier version of the executor: reserved here, then SUBMITTING is written.
       const blocked = expiryBlock(deps.clock, deadline) ?? (paused ? { type: 'Rejected' as const, reason: pausedReason(pause) } : null);
       if (blocked) return await closeUnsent(deps, order, lease, blocked);
-      const reserved = reservation ?? (await reserveBudget(deps, order, { book: first.book, ...(first.limits ? { limits: first.limits } : {}) }));
+      const reserved = await reserveAndAudit(deps, order, reserveInputs);
       if (!reserved.ok) return await closeUnsent(deps, order, lease, { type: 'Rejected', reason: reserved.reason });
-      book = reserved.book;
       await step('after-reserve');
+      return await send(deps, order, ctx, 'new', reserved.book);
     }
-    // From NEW: the first send. From SUBMITTING or UNKNOWN: an earlier attempt may have reached
-    // the exchange, so it is looked up first.
-    return await send(deps, order, lease, deadline, step, book);
+    // SUBMITTING or UNKNOWN: an earlier attempt may have reached the exchange; looked up first.
+    return await send(deps, order, ctx, 'resumed');
   } finally {
     await deps.locks.release(lease);
   }
-}
-
-async function claim(
-  deps: ExecuteIntentDeps,
-  intent: Intent,
-  orderId: string,
-  lease: Lease,
-  now: Date,
-  deadline: Date,
-  pausedReason: string | undefined,
-  sizing: Promise<Sized> | null,
-  reserve: (order: OrderRecord) => Promise<Reserved>,
-): Promise<{ order: OrderRecord; won: boolean; reservation?: Reserved }> {
-  const draft: OrderDraft = {
-    id: orderId,
-    intentId: intent.id,
-    correlationId: intent.correlationId ?? intent.id,
-    strategy: intent.strategy,
-    symbol: intent.symbol,
-    side: intent.side,
-    type: intent.type,
-    fence: lease.token,
-    amount: intent.amount ?? '0',
-    reservedQuote: '0',
-    createdAt: now.toISOString(),
-    intentExpiresAt: deadline.toISOString(),
-  };
-  let claimed: ReturnType<typeof claimOrder>;
-  if (now.getTime() >= deadline.getTime()) {
-    claimed = claimOrder(draft, now, { state: 'EXPIRED', reason: `intent expired at ${deadline.toISOString()}` });
-  } else if (pausedReason) {
-    claimed = claimOrder(draft, now, { state: 'REJECTED', reason: pausedReason });
-  } else {
-    const sized = await (sizing ?? sizeOrder(deps, intent, () => deps.accounts.get(deps.settings.quoteCurrency)));
-    claimed = sized.ok
-      ? claimOrder({ ...draft, amount: sized.amount, ...(sized.limitPrice ? { limitPrice: sized.limitPrice } : {}), reservedQuote: sized.reserve }, now)
-      : claimOrder(draft, now, { state: 'REJECTED', reason: sized.reason });
-  }
-  const order = claimed.next;
-  // Write-ahead audit (see AUDIT_ORDER in the module comment): the decision is recorded before
-  // the claim, so a crash right after the claim cannot leave an unaudited order.
-  for (const entry of claimed.audit) await deps.audit.append(auditStream(intent.symbol), { type: entry.type, correlationId: order.correlationId, data: entry.data }, now);
-  // A new order's reservation goes in the same round trip as its claim (CLAIM_AND_RESERVE).
-  const reserving = order.state === 'NEW' ? reserve(order) : undefined;
-  const [create, reserved] = await Promise.allSettled([deps.orders.create(order), reserving]);
-  if (create.status === 'rejected') throw create.reason;
-  if (reserved.status === 'rejected') throw reserved.reason;
-  const won = create.value;
-  if (!won) {
-    const current = await deps.orders.get(orderId);
-    if (!current) throw new Error(`order ${orderId} vanished after a lost claim`);
-    // Our own put, reported as a conditional failure: its first response was lost and the SDK's
-    // retry found the item. The order carries the fencing token of the lease that created it,
-    // and tokens are unique per acquisition, so the token tells whose it is.
-    if (current.fence === lease.token && current.createdAt === order.createdAt) return { order: current, won: true, ...(reserved.value ? { reservation: reserved.value } : {}) };
-    // Created by an earlier holder of the lease (read before this lease was taken): this run
-    // holds the lease now and carries on with the order as stored.
-    return { order: current, won: false };
-  }
-  return { order, won: true, ...(reserved.value ? { reservation: reserved.value } : {}) };
 }
 
 /**
@@ -334,128 +283,4 @@ async function releaseLeftover(deps: ExecuteIntentDeps, order: OrderRecord): Pro
     },
     at,
   );
-}
-
-async function send(
-  deps: ExecuteIntentDeps,
-  order: OrderRecord,
-  lease: Lease,
-  deadline: Date,
-  step: (name: ExecutorStep) => Promise<void>,
-  book?: AccountBook,
-): Promise<ExecutionResult> {
-  const sync = commitDeps(deps);
-  let current = order;
-  const resumed = order.state !== 'NEW';
-  let sinceLastAttemptMs: number | undefined;
-  if (resumed) {
-    // EXE-3: never re-send before asking the exchange whether it already has the order, and
-    // not before the last attempt can no longer reach it (module comment).
-    const found = await deps.exchange.fetchOrderByClientId(order.symbol, order.id);
-    if (found) {
-      // The attempt that sent it may have died before recording `order.sent`.
-      await deps.audit.append(auditStream(current.symbol), { type: 'order.found', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: found.id, status: found.status, state: current.state } }, deps.clock.now());
-      return finish(deps, current, 'Reported', found, lease, step);
-    }
-    const grace = deps.settings.resendGraceMs ?? 0;
-    const sinceLastAttempt = deps.clock.now().getTime() - lastAttemptAt(current);
-    if (sinceLastAttempt < grace) {
-      throw new ExchangeUnknownOutcomeError(`order ${current.id} is not on the exchange yet; it is sent again only if still missing ${grace} ms after the last attempt`, {
-        details: { orderId: current.id, state: current.state, sinceLastAttemptMs: sinceLastAttempt, resendGraceMs: grace },
-      });
-    }
-    sinceLastAttemptMs = sinceLastAttempt;
-  }
-  // EXE-14: the last checks before the call. The order is not on the exchange (first send, or
-  // looked up above past the grace), so one that may no longer go out is closed, not sent.
-  const expired = expiryBlock(deps.clock, deadline);
-  if (expired) return closeUnsent(deps, current, lease, expired);
-  // Records the attempt (its time starts the next grace period) and reads the pause in the same
-  // round trip, as late as anything before the call.
-  // Both settle before either failure is thrown: no write of this run outlives it. The exchange
-  // reads what the send needs (its circuit) in the same round trip.
-  deps.exchange.prepareOrder?.();
-  const [submitting, pauseRead] = await Promise.allSettled([
-    commitOrderEvents(sync, current, { type: 'Submitting', at: deps.clock.now(), ...(sinceLastAttemptMs !== undefined ? { sinceLastAttemptMs } : {}) }, lease.token),
-    deps.control.getPause(),
-  ]);
-  if (submitting.status === 'rejected') throw submitting.reason;
-  // Fail closed: an unreadable pause record fails the invocation; the order stays SUBMITTING.
-  if (pauseRead.status === 'rejected') throw pauseRead.reason;
-  current = submitting.value;
-  const pause = pauseRead.value;
-  if (!resumed) await step('after-submitting');
-  // Paused, expired, or the lease ran out (thrown): pre-send-guard.ts.
-  const blocked = sendBlock(deps.clock, current, pause, deadline, lease);
-  if (blocked) return closeUnsent(deps, current, lease, blocked, book);
-  let remote: ExchangeOrder;
-  try {
-    remote = await deps.exchange.createOrder({
-      clientOrderId: current.id,
-      symbol: current.symbol,
-      side: current.side,
-      type: current.type,
-      amount: current.amount,
-      ...(current.limitPrice ? { limitPrice: current.limitPrice } : {}),
-    });
-  } catch (error) {
-    if (error instanceof ExchangeRejectedError && error.reason === 'duplicate-client-order-id') {
-      const found = await deps.exchange.fetchOrderByClientId(current.symbol, current.id);
-      if (found) return finish(deps, current, 'Reported', found, lease, step);
-      current = await commitOrderEvents(sync, current, { type: 'OutcomeUnknown', at: deps.clock.now(), reason: 'exchange reports a duplicate but cannot find it' }, lease.token);
-      throw new ExchangeUnknownOutcomeError(`order ${current.id}: duplicate reported but not found`, { cause: error });
-    }
-    if (error instanceof ExchangeRejectedError) {
-      const closed = await commitOrderEvents(sync, current, { type: 'Rejected', at: deps.clock.now(), reason: `exchange rejected: ${error.reason}: ${error.message}` }, lease.token);
-      return result(closed, 'rejected');
-    }
-    if (error instanceof ExchangeUnknownOutcomeError) {
-      await commitOrderEvents(sync, current, { type: 'OutcomeUnknown', at: deps.clock.now(), reason: error.message }, lease.token);
-      throw error;
-    }
-    // ExchangeTransientError: nothing was created; the order stays SUBMITTING and the redelivery
-    // looks it up before re-sending. Anything else is unexpected and fails the invocation too.
-    throw error;
-  }
-  await deps.audit.append(auditStream(current.symbol), { type: 'order.sent', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: remote.id, status: remote.status } }, deps.clock.now());
-  await step('after-exchange-accepted');
-  return finish(deps, current, 'Accepted', remote, lease, step, book);
-}
-
-/**
- * When the order was last sent (its last Submitting event), so that a reconciler's "not found"
- * lookups, which also change the order, do not keep pushing the re-send grace out. An order
- * whose summary no longer holds that event falls back to its last change.
- */
-function lastAttemptAt(order: OrderRecord): number {
-  const attempt = (order.events ?? []).findLast((e) => e.type === 'Submitting');
-  return Date.parse(attempt?.at ?? order.updatedAt);
-}
-
-/**
- * Ends an order that is not on the exchange and must not be sent (EXE-14): EXPIRED or REJECTED
- * through the aggregate, which releases its reservation.
- */
-async function closeUnsent(deps: ExecuteIntentDeps, order: OrderRecord, lease: Lease, blocked: SendBlocked, book?: AccountBook): Promise<ExecutionResult> {
-  const closed = await commitOrderEvents(commitDeps(deps), order, { type: blocked.type, at: deps.clock.now(), reason: blocked.reason }, lease.token, book ? { book } : {});
-  return result(closed, blocked.type === 'Expired' ? 'expired' : 'rejected');
-}
-
-/** Books the exchange's answer to the send (`Accepted`) or to a lookup (`Reported`). */
-async function finish(
-  deps: ExecuteIntentDeps,
-  order: OrderRecord,
-  event: 'Accepted' | 'Reported',
-  remote: ExchangeOrder,
-  lease: Lease,
-  step: (name: ExecutorStep) => Promise<void>,
-  book?: AccountBook,
-): Promise<ExecutionResult> {
-  const recorded = await commitOrderEvents(commitDeps(deps), order, { type: event, at: deps.clock.now(), report: remote }, lease.token, book ? { book } : {});
-  await step('after-record');
-  return result(recorded, 'executed');
-}
-
-function commitDeps(deps: ExecuteIntentDeps): OrderCommitDeps {
-  return { orders: deps.orders, accounts: deps.accounts, audit: deps.audit, quoteCurrency: deps.settings.quoteCurrency, feePrices: exchangeFeePrices(deps.exchange, deps.settings.quoteCurrency) };
 }

@@ -1,6 +1,8 @@
 /**
  * The executor's reservation of an order's budget (EXE-7), with the risk limits of an entry
  * checked in the same conditional write of the account book (EXE-13, domain/entry-limits.ts).
+ * `reserveBudget` writes only; its record (`auditReserved`) is written by the caller, so that a
+ * new order's record can share a round trip with the pre-send checks (execute-intent.ts).
  */
 import { reserve, type AccountBook } from '../domain/account.js';
 import { entryLimitBreach, isDust, type EntryLimits } from '../domain/entry-limits.js';
@@ -52,7 +54,22 @@ export async function reserveBudget(deps: ReserveDeps, order: OrderRecord, known
     if (error instanceof InsufficientBudgetError || error instanceof RiskLimitError) return { ok: false, reason: error.message };
     throw error;
   }
-  await deps.audit.append(auditStream(order.symbol), { type: 'budget.reserved', correlationId: order.correlationId, data: { orderId: order.id, amount: order.reservedQuote, currency: deps.settings.quoteCurrency } }, deps.clock.now());
   // The book as written: the starting point of the fill's book write (one read less).
   return { ok: true, book: written };
+}
+
+/**
+ * Records the reservation (`budget.reserved`). It follows the write, as its outcome is only
+ * known then (AUDIT_ORDER); a run that dies in between leaves it to the next delivery, which
+ * makes sure of the reservation again and records it (a crash may repeat the record).
+ */
+export async function auditReserved(deps: Pick<ExecuteIntentDeps, 'audit' | 'clock' | 'settings'>, order: OrderRecord): Promise<void> {
+  await deps.audit.append(auditStream(order.symbol), { type: 'budget.reserved', correlationId: order.correlationId, data: { orderId: order.id, amount: order.reservedQuote, currency: deps.settings.quoteCurrency } }, deps.clock.now());
+}
+
+/** Reserves and, when reserved, records it: for the paths where nothing else waits on the record. */
+export async function reserveAndAudit(deps: ReserveDeps, order: OrderRecord, known: ReserveInputs = {}): Promise<Reserved> {
+  const reserved = await reserveBudget(deps, order, known);
+  if (reserved.ok) await auditReserved(deps, order);
+  return reserved;
 }

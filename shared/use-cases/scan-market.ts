@@ -403,12 +403,12 @@ async function slotDone(deps: ScanDeps, lastSlot: string | undefined, slot: stri
 }
 
 /**
- * Runs a market data fetch; if it fails, the failure is recorded as the latest scan report
- * (`failed: true`, so health shows it) and the error is rethrown (DATA-4: never made-up data).
+ * The first of `strategies` (in order) whose decision is `side`, with its reason: the decision of
+ * a symbol (a backtest's scan gate asks it of its evaluators too).
  */
-function firstDecision(
-  strategies: readonly PreparedStrategy[],
-  evaluate: (s: PreparedStrategy) => { side: 'buy' | 'sell'; reason: string } | null,
+export function firstDecision<S extends { readonly name: string }>(
+  strategies: readonly S[],
+  evaluate: (s: S) => { side: 'buy' | 'sell'; reason: string } | null,
   side: 'buy' | 'sell',
 ): { strategy: string; reason: string } | null {
   for (const s of strategies) {

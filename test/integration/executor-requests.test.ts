@@ -68,7 +68,8 @@ describe('Executor requests per intent (PERF-2)', () => {
     expect(count('PutItem', 'ACCOUNT')).toBe(3);
     // One head update for the stream (the intent's records), after its records.
     const records = (await auditRecords(runtime.containers.executor)).filter((r) => r.stream === 'symbol:ETH/USDT');
-    expect(records.map((r) => r.type)).toEqual(['intent.accepted', 'budget.reserved', 'order.submitting', 'order.sent', 'order.filled']);
+    // The claim carries SUBMITTING: `order.submitting` is written beside it, `budget.reserved` after the reservation.
+    expect(records.map((r) => r.type)).toEqual(['intent.accepted', 'order.submitting', 'budget.reserved', 'order.sent', 'order.filled']);
     expect(requests.filter((r) => r.table === 'audit' && r.operation === 'PutItem')).toHaveLength(records.length);
     expect(count('UpdateItem', 'AUDITHEAD')).toBe(1);
     expect(await runtime.containers.executor.audit.verify()).toMatchObject({ valid: true, problems: [] });

@@ -83,4 +83,46 @@ describe('Function: withStack', () => {
     await expect(handler({}, CONTEXT)).rejects.toMatchObject({ code: 'STORAGE_FAILED' });
     expect(run).not.toHaveBeenCalled();
   });
+
+  it('writes the start heartbeat beside the work when asked (executor): the work does not wait for it, the invocation does', async () => {
+    const store = new InMemoryHeartbeatStore();
+    const write = store.recordStart.bind(store);
+    let letStartLand!: () => void;
+    const startMayLand = new Promise<void>((resolve) => (letStartLand = resolve));
+    store.recordStart = async (job, at) => {
+      await startMayLand;
+      await write(job, at);
+    };
+    const s = setup(store);
+    const handler = withStack(
+      'executor',
+      s,
+      z.object({}).strict(),
+      async () => {
+        // The start heartbeat is still in flight while the work runs.
+        const beat = (await s.heartbeats.list()).find((b) => b.job === 'executor');
+        letStartLand();
+        return beat?.lastStart ?? 'start not yet written';
+      },
+      { heartbeatAlongside: true },
+    );
+    await expect(handler({}, CONTEXT)).resolves.toBe('start not yet written');
+    const beat = (await s.heartbeats.list()).find((b) => b.job === 'executor');
+    expect(beat).toMatchObject({ lastStart: '2026-05-01T12:00:00.000Z', lastOutcome: 'success' });
+  });
+
+  it('still fails the invocation with the coded error when the start heartbeat written beside the work fails', async () => {
+    const broken = new InMemoryHeartbeatStore();
+    broken.recordStart = async () => {
+      throw new StorageError('heartbeat table unavailable');
+    };
+    const s = setup(broken);
+    const run = vi.fn(async () => 'ran');
+    const handler = withStack('executor', s, z.object({}).strict(), run, { heartbeatAlongside: true });
+    await expect(handler({}, CONTEXT)).rejects.toMatchObject({ code: 'STORAGE_FAILED', message: 'heartbeat table unavailable' });
+    // The work ran beside it (idempotent work only), and the failure is recorded.
+    expect(run).toHaveBeenCalledTimes(1);
+    const beat = (await broken.list()).find((b) => b.job === 'executor');
+    expect(beat).toMatchObject({ lastOutcome: 'failure', lastErrorCode: 'STORAGE_FAILED' });
+  });
 });

@@ -36,7 +36,7 @@ export class RollingMax {
     while (this.#size > 0) {
       const back = (this.#head + this.#size - 1) % cap;
       const b = this.#num[back]!;
-      if (b < n || (b === n && dec(this.#text[back]!).lte(value))) this.#size -= 1;
+      if (b < n || (b === n && (this.#text[back] === value || dec(this.#text[back]!).lte(value)))) this.#size -= 1;
       else break;
     }
     // The oldest leaves the window.

@@ -1,7 +1,8 @@
 /**
- * The scan gate (backtest/scan-gate.ts) skips only scans that do nothing: over random data sets,
- * strategies and protections, the gated engine and the engine that scans every slot give
- * byte-identical reports and charts (apart from `seconds`), while the gated one scans fewer slots.
+ * The scan gate (backtest/scan-gate.ts) skips only scans that do nothing or that repeat the last
+ * scan's blocked entries: over random data sets, strategies and protections, the gated engine and
+ * the engine that scans every slot give byte-identical reports and charts (apart from `seconds`,
+ * the repeated blocks included), while the gated one scans fewer slots.
  */
 import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import fc from 'fast-check';
@@ -52,7 +53,7 @@ const strategyChoice = fc.record({
 const caseArbitrary: fc.Arbitrary<Case> = fc
   .record({
     seed: fc.integer({ min: 0, max: 1_000_000 }),
-    symbols: fc.integer({ min: 1, max: 3 }),
+    symbols: fc.integer({ min: 1, max: 4 }),
     candles: fc.integer({ min: 150, max: 400 }),
     gapEvery: fc.constantFrom(0, 0, 97),
     strategies: strategyChoice,
@@ -63,6 +64,8 @@ const caseArbitrary: fc.Arbitrary<Case> = fc
     maxDrawdownPercent: fc.constantFrom(undefined, undefined, undefined, '0.1', '0.3'),
     maxDailyLoss: fc.constantFrom(undefined, undefined, undefined, '0.5'),
     maxOpenPositions: fc.integer({ min: 1, max: 3 }),
+    // Mostly off: while it is on, blocked entries are never repeated without a scan.
+    maxTotalExposure: fc.constantFrom(undefined, undefined, undefined, '150'),
     feeAsset: fc.constantFrom('quote' as const, 'base' as const, 'BNB' as const),
     volumeSharePercent: fc.constantFrom('0.01', '10'),
   })
@@ -78,6 +81,7 @@ const caseArbitrary: fc.Arbitrary<Case> = fc
       takeProfitPercent: c.takeProfitPercent,
       cooldownSeconds: c.cooldownSeconds,
       maxOpenPositions: c.maxOpenPositions,
+      ...(c.maxTotalExposure ? { maxTotalExposure: c.maxTotalExposure } : {}),
       ...(c.maxDrawdownPercent ? { maxDrawdownPercent: c.maxDrawdownPercent } : {}),
       ...(c.maxDailyLoss ? { maxDailyLoss: c.maxDailyLoss } : {}),
       strategies: {
@@ -103,9 +107,10 @@ async function dataSet(c: Case, index: number): Promise<string> {
   return dir;
 }
 
-async function run(dir: string, c: Case, gate: boolean): Promise<{ text: string; scans: number; trades: number }> {
+async function run(dir: string, c: Case, gate: boolean): Promise<{ text: string; scans: number; repeats: number; trades: number }> {
   const files = await listDataSet(dir);
   let scans = 0;
+  let repeats = 0;
   const settings: BacktestSettings = {
     files,
     scan: scannerSettings(config),
@@ -124,10 +129,13 @@ async function run(dir: string, c: Case, gate: boolean): Promise<{ text: string;
     onIntents: () => {
       scans += 1;
     },
+    onGate: (kind) => {
+      if (kind === 'repeat') repeats += 1;
+    },
     gate,
   };
   const { report, charts } = await runBacktest(settings);
-  return { text: JSON.stringify({ report: { ...report, seconds: 0 }, charts }), scans, trades: report.totals.trades };
+  return { text: JSON.stringify({ report: { ...report, seconds: 0 }, charts }), scans, repeats, trades: report.totals.trades };
 }
 
 describe('Backtest: the scan gate', () => {
@@ -135,6 +143,7 @@ describe('Backtest: the scan gate', () => {
     let index = 0;
     let traded = 0;
     let skipped = 0;
+    let repeated = 0;
     await fc.assert(
       fc.asyncProperty(caseArbitrary, async (c) => {
         index += 1;
@@ -145,11 +154,33 @@ describe('Backtest: the scan gate', () => {
         expect(gated.scans).toBeLessThanOrEqual(ungated.scans);
         if (ungated.trades > 0) traded += 1;
         if (gated.scans < ungated.scans) skipped += 1;
+        if (gated.repeats > 0) repeated += 1;
       }),
       { numRuns: 20, seed: 1717 },
     );
-    // Not vacuous: the cases traded (positions opened and closed), and the gate skipped scans.
+    // Not vacuous: the cases traded (positions opened and closed), the gate skipped scans, and
+    // blocked entries were repeated without a scan.
     expect(traded).toBeGreaterThan(10);
     expect(skipped).toBeGreaterThan(10);
+    expect(repeated).toBeGreaterThan(0);
+  }, 600_000);
+
+  it('repeats blocked entries only where the scan would block them again (many symbols, few positions)', async () => {
+    let index = 100;
+    let repeated = 0;
+    const crowded = caseArbitrary.map((c) => ({ ...c, symbols: 5, candles: 300, volumeSharePercent: '10', tunables: { ...c.tunables, maxOpenPositions: 1 + (c.seed % 2) } }));
+    await fc.assert(
+      fc.asyncProperty(crowded, async (c) => {
+        index += 1;
+        const dir = await dataSet(c, index);
+        const ungated = await run(dir, c, false);
+        const gated = await run(dir, c, true);
+        expect(gated.text).toBe(ungated.text);
+        expect(gated.scans + gated.repeats).toBeLessThanOrEqual(ungated.scans);
+        if (gated.repeats > 0) repeated += 1;
+      }),
+      { numRuns: 6, seed: 2024 },
+    );
+    expect(repeated).toBeGreaterThan(2);
   }, 600_000);
 });
