@@ -54,7 +54,7 @@ import type { DeadLetterQueue } from '../../shared/ports/dead-letter-queue.js';
 import { DynamoDbTunablesStore } from '../../shared/adapters/aws/dynamodb-tunables-store.js';
 import { configuredProtections } from '../../shared/runtime/config.js';
 import type { Container } from '../../shared/runtime/container.js';
-import { ExecutorEventSchema } from '../../shared/runtime/events.js';
+import { ExecutorEventSchema } from '../../shared/runtime/events/executor.js';
 import { parseWith, withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { abandonIntent, beginIntent, executeIntent, type BegunIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';

@@ -7,7 +7,7 @@ import { STALE_AFTER_INTERVALS } from '../../shared/definitions/schedules.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { EXECUTION_DLQ_NAME } from '../../shared/runtime/container.js';
 import { scheduleSeconds } from '../../shared/runtime/config.js';
-import { HealthEventSchema, isHttpEvent } from '../../shared/runtime/events.js';
+import { HealthEventSchema, isHttpEvent } from '../../shared/runtime/events/health.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { HEALTH_STATUS_VALUE, MetricName } from '../../shared/runtime/metric-names.js';
 import { addIfNonZero } from '../../shared/runtime/observability.js';

@@ -8,7 +8,7 @@ import { ValidationError } from '../../shared/domain/errors.js';
 import { checkScheduledTime } from '../../shared/domain/scheduled-time.js';
 import { LOST_AFTER_NOT_FOUND, LOST_GRACE_MS, SETTLE_MS } from '../../shared/domain/timing.js';
 import type { Container } from '../../shared/runtime/container.js';
-import { ReconcilerEventSchema } from '../../shared/runtime/events.js';
+import { ReconcilerEventSchema } from '../../shared/runtime/events/reconciler.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { addIfNonZero } from '../../shared/runtime/observability.js';

@@ -16,7 +16,7 @@ import type { RiskStateStore, TunablesStore } from '../../shared/ports/tunables-
 import { checkScheduledTime } from '../../shared/domain/scheduled-time.js';
 import { configuredProtections, scanDeadlineSeconds, type Config } from '../../shared/runtime/config.js';
 import type { Container } from '../../shared/runtime/container.js';
-import { ScannerEventSchema } from '../../shared/runtime/events.js';
+import { ScannerEventSchema } from '../../shared/runtime/events/scanner.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { addIfNonZero } from '../../shared/runtime/observability.js';

@@ -19,7 +19,7 @@
 import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { dirname, join, relative } from 'node:path';
-import { writeCcxtRestOnly } from './ccxt-rest-only.js';
+import { writeCcxtRestOnly, type CcxtRestOnlyFiles } from './ccxt-rest-only.js';
 
 /** Where generated bundling helpers live, relative to the project root. */
 const CACHE_DIR = join('node_modules', '.cache', 'tradewarden');
@@ -63,12 +63,21 @@ function exchangeSource(exchangeId: string): string {
  * @throws Error when ccxt has no exchange with that id.
  */
 export function ensureCcxtSingleExchangeAliases(projectRoot: string, exchangeId: string): Record<string, string> {
+  const restOnly = ensureCcxtRestOnlyFiles(projectRoot, exchangeId);
+  const entry = writeGenerated(projectRoot, `ccxt-${exchangeId}.mjs`, ccxtModuleSource(projectRoot, exchangeId, restOnly));
+  return { ...restOnly.aliases, ccxt: entry };
+}
+
+/**
+ * Writes (if their content changed) the REST-only copies of one exchange's ccxt class and base
+ * (ccxt-rest-only.ts), as a live bundle imports them; paths relative to the project root.
+ * @throws Error when ccxt has no exchange with that id.
+ */
+export function ensureCcxtRestOnlyFiles(projectRoot: string, exchangeId: string): CcxtRestOnlyFiles {
   if (!/^[a-z0-9]+$/.test(exchangeId) || !existsSync(join(projectRoot, exchangeSource(exchangeId)))) {
     throw new Error(`ccxt has no exchange "${exchangeId}" (looked for ${exchangeSource(exchangeId)})`);
   }
-  const restOnly = writeCcxtRestOnly(projectRoot, CACHE_DIR, `ccxt-${exchangeId}-rest`, exchangeId, (name, content) => writeGenerated(projectRoot, name, content));
-  const entry = writeGenerated(projectRoot, `ccxt-${exchangeId}.mjs`, ccxtModuleSource(projectRoot, exchangeId, restOnly));
-  return { ...restOnly.aliases, ccxt: entry };
+  return writeCcxtRestOnly(projectRoot, CACHE_DIR, `ccxt-${exchangeId}-rest`, exchangeId, (name, content) => writeGenerated(projectRoot, name, content));
 }
 
 /**

@@ -9,7 +9,7 @@ import { ConfigError, UnknownSettingError } from '../domain/errors.js';
 import type { ProtectionSettings } from '../domain/protections.js';
 import { DEFAULT_LOCK_LEASE_SECONDS } from '../domain/timing.js';
 import { SCHEDULES, type ScheduledJob } from '../definitions/schedules.js';
-import { NOTIFIER_ENV } from './notifier-config.js';
+import { NOTIFIER_ENV } from './notifier-env.js';
 import { parseBudget } from '../domain/ledger.js';
 import { DRIFT_MODES, type DriftMode } from '../domain/drift.js';
 

@@ -4,7 +4,7 @@
  * the ccxt client; they are never logged, returned or audited (SEC-1).
  */
 import * as z from 'zod';
-import type { Exchange as CcxtClient } from 'ccxt';
+import ccxt, { type Exchange as CcxtClient } from 'ccxt';
 import { ccxtClientSettings } from '../adapters/exchange/ccxt-exchange.js';
 import type { JobName } from '../definitions/schedules.js';
 import { ConfigError } from '../domain/errors.js';
@@ -74,8 +74,9 @@ async function readKeys(config: Config): Promise<{ apiKey: string; secret: strin
  * @throws ConfigError when ccxt (or the bundle) has no such exchange.
  */
 export async function exchangeClientFactory(config: Config, keys?: { apiKey: string; secret: string }): Promise<() => CcxtClient> {
-  // The bundle aliases `ccxt` to a module holding only the configured exchange class.
-  const { default: ccxt } = await import('ccxt');
+  // The bundle aliases `ccxt` to a module holding only the configured exchange class (none in
+  // paper bundles). A static import: the error classification imports it statically anyway, and a
+  // dynamic one made the bundler wrap all of ccxt in lazily compiled functions (parsed twice).
   const ExchangeClass = (ccxt as unknown as Record<string, new (settings: Record<string, unknown>) => CcxtClient>)[config.exchangeId];
   if (!ExchangeClass) throw new ConfigError([`TW_EXCHANGE_ID: ccxt has no exchange ${config.exchangeId}`]);
   return () => new ExchangeClass(ccxtClientSettings({ exchangeId: config.exchangeId, ...(keys ?? {}), timeoutMs: config.exchangeTimeoutMs }));

@@ -6,21 +6,9 @@
  */
 import * as z from 'zod';
 import { ConfigError } from '../domain/errors.js';
+import { NOTIFIER_ENV } from './notifier-env.js';
 
-export const NOTIFIER_ENV = {
-  telegramBotToken: 'TW_TELEGRAM_BOT_TOKEN',
-  telegramChatId: 'TW_TELEGRAM_CHAT_ID',
-  /** Secret token Telegram sends with each webhook call (`X-Telegram-Bot-Api-Secret-Token`). */
-  telegramWebhookSecret: 'TW_TELEGRAM_WEBHOOK_SECRET',
-  /** Bot API base URL; tests point it at a local fake. */
-  telegramApiUrl: 'TW_TELEGRAM_API_URL',
-  slackWebhookUrl: 'TW_SLACK_WEBHOOK_URL',
-  /** The SNS alarm topic; its email subscriptions get every notification. */
-  alarmTopicArn: 'TW_ALARM_TOPIC_ARN',
-  notifierSecretArn: 'TW_NOTIFIER_SECRET_ARN',
-  /** Messages per channel per minute. */
-  rateLimit: 'TW_NOTIFY_RATE_LIMIT',
-} as const;
+export { NOTIFIER_ENV };
 
 const url = z.url({ protocol: /^https?$/ });
 

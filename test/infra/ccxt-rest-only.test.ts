@@ -86,7 +86,11 @@ describe('Bundling: ccxt for REST calls to one exchange (PERF-3)', () => {
       .on('GET', '/api/v3/time', recorded('time'))
       .on('GET', '/api/v3/ticker/24hr', recorded('ticker-24hr'))
       .on('GET', '/api/v3/account', recorded('account'))
-      .on('POST', '/api/v3/order', recorded('order-market-buy-full'));
+      .on('POST', '/api/v3/order', recorded('order-market-buy-full'))
+      .on('GET', '/api/v3/order', recorded('order-limit-partially-filled'))
+      .on('GET', '/api/v3/openOrders', recorded('open-orders'))
+      .on('DELETE', '/api/v3/order', recorded('order-canceled'))
+      .on('GET', '/api/v3/klines', recorded('klines-btcusdt'));
     const standIn = await startBinanceStandIn(routes);
     try {
       const script = 'const m = await import(process.argv[1]); process.stdout.write(JSON.stringify(await m.runLiveAdapter(process.argv[2])));';
@@ -96,9 +100,16 @@ describe('Bundling: ccxt for REST calls to one exchange (PERF-3)', () => {
       expect(result['ticker']).toMatchObject({ symbol: 'BTC/USDT', bid: '65234.49', ask: '65234.5' });
       expect(result['btc']).toMatchObject({ free: '0.01234' });
       expect(result['order']).toMatchObject({ status: 'closed', filled: '0.002' });
-      // Both private calls were signed with the secret (HMAC-SHA256) and carried the key.
+      expect(result['found']).toEqual({ status: 'open', filled: '0.001' });
+      expect(result['open']).toEqual(['tw-open-eth']);
+      expect(result['canceled']).toEqual({ status: 'canceled', clientOrderId: 'tw-open-eth' });
+      expect(result['candles']).toBeGreaterThan(0);
+      // Every private call was signed with the secret (HMAC-SHA256) and carried the key.
       expect(standIn.signed.map((s) => [s.path, s.apiKey, s.valid])).toEqual([
         ['/api/v3/account', 'probe-key', true],
+        ['/api/v3/order', 'probe-key', true],
+        ['/api/v3/order', 'probe-key', true],
+        ['/api/v3/openOrders', 'probe-key', true],
         ['/api/v3/order', 'probe-key', true],
       ]);
     } finally {
@@ -109,6 +120,16 @@ describe('Bundling: ccxt for REST calls to one exchange (PERF-3)', () => {
   it('fails with an error naming what is left out when it is called', async () => {
     const script = 'const m = await import(process.argv[1]); process.stdout.write(JSON.stringify(m.callLeftOut()));';
     expect(await inFreshProcess(script)).toMatch(/the websocket client \(ws, fflate\) is not bundled/);
+  }, BUNDLING_TIMEOUT_MS);
+
+  it('fails with NotSupported naming the endpoint when a kept method reaches an API family left out', async () => {
+    const standIn = await startBinanceStandIn(new RecordedFetch().on('GET', '/api/v3/exchangeInfo', recorded('exchange-info')).on('GET', '/api/v3/time', recorded('time')));
+    try {
+      const script = 'const m = await import(process.argv[1]); process.stdout.write(JSON.stringify(await m.callLeftOutEndpoint(process.argv[2])));';
+      expect(await inFreshProcess(script, standIn.url)).toMatch(/^NotSupported: sapiGetMarginAccount is not bundled/);
+    } finally {
+      standIn.server.close();
+    }
   }, BUNDLING_TIMEOUT_MS);
 
   it('keeps what an exchange\'s own code uses: the curves and Ethereum encoding of an exchange that signs with them', () => {

@@ -1,10 +1,12 @@
 /**
  * CcxtExchange against recorded Binance responses fed through ccxt's real request signing,
  * parsing and error mapping (the instance's `fetchImplementation` is replaced; nothing leaves
- * the process).
+ * the process). Every case runs twice: on ccxt's Binance class as published, and on the class as
+ * a live bundle carries it, with the API families and methods a spot client never calls left out
+ * (PERF-3, infra/bundling/ccxt-prune.ts): what the adapter calls must work the same in both.
  */
 import ccxt, { type Exchange as CcxtClient } from 'ccxt';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { binanceSpotOrders, binanceSpotWeight } from '../../shared/adapters/exchange/binance-limits.js';
 import { CcxtExchange, ccxtClientSettings, type ExchangeOperation } from '../../shared/adapters/exchange/ccxt-exchange.js';
 import { ErrorCode, TradewardenError } from '../../shared/domain/errors.js';
@@ -12,6 +14,7 @@ import { RateBudgetExhaustedError, type OrderCounts, type RateBudget } from '../
 import { scanMarket } from '../../shared/use-cases/scan-market.js';
 import { RecordedFetch, recorded } from '../fixtures/binance/recorded-fetch.js';
 import { scanFixture } from '../fixtures/scanner-fakes.js';
+import { restOnlyExchangeClass, type CcxtExchangeClass } from '../support/rest-only-ccxt.js';
 
 /**
  * The project's classifier (shared/adapters/exchange/classify-exchange-error.ts, written separately).
@@ -60,10 +63,18 @@ class RecordingBudget implements RateBudget {
   }
 }
 
+/** The two builds of the Binance class every case runs on. */
+const BINANCE_BUILDS: [string, CcxtExchangeClass][] = [
+  ['as published', ccxt.binance as unknown as CcxtExchangeClass],
+  ['as the live bundle carries it', await restOnlyExchangeClass('binance')],
+];
+/** The build the cases of the running block use. */
+let Binance: CcxtExchangeClass = ccxt.binance as unknown as CcxtExchangeClass;
+
 /** The production settings, with ccxt's limiter refilling 50x faster so recorded replies are not spaced out in time. */
 function binanceClient(recordedFetch: RecordedFetch): CcxtClient {
   const settings = ccxtClientSettings({ exchangeId: 'binance', apiKey: 'test-key', secret: 'test-secret', timeoutMs: 5000 });
-  const client = new ccxt.binance({ ...settings, rateLimit: 1 } as never);
+  const client = new Binance({ ...settings, rateLimit: 1 });
   client.fetchImplementation = recordedFetch.fetch;
   return client;
 }
@@ -76,11 +87,15 @@ function publicRoutes(): RecordedFetch {
     .on('GET', '/api/v3/klines', recorded('klines-btcusdt'));
 }
 
-describe('Class: CcxtExchange (Binance, recorded responses)', () => {
+describe.each(BINANCE_BUILDS)('Class: CcxtExchange (Binance %s, recorded responses)', (_build, build) => {
   let http: RecordedFetch;
   let classifier: CapturingClassifier;
   let budget: RecordingBudget;
   let exchange: CcxtExchange;
+
+  beforeAll(() => {
+    Binance = build;
+  });
 
   beforeEach(() => {
     http = publicRoutes();
