@@ -31,83 +31,29 @@
  * and so the exact figures, vary from run to run; the seed fixes the intents, the crash plan
  * draws and the fault draws.
  */
-import { once } from 'node:events';
-import { createRequire } from 'node:module';
-import { parseArgs } from 'node:util';
-import { Worker as Thread } from 'node:worker_threads';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   DeleteMessageBatchCommand,
-  GetQueueAttributesCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
-import { ScanCommand } from '@aws-sdk/lib-dynamodb';
-import type { SQSEvent } from 'aws-lambda';
-import { Chaos, parseFraction } from '../local-runtime/chaos.js';
+import { Chaos } from '../local-runtime/chaos.js';
 import { toSqsEvent } from '../local-runtime/sqs-event.js';
 import { createTables } from '../local-runtime/provision.js';
-import { LOCAL_CREDENTIALS, LOCAL_PREFIX, LOCAL_REGION, localContext, startLocalStack } from '../local-runtime/stack.js';
-import { SqsRetryScheduler } from '../shared/adapters/aws/sqs-retry-scheduler.js';
+import { LOCAL_CREDENTIALS, LOCAL_PREFIX, LOCAL_REGION, startLocalStack } from '../local-runtime/stack.js';
 import { seededRandom } from '../testkit/fault-injecting-exchange.js';
-import { checkBook } from '../shared/domain/account.js';
-import { ValidationError } from '../shared/domain/errors.js';
 import { intentIdFor, type Intent } from '../shared/domain/intent.js';
 import { Decimal, dec, str } from '../shared/domain/money.js';
-import { clientOrderIdFor, isTerminal, type OrderState } from '../shared/domain/order.js';
-import type { Clock } from '../shared/ports/clock.js';
-import { ENV, loadConfig, type Config } from '../shared/runtime/config.js';
-import type { Container } from '../shared/runtime/container.js';
+import { ENV, loadConfig } from '../shared/runtime/config.js';
 import type { ExecutorStep } from '../shared/use-cases/execute-intent.js';
 import { runAsScript } from './run-as-script.js';
+import { loadFunctions, makeWorker, type Worker } from './soak/executors.js';
+import { SoakClock, queueCounts, startDynamoThread } from './soak/harness.js';
+import { measureSoak } from './soak/measure.js';
+import { formatSoakReport, parseSoakArgs, percentOf, round1, type SoakOptions, type SoakReport } from './soak/report.js';
 
-/**
- * The functions and the local runtime, loaded when a soak starts rather than with this module,
- * so the environment `main` sets (tracing off, metrics off) is in place before they load.
- */
-async function loadFunctions() {
-  const [app, runtime, container, ops] = await Promise.all([
-    import('../functions/executor/app.js'),
-    import('../local-runtime/runtime.js'),
-    import('../shared/runtime/container.js'),
-    import('./ops.js'),
-  ]);
-  return {
-    createExecutorHandler: app.createExecutorHandler,
-    LocalRuntime: runtime.LocalRuntime,
-    EXECUTOR_BATCH_SIZE: runtime.EXECUTOR_BATCH_SIZE,
-    LOCAL_TIMEOUT_MS: runtime.LOCAL_TIMEOUT_MS,
-    createContainer: container.createContainer,
-    redriveLocally: ops.redriveLocally,
-  };
-}
-type Functions = Awaited<ReturnType<typeof loadFunctions>>;
-
-/**
- * dynalite on its own thread (a second core): the functions, fauxqs and the soak share the main
- * thread. fauxqs stays there because it reads the simulated `Date.now`; dynalite keeps no time.
- * Its answers carry no Date header: the SDK compares that header with the (simulated) local
- * clock, and a "skew" of more than five minutes makes it retry every error answer, the
- * conditional-check failures included, as if the clock had been corrected.
- */
-const DYNALITE_THREAD = `
-const { parentPort, workerData } = require('node:worker_threads');
-const server = require(workerData.dynalite)({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-server.on('request', (req, res) => { res.sendDate = false; });
-server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
-`;
-
-async function startDynamoThread(): Promise<{ endpoint: string; stop: () => Promise<void> }> {
-  const thread = new Thread(DYNALITE_THREAD, { eval: true, workerData: { dynalite: createRequire(import.meta.url).resolve('dynalite') } });
-  const [port] = (await once(thread, 'message')) as [number];
-  return {
-    endpoint: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      await thread.terminate();
-    },
-  };
-}
+export { DEFAULT_SOAK_OPTIONS, formatSoakReport, parseSoakArgs, type SoakOptions, type SoakReport } from './soak/report.js';
 
 /**
  * Symbols traded by the soak: 48 FIFO message groups. A failed message holds its group until
@@ -120,7 +66,6 @@ export const SOAK_SYMBOLS = [
 /** Deliveries one worker makes per round before the round's clock step and scheduled jobs. */
 const DELIVERIES_PER_ROUND = 4;
 const EXECUTOR_STEPS: readonly ExecutorStep[] = ['before-claim', 'after-claim', 'after-reserve', 'after-submitting', 'after-exchange-accepted', 'after-record'];
-const SOAK_START = new Date('2026-06-01T00:00:00.000Z');
 const SECOND = 1000;
 /** Simulated time of one round of deliveries, and of a round that found nothing visible. */
 const BUSY_STEP_MS = 2 * SECOND;
@@ -141,188 +86,6 @@ const PAST_RESERVATION_AGE_MS = 901 * SECOND;
 const QUIET_SCANS = 3;
 /** Quiescence passes before giving up on "nothing changes". */
 const MAX_QUIESCENCE_PASSES = 12;
-/** Largest soak accepted on the command line. */
-const MAX_INTENTS = 1_000_000;
-const MAX_WORKERS = 32;
-
-export interface SoakOptions {
-  readonly intents: number;
-  readonly crashRate: number;
-  readonly faultRate: number;
-  readonly storeFaultRate: number;
-  readonly seed: string;
-  readonly workers: number;
-  readonly duplicateRate: number;
-  /** What the paper exchange charges fees in (TW_PAPER_FEE_ASSET). */
-  readonly feeAsset: string;
-  readonly json: boolean;
-}
-
-export const DEFAULT_SOAK_OPTIONS: SoakOptions = {
-  intents: 1000,
-  crashRate: 0.1,
-  faultRate: 0.2,
-  storeFaultRate: 0,
-  seed: 'soak',
-  workers: 8,
-  duplicateRate: 0.05,
-  json: false,
-  feeAsset: 'quote',
-};
-
-export interface SoakReport {
-  readonly ok: boolean;
-  readonly options: Omit<SoakOptions, 'json'>;
-  readonly machine: { readonly node: string };
-  readonly intents: { readonly generated: number; readonly fromScanner: number; readonly total: number; readonly sentTwice: number };
-  readonly outcomes: Readonly<Record<string, number>>;
-  readonly exchangeOrders: number;
-  /** Client order ids with more than one exchange order, or a createOrder that reached the exchange twice. */
-  readonly duplicateOrders: number;
-  readonly lostOrders: number;
-  readonly lostExamples: readonly string[];
-  /** Limit orders still resting on the exchange (followed, not lost). */
-  readonly resting: number;
-  readonly ledger: {
-    readonly imbalance: number;
-    readonly problems: readonly string[];
-    readonly cash: string;
-    readonly exchangeCash: string;
-    readonly assetsCompared: number;
-  };
-  readonly audit: { readonly valid: boolean; readonly records: number; readonly streams: number; readonly problems: readonly string[] };
-  readonly dlq: { readonly deadLettered: number; readonly left: number };
-  readonly queueLeft: number;
-  readonly executor: { readonly invocations: number; readonly received: number; readonly failedRecords: number; readonly crashes: number };
-  /**
-   * Scanner cycles under chaos: `partial` completed with some symbols skipped (failed candles) or
-   * not reached; `completedPercent` counts full and partial ones (DATA-7).
-   */
-  readonly scanner: { readonly cycles: number; readonly failed: number; readonly partial: number; readonly symbolsSkipped: number; readonly completedPercent: number };
-  /** Reconciler runs: `completedPercent` counts the runs that did not fail as a whole. */
-  readonly reconciler: { readonly runs: number; readonly failed: number; readonly completedPercent: number };
-  readonly health: { readonly last?: string; readonly reasons: readonly string[]; readonly failed: number };
-  readonly faults: { readonly exchange: number; readonly exchangeByKind: Readonly<Record<string, number>>; readonly store: number; readonly storeByKind: Readonly<Record<string, number>> };
-  readonly timing: {
-    readonly runSeconds: number;
-    readonly quiescenceSeconds: number;
-    readonly totalSeconds: number;
-    readonly intentsPerSecond: number;
-    readonly simulatedSeconds: number;
-    /** Where the run's real time went, in seconds: feeding the queue, executor rounds, each scheduled job. */
-    readonly runPhases: Readonly<Record<string, number>>;
-  };
-}
-
-/** Parses `npm run soak` arguments. @throws ValidationError naming the bad option. */
-export function parseSoakArgs(argv: readonly string[]): SoakOptions {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: [...argv],
-      options: {
-        intents: { type: 'string' },
-        'crash-rate': { type: 'string' },
-        'fault-rate': { type: 'string' },
-        'store-fault-rate': { type: 'string' },
-        'duplicate-rate': { type: 'string' },
-        seed: { type: 'string' },
-        workers: { type: 'string' },
-        'fee-asset': { type: 'string' },
-        json: { type: 'boolean', default: false },
-      },
-    }));
-  } catch (error) {
-    throw new ValidationError(`${error instanceof Error ? error.message : String(error)}; usage: npm run soak -- --intents N --crash-rate R --fault-rate F --seed S [--store-fault-rate G] [--workers W] [--duplicate-rate D] [--fee-asset quote|base|<ASSET>] [--json]`, [], { cause: error });
-  }
-  const int = (option: string, text: string | undefined, fallback: number, max: number) => {
-    if (text === undefined) return fallback;
-    if (!/^\d{1,7}$/.test(text) || Number(text) < 1 || Number(text) > max) throw new ValidationError(`--${option} must be a whole number from 1 to ${max}, got ${JSON.stringify(text)}`);
-    return Number(text);
-  };
-  const seed = values.seed ?? DEFAULT_SOAK_OPTIONS.seed;
-  if (seed.length === 0 || seed.length > 100) throw new ValidationError('--seed must be 1 to 100 characters');
-  const feeAsset = values['fee-asset'] ?? DEFAULT_SOAK_OPTIONS.feeAsset;
-  if (feeAsset !== 'quote' && feeAsset !== 'base' && !/^[A-Z0-9]{2,15}$/.test(feeAsset)) throw new ValidationError(`--fee-asset must be quote, base or an asset code such as BNB, got ${JSON.stringify(feeAsset)}`);
-  return {
-    intents: int('intents', values.intents, DEFAULT_SOAK_OPTIONS.intents, MAX_INTENTS),
-    crashRate: parseFraction('--crash-rate', values['crash-rate'], DEFAULT_SOAK_OPTIONS.crashRate),
-    faultRate: parseFraction('--fault-rate', values['fault-rate'], DEFAULT_SOAK_OPTIONS.faultRate),
-    storeFaultRate: parseFraction('--store-fault-rate', values['store-fault-rate'], DEFAULT_SOAK_OPTIONS.storeFaultRate),
-    duplicateRate: parseFraction('--duplicate-rate', values['duplicate-rate'], DEFAULT_SOAK_OPTIONS.duplicateRate),
-    seed,
-    workers: int('workers', values.workers, DEFAULT_SOAK_OPTIONS.workers, MAX_WORKERS),
-    feeAsset,
-    json: values.json ?? false,
-  };
-}
-
-/** The simulated clock of the functions, with `Date.now` moving along with it while installed. */
-class SoakClock implements Clock {
-  private offset = 0;
-  private readonly realNow = Date.now.bind(Date);
-  private readonly originalNow = Date.now;
-
-  now(): Date {
-    return new Date(SOAK_START.getTime() + this.offset);
-  }
-  advance(ms: number): void {
-    this.offset += ms;
-  }
-  get elapsedMs(): number {
-    return this.offset;
-  }
-  /** From now on `Date.now()` is real time plus the simulated time that has passed. */
-  install(): void {
-    Date.now = () => this.realNow() + this.offset;
-  }
-  uninstall(): void {
-    Date.now = this.originalNow;
-  }
-}
-
-/** The error a killed invocation dies with: not a TradewardenError, so it is retried like a crash. */
-class SimulatedCrash extends Error {
-  constructor(step: ExecutorStep) {
-    super(`simulated crash at ${step}`);
-    this.name = 'SimulatedCrash';
-  }
-}
-
-/** One executor "Lambda container": its own clients, the production handler, a crash plan. */
-interface Worker {
-  readonly container: Container;
-  invoke(event: SQSEvent): Promise<unknown>;
-  /** Kill the coming invocation at this step of this intent. */
-  plan?: { intentId: string; step: ExecutorStep };
-  dead: boolean;
-}
-
-function makeWorker(fx: Functions, config: Config, clock: Clock, chaos: Chaos, sqs: SQSClient, stats: { crashes: number }): Worker {
-  const container = fx.createContainer('executor', config, { clock, credentials: LOCAL_CREDENTIALS, ...chaos.runtimeOptions() });
-  chaos.store.attach(container.ddb);
-  const worker: Worker = { container, dead: false, invoke: async () => undefined };
-  // A dead process runs no `finally`: its lease stays until it expires.
-  const release = container.locks.release.bind(container.locks);
-  container.locks.release = async (lease) => {
-    if (!worker.dead) await release(lease);
-  };
-  const scheduler = new SqsRetryScheduler({ sqs, queueUrl: config.executionQueueUrl });
-  const handler = fx.createExecutorHandler(container, {
-    afterStep: (step, intent) => {
-      if (worker.dead) throw new SimulatedCrash(step);
-      if (worker.plan && worker.plan.intentId === intent.id && worker.plan.step === step) {
-        worker.dead = true;
-        stats.crashes += 1;
-        throw new SimulatedCrash(step);
-      }
-    },
-    retryScheduler: { retryLater: async (requests) => (worker.dead ? undefined : scheduler.retryLater(requests)) },
-  });
-  worker.invoke = (event) => (handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(event, localContext('tradewarden-executor', fx.LOCAL_TIMEOUT_MS.executor));
-  return worker;
-}
-
 /** A seeded intent mix: market buys and sells, and limit buys far enough above the ask to fill at once. */
 function makeIntent(n: number, options: SoakOptions, random: () => number, at: Date, price: (symbol: string) => string): Intent {
   const symbol = SOAK_SYMBOLS[Math.floor(random() * SOAK_SYMBOLS.length)] ?? 'BTC/USDT';
@@ -342,37 +105,6 @@ function makeIntent(n: number, options: SoakOptions, random: () => number, at: D
   if (type === 'market') return { ...base, quoteAmount: quote };
   const limitPrice = dec(price(symbol)).times('1.05');
   return { ...base, limitPrice: str(limitPrice), amount: str(dec(quote).div(limitPrice).toSignificantDigits(6, Decimal.ROUND_DOWN)) };
-}
-
-async function queueCounts(sqs: SQSClient, url: string): Promise<number> {
-  const out = await sqs.send(
-    new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
-  );
-  const a = out.Attributes ?? {};
-  return Number(a.ApproximateNumberOfMessages ?? '0') + Number(a.ApproximateNumberOfMessagesNotVisible ?? '0') + Number(a.ApproximateNumberOfMessagesDelayed ?? '0');
-}
-
-async function scanAll(container: Container, table: string, filter?: { expression: string; values: Record<string, unknown> }): Promise<Record<string, unknown>[]> {
-  const items: Record<string, unknown>[] = [];
-  let start: Record<string, unknown> | undefined;
-  do {
-    const page = await container.doc.send(
-      new ScanCommand({
-        TableName: table,
-        ConsistentRead: true,
-        ...(filter ? { FilterExpression: filter.expression, ExpressionAttributeValues: filter.values } : {}),
-        ...(start ? { ExclusiveStartKey: start } : {}),
-      }),
-    );
-    items.push(...(page.Items ?? []));
-    start = page.LastEvaluatedKey;
-  } while (start);
-  return items;
-}
-
-/** `part` of `whole` in percent, one decimal; 100 when there was nothing to do. */
-function percentOf(part: number, whole: number): number {
-  return whole === 0 ? 100 : Math.round((part / whole) * 1000) / 10;
 }
 
 /** Runs a soak and returns its report. `log` gets progress lines. */
@@ -621,85 +353,24 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
 
     // 3. Measure, through clean clients.
     const allIds = new Set([...intentIds, ...scannerIds]);
-    const orders = new Map(
-      (await scanAll(inspector, config.stateTable, { expression: 'sk = :o', values: { ':o': 'ORDER' } })).map((o) => [String(o.id), o as unknown as { id: string; state: OrderState; reason?: string }]),
-    );
-    const paper = await scanAll(inspector, config.paperTable, { expression: 'sk = :o', values: { ':o': 'ORDER' } });
-    const paperPerId = new Map<string, number>();
-    for (const p of paper) paperPerId.set(String(p.clientOrderId), (paperPerId.get(String(p.clientOrderId)) ?? 0) + 1);
-    const exchangeOpen = new Set((await inspector.exchange.fetchOpenOrders()).map((o) => o.clientOrderId));
-    const outcomes: Record<string, number> = {};
-    const lost: string[] = [];
-    let resting = 0;
-    for (const intentId of allIds) {
-      const id = clientOrderIdFor(intentId);
-      const order = orders.get(id);
-      if (!order) {
-        lost.push(`${id}: no order`);
-        continue;
-      }
-      const key = order.state === 'EXPIRED' && order.reason?.includes('never sent') ? 'EXPIRED (claimed, never sent)' : order.state;
-      outcomes[key] = (outcomes[key] ?? 0) + 1;
-      if (isTerminal(order.state)) continue;
-      if ((order.state === 'OPEN' || order.state === 'PARTIALLY_FILLED') && exchangeOpen.has(id)) resting += 1;
-      else lost.push(`${id}: ${order.state} after quiescence`);
-    }
-    // More than one exchange order for a client order id, or an order sent again after the
-    // exchange had accepted it (a second order on an exchange that forgets filled ids).
-    const duplicated = new Set([...[...paperPerId].filter(([, n]) => n > 1).map(([id]) => id), ...(chaos.counter?.sentAfterAccept.keys() ?? [])]);
-    const duplicateOrders = duplicated.size;
-
-    const book = await inspector.accounts.get(config.quoteCurrency);
-    const problems: string[] = [];
-    const balances = await inspector.exchange.fetchBalances();
-    let assetsCompared = 0;
-    if (!book) problems.push('no account book');
-    else {
-      problems.push(...checkBook(book));
-      for (const orderId of Object.keys(book.orders)) problems.push(`reservation left for ${orderId}`);
-      const cash = dec(book.available).plus(book.reserved);
-      const exchangeCash = dec(balances[config.quoteCurrency]?.total ?? '0');
-      if (!cash.eq(exchangeCash)) problems.push(`cash ${str(cash)} != exchange ${config.quoteCurrency} ${str(exchangeCash)}`);
-      const bases = new Set([
-        ...Object.keys(balances).filter((a) => a !== config.quoteCurrency),
-        ...Object.values(book.positions).map((p) => p.symbol.split('/')[0] ?? ''),
-        ...Object.keys(book.holdings ?? {}),
-      ]);
-      for (const base of bases) {
-        assetsCompared += 1;
-        // What the book holds of the asset: its position, plus its fee-asset holding (BNB).
-        const qty = dec(Object.values(book.positions).find((p) => p.symbol.split('/')[0] === base)?.qty ?? '0').plus(book.holdings?.[base]?.qty ?? '0');
-        const held = dec(balances[base]?.total ?? '0');
-        if (!qty.eq(held)) problems.push(`position ${base} ${str(qty)} != exchange ${str(held)}`);
-      }
-    }
-    const verification = await inspector.audit.verify();
-    const dlqLeft = await queueCounts(sqs, config.executionDlqUrl);
-    const queueLeft = await queueCounts(sqs, config.executionQueueUrl);
+    const found = await measureSoak({ inspector, config, sqs, intentIds: allIds, sentAfterAccept: chaos.counter?.sentAfterAccept.keys() ?? [] });
     const summary = chaos.summary();
     const totalSeconds = (performance.now() - started) / 1000;
-    const ok = duplicateOrders === 0 && lost.length === 0 && problems.length === 0 && verification.valid && dlqLeft === 0 && queueLeft === 0;
     return {
-      ok,
+      ok: found.ok,
       options: { intents: options.intents, crashRate: options.crashRate, faultRate: options.faultRate, storeFaultRate: options.storeFaultRate, seed: options.seed, workers: options.workers, duplicateRate: options.duplicateRate, feeAsset: options.feeAsset },
       machine: { node: process.version },
       intents: { generated: intentIds.size, fromScanner: scannerIds.size, total: allIds.size, sentTwice },
-      outcomes,
-      exchangeOrders: paper.length,
-      duplicateOrders,
-      lostOrders: lost.length,
-      lostExamples: lost.slice(0, 10),
-      resting,
-      ledger: {
-        imbalance: problems.length,
-        problems: problems.slice(0, 20),
-        cash: book ? str(dec(book.available).plus(book.reserved)) : '0',
-        exchangeCash: balances[config.quoteCurrency]?.total ?? '0',
-        assetsCompared,
-      },
-      audit: { valid: verification.valid, records: verification.records, streams: verification.streams, problems: verification.problems.map((p) => `${p.stream} #${p.seq}: ${p.problem}`) },
-      dlq: { deadLettered: stats.deadLettered, left: dlqLeft },
-      queueLeft,
+      outcomes: found.outcomes,
+      exchangeOrders: found.exchangeOrders,
+      duplicateOrders: found.duplicateOrders,
+      lostOrders: found.lostOrders,
+      lostExamples: found.lostExamples,
+      resting: found.resting,
+      ledger: found.ledger,
+      audit: found.audit,
+      dlq: { deadLettered: stats.deadLettered, left: found.dlqLeft },
+      queueLeft: found.queueLeft,
       executor: { invocations: stats.invocations, received: stats.received, failedRecords: stats.failedRecords, crashes: stats.crashes },
       scanner: {
         cycles: stats.scans,
@@ -733,32 +404,6 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
     await stack.stop();
     await dynamo.stop();
   }
-}
-
-const round1 = (n: number) => Math.round(n * 10) / 10;
-
-/** The human-readable report. */
-export function formatSoakReport(r: SoakReport): string {
-  const kinds = (byKind: Readonly<Record<string, number>>) =>
-    Object.entries(byKind)
-      .sort((a, b) => b[1] - a[1])
-      .map(([k, n]) => `${k} ${n}`)
-      .join(', ');
-  const o = r.options;
-  return [
-    `soak: ${r.intents.generated} intents (+${r.intents.fromScanner} from ${r.scanner.cycles} scanner cycles, ${r.scanner.failed} failed, ${r.scanner.partial} partial, ${r.scanner.completedPercent}% completed; ${r.intents.sentTwice} sent twice), crash rate ${o.crashRate}, exchange fault rate ${o.faultRate}, store fault rate ${o.storeFaultRate}, seed ${o.seed}, fees in ${o.feeAsset}, ${o.workers} workers, node ${r.machine.node}`,
-    `  time      run ${r.timing.runSeconds} s (${r.timing.intentsPerSecond} intents/s; ${Object.entries(r.timing.runPhases).map(([k, v]) => `${k} ${v} s`).join(', ')}), quiescence ${r.timing.quiescenceSeconds} s, total ${r.timing.totalSeconds} s; simulated ${r.timing.simulatedSeconds} s`,
-    `  outcomes  ${Object.entries(r.outcomes).map(([k, n]) => `${k} ${n}`).join(' | ')}${r.resting ? ` | resting on the exchange ${r.resting}` : ''}`,
-    `  exchange  ${r.exchangeOrders} orders; duplicate orders ${r.duplicateOrders}`,
-    `  lost      ${r.lostOrders}${r.lostExamples.length ? ` (${r.lostExamples.join('; ')})` : ''}`,
-    `  ledger    imbalance ${r.ledger.imbalance}${r.ledger.problems.length ? ` (${r.ledger.problems.join('; ')})` : ''}; cash ${r.ledger.cash} vs exchange ${r.ledger.exchangeCash}; ${r.ledger.assetsCompared} assets compared`,
-    `  audit     ${r.audit.valid ? 'valid' : 'BROKEN'}: ${r.audit.records} records in ${r.audit.streams} streams${r.audit.problems.length ? ` (${r.audit.problems.join('; ')})` : ''}`,
-    `  DLQ       ${r.dlq.deadLettered} dead-lettered and redriven; ${r.dlq.left} left (queue ${r.queueLeft} left)`,
-    `  executor  ${r.executor.invocations} invocations, ${r.executor.received} messages received, ${r.executor.failedRecords} failed, ${r.executor.crashes} crashed`,
-    `  faults    exchange ${r.faults.exchange}${r.faults.exchange ? ` (${kinds(r.faults.exchangeByKind)})` : ''}; store ${r.faults.store}${r.faults.store ? ` (${kinds(r.faults.storeByKind)})` : ''}`,
-    `  jobs      reconciler ${r.reconciler.runs} runs (${r.reconciler.failed} failed, ${r.reconciler.completedPercent}% completed), ${r.health.failed} failed health checks; health at the end ${r.health.last ?? 'unknown'}${r.health.reasons.length ? ` (${r.health.reasons.join('; ')})` : ''}`,
-    `RESULT ${r.ok ? 'PASS' : 'FAIL'}`,
-  ].join('\n');
 }
 
 async function main(): Promise<number> {

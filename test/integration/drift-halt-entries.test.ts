@@ -5,10 +5,8 @@
  * scans and makes stop-loss and take-profit exits; status and health say "entries blocked by
  * drift" with the figures. An operator's pause of all trading still stops everything.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dec } from '../../shared/domain/money.js';
-import type { Container } from '../../shared/runtime/container.js';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import { localOperatorDeps } from '../../operator/local-transport.js';
 import { collectStatus } from '../../shared/operations/status.js';
@@ -18,24 +16,8 @@ import { ManualClock, startTestStack, type TestStack } from '../support/local-ru
 import { execute, intent } from './reconcile-support.js';
 import { scanFixture } from '../fixtures/scanner-fakes.js';
 import { flatCandles } from '../support/fakes.js';
+import { transferOnPaperExchange } from '../support/paper-balances.js';
 
-/** Adds `amount` to the paper exchange's free balance of `asset`: money the book does not know of. */
-async function transfer(c: Container, asset: string, amount: string): Promise<void> {
-  const key = { pk: 'BALANCES', sk: 'BALANCES' };
-  const { Item } = await c.doc.send(new GetCommand({ TableName: c.config.paperTable, Key: key, ConsistentRead: true }));
-  if (!Item) throw new Error('the paper exchange has no balances yet');
-  const assets = Item.assets as Record<string, { free: string; used: string }>;
-  const before = assets[asset] ?? { free: '0', used: '0' };
-  await c.doc.send(
-    new PutCommand({
-      TableName: c.config.paperTable,
-      Item: { ...Item, assets: { ...assets, [asset]: { ...before, free: dec(before.free).plus(amount).toFixed() } }, version: Number(Item.version) + 1 },
-      ConditionExpression: '#v = :v',
-      ExpressionAttributeNames: { '#v': 'version' },
-      ExpressionAttributeValues: { ':v': Item.version },
-    }),
-  );
-}
 
 describe('Drift halt blocks entries only (RISK-8)', () => {
   let t: TestStack;
@@ -56,7 +38,7 @@ describe('Drift halt blocks entries only (RISK-8)', () => {
     // Prepare: a position, then 250 USDT on the exchange that the book does not know of.
     const entry = await execute(runtime, intent({ symbol: 'BTC/USDT', side: 'buy', type: 'market', quoteAmount: '200', at: clock.now() }));
     expect(entry).toMatchObject({ outcome: 'executed', state: 'FILLED' });
-    await transfer(c(), 'USDT', '250');
+    await transferOnPaperExchange(c(), 'USDT', '250');
     clock.advance(60_000);
 
     // Act

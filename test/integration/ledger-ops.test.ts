@@ -8,7 +8,6 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runOps, runOpsCommandLine } from '../../scripts/ops.js';
@@ -20,29 +19,12 @@ import { writeOutputsFile } from '../../operator/stack-outputs.js';
 import { LOCAL_STACK_NAME } from '../../shared/definitions/stack-outputs.js';
 import { dec } from '../../shared/domain/money.js';
 import { ENV, loadConfig } from '../../shared/runtime/config.js';
-import type { Container } from '../../shared/runtime/container.js';
 import { changeLedger, showLedger } from '../../shared/operations/ledger.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { sdkEnvFor, withSdkEnv } from '../support/deployed-env.js';
 import { auditRecords, execute, intent } from './reconcile-support.js';
+import { transferOnPaperExchange } from '../support/paper-balances.js';
 
-/** Moves `amount` (signed) into the paper account's free balance of `asset`: money moved on the exchange by someone else. */
-async function transfer(c: Container, asset: string, amount: string): Promise<void> {
-  const key = { pk: 'BALANCES', sk: 'BALANCES' };
-  const { Item } = await c.doc.send(new GetCommand({ TableName: c.config.paperTable, Key: key, ConsistentRead: true }));
-  if (!Item) throw new Error('the paper exchange has no balances yet');
-  const assets = Item.assets as Record<string, { free: string; used: string }>;
-  const before = assets[asset] ?? { free: '0', used: '0' };
-  await c.doc.send(
-    new PutCommand({
-      TableName: c.config.paperTable,
-      Item: { ...Item, assets: { ...assets, [asset]: { ...before, free: dec(before.free).plus(amount).toFixed() } }, version: Number(Item.version) + 1 },
-      ConditionExpression: '#v = :v',
-      ExpressionAttributeNames: { '#v': 'version' },
-      ExpressionAttributeValues: { ':v': Item.version },
-    }),
-  );
-}
 
 function lines(): { out: (line: string) => void; text: () => string } {
   const all: string[] = [];
@@ -87,9 +69,9 @@ describe('A ledger that starts from the truth, with scoped drift (REC-6, REC-7)'
 
     // Act
     const deposited = await changeLedger(deps, { kind: 'deposit', asset: 'USDT', amount: '250.5', author: 'ops' });
-    await transfer(c(), 'USDT', '250.5');
+    await transferOnPaperExchange(c(), 'USDT', '250.5');
     const withdrawn = await changeLedger(deps, { kind: 'withdraw', asset: 'USDT', amount: '50', author: 'ops' });
-    await transfer(c(), 'USDT', '-50');
+    await transferOnPaperExchange(c(), 'USDT', '-50');
     clock.advance(60_000);
     const report = await runtime.reconcile();
 
@@ -104,7 +86,7 @@ describe('A ledger that starts from the truth, with scoped drift (REC-6, REC-7)'
 
   it('calls money that appears on the account without a deposit drift, and a rebase with a reason records the baseline again', async () => {
     // Prepare: 300 USDT arrive on the exchange; nobody told Tradewarden.
-    await transfer(c(), 'USDT', '300');
+    await transferOnPaperExchange(c(), 'USDT', '300');
     clock.advance(60_000);
     const drifted = await runtime.reconcile();
     await c().control.setPause({ paused: false });
@@ -266,7 +248,7 @@ describe('Two deployments on one paper account, each with its own budget (REC-7)
   it('still sees drift in shared mode when the exchange holds less than the book itself', async () => {
     // Prepare: what the account holds in USDT beyond 500 leaves it: less than A's own cash (about 1000).
     const held = (await a.containers.executor.exchange.fetchBalances()).USDT?.total ?? '0';
-    await transfer(a.containers.executor, 'USDT', dec('500').minus(held).toFixed());
+    await transferOnPaperExchange(a.containers.executor, 'USDT', dec('500').minus(held).toFixed());
     clock.advance(60_000);
 
     // Act

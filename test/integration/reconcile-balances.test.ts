@@ -3,33 +3,15 @@
  * alarm threshold is reported and audited; confirmed drift above the hard limit pauses new
  * entries; a fill in flight is not mistaken for drift.
  */
-import { GetCommand, PutCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { dec } from '../../shared/domain/money.js';
-import type { Container } from '../../shared/runtime/container.js';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
 const DRIFT_ALARM_QUOTE = '10';
 const DRIFT_PAUSE_QUOTE = '100';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
 import { auditRecords, crossingBuy, execute, floorTo, intent, restingBuy, scripted, type ScriptedExchange } from './reconcile-support.js';
+import { transferOnPaperExchange } from '../support/paper-balances.js';
 
-/** Moves `amount` (signed) into the paper exchange's free balance of `asset`, as a deposit or withdrawal would. */
-async function transfer(c: Container, asset: string, amount: string): Promise<void> {
-  const key = { pk: 'BALANCES', sk: 'BALANCES' };
-  const { Item } = await c.doc.send(new GetCommand({ TableName: c.config.paperTable, Key: key, ConsistentRead: true }));
-  if (!Item) throw new Error('the paper exchange has no balances yet');
-  const assets = Item.assets as Record<string, { free: string; used: string }>;
-  const before = assets[asset] ?? { free: '0', used: '0' };
-  await c.doc.send(
-    new PutCommand({
-      TableName: c.config.paperTable,
-      Item: { ...Item, assets: { ...assets, [asset]: { ...before, free: dec(before.free).plus(amount).toFixed() } }, version: Number(Item.version) + 1 },
-      ConditionExpression: '#v = :v',
-      ExpressionAttributeNames: { '#v': 'version' },
-      ExpressionAttributeValues: { ':v': Item.version },
-    }),
-  );
-}
 
 describe('Reconciler: balances against the exchange (REC-4)', () => {
   let t: TestStack;
@@ -68,7 +50,7 @@ describe('Reconciler: balances against the exchange (REC-4)', () => {
 
   it(`reports and audits an external deposit above ${DRIFT_ALARM_QUOTE} USDT as drift, without pausing`, async () => {
     // Prepare
-    await transfer(c(), 'USDT', '50');
+    await transferOnPaperExchange(c(), 'USDT', '50');
 
     // Act
     const report = await runtime.reconcile();
@@ -84,7 +66,7 @@ describe('Reconciler: balances against the exchange (REC-4)', () => {
 
   it(`pauses new entries once, with the reason, on drift above ${DRIFT_PAUSE_QUOTE} USDT`, async () => {
     // Prepare
-    await transfer(c(), 'USDT', '100');
+    await transferOnPaperExchange(c(), 'USDT', '100');
 
     // Act
     const report = await runtime.reconcile();
@@ -112,7 +94,7 @@ describe('Reconciler: balances against the exchange (REC-4)', () => {
   it('does not mistake a fill the exchange made a moment ago for drift', async () => {
     // Prepare: books in line again, trading resumed, and a resting BTC buy that the market is
     // about to cross.
-    await transfer(c(), 'USDT', '-150');
+    await transferOnPaperExchange(c(), 'USDT', '-150');
     await c().control.setPause({ paused: false });
     const crossing = crossingBuy(t.config.paperSeed, 'BTC/USDT', clock.now());
     const rules = (await c().exchange.loadMarkets())['BTC/USDT'];
@@ -145,7 +127,7 @@ describe('Reconciler: balances against the exchange (REC-4)', () => {
 
   it('does not pause on hard drift it cannot confirm while an executor works on an order, and pauses once it can', async () => {
     // Prepare: a hard drift, and an order in flight whose symbol an executor holds.
-    await transfer(c(), 'USDT', '200');
+    await transferOnPaperExchange(c(), 'USDT', '200');
     const buy = await restingBuy(c(), 'ETH/USDT', clock.now());
     expect(await execute(runtime, buy)).toMatchObject({ state: 'OPEN' });
     clock.advance(20_000);

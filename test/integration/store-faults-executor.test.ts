@@ -18,6 +18,7 @@ import { EXECUTION_QUEUE } from '../../shared/definitions/queues.js';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
 import { runOps } from '../../scripts/ops.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
+import { describeCall, ignoreServerClock } from '../support/store-faults.js';
 import {
   EXEC_ENV,
   PAST_LEASES_MS,
@@ -43,33 +44,7 @@ const VARIANTS: readonly { kind: StoreFaultKind; timing: StoreFaultTiming; condi
   { kind: 'conditional-check-failed', timing: 'after', conditionalOnly: true },
 ];
 
-const describeCall = (c: StoreCall) => `${c.command} ${keyAttribute(c, 'pk')?.replace(/#.*/, '#') ?? c.table ?? ''}`;
 
-/**
- * The emulator dates its answers with the real clock while Date.now runs ahead with the test
- * clock; the SDK would take that for clock skew and retry every error answer (conditional
- * failures included) after "correcting" it. The answers' Date header is dropped before the SDK
- * sees it.
- */
-function ignoreServerClock(client: DynamoDBClient): void {
-  const strip = (response: unknown) => {
-    const headers = (response as { headers?: Record<string, string> } | undefined)?.headers;
-    if (headers) delete headers.date;
-  };
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      try {
-        const out = await next(args);
-        strip(out.response);
-        return out;
-      } catch (error) {
-        strip((error as { $response?: unknown }).$response);
-        throw error;
-      }
-    },
-    { step: 'deserialize', name: 'ignoreServerClock', override: true },
-  );
-}
 
 async function queueDepth(t: TestStack, url: string): Promise<number> {
   const out = await t.sqs.send(new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible'] }));

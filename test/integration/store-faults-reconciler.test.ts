@@ -6,12 +6,12 @@
  * ledger that matches the exchange. Throttled reads fail every run and change nothing: an order
  * the reconciler could not read is never declared lost.
  */
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { FaultInjectingStore, keyAttribute, type StoreCall, type StoreFaultKind, type StoreFaultTiming } from '../../testkit/fault-injecting-store.js';
 import type { Intent } from '../../shared/domain/intent.js';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
 import { ManualClock, startTestStack, type TestStack } from '../support/local-runtime.js';
+import { describeCall, ignoreServerClock } from '../support/store-faults.js';
 import { snapshotState } from '../support/snapshot.js';
 import {
   EXEC_ENV,
@@ -40,33 +40,7 @@ const VARIANTS: readonly { kind: StoreFaultKind; timing: StoreFaultTiming; condi
  * the failure logged). It is circuit state, not trading state.
  */
 const tolerated = (c: StoreCall) => keyAttribute(c, 'pk')?.startsWith('CIRCUIT#') === true;
-const describeCall = (c: StoreCall) => `${c.command} ${keyAttribute(c, 'pk')?.replace(/#.*/, '#') ?? c.table ?? ''}`;
 
-/**
- * The emulator dates its answers with the real clock while Date.now runs ahead with the test
- * clock; the SDK would take that for clock skew and retry every error answer (conditional
- * failures included) after "correcting" it. The answers' Date header is dropped before the SDK
- * sees it.
- */
-function ignoreServerClock(client: DynamoDBClient): void {
-  const strip = (response: unknown) => {
-    const headers = (response as { headers?: Record<string, string> } | undefined)?.headers;
-    if (headers) delete headers.date;
-  };
-  client.middlewareStack.add(
-    (next) => async (args) => {
-      try {
-        const out = await next(args);
-        strip(out.response);
-        return out;
-      } catch (error) {
-        strip((error as { $response?: unknown }).$response);
-        throw error;
-      }
-    },
-    { step: 'deserialize', name: 'ignoreServerClock', override: true },
-  );
-}
 
 /**
  * This test runs one execution per (write, fault) pair: about a minute on an idle machine, and

@@ -1,0 +1,67 @@
+/** The soak's executor "Lambda containers": the production handler on its own clients, killable at any step. */
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { SQSEvent } from 'aws-lambda';
+import type { Chaos } from '../../local-runtime/chaos.js';
+import { LOCAL_CREDENTIALS, localContext } from '../../local-runtime/stack.js';
+import { SqsRetryScheduler } from '../../shared/adapters/aws/sqs-retry-scheduler.js';
+import type { Clock } from '../../shared/ports/clock.js';
+import type { Config } from '../../shared/runtime/config.js';
+import type { Container } from '../../shared/runtime/container.js';
+import type { ExecutorStep } from '../../shared/use-cases/execute-intent.js';
+import { SimulatedCrash } from './harness.js';
+
+/**
+ * The functions and the local runtime, loaded when a soak starts rather than with this module,
+ * so the environment `main` sets (tracing off, metrics off) is in place before they load.
+ */
+export async function loadFunctions() {
+  const [app, runtime, container, ops] = await Promise.all([
+    import('../../functions/executor/app.js'),
+    import('../../local-runtime/runtime.js'),
+    import('../../shared/runtime/container.js'),
+    import('../ops.js'),
+  ]);
+  return {
+    createExecutorHandler: app.createExecutorHandler,
+    LocalRuntime: runtime.LocalRuntime,
+    EXECUTOR_BATCH_SIZE: runtime.EXECUTOR_BATCH_SIZE,
+    LOCAL_TIMEOUT_MS: runtime.LOCAL_TIMEOUT_MS,
+    createContainer: container.createContainer,
+    redriveLocally: ops.redriveLocally,
+  };
+}
+export type Functions = Awaited<ReturnType<typeof loadFunctions>>;
+
+/** One executor "Lambda container": its own clients, the production handler, a crash plan. */
+export interface Worker {
+  readonly container: Container;
+  invoke(event: SQSEvent): Promise<unknown>;
+  /** Kill the coming invocation at this step of this intent. */
+  plan?: { intentId: string; step: ExecutorStep };
+  dead: boolean;
+}
+
+export function makeWorker(fx: Functions, config: Config, clock: Clock, chaos: Chaos, sqs: SQSClient, stats: { crashes: number }): Worker {
+  const container = fx.createContainer('executor', config, { clock, credentials: LOCAL_CREDENTIALS, ...chaos.runtimeOptions() });
+  chaos.store.attach(container.ddb);
+  const worker: Worker = { container, dead: false, invoke: async () => undefined };
+  // A dead process runs no `finally`: its lease stays until it expires.
+  const release = container.locks.release.bind(container.locks);
+  container.locks.release = async (lease) => {
+    if (!worker.dead) await release(lease);
+  };
+  const scheduler = new SqsRetryScheduler({ sqs, queueUrl: config.executionQueueUrl });
+  const handler = fx.createExecutorHandler(container, {
+    afterStep: (step, intent) => {
+      if (worker.dead) throw new SimulatedCrash(step);
+      if (worker.plan && worker.plan.intentId === intent.id && worker.plan.step === step) {
+        worker.dead = true;
+        stats.crashes += 1;
+        throw new SimulatedCrash(step);
+      }
+    },
+    retryScheduler: { retryLater: async (requests) => (worker.dead ? undefined : scheduler.retryLater(requests)) },
+  });
+  worker.invoke = (event) => (handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(event, localContext('tradewarden-executor', fx.LOCAL_TIMEOUT_MS.executor));
+  return worker;
+}
