@@ -26,7 +26,7 @@
  * Exit 1 when anything is duplicated, lost, unbalanced or unverifiable.
  *
  * Time is simulated: one ManualClock drives the functions, and `Date.now` (which the SQS
- * emulator and Powertools Idempotency read) moves with it, so backoffs, leases, grace periods
+ * emulator reads) moves with it, so backoffs, leases, grace periods
  * and visibility timeouts pass in seconds of real time. With several workers the interleaving,
  * and so the exact figures, vary from run to run; the seed fixes the intents, the crash plan
  * draws and the fault draws.

@@ -5,15 +5,15 @@
  *
  * Exactly once, in layers (outermost first; each one only saves work, the last ones decide):
  * 1. SQS FIFO deduplication by intent id (five minutes);
- * 2. Powertools Idempotency, keyed on the intent id, with the intent's content validated: a
- *    duplicate within the hour gets the recorded result without touching the order store or
- *    the exchange; a concurrent duplicate is refused as in progress (retryable). Its record is
- *    deleted when an attempt fails and its completion write is not fenced, so it is a cache of
- *    results, not the guarantee;
- * 3. the order record (shared/use-cases/execute-intent.ts): deterministic client order id,
- *    conditional claim, symbol lease with fencing token, lookup before any re-send;
- * 4. the exchange's rejection of a duplicate client order id.
- * Layers 3 and 4 hold alone: the crash, concurrency and fault tests also run with layer 2 off.
+ * 2. the order record (shared/use-cases/execute-intent.ts): deterministic client order id,
+ *    conditional claim, symbol lease with fencing token, lookup before any re-send; a delivery of
+ *    an intent id with other trade fields than its order was claimed with is refused as a bad
+ *    input (INTENT_FINGERPRINT, first-round-trip.ts);
+ * 3. the exchange's rejection of a duplicate client order id.
+ * A duplicate delivery is answered from the order record (one round trip: the order read, and
+ * the symbol lease taken and given back); a concurrent one is refused by the symbol lease
+ * (LOCK_HELD, retryable). There is no separate idempotency record per intent (PERF-2: it cost
+ * two writes per executed intent and decided nothing the order record does not).
  *
  * Failures of a queued record (EXE-4, SEC-4):
  * - retryable: the record fails in the batch response and comes back after an exponential,
@@ -27,27 +27,9 @@
  * with partial batch responses a failed record is not a Lambda error.
  */
 import { FullBatchFailureError, processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
-import {
-  IdempotencyAlreadyInProgressError,
-  IdempotencyConfig,
-  IdempotencyInconsistentStateError,
-  IdempotencyItemNotFoundError,
-  IdempotencyPersistenceLayerError,
-  IdempotencyUnknownError,
-  IdempotencyValidationError,
-  makeIdempotent,
-} from '@aws-lambda-powertools/idempotency';
-import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import {
-  ConcurrentModificationError,
-  ExchangeUnknownOutcomeError,
-  StorageError,
-  ValidationError,
-  toTradewardenError,
-  type ErrorCode,
-} from '../../shared/domain/errors.js';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
+import { ExchangeUnknownOutcomeError, ValidationError, toTradewardenError, type ErrorCode } from '../../shared/domain/errors.js';
 import { IntentSchema, type Intent } from '../../shared/domain/intent.js';
 import type { RetryScheduler } from '../../shared/ports/retry-scheduler.js';
 import type { DeadLetterQueue } from '../../shared/ports/dead-letter-queue.js';
@@ -57,7 +39,7 @@ import type { Container } from '../../shared/runtime/container.js';
 import { ExecutorEventSchema } from '../../shared/runtime/events/executor.js';
 import { parseWith, withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
-import { abandonIntent, beginIntent, executeIntent, type BegunIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';
+import { executeIntent, type ExecuteIntentDeps, type ExecutionResult } from '../../shared/use-cases/execute-intent.js';
 import { entryLimitsOf } from '../../shared/use-cases/scan-settings.js';
 import type { EntryLimits } from '../../shared/domain/entry-limits.js';
 import { RESEND_GRACE_MS } from '../../shared/domain/timing.js';
@@ -70,15 +52,6 @@ const OUTCOME_METRIC = {
   'already-processed': MetricName.DuplicateDeliveries,
 } as const;
 
-/** Idempotency records answer duplicates for this long; later ones reach the order record. */
-export const IDEMPOTENCY_EXPIRES_AFTER_SECONDS = 3600;
-/** Prefix of the idempotency keys: stable across deployments and function names. */
-export const IDEMPOTENCY_KEY_PREFIX = 'tradewarden-executor';
-/** Attempts when the idempotency record vanishes between a failed put and its read (see executeWithIdempotency). */
-export const IDEMPOTENCY_VANISHED_RECORD_ATTEMPTS = 3;
-/** What makes two deliveries of one intent id the same intent (everything it would trade on). */
-export const IDEMPOTENCY_PAYLOAD_PATH = '[strategy, symbol, side, type, amount, quoteAmount, limitPrice, createdAt, expiresAt]';
-
 export interface ExecutorHandlerOptions {
   /** Test hook of the use case (TST-2). */
   readonly afterStep?: ExecuteIntentDeps['afterStep'];
@@ -89,8 +62,6 @@ export interface ExecutorHandlerOptions {
   readonly retryScheduler?: RetryScheduler;
   /** Jitter source of the retry backoff. @default Math.random */
   readonly random?: () => number;
-  /** Powertools Idempotency in front of the use case (layer 2 above). @default true */
-  readonly idempotency?: boolean;
   /**
    * Where records that can never succeed go (SEC-4).
    * @default the container's execution dead-letter queue
@@ -143,8 +114,6 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     ...(options.afterStep ? { afterStep: options.afterStep } : {}),
   };
   const { logger, metrics } = c.observability;
-  /** Starts made ahead of the idempotency record (BEGUN_AHEAD in `run`), by intent id, until `execute` takes them. */
-  const begunAhead = new Map<string, Promise<BegunIntent>>();
 
   /**
    * The use case, then the audit head updates it left to do (the container's log moves each
@@ -153,11 +122,9 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
    * with, and a head update that failed too is logged.
    */
   const execute = async (intent: Intent): Promise<ExecutionResult> => {
-    const ahead = begunAhead.get(intent.id);
-    begunAhead.delete(intent.id);
     let outcome: ExecutionResult;
     try {
-      outcome = await executeIntent(deps, intent, ahead);
+      outcome = await executeIntent(deps, intent);
     } catch (error) {
       await c.audit.settle?.().catch((settleError: unknown) => logger.error('audit head update failed', { error: String(settleError) }));
       throw error;
@@ -166,106 +133,43 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
     return outcome;
   };
 
-  // Built once per container (module scope in the Lambda entry), like every client.
-  const idempotencyConfig = new IdempotencyConfig({
-    eventKeyJmesPath: 'id',
-    payloadValidationJmesPath: IDEMPOTENCY_PAYLOAD_PATH,
-    throwOnNoIdempotencyKey: true,
-    expiresAfterSeconds: IDEMPOTENCY_EXPIRES_AFTER_SECONDS,
-    // A result served from the idempotency record is a duplicate delivery, exactly what the
-    // order record path reports for one.
-    responseHook: (response) => ({ ...(response as unknown as ExecutionResult), outcome: 'already-processed' }) as unknown as typeof response,
-  });
-  const executeOnce =
-    options.idempotency === false
-      ? execute
-      : makeIdempotent(execute, {
-          persistenceStore: new DynamoDBPersistenceLayer({ tableName: c.config.idempotencyTable, awsSdkV3Client: c.ddb }),
-          config: idempotencyConfig,
-          keyPrefix: IDEMPOTENCY_KEY_PREFIX,
-        });
-
-  /**
-   * Runs the (idempotent) use case. When the conditional put of the in-progress record fails,
-   * Powertools needs the existing record: DynamoDB returns it with the failure (ALL_OLD);
-   * dynalite does not, so Powertools reads it, and if the attempt that held it failed in
-   * between (deleting it), that read finds nothing. Nobody holds the intent then: try again.
-   */
-  const executeWithIdempotency = async (intent: Intent): Promise<ExecutionResult> => {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await executeOnce(intent);
-      } catch (error) {
-        if (error instanceof IdempotencyItemNotFoundError && attempt < IDEMPOTENCY_VANISHED_RECORD_ATTEMPTS) continue;
-        throw fromIdempotencyError(error, intent);
-      }
-    }
-  };
-
-  const run = async (raw: unknown, context: Context | undefined): Promise<ExecutionResult> => {
+  const run = async (raw: unknown): Promise<ExecutionResult> => {
     const intent = parseWith(IntentSchema, raw, 'intent');
     logger.appendKeys({ correlationId: intent.correlationId ?? intent.id, intentId: intent.id, symbol: intent.symbol });
     await c.ensureAccount();
-    // The in-progress record expires with this invocation's remaining time, so a container
-    // that dies does not block the intent for longer than the function timeout.
-    if (context && typeof context.getRemainingTimeInMillis === 'function') idempotencyConfig.registerLambdaContext(context);
-    // BEGUN_AHEAD (PERF-2): the execution's first round trip (its reads and the symbol lease) runs
-    // while the idempotency record is written, one round trip instead of two. When the
-    // idempotency layer answers instead (a duplicate) or refuses (in progress), the lease is
-    // given back: a duplicate costs a lease taken and released, as a duplicate past the
-    // idempotency layer already did.
-    const ahead = options.idempotency === false || begunAhead.has(intent.id) ? undefined : beginIntent(deps, intent);
-    if (ahead) {
-      ahead.catch(() => undefined);
-      begunAhead.set(intent.id, ahead);
-    }
     let result: ExecutionResult;
     try {
-      result = await executeWithIdempotency(intent);
+      result = await execute(intent);
     } catch (error) {
-      if (ahead) await giveBack(intent.id, ahead, error);
       // The order stays UNKNOWN until a lookup by client order id resolves it (EXE-3).
       if (error instanceof ExchangeUnknownOutcomeError) metrics.addMetric(MetricName.OrdersUnknown, MetricUnit.Count, 1);
       throw error;
     }
-    if (ahead) await giveBack(intent.id, ahead);
     metrics.addMetric(OUTCOME_METRIC[result.outcome], MetricUnit.Count, 1);
     if (result.outcome !== 'already-processed' && result.filled !== '0') metrics.addMetric(MetricName.Fills, MetricUnit.Count, 1);
     logger.info('intent processed', { result });
     return result;
   };
 
-  /**
-   * Gives back a start made ahead that `execute` never took (the idempotency layer answered or
-   * refused). With `failure` (the record fails anyway) a failed release is logged, not thrown over
-   * it: the lease then runs out by itself.
-   */
-  const giveBack = async (intentId: string, ahead: Promise<BegunIntent>, failure?: unknown): Promise<void> => {
-    if (begunAhead.get(intentId) !== ahead) return;
-    begunAhead.delete(intentId);
-    if (failure === undefined) return abandonIntent(deps, ahead);
-    await abandonIntent(deps, ahead).catch((error: unknown) => logger.error('symbol lease not given back after a refused duplicate', { error: String(error) }));
-  };
-
   const deadLetters = options.deadLetters ?? c.deadLetters;
 
-  const processRecord = async (record: SQSRecord, context?: Context): Promise<ExecutionResult> => {
+  const processRecord = async (record: SQSRecord): Promise<ExecutionResult> => {
     let body: unknown;
     try {
       body = JSON.parse(record.body);
     } catch (error) {
       throw new ValidationError('message body is not valid JSON', [], { cause: error, details: { messageId: record.messageId } });
     }
-    return run(body, context);
+    return run(body);
   };
 
   /**
    * One record: a failure that no redelivery can fix goes to the dead-letter queue and the
    * record is acknowledged; every other failure is rethrown (the record fails and comes back).
    */
-  const recordHandler = async (record: SQSRecord, context?: Context): Promise<ExecutionResult | DeadLettered> => {
+  const recordHandler = async (record: SQSRecord): Promise<ExecutionResult | DeadLettered> => {
     try {
-      return await processRecord(record, context);
+      return await processRecord(record);
     } catch (error) {
       const coded = toTradewardenError(error);
       if (coded.retryable) throw error;
@@ -310,7 +214,7 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
   // the work costs a retry, answered from the orders.
   return withStack('executor', c, ExecutorEventSchema, async (event, context) => {
     limitsThisInvocation = undefined;
-    if ('intent' in event) return run(event.intent, context);
+    if ('intent' in event) return run(event.intent);
     const processor = new SqsFifoPartialProcessorAsync();
     let response: SQSBatchResponse | undefined;
     let failure: unknown;
@@ -332,26 +236,4 @@ export function createExecutorHandler(c: Container, options: ExecutorHandlerOpti
 function firstCause(error: FullBatchFailureError): unknown {
   const [first] = error.recordErrors;
   return first ?? error;
-}
-
-/** Powertools Idempotency errors as coded Tradewarden errors; anything else passes through. */
-function fromIdempotencyError(error: unknown, intent: Intent): unknown {
-  const details = { intentId: intent.id };
-  if (error instanceof IdempotencyAlreadyInProgressError) {
-    return new ConcurrentModificationError(`intent ${intent.id} is being executed by another invocation`, { cause: error, details });
-  }
-  if (error instanceof IdempotencyValidationError) {
-    return new ValidationError(`intent ${intent.id} was delivered before with different content`, ['id'], { cause: error, details });
-  }
-  if (error instanceof IdempotencyItemNotFoundError) {
-    return new ConcurrentModificationError(`the idempotency record of intent ${intent.id} keeps changing under concurrent attempts`, { cause: error, details });
-  }
-  if (
-    error instanceof IdempotencyPersistenceLayerError ||
-    error instanceof IdempotencyInconsistentStateError ||
-    error instanceof IdempotencyUnknownError
-  ) {
-    return new StorageError(`idempotency record of intent ${intent.id}: ${error.message}`, { cause: error, details });
-  }
-  return error;
 }

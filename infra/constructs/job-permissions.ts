@@ -14,7 +14,7 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import { Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
-import { AUDIT_HEADS_INDEX, AUDIT_TABLE, HELD_LOCKS_INDEX, IDEMPOTENCY_TABLE, OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX, PAPER_TABLE, STATE_TABLE, type TableDefinition } from '../../shared/definitions/tables.js';
+import { AUDIT_HEADS_INDEX, AUDIT_TABLE, HELD_LOCKS_INDEX, OPEN_ORDERS_INDEX, ORDERS_BY_TIME_INDEX, PAPER_TABLE, STATE_TABLE, type TableDefinition } from '../../shared/definitions/tables.js';
 import type { JobName } from '../../shared/definitions/schedules.js';
 import type { ExchangeSecret } from './exchange-secret.js';
 import type { TradewardenTables } from './tables.js';
@@ -70,8 +70,8 @@ export const CHECKPOINT_OBJECTS = 'checkpoints/*';
  * The paper table is granted only in paper mode (see `JobPermissions`). Notes:
  * - the audit table: PutItem of a new record and GetItem of the record that won a lost race;
  *   the head pointer lives in the state table (GetItem, UpdateItem);
- * - idempotency (executor): Powertools puts, reads on a conflict, updates on completion and
- *   deletes the record when an attempt fails;
+ * - the idempotency table: no job uses it (the executor's order record answers duplicates and
+ *   refuses changed content itself, INTENT_FINGERPRINT), so no role is granted it;
  * - no job scans a table (health finds held locks by the sparse held-locks index) and only
  *   health (heartbeats) and the executor (its first round trip's reads) read in batches.
  */
@@ -90,7 +90,6 @@ export const JOB_ACCESS: Readonly<Record<JobName, JobAccess>> = {
     tables: [
       // BatchGetItem: the first round trip's independent reads in one request (PERF-2).
       { table: STATE_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem', 'BatchGetItem'] },
-      { table: IDEMPOTENCY_TABLE, actions: ['GetItem', 'PutItem', 'UpdateItem', 'DeleteItem'] },
       { table: PAPER_TABLE, actions: ['GetItem', 'PutItem'] },
       { table: AUDIT_TABLE, actions: AUDIT_ALLOWED_ACTIONS },
     ],

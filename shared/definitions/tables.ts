@@ -90,7 +90,11 @@ export const AUDIT_TABLE: TableDefinition = {
   stateful: true,
 };
 
-/** Powertools Idempotency persistence layout (partition key `id`, TTL `expiration`). */
+/**
+ * Powertools Idempotency persistence layout (partition key `id`, TTL `expiration`). No function
+ * writes it any more (the executor's order record answers duplicates and refuses changed content:
+ * INTENT_FINGERPRINT); the stateful table stays so that a deployed stack does not lose it on update.
+ */
 export const IDEMPOTENCY_TABLE: TableDefinition = {
   logicalId: 'IdempotencyTable',
   partitionKey: { name: 'id', type: 'S' },

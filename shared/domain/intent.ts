@@ -59,6 +59,20 @@ export function intentIdFor(parts: { strategy: string; symbol: string; side: str
     .slice(0, 32);
 }
 
+/** The fields that make two deliveries of one intent id the same intent: everything it would trade on. */
+const TRADE_FIELDS = ['strategy', 'symbol', 'side', 'type', 'amount', 'quoteAmount', 'limitPrice', 'createdAt', 'expiresAt'] as const;
+
+/**
+ * The fingerprint of what an intent would trade (SHA-256 hex of its trade fields, absent ones as
+ * null), recorded on its order at the claim (INTENT_FINGERPRINT). A later delivery of the same id
+ * whose fingerprint differs is not the intent that was executed (EXE-1, SEC-4). The correlation
+ * id and the reason do not change the trade and are left out.
+ */
+export function intentFingerprint(intent: Intent): string {
+  const fields = TRADE_FIELDS.map((field) => intent[field] ?? null);
+  return createHash('sha256').update(JSON.stringify(fields), 'utf8').digest('hex');
+}
+
 /**
  * When an intent expires (EXE-14): the earlier of its `expiresAt` and its `createdAt` plus the
  * configured time-to-live. An intent created long ago cannot stay valid by carrying a late

@@ -83,6 +83,12 @@ export interface OrderRecord {
    * `expiresAt`: the state table's held-locks index keys on a numeric attribute of that name.)
    */
   readonly intentExpiresAt?: string;
+  /**
+   * The fingerprint of the intent's trade fields (domain/intent.ts `intentFingerprint`), recorded at
+   * the claim: a delivery of the same intent id with other content is refused, not answered with
+   * this order. Absent on orders claimed before it was recorded, and on adopted orders.
+   */
+  readonly intentFingerprint?: string;
 }
 
 /** One exchange trade (execution) of an order, with its fees per currency, like the order's. */

@@ -18,7 +18,7 @@
  * there; the record of the send that does happen follows it).
  */
 import { claimForSending, claimOrder, type OrderDraft } from '../domain/order-aggregate.js';
-import type { Intent } from '../domain/intent.js';
+import { intentFingerprint, type Intent } from '../domain/intent.js';
 import type { OrderRecord } from '../domain/order.js';
 import type { Lease } from '../ports/lock-service.js';
 import type { ExecuteIntentDeps } from './execute-intent.js';
@@ -63,6 +63,7 @@ export async function claimIntent(deps: ExecuteIntentDeps, input: ClaimInput): P
     reservedQuote: '0',
     createdAt: now.toISOString(),
     intentExpiresAt: deadline.toISOString(),
+    intentFingerprint: intentFingerprint(intent),
   };
   const stream = auditStream(intent.symbol);
   const correlationId = draft.correlationId;

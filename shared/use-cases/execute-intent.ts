@@ -50,6 +50,15 @@
  * the reservation's record follows its write and the pause is read after the reservation, as
  * late as anything before the call (a pause that lands while the budget is reserved stops the
  * send: test/integration/exec-expiry-pause.test.ts).
+ * Requests per executed intent (PERF-2, bench `dynamoRequestsPerIntent`; the handler's heartbeats,
+ * two per invocation of up to ten intents, aside): 15. Lease acquire and release (2), the two
+ * batched reads (2), five audit records and one head update (6), and five state writes: the claim,
+ * the reservation, the fill's book write, the order's terminal write and the release (5). Why the
+ * last ones stay single-item writes of their own: a record and the state change it audits cannot
+ * share a request without TransactWriteItems (not in the emulator the tests run on) or
+ * BatchWriteItem (no condition: it could overwrite another writer's record, SEC-2); the release
+ * follows the order's terminal write so that a crash between them leaves budget held, which the
+ * next delivery or the sweep gives back, never a fill booked twice (order-commit.ts).
  * Failures: permanent -> REJECTED, budget released, audited, acknowledged. Transient -> thrown,
  * so the queue redelivers and finally dead-letters. Outcome unknown -> UNKNOWN, thrown.
  *
@@ -65,8 +74,12 @@
  * conditional claim (only one executor creates the order record), the symbol lease with a
  * fencing token (only one executor works on it at a time, and a stale one cannot write), the
  * lookup before any re-send, and the exchange's own rejection of a duplicate client order id.
- * The handler may put Powertools Idempotency in front (functions/executor/app.ts); that only
- * saves work on duplicates and is not relied on.
+ * There is no separate idempotency record (PERF-2: it cost two writes per executed intent): a
+ * duplicate is answered from the order record, and a delivery of an intent id with other trade
+ * fields than the order was claimed with is refused (INTENT_FINGERPRINT: the claim records the
+ * fingerprint of the intent's trade fields on the order; first-round-trip.ts compares it before
+ * anything is written, and again when a claim lost to another delivery of the id), a coded
+ * VALIDATION_FAILED that the handler dead-letters.
  *
  * AUDIT_ORDER (OPS-4): a decision is audited BEFORE the state write that applies it (the claim
  * and the state it writes, UNKNOWN, a re-send, a recorded fill or closure), and a step that is
@@ -97,7 +110,7 @@ import { reserveAndAudit, type Reserved } from './reserve-budget.js';
 import { expiryBlock, pausedReason } from './pre-send-guard.js';
 import { closeUnsent, commitDeps, result, send } from './send-order.js';
 import { isKnownSymbol, unknownSymbolError } from './size-order.js';
-import { firstRoundTrip, pastSubmission, type FirstRoundTrip } from './first-round-trip.js';
+import { firstRoundTrip, pastSubmission, refuseChangedContent, type FirstRoundTrip } from './first-round-trip.js';
 
 /** Steps at which tests can stop the executor to prove crash recovery (TST-2). */
 export type ExecutorStep =
@@ -162,8 +175,8 @@ export interface ExecutionResult {
 }
 
 
-/** What `beginIntent` read and took: the start of an execution, made ahead by the handler. */
-export interface BegunIntent {
+/** What `beginIntent` read and took: the start of an execution. */
+interface BegunIntent {
   readonly orderId: string;
   readonly now: Date;
   readonly intentDeadline: Date;
@@ -171,13 +184,8 @@ export interface BegunIntent {
   readonly first: FirstRoundTrip;
 }
 
-/**
- * The start of an execution, up to its first round trip (steps 1-4 are then decided on it). The
- * handler starts it while its idempotency record is written (BEGUN_AHEAD,
- * functions/executor/app.ts); reads only, and the symbol lease, which `abandonIntent` gives back
- * when the execution does not follow.
- */
-export async function beginIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<BegunIntent> {
+/** The start of an execution, up to its first round trip (steps 1-4 are then decided on it). */
+async function beginIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<BegunIntent> {
   const orderId = clientOrderIdFor(intent.id);
   // EXE-14: an intent from the future is a bad input: coded error, nothing read or written.
   const future = futureCreationProblem(intent, deps.clock.now(), CLOCK_SKEW_ALLOWANCE_MS);
@@ -192,20 +200,10 @@ export async function beginIntent(deps: ExecuteIntentDeps, intent: Intent): Prom
   return { orderId, now, intentDeadline, known, first };
 }
 
-/**
- * Gives back the lease of a begun intent that is not executed (the idempotency layer answered for
- * it, or refused it). A failed start took nothing (firstRoundTrip releases what it took).
- * @throws the lease release's failure
- */
-export async function abandonIntent(deps: ExecuteIntentDeps, begun: Promise<BegunIntent>): Promise<void> {
-  const started = await begun.catch(() => undefined);
-  if (started?.first.lease) await deps.locks.release(started.first.lease);
-}
-
-/** Executes `intent`; `begun` is its start when the caller made it ahead (`beginIntent`). */
-export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent, begun?: Promise<BegunIntent>): Promise<ExecutionResult> {
+/** Executes `intent`. */
+export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Promise<ExecutionResult> {
   const step = async (name: ExecutorStep) => deps.afterStep?.(name, intent);
-  const { orderId, now, intentDeadline, known, first } = await (begun ?? beginIntent(deps, intent));
+  const { orderId, now, intentDeadline, known, first } = await beginIntent(deps, intent);
   const { existing } = first;
   // 1. Already past submission: a duplicate, replay or redrive. Nothing is sent.
   if (existing && pastSubmission(existing)) {
@@ -230,6 +228,8 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent, beg
     let reservation: Reserved | undefined;
     if (!order) {
       const claimed = await claimIntent(deps, { intent, orderId, lease, now, deadline: intentDeadline, pausedReason: paused ? pausedReason(pause) : undefined, sizing: first.sizing, reserveInputs });
+      // Claimed meanwhile by another delivery of this id: refused if its content differs.
+      if (!claimed.won) refuseChangedContent(claimed.order, intent);
       order = claimed.order;
       reservation = claimed.reservation;
       if (claimed.won) {

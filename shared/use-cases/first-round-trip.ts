@@ -5,7 +5,8 @@
 import { randomUUID } from 'node:crypto';
 import type { AccountBook } from '../domain/account.js';
 import type { EntryLimits } from '../domain/entry-limits.js';
-import type { Intent } from '../domain/intent.js';
+import { ValidationError } from '../domain/errors.js';
+import { intentFingerprint, type Intent } from '../domain/intent.js';
 import { isTerminal, type OrderRecord, type OrderState } from '../domain/order.js';
 import type { PauseState } from '../ports/control-store.js';
 import type { Lease } from '../ports/lock-service.js';
@@ -19,6 +20,20 @@ export const SUBMITTED: ReadonlySet<OrderState> = new Set(['OPEN', 'PARTIALLY_FI
 /** Whether the executor is done with an order: ended, or on the exchange for the reconciler. */
 export function pastSubmission(order: OrderRecord): boolean {
   return isTerminal(order.state) || SUBMITTED.has(order.state);
+}
+
+/**
+ * INTENT_FINGERPRINT (EXE-1, SEC-4): a delivery of an intent id whose trade fields differ from
+ * those its order was claimed with is not that intent; it is refused with a coded error (not
+ * retryable: the handler dead-letters it) and changes no state. An order claimed before the
+ * fingerprint was recorded cannot be compared and is answered as before.
+ * @throws ValidationError when the stored order was claimed for other content.
+ */
+export function refuseChangedContent(order: OrderRecord, intent: Intent): void {
+  if (order.intentFingerprint === undefined || order.intentFingerprint === intentFingerprint(intent)) return;
+  throw new ValidationError(`intent ${intent.id} was delivered before with different content`, ['id'], {
+    details: { intentId: intent.id, orderId: order.id, state: order.state },
+  });
 }
 
 /** What the first round trip read and took; each read is awaited where it is needed. */
@@ -38,8 +53,10 @@ export interface FirstRoundTrip {
  * - the order is read while the lease is taken, not after: a claim of an order that appeared
  *   meanwhile fails its condition and continues with the stored order (`claim`); a resumed
  *   order is read again under the lease;
- * - a duplicate of a finished intent takes and gives back the lease (two writes it did not
- *   make before): duplicates mostly end at the idempotency layer before this;
+ * - a duplicate of a finished intent takes and gives back the lease (two writes; most
+ *   duplicates end at the queue's deduplication before the executor);
+ * - a delivery whose content differs from the stored order's (INTENT_FINGERPRINT) is refused
+ *   here, the lease given back, before anything is written;
  * - the book is only the starting point of the reservation's conditional write; a book that
  *   changed meanwhile is read again there (a sell's amount is capped by a read under the lease);
  * - the sizing's ticker is read for every new intent that can still be sent, before the pause
@@ -69,6 +86,14 @@ export async function firstRoundTrip(deps: ExecuteIntentDeps, intent: Intent, or
     throw order.reason;
   }
   const existing = order.value;
+  if (existing) {
+    try {
+      refuseChangedContent(existing, intent);
+    } catch (error) {
+      if (lease.status === 'fulfilled' && lease.value) await deps.locks.release(lease.value);
+      throw error;
+    }
+  }
   if (lease.status === 'rejected') {
     // A finished intent is answered whoever holds the lease; anything else needs it.
     if (existing && pastSubmission(existing)) return { existing, lease: null, pause, book, ...(limits ? { limits } : {}), sizing };

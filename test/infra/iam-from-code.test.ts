@@ -34,8 +34,6 @@ const RARE_PATHS: Readonly<Record<Fn, readonly { call: string; why: string }[]>>
   scanner: [{ call: 'dynamodb:GetItem AuditTable', why: 'lost audit append race: read the winning record (test/integration/audit-log.test.ts)' }],
   executor: [
     { call: 'dynamodb:GetItem AuditTable', why: 'lost audit append race: read the winning record (test/integration/audit-log.test.ts)' },
-    { call: 'dynamodb:GetItem IdempotencyTable', why: 'Powertools reads the record after a conflicting put (test/integration/exec-idempotency-replay.test.ts)' },
-    { call: 'dynamodb:DeleteItem IdempotencyTable', why: 'Powertools deletes the record when an attempt fails (test/integration/exchange-faults-executor.test.ts)' },
   ],
   reconciler: [
     { call: 'dynamodb:PutItem AuditTable', why: 'drift, adoption and stale-release audits (test/integration/reconcile-balances.test.ts, reconcile-orphans.test.ts)' },

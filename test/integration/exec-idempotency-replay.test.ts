@@ -1,13 +1,13 @@
 /**
- * OPS-3 / EXE-1 / RISK-7: ad hoc replays of an executed intent, and Powertools Idempotency on
- * dynalite (which returns no item with a failed conditional put, so Powertools falls back to a
- * read): recorded results, an in-progress concurrent duplicate, a changed payload, and a
- * container that stalls past its lease and its in-progress expiry.
+ * OPS-3 / EXE-1 / RISK-7 / SEC-4: ad hoc replays of an executed intent, answered from the order
+ * record (the executor keeps no separate idempotency record): recorded results, an in-progress
+ * concurrent duplicate, a changed payload (INTENT_FINGERPRINT), and a container that stalls past
+ * its lease.
  */
 import { readFileSync } from 'node:fs';
-import { ScanCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IntentSchema, type Intent } from '../../shared/domain/intent.js';
+import { IntentSchema, intentFingerprint, type Intent } from '../../shared/domain/intent.js';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
 import type { Container } from '../../shared/runtime/container.js';
 import type { ExecutionResult, ExecutorStep } from '../../shared/use-cases/execute-intent.js';
@@ -42,12 +42,18 @@ function gate() {
   return { open, fail, opened, arrived, reached };
 }
 
+/** How many audit records there are (every stream). */
+async function auditCount(c: Container): Promise<number> {
+  const out = await c.doc.send(new ScanCommand({ TableName: c.config.auditTable, ConsistentRead: true, Select: 'COUNT' }));
+  return out.Count ?? 0;
+}
+
 async function idempotencyItems(c: Container): Promise<Record<string, unknown>[]> {
   const out = await c.doc.send(new ScanCommand({ TableName: c.config.idempotencyTable, ConsistentRead: true }));
   return out.Items ?? [];
 }
 
-describe('Replays and Powertools Idempotency on the emulators', () => {
+describe('Replays and duplicate deliveries on the emulators', () => {
   let t: TestStack;
   const clock = new ManualClock(T0);
   const replayClock = new ManualClock(new Date(Date.parse(REPLAY_EVENT.intent.createdAt) + 60_000));
@@ -75,10 +81,10 @@ describe('Replays and Powertools Idempotency on the emulators', () => {
       const balances = await c.exchange.fetchBalances();
 
       // The same payload again (the ad hoc replay), then as an SQS batch (a DLQ redrive), then
-      // through a handler without the idempotency layer (the order record alone).
+      // through another handler on the same container.
       const replayed = (await runtime.invoke('executor', REPLAY_EVENT)) as ExecutionResult;
       const redriven = (await runtime.invoke('executor', SQS_EVENT)) as { batchItemFailures: unknown[] };
-      const bare = (await executorHandler(runtime, { idempotency: false })(REPLAY_EVENT)) as ExecutionResult;
+      const bare = (await executorHandler(runtime, {})(REPLAY_EVENT)) as ExecutionResult;
 
       const recorded = { intentId: first.intentId, orderId: first.orderId, state: first.state, filled: first.filled, cost: first.cost, fees: first.fees };
       expect(replayed).toEqual({ ...recorded, outcome: 'already-processed' });
@@ -91,18 +97,16 @@ describe('Replays and Powertools Idempotency on the emulators', () => {
       expect((await paperOrders(c)).filter((o) => o.clientOrderId === id)).toHaveLength(1);
     });
 
-    it('keeps the result as a COMPLETED idempotency record keyed on the intent id, with a payload hash', async () => {
+    it('records the fingerprint of the intent on its order at the claim, and writes no idempotency record', async () => {
       const c = faultyRuntime(t, replayClock).runtime.containers.executor;
-      const items = await idempotencyItems(c);
-      const completed = items.filter((i) => i.status === 'COMPLETED');
-      expect(completed.length).toBeGreaterThanOrEqual(1);
-      expect(String(completed[0]?.id)).toMatch(/^tradewarden-executor#/);
-      expect(completed[0]?.validation).toEqual(expect.any(String));
-      expect(JSON.parse(JSON.stringify(completed[0]?.data))).toMatchObject({ outcome: 'executed', state: 'FILLED' });
+      const order = await c.orders.get(clientOrderIdFor(REPLAY_EVENT.intent.id));
+      expect(order?.intentFingerprint).toBe(intentFingerprint(REPLAY_EVENT.intent));
+      expect(order?.intentFingerprint).toMatch(/^[0-9a-f]{64}$/);
+      expect(await idempotencyItems(c)).toEqual([]);
     });
   });
 
-  describe('Powertools Idempotency on dynalite', () => {
+  describe('Duplicates answered by the order record', () => {
     it('refuses an in-progress concurrent duplicate as retryable, before it touches the order or the exchange', async () => {
       const hold = gate();
       const a = faultyRuntime(t, clock, {
@@ -121,11 +125,10 @@ describe('Replays and Powertools Idempotency on the emulators', () => {
       const before = await b.runtime.containers.executor.orders.get(id);
       expect(before?.state).toBe('SUBMITTING');
 
-      await expect(b.runtime.invoke('executor', { intent })).rejects.toMatchObject({ code: 'CONCURRENT_MODIFICATION', retryable: true, message: expect.stringMatching(/being executed by another invocation/) });
+      // The symbol lease the running delivery holds refuses it.
+      await expect(b.runtime.invoke('executor', { intent })).rejects.toMatchObject({ code: 'LOCK_HELD', retryable: true });
       expect(await b.runtime.containers.executor.orders.get(id)).toEqual(before);
       expect(b.faults.calls.createOrder + b.faults.calls.fetchOrderByClientId).toBe(0);
-      // The order record stops it too: without the idempotency layer the symbol lease refuses it.
-      await expect(executorHandler(b.runtime, { idempotency: false })({ intent })).rejects.toMatchObject({ code: 'LOCK_HELD', retryable: true });
 
       hold.open();
       expect(await running).toMatchObject({ outcome: 'executed', state: 'FILLED' });
@@ -138,13 +141,73 @@ describe('Replays and Powertools Idempotency on the emulators', () => {
       const { runtime, faults } = faultyRuntime(t, clock);
       const intent = buyIntent('changed-payload', clock.now());
       await runtime.invoke('executor', { intent });
-      await expect(runtime.invoke('executor', { intent: { ...intent, quoteAmount: '150' } })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
+      const c = runtime.containers.executor;
+      const id = clientOrderIdFor(intent.id);
+      const order = await c.orders.get(id);
+      const ledger = await book(c);
+      const records = await auditCount(c);
+      await expect(runtime.invoke('executor', { intent: { ...intent, quoteAmount: '150' } })).rejects.toMatchObject({
+        code: 'VALIDATION_FAILED',
+        retryable: false,
+        message: expect.stringMatching(/delivered before with different content/),
+      });
       expect(faults.forwarded.createOrder).toBe(1);
+      // Nothing changed: the order, the book, the audit log; the symbol lease was given back.
+      expect(await c.orders.get(id)).toEqual(order);
+      expect(await book(c)).toEqual(ledger);
+      expect(await auditCount(c)).toBe(records);
+      await expect(executorHandler(runtime, {})({ intent: buyIntent('after-changed-payload', clock.now()) })).resolves.toMatchObject({ outcome: 'executed' });
       // A field that does not change the trade (the correlation id) is the same intent.
       expect(await runtime.invoke('executor', { intent: { ...intent, correlationId: 'replayed-by-ops' } })).toMatchObject({ outcome: 'already-processed' });
     });
 
-    it('lets another container take over from one that stalled past its lease and in-progress expiry; the stalled one is fenced off and sends nothing', async () => {
+    it('refuses a changed payload of an intent that is still running, and of one closed at its claim', async () => {
+      const hold = gate();
+      const a = faultyRuntime(t, clock, {
+        afterStep: async (step: ExecutorStep) => {
+          if (step !== 'after-submitting') return;
+          hold.reached();
+          await hold.opened;
+        },
+      });
+      const b = faultyRuntime(t, clock);
+      const intent = buyIntent('changed-while-running', clock.now(), { symbol: 'ETH/USDT' });
+      const changed = { ...intent, quoteAmount: '75' };
+      const running = a.runtime.invoke('executor', { intent });
+      await hold.arrived;
+      // Refused at once, whoever holds the lease: the stored order names other content.
+      const before = await b.runtime.containers.executor.orders.get(clientOrderIdFor(intent.id));
+      await expect(b.runtime.invoke('executor', { intent: changed })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
+      expect(await b.runtime.containers.executor.orders.get(clientOrderIdFor(intent.id))).toEqual(before);
+      expect(b.faults.calls.createOrder + b.faults.calls.fetchOrderByClientId).toBe(0);
+      hold.open();
+      expect(await running).toMatchObject({ outcome: 'executed', state: 'FILLED' });
+      await expect(b.runtime.invoke('executor', { intent: changed })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
+      expect(a.faults.forwarded.createOrder + b.faults.forwarded.createOrder).toBe(1);
+
+      // An intent recorded EXPIRED at its claim: a delivery with another expiry is not that intent.
+      const expired = buyIntent('changed-after-expiry', new Date(clock.now().getTime() - 3_600_000), { expiresAt: new Date(clock.now().getTime() - 1000).toISOString() });
+      expect(await b.runtime.invoke('executor', { intent: expired })).toMatchObject({ outcome: 'expired', state: 'EXPIRED' });
+      const later = { ...expired, expiresAt: new Date(clock.now().getTime() + 60_000).toISOString() };
+      await expect(b.runtime.invoke('executor', { intent: later })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
+      expect((await b.runtime.containers.executor.orders.get(clientOrderIdFor(expired.id)))?.state).toBe('EXPIRED');
+      await expectLedgerMatchesExchange(a.runtime.containers.executor);
+    });
+
+    it('dead-letters a queued delivery with a changed payload and acknowledges it', async () => {
+      const { runtime, faults } = faultyRuntime(t, clock);
+      const intent = buyIntent('changed-in-queue', clock.now(), { symbol: 'SOL/USDT' });
+      await runtime.invoke('executor', { intent });
+      const sent: { errorCode: string }[] = [];
+      const handler = executorHandler(runtime, { deadLetters: { send: async (m) => void sent.push(m) } });
+      const record = (SQS_EVENT as { Records: Record<string, unknown>[] }).Records[0];
+      const response = (await handler({ Records: [{ ...record, body: JSON.stringify({ ...intent, quoteAmount: '99' }) }] })) as { batchItemFailures: unknown[] };
+      expect(response.batchItemFailures).toEqual([]);
+      expect(sent).toEqual([expect.objectContaining({ errorCode: 'VALIDATION_FAILED', reason: expect.stringMatching(/different content/) })]);
+      expect(faults.forwarded.createOrder).toBe(1);
+    });
+
+    it('lets another container take over from one that stalled past its lease; the stalled one is fenced off and sends nothing', async () => {
       const hold = gate();
       const stalled = faultyRuntime(t, clock, {
         afterStep: async (step: ExecutorStep) => {
@@ -162,18 +225,7 @@ describe('Replays and Powertools Idempotency on the emulators', () => {
       );
       await hold.arrived;
 
-      // The stalled container's Lambda timed out: its in-progress record has expired.
       const c = other.runtime.containers.executor;
-      const inProgress = (await idempotencyItems(c)).filter((i) => i.status === 'INPROGRESS');
-      expect(inProgress).toHaveLength(1);
-      await c.doc.send(
-        new UpdateCommand({
-          TableName: c.config.idempotencyTable,
-          Key: { id: inProgress[0]?.id },
-          UpdateExpression: 'SET in_progress_expiration = :past',
-          ExpressionAttributeValues: { ':past': Date.now() - 1000 },
-        }),
-      );
       // Its symbol lease is still live: the other container is refused until it expires.
       await expect(other.runtime.invoke('executor', { intent })).rejects.toMatchObject({ code: 'LOCK_HELD' });
       clock.advance(PAST_LEASES_MS);
@@ -189,8 +241,7 @@ describe('Replays and Powertools Idempotency on the emulators', () => {
       expect((await paperOrders(c)).filter((o) => o.clientOrderId === id)).toHaveLength(1);
       expect((await c.orders.get(id))?.state).toBe('FILLED');
 
-      // Powertools deleted the record on the stalled attempt's error (its writes are not fenced):
-      // a later replay falls through to the order record, which answers it.
+      // A later replay is answered from the order record.
       expect(await other.runtime.invoke('executor', { intent })).toMatchObject({ outcome: 'already-processed', state: 'FILLED' });
       expect(other.faults.forwarded.createOrder).toBe(1);
       await expectLedgerMatchesExchange(c);

@@ -122,7 +122,7 @@ export function faultyRuntime(
   return { runtime, faults };
 }
 
-/** An executor handler on a runtime's executor container with other options (no idempotency, a retry scheduler, ...). */
+/** An executor handler on a runtime's executor container with other options (a retry scheduler, a dead-letter queue, ...). */
 export function executorHandler(runtime: LocalRuntime, options: ExecutorHandlerOptions) {
   const handler = createExecutorHandler(runtime.containers.executor, options);
   return (event: unknown) => (handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(event, localContext('tradewarden-executor', 30_000));

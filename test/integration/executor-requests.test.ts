@@ -56,6 +56,7 @@ describe('Executor requests per intent (PERF-2)', () => {
 
     // Assess
     expect(result).toMatchObject({ outcome: 'executed', state: 'FILLED' });
+    const ofIntent = requests.filter((r) => r.table !== 'paper' && r.kind !== 'HEARTBEAT');
     const state = requests.filter((r) => r.table === 'state');
     const count = (operation: string, kind?: string) => state.filter((r) => r.operation === operation && (kind === undefined || r.kind === kind)).length;
     // The first round trip's reads and the send's checks: two batches, no single read of them.
@@ -74,15 +75,20 @@ describe('Executor requests per intent (PERF-2)', () => {
     expect(count('UpdateItem', 'AUDITHEAD')).toBe(1);
     expect(await runtime.containers.executor.audit.verify()).toMatchObject({ valid: true, problems: [] });
     expect((await runtime.containers.executor.orders.get(clientOrderIdFor(intent.id)))?.state).toBe('FILLED');
+    // No idempotency record: the order record answers duplicates and refuses changed content.
+    expect(requests.filter((r) => r.table === 'idempotency')).toEqual([]);
+    // In all (the invocation's heartbeats aside): lease, 2 reads, 5 records, claim, reservation,
+    // fill, final order write, release, lease release, head update.
+    expect(ofIntent, JSON.stringify(ofIntent)).toHaveLength(15);
   });
 
-  it('gives back the symbol lease taken ahead when the idempotency layer answers a duplicate', async () => {
+  it('gives back the symbol lease when the order record answers a duplicate', async () => {
     // Prepare: an executed intent
     const runtime = t.runtime({ clock });
     const intent = buyIntent('requests-duplicate', clock.now(), { symbol: 'SOL/USDT' });
     expect(await runtime.invoke('executor', { intent })).toMatchObject({ outcome: 'executed' });
 
-    // Act: the same intent again (answered from the idempotency record), then another container
+    // Act: the same intent again (answered from the order record), then another container
     // executes the next intent of the symbol at once
     const duplicate = await runtime.invoke('executor', { intent });
     const next = await t.runtime({ clock }).invoke('executor', { intent: buyIntent('requests-after-duplicate', clock.now(), { symbol: 'SOL/USDT' }) });

@@ -156,7 +156,7 @@ describe('Risk limits where the order is sent (EXE-13)', () => {
     const limits: Limits = { open: 2, perSymbol: '500', total: '0' };
     t = await startTestStack(env(limits));
     const runtimes = [faultyRuntime(t, clock), faultyRuntime(t, clock)];
-    const handlers = runtimes.map((x) => executorHandler(x.runtime, { idempotency: false }));
+    const handlers = runtimes.map((x) => executorHandler(x.runtime, {}));
     const intents = SYMBOLS.map((symbol) => buyIntent(`race-${symbol}`, clock.now(), { symbol }));
 
     // Act: every intent is replayed on both containers at the same time.
