@@ -228,8 +228,17 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
     let reservation: Reserved | undefined;
     if (!order) {
       const claimed = await claimIntent(deps, { intent, orderId, lease, now, deadline: intentDeadline, pausedReason: paused ? pausedReason(pause) : undefined, sizing: first.sizing, reserveInputs });
-      // Claimed meanwhile by another delivery of this id: refused if its content differs.
-      if (!claimed.won) refuseChangedContent(claimed.order, intent);
+      // Claimed meanwhile by another delivery of this id: refused if its content differs. The
+      // reservation written beside the lost claim stands for the stored order; one that ended
+      // already gets it back here (as a duplicate would), not only from the sweep.
+      if (!claimed.won) {
+        try {
+          refuseChangedContent(claimed.order, intent);
+        } catch (error) {
+          if (isTerminal(claimed.order.state)) await releaseLeftover(deps, claimed.order);
+          throw error;
+        }
+      }
       order = claimed.order;
       reservation = claimed.reservation;
       if (claimed.won) {

@@ -147,4 +147,30 @@ describe('Use case: executeIntent', () => {
     expect(result.state).toBe('FILLED');
     expect(exchange.orders.size).toBe(1);
   });
+
+  it('refuses a delivery with other content whose claim lost to the stored order, writing nothing more and sending nothing (INTENT_FINGERPRINT)', async () => {
+    // Prepare: the intent executed; the changed delivery reads the order before it existed.
+    const first = intent();
+    expect(await executeIntent(deps, first)).toMatchObject({ outcome: 'executed' });
+    const stored = [...orders.items.values()][0];
+    const book = await accounts.get('USDT');
+    const get = orders.get.bind(orders);
+    let calls = 0;
+    orders.get = async (id) => (calls++ === 0 ? null : get(id));
+
+    // Act
+    const changed = { ...first, quoteAmount: '50' };
+    await expect(executeIntent(deps, changed)).rejects.toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
+
+    // Assess: the order as it was; the book's money too (the reservation written beside the lost
+    // claim is given back at once); one order on the exchange; the lease free.
+    orders.get = get;
+    expect([...orders.items.values()]).toEqual([stored]);
+    const { version: _before, ...money } = book ?? {};
+    const { version: _after, ...moneyAfter } = (await accounts.get('USDT')) ?? {};
+    expect(moneyAfter).toEqual(money);
+    expect(audit.records.map((r) => r.type).slice(-1)).toEqual(['budget.released']);
+    expect(exchange.createCalls).toBe(1);
+    await expect(deps.locks.acquire('symbol:BTC/USDT', 'other', 30_000, NOW)).resolves.toMatchObject({ owner: 'other' });
+  });
 });

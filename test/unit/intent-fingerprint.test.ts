@@ -1,0 +1,47 @@
+/**
+ * EXE-1 / SEC-4 (INTENT_FINGERPRINT): the fingerprint recorded on an order at its claim changes
+ * with every field the intent would trade on, and with nothing else.
+ */
+import { describe, expect, it } from 'vitest';
+import { intentFingerprint, type Intent } from '../../shared/domain/intent.js';
+
+const BASE: Intent = {
+  id: '0123456789abcdef0123456789abcdef',
+  strategy: 'price-drop',
+  symbol: 'BTC/USDT',
+  side: 'buy',
+  type: 'limit',
+  amount: '0.01',
+  limitPrice: '50000',
+  createdAt: '2026-05-01T12:00:00.000Z',
+  expiresAt: '2026-05-01T12:02:00.000Z',
+};
+
+describe('intentFingerprint', () => {
+  it('is a SHA-256 hex digest, equal for equal trade fields whatever the key order', () => {
+    const reordered = Object.fromEntries(Object.entries(BASE).reverse()) as Intent;
+    expect(intentFingerprint(BASE)).toMatch(/^[0-9a-f]{64}$/);
+    expect(intentFingerprint(reordered)).toBe(intentFingerprint(BASE));
+  });
+
+  it('changes with each field the intent trades on', () => {
+    const changes: Partial<Intent>[] = [
+      { strategy: 'other' },
+      { symbol: 'ETH/USDT' },
+      { side: 'sell' },
+      { type: 'market', limitPrice: undefined },
+      { amount: '0.02' },
+      { amount: undefined, quoteAmount: '0.01' },
+      { limitPrice: '50001' },
+      { createdAt: '2026-05-01T12:00:01.000Z' },
+      { expiresAt: '2026-05-01T12:03:00.000Z' },
+    ];
+    const prints = changes.map((change) => intentFingerprint({ ...BASE, ...change }));
+    for (const print of prints) expect(print).not.toBe(intentFingerprint(BASE));
+    expect(new Set(prints).size).toBe(changes.length);
+  });
+
+  it('ignores the correlation id and the reason, which do not change the trade', () => {
+    expect(intentFingerprint({ ...BASE, correlationId: 'replayed-by-ops', reason: 'rsi below 30' })).toBe(intentFingerprint(BASE));
+  });
+});
