@@ -89,7 +89,7 @@ export class CandleVenue implements Exchange {
   readonly #orders = new Map<string, VenueOrder>();
   readonly #open = new Set<string>();
   readonly #balances = new Map<string, DecimalString>();
-  /** The tickers of this step, made once each (the gate and the scan both ask). */
+  /** The last ticker made per symbol: this step's when its timestamp is now (the gate and the scan both ask). */
   readonly #tickers = new Map<string, Ticker>();
   #refusals: VenueRefusal[] = [];
   #now = 0;
@@ -122,7 +122,6 @@ export class CandleVenue implements Exchange {
    */
   closeStep(closeTime: number, candles: ReadonlyMap<string, Candle>): VenueFill[] {
     this.#now = closeTime;
-    this.#tickers.clear();
     const fills: VenueFill[] = [];
     if (this.#open.size > 0) for (const id of [...this.#open]) {
       const entry = this.#orders.get(id)!;
@@ -180,7 +179,8 @@ export class CandleVenue implements Exchange {
   /** The ticker `fetchTickers` gives for `symbol` now; undefined when its candle is missing at this step (a gap). */
   tickerOf(symbol: string): Ticker | undefined {
     const made = this.#tickers.get(symbol);
-    if (made) return made;
+    // A ticker made at an earlier step is stale (its timestamp is that step's close).
+    if (made?.timestamp === this.#now) return made;
     const last = this.#history.get(symbol)?.at(-1);
     if (!last || last.openTime + this.#settings.timeframeMs !== this.#now) return undefined;
     const sum = this.#dayVolume.get(symbol)?.sum ?? 0;
