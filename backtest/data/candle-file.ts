@@ -65,7 +65,7 @@ const DIGITS = /^\d{1,16}$/;
 /** A row of epoch milliseconds and five plain decimals, nothing else: the common case. */
 const NUMERIC_ROW = /^(\d{1,16}),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?)$/;
 /** Bytes read at once. */
-const CHUNK_BYTES = 1 << 20;
+const CHUNK_BYTES = 1 << 16;
 /** Candles per batch of a JSON Lines file. */
 const JSONL_BATCH = 4096;
 
