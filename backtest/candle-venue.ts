@@ -89,7 +89,7 @@ export class CandleVenue implements Exchange {
   readonly #orders = new Map<string, VenueOrder>();
   readonly #open = new Set<string>();
   readonly #balances = new Map<string, DecimalString>();
-  /** The tickers of this step, made once each (the gate and the scan both ask). */
+  /** The last ticker made per symbol: this step's when its timestamp is now (the gate and the scan both ask). */
   readonly #tickers = new Map<string, Ticker>();
   #refusals: VenueRefusal[] = [];
   #now = 0;
@@ -122,7 +122,6 @@ export class CandleVenue implements Exchange {
    */
   closeStep(closeTime: number, candles: ReadonlyMap<string, Candle>): VenueFill[] {
     this.#now = closeTime;
-    this.#tickers.clear();
     const fills: VenueFill[] = [];
     if (this.#open.size > 0) for (const id of [...this.#open]) {
       const entry = this.#orders.get(id)!;
@@ -132,10 +131,12 @@ export class CandleVenue implements Exchange {
       if (fill) fills.push(fill);
     }
     for (const [symbol, candle] of candles) {
-      const series = this.#history.get(symbol) ?? [];
+      let series = this.#history.get(symbol);
+      if (!series) this.#history.set(symbol, (series = []));
       series.push(candle);
-      if (series.length > this.#settings.lookback) series.splice(0, series.length - this.#settings.lookback);
-      this.#history.set(symbol, series);
+      // Only the last `lookback` candles are market data; the older ones are cut in one go once
+      // they are as many, so trimming costs O(1) per candle rather than a copy of the window.
+      if (series.length >= 2 * this.#settings.lookback) series.splice(0, series.length - this.#settings.lookback);
       let day = this.#dayVolume.get(symbol);
       if (!day) this.#dayVolume.set(symbol, (day = { sum: 0, window: new Float64Array(Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))), next: 0, size: 0 }));
       // The last day's candles in a ring: the oldest leaves as the newest comes.
@@ -178,7 +179,8 @@ export class CandleVenue implements Exchange {
   /** The ticker `fetchTickers` gives for `symbol` now; undefined when its candle is missing at this step (a gap). */
   tickerOf(symbol: string): Ticker | undefined {
     const made = this.#tickers.get(symbol);
-    if (made) return made;
+    // A ticker made at an earlier step is stale (its timestamp is that step's close).
+    if (made?.timestamp === this.#now) return made;
     const last = this.#history.get(symbol)?.at(-1);
     if (!last || last.openTime + this.#settings.timeframeMs !== this.#now) return undefined;
     const sum = this.#dayVolume.get(symbol)?.sum ?? 0;
@@ -199,7 +201,13 @@ export class CandleVenue implements Exchange {
   }
 
   async fetchCandles(symbol: string, limit: number): Promise<Candle[]> {
-    return (this.#history.get(symbol) ?? []).slice(-limit);
+    const series = this.#history.get(symbol) ?? [];
+    // The window is the last `lookback` candles (older ones wait in the array to be cut), read as
+    // `window.slice(-limit)`.
+    const base = Math.max(0, series.length - this.#settings.lookback);
+    const length = series.length - base;
+    const start = limit > 0 ? Math.max(length - limit, 0) : limit === 0 ? 0 : Math.min(-limit, length);
+    return series.slice(base + start);
   }
 
   async createOrder(request: PlaceOrderRequest): Promise<ExchangeOrder> {

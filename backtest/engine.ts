@@ -17,7 +17,7 @@
  */
 import { depositHolding, equity, type AccountBook } from '../shared/domain/account.js';
 import { ValidationError } from '../shared/domain/errors.js';
-import type { MarketRules } from '../shared/domain/market.js';
+import type { Candle, MarketRules } from '../shared/domain/market.js';
 import { dec, isZero, str, type DecimalString } from '../shared/domain/money.js';
 import { assertThresholds } from '../shared/domain/drift.js';
 import type { Intent } from '../shared/domain/intent.js';
@@ -208,12 +208,23 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const gate = settings.gate !== false && venue instanceof CandleVenue && !settings.scan.pairList ? new ScanGate(resolved, symbols, settings.rules, CANDLE_MS, settings.scan.staleDataSeconds * 1000) : undefined;
   const tickerOf = (symbol: string) => (venue instanceof CandleVenue ? venue.tickerOf(symbol) : undefined);
   /** What the gate reads of the state at the close `now`. */
-  const gateState = (now: number): GateState => ({ book: accounts.peek(quote), inFlight: orders.followedCount > 0 || Object.keys(tunables.riskState.pendingEntries ?? {}).length > 0, paused: control.pause.paused, tickerOf, risk: tunables.riskState, now });
+  const gateState = (now: number): GateState => ({ book: accounts.peek(quote), inFlight: orders.followedCount > 0 || hasMembers(tunables.riskState.pendingEntries), paused: control.pause.paused, tickerOf, risk: tunables.riskState, now });
   let scanned = false;
   let valuation: EquityValuation | undefined;
   const lastCloseNum = new Map<string, number>();
   const feeAssetKey = thirdFeeAsset ? `${thirdFeeAsset}/${quote}` : undefined;
   const priceNum = (key: string) => lastCloseNum.get(key) ?? (key === feeAssetKey ? Number(venue.priceOf(thirdFeeAsset!)) : undefined);
+  /** The step's candles have closed: into the gate, the last closes and the chart. Returns how many. */
+  const closed = (stepCandles: ReadonlyMap<string, Candle>): number => {
+    for (const [symbol, candle] of stepCandles) {
+      gate?.push(symbol, candle);
+      if (!firstOpen.has(symbol)) firstOpen.set(symbol, candle.open);
+      lastClose.set(symbol, candle.close);
+      lastCloseNum.set(symbol, Number(candle.close));
+      charts.get(symbol)!.add(candle);
+    }
+    return stepCandles.size;
+  };
   let candles = 0;
   let opened = false;
   let openingEquity: DecimalString = settings.initialQuote;
@@ -241,14 +252,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     }
     // 1. Fills of this step's candles, then the candles become market data.
     const fills = venue.closeStep(closeTime, step.candles);
-    for (const [symbol, candle] of step.candles) {
-      gate?.push(symbol, candle);
-      candles += 1;
-      if (!firstOpen.has(symbol)) firstOpen.set(symbol, candle.open);
-      lastClose.set(symbol, candle.close);
-      lastCloseNum.set(symbol, Number(candle.close));
-      charts.get(symbol)!.add(candle);
-    }
+    candles += closed(step.candles);
     // 2. The reconciler books them.
     if (orders.followedCount > 0) await reconcile(reconcileDeps, { deadline: new Date(closeTime + LEASE_MS / 2) });
     if (fills.length > 0) await recordFills(fills);
@@ -354,4 +358,10 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const venueBalances = Object.fromEntries(Object.entries(await venue.fetchBalances()).map(([asset, b]) => [asset, b.total]));
   const auditRecords = (await audit.verify()).records;
   return { report, charts: { equity: curves.equity, drawdownPercent: curves.drawdownPercent, symbols: symbolCharts }, final: { book, venueBalances, auditRecords, orders: [...orders.all()] } };
+}
+
+/** Whether a record has any own member (without listing them). */
+function hasMembers(record: Readonly<Record<string, unknown>> | undefined): boolean {
+  for (const key in record) if (Object.hasOwn(record, key)) return true;
+  return false;
 }

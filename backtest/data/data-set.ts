@@ -87,7 +87,7 @@ async function advance(reader: Reader): Promise<void> {
 }
 
 /** The most steps handed over at once: a batch ends where any file's batch of candles ends. */
-const MAX_STEPS = 4096;
+const MAX_STEPS = 512;
 
 /**
  * `readDataSet` in batches of steps (never empty): between two batches the files are read on,

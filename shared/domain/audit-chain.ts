@@ -144,9 +144,27 @@ export function hashRecord(record: AuditContent): string {
  */
 const SECRET_KEY = /secret|password|passwd|passphrase|privatekey|apikey|credential|(access|auth|refresh|session|bearer|api)token/;
 
+/** Key names already tested (audited data uses few distinct ones); bounded all the same. */
+const SECRET_KEY_CACHE = 4096;
+const secretKeys = new Map<string, boolean>();
+
 /** True when a data key names a credential that must never be audited (SEC-1). */
 export function isSecretKey(key: string): boolean {
-  return SECRET_KEY.test(key.toLowerCase().replace(/[_-]/g, ''));
+  let secret = secretKeys.get(key);
+  if (secret === undefined) {
+    secret = SECRET_KEY.test(key.toLowerCase().replace(/[_-]/g, ''));
+    if (secretKeys.size >= SECRET_KEY_CACHE) secretKeys.clear();
+    secretKeys.set(key, secret);
+  }
+  return secret;
+}
+
+/** True when `value` holds a credential-named key at any depth (what `redact` would drop). */
+function holdsSecretKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsSecretKey);
+  if (value === null || typeof value !== 'object' || !isPlainObject(value)) return false;
+  for (const key in value) if (Object.hasOwn(value, key) && (isSecretKey(key) || holdsSecretKey((value as Record<string, unknown>)[key]))) return true;
+  return false;
 }
 
 /**
@@ -184,7 +202,12 @@ export function sealRecord(
   at: string,
   batch?: number,
 ): ChainedRecord {
-  const data = redact(JSON.parse(canonicalJson(entry.data)) as Record<string, unknown>);
+  const text = canonicalJson(entry.data);
+  const parsed = JSON.parse(text) as Record<string, unknown>;
+  // Without a credential-named key the plain JSON is the data, and its canonical text is `text`
+  // (canonical JSON read back and written again is the same text), so it is not written twice.
+  const clean = !holdsSecretKey(parsed);
+  const data = clean ? parsed : redact(parsed);
   const content: AuditContent = {
     stream,
     seq: (prev?.seq ?? 0) + 1,
@@ -195,7 +218,23 @@ export function sealRecord(
     prevHash: prev?.hash ?? GENESIS_HASH,
     ...(batch === undefined ? {} : { batch }),
   };
-  return { ...content, hash: hashRecord(content) };
+  return { ...content, hash: clean ? hashContent(content, text) : hashRecord(content) };
+}
+
+/**
+ * `hashRecord(content)` when `dataText` is the canonical JSON of `content.data`: the same
+ * canonical text of the content (members in sorted key order), built around the data's text.
+ * Falls back to `hashRecord` for any field that is not of its declared type.
+ */
+function hashContent(content: AuditContent, dataText: string): string {
+  const { stream, seq, at, type, correlationId, prevHash, batch } = content;
+  if (typeof stream !== 'string' || typeof at !== 'string' || typeof type !== 'string' || typeof prevHash !== 'string' || !Number.isFinite(seq)) return hashRecord(content);
+  if ((correlationId !== undefined && typeof correlationId !== 'string') || (batch !== undefined && !Number.isFinite(batch))) return hashRecord(content);
+  let text = `{"at":${JSON.stringify(at)}`;
+  if (batch !== undefined) text += `,"batch":${JSON.stringify(batch)}`;
+  if (correlationId !== undefined) text += `,"correlationId":${JSON.stringify(correlationId)}`;
+  text += `,"data":${dataText},"prevHash":${JSON.stringify(prevHash)},"seq":${JSON.stringify(seq)},"stream":${JSON.stringify(stream)},"type":${JSON.stringify(type)}}`;
+  return createHash('sha256').update(text, 'utf8').digest('hex');
 }
 
 /**

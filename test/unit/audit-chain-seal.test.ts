@@ -1,0 +1,48 @@
+/**
+ * `sealRecord` hashes the content's canonical text built around the data's own canonical text
+ * when nothing is redacted. Property: whatever the data, the record is the one the plain rule
+ * gives: data = redact(JSON.parse(canonicalJson(data))), hash = hashRecord(record).
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { canonicalJson, GENESIS_HASH, hashRecord, redact, sealRecord } from '../../shared/domain/audit-chain.js';
+
+const key = fc.oneof(fc.constantFrom('a', 'b', 'Z', '10', '9', 'é', 'apiKey', 'api_key', 'fencingToken', 'token', 'SESSION-TOKEN', 'symbol', 'data', 'at', 'seq'), fc.string({ maxLength: 6 }));
+const leaf = fc.oneof(fc.string({ maxLength: 8 }), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined), fc.date({ noInvalidDate: true }));
+const { value } = fc.letrec((tie) => ({
+  value: fc.oneof({ depthSize: 'small' }, leaf, tie('object'), fc.array(tie('value'), { maxLength: 3 })),
+  object: fc.dictionary(key, tie('value'), { maxKeys: 4, noNullPrototype: true }),
+}));
+const data = fc.dictionary(key, value, { maxKeys: 5, noNullPrototype: true });
+
+describe('sealRecord', () => {
+  it('gives the record and hash of the plain rule for any data, redacted or not', () => {
+    fc.assert(
+      fc.property(
+        data,
+        fc.option(fc.string({ maxLength: 8 }), { nil: undefined }),
+        fc.option(fc.nat({ max: 40 }), { nil: undefined }),
+        fc.option(fc.record({ seq: fc.nat({ max: 1000 }), hash: fc.stringMatching(/^[0-9a-f]{64}$/) }), { nil: null }),
+        fc.string({ maxLength: 10 }),
+        (raw, correlationId, batch, prev, type) => {
+          const sealed = sealRecord('orders/x"y', prev, { type, ...(correlationId === undefined ? {} : { correlationId }), data: raw }, '2025-01-01T00:00:00.000Z', batch);
+          const plainData = redact(JSON.parse(canonicalJson(raw)) as Record<string, unknown>);
+          expect(sealed.data).toEqual(plainData);
+          expect(canonicalJson(sealed.data)).toBe(canonicalJson(plainData));
+          expect(sealed.prevHash).toBe(prev?.hash ?? GENESIS_HASH);
+          expect(sealed.seq).toBe((prev?.seq ?? 0) + 1);
+          expect(sealed.batch).toBe(batch);
+          expect(sealed.correlationId).toBe(correlationId);
+          expect(sealed.hash).toBe(hashRecord(sealed));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
+  it('drops credential-named keys at every depth and hashes what it keeps', () => {
+    const sealed = sealRecord('s', null, { type: 't', data: { apiKey: 'k', nested: [{ session_token: 'x', fencingToken: 3 }], keep: 1 } }, '2025-01-01T00:00:00.000Z');
+    expect(sealed.data).toEqual({ nested: [{ fencingToken: 3 }], keep: 1 });
+    expect(sealed.hash).toBe(hashRecord(sealed));
+  });
+});
