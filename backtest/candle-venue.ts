@@ -23,7 +23,7 @@ import { add, cmp, Decimal, dec, isZero, min, str, sub, type DecimalString } fro
 import { normalizeFees, type FeeAmount } from '../shared/domain/fees.js';
 import { roundAmount } from '../shared/domain/precision.js';
 import { applyDeltas, feeFor, tradeDeltas } from '../shared/adapters/paper/paper-settlement.js';
-import type { Assets } from '../shared/adapters/paper/paper-store.js';
+import type { Assets } from '../shared/adapters/paper/paper-books.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
 
 export interface VenueSettings {

@@ -47,7 +47,10 @@ function bundleRows(bundles: readonly BundleMeasurement[]) {
     gzipKb: Math.round(b.gzipBytes / 1024),
     coldLoadMs: b.coldLoad.medianMs,
     loadVsFloor: b.loadVsFloor ?? null,
+    coldLoadCpuMs: b.coldLoad.medianCpuMs,
+    loadVsFloorCpu: b.loadVsFloorCpu ?? null,
     floorColdLoadMs: b.floor?.coldLoad.medianMs ?? null,
+    floorColdLoadCpuMs: b.floor?.coldLoad.medianCpuMs ?? null,
     floorKb: b.floor ? Math.round(b.floor.bytes / 1024) : null,
     floorPackages: b.floor?.packages ?? [],
   }));
@@ -55,9 +58,11 @@ function bundleRows(bundles: readonly BundleMeasurement[]) {
 
 function printBundles(title: string, rows: ReturnType<typeof bundleRows>): void {
   console.log(`\n${title}`);
-  console.log('| bundle | KB | gzip KB | cold load ms (median) | floor ms | load x floor | floor KB |\n| --- | --- | --- | --- | --- | --- | --- |');
+  console.log('| bundle | KB | gzip KB | cold load ms (median) | floor ms | load x floor | CPU ms | floor CPU ms | CPU x floor | floor KB |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const r of rows) {
-    console.log(`| ${r.name} | ${r.kb} | ${r.gzipKb} | ${fmt(r.coldLoadMs)} | ${r.floorColdLoadMs ?? '-'} | ${r.loadVsFloor ?? '-'} | ${r.floorKb ?? '-'} |`);
+    console.log(
+      `| ${r.name} | ${r.kb} | ${r.gzipKb} | ${fmt(r.coldLoadMs)} | ${r.floorColdLoadMs ?? '-'} | ${r.loadVsFloor ?? '-'} | ${fmt(r.coldLoadCpuMs)} | ${r.floorColdLoadCpuMs ?? '-'} | ${r.loadVsFloorCpu ?? '-'} | ${r.floorKb ?? '-'} |`,
+    );
   }
 }
 

@@ -7,14 +7,14 @@
 import middy from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import * as z from 'zod';
+import * as z from '../../shared/domain/zod-mini.js';
 import { AUDIT_CHECKPOINT_EVENT } from '../../shared/definitions/schedules.js';
 import { toTradewardenError } from '../../shared/domain/errors.js';
 import { parseWith } from '../../shared/runtime/handler-stack.js';
 import { checkpointAudit, type CheckpointAuditDeps, type CheckpointResult } from '../../shared/use-cases/checkpoint-audit.js';
 
 /** The schedule's constant payload; an ad hoc invoke sends the same. */
-export const AuditCheckpointEventSchema = z.object({ checkpoint: z.literal(AUDIT_CHECKPOINT_EVENT.checkpoint) }).strict();
+export const AuditCheckpointEventSchema = z.strictObject({ checkpoint: z.literal(AUDIT_CHECKPOINT_EVENT.checkpoint) });
 export { AUDIT_CHECKPOINT_EVENT };
 
 export interface AuditCheckpointHandlerDeps extends CheckpointAuditDeps {

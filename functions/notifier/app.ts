@@ -13,7 +13,7 @@ import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import * as z from 'zod';
+import * as z from '../../shared/domain/zod-mini.js';
 import type { TelegramBot, TelegramUpdate } from '../../shared/adapters/notify/telegram.js';
 import { DOMAIN_EVENT_TYPES } from '../../shared/domain/domain-events.js';
 import { toTradewardenError } from '../../shared/domain/errors.js';
@@ -29,21 +29,27 @@ import { deliverEvent, type NotifyDeps } from '../../shared/use-cases/notify.js'
 /** Header Telegram sends with the webhook's secret token. */
 export const TELEGRAM_SECRET_HEADER = 'x-telegram-bot-api-secret-token';
 
-const BusEventSchema = z
-  .object({ source: z.literal('tradewarden'), 'detail-type': z.enum(DOMAIN_EVENT_TYPES as [string, ...string[]]), detail: z.record(z.string(), z.unknown()) })
-  .loose();
-const SummaryEventSchema = z.object({ summary: z.literal('daily') }).strict();
-const HttpEventSchema = z
-  .object({ requestContext: z.object({ http: z.object({ method: z.string() }).loose() }).loose(), headers: z.record(z.string(), z.string()).optional(), body: z.string().optional(), isBase64Encoded: z.boolean().optional() })
-  .loose();
+const BusEventSchema = z.looseObject({ source: z.literal('tradewarden'), 'detail-type': z.enum(DOMAIN_EVENT_TYPES as [string, ...string[]]), detail: z.record(z.string(), z.unknown()) });
+const SummaryEventSchema = z.strictObject({ summary: z.literal('daily') });
+const HttpEventSchema = z.looseObject({
+  requestContext: z.looseObject({ http: z.looseObject({ method: z.string() }) }),
+  headers: z.optional(z.record(z.string(), z.string())),
+  body: z.optional(z.string()),
+  isBase64Encoded: z.optional(z.boolean()),
+});
 export const NotifierEventSchema = z.union([BusEventSchema, SummaryEventSchema, HttpEventSchema]);
 
-const UpdateSchema = z
-  .object({
-    update_id: z.number().int(),
-    message: z.object({ message_id: z.number().int(), chat: z.object({ id: z.union([z.number(), z.string()]) }).loose(), from: z.object({ username: z.string().optional(), id: z.number().optional() }).loose().optional(), text: z.string().max(4096).optional() }).loose().optional(),
-  })
-  .loose();
+const UpdateSchema = z.looseObject({
+  update_id: z.number().check(z.int()),
+  message: z.optional(
+    z.looseObject({
+      message_id: z.number().check(z.int()),
+      chat: z.looseObject({ id: z.union([z.number(), z.string()]) }),
+      from: z.optional(z.looseObject({ username: z.optional(z.string()), id: z.optional(z.number()) })),
+      text: z.optional(z.string().check(z.maxLength(4096))),
+    }),
+  ),
+});
 
 export interface NotifierDeps {
   readonly observability: Observability;

@@ -8,6 +8,9 @@
  * imports and constructs the AWS SDK clients and Powertools utilities the function's bundle
  * contains (read from esbuild's metafile, so the floor cannot drift from the code), and nothing
  * else. `loadVsFloor` is the function's cold load over the floor's, timed back to back.
+ * `loadVsFloorCpu` is the same ratio of the CPU time the import used (all of the process's
+ * threads): on a shared machine a process waits for a core, which adds to the wall time of one
+ * sample and not the other, while the CPU time is the work the code itself costs.
  *
  * Used by `npm run bench`; no AWS access needed: the functions get a valid configuration with
  * placeholder resource names, and nothing is called at import time except, in live mode, the
@@ -82,16 +85,27 @@ export const PLACEHOLDER_RESOURCES = {
   exchangeSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-keys',
 } as const;
 
-/** Measures one module import in a fresh process and prints the milliseconds. */
+/** Measures one module import in a fresh process and prints its wall and CPU milliseconds. */
 const IMPORT_PROBE = `const started = performance.now();
+const cpu = process.cpuUsage();
 await import(process.argv[1]);
-process.stdout.write(String(performance.now() - started));`;
+const used = process.cpuUsage(cpu);
+process.stdout.write(String(performance.now() - started) + ' ' + String((used.user + used.system) / 1000));`;
 
 export interface ColdLoad {
   readonly medianMs: number;
   readonly minMs: number;
   readonly maxMs: number;
   readonly samplesMs: readonly number[];
+  /** CPU time of the import (user + system, every thread of the process), median and samples. */
+  readonly medianCpuMs: number;
+  readonly samplesCpuMs: readonly number[];
+}
+
+/** One sample: the import's wall time and the CPU time it used. */
+interface LoadSample {
+  readonly wallMs: number;
+  readonly cpuMs: number;
 }
 
 export interface BundleMeasurement {
@@ -108,6 +122,8 @@ export interface BundleMeasurement {
   readonly floor?: { readonly packages: readonly string[]; readonly bytes: number; readonly coldLoad: ColdLoad };
   /** Cold load over the floor's: the median of ratios of back-to-back samples. */
   readonly loadVsFloor?: number;
+  /** The same ratio of CPU times. */
+  readonly loadVsFloorCpu?: number;
 }
 
 /** One function bundle to measure. */
@@ -191,8 +207,8 @@ export async function measureBundles(options: MeasureBundlesOptions = {}): Promi
       const packages = floorPackages(built.metafile, { tracing: env['POWERTOOLS_TRACE_ENABLED'] === 'true', live: mode === 'live' });
       const floorFile = join(outRoot, `${name}-floor`, 'index.mjs');
       await buildFromSource(spec, floorSource(packages), floorFile, projectRoot);
-      const [measured, floor, loadVsFloor] = await measureAgainstFloor(name, outfile, floorFile, env, samples);
-      results.push({ ...measured, floor: { packages, bytes: floor.bytes, coldLoad: floor.coldLoad }, loadVsFloor });
+      const [measured, floor, loadVsFloor, loadVsFloorCpu] = await measureAgainstFloor(name, outfile, floorFile, env, samples);
+      results.push({ ...measured, floor: { packages, bytes: floor.bytes, coldLoad: floor.coldLoad }, loadVsFloor, loadVsFloorCpu });
     }
     if (options.includeBareLogger ?? true) {
       const outfile = join(outRoot, BARE_LOGGER, 'index.mjs');
@@ -256,14 +272,14 @@ async function startSecretsStandIn(): Promise<{ env: Record<string, string>; sto
 }
 
 async function measure(name: string, outfile: string, env: Record<string, string>, samples: number): Promise<BundleMeasurement> {
-  const samplesMs: number[] = [];
-  for (let i = 0; i < samples; i += 1) samplesMs.push(await coldLoadMs(outfile, env));
-  return describeBundle(name, outfile, samplesMs);
+  const taken: LoadSample[] = [];
+  for (let i = 0; i < samples; i += 1) taken.push(await coldLoad(outfile, env));
+  return describeBundle(name, outfile, taken);
 }
 
 /**
  * Times the function and its floor alternately (function, floor, function, ...), so both see the
- * same load on a shared machine. The ratio is the median of the per-pair ratios.
+ * same load on a shared machine. Each ratio is the median of the per-pair ratios: wall, then CPU.
  */
 async function measureAgainstFloor(
   name: string,
@@ -271,44 +287,53 @@ async function measureAgainstFloor(
   floorFile: string,
   env: Record<string, string>,
   samples: number,
-): Promise<[BundleMeasurement, BundleMeasurement, number]> {
-  const own: number[] = [];
-  const floor: number[] = [];
+): Promise<[BundleMeasurement, BundleMeasurement, number, number]> {
+  const own: LoadSample[] = [];
+  const floor: LoadSample[] = [];
   for (let i = 0; i < samples; i += 1) {
-    own.push(await coldLoadMs(outfile, env));
-    floor.push(await coldLoadMs(floorFile, env));
+    own.push(await coldLoad(outfile, env));
+    floor.push(await coldLoad(floorFile, env));
   }
-  const ratios = own.map((ms, i) => ms / (floor[i] ?? Number.NaN)).sort((a, b) => a - b);
-  const ratio = Math.round((ratios[Math.floor(ratios.length / 2)] ?? Number.NaN) * 100) / 100;
-  return [describeBundle(name, outfile, own), describeBundle(`${name}-floor`, floorFile, floor), ratio];
+  const ratio = (of: (s: LoadSample) => number) => {
+    const ratios = own.map((s, i) => of(s) / of(floor[i] ?? { wallMs: Number.NaN, cpuMs: Number.NaN })).sort((a, b) => a - b);
+    return Math.round((ratios[Math.floor(ratios.length / 2)] ?? Number.NaN) * 100) / 100;
+  };
+  return [describeBundle(name, outfile, own), describeBundle(`${name}-floor`, floorFile, floor), ratio((s) => s.wallMs), ratio((s) => s.cpuMs)];
 }
 
-function describeBundle(name: string, outfile: string, samplesMs: readonly number[]): BundleMeasurement {
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return round(sorted[Math.floor(sorted.length / 2)] ?? Number.NaN);
+}
+
+function describeBundle(name: string, outfile: string, taken: readonly LoadSample[]): BundleMeasurement {
   const code = readFileSync(outfile);
   const mapFile = `${outfile}.map`;
-  const sorted = [...samplesMs].sort((a, b) => a - b);
+  const wall = taken.map((s) => s.wallMs);
   return {
     name,
     bytes: code.byteLength,
     gzipBytes: gzipSync(code).byteLength,
     sourceMapBytes: existsSync(mapFile) ? statSync(mapFile).size : 0,
     coldLoad: {
-      medianMs: round(sorted[Math.floor(sorted.length / 2)] ?? Number.NaN),
-      minMs: round(sorted[0] ?? Number.NaN),
-      maxMs: round(sorted[sorted.length - 1] ?? Number.NaN),
-      samplesMs: samplesMs.map(round),
+      medianMs: median(wall),
+      minMs: round(Math.min(...wall)),
+      maxMs: round(Math.max(...wall)),
+      samplesMs: wall.map(round),
+      medianCpuMs: median(taken.map((s) => s.cpuMs)),
+      samplesCpuMs: taken.map((s) => round(s.cpuMs)),
     },
   };
 }
 
 /** Imports the bundle in a new Node process with only the function's environment. */
-async function coldLoadMs(outfile: string, env: Record<string, string>): Promise<number> {
+async function coldLoad(outfile: string, env: Record<string, string>): Promise<LoadSample> {
   const { stdout } = await run(process.execPath, ['--input-type=module', '-e', IMPORT_PROBE, pathToFileURL(outfile).href], {
     env: { PATH: process.env.PATH ?? '', ...env },
   });
-  const ms = Number(stdout.trim());
-  if (!Number.isFinite(ms)) throw new Error(`cold load of ${outfile} printed ${JSON.stringify(stdout)}`);
-  return ms;
+  const [wallMs, cpuMs] = stdout.trim().split(' ').map(Number);
+  if (!Number.isFinite(wallMs) || !Number.isFinite(cpuMs)) throw new Error(`cold load of ${outfile} printed ${JSON.stringify(stdout)}`);
+  return { wallMs: wallMs!, cpuMs: cpuMs! };
 }
 
 function round(ms: number): number {

@@ -11,7 +11,7 @@
  * Limits, by construction: records appended after the latest checkpoint are anchored only by the
  * next one; a rewrite made before a checkpoint is taken is what that checkpoint anchors.
  */
-import * as z from 'zod';
+import * as z from './zod-mini.js';
 import type { ChainHead, ChainedRecord } from './audit-chain.js';
 import { ValidationError } from './errors.js';
 
@@ -38,12 +38,10 @@ export interface CheckpointProblem {
 
 const HASH = /^[0-9a-f]{64}$/;
 
-const CheckpointSchema = z
-  .object({
-    at: z.iso.datetime(),
-    heads: z.record(z.string().min(1), z.object({ seq: z.number().int().min(1), hash: z.string().regex(HASH) }).strict()),
-  })
-  .strict();
+const CheckpointSchema = z.strictObject({
+  at: z.iso.datetime(),
+  heads: z.record(z.string().check(z.minLength(1)), z.strictObject({ seq: z.number().check(z.int(), z.minimum(1)), hash: z.string().check(z.regex(HASH)) })),
+});
 
 /** The object name of a checkpoint: its time first, so names sort in time. */
 export function checkpointName(at: string): string {

@@ -4,7 +4,7 @@
  * slot yields the same ids and the queue and executor deduplicate it (EXE-1).
  */
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from './zod-mini.js';
 import { UNSIGNED_DECIMAL_PATTERN } from './money.js';
 
 /** 32 lowercase hex characters (128 bits of a SHA-256). */
@@ -14,40 +14,43 @@ export const MAX_INTENT_NOTIONAL = 1_000_000_000;
 
 const positiveDecimal = z
   .string()
-  .regex(UNSIGNED_DECIMAL_PATTERN, 'must be a decimal string such as 0.5')
-  .refine((s) => Number(s) > 0, 'must be greater than zero')
-  .refine((s) => Number(s) <= MAX_INTENT_NOTIONAL, `must not exceed ${MAX_INTENT_NOTIONAL}`);
+  .check(
+    z.regex(UNSIGNED_DECIMAL_PATTERN, 'must be a decimal string such as 0.5'),
+    z.refine((s) => Number(s) > 0, 'must be greater than zero'),
+    z.refine((s) => Number(s) <= MAX_INTENT_NOTIONAL, `must not exceed ${MAX_INTENT_NOTIONAL}`),
+  );
 
 export const IntentSchema = z
-  .object({
-    id: z.string().regex(INTENT_ID_PATTERN, 'must be 32 lowercase hex characters'),
-    strategy: z.string().regex(/^[a-z0-9-]{1,40}$/, 'must be a short kebab-case name'),
-    symbol: z.string().regex(/^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/, 'must look like BTC/USDT'),
+  .strictObject({
+    id: z.string().check(z.regex(INTENT_ID_PATTERN, 'must be 32 lowercase hex characters')),
+    strategy: z.string().check(z.regex(/^[a-z0-9-]{1,40}$/, 'must be a short kebab-case name')),
+    symbol: z.string().check(z.regex(/^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/, 'must look like BTC/USDT')),
     side: z.enum(['buy', 'sell']),
     type: z.enum(['market', 'limit']),
-    amount: positiveDecimal.optional(),
-    quoteAmount: positiveDecimal.optional(),
-    limitPrice: positiveDecimal.optional(),
+    amount: z.optional(positiveDecimal),
+    quoteAmount: z.optional(positiveDecimal),
+    limitPrice: z.optional(positiveDecimal),
     createdAt: z.iso.datetime(),
     expiresAt: z.iso.datetime(),
-    correlationId: z.string().regex(/^[A-Za-z0-9-]{1,64}$/).optional(),
-    reason: z.string().max(200).optional(),
+    correlationId: z.optional(z.string().check(z.regex(/^[A-Za-z0-9-]{1,64}$/))),
+    reason: z.optional(z.string().check(z.maxLength(200))),
   })
-  .strict()
-  .superRefine((i, ctx) => {
-    if ((i.amount === undefined) === (i.quoteAmount === undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['amount'], message: 'exactly one of amount or quoteAmount is required' });
-    }
-    if (i.type === 'limit' && i.limitPrice === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'a limit intent needs limitPrice' });
-    }
-    if (i.type === 'market' && i.limitPrice !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'a market intent has no limitPrice' });
-    }
-    if (Date.parse(i.expiresAt) <= Date.parse(i.createdAt)) {
-      ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'must be after createdAt' });
-    }
-  });
+  .check(
+    z.superRefine((i, ctx) => {
+      if ((i.amount === undefined) === (i.quoteAmount === undefined)) {
+        ctx.addIssue({ code: 'custom', path: ['amount'], message: 'exactly one of amount or quoteAmount is required' });
+      }
+      if (i.type === 'limit' && i.limitPrice === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'a limit intent needs limitPrice' });
+      }
+      if (i.type === 'market' && i.limitPrice !== undefined) {
+        ctx.addIssue({ code: 'custom', path: ['limitPrice'], message: 'a market intent has no limitPrice' });
+      }
+      if (Date.parse(i.expiresAt) <= Date.parse(i.createdAt)) {
+        ctx.addIssue({ code: 'custom', path: ['expiresAt'], message: 'must be after createdAt' });
+      }
+    }),
+  );
 
 export type Intent = z.infer<typeof IntentSchema>;
 

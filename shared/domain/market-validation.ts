@@ -9,7 +9,7 @@
  * Candles: schema, OHLC consistency, strictly one minute apart (a gap or a duplicate rejects the
  * whole series, so no indicator is computed across it), enough of them, and fresh.
  */
-import * as z from 'zod';
+import * as z from './zod-mini.js';
 import type { Candle, Ticker } from './market.js';
 import { Decimal, dec } from './money.js';
 
@@ -27,11 +27,11 @@ export const MAX_LAST_DEVIATION_FRACTION = '0.1';
 
 const DECIMAL = /^\d{1,20}(\.\d{1,18})?$/;
 // zod runs refinements even after the pattern failed: only a well-formed string reaches decimal.js.
-const positive = z
-  .string()
-  .regex(DECIMAL, 'must be a decimal string')
-  .refine((s) => !DECIMAL.test(s) || dec(s).gt(0), 'must be > 0');
-const nonNegative = z.string().regex(DECIMAL, 'must be a decimal string');
+const positive = z.string().check(
+  z.regex(DECIMAL, 'must be a decimal string'),
+  z.refine((s) => !DECIMAL.test(s) || dec(s).gt(0), 'must be > 0'),
+);
+const nonNegative = z.string().check(z.regex(DECIMAL, 'must be a decimal string'));
 
 /**
  * The same checks as the schemas below, as plain predicates: a well-formed value (what every
@@ -63,12 +63,12 @@ export function wellFormedCandle(raw: unknown): Candle | undefined {
 }
 
 export const TickerSchema = z.object({
-  symbol: z.string().min(3),
+  symbol: z.string().check(z.minLength(3)),
   bid: positive,
   ask: positive,
   last: positive,
   volume: nonNegative,
-  timestamp: z.number().int().positive(),
+  timestamp: z.number().check(z.int(), z.positive()),
 });
 
 export type Rejection = { readonly symbol: string; readonly reason: string };
@@ -108,7 +108,7 @@ export function checkTicker(raw: unknown, now: Date, maxAgeMs: number): TickerCh
 }
 
 export const CandleSchema = z.object({
-  openTime: z.number().int().positive(),
+  openTime: z.number().check(z.int(), z.positive()),
   open: positive,
   high: positive,
   low: positive,

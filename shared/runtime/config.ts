@@ -4,7 +4,7 @@
  * An invalid or missing value throws a ConfigError naming every bad field.
  */
 import { closest } from 'fastest-levenshtein';
-import * as z from 'zod';
+import * as z from '../domain/zod-mini.js';
 import { ConfigError, UnknownSettingError } from '../domain/errors.js';
 import type { ProtectionSettings } from '../domain/protections.js';
 import { DEFAULT_LOCK_LEASE_SECONDS } from '../domain/timing.js';
@@ -18,20 +18,18 @@ function defaultEvery(job: ScheduledJob): number {
   return SCHEDULES.find((s) => s.job === job)?.everySeconds ?? 60;
 }
 
-const decimalString = z
-  .string()
-  .regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal number such as 25 or 0.5');
+const decimalString = z.string().check(z.regex(/^\d+(\.\d+)?$/, 'must be a non-negative decimal number such as 25 or 0.5'));
 /** http(s) URL; queue URLs of the local SQS emulator have unusual hosts, so only the shape is checked. */
-const httpUrl = z.string().regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL');
-const positiveInt = z.coerce.number().int().positive();
-const optionalSymbolList = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
-  .pipe(z.array(z.string().regex(/^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/, 'symbols look like BTC/USDT')).max(5000));
-const symbolList = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
-  .pipe(z.array(z.string().regex(/^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/, 'symbols look like BTC/USDT')).min(1).max(1000));
+const httpUrl = z.string().check(z.regex(/^https?:\/\/[^\s/]+(\/\S*)?$/, 'must be an http(s) URL'));
+const int = (...checks: z.core.$ZodCheck<number>[]) => z.coerce.number().check(z.int(), ...checks);
+const positiveInt = (max?: number) => int(z.positive(), ...(max === undefined ? [] : [z.maximum(max)]));
+const symbolItem = z.string().check(z.regex(/^[A-Z0-9]{2,15}\/[A-Z0-9]{2,15}$/, 'symbols look like BTC/USDT'));
+const commaList = z.pipe(z.string(), z.transform((s) => s.split(',').map((x) => x.trim()).filter((x) => x.length > 0)));
+const optionalSymbolList = z.pipe(commaList, z.array(symbolItem).check(z.maxLength(5000)));
+const symbolList = z.pipe(commaList, z.array(symbolItem).check(z.minLength(1), z.maxLength(1000)));
+const trueFalse = z.pipe(z._default(z.enum(['true', 'false']), 'false'), z.transform((v) => v === 'true'));
+const d = z._default;
+const opt = z.optional;
 
 /** Environment variable names, one per setting. Documented in the README. */
 export const ENV = {
@@ -134,128 +132,128 @@ export function assertKnownSettings(env: Readonly<Record<string, string | undefi
 
 const schema = z
   .object({
-    mode: z.enum(['paper', 'live']).default('paper'),
-    liveTradingConfirmed: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
-    exchangeId: z.string().regex(/^[a-z0-9]+$/).default('binance'),
-    quoteCurrency: z.string().regex(/^[A-Z0-9]{2,15}$/).default('USDT'),
-    watchlist: symbolList.default(['BTC/USDT', 'ETH/USDT', 'SOL/USDT']),
-    region: z.string().min(1).default('us-east-1'),
-    stateTable: z.string().min(3),
-    auditTable: z.string().min(3),
-    idempotencyTable: z.string().min(3),
-    paperTable: z.string().min(3),
+    mode: d(z.enum(['paper', 'live']), 'paper'),
+    liveTradingConfirmed: trueFalse,
+    exchangeId: d(z.string().check(z.regex(/^[a-z0-9]+$/)), 'binance'),
+    quoteCurrency: d(z.string().check(z.regex(/^[A-Z0-9]{2,15}$/)), 'USDT'),
+    watchlist: d(symbolList, ['BTC/USDT', 'ETH/USDT', 'SOL/USDT']),
+    region: d(z.string().check(z.minLength(1)), 'us-east-1'),
+    stateTable: z.string().check(z.minLength(3)),
+    auditTable: z.string().check(z.minLength(3)),
+    idempotencyTable: z.string().check(z.minLength(3)),
+    paperTable: z.string().check(z.minLength(3)),
     executionQueueUrl: httpUrl,
     executionDlqUrl: httpUrl,
-    dynamodbEndpoint: httpUrl.optional(),
-    sqsEndpoint: httpUrl.optional(),
-    exchangeSecretArn: z.string().min(1).optional(),
-    eventBusName: z.string().min(1).optional(),
-    maxPauseAgeSeconds: positiveInt.max(7 * 86_400).default(3600),
-    strategies: z
-      .string()
-      .transform((v) => v.split(',').map((x) => x.trim()).filter((x) => x.length > 0))
-      .pipe(z.array(z.string().regex(/^[a-z0-9-]{1,40}$/)).min(1))
-      .default(['price-drop']),
+    dynamodbEndpoint: opt(httpUrl),
+    sqsEndpoint: opt(httpUrl),
+    exchangeSecretArn: opt(z.string().check(z.minLength(1))),
+    eventBusName: opt(z.string().check(z.minLength(1))),
+    maxPauseAgeSeconds: d(positiveInt(7 * 86_400), 3600),
+    strategies: d(z.pipe(commaList, z.array(z.string().check(z.regex(/^[a-z0-9-]{1,40}$/))).check(z.minLength(1))), ['price-drop']),
     /** 0 turns the limit off. */
-    maxTotalExposure: decimalString.default('0'),
-    cooldownSeconds: z.coerce.number().int().min(0).max(86_400).default(900),
+    maxTotalExposure: d(decimalString, '0'),
+    cooldownSeconds: d(int(z.minimum(0), z.maximum(86_400)), 900),
     /** 0 turns the limit off. */
-    maxDailyLoss: decimalString.default('0'),
+    maxDailyLoss: d(decimalString, '0'),
     /** 0 turns the limit off. */
-    maxDrawdownPercent: decimalString.default('0'),
+    maxDrawdownPercent: d(decimalString, '0'),
     /** Exchange request timeout; below every function timeout. */
-    exchangeTimeoutMs: z.coerce.number().int().min(1000).max(25_000).default(8000),
-    exchangeWeightPerMinute: positiveInt.max(1_000_000).default(6000),
+    exchangeTimeoutMs: d(int(z.minimum(1000), z.maximum(25_000)), 8000),
+    exchangeWeightPerMinute: d(positiveInt(1_000_000), 6000),
     /** Share of the exchange's limit the shared budget lets callers use before backing off. */
-    rateBudgetPercent: positiveInt.max(100).default(80),
-    circuitFailureThreshold: positiveInt.max(100).default(5),
-    circuitOpenSeconds: positiveInt.max(3600).default(60),
-    driftAlarmQuote: decimalString.default('10'),
-    driftPauseQuote: decimalString.default('100'),
-    dropPercent: decimalString.default('1.5'),
-    lookbackCandles: positiveInt.max(1000).default(30),
-    takeProfitPercent: decimalString.default('2'),
-    stopLossPercent: decimalString.default('3'),
-    orderQuoteAmount: decimalString.default('100'),
-    maxOpenPositions: positiveInt.max(1000).default(5),
-    maxExposurePerSymbol: decimalString.default('500'),
-    intentTtlSeconds: positiveInt.max(3600).default(120),
-    staleDataSeconds: positiveInt.max(3600).default(90),
-    lockLeaseSeconds: positiveInt.max(900).default(DEFAULT_LOCK_LEASE_SECONDS),
-    reservationMaxAgeSeconds: positiveInt.max(86_400).default(900),
-    reservationBufferPercent: decimalString.default('1'),
-    scannerEverySeconds: positiveInt.default(defaultEvery('scanner')),
+    rateBudgetPercent: d(positiveInt(100), 80),
+    circuitFailureThreshold: d(positiveInt(100), 5),
+    circuitOpenSeconds: d(positiveInt(3600), 60),
+    driftAlarmQuote: d(decimalString, '10'),
+    driftPauseQuote: d(decimalString, '100'),
+    dropPercent: d(decimalString, '1.5'),
+    lookbackCandles: d(positiveInt(1000), 30),
+    takeProfitPercent: d(decimalString, '2'),
+    stopLossPercent: d(decimalString, '3'),
+    orderQuoteAmount: d(decimalString, '100'),
+    maxOpenPositions: d(positiveInt(1000), 5),
+    maxExposurePerSymbol: d(decimalString, '500'),
+    intentTtlSeconds: d(positiveInt(3600), 120),
+    staleDataSeconds: d(positiveInt(3600), 90),
+    lockLeaseSeconds: d(positiveInt(900), DEFAULT_LOCK_LEASE_SECONDS),
+    reservationMaxAgeSeconds: d(positiveInt(86_400), 900),
+    reservationBufferPercent: d(decimalString, '1'),
+    scannerEverySeconds: d(positiveInt(), defaultEvery('scanner')),
     /**
      * Time a scan may spend fetching candles before it stops and rotates; below the scanner's
      * period and its function timeout. Default: half the period, at most SCAN_DEADLINE_DEFAULT_SECONDS.
      */
-    scanDeadlineSeconds: positiveInt.max(900).optional(),
+    scanDeadlineSeconds: opt(positiveInt(900)),
     /** Candle requests in flight at once. */
-    scanConcurrency: positiveInt.max(100).default(20),
+    scanConcurrency: d(positiveInt(100), 20),
     /** The watchlist as a rule (DATA-8): the top N markets by quote volume; 0 keeps the fixed TW_WATCHLIST. */
-    pairListTop: z.coerce.number().int().min(0).max(1000).default(0),
-    pairListMinQuoteVolume: decimalString.default('0'),
-    pairListMinPrice: decimalString.default('0'),
+    pairListTop: d(int(z.minimum(0), z.maximum(1000)), 0),
+    pairListMinQuoteVolume: d(decimalString, '0'),
+    pairListMinPrice: d(decimalString, '0'),
     /** 0 turns the filter off. */
-    pairListMaxSpreadPercent: decimalString.default('0'),
-    pairListAllow: optionalSymbolList.default([]),
-    pairListDeny: optionalSymbolList.default([]),
+    pairListMaxSpreadPercent: d(decimalString, '0'),
+    pairListAllow: d(optionalSymbolList, []),
+    pairListDeny: d(optionalSymbolList, []),
     /** The exchange's order-count limits, per account (Binance ORDERS: 100 per 10 s, 200,000 per day). */
-    exchangeOrdersPer10s: positiveInt.max(100_000).default(100),
-    exchangeOrdersPerDay: positiveInt.max(10_000_000).default(200_000),
-    reconcilerEverySeconds: positiveInt.default(defaultEvery('reconciler')),
-    healthEverySeconds: positiveInt.default(defaultEvery('health')),
-    paperSeed: z.string().min(1).max(64).default('tradewarden'),
-    paperFeePercent: decimalString.default('0.1'),
-    paperInitialQuote: decimalString.default('10000'),
+    exchangeOrdersPer10s: d(positiveInt(100_000), 100),
+    exchangeOrdersPerDay: d(positiveInt(10_000_000), 200_000),
+    reconcilerEverySeconds: d(positiveInt(), defaultEvery('reconciler')),
+    healthEverySeconds: d(positiveInt(), defaultEvery('health')),
+    paperSeed: d(z.string().check(z.minLength(1), z.maxLength(64)), 'tradewarden'),
+    paperFeePercent: d(decimalString, '0.1'),
+    paperInitialQuote: d(decimalString, '10000'),
     /** The paper exchange's market: the synthetic one (offline), or TW_EXCHANGE_ID's public market data (DATA-6). */
-    paperMarket: z.enum(['synthetic', 'exchange']).default('synthetic'),
-    budget: z
-      .string()
-      .transform((text, ctx) => {
-        try {
-          return parseBudget(text);
-        } catch (error) {
-          ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
-          return z.NEVER;
-        }
-      })
-      .optional(),
-    driftMode: z.enum(DRIFT_MODES as [DriftMode, ...DriftMode[]]).default('exclusive'),
-    startedAt: z.iso.datetime({ offset: true }).optional(),
+    paperMarket: d(z.enum(['synthetic', 'exchange']), 'synthetic'),
+    budget: opt(
+      z.pipe(
+        z.string(),
+        z.transform((text, ctx) => {
+          try {
+            return parseBudget(text);
+          } catch (error) {
+            ctx.issues.push({ code: 'custom', message: error instanceof Error ? error.message : String(error), input: text });
+            return z.NEVER;
+          }
+        }),
+      ),
+    ),
+    driftMode: d(z.enum(DRIFT_MODES as [DriftMode, ...DriftMode[]]), 'exclusive'),
+    startedAt: opt(z.iso.datetime({ offset: true })),
     /** What the paper exchange charges fees in: the quote currency, the coin received (Binance without BNB), or a third asset such as BNB. */
-    paperFeeAsset: z.union([z.enum(['quote', 'base']), z.string().regex(/^[A-Z0-9]{2,15}$/, 'quote, base or an asset code such as BNB')]).default('quote'),
+    paperFeeAsset: d(z.union([z.enum(['quote', 'base']), z.string().check(z.regex(/^[A-Z0-9]{2,15}$/, 'quote, base or an asset code such as BNB'))]), 'quote'),
     /** Opening paper holding of a third fee asset (TW_PAPER_FEE_ASSET=BNB): what the fees are paid from. */
-    paperInitialFeeAsset: decimalString.default('0'),
-    localDataDir: z.string().min(1).optional(),
-    auditCheckpointBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name').optional(),
-    auditCheckpointDir: z.string().min(1).optional(),
-    logLevel: z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']).default('INFO'),
+    paperInitialFeeAsset: d(decimalString, '0'),
+    localDataDir: opt(z.string().check(z.minLength(1))),
+    auditCheckpointBucket: opt(z.string().check(z.regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'an S3 bucket name'))),
+    auditCheckpointDir: opt(z.string().check(z.minLength(1))),
+    logLevel: d(z.enum(['DEBUG', 'INFO', 'WARN', 'ERROR', 'SILENT', 'CRITICAL', 'TRACE']), 'INFO'),
     /** X-Ray tracing through Powertools Tracer; the stack sets it with active tracing. Off: the X-Ray SDK is never loaded. */
-    tracing: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+    tracing: trueFalse,
   })
-  .superRefine((c, ctx) => {
-    if (c.mode === 'live' && !c.liveTradingConfirmed) {
-      ctx.addIssue({ code: 'custom', path: ['liveTradingConfirmed'], message: 'live mode needs TW_LIVE_TRADING_CONFIRMED=true' });
-    }
-    if (c.mode === 'live' && !c.exchangeSecretArn) {
-      ctx.addIssue({ code: 'custom', path: ['exchangeSecretArn'], message: 'live mode needs the exchange API key secret' });
-    }
-    if (c.scanDeadlineSeconds !== undefined && c.scanDeadlineSeconds >= c.scannerEverySeconds) {
-      ctx.addIssue({ code: 'custom', path: ['scanDeadlineSeconds'], message: `must be below the scanner period of ${c.scannerEverySeconds} s` });
-    }
-    if (c.paperFeeAsset !== 'quote' && c.paperFeeAsset !== 'base' && c.paperFeeAsset === c.quoteCurrency) {
-      ctx.addIssue({ code: 'custom', path: ['paperFeeAsset'], message: `use quote for fees in ${c.quoteCurrency}` });
-    }
-    if (c.budget && c.budget[c.quoteCurrency] === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['budget'], message: `must name the quote currency ${c.quoteCurrency}, e.g. ${c.quoteCurrency}:1000` });
-    }
-    for (const s of c.watchlist) {
-      if (!s.endsWith(`/${c.quoteCurrency}`)) {
-        ctx.addIssue({ code: 'custom', path: ['watchlist'], message: `${s} is not quoted in ${c.quoteCurrency}` });
+  .check(
+    z.superRefine((c, ctx) => {
+      if (c.mode === 'live' && !c.liveTradingConfirmed) {
+        ctx.addIssue({ code: 'custom', path: ['liveTradingConfirmed'], message: 'live mode needs TW_LIVE_TRADING_CONFIRMED=true' });
       }
-    }
-  });
+      if (c.mode === 'live' && !c.exchangeSecretArn) {
+        ctx.addIssue({ code: 'custom', path: ['exchangeSecretArn'], message: 'live mode needs the exchange API key secret' });
+      }
+      if (c.scanDeadlineSeconds !== undefined && c.scanDeadlineSeconds >= c.scannerEverySeconds) {
+        ctx.addIssue({ code: 'custom', path: ['scanDeadlineSeconds'], message: `must be below the scanner period of ${c.scannerEverySeconds} s` });
+      }
+      if (c.paperFeeAsset !== 'quote' && c.paperFeeAsset !== 'base' && c.paperFeeAsset === c.quoteCurrency) {
+        ctx.addIssue({ code: 'custom', path: ['paperFeeAsset'], message: `use quote for fees in ${c.quoteCurrency}` });
+      }
+      if (c.budget && c.budget[c.quoteCurrency] === undefined) {
+        ctx.addIssue({ code: 'custom', path: ['budget'], message: `must name the quote currency ${c.quoteCurrency}, e.g. ${c.quoteCurrency}:1000` });
+      }
+      for (const s of c.watchlist) {
+        if (!s.endsWith(`/${c.quoteCurrency}`)) {
+          ctx.addIssue({ code: 'custom', path: ['watchlist'], message: `${s} is not quoted in ${c.quoteCurrency}` });
+        }
+      }
+    }),
+  );
 
 export type Config = z.infer<typeof schema>;
 type ConfigKey = keyof typeof ENV;

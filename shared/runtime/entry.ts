@@ -3,7 +3,7 @@
  * the exchange API keys are read from Secrets Manager here, once per container, and handed to
  * the ccxt client; they are never logged, returned or audited (SEC-1).
  */
-import * as z from 'zod';
+import * as z from '../domain/zod-mini.js';
 import ccxt, { type Exchange as CcxtClient } from 'ccxt';
 import { ccxtClientSettings } from '../adapters/exchange/ccxt-exchange.js';
 import type { JobName } from '../definitions/schedules.js';
@@ -13,7 +13,7 @@ import { createContainer, type Container, type ContainerOptions } from './contai
 import type { QueueAgeReader } from '../ports/intent-queue.js';
 import { createObservability, loadTracing } from './observability.js';
 
-const ExchangeSecretSchema = z.object({ apiKey: z.string().min(1), secret: z.string().min(1) });
+const ExchangeSecretSchema = z.object({ apiKey: z.string().check(z.minLength(1)), secret: z.string().check(z.minLength(1)) });
 
 /**
  * Jobs that place, look up or cancel orders and so need the API keys. The scanner reads public

@@ -18,7 +18,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import type { Context } from 'aws-lambda';
-import type { ZodType } from 'zod';
+import * as z from '../domain/zod-mini.js';
 import { ValidationError, toTradewardenError } from '../domain/errors.js';
 import type { JobName } from '../definitions/schedules.js';
 import type { Clock } from '../ports/clock.js';
@@ -36,10 +36,10 @@ export interface StackDeps {
 }
 
 /** Parses an unknown event with a zod schema into a coded ValidationError. */
-export function parseWith<T>(schema: ZodType<T>, event: unknown, what: string): T {
+export function parseWith<T>(schema: z.core.$ZodType<T>, event: unknown, what: string): T {
   const size = Buffer.byteLength(JSON.stringify(event ?? null) ?? '', 'utf8');
   if (size > MAX_EVENT_BYTES) throw new ValidationError(`${what} is ${size} bytes, more than ${MAX_EVENT_BYTES}`);
-  const parsed = schema.safeParse(event);
+  const parsed = z.safeParse(schema, event);
   if (!parsed.success) {
     const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new ValidationError(`invalid ${what}: ${issues.join('; ')}`, issues);
@@ -47,7 +47,7 @@ export function parseWith<T>(schema: ZodType<T>, event: unknown, what: string): 
   return parsed.data;
 }
 
-function parseEvent<T>(schema: ZodType<T>, what: string, check?: (event: T) => void): MiddlewareObj<unknown> {
+function parseEvent<T>(schema: z.core.$ZodType<T>, what: string, check?: (event: T) => void): MiddlewareObj<unknown> {
   return {
     before: (request) => {
       const event = parseWith(schema, request.event, what);
@@ -129,7 +129,7 @@ function heartbeat(job: JobName, deps: StackDeps, alongside: boolean): Middlewar
 export function withStack<TEvent, TResult>(
   job: JobName,
   deps: StackDeps,
-  schema: ZodType<TEvent>,
+  schema: z.core.$ZodType<TEvent>,
   run: (event: TEvent, context: Context) => Promise<TResult>,
   options: StackOptions<TEvent> = {},
 ) {

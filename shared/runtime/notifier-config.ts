@@ -4,7 +4,7 @@
  * (`TW_NOTIFIER_SECRET_ARN`, JSON) and from the environment locally; a channel without its
  * settings is simply not configured.
  */
-import * as z from 'zod';
+import * as z from '../domain/zod-mini.js';
 import { ConfigError } from '../domain/errors.js';
 import { NOTIFIER_ENV } from './notifier-env.js';
 
@@ -14,27 +14,32 @@ const url = z.url({ protocol: /^https?$/ });
 
 const schema = z
   .object({
-    telegramBotToken: z.string().regex(/^\d{1,20}:[A-Za-z0-9_-]{10,100}$/, 'must look like 123456:ABC...').optional(),
-    telegramChatId: z.string().regex(/^-?\d{1,20}$|^@[A-Za-z0-9_]{5,32}$/, 'must be a numeric chat id or @channel').optional(),
-    telegramWebhookSecret: z.string().regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16 to 256 letters, digits, _ or -').optional(),
-    telegramApiUrl: url.optional(),
-    slackWebhookUrl: url.optional(),
-    alarmTopicArn: z.string().regex(/^arn:aws[a-z-]*:sns:/).optional(),
-    notifierSecretArn: z.string().min(1).optional(),
-    rateLimit: z.coerce.number().int().min(1).max(1000).default(20),
+    telegramBotToken: z.optional(z.string().check(z.regex(/^\d{1,20}:[A-Za-z0-9_-]{10,100}$/, 'must look like 123456:ABC...'))),
+    telegramChatId: z.optional(z.string().check(z.regex(/^-?\d{1,20}$|^@[A-Za-z0-9_]{5,32}$/, 'must be a numeric chat id or @channel'))),
+    telegramWebhookSecret: z.optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{16,256}$/, 'must be 16 to 256 letters, digits, _ or -'))),
+    telegramApiUrl: z.optional(url),
+    slackWebhookUrl: z.optional(url),
+    alarmTopicArn: z.optional(z.string().check(z.regex(/^arn:aws[a-z-]*:sns:/))),
+    notifierSecretArn: z.optional(z.string().check(z.minLength(1))),
+    rateLimit: z._default(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(1000)), 20),
   })
-  .superRefine((c, ctx) => {
-    if ((c.telegramBotToken === undefined) !== (c.telegramChatId === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [c.telegramBotToken ? 'telegramChatId' : 'telegramBotToken'], message: 'Telegram needs both the bot token and the chat id' });
-    }
-  });
+  .check(
+    z.superRefine((c, ctx) => {
+      if ((c.telegramBotToken === undefined) !== (c.telegramChatId === undefined)) {
+        ctx.addIssue({ code: 'custom', path: [c.telegramBotToken ? 'telegramChatId' : 'telegramBotToken'], message: 'Telegram needs both the bot token and the chat id' });
+      }
+    }),
+  );
 
 export type NotifierConfig = z.infer<typeof schema>;
 
 /** The secret's JSON on AWS: the same fields, by their camelCase names. */
-export const NotifierSecretSchema = z
-  .object({ telegramBotToken: z.string().optional(), telegramChatId: z.string().optional(), telegramWebhookSecret: z.string().optional(), slackWebhookUrl: z.string().optional() })
-  .strict();
+export const NotifierSecretSchema = z.strictObject({
+  telegramBotToken: z.optional(z.string()),
+  telegramChatId: z.optional(z.string()),
+  telegramWebhookSecret: z.optional(z.string()),
+  slackWebhookUrl: z.optional(z.string()),
+});
 
 /**
  * @param secret the parsed notifier secret (AWS), whose fields win over the environment.

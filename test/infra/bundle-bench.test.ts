@@ -11,5 +11,7 @@ describe('Bench: measureBundles', () => {
     expect(bare?.sourceMapBytes).toBeGreaterThan(0);
     expect(bare?.coldLoad.samplesMs).toHaveLength(1);
     expect(bare?.coldLoad.medianMs).toBeGreaterThan(0);
+    expect(bare?.coldLoad.samplesCpuMs).toHaveLength(1);
+    expect(bare?.coldLoad.medianCpuMs).toBeGreaterThan(0);
   }, 60_000);
 });

@@ -81,6 +81,13 @@ describe('Bundling: paper deployments carry no exchange and no tracer unless tra
     expect(readFileSync(bundles[job], 'utf8').includes('GetMetricData'), job).toBe(job === 'health');
   });
 
+  it.each(JOBS)('builds the %s bundle\'s schemas with zod/mini, without the full zod build', (job) => {
+    // The full build costs a cold start about 63 KB of code and a slower schema-building pass (PERF-3).
+    const { sources } = JSON.parse(readFileSync(`${bundles[job]}.map`, 'utf8')) as { sources: string[] };
+    expect(sources.some((s) => s.includes('node_modules/zod/v4/mini/')), job).toBe(true);
+    expect(sources.filter((s) => s.includes('node_modules/zod/v4/classic/')), job).toEqual([]);
+  });
+
   it('evaluates the X-Ray SDK (and its async hook) only when POWERTOOLS_TRACE_ENABLED is true', async () => {
     const env = { ...functionEnvironment(resolveDeploymentConfig({}), 'health', PLACEHOLDER_RESOURCES), AWS_REGION: 'us-east-1', PATH: process.env.PATH ?? '' };
     // Counts async hooks created while the bundle's cold start runs (the X-Ray SDK creates one on import).

@@ -9,7 +9,7 @@
  * limits nobody set.
  */
 import { GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import * as z from 'zod';
+import * as z from '../../domain/zod-mini.js';
 import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
 import { UNSIGNED_DECIMAL_PATTERN } from '../../domain/money.js';
 import type { RiskState } from '../../domain/protections.js';
@@ -27,18 +27,19 @@ import { keyDoesNotExist, versionIs, type StateKey } from './dynamodb-keys.js';
 export const TUNABLES_KEY: StateKey = { pk: 'CONTROL#TUNABLES', sk: 'TUNABLES' };
 export const RISK_KEY: StateKey = { pk: 'CONTROL#RISK', sk: 'RISK' };
 
-const decimal = z.string().regex(UNSIGNED_DECIMAL_PATTERN);
-const RiskStateSchema = z
-  .object({
-    peakEquity: decimal.optional(),
-    day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/).optional(),
-    dayStartEquity: decimal.optional(),
-    cooldowns: z.record(z.string(), z.iso.datetime()),
-    lastSlot: z.iso.datetime().optional(),
-    unreached: z.array(z.string().min(1).max(40)).max(5000).optional(),
-    pendingEntries: z.record(z.string().min(1).max(40), z.object({ intentId: z.string().min(1).max(200), quote: decimal, expiresAt: z.iso.datetime(), slot: z.iso.datetime().optional() }).strict()).optional(),
-  })
-  .strict();
+const decimal = z.string().check(z.regex(UNSIGNED_DECIMAL_PATTERN));
+const shortKey = z.string().check(z.minLength(1), z.maxLength(40));
+const RiskStateSchema = z.strictObject({
+  peakEquity: z.optional(decimal),
+  day: z.optional(z.string().check(z.regex(/^\d{4}-\d{2}-\d{2}$/))),
+  dayStartEquity: z.optional(decimal),
+  cooldowns: z.record(z.string(), z.iso.datetime()),
+  lastSlot: z.optional(z.iso.datetime()),
+  unreached: z.optional(z.array(shortKey).check(z.maxLength(5000))),
+  pendingEntries: z.optional(
+    z.record(shortKey, z.strictObject({ intentId: z.string().check(z.minLength(1), z.maxLength(200)), quote: decimal, expiresAt: z.iso.datetime(), slot: z.optional(z.iso.datetime()) })),
+  ),
+});
 
 export interface DynamoDbTunablesStoreOptions {
   readonly doc: DynamoDBDocumentClient;
@@ -115,6 +116,6 @@ export class DynamoDbTunablesStore implements TunablesStore, RiskStateStore {
   }
 }
 
-function issues(error: z.ZodError): string {
+function issues(error: z.core.$ZodError): string {
   return error.issues.map((i) => `${i.path.join('.') || '(root)'} ${i.message}`).join('; ');
 }

@@ -3,7 +3,7 @@
  * above the slow one on the last closed candle (it was at or below it one candle before), and
  * exits a held position when it crosses below.
  */
-import * as z from 'zod';
+import * as z from '../zod-mini.js';
 import { sma } from './indicators.js';
 import { MAX_CANDLES } from './params.js';
 import type { Strategy } from './strategy.js';
@@ -11,12 +11,11 @@ import type { Strategy } from './strategy.js';
 export const MA_CROSSOVER = 'ma-crossover';
 
 export const MaCrossoverParamsSchema = z
-  .object({
-    fastPeriod: z.number().int().min(1).max(MAX_CANDLES - 1).default(9),
-    slowPeriod: z.number().int().min(2).max(MAX_CANDLES - 1).default(21),
+  .strictObject({
+    fastPeriod: z._default(z.number().check(z.int(), z.minimum(1), z.maximum(MAX_CANDLES - 1)), 9),
+    slowPeriod: z._default(z.number().check(z.int(), z.minimum(2), z.maximum(MAX_CANDLES - 1)), 21),
   })
-  .strict()
-  .refine((p) => p.fastPeriod < p.slowPeriod, { message: 'fastPeriod must be below slowPeriod', path: ['fastPeriod'] });
+  .check(z.refine((p) => p.fastPeriod < p.slowPeriod, { message: 'fastPeriod must be below slowPeriod', path: ['fastPeriod'] }));
 export type MaCrossoverParams = z.infer<typeof MaCrossoverParamsSchema>;
 
 export const maCrossover: Strategy<MaCrossoverParams> = {

@@ -8,7 +8,7 @@
  * or clearly below the trigger (by far more than a double's rounding) is decided on numbers; every
  * case near the trigger is decided in decimal arithmetic, so the decision is the exact decimal one.
  */
-import * as z from 'zod';
+import * as z from '../zod-mini.js';
 import { dec } from '../money.js';
 import { candleCount, percent } from './params.js';
 import { RollingMax } from './rolling-max.js';
@@ -16,12 +16,10 @@ import type { Strategy, StrategyEvaluator } from './strategy.js';
 
 export const PRICE_DROP = 'price-drop';
 
-export const PriceDropParamsSchema = z
-  .object({
-    dropPercent: percent.default('1.5'),
-    lookbackCandles: candleCount.default(30),
-  })
-  .strict();
+export const PriceDropParamsSchema = z.strictObject({
+  dropPercent: z._default(percent, '1.5'),
+  lookbackCandles: z._default(candleCount, 30),
+});
 export type PriceDropParams = z.infer<typeof PriceDropParamsSchema>;
 
 /** Relative margin between the ask and the trigger, as numbers, beyond which no decimal check is needed. */

@@ -3,25 +3,26 @@
  * held position when it is at or above `overbought`. RSI is smoothed, so it takes `lookback`
  * candles (at least `period + 1`) to settle; the default is three periods.
  */
-import * as z from 'zod';
+import * as z from '../zod-mini.js';
 import { rsi } from './indicators.js';
 import { MAX_CANDLES } from './params.js';
 import type { Strategy } from './strategy.js';
 
 export const RSI_MEAN_REVERSION = 'rsi-mean-reversion';
 
-const level = z.number().gt(0).lt(100);
+const level = z.number().check(z.gt(0), z.lt(100));
 
 export const RsiParamsSchema = z
-  .object({
-    period: z.number().int().min(2).max(200).default(14),
-    lookback: z.number().int().min(3).max(MAX_CANDLES).default(43),
-    oversold: level.default(30),
-    overbought: level.default(70),
+  .strictObject({
+    period: z._default(z.number().check(z.int(), z.minimum(2), z.maximum(200)), 14),
+    lookback: z._default(z.number().check(z.int(), z.minimum(3), z.maximum(MAX_CANDLES)), 43),
+    oversold: z._default(level, 30),
+    overbought: z._default(level, 70),
   })
-  .strict()
-  .refine((p) => p.lookback >= p.period + 1, { message: 'lookback must be at least period + 1', path: ['lookback'] })
-  .refine((p) => p.oversold < p.overbought, { message: 'oversold must be below overbought', path: ['oversold'] });
+  .check(
+    z.refine((p) => p.lookback >= p.period + 1, { message: 'lookback must be at least period + 1', path: ['lookback'] }),
+    z.refine((p) => p.oversold < p.overbought, { message: 'oversold must be below overbought', path: ['oversold'] }),
+  );
 export type RsiParams = z.infer<typeof RsiParamsSchema>;
 
 export const rsiMeanReversion: Strategy<RsiParams> = {

@@ -15,7 +15,7 @@
  * strategy with an incremental form (`evaluator`) keeps its window in running state; any other
  * keeps the last candles and runs `evaluate` on them.
  */
-import type { z } from 'zod';
+import * as z from '../zod-mini.js';
 import { ValidationError } from '../errors.js';
 import type { Candle, Ticker } from '../market.js';
 import type { DecimalString } from '../money.js';
@@ -53,7 +53,7 @@ export interface Strategy<P> {
   readonly name: string;
   readonly description: string;
   /** Validates raw parameters and fills defaults; strict (an unknown key is an error). */
-  readonly paramsSchema: z.ZodType<P>;
+  readonly paramsSchema: z.core.$ZodType<P>;
   /** Closed one-minute candles it needs (0 = ticker only). */
   candlesNeeded(params: P): number;
   evaluate(input: StrategyInput, params: P): Decision | null;
@@ -102,7 +102,7 @@ export function plugin<P>(strategy: Strategy<P>): StrategyPlugin {
     name: strategy.name,
     description: strategy.description,
     prepare(raw) {
-      const parsed = strategy.paramsSchema.safeParse(raw ?? {});
+      const parsed = z.safeParse(strategy.paramsSchema, raw ?? {});
       if (!parsed.success) {
         const issues = parsed.error.issues.map((i) => `${strategy.name}.${i.path.join('.') || '(params)'}: ${i.message}`);
         throw new ValidationError(`invalid parameters for strategy ${strategy.name}: ${issues.join('; ')}`, issues);
