@@ -23,7 +23,7 @@ import { add, cmp, Decimal, dec, isZero, min, str, sub, type DecimalString } fro
 import { normalizeFees, type FeeAmount } from '../shared/domain/fees.js';
 import { roundAmount } from '../shared/domain/precision.js';
 import { applyDeltas, feeFor, tradeDeltas } from '../shared/adapters/paper/paper-settlement.js';
-import type { Assets } from '../shared/adapters/paper/paper-store.js';
+import type { Assets } from '../shared/adapters/paper/paper-books.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
 
 export interface VenueSettings {
@@ -71,6 +71,15 @@ export interface VenueRefusal {
   readonly reason: string;
 }
 
+/** One symbol's market data: its candles and the ring of the last day's volumes with their sum. */
+interface MarketSeries {
+  readonly series: Candle[];
+  sum: number;
+  readonly window: Float64Array;
+  next: number;
+  size: number;
+}
+
 interface VenueOrder {
   order: ExchangeOrder;
   /** Epoch ms it was placed: only candles that open at or after it can fill it. */
@@ -84,8 +93,8 @@ export class CandleVenue implements Exchange {
   readonly id = 'backtest';
   readonly source: DataSource = 'exchange';
   readonly #settings: VenueSettings;
-  readonly #history = new Map<string, Candle[]>();
-  readonly #dayVolume = new Map<string, { sum: number; readonly window: Float64Array; next: number; size: number }>();
+  /** Per symbol: its candles (the last `lookback` are market data) and the last day's volumes in a ring. */
+  readonly #markets = new Map<string, MarketSeries>();
   readonly #orders = new Map<string, VenueOrder>();
   readonly #open = new Set<string>();
   readonly #balances = new Map<string, DecimalString>();
@@ -110,7 +119,7 @@ export class CandleVenue implements Exchange {
    * fee-asset price. @throws ValidationError when there is neither.
    */
   priceOf(asset: string): DecimalString {
-    const last = this.#history.get(`${asset}/${this.#settings.quoteCurrency}`)?.at(-1);
+    const last = this.#markets.get(`${asset}/${this.#settings.quoteCurrency}`)?.series.at(-1);
     if (last) return last.close;
     if (asset === this.#settings.feeAsset && this.#settings.feeAssetPrice) return this.#settings.feeAssetPrice;
     throw new ValidationError(`no price for ${asset}: add ${asset}/${this.#settings.quoteCurrency} candles to the data set or give the fee asset's price`);
@@ -130,22 +139,22 @@ export class CandleVenue implements Exchange {
       const fill = this.#match(entry, candle);
       if (fill) fills.push(fill);
     }
+    const { lookback } = this.#settings;
     for (const [symbol, candle] of candles) {
-      let series = this.#history.get(symbol);
-      if (!series) this.#history.set(symbol, (series = []));
+      let market = this.#markets.get(symbol);
+      if (!market) this.#markets.set(symbol, (market = { series: [], sum: 0, window: new Float64Array(Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))), next: 0, size: 0 }));
+      const { series } = market;
       series.push(candle);
       // Only the last `lookback` candles are market data; the older ones are cut in one go once
       // they are as many, so trimming costs O(1) per candle rather than a copy of the window.
-      if (series.length >= 2 * this.#settings.lookback) series.splice(0, series.length - this.#settings.lookback);
-      let day = this.#dayVolume.get(symbol);
-      if (!day) this.#dayVolume.set(symbol, (day = { sum: 0, window: new Float64Array(Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))), next: 0, size: 0 }));
+      if (series.length >= 2 * lookback) series.splice(0, series.length - lookback);
       // The last day's candles in a ring: the oldest leaves as the newest comes.
       const volume = Number(candle.volume);
-      day.sum += volume;
-      if (day.size === day.window.length) day.sum -= day.window[day.next]!;
-      else day.size += 1;
-      day.window[day.next] = volume;
-      day.next = (day.next + 1) % day.window.length;
+      market.sum += volume;
+      if (market.size === market.window.length) market.sum -= market.window[market.next]!;
+      else market.size += 1;
+      market.window[market.next] = volume;
+      market.next = (market.next + 1) % market.window.length;
     }
     return fills;
   }
@@ -181,9 +190,10 @@ export class CandleVenue implements Exchange {
     const made = this.#tickers.get(symbol);
     // A ticker made at an earlier step is stale (its timestamp is that step's close).
     if (made?.timestamp === this.#now) return made;
-    const last = this.#history.get(symbol)?.at(-1);
-    if (!last || last.openTime + this.#settings.timeframeMs !== this.#now) return undefined;
-    const sum = this.#dayVolume.get(symbol)?.sum ?? 0;
+    const market = this.#markets.get(symbol);
+    const last = market?.series.at(-1);
+    if (!market || !last || last.openTime + this.#settings.timeframeMs !== this.#now) return undefined;
+    const { sum } = market;
     // The volume's text is made when first read: the scan gate asks every ticker, the scan few.
     let volume: DecimalString | undefined;
     const ticker: Ticker = {
@@ -201,7 +211,7 @@ export class CandleVenue implements Exchange {
   }
 
   async fetchCandles(symbol: string, limit: number): Promise<Candle[]> {
-    const series = this.#history.get(symbol) ?? [];
+    const series = this.#markets.get(symbol)?.series ?? [];
     // The window is the last `lookback` candles (older ones wait in the array to be cut), read as
     // `window.slice(-limit)`.
     const base = Math.max(0, series.length - this.#settings.lookback);
@@ -214,7 +224,7 @@ export class CandleVenue implements Exchange {
     const rules = this.#settings.rules[request.symbol];
     if (!rules) throw new ExchangeRejectedError(`unknown symbol ${request.symbol}`, 'bad-symbol');
     if (this.#orders.has(request.clientOrderId)) throw new ExchangeRejectedError(`duplicate client order id ${request.clientOrderId}`, 'duplicate');
-    const last = this.#history.get(request.symbol)?.at(-1);
+    const last = this.#markets.get(request.symbol)?.series.at(-1);
     if (!last) throw new ExchangeRejectedError(`no market for ${request.symbol} yet`, 'bad-symbol');
     // The funds must cover the whole order at the last price (a limit buy at its limit), fee included.
     const move = request.side === 'buy' ? dec('1').plus(this.#settings.slippage) : dec('1').minus(this.#settings.slippage);

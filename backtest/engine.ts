@@ -31,15 +31,15 @@ import { entryLimitsOf } from '../shared/use-cases/scan-settings.js';
 import type { CandleGap } from './data/candle-file.js';
 import { readStepBatches, type DataSetFile } from './data/data-set.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
-import { PaperVenue } from './paper-venue.js';
+import type { PaperVenue } from './paper-venue.js';
 import { ScanGate, type GatePlan, type GateState } from './scan-gate.js';
 import type { QuoteSource } from './replay-market.js';
 import { MemoryAccountStore, MemoryAuditLog, MemoryControlStore, MemoryLockService, MemoryOrderStore, MemoryQueue, MemoryTunablesStore, SimulatedClock } from './memory-ports.js';
-import { CandleThinner } from './report/candle-thinner.js';
 import { EquityTracker } from './report/equity-tracker.js';
 import { EquityValuation } from './report/equity-valuation.js';
-import type { ChartMarker, ReportCharts } from './report/html-report.js';
+import type { ReportCharts } from './report/html-report.js';
 import { BoundedList, buildReport, type BacktestReport, type RejectedSignal } from './report/report.js';
+import { SymbolChart } from './report/symbol-chart.js';
 import { TradeBook } from './report/trades.js';
 import { timeframeMs } from './timeframe.js';
 
@@ -123,8 +123,10 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const clock = new SimulatedClock(settings.from ?? 0);
   const feeRate = str(dec(settings.feePercent).div(100));
   const thirdFeeAsset = settings.feeAsset !== 'quote' && settings.feeAsset !== 'base' && settings.initialFeeAsset !== undefined && !isZero(settings.initialFeeAsset) ? settings.feeAsset : undefined;
+  // The paper exchange (parity runs only) is loaded when asked for: it brings the DynamoDB paper
+  // store's module, and with it the AWS SDK, which a run on the candle venue has no use for.
   const venue: CandleVenue | PaperVenue = settings.quotes
-    ? new PaperVenue({ quotes: settings.quotes, rules: settings.rules, clock, timeframeMs: CANDLE_MS, lookback, quoteCurrency: quote, feeRate, feeAsset: settings.feeAsset, initialBalances: { [quote]: settings.initialQuote, ...(thirdFeeAsset ? { [thirdFeeAsset]: settings.initialFeeAsset! } : {}) } })
+    ? new (await import('./paper-venue.js')).PaperVenue({ quotes: settings.quotes, rules: settings.rules, clock, timeframeMs: CANDLE_MS, lookback, quoteCurrency: quote, feeRate, feeAsset: settings.feeAsset, initialBalances: { [quote]: settings.initialQuote, ...(thirdFeeAsset ? { [thirdFeeAsset]: settings.initialFeeAsset! } : {}) } })
     : new CandleVenue({
         quoteCurrency: quote,
         initialQuote: settings.initialQuote,
@@ -199,8 +201,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const trades = new TradeBook((symbol, qty) => isZero(qty) || dec(qty).times(lastClose.get(symbol) ?? '0').lt(settings.rules[symbol]?.minNotional ?? '0'));
   const rejected = new BoundedList<RejectedSignal>();
   const gaps = new BoundedList<CandleGap>();
-  const thinners = new Map(symbols.map((s) => [s, new CandleThinner(CANDLE_MS)]));
-  const markers = new Map<string, ChartMarker[]>(symbols.map((s) => [s, []]));
+  const charts = new Map(symbols.map((s) => [s, new SymbolChart(CANDLE_MS)]));
   const firstOpen = new Map<string, DecimalString>();
   const lastClose = new Map<string, DecimalString>();
   // The paper exchange fills on arrival and prices from its own quotes: its slots are all scanned.
@@ -220,7 +221,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
       if (!firstOpen.has(symbol)) firstOpen.set(symbol, candle.open);
       lastClose.set(symbol, candle.close);
       lastCloseNum.set(symbol, Number(candle.close));
-      thinners.get(symbol)!.add(candle);
+      charts.get(symbol)!.add(candle);
     }
     return stepCandles.size;
   };
@@ -317,8 +318,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
         feeQuote: fill.feeQuote,
         positionAfter: book?.positions[fill.symbol]?.qty ?? '0',
       });
-      const thinner = thinners.get(fill.symbol)!;
-      markers.get(fill.symbol)!.push({ time: thinner.barTime(fill.time - CANDLE_MS), side: fill.side, text: fill.side === 'buy' ? 'B' : 'S' });
+      charts.get(fill.symbol)!.mark(fill.time - CANDLE_MS, fill.side);
     }
   }
 
@@ -326,19 +326,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const finalEquity = book ? equity(book, pricesNow()) : openingEquity;
   const positions = new Map(Object.values(book?.positions ?? {}).map((p) => [p.symbol, p.qty] as const));
   const curves = equityTracker.curves();
-  const symbolCharts: Record<string, { bars: ReturnType<CandleThinner['bars']>; markers: ChartMarker[] }> = {};
-  for (const symbol of symbols) {
-    const thinner = thinners.get(symbol)!;
-    // Markers on the bars as they were finally thinned, one per bar and side.
-    const seen = new Set<string>();
-    const snapped = markers.get(symbol)!.map((m) => ({ ...m, time: thinner.barTime(m.time * 1000) })).filter((m) => {
-      const key = `${m.time}:${m.side}`;
-      if (seen.has(key)) return false;
-      seen.add(key);
-      return true;
-    });
-    symbolCharts[symbol] = { bars: thinner.bars(), markers: snapped };
-  }
+  const symbolCharts: ReportCharts['symbols'] = Object.fromEntries(symbols.map((symbol) => [symbol, charts.get(symbol)!.chart()]));
   const report = buildReport({
     settings: {
       symbols,

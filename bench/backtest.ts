@@ -6,11 +6,12 @@
  * A full year of ten symbols (5.3 M candles) takes long at today's speed: it runs only with
  * `--backtest-full`. Otherwise the ten-symbol run covers `days` and the year is extrapolated
  * from it, and the output says so (`seconds10Symbols1YearMeasured: false`, `days10Symbols`).
- * `peakRssMb` is that run's: a run of a day or two understates it, because the heap grows with
- * the length of the run (BENCHMARKS.md, backtest section), so the default run covers a week.
+ * `peakRssMb` is that run's, under the Node flags of `npm run backtest` (read from package.json).
+ * The default run covers a week: the peak is flat in the length of the run (BENCHMARKS.md,
+ * backtest section, 7, 30 and 90 days), and a week is long enough for the heap to settle.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -30,6 +31,21 @@ export interface BacktestBench {
 const YEAR_CANDLES = 525_600;
 const T0 = Date.UTC(2025, 0, 1);
 const CHILD = fileURLToPath(new URL('./backtest-child.ts', import.meta.url));
+const PACKAGE_JSON = fileURLToPath(new URL('../package.json', import.meta.url));
+
+/**
+ * The Node flags `npm run backtest` runs under (package.json: `tsx <flags> scripts/backtest.ts`,
+ * the heap sizes of README "Backtesting"). The child runs under the same flags, so the peak RSS
+ * measured is the npm script's. @throws Error when the script no longer has that shape.
+ */
+export function backtestNodeFlags(script: string): string[] {
+  const words = script.trim().split(/\s+/);
+  const flags = words.slice(1, -1);
+  if (words[0] !== 'tsx' || words.at(-1) !== 'scripts/backtest.ts' || flags.some((f) => !f.startsWith('--'))) {
+    throw new Error(`package.json's backtest script is not "tsx [node flags] scripts/backtest.ts": ${script}`);
+  }
+  return flags;
+}
 
 interface ChildResult {
   readonly candles: number;
@@ -38,7 +54,8 @@ interface ChildResult {
 }
 
 function runChild(dir: string): ChildResult {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', CHILD, dir], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' } });
+  const scripts = (JSON.parse(readFileSync(PACKAGE_JSON, 'utf8')) as { scripts: Record<string, string> }).scripts;
+  const out = execFileSync(process.execPath, [...backtestNodeFlags(scripts['backtest']!), '--import', 'tsx', CHILD, dir], { encoding: 'utf8', maxBuffer: 1 << 20, env: { ...process.env, POWERTOOLS_LOG_LEVEL: 'SILENT' } });
   return JSON.parse(out.trim().split('\n').at(-1)!) as ChildResult;
 }
 

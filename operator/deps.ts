@@ -2,7 +2,7 @@
  * The operator ports from a wired container: both transports build a container (the local one
  * on the embedded emulators, the deployed one on the stack's tables and queues) and hand it here.
  */
-import { scannerSettings } from '../functions/scanner/app.js';
+import { scannerSettings } from '../shared/runtime/scanner-settings.js';
 import { DynamoDbStateExport } from '../shared/adapters/aws/dynamodb-state-export.js';
 import { DynamoDbTunablesStore } from '../shared/adapters/aws/dynamodb-tunables-store.js';
 import type { AuditCheckpointStore } from '../shared/ports/audit-checkpoints.js';

@@ -24,7 +24,7 @@ import { BacktestDataError } from '../backtest/data/errors.js';
 import { runBacktest } from '../backtest/engine.js';
 import { renderHtmlReport } from '../backtest/report/html-report.js';
 import { parseTime, timeframeMs } from '../backtest/timeframe.js';
-import { scannerSettings } from '../functions/scanner/app.js';
+import { scannerSettings } from '../shared/runtime/scanner-settings.js';
 import { ValidationError } from '../shared/domain/errors.js';
 import { ASSET_PATTERN } from '../shared/domain/fees.js';
 import type { MarketRules } from '../shared/domain/market.js';

@@ -5,68 +5,25 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { DynamoDbTunablesStore } from '../../shared/adapters/aws/dynamodb-tunables-store.js';
 import { CircuitOpenError } from '../../shared/domain/circuit.js';
-import { ConfigError } from '../../shared/domain/errors.js';
 import type { MarketRules } from '../../shared/domain/market.js';
 import { BUILT_IN_STRATEGIES } from '../../shared/domain/strategies/index.js';
-import { MA_CROSSOVER } from '../../shared/domain/strategies/ma-crossover.js';
-import { PRICE_DROP } from '../../shared/domain/strategies/price-drop.js';
-import { RSI_MEAN_REVERSION } from '../../shared/domain/strategies/rsi-mean-reversion.js';
 import type { StrategyPlugin } from '../../shared/domain/strategies/strategy.js';
 import type { RiskStateStore, TunablesStore } from '../../shared/ports/tunables-store.js';
 import { checkScheduledTime } from '../../shared/domain/scheduled-time.js';
-import { configuredProtections, scanDeadlineSeconds, type Config } from '../../shared/runtime/config.js';
 import type { Container } from '../../shared/runtime/container.js';
 import { ScannerEventSchema } from '../../shared/runtime/events/scanner.js';
 import { withStack } from '../../shared/runtime/handler-stack.js';
 import { MetricName } from '../../shared/runtime/metric-names.js';
 import { addIfNonZero } from '../../shared/runtime/observability.js';
+import { scannerSettings } from '../../shared/runtime/scanner-settings.js';
 import { auditScanDecisions } from '../../shared/use-cases/audit-scan.js';
-import { CandleCache, scanMarket, type ScanDeps, type ScanSettings } from '../../shared/use-cases/scan-market.js';
+import { CandleCache, scanMarket, type ScanDeps } from '../../shared/use-cases/scan-market.js';
 
 /** Time kept before the function timeout to decide, send the intents and write the report. */
 export const SCAN_FINISH_MARGIN_MS = 5_000;
 
-/** Strategies on when the configuration names none. */
-export const DEFAULT_STRATEGIES: readonly string[] = [PRICE_DROP];
-
-/**
- * The scanner's defaults from the deployment configuration; the tunables record overrides them.
- * @throws ConfigError when the configuration names a strategy that does not exist.
- */
-export function scannerSettings(config: Config): ScanSettings {
-  const on = new Set(config.strategies.length > 0 ? config.strategies : DEFAULT_STRATEGIES);
-  const unknown = [...on].filter((name) => !BUILT_IN_STRATEGIES[name]);
-  if (unknown.length > 0) throw new ConfigError([`TW_STRATEGIES: unknown strategy ${unknown.join(', ')}; known: ${Object.keys(BUILT_IN_STRATEGIES).join(', ')}`]);
-  return {
-    mode: config.mode,
-    watchlist: config.watchlist,
-    ...(config.pairListTop > 0
-      ? {
-          pairList: {
-            top: config.pairListTop,
-            quoteCurrency: config.quoteCurrency,
-            minQuoteVolume: config.pairListMinQuoteVolume,
-            minPrice: config.pairListMinPrice,
-            maxSpreadPercent: config.pairListMaxSpreadPercent,
-            allow: config.pairListAllow,
-            deny: config.pairListDeny,
-          },
-        }
-      : {}),
-    candleConcurrency: config.scanConcurrency,
-    deadlineMs: scanDeadlineSeconds(config) * 1000,
-    quoteCurrency: config.quoteCurrency,
-    intentTtlSeconds: config.intentTtlSeconds,
-    staleDataSeconds: config.staleDataSeconds,
-    orderQuoteAmount: config.orderQuoteAmount,
-    protections: configuredProtections(config),
-    strategies: {
-      [PRICE_DROP]: { enabled: on.has(PRICE_DROP), params: { dropPercent: config.dropPercent, lookbackCandles: config.lookbackCandles } },
-      [MA_CROSSOVER]: { enabled: on.has(MA_CROSSOVER), params: {} },
-      [RSI_MEAN_REVERSION]: { enabled: on.has(RSI_MEAN_REVERSION), params: {} },
-    },
-  };
-}
+/** Kept here for the handler's importers; the settings live apart from the Lambda stack. */
+export { DEFAULT_STRATEGIES, scannerSettings } from '../../shared/runtime/scanner-settings.js';
 
 export interface ScannerOptions {
   /** @default DynamoDbTunablesStore on the state table */

@@ -27,7 +27,7 @@
  */
 import type { AccountBook } from './account.js';
 import { ConfigError } from './errors.js';
-import { Decimal, UNSIGNED_DECIMAL_PATTERN, dec, str, type DecimalString } from './money.js';
+import { Decimal, UNSIGNED_DECIMAL_PATTERN, dec, isPositive, str, type DecimalString } from './money.js';
 
 /** How far the books may disagree before an alarm, and before new entries pause. */
 export interface DriftThresholds {
@@ -112,11 +112,11 @@ export function valuationPrice(book: AccountBook, asset: string, tickerPrices: R
   if (asset === book.currency) return '1';
   const symbol = `${asset}/${book.currency}`;
   const ticker = tickerPrices[symbol];
-  if (ticker !== undefined && dec(ticker).gt(0)) return ticker;
+  if (ticker !== undefined && isPositive(ticker)) return ticker;
   const avg = book.positions[symbol]?.avgPrice;
-  if (avg !== undefined && dec(avg).gt(0)) return avg;
+  if (avg !== undefined && isPositive(avg)) return avg;
   const held = book.holdings?.[asset];
-  return held && dec(held.qty).gt(0) && dec(held.basis).gt(0) ? str(dec(held.basis).div(held.qty)) : undefined;
+  return held && isPositive(held.qty) && isPositive(held.basis) ? str(dec(held.basis).div(held.qty)) : undefined;
 }
 
 /** The level of a drift: strictly above a threshold counts; an unvalued difference alarms at least. */

@@ -21,7 +21,7 @@
  */
 import type { AccountBook } from './account.js';
 import type { MarketRules } from './market.js';
-import { Decimal, dec, str, type DecimalString } from './money.js';
+import { Decimal, dec, isPositive, str, type DecimalString } from './money.js';
 import { basisOf, type Position } from './position.js';
 import { roundAmount } from './precision.js';
 
@@ -100,7 +100,7 @@ export function costExposure(book: AccountBook, dust: (position: Position) => bo
   const bySymbol = new Map<string, Decimal>();
   const add = (symbol: string, value: Decimal) => bySymbol.set(symbol, (bySymbol.get(symbol) ?? new Decimal(0)).plus(value));
   for (const position of Object.values(book.positions)) {
-    if (!dec(position.qty).gt(0) || dust(position)) continue;
+    if (!isPositive(position.qty) || dust(position)) continue;
     open.add(position.symbol);
     add(position.symbol, basisOf(position));
   }

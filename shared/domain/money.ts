@@ -46,13 +46,26 @@ export function min(a: DecimalString, b: DecimalString): DecimalString {
   return cmp(a, b) <= 0 ? a : b;
 }
 
+// A plain decimal string (DECIMAL_PATTERN) is zero when it has no digit 1-9, and its sign is its
+// first character: the sign tests below read that off the text, and anything else (an exponent,
+// a bad value) goes through decimal.js as before.
+
 export function isZero(a: DecimalString): boolean {
-  return dec(a).isZero();
+  return DECIMAL_PATTERN.test(a) ? !NON_ZERO_DIGIT.test(a) : dec(a).isZero();
 }
 
 export function isNegative(a: DecimalString): boolean {
+  if (DECIMAL_PATTERN.test(a)) return a.charCodeAt(0) === MINUS && NON_ZERO_DIGIT.test(a);
   return dec(a).isNegative() && !dec(a).isZero();
 }
+
+/** a > 0. */
+export function isPositive(a: DecimalString): boolean {
+  return DECIMAL_PATTERN.test(a) ? a.charCodeAt(0) !== MINUS && NON_ZERO_DIGIT.test(a) : dec(a).gt(0);
+}
+
+const NON_ZERO_DIGIT = /[1-9]/;
+const MINUS = 45;
 
 /** Strict decimal-string check used by schemas: finite, no exponent, bounded length. */
 export const DECIMAL_PATTERN = /^-?\d{1,20}(\.\d{1,18})?$/;

@@ -36,7 +36,7 @@
  */
 import { IllegalTransitionError } from './errors.js';
 import { normalizeFees, type FeeAmount } from './fees.js';
-import { Decimal, dec, str, type DecimalString } from './money.js';
+import { Decimal, dec, isPositive, str, type DecimalString } from './money.js';
 import { LATE_FILL_WATCH_MS } from './timing.js';
 import {
   isTerminal,
@@ -290,7 +290,7 @@ const RULES: Rules = {
     CANCEL_REQUESTED: (order, event) => {
       const before = order.stateBeforeCancel ?? 'OPEN';
       // A fill that arrived while the cancel was pending makes an open order partially filled.
-      const to: OrderState = before === 'OPEN' && dec(order.filled).gt(0) ? 'PARTIALLY_FILLED' : before;
+      const to: OrderState = before === 'OPEN' && isPositive(order.filled) ? 'PARTIALLY_FILLED' : before;
       return {
         to,
         patch: { stateBeforeCancel: undefined },

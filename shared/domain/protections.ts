@@ -20,7 +20,7 @@
  */
 import type { AccountBook } from './account.js';
 import type { MarketRules, Ticker } from './market.js';
-import { Decimal, dec, str, type DecimalString } from './money.js';
+import { Decimal, dec, isPositive, str, type DecimalString } from './money.js';
 import type { Position } from './position.js';
 import { roundAmount } from './precision.js';
 
@@ -148,7 +148,7 @@ export function protectiveLevels(
 }
 
 export function isOpen(position: Position | undefined): position is Position {
-  return position !== undefined && dec(position.qty).gt(0);
+  return position !== undefined && isPositive(position.qty);
 }
 
 /** What the book holds and has in flight, valued at the given prices. */

@@ -17,7 +17,7 @@
 import { applyFill, feeAssetsOf, release, type AccountBook } from '../domain/account.js';
 import { applyOrderEvents, type FillToBook, type OrderEvent } from '../domain/order-aggregate.js';
 import type { OrderRecord } from '../domain/order.js';
-import { UNSIGNED_DECIMAL_PATTERN, dec, type DecimalString } from '../domain/money.js';
+import { UNSIGNED_DECIMAL_PATTERN, dec, isPositive, type DecimalString } from '../domain/money.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { AuditLog } from '../ports/audit-log.js';
 import type { Exchange } from '../ports/exchange.js';
@@ -41,7 +41,7 @@ export function exchangeFeePrices(exchange: Pick<Exchange, 'fetchTickers'>, quot
     const tickers = await exchange.fetchTickers(assets.map((asset) => `${asset}/${quoteCurrency}`));
     const prices: Record<string, DecimalString> = {};
     for (const ticker of tickers) {
-      if (UNSIGNED_DECIMAL_PATTERN.test(ticker.last) && dec(ticker.last).gt(0)) prices[ticker.symbol.slice(0, ticker.symbol.indexOf('/'))] = ticker.last;
+      if (UNSIGNED_DECIMAL_PATTERN.test(ticker.last) && isPositive(ticker.last)) prices[ticker.symbol.slice(0, ticker.symbol.indexOf('/'))] = ticker.last;
     }
     return prices;
   };
@@ -119,7 +119,7 @@ export async function releaseBudget(
 
 /** Books the fill; returns the book as written (or as read, when there was nothing to book). */
 async function bookFill(deps: OrderCommitDeps, order: OrderRecord, fill: FillToBook, at: Date, known?: AccountBook): Promise<AccountBook | undefined> {
-  if (!dec(fill.filled).gt(0)) return undefined;
+  if (!isPositive(fill.filled)) return undefined;
   const feeAssets = feeAssetsOf(fill.fees, order.symbol, deps.quoteCurrency);
   const feePrices = feeAssets.length > 0 && deps.feePrices ? await deps.feePrices(feeAssets) : {};
   return deps.accounts.update(deps.quoteCurrency, (book) => applyFill(book, { orderId: order.id, symbol: order.symbol, side: order.side, ...fill, feePrices }, at), known);

@@ -17,7 +17,7 @@
  */
 import { equity } from '../domain/account.js';
 import { computeDrift, quoteOf, type Drift, type DriftMode, type DriftThresholds } from '../domain/drift.js';
-import { Decimal, UNSIGNED_DECIMAL_PATTERN, dec, str, type DecimalString } from '../domain/money.js';
+import { Decimal, UNSIGNED_DECIMAL_PATTERN, dec, isPositive, str, type DecimalString } from '../domain/money.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { AuditLog } from '../ports/audit-log.js';
 import type { Clock } from '../ports/clock.js';
@@ -150,7 +150,7 @@ async function measure(deps: BalanceCheckDeps): Promise<Measurement | null> {
   const prices: Record<string, DecimalString> = {};
   for (const t of tickers) {
     // A price only values a difference; an unusable one leaves the asset unpriced.
-    if (UNSIGNED_DECIMAL_PATTERN.test(t.last) && dec(t.last).gt(0)) prices[t.symbol] = t.last;
+    if (UNSIGNED_DECIMAL_PATTERN.test(t.last) && isPositive(t.last)) prices[t.symbol] = t.last;
   }
   const drift = computeDrift({ book, balances, prices, watchlist, thresholds, ...(deps.settings.driftMode ? { mode: deps.settings.driftMode } : {}) });
   const realized = [...Object.values(book.positions), ...Object.values(book.holdings ?? {})].reduce((sum, p) => sum.plus(p.realizedPnl), new Decimal(0));

@@ -60,9 +60,10 @@ describe('Strategy evaluators', () => {
           candles.forEach((c, i) => {
             evaluator.push(c);
             const window = candles.slice(Math.max(0, i + 1 - lookbackCandles), i + 1);
-            // The ask near the trigger too, where numbers alone could not decide.
-            const nearTrigger = dec(Decimal.max(...window.map((w) => w.high))).times(dec('1').minus(dec(dropPercent).div(100))).toFixed();
-            for (const a of [ask, nearTrigger]) {
+            // The ask at the trigger and a hair above and below it too, where numbers alone could not decide.
+            const nearTrigger = dec(Decimal.max(...window.map((w) => w.high))).times(dec('1').minus(dec(dropPercent).div(100)));
+            const near = [nearTrigger, nearTrigger.times('1.00000000000001'), nearTrigger.times('0.99999999999999')].map((d) => d.toFixed());
+            for (const a of [ask, ...near]) {
               expect(evaluator.decide(ticker(a), position)).toEqual(naivePriceDrop(window, a, dropPercent, position));
               expect(prepared.evaluate({ ticker: ticker(a), candles: window, position })).toEqual(naivePriceDrop(window, a, dropPercent, position));
             }

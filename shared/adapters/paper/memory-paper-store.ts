@@ -6,7 +6,7 @@
  * sorted by symbol and id like the sparse index.
  */
 import type { DecimalString } from '../../domain/money.js';
-import { storedOrder, type Assets, type BalancesItem, type OrderItem, type PaperBooks } from './paper-store.js';
+import { storedOrder, type Assets, type BalancesItem, type OrderItem, type PaperBooks } from './paper-books.js';
 
 const BALANCES_KEY = { pk: 'BALANCES', sk: 'BALANCES' } as const;
 

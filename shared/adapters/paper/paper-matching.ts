@@ -16,7 +16,7 @@ import type { MarketRules, Ticker } from '../../domain/market.js';
 import { Decimal, UNSIGNED_DECIMAL_PATTERN, add, cmp, dec, mul, str, sub, type DecimalString } from '../../domain/money.js';
 import type { PlaceOrderRequest } from '../../ports/exchange.js';
 import { deltasOf, effectIdFor, neg, tradeDeltas } from './paper-settlement.js';
-import { ORDER_SK, orderPk, withIndexKeys, type Deltas, type EffectKind, type OrderItem } from './paper-store.js';
+import { ORDER_SK, orderPk, withIndexKeys, type Deltas, type EffectKind, type OrderItem } from './paper-books.js';
 
 /** Binance's rule for client order ids; it also keeps '#' (the store's key separator) out. */
 export const CLIENT_ORDER_ID_PATTERN = /^[.A-Za-z0-9:/_-]{1,36}$/;

@@ -40,7 +40,7 @@ import { ConcurrentModificationError } from '../../domain/errors.js';
 import type { FeeAmount } from '../../domain/fees.js';
 import { Decimal, add, cmp, dec, isNegative, mul, str, sub, type DecimalString } from '../../domain/money.js';
 import type { Side } from '../../domain/order.js';
-import { isConditionFailed, paperInternal, withIndexKeys, type Assets, type Deltas, type Effect, type OrderItem, type Outcome, type PaperBooks } from './paper-store.js';
+import { isConditionFailed, paperInternal, withIndexKeys, type Assets, type Deltas, type Effect, type OrderItem, type Outcome, type PaperBooks } from './paper-books.js';
 
 const MAX_BACKOFF_MS = 40;
 

@@ -5,8 +5,8 @@
  * position whichever strategy opened it.
  *
  * It is incremental (strategy.ts): the highest high is a rolling maximum, and an ask clearly above
- * the trigger (by far more than a double's rounding) is dismissed on numbers; every other case is
- * decided in decimal arithmetic, so the decision is the exact decimal one.
+ * or clearly below the trigger (by far more than a double's rounding) is decided on numbers; every
+ * case near the trigger is decided in decimal arithmetic, so the decision is the exact decimal one.
  */
 import * as z from '../zod-mini.js';
 import { dec } from '../money.js';
@@ -33,7 +33,11 @@ function priceDropEvaluator(p: PriceDropParams): StrategyEvaluator {
     decide(ticker, position) {
       const max = highs.max();
       if (position || !max) return null;
-      if (Number(ticker.ask) > max.num * factor * (1 + NUMERIC_MARGIN)) return null;
+      const ask = Number(ticker.ask);
+      const bound = max.num * factor;
+      if (ask > bound * (1 + NUMERIC_MARGIN)) return null;
+      // Clearly below the trigger on numbers too: a buy, with the high written as the decimal rule writes it.
+      if (ask < bound * (1 - NUMERIC_MARGIN)) return { side: 'buy', reason: `ask ${ticker.ask} <= ${p.dropPercent}% below high ${dec(max.text).toFixed()}` };
       const high = dec(max.text);
       const trigger = high.times(dec('1').minus(dec(p.dropPercent).div('100')));
       if (dec(ticker.ask).lte(trigger)) {
