@@ -62,14 +62,18 @@ export function intentIdFor(parts: { strategy: string; symbol: string; side: str
     .slice(0, 32);
 }
 
-/** The fields that make two deliveries of one intent id the same intent: everything it would trade on. */
-const TRADE_FIELDS = ['strategy', 'symbol', 'side', 'type', 'amount', 'quoteAmount', 'limitPrice', 'createdAt', 'expiresAt'] as const;
+/**
+ * The fields that make two deliveries of one intent id the same intent: everything it would trade
+ * on. Not its times: the order records the intent's expiry at the claim and a later delivery
+ * cannot extend it (EXE-14), so a redelivery carrying other times is the same trade.
+ */
+const TRADE_FIELDS = ['strategy', 'symbol', 'side', 'type', 'amount', 'quoteAmount', 'limitPrice'] as const;
 
 /**
  * The fingerprint of what an intent would trade (SHA-256 hex of its trade fields, absent ones as
  * null), recorded on its order at the claim (INTENT_FINGERPRINT). A later delivery of the same id
  * whose fingerprint differs is not the intent that was executed (EXE-1, SEC-4). The correlation
- * id and the reason do not change the trade and are left out.
+ * id, the reason and the times do not change the trade and are left out.
  */
 export function intentFingerprint(intent: Intent): string {
   const fields = TRADE_FIELDS.map((field) => intent[field] ?? null);

@@ -185,10 +185,10 @@ describe('Replays and duplicate deliveries on the emulators', () => {
       await expect(b.runtime.invoke('executor', { intent: changed })).rejects.toMatchObject({ code: 'VALIDATION_FAILED', retryable: false });
       expect(a.faults.forwarded.createOrder + b.faults.forwarded.createOrder).toBe(1);
 
-      // An intent recorded EXPIRED at its claim: a delivery with another expiry is not that intent.
+      // An intent recorded EXPIRED at its claim: a delivery with another amount is not that intent.
       const expired = buyIntent('changed-after-expiry', new Date(clock.now().getTime() - 3_600_000), { expiresAt: new Date(clock.now().getTime() - 1000).toISOString() });
       expect(await b.runtime.invoke('executor', { intent: expired })).toMatchObject({ outcome: 'expired', state: 'EXPIRED' });
-      const later = { ...expired, expiresAt: new Date(clock.now().getTime() + 60_000).toISOString() };
+      const later = { ...expired, quoteAmount: '60' };
       await expect(b.runtime.invoke('executor', { intent: later })).rejects.toMatchObject({ code: 'VALIDATION_FAILED' });
       expect((await b.runtime.containers.executor.orders.get(clientOrderIdFor(expired.id)))?.state).toBe('EXPIRED');
       await expectLedgerMatchesExchange(a.runtime.containers.executor);

@@ -33,15 +33,14 @@ describe('intentFingerprint', () => {
       { amount: '0.02' },
       { amount: undefined, quoteAmount: '0.01' },
       { limitPrice: '50001' },
-      { createdAt: '2026-05-01T12:00:01.000Z' },
-      { expiresAt: '2026-05-01T12:03:00.000Z' },
     ];
     const prints = changes.map((change) => intentFingerprint({ ...BASE, ...change }));
     for (const print of prints) expect(print).not.toBe(intentFingerprint(BASE));
     expect(new Set(prints).size).toBe(changes.length);
   });
 
-  it('ignores the correlation id and the reason, which do not change the trade', () => {
+  it('ignores the correlation id, the reason and the times, which do not change the trade (the order keeps its own expiry)', () => {
     expect(intentFingerprint({ ...BASE, correlationId: 'replayed-by-ops', reason: 'rsi below 30' })).toBe(intentFingerprint(BASE));
+    expect(intentFingerprint({ ...BASE, createdAt: '2026-05-01T12:00:01.000Z', expiresAt: '2026-05-01T12:03:00.000Z' })).toBe(intentFingerprint(BASE));
   });
 });
