@@ -66,11 +66,6 @@ const FLOOR_PARTS: Readonly<Record<string, { readonly code: string; readonly onl
     onlyWhenTracing: true,
   },
   '@aws-lambda-powertools/batch': { code: "import { SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch'; used.push(new SqsFifoPartialProcessorAsync());" },
-  '@aws-lambda-powertools/idempotency': {
-    code:
-      "import { makeIdempotent } from '@aws-lambda-powertools/idempotency'; import { DynamoDBPersistenceLayer } from '@aws-lambda-powertools/idempotency/dynamodb';" +
-      " used.push(makeIdempotent(async () => 1, { persistenceStore: new DynamoDBPersistenceLayer({ tableName: 'floor' }) }));",
-  },
 };
 
 /** Resource names and URLs the bundles are configured with; never contacted. */
