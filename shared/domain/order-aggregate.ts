@@ -167,13 +167,17 @@ function recordedFill(order: OrderRecord): FillToBook {
   return { filled: order.filled, cost: order.cost, fees: order.fees };
 }
 
-/** Ends an order without a fill report: books what it recorded, releases the rest (audited). */
+/**
+ * Ends an order without a fill report: books what it recorded, releases the rest (audited). A
+ * recorded fill was booked before it was saved, so a book with no entry for the order (released
+ * when it ended before, then the order came back: EXE-10) counts from it and books nothing again.
+ */
 function close(order: OrderRecord, to: OrderState, auditType: string, reason: string): Outcome {
   return {
     to,
     patch: { reason },
     audit: [{ type: auditType, data: { orderId: order.id, from: order.state, reason } }],
-    budget: { book: recordedFill(order), release: 'audited' },
+    budget: { book: { ...recordedFill(order), bookedBefore: recordedFill(order) }, release: 'audited' },
   };
 }
 

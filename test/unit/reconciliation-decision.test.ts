@@ -76,6 +76,31 @@ describe('Function: decideReconciliation', () => {
   });
 });
 
+describe('An order declared lost twice', () => {
+  it('books its recorded fill once: the second loss counts from what the first one booked (EXE-10)', () => {
+    // Found with a fill, lost, reported open again without a new fill, lost again, then filled:
+    // the second loss once booked the recorded 0.2 again (a book with no entry counted from zero).
+    const open = found('open', '0.2');
+    const missing = { remote: { notFound: true } as RemoteOrder, dt: 60 * SECOND };
+    const { order: end, book } = run(order('OPEN', { amount: '2' }), [
+      { remote: open, dt: 15 * SECOND },
+      missing,
+      missing,
+      missing,
+      { remote: open, dt: 15 * SECOND },
+      missing,
+      missing,
+      missing,
+      { remote: found('closed', '0.6'), dt: SETTINGS.settleMs },
+    ]);
+    expect(end.events.filter((e) => e.type === 'Lost')).toHaveLength(2);
+    expect(end.state).toBe('FILLED');
+    expect(end.filled).toBe('0.6');
+    expect(book.positions['BTC/USDT']?.qty).toBe('0.6');
+    expect(checkBook(book)).toEqual([]);
+  });
+});
+
 /**
  * The reconciler's loop over a pure model of the stores: decide, apply the events, book the
  * fill, release when the aggregate says so, exactly as order-commit.ts does.
