@@ -5,8 +5,8 @@
  * orders are indexed, and the audit log keeps each stream's head, not its records.
  */
 import { openBook, type AccountBook } from '../shared/domain/account.js';
-import { sealRecord, type ChainHead } from '../shared/domain/audit-chain.js';
-import { ConcurrentModificationError, LockHeldError, LockLostError } from '../shared/domain/errors.js';
+import { sealRecords, type ChainHead } from '../shared/domain/audit-chain.js';
+import { ConcurrentModificationError, LockHeldError, LockLostError, ValidationError } from '../shared/domain/errors.js';
 import type { Intent } from '../shared/domain/intent.js';
 import { isTerminal, type OrderRecord } from '../shared/domain/order.js';
 import { EMPTY_RISK_STATE, type RiskState } from '../shared/domain/protections.js';
@@ -158,11 +158,15 @@ export class MemoryControlStore implements ControlStore {
 export class MemoryAuditLog implements AuditLog {
   readonly #heads = new Map<string, ChainHead>();
   readonly counts = new Map<string, number>();
-  async append(stream: string, entry: AuditEntry, at: Date): Promise<AuditRecord> {
-    const record = sealRecord(stream, this.#heads.get(stream) ?? null, entry, at.toISOString());
-    this.#heads.set(stream, { seq: record.seq, hash: record.hash });
-    this.counts.set(entry.type, (this.counts.get(entry.type) ?? 0) + 1);
-    return record;
+  /** One record, or a batch decided at the same moment (consecutive records, as the DynamoDB log stores them). */
+  async append(stream: string, entry: AuditEntry | readonly AuditEntry[], at: Date): Promise<AuditRecord> {
+    const entries: readonly AuditEntry[] = Array.isArray(entry) ? entry : [entry as AuditEntry];
+    if (entries.length === 0) throw new ValidationError('an audit append needs at least one entry');
+    const records = sealRecords(stream, this.#heads.get(stream) ?? null, entries, at.toISOString());
+    const last = records[records.length - 1] as AuditRecord;
+    this.#heads.set(stream, { seq: last.seq, hash: last.hash });
+    for (const one of entries) this.counts.set(one.type, (this.counts.get(one.type) ?? 0) + 1);
+    return last;
   }
   async verify(): Promise<AuditVerification> {
     let records = 0;

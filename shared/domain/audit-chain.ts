@@ -22,6 +22,28 @@
  * What a batch costs: until its head update lands, its records can be deleted from the end
  * without `verify` noticing (one record could before); the writer bounds that by
  * `MAX_UNACKNOWLEDGED` and the executor moves the head before each intent's invocation ends.
+ *
+ * Batch items (PERF-2): records decided at the same moment (a claim's `intent.accepted` and
+ * `order.submitting`, an exchange answer's `order.sent` and `order.filled`) are stored in ONE
+ * item with one conditional put (`attribute_not_exists`). Each record keeps its own `seq`,
+ * `prevHash` and `hash` and names the head like any batched record (`batch`), so `verifyChain`
+ * sees exactly the records single items would hold: an edit, a deletion (of an item or of a
+ * record inside one), an insertion or a reordering breaks the chain as before, and checkpoints
+ * (audit-checkpoint.ts) compare the same (seq, hash) pairs. The item layout
+ * (adapters/aws/dynamodb-audit-item.ts): an item is keyed by the seq of its FIRST record, and the
+ * next item's key is its LAST record's seq + 1. Why this prevents forks:
+ * - the keys of a stream's items are 1, then each item's last seq + 1: every record belongs to
+ *   exactly one item, and from any item's last record the next key is the key of the item that
+ *   follows it, if there is one;
+ * - a writer chains onto a LAST record only (its own last append, the head pointer, which only
+ *   ever names the last record of an item, or the last record of the item it found holding its
+ *   key), so it always targets the key that follows that record;
+ * - two writers racing from the same predecessor therefore target the same key, whatever the
+ *   sizes of their batches, and the conditional put lets exactly one of them win; the loser
+ *   reads the winner's item, takes its last record and tries the key after it. A writer from an
+ *   outdated predecessor collides with the item already stored after it in the same way.
+ * So no two records can claim the same predecessor, and no record's seq is stored twice: a
+ * second record with a seq already held (written outside the log) is `misplaced` in `verify`.
  */
 import { createHash } from 'node:crypto';
 
@@ -219,6 +241,27 @@ export function sealRecord(
     ...(batch === undefined ? {} : { batch }),
   };
   return { ...content, hash: clean ? hashContent(content, text) : hashRecord(content) };
+}
+
+/**
+ * Seals `entries` as consecutive records after `prev` (a batch stored in one item): each record
+ * is `sealRecord` of the one before, so the chain is the same as that of single appends.
+ */
+export function sealRecords(
+  stream: string,
+  prev: ChainHead | null,
+  entries: readonly { readonly type: string; readonly correlationId?: string; readonly data: Readonly<Record<string, unknown>> }[],
+  at: string,
+  batch?: number,
+): ChainedRecord[] {
+  const records: ChainedRecord[] = [];
+  let link = prev;
+  for (const entry of entries) {
+    const record = sealRecord(stream, link, entry, at, batch);
+    records.push(record);
+    link = record;
+  }
+  return records;
 }
 
 /**

@@ -30,7 +30,12 @@ export interface AuditVerification {
 
 /** Append-only, hash-chained per stream. */
 export interface AuditLog {
-  append(stream: string, entry: AuditEntry, at: Date): Promise<AuditRecord>;
+  /**
+   * Appends `entry` as the next record of `stream`; or several entries decided at the same
+   * moment, as consecutive records stored together (one write: domain/audit-chain.ts, "Batch
+   * items"), in the order given. Resolves to the last record appended.
+   */
+  append(stream: string, entry: AuditEntry | readonly AuditEntry[], at: Date): Promise<AuditRecord>;
   /**
    * Waits for the work an append may leave running after it resolved (the head pointer update,
    * when the log overlaps it with the caller's next step) and throws its first failure. Called

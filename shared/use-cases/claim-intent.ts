@@ -4,11 +4,11 @@
  *
  * CLAIM_SUBMITTING (PERF-2): an order that goes ahead is claimed straight into SUBMITTING, so
  * no second state write stands between the claim and the exchange call. Two round trips:
- * 1. `intent.accepted`, the write-ahead record of the claim (AUDIT_ORDER): it names the state
- *    the claim writes, its amount and its reservation;
- * 2. the claim, the reservation (CLAIM_AND_RESERVE) and `order.submitting` together. The record
- *    is the next of the stream after the first, so the chain never has two appends of one
- *    writer in flight (an append that lost its number while the next one won would break it).
+ * 1. the write-ahead of the claim (AUDIT_ORDER), ONE audit write (a batch item, PERF-2):
+ *    `intent.accepted`, which names the state the claim writes, its amount and its reservation,
+ *    and `order.submitting`, the announcement of the send the claim decides. Both are decided
+ *    at the same moment, so they are stored together, each still its own chained record;
+ * 2. the claim and the reservation (CLAIM_AND_RESERVE) together.
  * A claim that cannot go ahead (expired, paused, sizing refused) is written already closed,
  * after its `intent.rejected` record, and reserves nothing.
  * What a lost claim costs: its reservation is keyed by the order id, so it is a no-op or stands
@@ -77,23 +77,19 @@ export async function claimIntent(deps: ExecuteIntentDeps, input: ClaimInput): P
     if (!sized.ok) refused = claimOrder(draft, now, { state: 'REJECTED', reason: sized.reason });
     else {
       const claimed = claimForSending({ ...draft, amount: sized.amount, ...(sized.limitPrice ? { limitPrice: sized.limitPrice } : {}), reservedQuote: sized.reserve }, now);
-      // 1. Write-ahead: the claim's decision is recorded before the claim is written.
-      await deps.audit.append(stream, { ...claimed.accepted, correlationId }, now);
-      // 2. The claim, its reservation and the announcement of the send in one round trip. All
-      //    settle before a failure is thrown: no write of this run outlives it.
-      const [create, reserved, announced] = await Promise.allSettled([
-        deps.orders.create(claimed.next),
-        reserveBudget(deps, claimed.next, input.reserveInputs),
-        deps.audit.append(stream, { ...claimed.submitting, correlationId }, now),
-      ]);
+      // 1. Write-ahead: the claim's decision and the announcement of the send, decided together,
+      //    recorded as one batch item before the claim is written.
+      await deps.audit.append(stream, [{ ...claimed.accepted, correlationId }, { ...claimed.submitting, correlationId }], now);
+      // 2. The claim and its reservation in one round trip. Both settle before a failure is
+      //    thrown: no write of this run outlives it.
+      const [create, reserved] = await Promise.allSettled([deps.orders.create(claimed.next), reserveBudget(deps, claimed.next, input.reserveInputs)]);
       if (create.status === 'rejected') throw create.reason;
       if (reserved.status === 'rejected') throw reserved.reason;
-      if (announced.status === 'rejected') throw announced.reason;
       return settleClaim(deps, claimed.next, create.value, lease, reserved.value);
     }
   }
   // Write-ahead (AUDIT_ORDER): a crash right after the claim cannot leave an unaudited order.
-  for (const entry of refused.audit) await deps.audit.append(stream, { type: entry.type, correlationId, data: entry.data }, now);
+  if (refused.audit.length > 0) await deps.audit.append(stream, refused.audit.map((entry) => ({ type: entry.type, correlationId, data: entry.data })), now);
   return settleClaim(deps, refused.next, await deps.orders.create(refused.next), lease);
 }
 

@@ -5,8 +5,8 @@
  * (TST-2, test/integration/crash-recovery.test.ts):
  * 1. the fill into the book (account.applyFill): one conditional write, idempotent because
  *    fills are cumulative and the order's book entry remembers what was booked;
- * 2. the audit records of the decision, then the order's new version (a repeated pass may audit
- *    twice, never zero times: execute-intent.ts, AUDIT_ORDER);
+ * 2. the audit records of the decision, as one batch append (one write), then the order's new
+ *    version (a repeated pass may audit twice, never zero times: execute-intent.ts, AUDIT_ORDER);
  * 3. when the order is over, the release of its unspent reservation (removes its book entry).
  * A crash between 1 and 2 leaves the order as it was: the next pass repeats 1 (a no-op) and
  * does 2. A crash between 2 and 3 leaves a reservation without a live order: the next delivery
@@ -19,7 +19,7 @@ import { applyOrderEvents, type FillToBook, type OrderEvent } from '../domain/or
 import type { OrderRecord } from '../domain/order.js';
 import { UNSIGNED_DECIMAL_PATTERN, dec, isPositive, type DecimalString } from '../domain/money.js';
 import type { AccountStore } from '../ports/account-store.js';
-import type { AuditLog } from '../ports/audit-log.js';
+import type { AuditEntry, AuditLog } from '../ports/audit-log.js';
 import type { Exchange } from '../ports/exchange.js';
 import type { OrderStore } from '../ports/order-store.js';
 
@@ -61,8 +61,13 @@ export async function commitOrderEvents(
   order: OrderRecord,
   events: OrderEvent | readonly OrderEvent[],
   fence: number,
-  /** The book as this run last wrote it, if any: only the starting point of a conditional write (a stale one is read again). */
-  options: { book?: AccountBook } = {},
+  /**
+   * `book`: the book as this run last wrote it, if any: only the starting point of a conditional
+   * write (a stale one is read again). `precededBy`: records decided at the same moment as these
+   * events (the executor's `order.sent` beside the exchange's answer), written first in the same
+   * audit append, and written even when the events bring nothing new.
+   */
+  options: { book?: AccountBook; precededBy?: readonly AuditEntry[] } = {},
 ): Promise<OrderRecord> {
   const list = Array.isArray(events) ? (events as readonly OrderEvent[]) : [events as OrderEvent];
   const last = list.at(-1);
@@ -71,11 +76,14 @@ export async function commitOrderEvents(
   const decision = applyOrderEvents(order, list);
   const booked = decision.budget.book ? await bookFill(deps, order, decision.budget.book, at, options.book) : undefined;
   let next = order;
-  if (decision.changed) {
-    // Each record names the order's side, so a record (and the event announcing it) reads alone.
-    for (const entry of decision.audit) await deps.audit.append(auditStream(order.symbol), { type: entry.type, correlationId: order.correlationId, data: { side: order.side, ...entry.data } }, at);
-    next = await deps.orders.save(decision.next, { version: order.version, fence });
-  }
+  // Each record names the order's side, so a record (and the event announcing it) reads alone.
+  // The decision's records are one batch append (one write, PERF-2), before the state they apply.
+  const records = [
+    ...(options.precededBy ?? []),
+    ...(decision.changed ? decision.audit.map((entry) => ({ type: entry.type, correlationId: order.correlationId, data: { side: order.side, ...entry.data } })) : []),
+  ];
+  if (records.length > 0) await deps.audit.append(auditStream(order.symbol), records, at);
+  if (decision.changed) next = await deps.orders.save(decision.next, { version: order.version, fence });
   if (decision.budget.release !== 'none') {
     // Starts from the book the fill just wrote (still conditional on its version): one read less.
     const startFrom = booked ?? options.book;

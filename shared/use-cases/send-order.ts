@@ -17,6 +17,7 @@
 import { ExchangeRejectedError, ExchangeUnknownOutcomeError } from '../domain/errors.js';
 import type { AccountBook } from '../domain/account.js';
 import type { OrderRecord } from '../domain/order.js';
+import type { AuditEntry } from '../ports/audit-log.js';
 import type { ExchangeOrder } from '../ports/exchange.js';
 import type { PauseState } from '../ports/control-store.js';
 import type { Lease } from '../ports/lock-service.js';
@@ -63,9 +64,10 @@ export async function send(deps: ExecuteIntentDeps, order: OrderRecord, ctx: Sen
     // not before the last attempt can no longer reach it (execute-intent.ts, module comment).
     const found = await deps.exchange.fetchOrderByClientId(order.symbol, order.id);
     if (found) {
-      // The attempt that sent it may have died before recording `order.sent`.
-      await deps.audit.append(auditStream(current.symbol), { type: 'order.found', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: found.id, status: found.status, state: current.state } }, deps.clock.now());
-      return finish(deps, current, 'Reported', found, lease, step);
+      // The attempt that sent it may have died before recording `order.sent`. Decided by the same
+      // answer as its booking: one batch append with the booking's records.
+      const foundRecord = { type: 'order.found', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: found.id, status: found.status, state: current.state } };
+      return finish(deps, current, 'Reported', found, lease, step, undefined, [foundRecord]);
     }
     const grace = deps.settings.resendGraceMs ?? 0;
     const sinceLastAttempt = deps.clock.now().getTime() - lastAttemptAt(current);
@@ -134,9 +136,12 @@ export async function send(deps: ExecuteIntentDeps, order: OrderRecord, ctx: Sen
     // looks it up before re-sending. Anything else is unexpected and fails the invocation too.
     throw error;
   }
-  await deps.audit.append(auditStream(current.symbol), { type: 'order.sent', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: remote.id, status: remote.status } }, deps.clock.now());
   await step('after-exchange-accepted');
-  return finish(deps, current, 'Accepted', remote, lease, step, book);
+  // `order.sent` and the records of the answer's booking (`order.filled`, ...) are decided by the
+  // same answer: one batch append (PERF-2). A run that dies before it leaves the order SUBMITTING;
+  // the redelivery finds it on the exchange and records `order.found` instead.
+  const sent = { type: 'order.sent', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: remote.id, status: remote.status } };
+  return finish(deps, current, 'Accepted', remote, lease, step, book, [sent]);
 }
 
 /**
@@ -168,8 +173,10 @@ async function finish(
   lease: Lease,
   step: (name: ExecutorStep) => Promise<void>,
   book?: AccountBook,
+  /** Records decided with the answer, appended first in the same write (`order.sent`). */
+  precededBy?: readonly AuditEntry[],
 ): Promise<ExecutionResult> {
-  const recorded = await commitOrderEvents(commitDeps(deps), order, { type: event, at: deps.clock.now(), report: remote }, lease.token, book ? { book } : {});
+  const recorded = await commitOrderEvents(commitDeps(deps), order, { type: event, at: deps.clock.now(), report: remote }, lease.token, { ...(book ? { book } : {}), ...(precededBy ? { precededBy } : {}) });
   await step('after-record');
   return result(recorded, 'executed');
 }

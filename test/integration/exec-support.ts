@@ -3,6 +3,7 @@
  * intents, a runtime whose exchange is wrapped in the fault injector, and the assertions every
  * suite ends with (one exchange order per intent, a balanced ledger that matches the exchange).
  */
+import { expandAuditItems } from '../../shared/adapters/aws/dynamodb-audit-item.js';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { afterAll, beforeAll, expect } from 'vitest';
@@ -208,7 +209,8 @@ export async function auditRecords(c: Container): Promise<{ stream: string; seq:
     items.push(...(page.Items ?? []));
     start = page.LastEvaluatedKey;
   } while (start);
-  return items.map((i) => ({ stream: String(i.stream), seq: Number(i.seq), type: String(i.type), data: (i.data ?? {}) as Record<string, unknown> }));
+  // A batch item holds several records (dynamodb-audit-item.ts): every record, in chain order.
+  return expandAuditItems(items).map((r) => ({ stream: r.stream, seq: r.seq, type: r.type, data: { ...r.data } }));
 }
 
 /** The error a simulated death throws: not a TradewardenError, so it is retried like a crash. */

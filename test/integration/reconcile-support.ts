@@ -2,6 +2,7 @@
  * Helpers of the reconciliation and health suites: intents to replay through the executor, an
  * exchange wrapper whose answers a test can script, and readers of audit records.
  */
+import { expandAuditItems } from '../../shared/adapters/aws/dynamodb-audit-item.js';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
@@ -84,7 +85,8 @@ export async function auditRecords(c: Container, stream: string): Promise<Array<
       ConsistentRead: true,
     }),
   );
-  return (out.Items ?? []).map((item) => ({ type: String(item.type), data: item.data as Record<string, unknown> }));
+  // A batch item holds several records (dynamodb-audit-item.ts): every record, in chain order.
+  return expandAuditItems(out.Items ?? []).map((r) => ({ type: r.type, data: { ...r.data } }));
 }
 
 type Method = 'createOrder' | 'fetchOrderByClientId' | 'fetchOpenOrders' | 'cancelOrder' | 'fetchBalances' | 'fetchTickers';

@@ -119,11 +119,19 @@ export class InMemoryControlStore implements ControlStore {
 
 export class InMemoryAuditLog implements AuditLog {
   readonly records: AuditRecord[] = [];
-  async append(stream: string, entry: AuditEntry, at: Date): Promise<AuditRecord> {
-    const seq = this.records.filter((r) => r.stream === stream).length + 1;
-    const record: AuditRecord = { ...entry, stream, seq, at: at.toISOString(), prevHash: '', hash: `${stream}#${seq}` };
-    this.records.push(record);
-    return record;
+  /** Every append, one list per write (a batch is one write). */
+  readonly writes: AuditRecord[][] = [];
+  async append(stream: string, entry: AuditEntry | readonly AuditEntry[], at: Date): Promise<AuditRecord> {
+    const entries: readonly AuditEntry[] = Array.isArray(entry) ? entry : [entry as AuditEntry];
+    const written: AuditRecord[] = [];
+    for (const one of entries) {
+      const seq = this.records.filter((r) => r.stream === stream).length + 1;
+      const record: AuditRecord = { ...one, stream, seq, at: at.toISOString(), prevHash: '', hash: `${stream}#${seq}` };
+      this.records.push(record);
+      written.push(record);
+    }
+    this.writes.push(written);
+    return written[written.length - 1] as AuditRecord;
   }
   async verify(): Promise<AuditVerification> {
     return { valid: true, streams: new Set(this.records.map((r) => r.stream)).size, records: this.records.length, checkpoints: 0, problems: [] };

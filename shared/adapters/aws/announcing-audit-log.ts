@@ -1,6 +1,7 @@
 /**
  * The audit log that also announces notable decisions as domain events (OPS-10): after a record
- * is stored, the event it implies (domain-events.ts) is published. The record is the truth;
+ * is stored, the event it implies (domain-events.ts) is published; every record of a batch item
+ * (PERF-2) is announced, as if it had been appended alone. The record is the truth;
  * the event is news about it.
  *
  * A failed publish does not fail the append: trading must never wait on, or be retried
@@ -27,16 +28,18 @@ export class AnnouncingAuditLog extends DynamoDbAuditLog {
     this.#onPublishError = options.onPublishError;
   }
 
-  override async append(stream: string, entry: AuditEntry, at: Date): Promise<AuditRecord> {
-    const record = await super.append(stream, entry, at);
-    const event = domainEventOf(record);
-    if (event) {
+  /** Every append (`append` too goes through here): each record of a batch is announced, in order. */
+  override async appendBatch(stream: string, entries: readonly AuditEntry[], at: Date): Promise<AuditRecord[]> {
+    const records = await super.appendBatch(stream, entries, at);
+    for (const record of records) {
+      const event = domainEventOf(record);
+      if (!event) continue;
       try {
         await this.#events.publish(event.detailType, event.detail);
       } catch (error) {
         this.#onPublishError(error, event);
       }
     }
-    return record;
+    return records;
   }
 }

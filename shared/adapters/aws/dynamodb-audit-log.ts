@@ -1,6 +1,7 @@
 /**
- * The audit log on DynamoDB (OPS-4): one immutable item per record in the audit table
- * (`stream`, `seq`), hash-chained per stream, plus a head pointer per stream in the state table
+ * The audit log on DynamoDB (OPS-4): immutable items in the audit table (`stream`, `seq`), one
+ * per append: a single record, or the records of a batch decided at the same moment in one item
+ * (PERF-2, dynamodb-audit-item.ts), hash-chained per stream, plus a head pointer per stream in the state table
  * (`AUDITHEAD#<stream>` / `HEAD`: `seq`, `hash`) so that a deleted tail is detected.
  *
  * Writes: the audit table only ever receives conditional puts of new items (never an update or
@@ -10,7 +11,8 @@
  * append chains onto it without reading the head pointer: one put and one head update per
  * record. If another writer appended meanwhile, the put finds its sequence number taken (the
  * condition), and the append reads the head pointer as before; the chain and the head are
- * exactly what they would be without the memory. There is no transaction between the two: a
+ * exactly what they would be without the memory. Whoever looks for where a stream ends takes the
+ * LAST record of the item it finds (domain/audit-chain.ts, "Batch items"). There is no transaction between the two: a
  * crash after the put leaves one record past the head, which the next append heals and which
  * `verify` accepts.
  *
@@ -23,12 +25,13 @@
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MAX_UNACKNOWLEDGED, sealRecord, type ChainHead } from '../../domain/audit-chain.js';
+import { MAX_UNACKNOWLEDGED, sealRecords, type ChainHead } from '../../domain/audit-chain.js';
 import type { StoredCheckpoint } from '../../domain/audit-checkpoint.js';
 import { AUDIT_HEADS_INDEX, AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
 import type { AuditHeadReader } from '../../ports/audit-checkpoints.js';
 import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
 import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '../../ports/audit-log.js';
+import { auditItemOf, lastLinkOfItem } from './dynamodb-audit-item.js';
 import { DynamoDbAuditVerifier, toHead } from './dynamodb-audit-verify.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import {
@@ -85,6 +88,10 @@ export interface DynamoDbAuditLogOptions {
   readonly batchHeadUpdates?: boolean;
 }
 
+function isEntryList(entry: AuditEntry | readonly AuditEntry[]): entry is readonly AuditEntry[] {
+  return Array.isArray(entry);
+}
+
 /** What an instance knows of a stream: the last record it appended, and the head position it knows durable. */
 interface KnownTail extends ChainHead {
   readonly acknowledged: number;
@@ -122,25 +129,42 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
   }
 
   /**
-   * Appends `entry` as the next record of `stream`. Credential-named keys of `entry.data` are
-   * dropped before hashing and storing (SEC-1).
+   * Appends `entry` as the next record of `stream`, or `entries` as one batch item (see
+   * `appendBatch`). Resolves to the last record appended.
+   */
+  async append(stream: string, entry: AuditEntry | readonly AuditEntry[], at: Date): Promise<AuditRecord> {
+    const records = await this.appendBatch(stream, isEntryList(entry) ? entry : [entry], at);
+    return records[records.length - 1] as AuditRecord;
+  }
+
+  /**
+   * Appends `entries` as the next records of `stream`, in order, with ONE conditional put: one
+   * entry as a single-record item, several as a batch item keyed by its first record's sequence
+   * number (dynamodb-audit-item.ts; domain/audit-chain.ts says why racing writers cannot fork
+   * the chain). Credential-named keys of each entry's data are dropped before hashing and storing
+   * (SEC-1).
    *
    * 1. Chain onto the tail this instance appended last, if it knows one; otherwise read the
    *    stream's head pointer (strongly consistent).
-   * 2. Put the next record, conditional on that sequence number being free.
-   * 3. Lost the race: read the record that won, move the head up to it, wait a jittered
-   *    moment and try the following number. Moving the head first heals an append that
-   *    crashed after its put, and keeps the head at most one record behind the last one even
+   * 2. Put the item at the next sequence number, conditional on that key being free.
+   * 3. Lost the race: read the item that won, move the head up to its last record, wait a
+   *    jittered moment and try the number after it. Moving the head first heals an append that
+   *    crashed after its put, and keeps the head at most one append behind the last item even
    *    if this append crashes too (which is what lets `verify` tell an unacknowledged append
    *    from records written outside the log).
-   * 4. Won: advance the head to the new record.
+   * 4. Won: advance the head to the last new record.
+   * The records of a batch item name the head position known when they were written (`batch`,
+   * hashed), in every mode: a batch whose head update never landed leaves several records past
+   * the head, which `verify` accepts only from a batch (domain/audit-chain.ts).
    *
-   * @throws ValidationError for an empty stream or type or an invalid date.
+   * @throws ValidationError for an empty stream, list or type, an invalid date, or more entries than a batch may hold.
    * @throws ConcurrentModificationError when every attempt lost the race (retryable).
    */
-  async append(stream: string, entry: AuditEntry, at: Date): Promise<AuditRecord> {
+  async appendBatch(stream: string, entries: readonly AuditEntry[], at: Date): Promise<AuditRecord[]> {
     if (stream.length === 0) throw new ValidationError('audit stream must not be empty');
-    if (entry.type.length === 0) throw new ValidationError('audit entry type must not be empty');
+    if (entries.length === 0) throw new ValidationError('an audit append needs at least one entry');
+    if (entries.length > MAX_UNACKNOWLEDGED) throw new ValidationError(`an audit batch holds at most ${MAX_UNACKNOWLEDGED} records, not ${entries.length}`);
+    if (entries.some((entry) => entry.type.length === 0)) throw new ValidationError('audit entry type must not be empty');
     if (Number.isNaN(at.getTime())) throw new ValidationError('audit entry date is invalid');
     const atIso = at.toISOString();
     // The head must have reached this instance's previous record before the next one is written.
@@ -160,18 +184,25 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
         acknowledged = head?.seq ?? 0;
       }
     }
+    const named = this.#batchHeadUpdates || entries.length > 1;
     let fromMemory = prev !== undefined;
     for (let attempt = 1; attempt <= this.#maxAttempts; attempt += 1) {
       if (prev === undefined) {
         prev = await this.#readHead(stream);
         acknowledged = prev?.seq ?? 0;
       }
-      const record = sealRecord(stream, prev, entry, atIso, this.#batchHeadUpdates ? acknowledged : undefined);
+      // Every record of the item must lie within a batch of the head it names: move the head first.
+      if (named && prev && prev.seq + entries.length - acknowledged > MAX_UNACKNOWLEDGED) {
+        await this.#advanceHead(stream, prev);
+        acknowledged = prev.seq;
+      }
+      const records = sealRecords(stream, prev, entries, atIso, named ? acknowledged : undefined);
+      const last = records[records.length - 1] as AuditRecord;
       try {
         await this.#doc.send(
           new PutCommand({
             TableName: this.#auditTable,
-            Item: { ...record },
+            Item: auditItemOf(records),
             ConditionExpression: auditRecordDoesNotExist,
             ExpressionAttributeNames: { '#stream': 'stream' },
           }),
@@ -185,9 +216,9 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
           prev = undefined;
           continue;
         }
-        // Somebody holds this number: chain onto their record. It exists for good (the table
-        // accepts no deletes); if it cannot be read, start again from the head pointer.
-        const taken = await this.#readRecord(stream, record.seq);
+        // Somebody holds this number: chain onto the last record of their item. It exists for
+        // good (the table accepts no deletes); if it cannot be read, start again from the head.
+        const taken = await this.#readItemTail(stream, records[0]?.seq ?? 0);
         if (taken) {
           await this.#advanceHead(stream, taken);
           acknowledged = taken.seq;
@@ -196,22 +227,25 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
         await sleep(this.#jitter(attempt));
         continue;
       }
-      this.#remember(stream, record, acknowledged);
       if (this.#batchHeadUpdates) {
-        this.#unacknowledged.set(stream, record);
+        this.#remember(stream, last, acknowledged);
+        this.#unacknowledged.set(stream, last);
         // The next record must lie within a batch of the head it names: move the head first.
-        if (record.seq + 1 - acknowledged > MAX_UNACKNOWLEDGED) await this.#acknowledge(stream);
-        return record;
+        if (last.seq + 1 - acknowledged > MAX_UNACKNOWLEDGED) await this.#acknowledge(stream);
+        return records;
       }
       if (!this.#overlapHeadUpdates) {
-        await this.#advanceHead(stream, record);
-        return record;
+        await this.#advanceHead(stream, last);
+        this.#remember(stream, last, last.seq);
+        return records;
       }
-      // Observed by the next append to the stream or by settle(); never left unhandled.
-      const update = this.#advanceHead(stream, record);
-      update.catch(() => undefined);
+      this.#remember(stream, last, last.seq);
+      // Observed by the next append to the stream or by settle(); never left unhandled. A failed
+      // update leaves the head behind what this instance would name: it reads the head again.
+      const update = this.#advanceHead(stream, last);
+      update.catch(() => this.#knownTails.delete(stream));
       this.#pendingHeads.set(stream, update);
-      return record;
+      return records;
     }
     throw new ConcurrentModificationError(`audit stream ${stream}: no free sequence number after ${this.#maxAttempts} attempts`, {
       details: { stream },
@@ -320,14 +354,14 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     return head;
   }
 
-  /** Sequence and hash of a stored record: all that is needed to chain onto it. */
-  async #readRecord(stream: string, seq: number): Promise<ChainHead | null> {
+  /** Sequence and hash of the LAST record of the item stored at `seq`: all that is needed to chain onto it. */
+  async #readItemTail(stream: string, seq: number): Promise<ChainHead | null> {
     const { Item } = await this.#doc.send(
       new GetCommand({ TableName: this.#auditTable, Key: auditRecordKey(stream, seq), ConsistentRead: true }),
     );
     if (!Item) return null;
-    const link = toHead(Item);
-    if (!link) throw new StorageError(`audit record ${stream}/${seq} has no hash`, { details: { stream, seq } });
+    const link = lastLinkOfItem(Item);
+    if (!link) throw new StorageError(`audit item ${stream}/${seq} is not a well-formed audit item`, { details: { stream, seq } });
     return link;
   }
 

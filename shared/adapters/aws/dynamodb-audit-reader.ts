@@ -1,10 +1,12 @@
 /**
  * Reads audit records back for people (the console's intent history, OPS-9). The audit table is
  * keyed by stream and sequence; one intent's records live in its symbol's stream and carry its
- * correlation id, so a history is one bounded, filtered query of that stream, newest first.
+ * correlation id, so a history is one bounded, filtered query of that stream, newest first. A
+ * batch item (several records in one item, PERF-2) is expanded into its records.
  */
 import { QueryCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import type { AuditRecord } from '../../ports/audit-log.js';
+import { BATCH_RECORDS, expandAuditItems } from './dynamodb-audit-item.js';
 
 /** Records of a stream examined for one history, at most (newest first). */
 export const AUDIT_HISTORY_SCAN_LIMIT = 5_000;
@@ -22,8 +24,9 @@ export class DynamoDbAuditReader {
         new QueryCommand({
           TableName: this.options.table,
           KeyConditionExpression: '#stream = :stream',
-          FilterExpression: '#cid = :cid',
-          ExpressionAttributeNames: { '#stream': 'stream', '#cid': 'correlationId' },
+          // A batch item carries its records' correlation ids inside: it is read and filtered here.
+          FilterExpression: '#cid = :cid OR attribute_exists(#records)',
+          ExpressionAttributeNames: { '#stream': 'stream', '#cid': 'correlationId', '#records': BATCH_RECORDS },
           ExpressionAttributeValues: { ':stream': stream, ':cid': correlationId },
           ScanIndexForward: false,
           Limit: 500,
@@ -31,13 +34,14 @@ export class DynamoDbAuditReader {
         }),
       );
       examined += out.ScannedCount ?? 0;
-      found.push(...((out.Items ?? []) as AuditRecord[]));
+      // Newest first: each item's records reversed too.
+      found.push(...expandAuditItems(out.Items ?? []).filter((r) => r.correlationId === correlationId).reverse());
       start = out.LastEvaluatedKey;
     } while (start && examined < AUDIT_HISTORY_SCAN_LIMIT);
     return found.reverse();
   }
 
-  /** The latest `limit` records of `stream`, oldest first. */
+  /** The latest `limit` records of `stream`, oldest first (`limit` items hold at least `limit` records). */
   async latest(stream: string, limit: number): Promise<AuditRecord[]> {
     const out = await this.options.doc.send(
       new QueryCommand({
@@ -49,6 +53,6 @@ export class DynamoDbAuditReader {
         Limit: limit,
       }),
     );
-    return ((out.Items ?? []) as AuditRecord[]).reverse();
+    return expandAuditItems([...(out.Items ?? [])].reverse()).slice(-limit);
   }
 }

@@ -13,7 +13,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyChain, type ChainHead, type ChainedRecord } from '../../domain/audit-chain.js';
 import { checkAgainstCheckpoint, type StoredCheckpoint } from '../../domain/audit-checkpoint.js';
 import { StorageError } from '../../domain/errors.js';
-import type { AuditRecord, AuditVerification } from '../../ports/audit-log.js';
+import type { AuditVerification } from '../../ports/audit-log.js';
+import { recordsOfItem } from './dynamodb-audit-item.js';
 import { AUDIT_HEAD_PREFIX, auditHeadKey } from './dynamodb-keys.js';
 
 export interface DynamoDbAuditVerifierOptions {
@@ -50,30 +51,30 @@ export class DynamoDbAuditVerifier {
       const known = unreadable.get(stream);
       if (!known || seq < known.seq) unreadable.set(stream, { seq, problem });
     };
-    const collect = (item: Record<string, unknown>): void => {
+    /** Takes in one item's records (a batch item holds several); returns how many. */
+    const collect = (item: Record<string, unknown>): number => {
       const stream = String(item['stream']);
-      const parsed = parseRecord(item);
+      const parsed = recordsOfItem(item);
       if (typeof parsed === 'string') {
         noteUnreadable(stream, Number(item['seq']), `edited: ${parsed}`);
-        return;
+        return 1;
       }
       const list = byStream.get(stream) ?? [];
-      list.push(parsed);
+      list.push(...parsed);
       byStream.set(stream, list);
+      return parsed.length;
     };
     const heads = await this.#heads(noteUnreadable);
     const counts = new Map<string, number>();
     for await (const item of this.#scan(this.#auditTable)) {
-      counts.set(String(item['stream']), (counts.get(String(item['stream'])) ?? 0) + 1);
-      collect(item);
+      counts.set(String(item['stream']), (counts.get(String(item['stream'])) ?? 0) + collect(item));
     }
     const headsAfter = await this.#heads(noteUnreadable);
     for (const stream of new Set([...heads.keys(), ...headsAfter.keys()])) {
       if (sameHead(heads.get(stream), headsAfter.get(stream))) continue;
       const stable = await this.#stableStream(stream);
       byStream.delete(stream);
-      for (const item of stable.items) collect(item);
-      counts.set(stream, stable.items.length);
+      counts.set(stream, stable.items.reduce((sum, item) => sum + collect(item), 0));
       if (stable.head) heads.set(stream, stable.head);
       else heads.delete(stream);
     }
@@ -169,41 +170,6 @@ export class DynamoDbAuditVerifier {
 export function toHead(item: Record<string, unknown>): ChainHead | null {
   const { seq, hash } = item;
   return typeof seq === 'number' && typeof hash === 'string' ? { seq, hash } : null;
-}
-
-const RECORD_ATTRIBUTES = new Set(['stream', 'seq', 'at', 'type', 'correlationId', 'data', 'prevHash', 'hash', 'batch']);
-
-/** The stored item as a record, or why it is not one (a wrong type or an added attribute). */
-function parseRecord(item: Record<string, unknown>): AuditRecord | string {
-  const extra = Object.keys(item).filter((key) => !RECORD_ATTRIBUTES.has(key));
-  if (extra.length > 0) return `unexpected attribute(s) ${extra.join(', ')}`;
-  const { stream, seq, at, type, correlationId, data, prevHash, hash, batch } = item;
-  if (
-    typeof stream !== 'string' ||
-    typeof seq !== 'number' ||
-    typeof at !== 'string' ||
-    typeof type !== 'string' ||
-    (correlationId !== undefined && typeof correlationId !== 'string') ||
-    data === null ||
-    typeof data !== 'object' ||
-    Array.isArray(data) ||
-    typeof prevHash !== 'string' ||
-    typeof hash !== 'string' ||
-    (batch !== undefined && typeof batch !== 'number')
-  ) {
-    return 'an attribute is missing or has the wrong type';
-  }
-  return {
-    stream,
-    seq,
-    at,
-    type,
-    ...(correlationId === undefined ? {} : { correlationId }),
-    data: data as Record<string, unknown>,
-    prevHash,
-    hash,
-    ...(batch === undefined ? {} : { batch }),
-  };
 }
 
 function sameHead(a: ChainHead | undefined, b: ChainHead | undefined): boolean {

@@ -1,7 +1,8 @@
 /**
  * The state tables read page by page for an export, and written back by an import into a fresh
  * stack (OPS-6, OPS-8). Reads use the orders-by-time index (a key condition on the creation
- * time) and a paginated scan of the audit table; nothing is buffered beyond one page. Restores
+ * time) and a paginated scan of the audit table, each batch item expanded into its records
+ * (dynamodb-audit-item.ts); nothing is buffered beyond one page. Restores
  * are conditional puts that never replace an existing record.
  */
 import { PutCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -11,6 +12,7 @@ import { ValidationError } from '../../domain/errors.js';
 import type { AuditRecord } from '../../ports/audit-log.js';
 import type { ExportSource, ImportTarget, TimeWindow } from '../../operations/ports.js';
 import { ORDERS_BY_TIME_INDEX } from '../../definitions/tables.js';
+import { recordsOfItem } from './dynamodb-audit-item.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import { auditHeadIndexKeys, auditHeadKey } from './dynamodb-keys.js';
 import { DynamoDbOrderStore, ORDERS_PARTITION } from './dynamodb-order-store.js';
@@ -51,9 +53,18 @@ export class DynamoDbStateExport implements ExportSource, ImportTarget {
     do {
       const page = await this.options.doc.send(new ScanCommand({ TableName: this.options.auditTable, Limit: PAGE_SIZE, ...(start ? { ExclusiveStartKey: start } : {}) }));
       for (const item of page.Items ?? []) {
-        const at = String(item['at'] ?? '');
-        if ((window.from && at < window.from) || (window.to && at >= window.to)) continue;
-        yield item as unknown as AuditRecord;
+        const records = recordsOfItem(item);
+        // Not a well-formed audit item: exported as stored, so the damage is kept for verify to report.
+        if (typeof records === 'string') {
+          const at = String(item['at'] ?? '');
+          if (!((window.from && at < window.from) || (window.to && at >= window.to))) yield item as unknown as AuditRecord;
+          continue;
+        }
+        // A batch item is several records, each exported on its own (an import stores them one per item).
+        for (const record of records) {
+          if ((window.from && record.at < window.from) || (window.to && record.at >= window.to)) continue;
+          yield record;
+        }
       }
       start = page.LastEvaluatedKey;
     } while (start);
