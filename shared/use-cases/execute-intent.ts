@@ -42,19 +42,24 @@
  * The happy path's round trips before the exchange call (PERF-2; bench/executor.ts counts them):
  * 1. the first round trip (reads, the symbol lease, the stream's audit head; the handler's
  *    heartbeat beside it);
- * 2. `intent.accepted`: the claim's write-ahead record;
- * 3. the claim into SUBMITTING, the reservation and `order.submitting`;
+ * 2. the claim's write-ahead: `intent.accepted` and `order.submitting`, one audit item;
+ * 3. the claim into SUBMITTING and the reservation;
  * 4. `budget.reserved` and the pause (and circuit) read.
- * Why each stays: 2 before 3, as a state change is audited before it is written (AUDIT_ORDER)
- * and the audit chain takes one append of a writer at a time (claim-intent.ts); 4 after 3, as
- * the reservation's record follows its write and the pause is read after the reservation, as
- * late as anything before the call (a pause that lands while the budget is reserved stops the
- * send: test/integration/exec-expiry-pause.test.ts).
+ * Why each stays: 2 before 3, as a state change is audited before it is written (AUDIT_ORDER);
+ * 4 after 3, as the reservation's record follows its write and the pause is read after the
+ * reservation, as late as anything before the call (a pause that lands while the budget is
+ * reserved stops the send: test/integration/exec-expiry-pause.test.ts).
  * Requests per executed intent (PERF-2, bench `dynamoRequestsPerIntent`; the handler's heartbeats,
- * two per invocation of up to ten intents, aside): 15. Lease acquire and release (2), the two
- * batched reads (2), five audit records and one head update (6), and five state writes: the claim,
- * the reservation, the fill's book write, the order's terminal write and the release (5). Why the
- * last ones stay single-item writes of their own: a record and the state change it audits cannot
+ * two per invocation of up to ten intents, aside): 13
+ * (test/integration/executor-requests.test.ts lists them). Lease acquire and release (2), the two
+ * batched reads (2), three audit items and one head update (4), and five state writes: the claim,
+ * the reservation, the fill's book write, the order's terminal write and the release (5). Five
+ * records in three audit items: records decided at the same moment are one batch item, one
+ * conditional put, each record still chained (domain/audit-chain.ts, "Batch items"): the claim's
+ * `intent.accepted` + `order.submitting`, and the exchange answer's `order.sent` +
+ * `order.filled` (order-commit.ts). `budget.reserved` stays an item of its own: it follows the
+ * reservation's write, whose outcome it records, and the claim's pair precedes that write. Why
+ * the state writes stay single-item writes of their own: a record and the state change it audits cannot
  * share a request without TransactWriteItems (not in the emulator the tests run on) or
  * BatchWriteItem (no condition: it could overwrite another writer's record, SEC-2); the release
  * follows the order's terminal write so that a crash between them leaves budget held, which the

@@ -22,7 +22,7 @@ import type { ExchangeOrder } from '../ports/exchange.js';
 import type { PauseState } from '../ports/control-store.js';
 import type { Lease } from '../ports/lock-service.js';
 import type { ExecuteIntentDeps, ExecutionOutcome, ExecutionResult, ExecutorStep } from './execute-intent.js';
-import { auditStream, commitOrderEvents, exchangeFeePrices, type OrderCommitDeps } from './order-commit.js';
+import { commitOrderEvents, exchangeFeePrices, type OrderCommitDeps } from './order-commit.js';
 import { expiryBlock, sendBlock, type SendBlocked } from './pre-send-guard.js';
 import { auditReserved, type Reserved } from './reserve-budget.js';
 

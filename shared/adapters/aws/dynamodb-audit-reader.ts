@@ -35,7 +35,7 @@ export class DynamoDbAuditReader {
       );
       examined += out.ScannedCount ?? 0;
       // Newest first: each item's records reversed too.
-      found.push(...expandAuditItems(out.Items ?? []).filter((r) => r.correlationId === correlationId).reverse());
+      found.push(...(out.Items ?? []).flatMap((item) => expandAuditItems([item]).reverse()).filter((r) => r.correlationId === correlationId));
       start = out.LastEvaluatedKey;
     } while (start && examined < AUDIT_HISTORY_SCAN_LIMIT);
     return found.reverse();

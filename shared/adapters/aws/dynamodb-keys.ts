@@ -9,7 +9,8 @@
  * - `CONTROL#PAUSE`      / `PAUSE`       kill switch: `paused`, `reason`, `author`, `since`, `until`, `version`
  * - `REPORT#<kind>`      / `LATEST`      latest report of a kind: `report` (map), `at`, `version`
  *
- * Audit table (stream / seq): one immutable item per record.
+ * Audit table (stream / seq): immutable items, each one record or a batch of consecutive records
+ * keyed by its first record's seq (dynamodb-audit-item.ts).
  */
 import type { JobName } from '../../definitions/schedules.js';
 import { AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
