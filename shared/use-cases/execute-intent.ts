@@ -50,16 +50,22 @@
  * reservation, as late as anything before the call (a pause that lands while the budget is
  * reserved stops the send: test/integration/exec-expiry-pause.test.ts).
  * Requests per executed intent (PERF-2, bench `dynamoRequestsPerIntent`; the handler's heartbeats,
- * two per invocation of up to ten intents, aside): 13
- * (test/integration/executor-requests.test.ts lists them). Lease acquire and release (2), the two
- * batched reads (2), three audit items and one head update (4), and five state writes: the claim,
- * the reservation, the fill's book write, the order's terminal write and the release (5). Five
- * records in three audit items: records decided at the same moment are one batch item, one
+ * two per invocation of up to ten intents, aside): 12
+ * (test/integration/executor-requests.test.ts lists them). Lease acquire (1), the two batched
+ * reads (2), three audit items (3), five state writes: the claim, the reservation, the fill's book
+ * write, the order's terminal write and the release of the budget (5), and ONE write that gives
+ * back the lease and moves the symbol stream's audit head (1, release-lease.ts).
+ * Five records in three audit items: records decided at the same moment are one batch item, one
  * conditional put, each record still chained (domain/audit-chain.ts, "Batch items"): the claim's
  * `intent.accepted` + `order.submitting`, and the exchange answer's `order.sent` +
  * `order.filled` (order-commit.ts). `budget.reserved` stays an item of its own: it follows the
- * reservation's write, whose outcome it records, and the claim's pair precedes that write. Why
- * the state writes stay single-item writes of their own: a record and the state change it audits cannot
+ * reservation's write, whose outcome it records, and the claim's pair precedes that write.
+ * The symbol's lease lives on its stream's head item (dynamodb-lock-service.ts), so the lease's
+ * release and the head update, two requests before, are one conditional write fenced by both (the
+ * lease's owner and token, and the head only moving forward); when the head part fails (another
+ * writer moved the head past the intent's records, rare) the lease is released alone and the
+ * handler's `settle()` moves the head as before. Why the state writes stay single-item writes of
+ * their own: a record and the state change it audits cannot
  * share a request without TransactWriteItems (not in the emulator the tests run on) or
  * BatchWriteItem (no condition: it could overwrite another writer's record, SEC-2); the release
  * follows the order's terminal write so that a crash between them leaves budget held, which the
@@ -111,6 +117,7 @@ import type { OrderStore } from '../ports/order-store.js';
 import { claimIntent } from './claim-intent.js';
 import { auditStream, releaseBudget } from './order-commit.js';
 import { pauseBlocks } from './pause.js';
+import { releaseWithHead } from './release-lease.js';
 import { reserveAndAudit, type Reserved } from './reserve-budget.js';
 import { expiryBlock, pausedReason } from './pre-send-guard.js';
 import { closeUnsent, commitDeps, result, send } from './send-order.js';
@@ -274,7 +281,8 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
     // SUBMITTING or UNKNOWN: an earlier attempt may have reached the exchange; looked up first.
     return await send(deps, order, ctx, 'resumed');
   } finally {
-    await deps.locks.release(lease);
+    // The lease and the stream's head move in one write (release-lease.ts).
+    await releaseWithHead(deps, lease);
   }
 }
 
