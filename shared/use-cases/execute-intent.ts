@@ -44,22 +44,26 @@
  *    heartbeat beside it);
  * 2. the claim's write-ahead: `intent.accepted` and `order.submitting`, one audit item;
  * 3. the claim into SUBMITTING and the reservation;
- * 4. `budget.reserved` and the pause (and circuit) read.
+ * 4. the pause (and circuit) read.
  * Why each stays: 2 before 3, as a state change is audited before it is written (AUDIT_ORDER);
- * 4 after 3, as the reservation's record follows its write and the pause is read after the
- * reservation, as late as anything before the call (a pause that lands while the budget is
- * reserved stops the send: test/integration/exec-expiry-pause.test.ts).
+ * 4 after 3, as the pause is read after the reservation, as late as anything before the call (a
+ * pause that lands while the budget is reserved stops the send:
+ * test/integration/exec-expiry-pause.test.ts).
  * Requests per executed intent (PERF-2, bench `dynamoRequestsPerIntent`; the handler's heartbeats,
- * two per invocation of up to ten intents, aside): 12
+ * two per invocation of up to ten intents, aside): 11
  * (test/integration/executor-requests.test.ts lists them). Lease acquire (1), the two batched
- * reads (2), three audit items (3), five state writes: the claim, the reservation, the fill's book
+ * reads (2), two audit items (2), five state writes: the claim, the reservation, the fill's book
  * write, the order's terminal write and the release of the budget (5), and ONE write that gives
  * back the lease and moves the symbol stream's audit head (1, release-lease.ts).
- * Five records in three audit items: records decided at the same moment are one batch item, one
+ * Five records in two audit items: records decided at the same moment are one batch item, one
  * conditional put, each record still chained (domain/audit-chain.ts, "Batch items"): the claim's
- * `intent.accepted` + `order.submitting`, and the exchange answer's `order.sent` +
- * `order.filled` (order-commit.ts). `budget.reserved` stays an item of its own: it follows the
- * reservation's write, whose outcome it records, and the claim's pair precedes that write.
+ * `intent.accepted` + `order.submitting`, and `budget.reserved` + the exchange answer's
+ * `order.sent` + `order.filled` (order-commit.ts). `budget.reserved` follows the reservation's
+ * write, whose outcome it records; it waits for the run's next records (the answer's, or the
+ * order's closure when it may not go out: send-order.ts), so it costs no put of its own. A run
+ * that dies in between leaves it to the redelivery, which records it when it makes sure of the
+ * reservation, or finds the order on the exchange with its budget held (a crash may repeat a
+ * record, never lose it: test/integration/crash-recovery.test.ts kills the run after every write).
  * The symbol's lease lives on its stream's head item (dynamodb-lock-service.ts), so the lease's
  * release and the head update, two requests before, are one conditional write fenced by both (the
  * lease's owner and token, and the head only moving forward); when the head part fails (another
@@ -261,7 +265,7 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
     if (pastSubmission(order)) return result(order, 'already-processed');
     // The recorded expiry holds even if this delivery carries a later one.
     const deadline = order.intentExpiresAt && Date.parse(order.intentExpiresAt) < intentDeadline.getTime() ? new Date(order.intentExpiresAt) : intentDeadline;
-    const ctx = { lease, deadline, step, reserve: (o: OrderRecord) => reserveAndAudit(deps, o, reserveInputs) };
+    const ctx = { lease, deadline, step, reserve: (o: OrderRecord) => reserveAndAudit(deps, o, reserveInputs), ...(reserveInputs.book ? { book: reserveInputs.book } : {}) };
 
     if (reservation) {
       // 6. This run's claim: its reservation was written in the same round trip.

@@ -1,13 +1,14 @@
 /**
  * The executor's reservation of an order's budget (EXE-7), with the risk limits of an entry
  * checked in the same conditional write of the account book (EXE-13, domain/entry-limits.ts).
- * `reserveBudget` writes only; its record (`auditReserved`) is written by the caller, so that a
- * new order's record can share a round trip with the pre-send checks (execute-intent.ts).
+ * `reserveBudget` writes only; its record (`reservedRecord`) is written by the caller, so that a
+ * new order's record shares the append of the exchange's answer (send-order.ts, PERF-2).
  */
 import { reserve, type AccountBook } from '../domain/account.js';
 import { entryLimitBreach, isDust, type EntryLimits } from '../domain/entry-limits.js';
 import { InsufficientBudgetError, RiskLimitError } from '../domain/errors.js';
 import type { OrderRecord } from '../domain/order.js';
+import type { AuditEntry } from '../ports/audit-log.js';
 import type { ExecuteIntentDeps } from './execute-intent.js';
 import { auditStream } from './order-commit.js';
 
@@ -59,12 +60,19 @@ export async function reserveBudget(deps: ReserveDeps, order: OrderRecord, known
 }
 
 /**
- * Records the reservation (`budget.reserved`). It follows the write, as its outcome is only
- * known then (AUDIT_ORDER); a run that dies in between leaves it to the next delivery, which
- * makes sure of the reservation again and records it (a crash may repeat the record).
+ * The reservation's record (`budget.reserved`). It follows the write, as its outcome is only
+ * known then (AUDIT_ORDER): a claimed order's run appends it with the next records it writes (the
+ * exchange's answer, or the order's closure: send-order.ts); a run that dies before leaves it to
+ * the next delivery, which records it when it makes sure of the reservation or finds the order on
+ * the exchange with its budget held (a crash may repeat the record, never lose it).
  */
+export function reservedRecord(order: OrderRecord, quoteCurrency: string): AuditEntry {
+  return { type: 'budget.reserved', correlationId: order.correlationId, data: { orderId: order.id, amount: order.reservedQuote, currency: quoteCurrency } };
+}
+
+/** Records the reservation on its own (the paths where no other record is decided with it). */
 export async function auditReserved(deps: Pick<ExecuteIntentDeps, 'audit' | 'clock' | 'settings'>, order: OrderRecord): Promise<void> {
-  await deps.audit.append(auditStream(order.symbol), { type: 'budget.reserved', correlationId: order.correlationId, data: { orderId: order.id, amount: order.reservedQuote, currency: deps.settings.quoteCurrency } }, deps.clock.now());
+  await deps.audit.append(auditStream(order.symbol), reservedRecord(order, deps.settings.quoteCurrency), deps.clock.now());
 }
 
 /** Reserves and, when reserved, records it: for the paths where nothing else waits on the record. */

@@ -2,8 +2,10 @@
  * The executor's send (execute-intent.ts, steps 7-8): the last checks before the exchange call,
  * the call, and the booking of its answer. Three ways in:
  * - `claimed`: this run claimed the order into SUBMITTING and reserved its budget. One round trip
- *   before the call: the reservation's record (`budget.reserved`, which follows its write) and
- *   the pause read (EXE-14), with the exchange's own read (its circuit) beside them.
+ *   before the call: the pause read (EXE-14), with the exchange's own read (its circuit) beside it.
+ *   The reservation's record (`budget.reserved`, which follows its write) goes out with the next
+ *   records of the run, in the same audit item: the exchange's answer (`order.sent`, the fill),
+ *   or the order's closure when it may not go out (PERF-2: one put less per executed intent).
  * - `new`: an order claimed NEW (by an earlier version of the executor), reserved by the caller:
  *   SUBMITTING is written with the pause read, as before.
  * - `resumed` (SUBMITTING or UNKNOWN): an earlier attempt may have reached the exchange, so the
@@ -12,7 +14,8 @@
  *   reservation was written (the claim carries SUBMITTING; a reconciler's "not found" may have
  *   moved it to UNKNOWN since): the reservation is made sure of, and recorded, before the
  *   re-send (keyed by the order id, a no-op write when it exists), and a refused one closes the
- *   order unsent.
+ *   order unsent. An order found on the exchange whose budget the book holds records
+ *   `budget.reserved` with `order.found`: the run that sent it may have died before its record.
  */
 import { ExchangeRejectedError, ExchangeUnknownOutcomeError } from '../domain/errors.js';
 import type { AccountBook } from '../domain/account.js';
@@ -24,7 +27,7 @@ import type { Lease } from '../ports/lock-service.js';
 import type { ExecuteIntentDeps, ExecutionOutcome, ExecutionResult, ExecutorStep } from './execute-intent.js';
 import { commitOrderEvents, exchangeFeePrices, type OrderCommitDeps } from './order-commit.js';
 import { expiryBlock, sendBlock, type SendBlocked } from './pre-send-guard.js';
-import { auditReserved, type Reserved } from './reserve-budget.js';
+import { reservedRecord, type Reserved } from './reserve-budget.js';
 
 export type SendMode = 'claimed' | 'new' | 'resumed';
 
@@ -35,6 +38,8 @@ export interface SendContext {
   readonly step: (name: ExecutorStep) => Promise<void>;
   /** Reserves the order's budget and records it (a no-op write when the book holds it already). */
   readonly reserve: (order: OrderRecord) => Promise<Reserved>;
+  /** The book as the run's first round trip read it: whether a resumed order's budget is held. */
+  readonly book?: Promise<AccountBook | null>;
 }
 
 export function result(order: OrderRecord, outcome: ExecutionOutcome): ExecutionResult {
@@ -67,7 +72,8 @@ export async function send(deps: ExecuteIntentDeps, order: OrderRecord, ctx: Sen
       // The attempt that sent it may have died before recording `order.sent`. Decided by the same
       // answer as its booking: one batch append with the booking's records.
       const foundRecord = { type: 'order.found', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: found.id, status: found.status, state: current.state } };
-      return finish(deps, current, 'Reported', found, lease, step, undefined, [foundRecord]);
+      const held = ctx.book ? (await ctx.book)?.orders[current.id] !== undefined : false;
+      return finish(deps, current, 'Reported', found, lease, step, undefined, [...(held ? [reservedRecord(current, deps.settings.quoteCurrency)] : []), foundRecord]);
     }
     const grace = deps.settings.resendGraceMs ?? 0;
     const sinceLastAttempt = deps.clock.now().getTime() - lastAttemptAt(current);
@@ -78,10 +84,12 @@ export async function send(deps: ExecuteIntentDeps, order: OrderRecord, ctx: Sen
     }
     sinceLastAttemptMs = sinceLastAttempt;
   }
+  // A claimed order's reservation record, appended with the next records of this run.
+  const reservedFirst: readonly AuditEntry[] = mode === 'claimed' ? [reservedRecord(current, deps.settings.quoteCurrency)] : [];
   // EXE-14: the last checks before the call. The order is not on the exchange (first send, or
   // looked up above past the grace), so one that may no longer go out is closed, not sent.
   const expired = expiryBlock(deps.clock, deadline);
-  if (expired) return closeUnsent(deps, current, lease, expired, book);
+  if (expired) return closeUnsent(deps, current, lease, expired, book, reservedFirst);
   if (mode === 'resumed') {
     // Also UNKNOWN: a reconciler's "not found" moves a claimed order there before its redelivery.
     const reserved = await ctx.reserve(current);
@@ -94,7 +102,7 @@ export async function send(deps: ExecuteIntentDeps, order: OrderRecord, ctx: Sen
   deps.exchange.prepareOrder?.();
   const [written, pauseRead] = await Promise.allSettled([
     mode === 'claimed'
-      ? auditReserved(deps, current).then(() => current)
+      ? Promise.resolve(current)
       : commitOrderEvents(sync, current, { type: 'Submitting', at: deps.clock.now(), ...(sinceLastAttemptMs !== undefined ? { sinceLastAttemptMs } : {}) }, lease.token),
     deps.control.getPause(),
   ]);
@@ -106,7 +114,7 @@ export async function send(deps: ExecuteIntentDeps, order: OrderRecord, ctx: Sen
   if (mode !== 'resumed') await step('after-submitting');
   // Paused, expired, or the lease ran out (thrown): pre-send-guard.ts.
   const blocked = sendBlock(deps.clock, current, pause, deadline, lease);
-  if (blocked) return closeUnsent(deps, current, lease, blocked, book);
+  if (blocked) return closeUnsent(deps, current, lease, blocked, book, reservedFirst);
   let remote: ExchangeOrder;
   try {
     remote = await deps.exchange.createOrder({
@@ -120,20 +128,20 @@ export async function send(deps: ExecuteIntentDeps, order: OrderRecord, ctx: Sen
   } catch (error) {
     if (error instanceof ExchangeRejectedError && error.reason === 'duplicate-client-order-id') {
       const found = await deps.exchange.fetchOrderByClientId(current.symbol, current.id);
-      if (found) return finish(deps, current, 'Reported', found, lease, step);
-      current = await commitOrderEvents(sync, current, { type: 'OutcomeUnknown', at: deps.clock.now(), reason: 'exchange reports a duplicate but cannot find it' }, lease.token);
+      if (found) return finish(deps, current, 'Reported', found, lease, step, undefined, reservedFirst);
+      current = await commitOrderEvents(sync, current, { type: 'OutcomeUnknown', at: deps.clock.now(), reason: 'exchange reports a duplicate but cannot find it' }, lease.token, { precededBy: reservedFirst });
       throw new ExchangeUnknownOutcomeError(`order ${current.id}: duplicate reported but not found`, { cause: error });
     }
     if (error instanceof ExchangeRejectedError) {
-      const closed = await commitOrderEvents(sync, current, { type: 'Rejected', at: deps.clock.now(), reason: `exchange rejected: ${error.reason}: ${error.message}` }, lease.token);
+      const closed = await commitOrderEvents(sync, current, { type: 'Rejected', at: deps.clock.now(), reason: `exchange rejected: ${error.reason}: ${error.message}` }, lease.token, { precededBy: reservedFirst });
       return result(closed, 'rejected');
     }
     if (error instanceof ExchangeUnknownOutcomeError) {
-      await commitOrderEvents(sync, current, { type: 'OutcomeUnknown', at: deps.clock.now(), reason: error.message }, lease.token);
+      await commitOrderEvents(sync, current, { type: 'OutcomeUnknown', at: deps.clock.now(), reason: error.message }, lease.token, { precededBy: reservedFirst });
       throw error;
     }
     // ExchangeTransientError: nothing was created; the order stays SUBMITTING and the redelivery
-    // looks it up before re-sending. Anything else is unexpected and fails the invocation too.
+    // looks it up before re-sending (and records the reservation: see the module comment). Anything else is unexpected and fails the invocation too.
     throw error;
   }
   await step('after-exchange-accepted');
@@ -141,7 +149,7 @@ export async function send(deps: ExecuteIntentDeps, order: OrderRecord, ctx: Sen
   // same answer: one batch append (PERF-2). A run that dies before it leaves the order SUBMITTING;
   // the redelivery finds it on the exchange and records `order.found` instead.
   const sent = { type: 'order.sent', correlationId: current.correlationId, data: { orderId: current.id, exchangeOrderId: remote.id, status: remote.status } };
-  return finish(deps, current, 'Accepted', remote, lease, step, book, [sent]);
+  return finish(deps, current, 'Accepted', remote, lease, step, book, [...reservedFirst, sent]);
 }
 
 /**
@@ -159,8 +167,16 @@ function lastAttemptAt(order: OrderRecord): number {
  * Ends an order that is not on the exchange and must not be sent (EXE-14): EXPIRED or REJECTED
  * through the aggregate, which releases its reservation.
  */
-export async function closeUnsent(deps: ExecuteIntentDeps, order: OrderRecord, lease: Lease, blocked: SendBlocked, book?: AccountBook): Promise<ExecutionResult> {
-  const closed = await commitOrderEvents(commitDeps(deps), order, { type: blocked.type, at: deps.clock.now(), reason: blocked.reason }, lease.token, book ? { book } : {});
+export async function closeUnsent(
+  deps: ExecuteIntentDeps,
+  order: OrderRecord,
+  lease: Lease,
+  blocked: SendBlocked,
+  book?: AccountBook,
+  /** Records decided before the closure and not yet written (a claimed order's `budget.reserved`). */
+  precededBy: readonly AuditEntry[] = [],
+): Promise<ExecutionResult> {
+  const closed = await commitOrderEvents(commitDeps(deps), order, { type: blocked.type, at: deps.clock.now(), reason: blocked.reason }, lease.token, { ...(book ? { book } : {}), precededBy });
   return result(closed, blocked.type === 'Expired' ? 'expired' : 'rejected');
 }
 

@@ -196,6 +196,10 @@ describe('Never send late, never send while stopped (EXE-14)', () => {
     expect(outcome).toMatchObject({ outcome: 'rejected', state: 'REJECTED', reason: 'trading paused: stop now' });
     expect(faults.calls.createOrder).toBe(0);
     expect((await book(c)).orders[id]).toBeUndefined();
+    // The reservation is audited before its release: its record goes out with the closure's.
+    const types = (await auditRecords(c)).filter((r) => JSON.stringify(r.data).includes(id)).map((r) => r.type);
+    expect(types).toEqual(['intent.accepted', 'order.submitting', 'budget.reserved', 'order.rejected', 'budget.released']);
+    expect((await c.audit.verify()).valid).toBe(true);
     await c.control.setPause({ paused: false });
     await expectLedgerMatchesExchange(c);
   });

@@ -67,7 +67,7 @@ describe('Executor requests per intent (PERF-2)', () => {
 
   useExecStack((stack) => (t = stack));
 
-  it('reads in batches, writes the records decided together as one item and moves the audit head in the write that gives back the lease: 12 requests for an executed intent', async () => {
+  it('reads in batches, writes the records decided together as one item and moves the audit head in the write that gives back the lease: 11 requests for an executed intent', async () => {
     // Prepare: a warm executor (markets loaded, account book opened) on another symbol's stream
     const runtime = t.runtime({ clock });
     const warm = (await runtime.invoke('executor', { intent: buyIntent('requests-warm', clock.now()) })) as ExecutionResult;
@@ -93,16 +93,15 @@ describe('Executor requests per intent (PERF-2)', () => {
     expect(count('PutItem', 'ACCOUNT')).toBe(3);
     const records = (await auditRecords(runtime.containers.executor)).filter((r) => r.stream === 'symbol:ETH/USDT');
     // The claim carries SUBMITTING: `order.submitting` is written with `intent.accepted` before
-    // it, `budget.reserved` after the reservation, `order.sent` with `order.filled`.
+    // it; `budget.reserved` follows the reservation, with `order.sent` and `order.filled`.
     expect(records.map((r) => r.type)).toEqual(['intent.accepted', 'order.submitting', 'budget.reserved', 'order.sent', 'order.filled']);
-    // Five records in three audit writes: the records decided together share one item (PERF-2).
+    // Five records in two audit writes: the records decided together share one item (PERF-2).
     const auditPuts = ofIntent.filter((r) => r.table === 'audit');
-    expect(auditPuts.map((r) => r.operation)).toEqual(['PutItem', 'PutItem', 'PutItem']);
+    expect(auditPuts.map((r) => r.operation)).toEqual(['PutItem', 'PutItem']);
     const items = await auditItems(runtime, 'symbol:ETH/USDT');
     expect(items.map((item) => ('records' in item ? (item['records'] as { type: string }[]).map((r) => r.type) : [item['type']]))).toEqual([
       ['intent.accepted', 'order.submitting'],
-      ['budget.reserved'],
-      ['order.sent', 'order.filled'],
+      ['budget.reserved', 'order.sent', 'order.filled'],
     ]);
     expect(await runtime.containers.executor.audit.verify()).toMatchObject({ valid: true, problems: [] });
     expect((await runtime.containers.executor.orders.get(clientOrderIdFor(intent.id)))?.state).toBe('FILLED');
@@ -113,10 +112,10 @@ describe('Executor requests per intent (PERF-2)', () => {
     expect(headItem?.['owner']).toBeUndefined();
     // No idempotency record: the order record answers duplicates and refuses changed content.
     expect(requests.filter((r) => r.table === 'idempotency')).toEqual([]);
-    // In all (the invocation's heartbeats aside), 12, in this order: the lease (on the stream's
+    // In all (the invocation's heartbeats aside), 11, in this order: the lease (on the stream's
     // head item) beside the first batch of reads; `intent.accepted` + `order.submitting` (one
-    // item, before the claim: AUDIT_ORDER); the claim into SUBMITTING and the reservation;
-    // `budget.reserved`; the send's checks; the fill's book write; `order.sent` + `order.filled`
+    // item, before the claim: AUDIT_ORDER); the claim into SUBMITTING and the reservation; the
+    // send's checks; the fill's book write; `budget.reserved` + `order.sent` + `order.filled`
     // (one item); the order's final write; the release of the budget; and ONE write that gives
     // back the lease and moves the head (no separate head update).
     const lease = 'UpdateItem state AUDITHEAD expiresAt,heldpk,name,owner,token';
@@ -129,7 +128,6 @@ describe('Executor requests per intent (PERF-2)', () => {
       item,
       'PutItem state ORDER',
       'PutItem state ACCOUNT',
-      item,
       'BatchGetItem state ',
       'PutItem state ACCOUNT',
       item,
@@ -137,7 +135,7 @@ describe('Executor requests per intent (PERF-2)', () => {
       'PutItem state ACCOUNT',
       releaseAndHead,
     ]);
-    expect(ofIntent).toHaveLength(12);
+    expect(ofIntent).toHaveLength(11);
     expect(count('UpdateItem', 'LOCK'), 'no lease item of its own').toBe(0);
   });
 

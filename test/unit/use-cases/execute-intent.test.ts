@@ -70,10 +70,10 @@ describe('Use case: executeIntent', () => {
     // 0.002 x 50000 = 100 plus a 0.1 fee leaves 899.9 available.
     expect(book?.available).toBe('899.9');
     // The claim carries SUBMITTING: its announcement is written with the claim's write-ahead
-    // record, the reservation's record after the reservation (execute-intent.ts, round trips
-    // 2-4), and the send's record with the fill's: three audit writes for five records (PERF-2).
+    // record, and the reservation's record (which follows its write) with the send's and the
+    // fill's: two audit writes for five records (PERF-2).
     expect(audit.types()).toEqual(['intent.accepted', 'order.submitting', 'budget.reserved', 'order.sent', 'order.filled']);
-    expect(audit.writes.map((write) => write.map((r) => r.type))).toEqual([['intent.accepted', 'order.submitting'], ['budget.reserved'], ['order.sent', 'order.filled']]);
+    expect(audit.writes.map((write) => write.map((r) => r.type))).toEqual([['intent.accepted', 'order.submitting'], ['budget.reserved', 'order.sent', 'order.filled']]);
   });
 
   it('places no second order when the intent is delivered again', async () => {
