@@ -131,9 +131,11 @@ export class MemoryLockService implements LockService {
     this.#locks.set(name, { owner, token, expiresAt });
     return { name, owner, token, expiresAt };
   }
-  async release(lease: Lease): Promise<void> {
+  /** Never carries an audit head (false): the backtest's audit log moves its own. */
+  async release(lease: Lease): Promise<boolean> {
     const current = this.#locks.get(lease.name);
     if (current && current.owner === lease.owner && current.token === lease.token) this.#locks.set(lease.name, { owner: null, token: current.token, expiresAt: 0 });
+    return false;
   }
   async list(): Promise<LockInfo[]> {
     return [...this.#locks.entries()].map(([name, l]) => ({ name, ...l }));

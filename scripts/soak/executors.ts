@@ -47,9 +47,7 @@ export function makeWorker(fx: Functions, config: Config, clock: Clock, chaos: C
   const worker: Worker = { container, dead: false, invoke: async () => undefined };
   // A dead process runs no `finally`: its lease stays until it expires.
   const release = container.locks.release.bind(container.locks);
-  container.locks.release = async (lease) => {
-    if (!worker.dead) await release(lease);
-  };
+  container.locks.release = async (lease, head) => (worker.dead ? false : release(lease, head));
   const scheduler = new SqsRetryScheduler({ sqs, queueUrl: config.executionQueueUrl });
   const handler = fx.createExecutorHandler(container, {
     afterStep: (step, intent) => {

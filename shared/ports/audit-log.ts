@@ -1,3 +1,4 @@
+import type { ChainHead } from '../domain/audit-chain.js';
 import type { StoredCheckpoint } from '../domain/audit-checkpoint.js';
 
 /** One audited decision or movement (OPS-4). */
@@ -28,6 +29,14 @@ export interface AuditVerification {
   readonly problems: readonly { stream: string; seq: number; problem: string }[];
 }
 
+/** A head move a log hands over to another writer (`AuditLog.pendingHead`). */
+export interface PendingHead {
+  /** Where the stream's head should move: the last record the log appended to it. */
+  readonly head: ChainHead;
+  /** Tells the log the head was moved there, so `settle()` does not move it again. */
+  written(): void;
+}
+
 /** Append-only, hash-chained per stream. */
 export interface AuditLog {
   append(stream: string, entry: AuditEntry, at: Date): Promise<AuditRecord>;
@@ -43,6 +52,12 @@ export interface AuditLog {
    * other reads). Only a hint: a failed or outdated read is made again by the append.
    */
   prepare?(stream: string): void;
+  /**
+   * The head move `settle()` would still make for `stream` (records appended in a batch past the
+   * head), or undefined. Handed over to a writer that makes it in a write of its own (the release
+   * of the symbol lease, PERF-2); until `written()` is called, `settle()` still makes it.
+   */
+  pendingHead?(stream: string): PendingHead | undefined;
   /**
    * Checks every stream's chain and head pointer and, when given, that the records agree with
    * every checkpoint (SEC-5): a stream rewritten at or before a checkpointed head fails.

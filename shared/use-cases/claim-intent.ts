@@ -17,7 +17,7 @@
  * does not make (only a run that read the order before an earlier lease holder created it gets
  * there; the record of the send that does happen follows it).
  */
-import { claimForSending, claimOrder, type OrderDraft } from '../domain/order-aggregate.js';
+import { claimForSending, claimOrder, type OrderDraft } from '../domain/order-creation.js';
 import { intentFingerprint, type Intent } from '../domain/intent.js';
 import type { OrderRecord } from '../domain/order.js';
 import type { Lease } from '../ports/lock-service.js';

@@ -51,9 +51,15 @@
  * late as anything before the call (a pause that lands while the budget is reserved stops the
  * send: test/integration/exec-expiry-pause.test.ts).
  * Requests per executed intent (PERF-2, bench `dynamoRequestsPerIntent`; the handler's heartbeats,
- * two per invocation of up to ten intents, aside): 15. Lease acquire and release (2), the two
- * batched reads (2), five audit records and one head update (6), and five state writes: the claim,
- * the reservation, the fill's book write, the order's terminal write and the release (5). Why the
+ * two per invocation of up to ten intents, aside): 14. Lease acquire (1), the two batched reads
+ * (2), five audit records (5), five state writes: the claim, the reservation, the fill's book
+ * write, the order's terminal write and the release of the budget (5), and ONE write that gives
+ * back the lease and moves the symbol stream's audit head (1, release-lease.ts): the symbol's
+ * lease lives on that stream's head item (dynamodb-lock-service.ts), so the release and the head
+ * update, two requests before, are one conditional write fenced by both (the lease's owner and
+ * token, and the head only moving forward); when the head part fails (another writer moved the
+ * head past the intent's records, rare) the lease is released alone and the handler's `settle()`
+ * moves the head as before. Why the
  * last ones stay single-item writes of their own: a record and the state change it audits cannot
  * share a request without TransactWriteItems (not in the emulator the tests run on) or
  * BatchWriteItem (no condition: it could overwrite another writer's record, SEC-2); the release
@@ -106,6 +112,7 @@ import type { OrderStore } from '../ports/order-store.js';
 import { claimIntent } from './claim-intent.js';
 import { auditStream, releaseBudget } from './order-commit.js';
 import { pauseBlocks } from './pause.js';
+import { releaseWithHead } from './release-lease.js';
 import { reserveAndAudit, type Reserved } from './reserve-budget.js';
 import { expiryBlock, pausedReason } from './pre-send-guard.js';
 import { closeUnsent, commitDeps, result, send } from './send-order.js';
@@ -269,7 +276,8 @@ export async function executeIntent(deps: ExecuteIntentDeps, intent: Intent): Pr
     // SUBMITTING or UNKNOWN: an earlier attempt may have reached the exchange; looked up first.
     return await send(deps, order, ctx, 'resumed');
   } finally {
-    await deps.locks.release(lease);
+    // The lease and the stream's head move in one write (release-lease.ts).
+    await releaseWithHead(deps, lease);
   }
 }
 

@@ -226,8 +226,5 @@ export class SimulatedCrash extends Error {
  */
 export function loseLockReleasesWhile(c: Container, dead: () => boolean): void {
   const release = c.locks.release.bind(c.locks);
-  c.locks.release = async (lease) => {
-    if (dead()) return;
-    await release(lease);
-  };
+  c.locks.release = async (lease, head) => (dead() ? false : release(lease, head));
 }

@@ -123,7 +123,7 @@ describe('Class: DynamoDbLockService', () => {
       const current = await locks.acquire(name, 'b', LEASE_MS, later(LEASE_MS + 1));
 
       // Act
-      await expect(locks.release(old)).resolves.toBeUndefined();
+      await expect(locks.release(old)).resolves.toBe(false);
 
       // Assess
       await expect(locks.acquire(name, 'c', LEASE_MS, later(LEASE_MS + 2))).rejects.toBeInstanceOf(LockHeldError);

@@ -1,7 +1,7 @@
 /**
  * EXE-10 and EXE-11 on the embedded stack: fills the exchange reports after the order ended
  * locally (a local cancel, an order declared lost) are booked exactly once, and a trade the
- * exchange reports twice is booked once.
+ * exchange reports twice is booked once; an order declared lost twice books its fill once.
  */
 import { describe, expect, it } from 'vitest';
 import { checkBook } from '../../shared/domain/account.js';
@@ -175,6 +175,84 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
     const after = await book();
     expect(after.positions['ETH/USDT']?.qty).toBe(twoThirds);
     expect(after.orders[orderId]?.filled).toBe(twoThirds);
+    expect(checkBook(after)).toEqual([]);
+  });
+});
+
+// Its own stack: the scripted exchange answers below leave the books apart from the paper
+// exchange's balances, which halts entries by drift for any later test on the same stack.
+describe('Reconciler: an order declared lost twice (EXE-10)', () => {
+  let runtime: LocalRuntime;
+  let x: ScriptedExchange;
+  const clock = new ManualClock(new Date('2026-03-03T10:00:00.000Z'));
+
+  useScriptedStack({ TW_PAPER_SEED: 'reconcile-lost-twice', TW_WATCHLIST: 'BTC/USDT,XRP/USDT' }, { clock }, (stack) => ({ runtime, x } = stack));
+
+  const c = () => runtime.containers.reconciler;
+  const book = async () => {
+    const b = await c().accounts.get('USDT');
+    if (!b) throw new Error('no book');
+    return b;
+  };
+
+  it('books the fill of an order declared lost twice once, counting from what was booked (EXE-10)', async () => {
+    // Prepare: a resting buy the exchange reports a quarter filled, then loses (declared lost),
+    // shows open again with the same quarter, loses again, and finally reports three quarters.
+    const before = await book();
+    const buy = await restingBuy(c(), 'XRP/USDT', clock.now());
+    expect(await execute(runtime, buy)).toMatchObject({ state: 'OPEN' });
+    const orderId = `tw-${buy.id}`;
+    const remote = await x.inner.fetchOrderByClientId('XRP/USDT', orderId);
+    if (!remote || !buy.amount || !buy.limitPrice) throw new Error('order not resting');
+    const rules = (await c().exchange.loadMarkets())['XRP/USDT'];
+    const quarter = floorTo(dec(buy.amount).div(4).toFixed(), rules?.amountStep ?? '1');
+    const threeQuarters = floorTo(dec(buy.amount).times('0.75').toFixed(), rules?.amountStep ?? '1');
+    const view = (status: ExchangeOrder['status'], filled: string): ExchangeOrder => {
+      const cost = dec(filled).times(buy.limitPrice ?? '0');
+      return { ...remote, status, filled, cost: cost.toFixed(), fees: [{ currency: 'USDT', amount: cost.times('0.001').toFixed() }] };
+    };
+    let answer: ExchangeOrder | null = view('open', quarter);
+    x.script.fetchOrderByClientId = async (symbol, id, inner) => (id === orderId ? answer : inner.fetchOrderByClientId(symbol, id));
+    x.script.fetchOpenOrders = async (symbol, inner) => {
+      const others = (await inner.fetchOpenOrders(symbol)).filter((o) => o.clientOrderId !== orderId);
+      return answer?.status === 'open' ? [...others, answer] : others;
+    };
+    const reconcileFor = async (ms: number, passes: number) => {
+      for (let i = 0; i < passes; i += 1) {
+        clock.advance(ms);
+        await runtime.reconcile();
+      }
+    };
+    await reconcileFor(SETTLED, 1);
+    expect(await c().orders.get(orderId)).toMatchObject({ state: 'PARTIALLY_FILLED', filled: quarter });
+
+    // Act: lost, found open again with the same fill, lost again, then three quarters and canceled.
+    answer = null;
+    await reconcileFor(LOST_GRACE_MS / 2, 4);
+    const firstLoss = await c().orders.get(orderId);
+    answer = view('open', quarter);
+    await reconcileFor(SETTLED, 1);
+    const reopened = await c().orders.get(orderId);
+    answer = null;
+    await reconcileFor(LOST_GRACE_MS / 2, 4);
+    const secondLoss = await c().orders.get(orderId);
+    const bookAfterSecondLoss = await book();
+    answer = view('canceled', threeQuarters);
+    await reconcileFor(SETTLED, 2);
+
+    // Assess: each loss was recorded, and the books hold the exchange's final fill exactly once.
+    expect(firstLoss).toMatchObject({ state: 'FAILED', filled: quarter });
+    expect(reopened?.state).not.toBe('FAILED');
+    expect(secondLoss).toMatchObject({ state: 'FAILED', filled: quarter });
+    expect(secondLoss?.events.filter((e) => e.type === 'Lost')).toHaveLength(2);
+    const held = (b: typeof before) => dec(b.positions['XRP/USDT']?.qty ?? '0').minus(before.positions['XRP/USDT']?.qty ?? '0').toFixed();
+    expect(held(bookAfterSecondLoss)).toBe(quarter);
+    const cost = dec(threeQuarters).times(buy.limitPrice);
+    expect(await c().orders.get(orderId)).toMatchObject({ state: 'CANCELED', filled: threeQuarters, cost: cost.toFixed() });
+    const after = await book();
+    expect(held(after)).toBe(threeQuarters);
+    expect(dec(before.available).minus(after.available).toFixed()).toBe(cost.times('1.001').toFixed());
+    expect(after.orders[orderId]).toBeUndefined();
     expect(checkBook(after)).toEqual([]);
   });
 });

@@ -13,11 +13,11 @@ import {
   acceptsEvent,
   applyOrderEvent,
   applyOrderEvents,
-  claimOrder,
   type OrderEvent,
   type OrderEventType,
   type OrderReport,
 } from '../../shared/domain/order-aggregate.js';
+import { claimOrder } from '../../shared/domain/order-creation.js';
 import { LATE_FILL_WATCH_MS } from '../../shared/domain/timing.js';
 import { ORDER_STATES, TERMINAL_STATES, isTerminal, stateFromExchange, type ExchangeOrderStatus, type OrderRecord, type OrderState } from '../../shared/domain/order.js';
 

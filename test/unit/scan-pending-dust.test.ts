@@ -7,7 +7,7 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { AccountBook } from '../../shared/domain/account.js';
-import { claimOrder } from '../../shared/domain/order-aggregate.js';
+import { claimOrder } from '../../shared/domain/order-creation.js';
 import { clientOrderIdFor } from '../../shared/domain/order.js';
 import { pendingEntryBlocks } from '../../shared/domain/protections.js';
 import type { Ticker } from '../../shared/domain/market.js';

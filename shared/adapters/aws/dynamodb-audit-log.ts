@@ -19,7 +19,10 @@
  * wrote it (`batch`, hashed), the head moves to the last record when the owner calls `settle()`
  * (the executor: at the end of each intent), and before a stream would hold more than
  * `MAX_UNACKNOWLEDGED` records past the head they name. domain/audit-chain.ts says what `verify`
- * then detects; the reading side is dynamodb-audit-verify.ts.
+ * then detects; the reading side is dynamodb-audit-verify.ts. A stream's pending head move can be
+ * handed over (`pendingHead`): the executor makes it in the write that releases the symbol lease,
+ * which lives on the symbol stream's head item (dynamodb-lock-service.ts); an item that holds only
+ * that lease is no head.
  */
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -28,15 +31,15 @@ import type { StoredCheckpoint } from '../../domain/audit-checkpoint.js';
 import { AUDIT_HEADS_INDEX, AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
 import type { AuditHeadReader } from '../../ports/audit-checkpoints.js';
 import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
-import type { AuditEntry, AuditLog, AuditRecord, AuditVerification } from '../../ports/audit-log.js';
-import { DynamoDbAuditVerifier, toHead } from './dynamodb-audit-verify.js';
+import type { AuditEntry, AuditLog, AuditRecord, AuditVerification, PendingHead } from '../../ports/audit-log.js';
+import { DynamoDbAuditVerifier, holdsNoHead, toHead } from './dynamodb-audit-verify.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import {
-  auditHeadIndexKeys,
   auditHeadKey,
   auditRecordDoesNotExist,
   auditRecordKey,
   headIsBehind,
+  headMove,
 } from './dynamodb-keys.js';
 
 /** Streams whose tail an instance remembers (one per traded symbol plus a few control streams). */
@@ -242,6 +245,16 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
   }
 
   /**
+   * The head move `settle()` would make for `stream` (batch mode), for the executor's release of
+   * the symbol lease, which makes it in the same write (PERF-2, dynamodb-lock-service.ts).
+   */
+  pendingHead(stream: string): PendingHead | undefined {
+    const tail = this.#unacknowledged.get(stream);
+    if (!tail) return undefined;
+    return { head: { seq: tail.seq, hash: tail.hash }, written: () => this.#acknowledged(stream, tail) };
+  }
+
+  /**
    * Moves the head to the last record this instance appended to `stream` past it (batch mode).
    * A failed update leaves the record unacknowledged: the next settle tries again.
    */
@@ -249,6 +262,11 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
     const tail = this.#unacknowledged.get(stream);
     if (!tail) return;
     await this.#advanceHead(stream, tail);
+    this.#acknowledged(stream, tail);
+  }
+
+  /** The head reached `tail`: records after it (appended meanwhile) stay to be acknowledged. */
+  #acknowledged(stream: string, tail: ChainHead): void {
     if (this.#unacknowledged.get(stream) === tail) this.#unacknowledged.delete(stream);
     const known = this.#knownTails.get(stream);
     if (known && known.acknowledged < tail.seq) this.#knownTails.set(stream, { ...known, acknowledged: tail.seq });
@@ -314,7 +332,8 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
 
   async #readHead(stream: string): Promise<ChainHead | null> {
     const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#stateTable, Key: auditHeadKey(stream), ConsistentRead: true }));
-    if (!Item) return null;
+    // An item that holds only the symbol's lease (dynamodb-lock-service.ts) is no head yet.
+    if (!Item || holdsNoHead(Item)) return null;
     const head = toHead(Item);
     if (!head) throw new StorageError(`audit stream ${stream}: head pointer is malformed`, { details: { stream } });
     return head;
@@ -334,15 +353,15 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
   /** Moves the head pointer forward to `to`; a head already there or beyond is left alone. */
   async #advanceHead(stream: string, to: ChainHead): Promise<void> {
     try {
+      const move = headMove(stream, to);
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.#stateTable,
           Key: auditHeadKey(stream),
-          // headpk/headsk: the keys of the sparse audit-heads index the checkpoint reads (SEC-5).
-          UpdateExpression: 'SET #seq = :seq, #hash = :hash, #stream = :stream, #headpk = :headpk, #headsk = :stream',
+          UpdateExpression: `SET ${move.set}`,
           ConditionExpression: headIsBehind,
-          ExpressionAttributeNames: { '#pk': 'pk', '#seq': 'seq', '#hash': 'hash', '#stream': 'stream', '#headpk': 'headpk', '#headsk': 'headsk' },
-          ExpressionAttributeValues: { ':seq': to.seq, ':hash': to.hash, ':stream': stream, ':headpk': auditHeadIndexKeys(stream).headpk },
+          ExpressionAttributeNames: move.names,
+          ExpressionAttributeValues: move.values,
         }),
       );
     } catch (error) {

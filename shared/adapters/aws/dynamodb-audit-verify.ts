@@ -99,6 +99,8 @@ export class DynamoDbAuditVerifier {
   async #heads(noteUnreadable: (stream: string, seq: number, problem: string) => void): Promise<Map<string, ChainHead>> {
     const heads = new Map<string, ChainHead>();
     for await (const item of this.#scan(this.#stateTable, AUDIT_HEAD_PREFIX)) {
+      // A symbol stream's head item that holds only its lease: no head, as if there were no item.
+      if (holdsNoHead(item)) continue;
       const stream = String(item['pk']).slice(AUDIT_HEAD_PREFIX.length);
       const head = toHead(item);
       if (head) heads.set(stream, head);
@@ -140,7 +142,7 @@ export class DynamoDbAuditVerifier {
   /** The head pointer as stored, or null; a malformed one is returned as null only when absent. */
   async #readHeadItem(stream: string): Promise<ChainHead | null> {
     const { Item } = await this.#doc.send(new GetCommand({ TableName: this.#stateTable, Key: auditHeadKey(stream), ConsistentRead: true }));
-    return Item ? toHead(Item) : null;
+    return Item && !holdsNoHead(Item) ? toHead(Item) : null;
   }
 
   async *#scan(table: string, pkPrefix?: string): AsyncGenerator<Record<string, unknown>> {
@@ -164,6 +166,15 @@ export class DynamoDbAuditVerifier {
       startKey = page.LastEvaluatedKey;
     } while (startKey);
   }
+}
+
+/**
+ * A head item without a head: neither `seq` nor `hash` (a symbol's lease lives on its stream's
+ * head item, dynamodb-lock-service.ts, and may be taken before the first head is written). Read
+ * as no head at all, so deleting those attributes is judged as deleting the item (`head-missing`).
+ */
+export function holdsNoHead(item: Record<string, unknown>): boolean {
+  return item['seq'] === undefined && item['hash'] === undefined;
 }
 
 export function toHead(item: Record<string, unknown>): ChainHead | null {

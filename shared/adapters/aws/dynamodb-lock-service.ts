@@ -1,7 +1,16 @@
 /**
- * Leases with fencing tokens on DynamoDB (RISK-7). One state-table item per lock
- * (`LOCK#<name>` / `LOCK`): `owner` (absent when released), `expiresAt` (epoch ms) and `token`,
- * which grows by one on every acquisition and never goes back, not even on release.
+ * Leases with fencing tokens on DynamoDB (RISK-7). One state-table item per lock: `owner`
+ * (absent when released), `expiresAt` (epoch ms) and `token`, which grows by one on every
+ * acquisition and never goes back, not even on release. A symbol's lease (`symbol:<SYMBOL>`)
+ * lives on the head item of the audit stream of the same name (`AUDITHEAD#symbol:<SYMBOL>` /
+ * `HEAD`), every other lease on its own item (`LOCK#<name>` / `LOCK`): see `leaseKey`.
+ *
+ * Why a symbol's lease shares the head item (PERF-2): the executor appends an intent's audit
+ * records to the symbol's stream under the symbol's lease, and then gives back the lease and
+ * moves the stream's head pointer. On one item, both are ONE conditional write (`release` with a
+ * head): fenced by the lease (owner and token, as a release alone) and by the head rule (it only
+ * moves forward, as the audit log's own head update). The audit log's verify, checkpoint and
+ * export read only the head's attributes, and an item that holds only a lease is no head.
  *
  * Expiry is decided in the condition expression against the caller's `now`, never by TTL.
  * A lease is valid strictly before `expiresAt`.
@@ -10,6 +19,10 @@
  * lease with a new expiry and a higher token (the old lease is then superseded). Owner ids must
  * therefore be unique per holder (e.g. `executor:<invocation id>`), never a shared role name,
  * or two holders would both "re-acquire".
+ *
+ * Tokens of a lease on a head item start at the first acquisition's time in ms (then grow by
+ * one): above any token the lease's former `LOCK#` item can have handed out (one per
+ * acquisition), so orders fenced by a token of that item are not refused to the new holders.
  *
  * Held locks also carry `heldpk` = HELD_LOCK_PARTITION, the key of the sparse HELD_LOCKS_INDEX:
  * set on acquisition, removed on release, so `list` reads only the locks held, by key.
@@ -22,7 +35,8 @@ import { HELD_LOCKS_INDEX } from '../../definitions/tables.js';
 import { LockHeldError, StorageError, ValidationError } from '../../domain/errors.js';
 import type { Lease, LockInfo, LockService } from '../../ports/lock-service.js';
 import { isConditionFailed } from './dynamodb-errors.js';
-import { LOCK_PREFIX, fenceAllows, leaseIsCurrent, leaseIsFree, lockKey } from './dynamodb-keys.js';
+import type { ChainHead } from '../../domain/audit-chain.js';
+import { AUDIT_HEAD_PREFIX, LOCK_PREFIX, fenceAllows, headIsBehind, headMove, leaseIsCurrent, leaseIsFree, leaseKey } from './dynamodb-keys.js';
 
 export interface DynamoDbLockServiceOptions {
   readonly doc: DynamoDBDocumentClient;
@@ -79,15 +93,19 @@ export class DynamoDbLockService implements LockService {
     if (!Number.isSafeInteger(leaseMs) || leaseMs <= 0) throw new ValidationError(`lease must be a positive integer of ms, got ${leaseMs}`);
     const nowMs = now.getTime();
     if (Number.isNaN(nowMs)) throw new ValidationError('lock acquisition time is invalid');
+    const key = leaseKey(name);
+    // The first token of a lease on a head item: see the module comment.
+    const firstToken = key.pk.startsWith(LOCK_PREFIX) ? 0 : nowMs;
     try {
       const { Attributes } = await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: lockKey(name),
-          UpdateExpression: 'SET #owner = :owner, #expiresAt = :expiresAt, #name = :name, #held = :held, #token = if_not_exists(#token, :zero) + :one',
+          Key: key,
+          // Lease attributes only: a head item's `seq` and `hash` are left as they are.
+          UpdateExpression: 'SET #owner = :owner, #expiresAt = :expiresAt, #name = :name, #held = :held, #token = if_not_exists(#token, :first) + :one',
           ConditionExpression: leaseIsFree,
-          ExpressionAttributeNames: { '#pk': 'pk', '#owner': 'owner', '#expiresAt': 'expiresAt', '#name': 'name', '#token': 'token', '#held': 'heldpk' },
-          ExpressionAttributeValues: { ':owner': owner, ':expiresAt': nowMs + leaseMs, ':now': nowMs, ':name': name, ':zero': 0, ':one': 1, ':held': HELD_LOCK_PARTITION },
+          ExpressionAttributeNames: { '#owner': 'owner', '#expiresAt': 'expiresAt', '#name': 'name', '#token': 'token', '#held': 'heldpk' },
+          ExpressionAttributeValues: { ':owner': owner, ':expiresAt': nowMs + leaseMs, ':now': nowMs, ':name': name, ':first': firstToken, ':one': 1, ':held': HELD_LOCK_PARTITION },
           ReturnValues: 'ALL_NEW',
         }),
       );
@@ -104,13 +122,41 @@ export class DynamoDbLockService implements LockService {
    * Frees the lock if `lease` is still the current one (same owner and token): removes the
    * owner and sets `expiresAt` to 0, keeping the token. A lease that was lost (expired and taken
    * by someone else, or superseded) is left alone: releasing it is a no-op, not an error.
+   *
+   * With `head`, for a lease that lives on a head item (`leaseKey`): the same write also moves
+   * that stream's head pointer to `head`, on the audit log's own rule (only forward). Resolves
+   * true when it did. When that write's condition fails, the lease is released alone (a no-op if
+   * it was lost) and false tells the caller the head is still its to move; which of the two
+   * conditions failed is not known (the emulator returns no item on a failed condition) and need
+   * not be: the audit log's own head update is a no-op when the head is already there.
    */
-  async release(lease: Lease): Promise<void> {
+  async release(lease: Lease, head?: ChainHead): Promise<boolean> {
+    const key = leaseKey(lease.name);
+    if (head && key.pk.startsWith(AUDIT_HEAD_PREFIX)) {
+      const move = headMove(lease.name, head);
+      try {
+        await this.#doc.send(
+          new UpdateCommand({
+            TableName: this.#table,
+            Key: key,
+            UpdateExpression: `SET #expiresAt = :zero, ${move.set} REMOVE #owner, #held`,
+            ConditionExpression: `${leaseIsCurrent} AND (${headIsBehind})`,
+            ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token', '#expiresAt': 'expiresAt', '#held': 'heldpk', ...move.names },
+            ExpressionAttributeValues: { ':owner': lease.owner, ':token': lease.token, ':zero': 0, ...move.values },
+          }),
+        );
+        return true;
+      } catch (error) {
+        if (!isConditionFailed(error)) throw error;
+        // Rare (use-cases/release-lease.ts): the lease was lost, or another writer moved the head
+        // past `head`. The lease is released alone below; the head stays the audit log's to move.
+      }
+    }
     try {
       await this.#doc.send(
         new UpdateCommand({
           TableName: this.#table,
-          Key: lockKey(lease.name),
+          Key: key,
           UpdateExpression: 'SET #expiresAt = :zero REMOVE #owner, #held',
           ConditionExpression: leaseIsCurrent,
           ExpressionAttributeNames: { '#owner': 'owner', '#token': 'token', '#expiresAt': 'expiresAt', '#held': 'heldpk' },
@@ -121,6 +167,7 @@ export class DynamoDbLockService implements LockService {
       // Expected when the lease was lost: the newer holder's lock must stay as it is.
       if (!isConditionFailed(error)) throw error;
     }
+    return false;
   }
 
   /**
@@ -154,10 +201,15 @@ export class DynamoDbLockService implements LockService {
   }
 }
 
+/** A lease item as lock info: its name is the key's (`LOCK#<name>`, or a head item's `AUDITHEAD#<name>`). */
 function toLockInfo(item: Record<string, unknown>): LockInfo | null {
   const { pk, owner, expiresAt, token } = item;
-  if (typeof pk !== 'string' || !pk.startsWith(LOCK_PREFIX)) return null;
+  if (typeof pk !== 'string') return null;
+  const prefix = [LOCK_PREFIX, AUDIT_HEAD_PREFIX].find((p) => pk.startsWith(p));
+  if (prefix === undefined) return null;
+  const name = pk.slice(prefix.length);
+  if (leaseKey(name).pk !== pk) return null;
   if (typeof expiresAt !== 'number' || typeof token !== 'number') return null;
   if (owner !== undefined && owner !== null && typeof owner !== 'string') return null;
-  return { name: pk.slice(LOCK_PREFIX.length), owner: owner ?? null, token, expiresAt };
+  return { name, owner: owner ?? null, token, expiresAt };
 }

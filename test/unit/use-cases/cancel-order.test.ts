@@ -6,7 +6,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { checkBook, reserve } from '../../../shared/domain/account.js';
 import { ExchangeRejectedError, ExchangeTransientError, ExchangeUnknownOutcomeError } from '../../../shared/domain/errors.js';
-import { applyOrderEvent, claimOrder } from '../../../shared/domain/order-aggregate.js';
+import { applyOrderEvent } from '../../../shared/domain/order-aggregate.js';
+import { claimOrder } from '../../../shared/domain/order-creation.js';
 import type { OrderRecord } from '../../../shared/domain/order.js';
 import type { ExchangeOrder } from '../../../shared/ports/exchange.js';
 import { cancelOpenOrders, cancelOrder, CANCEL_LEASE_ATTEMPTS, type CancelDeps } from '../../../shared/use-cases/cancel-order.js';
