@@ -87,6 +87,8 @@ interface VenueOrder {
 }
 
 const DAY_MS = 86_400_000;
+const NO_REFUSALS: readonly VenueRefusal[] = Object.freeze([]);
+const NO_FILLS: readonly VenueFill[] = Object.freeze([]);
 const REPORTED_DECIMALS = 8;
 
 export class CandleVenue implements Exchange {
@@ -129,35 +131,38 @@ export class CandleVenue implements Exchange {
    * The candles of one step have closed at `closeTime`: fill what they trade through, then make
    * them visible to the scanner. Returns the fills.
    */
-  closeStep(closeTime: number, candles: ReadonlyMap<string, Candle>): VenueFill[] {
+  closeStep(closeTime: number, candles: ReadonlyMap<string, Candle>): readonly VenueFill[] {
     this.#now = closeTime;
-    const fills: VenueFill[] = [];
+    let fills: VenueFill[] | undefined;
     if (this.#open.size > 0) for (const id of [...this.#open]) {
       const entry = this.#orders.get(id)!;
       const candle = candles.get(entry.order.symbol);
       if (!candle || candle.openTime < entry.placedAt) continue;
       const fill = this.#match(entry, candle);
-      if (fill) fills.push(fill);
+      if (fill) (fills ??= []).push(fill);
     }
-    const { lookback } = this.#settings;
-    for (const [symbol, candle] of candles) {
-      let market = this.#markets.get(symbol);
-      if (!market) this.#markets.set(symbol, (market = { series: [], sum: 0, window: new Float64Array(Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))), next: 0, size: 0 }));
-      const { series } = market;
-      series.push(candle);
-      // Only the last `lookback` candles are market data; the older ones are cut in one go once
-      // they are as many, so trimming costs O(1) per candle rather than a copy of the window.
-      if (series.length >= 2 * lookback) series.splice(0, series.length - lookback);
-      // The last day's candles in a ring: the oldest leaves as the newest comes.
-      const volume = Number(candle.volume);
-      market.sum += volume;
-      if (market.size === market.window.length) market.sum -= market.window[market.next]!;
-      else market.size += 1;
-      market.window[market.next] = volume;
-      market.next = (market.next + 1) % market.window.length;
-    }
-    return fills;
+    candles.forEach(this.#closeCandle);
+    return fills ?? NO_FILLS;
   }
+
+  /** One candle of a step is market data now (forEach: no entry pair made per candle). */
+  readonly #closeCandle = (candle: Candle, symbol: string): void => {
+    const { lookback } = this.#settings;
+    let market = this.#markets.get(symbol);
+    if (!market) this.#markets.set(symbol, (market = { series: [], sum: 0, window: new Float64Array(Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))), next: 0, size: 0 }));
+    const { series } = market;
+    series.push(candle);
+    // Only the last `lookback` candles are market data; the older ones are cut in one go once
+    // they are as many, so trimming costs O(1) per candle rather than a copy of the window.
+    if (series.length >= 2 * lookback) series.splice(0, series.length - lookback);
+    // The last day's candles in a ring: the oldest leaves as the newest comes.
+    const volume = Number(candle.volume);
+    market.sum += volume;
+    if (market.size === market.window.length) market.sum -= market.window[market.next]!;
+    else market.size += 1;
+    market.window[market.next] = volume;
+    market.next = (market.next + 1) % market.window.length;
+  };
 
   /** Fills happen only when candles close (closeStep), never on arrival: nothing to take. */
   takeFills(): VenueFill[] {
@@ -180,12 +185,16 @@ export class CandleVenue implements Exchange {
     const out: Ticker[] = [];
     for (const symbol of symbols) {
       const ticker = this.tickerOf(symbol);
-      if (ticker) out.push(ticker);
+      // The port's callers get plain data, as from any exchange adapter.
+      if (ticker) out.push({ symbol: ticker.symbol, bid: ticker.bid, ask: ticker.ask, last: ticker.last, volume: ticker.volume, timestamp: ticker.timestamp });
     }
     return out;
   }
 
-  /** The ticker `fetchTickers` gives for `symbol` now; undefined when its candle is missing at this step (a gap). */
+  /**
+   * The ticker `fetchTickers` gives for `symbol` now, for the scan gate (it asks every step; its
+   * volume is a getter, made when first read); undefined when its candle is missing at this step (a gap).
+   */
   tickerOf(symbol: string): Ticker | undefined {
     const made = this.#tickers.get(symbol);
     // A ticker made at an earlier step is stale (its timestamp is that step's close).
@@ -193,19 +202,7 @@ export class CandleVenue implements Exchange {
     const market = this.#markets.get(symbol);
     const last = market?.series.at(-1);
     if (!market || !last || last.openTime + this.#settings.timeframeMs !== this.#now) return undefined;
-    const { sum } = market;
-    // The volume's text is made when first read: the scan gate asks every ticker, the scan few.
-    let volume: DecimalString | undefined;
-    const ticker: Ticker = {
-      symbol,
-      bid: last.close,
-      ask: last.close,
-      last: last.close,
-      get volume() {
-        return (volume ??= decimal(sum));
-      },
-      timestamp: this.#now,
-    };
+    const ticker = new CandleTicker(symbol, last.close, market.sum, this.#now);
     this.#tickers.set(symbol, ticker);
     return ticker;
   }
@@ -349,7 +346,9 @@ export class CandleVenue implements Exchange {
   }
 
   /** Fills refused or cut because the balances could not pay them, since the last call. */
-  takeRefusals(): VenueRefusal[] {
+  takeRefusals(): readonly VenueRefusal[] {
+    // Most steps refuse nothing: no new list for them.
+    if (this.#refusals.length === 0) return NO_REFUSALS;
     const out = this.#refusals;
     this.#refusals = [];
     return out;
@@ -367,6 +366,35 @@ export class CandleVenue implements Exchange {
     const assets: Assets = {};
     for (const [asset, total] of this.#balances) assets[asset] = { free: total, used: '0' };
     return assets;
+  }
+}
+
+/**
+ * The ticker of a candle close for the scan gate: bid, ask and last are the close, the volume the
+ * day's sum. The volume's text is made when first read (the gate asks for a ticker every step and
+ * reads its volume rarely); one class, so every step's ticker has the same shape and no closure
+ * of its own. The volume is a getter of the class, not an own property: `fetchTickers` hands out
+ * plain copies.
+ */
+class CandleTicker implements Ticker {
+  readonly bid: DecimalString;
+  readonly ask: DecimalString;
+  readonly #sum: number;
+  #volume: DecimalString | undefined;
+
+  constructor(
+    readonly symbol: string,
+    readonly last: DecimalString,
+    sum: number,
+    readonly timestamp: number,
+  ) {
+    this.bid = last;
+    this.ask = last;
+    this.#sum = sum;
+  }
+
+  get volume(): DecimalString {
+    return (this.#volume ??= decimal(this.#sum));
   }
 }
 

@@ -207,24 +207,38 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   // The paper exchange fills on arrival and prices from its own quotes: its slots are all scanned.
   const gate = settings.gate !== false && venue instanceof CandleVenue && !settings.scan.pairList ? new ScanGate(resolved, symbols, settings.rules, CANDLE_MS, settings.scan.staleDataSeconds * 1000) : undefined;
   const tickerOf = (symbol: string) => (venue instanceof CandleVenue ? venue.tickerOf(symbol) : undefined);
-  /** What the gate reads of the state at the close `now`. */
-  const gateState = (now: number): GateState => ({ book: accounts.peek(quote), inFlight: orders.followedCount > 0 || hasMembers(tunables.riskState.pendingEntries), paused: control.pause.paused, tickerOf, risk: tunables.riskState, now });
+  /** What the gate reads of the state at the close `now`: one object, refreshed for every read (the gate keeps none of it). */
+  const state: { -readonly [K in keyof GateState]: GateState[K] } = { book: null, inFlight: false, paused: false, tickerOf, risk: tunables.riskState, now: 0 };
+  const gateState = (now: number): GateState => {
+    state.book = accounts.peek(quote);
+    state.risk = tunables.riskState;
+    state.inFlight = orders.followedCount > 0 || hasMembers(state.risk.pendingEntries);
+    state.paused = control.pause.paused;
+    state.now = now;
+    return state;
+  };
   let scanned = false;
   let valuation: EquityValuation | undefined;
-  const lastCloseNum = new Map<string, number>();
+  /** The last close of each symbol as a number, in a record per symbol updated in place (no boxed number per candle). */
+  const lastCloseNum = new Map<string, { value: number }>();
   const feeAssetKey = thirdFeeAsset ? `${thirdFeeAsset}/${quote}` : undefined;
-  const priceNum = (key: string) => lastCloseNum.get(key) ?? (key === feeAssetKey ? Number(venue.priceOf(thirdFeeAsset!)) : undefined);
-  /** The step's candles have closed: into the gate, the last closes and the chart. Returns how many. */
+  const priceNum = (key: string) => lastCloseNum.get(key)?.value ?? (key === feeAssetKey ? Number(venue.priceOf(thirdFeeAsset!)) : undefined);
+  /** One candle of the step has closed: into the gate, the last closes and the chart. */
+  const closedOne = (candle: Candle, symbol: string): void => {
+    gate?.push(symbol, candle);
+    if (!firstOpen.has(symbol)) firstOpen.set(symbol, candle.open);
+    lastClose.set(symbol, candle.close);
+    const mark = lastCloseNum.get(symbol);
+    if (mark) mark.value = Number(candle.close);
+    else lastCloseNum.set(symbol, { value: Number(candle.close) });
+    charts.get(symbol)!.add(candle);
+  };
+  /** The step's candles have closed (forEach: no entry pair made per candle). Returns how many. */
   const closed = (stepCandles: ReadonlyMap<string, Candle>): number => {
-    for (const [symbol, candle] of stepCandles) {
-      gate?.push(symbol, candle);
-      if (!firstOpen.has(symbol)) firstOpen.set(symbol, candle.open);
-      lastClose.set(symbol, candle.close);
-      lastCloseNum.set(symbol, Number(candle.close));
-      charts.get(symbol)!.add(candle);
-    }
+    stepCandles.forEach(closedOne);
     return stepCandles.size;
   };
+  const pushToGate = (candle: Candle, symbol: string): void => gate!.push(symbol, candle);
   let candles = 0;
   let opened = false;
   let openingEquity: DecimalString = settings.initialQuote;
@@ -237,7 +251,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     if (settings.from !== undefined && step.time < settings.from) {
       // A startup candle: market data only (no order can exist yet, so nothing fills).
       venue.closeStep(closeTime, step.candles);
-      if (gate) for (const [symbol, candle] of step.candles) gate.push(symbol, candle);
+      if (gate) step.candles.forEach(pushToGate);
       continue;
     }
     if (!opened) {

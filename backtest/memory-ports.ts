@@ -19,17 +19,24 @@ import type { Lease, LockInfo, LockService } from '../shared/ports/lock-service.
 import type { OrderStore, Page } from '../shared/ports/order-store.js';
 import type { RiskStateStore, Tunables, TunablesStore, VersionedRiskState, VersionedTunables } from '../shared/ports/tunables-store.js';
 
-/** The simulated clock: the backtest moves it from candle to candle. */
+/**
+ * The simulated clock: the backtest moves it from candle to candle. The Date of a moment is made
+ * when first asked for (most candles are stepped over without anyone reading the clock) and then
+ * given to every caller until the clock moves, as before.
+ */
 export class SimulatedClock implements Clock {
-  #now: Date;
+  #ms: number;
+  #now: Date | undefined;
   constructor(start: number) {
-    this.#now = new Date(start);
+    this.#ms = start;
   }
   now(): Date {
-    return this.#now;
+    return (this.#now ??= new Date(this.#ms));
   }
   set(ms: number): void {
-    this.#now = new Date(ms);
+    if (ms === this.#ms) return;
+    this.#ms = ms;
+    this.#now = undefined;
   }
 }
 

@@ -27,8 +27,12 @@ export class EquityTracker {
   #maxDrawdown = 0;
   #maxDrawdownPercent = 0;
   #maxDuration = 0;
-  #first: { time: number; value: number } | undefined;
-  #last: { time: number; value: number } | undefined;
+  /** Whether any point was recorded; the first and last points as plain numbers (no object per close). */
+  #started = false;
+  #firstTime = 0;
+  #firstValue = 0;
+  #lastTime = 0;
+  #lastValue = 0;
   #exposedMs = 0;
   #lastExposed = false;
   readonly #dailyCloses: number[] = [];
@@ -40,13 +44,16 @@ export class EquityTracker {
 
   /** Records equity at `time` (epoch ms); `exposed` says whether any position was open. */
   update(time: number, equity: number, exposed: boolean): void {
-    if (this.#last) {
-      if (this.#lastExposed) this.#exposedMs += time - this.#last.time;
+    if (this.#started) {
+      if (this.#lastExposed) this.#exposedMs += time - this.#lastTime;
     } else {
-      this.#first = { time, value: equity };
+      this.#started = true;
+      this.#firstTime = time;
+      this.#firstValue = equity;
       this.#peakTime = time;
     }
-    this.#last = { time, value: equity };
+    this.#lastTime = time;
+    this.#lastValue = equity;
     this.#lastExposed = exposed;
 
     if (equity >= this.#peak) {
@@ -81,16 +88,16 @@ export class EquityTracker {
   }
 
   get first(): number | undefined {
-    return this.#first?.value;
+    return this.#started ? this.#firstValue : undefined;
   }
 
   get last(): number | undefined {
-    return this.#last?.value;
+    return this.#started ? this.#lastValue : undefined;
   }
 
   /** Wall time covered by the run, ms. */
   get spanMs(): number {
-    return this.#first && this.#last ? this.#last.time - this.#first.time : 0;
+    return this.#started ? this.#lastTime - this.#firstTime : 0;
   }
 
   get exposedMs(): number {
@@ -103,7 +110,7 @@ export class EquityTracker {
 
   /** Daily returns from one day's closing equity to the next (the first day opens at the first point). */
   dailyReturns(): number[] {
-    const closes = [this.#first?.value ?? 0, ...this.#dailyCloses];
+    const closes = [this.#started ? this.#firstValue : 0, ...this.#dailyCloses];
     const returns: number[] = [];
     for (let i = 1; i < closes.length; i += 1) {
       const previous = closes[i - 1]!;
@@ -115,7 +122,7 @@ export class EquityTracker {
   curves(): { equity: readonly CurvePoint[]; drawdownPercent: readonly CurvePoint[] } {
     const equity = [...this.#curve];
     const drawdownPercent = [...this.#drawdownCurve];
-    const last = this.#last;
+    const last = this.#started ? { time: this.#lastTime, value: this.#lastValue } : undefined;
     if (last && equity[equity.length - 1]?.time !== Math.floor(last.time / 1000)) {
       equity.push({ time: Math.floor(last.time / 1000), value: last.value });
       drawdownPercent.push({ time: Math.floor(last.time / 1000), value: this.#peak > 0 ? -((this.#peak - last.value) / this.#peak) * 100 : 0 });

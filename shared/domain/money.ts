@@ -13,8 +13,25 @@ export type DecimalString = string;
 
 export const ZERO = '0';
 
+/**
+ * Decimals parsed from text, by the text. The same amounts, prices and rates are read again and
+ * again on an order's way (sizing, reservation, fill, fees, ledger, balance check), and a decimal.js
+ * value is immutable, so one parse serves every reader. Bounded: emptied when full.
+ */
+const PARSED = new Map<string, Decimal>();
+/** Texts kept at most (a few hundred KB). */
+export const PARSED_DECIMALS_MAX = 4096;
+
 export function dec(value: DecimalString | Decimal): Decimal {
-  return new Decimal(value);
+  if (typeof value !== 'string') return new Decimal(value);
+  let parsed = PARSED.get(value);
+  if (parsed === undefined) {
+    // Bad text throws here, as it always did, and is not kept.
+    parsed = new Decimal(value);
+    if (PARSED.size >= PARSED_DECIMALS_MAX) PARSED.clear();
+    PARSED.set(value, parsed);
+  }
+  return parsed;
 }
 
 /** Canonical string form: no exponent, no trailing zeros. */
@@ -23,23 +40,23 @@ export function str(value: Decimal): DecimalString {
 }
 
 export function add(a: DecimalString, b: DecimalString): DecimalString {
-  return str(dec(a).plus(b));
+  return str(dec(a).plus(dec(b)));
 }
 
 export function sub(a: DecimalString, b: DecimalString): DecimalString {
-  return str(dec(a).minus(b));
+  return str(dec(a).minus(dec(b)));
 }
 
 export function mul(a: DecimalString, b: DecimalString): DecimalString {
-  return str(dec(a).times(b));
+  return str(dec(a).times(dec(b)));
 }
 
 export function div(a: DecimalString, b: DecimalString): DecimalString {
-  return str(dec(a).div(b));
+  return str(dec(a).div(dec(b)));
 }
 
 export function cmp(a: DecimalString, b: DecimalString): -1 | 0 | 1 {
-  return dec(a).cmp(b) as -1 | 0 | 1;
+  return dec(a).cmp(dec(b)) as -1 | 0 | 1;
 }
 
 export function min(a: DecimalString, b: DecimalString): DecimalString {

@@ -81,7 +81,9 @@ type Outcome =
 
 export async function fetchCandleRound(deps: CandleRoundDeps, requests: readonly CandleRequest[], options: CandleRoundOptions): Promise<CandleRound> {
   const now = deps.clock.now();
-  const limit = pLimit(options.concurrency);
+  // The limit binds only when there are more requests than it: fewer all start at once anyway,
+  // so no limiter is made for them (one per scan was a measurable share of a small scan).
+  const limit = Number.isInteger(options.concurrency) && options.concurrency >= 1 && requests.length <= options.concurrency ? undefined : pLimit(options.concurrency);
   let fetches = 0;
   let stoppedBy: StopReason | undefined;
 
@@ -128,7 +130,7 @@ export async function fetchCandleRound(deps: CandleRoundDeps, requests: readonly
     }
   };
 
-  const outcomes = await Promise.all(requests.map((r) => limit(() => fetchOne(r))));
+  const outcomes = await Promise.all(limit ? requests.map((r) => limit(() => fetchOne(r))) : requests.map((r) => fetchOne(r)));
   const candles = new Map<string, readonly Candle[]>();
   const rejected: Rejection[] = [];
   const failed: SymbolFailure[] = [];

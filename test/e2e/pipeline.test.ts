@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { expandAuditItems } from '../../shared/adapters/aws/dynamodb-audit-item.js';
 import { checkBook } from '../../shared/domain/account.js';
 import { dec } from '../../shared/domain/money.js';
 import type { Intent } from '../../shared/domain/intent.js';
@@ -121,7 +122,8 @@ describe('Pipeline: scanner to health on the embedded stack', () => {
     const c = runtime.containers.executor;
     expect((await c.audit.verify()).valid).toBe(true);
     const out = await c.doc.send(new ScanCommand({ TableName: t.config.auditTable, ConsistentRead: true }));
-    const records = (out.Items ?? []) as { correlationId?: string; data: { orderId?: string } }[];
+    // A batch item holds several records (dynamodb-audit-item.ts): each record checked.
+    const records = expandAuditItems(out.Items ?? []) as { correlationId?: string; data: { orderId?: string } }[];
     const byCorrelation = new Map(intents.map((i) => [`tw-${i.id}`, i.correlationId]));
     let checked = 0;
     for (const r of records) {

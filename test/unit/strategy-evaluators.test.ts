@@ -44,9 +44,21 @@ describe('Strategy evaluators', () => {
             max.push(v);
             const expected = Decimal.max(...values.slice(Math.max(0, i + 1 - window), i + 1));
             expect(dec(max.max()!.text).eq(expected)).toBe(true);
+            // The allocation-free accessors give the same maximum.
+            expect(max.empty).toBe(false);
+            expect(max.maxText()).toBe(max.max()!.text);
+            expect(max.maxNum()).toBe(Number(max.max()!.text));
           });
         }),
       );
+    });
+
+    it('has no maximum before the first push', () => {
+      const max = new RollingMax(3);
+      expect(max.empty).toBe(true);
+      expect(max.max()).toBeUndefined();
+      expect(max.maxText()).toBeUndefined();
+      expect(max.maxNum()).toBeNaN();
     });
   });
 

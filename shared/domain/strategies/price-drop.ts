@@ -31,14 +31,14 @@ function priceDropEvaluator(p: PriceDropParams): StrategyEvaluator {
   return {
     push: (candle) => highs.push(candle.high),
     decide(ticker, position) {
-      const max = highs.max();
-      if (position || !max) return null;
+      if (position || highs.empty) return null;
       const ask = Number(ticker.ask);
-      const bound = max.num * factor;
+      const bound = highs.maxNum() * factor;
       if (ask > bound * (1 + NUMERIC_MARGIN)) return null;
+      const text = highs.maxText()!;
       // Clearly below the trigger on numbers too: a buy, with the high written as the decimal rule writes it.
-      if (ask < bound * (1 - NUMERIC_MARGIN)) return { side: 'buy', reason: `ask ${ticker.ask} <= ${p.dropPercent}% below high ${dec(max.text).toFixed()}` };
-      const high = dec(max.text);
+      if (ask < bound * (1 - NUMERIC_MARGIN)) return { side: 'buy', reason: `ask ${ticker.ask} <= ${p.dropPercent}% below high ${dec(text).toFixed()}` };
+      const high = dec(text);
       const trigger = high.times(dec('1').minus(dec(p.dropPercent).div('100')));
       if (dec(ticker.ask).lte(trigger)) {
         return { side: 'buy', reason: `ask ${ticker.ask} <= ${p.dropPercent}% below high ${high.toFixed()}` };

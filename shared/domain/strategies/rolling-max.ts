@@ -9,8 +9,10 @@ import { dec, type DecimalString } from '../money.js';
 export class RollingMax {
   /** Circular deque, decreasing from head to tail: the value's text, its number and its position. */
   readonly #text: DecimalString[];
-  readonly #num: Float64Array;
-  readonly #at: Float64Array;
+  // Plain arrays, not typed ones: the scanner makes a fresh evaluator (and so a deque) for every
+  // symbol and scan, and a typed array of more than a few values costs a separate buffer each.
+  readonly #num: number[];
+  readonly #at: number[];
   #head = 0;
   #size = 0;
   #pushed = 0;
@@ -18,8 +20,8 @@ export class RollingMax {
   constructor(readonly window: number) {
     if (!Number.isInteger(window) || window < 1) throw new RangeError(`window must be a positive integer, got ${window}`);
     this.#text = new Array<DecimalString>(window);
-    this.#num = new Float64Array(window);
-    this.#at = new Float64Array(window);
+    this.#num = [];
+    this.#at = [];
   }
 
   /** Values pushed so far (all of them, not only the window's). */
@@ -49,6 +51,21 @@ export class RollingMax {
     this.#num[slot] = n;
     this.#at[slot] = at;
     this.#size += 1;
+  }
+
+  /** Whether nothing was pushed yet (no maximum). */
+  get empty(): boolean {
+    return this.#size === 0;
+  }
+
+  /** The maximum of the window as a number (NaN before the first push), without making an object. */
+  maxNum(): number {
+    return this.#size === 0 ? Number.NaN : this.#num[this.#head]!;
+  }
+
+  /** The maximum of the window as its text (undefined before the first push), without making an object. */
+  maxText(): DecimalString | undefined {
+    return this.#size === 0 ? undefined : this.#text[this.#head];
   }
 
   /** The maximum of the window as text and as a number; undefined before the first push. */
