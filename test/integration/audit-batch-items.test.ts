@@ -9,8 +9,7 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTables } from '../../local-runtime/provision.js';
+import { describe, expect, it } from 'vitest';
 import { AnnouncingAuditLog } from '../../shared/adapters/aws/announcing-audit-log.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
 import { DynamoDbAuditReader } from '../../shared/adapters/aws/dynamodb-audit-reader.js';
@@ -18,24 +17,10 @@ import { DynamoDbStateExport } from '../../shared/adapters/aws/dynamodb-state-ex
 import { auditHeadIndexKeys, auditHeadKey } from '../../shared/adapters/aws/dynamodb-keys.js';
 import { hashRecord, sealRecord, type ChainHead } from '../../shared/domain/audit-chain.js';
 import type { AuditEntry, AuditRecord } from '../../shared/ports/audit-log.js';
-import { startTestDynamo, TEST_CREDENTIALS, TEST_REGION, type TestDynamo } from '../support/emulators.js';
+import { TEST_CREDENTIALS, TEST_REGION, type TestDynamo, useAuditTables } from '../support/emulators.js';
 
 let dynamo: TestDynamo;
-let tableSet = 0;
-
-beforeAll(async () => {
-  dynamo = await startTestDynamo();
-});
-
-afterAll(async () => {
-  await dynamo.stop();
-});
-
-async function freshTables(): Promise<{ audit: string; state: string }> {
-  tableSet += 1;
-  const names = await createTables(dynamo.client, `items${tableSet}`);
-  return { audit: names['AuditTable'] ?? '', state: names['StateTable'] ?? '' };
-}
+const freshTables = useAuditTables('items', (started) => (dynamo = started));
 
 const at = (i: number) => new Date(Date.UTC(2026, 11, 2, 0, 0, i));
 const STREAM = 'symbol:BTC/USDT';

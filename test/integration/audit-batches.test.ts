@@ -6,24 +6,15 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTables } from '../../local-runtime/provision.js';
+import { describe, expect, it } from 'vitest';
 import { batchingReads } from '../../shared/adapters/aws/batching-reads.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
 import { auditHeadKey } from '../../shared/adapters/aws/dynamodb-keys.js';
 import { MAX_UNACKNOWLEDGED } from '../../shared/domain/audit-chain.js';
-import { startTestDynamo, TEST_CREDENTIALS, TEST_REGION, type TestDynamo } from '../support/emulators.js';
+import { TEST_CREDENTIALS, TEST_REGION, type TestDynamo, useAuditTables } from '../support/emulators.js';
 
 let dynamo: TestDynamo;
-let tableSet = 0;
-
-beforeAll(async () => {
-  dynamo = await startTestDynamo();
-});
-
-afterAll(async () => {
-  await dynamo.stop();
-});
+const freshTables = useAuditTables('batches', (started) => (dynamo = started));
 
 /** A client of its own that counts its requests by operation and table kind. */
 function countingDoc(names: { audit: string; state: string }): { doc: DynamoDBDocumentClient; counts: Map<string, number>; destroy(): void } {
@@ -39,12 +30,6 @@ function countingDoc(names: { audit: string; state: string }): { doc: DynamoDBDo
     { step: 'initialize', name: 'countRequests' },
   );
   return { doc: DynamoDBDocumentClient.from(client), counts, destroy: () => client.destroy() };
-}
-
-async function freshTables(): Promise<{ audit: string; state: string }> {
-  tableSet += 1;
-  const names = await createTables(dynamo.client, `batches${tableSet}`);
-  return { audit: names['AuditTable'] ?? '', state: names['StateTable'] ?? '' };
 }
 
 const at = (i: number) => new Date(Date.UTC(2026, 11, 1, 0, 0, i));

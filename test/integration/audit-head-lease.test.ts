@@ -7,25 +7,16 @@
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTables } from '../../local-runtime/provision.js';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
 import { auditHeadKey, lockKey } from '../../shared/adapters/aws/dynamodb-keys.js';
 import { DynamoDbLockService } from '../../shared/adapters/aws/dynamodb-lock-service.js';
 import { LockHeldError } from '../../shared/domain/errors.js';
 import { releaseWithHead } from '../../shared/use-cases/release-lease.js';
-import { startTestDynamo, TEST_CREDENTIALS, TEST_REGION, type TestDynamo } from '../support/emulators.js';
+import { TEST_CREDENTIALS, TEST_REGION, type TestDynamo, useAuditTables } from '../support/emulators.js';
 
 let dynamo: TestDynamo;
-let tableSet = 0;
-
-beforeAll(async () => {
-  dynamo = await startTestDynamo();
-});
-
-afterAll(async () => {
-  await dynamo.stop();
-});
+const tablePair = useAuditTables('headlease', (started) => (dynamo = started));
 
 const STREAM = 'symbol:BTC/USDT';
 const T0 = new Date('2026-12-01T00:00:00Z');
@@ -45,9 +36,7 @@ interface Setup {
 }
 
 async function setUp(): Promise<Setup> {
-  tableSet += 1;
-  const created = await createTables(dynamo.client, `headlease${tableSet}`);
-  const names = { audit: created['AuditTable'] ?? '', state: created['StateTable'] ?? '' };
+  const names = await tablePair();
   const client = new DynamoDBClient({ endpoint: dynamo.emulator.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
   const counts = new Map<string, number>();
   client.middlewareStack.add(

@@ -2,6 +2,7 @@
  * Emulator fixtures for integration tests: dynalite and fauxqs on 127.0.0.1, port 0, in memory,
  * with the tables and queues created from the shared definitions.
  */
+import { afterAll, beforeAll } from 'vitest';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { SQSClient } from '@aws-sdk/client-sqs';
@@ -50,6 +51,29 @@ export async function startTestDynamo(): Promise<TestDynamo> {
       client.destroy();
       await emulator.stop();
     },
+  };
+}
+
+/**
+ * For a file that needs only DynamoDB: one dynalite for the file (started before its tests,
+ * stopped after), handed to `ready`, and a fresh state and audit table pair per call, so that each
+ * test verifies only its own records.
+ */
+export function useAuditTables(prefix: string, ready: (dynamo: TestDynamo) => void): () => Promise<{ audit: string; state: string }> {
+  let dynamo: TestDynamo | undefined;
+  let set = 0;
+  beforeAll(async () => {
+    dynamo = await startTestDynamo();
+    ready(dynamo);
+  });
+  afterAll(async () => {
+    await dynamo?.stop();
+  });
+  return async () => {
+    if (!dynamo) throw new Error('dynalite is not running: call the table factory inside a test');
+    set += 1;
+    const names = await createTables(dynamo.client, `${prefix}${set}`);
+    return { audit: names.AuditTable ?? '', state: names.StateTable ?? '' };
   };
 }
 
