@@ -1,5 +1,4 @@
-/** The soak's own intents: a seeded mix over many symbols, sent to the FIFO queue in batches of ten. */
-import { SendMessageBatchCommand, type SQSClient } from '@aws-sdk/client-sqs';
+/** The soak's own intents: a seeded mix over many symbols (testkit/intent-batches.ts sends them). */
 import { intentIdFor, type Intent } from '../../shared/domain/intent.js';
 import { Decimal, dec, str } from '../../shared/domain/money.js';
 import type { SoakOptions } from './report.js';
@@ -34,17 +33,4 @@ export function makeIntent(n: number, options: SoakOptions, random: () => number
   if (type === 'market') return { ...base, quoteAmount: quote };
   const limitPrice = dec(price(symbol)).times('1.05');
   return { ...base, limitPrice: str(limitPrice), amount: str(dec(quote).div(limitPrice).toSignificantDigits(6, Decimal.ROUND_DOWN)) };
-}
-
-/** Sends intents in batches of ten, each in its symbol's message group; `copy` makes a redelivered duplicate's deduplication id. */
-export async function sendIntents(sqs: SQSClient, queueUrl: string, intents: readonly Intent[], copy: string): Promise<void> {
-  for (let i = 0; i < intents.length; i += 10) {
-    const chunk = intents.slice(i, i + 10);
-    await sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: queueUrl,
-        Entries: chunk.map((intent, n) => ({ Id: String(n), MessageBody: JSON.stringify(intent), MessageGroupId: intent.symbol, MessageDeduplicationId: `${intent.id}${copy}` })),
-      }),
-    );
-  }
 }
