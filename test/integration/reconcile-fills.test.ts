@@ -8,7 +8,7 @@ import { dec } from '../../shared/domain/money.js';
 import type { LocalRuntime } from '../../local-runtime/runtime.js';
 import type { ExchangeOrder } from '../../shared/ports/exchange.js';
 import { ManualClock, type TestStack } from '../support/local-runtime.js';
-import { MINUTE, auditRecords, crossingBuy, execute, floorTo, intent, restingBuy, useScriptedStack, type ScriptedExchange } from './reconcile-support.js';
+import { MINUTE, auditRecords, crossingBuy, execute, floorTo, intent, placeRestingBuy, quoteBook, restingBuy, useScriptedStack, type ScriptedExchange } from './reconcile-support.js';
 
 const SETTLED = 20_000;
 
@@ -31,11 +31,7 @@ describe('Reconciler: fills and cancels the executor did not book (REC-1)', () =
   );
 
   const c = () => runtime.containers.reconciler;
-  const book = async () => {
-    const b = await c().accounts.get('USDT');
-    if (!b) throw new Error('no book');
-    return b;
-  };
+  const book = () => quoteBook(c());
 
   it('books a fill the executor died before recording, once, even when reconciliation runs twice', async () => {
     // Prepare: the exchange fills a market buy; the executor dies before writing it down.
@@ -146,14 +142,9 @@ describe('Reconciler: fills and cancels the executor did not book (REC-1)', () =
   it('books a partial fill, then the cancel of the rest, releasing only what was not spent', async () => {
     // Prepare: a resting buy the exchange reports half filled, then cancelled.
     const before = await book();
-    const buy = await restingBuy(c(), 'XRP/USDT', clock.now());
-    expect(await execute(runtime, buy)).toMatchObject({ state: 'OPEN' });
-    const orderId = `tw-${buy.id}`;
-    const remote = await x.inner.fetchOrderByClientId('XRP/USDT', orderId);
-    if (!remote || !buy.amount || !buy.limitPrice) throw new Error('order not resting');
-    const rules = (await c().exchange.loadMarkets())['XRP/USDT'];
-    const half = floorTo(dec(buy.amount).div(2).toFixed(), rules?.amountStep ?? '1');
-    const cost = dec(half).times(buy.limitPrice);
+    const { orderId, remote, limitPrice, share } = await placeRestingBuy(runtime, x, 'XRP/USDT', clock.now());
+    const half = share(1, 2);
+    const cost = dec(half).times(limitPrice);
     const fee = cost.times('0.001');
     const partial: ExchangeOrder = { ...remote, status: 'open', filled: half, cost: cost.toFixed(), fees: [{ currency: 'USDT', amount: fee.toFixed() }] };
     let view = partial;

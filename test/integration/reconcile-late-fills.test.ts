@@ -13,7 +13,7 @@ import type { ExchangeOrder } from '../../shared/ports/exchange.js';
 import { localOperatorDeps } from '../../operator/local-transport.js';
 import { cancelOneOrder } from '../../shared/operations/index.js';
 import { ManualClock } from '../support/local-runtime.js';
-import { auditRecords, execute, floorTo, intent, restingBuy, useScriptedStack, type ScriptedExchange } from './reconcile-support.js';
+import { auditRecords, execute, intent, placeRestingBuy, quoteBook, useScriptedStack, type ScriptedExchange } from './reconcile-support.js';
 
 const SECOND = 1000;
 const SETTLED = 20 * SECOND;
@@ -26,11 +26,7 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
   useScriptedStack({ TW_PAPER_SEED: 'reconcile-late-fills', TW_WATCHLIST: 'BTC/USDT,ETH/USDT,XRP/USDT' }, { clock }, (stack) => ({ runtime, x } = stack));
 
   const c = () => runtime.containers.reconciler;
-  const book = async () => {
-    const b = await c().accounts.get('USDT');
-    if (!b) throw new Error('no book');
-    return b;
-  };
+  const book = () => quoteBook(c());
   const lateFillRecords = async (symbol: string, orderId: string) =>
     (await auditRecords(c(), `symbol:${symbol}`)).filter((r) => r.type === 'order.late-fill' && r.data.orderId === orderId);
 
@@ -38,16 +34,11 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
     // Prepare: a resting buy, half filled, then canceled locally by the operator's cancel (the
     // cancel use case, as `ops cancel` runs it) after the exchange confirmed the cancel with that half.
     const before = await book();
-    const buy = await restingBuy(c(), 'XRP/USDT', clock.now());
-    expect(await execute(runtime, buy)).toMatchObject({ state: 'OPEN' });
-    const orderId = `tw-${buy.id}`;
-    const remote = await x.inner.fetchOrderByClientId('XRP/USDT', orderId);
-    if (!remote || !buy.amount || !buy.limitPrice) throw new Error('order not resting');
-    const rules = (await c().exchange.loadMarkets())['XRP/USDT'];
-    const half = floorTo(dec(buy.amount).div(2).toFixed(), rules?.amountStep ?? '1');
-    const threeQuarters = floorTo(dec(buy.amount).times('0.75').toFixed(), rules?.amountStep ?? '1');
+    const { orderId, remote, limitPrice, share } = await placeRestingBuy(runtime, x, 'XRP/USDT', clock.now());
+    const half = share(1, 2);
+    const threeQuarters = share(3, 4);
     const view = (filled: string): ExchangeOrder => {
-      const cost = dec(filled).times(buy.limitPrice ?? '0');
+      const cost = dec(filled).times(limitPrice);
       return { ...remote, status: 'canceled', filled, cost: cost.toFixed(), fees: [{ currency: 'USDT', amount: cost.times('0.001').toFixed() }] };
     };
     clock.advance(SETTLED);
@@ -77,7 +68,7 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
     expect(first).toMatchObject({ status: 'completed', lateFills: 1 });
     expect(afterFirst.positions['XRP/USDT']?.qty).toBe(threeQuarters);
     expect(second.lateFills).toBe(0);
-    const cost = dec(threeQuarters).times(buy.limitPrice);
+    const cost = dec(threeQuarters).times(limitPrice);
     expect(await c().orders.get(orderId)).toMatchObject({ state: 'CANCELED', filled: threeQuarters, cost: cost.toFixed() });
     expect(afterFirst.positions['XRP/USDT']?.qty).toBe(threeQuarters);
     expect((await book()).positions['XRP/USDT']).toEqual(afterFirst.positions['XRP/USDT']);
@@ -140,14 +131,9 @@ describe('Reconciler: late fills and duplicate trades (EXE-10, EXE-11)', () => {
   it('books a trade the exchange reports twice only once (EXE-11)', async () => {
     // Prepare: a resting buy whose lookups list its trades, one of them twice, with a cumulative
     // figure that counted the duplicate (as a client merging two feeds would).
-    const buy = await restingBuy(c(), 'ETH/USDT', clock.now());
-    expect(await execute(runtime, buy)).toMatchObject({ state: 'OPEN' });
-    const orderId = `tw-${buy.id}`;
-    const remote = await x.inner.fetchOrderByClientId('ETH/USDT', orderId);
-    if (!remote || !buy.amount || !buy.limitPrice) throw new Error('order not resting');
-    const rules = (await c().exchange.loadMarkets())['ETH/USDT'];
-    const third = floorTo(dec(buy.amount).div(3).toFixed(), rules?.amountStep ?? '1');
-    const trade = (id: string) => ({ id, amount: third, cost: dec(third).times(buy.limitPrice ?? '0').toFixed(), fees: [] });
+    const { orderId, remote, limitPrice, share } = await placeRestingBuy(runtime, x, 'ETH/USDT', clock.now());
+    const third = share(1, 3);
+    const trade = (id: string) => ({ id, amount: third, cost: dec(third).times(limitPrice).toFixed(), fees: [] });
     const t1 = trade('T1');
     const t2 = trade('T2');
     const sum = (...ts: (typeof t1)[]) => ({
@@ -189,26 +175,17 @@ describe('Reconciler: an order declared lost twice (EXE-10)', () => {
   useScriptedStack({ TW_PAPER_SEED: 'reconcile-lost-twice', TW_WATCHLIST: 'BTC/USDT,XRP/USDT' }, { clock }, (stack) => ({ runtime, x } = stack));
 
   const c = () => runtime.containers.reconciler;
-  const book = async () => {
-    const b = await c().accounts.get('USDT');
-    if (!b) throw new Error('no book');
-    return b;
-  };
+  const book = () => quoteBook(c());
 
   it('books the fill of an order declared lost twice once, counting from what was booked (EXE-10)', async () => {
     // Prepare: a resting buy the exchange reports a quarter filled, then loses (declared lost),
     // shows open again with the same quarter, loses again, and finally reports three quarters.
     const before = await book();
-    const buy = await restingBuy(c(), 'XRP/USDT', clock.now());
-    expect(await execute(runtime, buy)).toMatchObject({ state: 'OPEN' });
-    const orderId = `tw-${buy.id}`;
-    const remote = await x.inner.fetchOrderByClientId('XRP/USDT', orderId);
-    if (!remote || !buy.amount || !buy.limitPrice) throw new Error('order not resting');
-    const rules = (await c().exchange.loadMarkets())['XRP/USDT'];
-    const quarter = floorTo(dec(buy.amount).div(4).toFixed(), rules?.amountStep ?? '1');
-    const threeQuarters = floorTo(dec(buy.amount).times('0.75').toFixed(), rules?.amountStep ?? '1');
+    const { orderId, remote, limitPrice, share } = await placeRestingBuy(runtime, x, 'XRP/USDT', clock.now());
+    const quarter = share(1, 4);
+    const threeQuarters = share(3, 4);
     const view = (status: ExchangeOrder['status'], filled: string): ExchangeOrder => {
-      const cost = dec(filled).times(buy.limitPrice ?? '0');
+      const cost = dec(filled).times(limitPrice);
       return { ...remote, status, filled, cost: cost.toFixed(), fees: [{ currency: 'USDT', amount: cost.times('0.001').toFixed() }] };
     };
     let answer: ExchangeOrder | null = view('open', quarter);
@@ -247,7 +224,7 @@ describe('Reconciler: an order declared lost twice (EXE-10)', () => {
     expect(secondLoss?.events.filter((e) => e.type === 'Lost')).toHaveLength(2);
     const held = (b: typeof before) => dec(b.positions['XRP/USDT']?.qty ?? '0').minus(before.positions['XRP/USDT']?.qty ?? '0').toFixed();
     expect(held(bookAfterSecondLoss)).toBe(quarter);
-    const cost = dec(threeQuarters).times(buy.limitPrice);
+    const cost = dec(threeQuarters).times(limitPrice);
     expect(await c().orders.get(orderId)).toMatchObject({ state: 'CANCELED', filled: threeQuarters, cost: cost.toFixed() });
     const after = await book();
     expect(held(after)).toBe(threeQuarters);

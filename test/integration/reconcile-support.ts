@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import { QueryCommand } from '@aws-sdk/lib-dynamodb';
 import { SyntheticMarket } from '../../shared/adapters/paper/synthetic-market.js';
+import type { AccountBook } from '../../shared/domain/account.js';
 import type { Intent } from '../../shared/domain/intent.js';
 import type { Candle, DataSource, MarketRules, Ticker } from '../../shared/domain/market.js';
 import { dec } from '../../shared/domain/money.js';
@@ -53,6 +54,40 @@ export async function restingBuy(c: Container, symbol: string, at: Date, options
   const limitPrice = options.limitPrice ?? floorTo(dec(ticker?.ask ?? '0').times(options.fraction ?? '0.9').toFixed(), rules.priceTick);
   const amount = floorTo(dec(options.quote ?? '50').div(limitPrice).toFixed(), rules.amountStep);
   return intent({ symbol, side: 'buy', type: 'limit', amount, limitPrice, at });
+}
+
+/** The quote book (USDT) as a container reads it. @throws Error when there is none yet. */
+export async function quoteBook(c: Container): Promise<AccountBook> {
+  const book = await c.accounts.get('USDT');
+  if (!book) throw new Error('no book');
+  return book;
+}
+
+/** A resting limit buy placed through the executor handler, and what a test scripts around it. */
+export interface PlacedRestingBuy {
+  readonly orderId: string;
+  /** The exchange's own view of the order, as placed. */
+  readonly remote: ExchangeOrder;
+  readonly amount: string;
+  readonly limitPrice: string;
+  /** `of`/`parts` of the order's amount, rounded down to the market's amount step. */
+  share(of: number, parts: number): string;
+}
+
+/**
+ * Places a resting buy of `symbol` (restingBuy) through the executor handler, as
+ * `npm run invoke -- executor` would. @throws Error when it does not rest open on the exchange.
+ */
+export async function placeRestingBuy(runtime: LocalRuntime, x: ScriptedExchange, symbol: string, at: Date): Promise<PlacedRestingBuy> {
+  const c = runtime.containers.reconciler;
+  const buy = await restingBuy(c, symbol, at);
+  const result = await execute(runtime, buy);
+  const orderId = `tw-${buy.id}`;
+  const remote = await x.inner.fetchOrderByClientId(symbol, orderId);
+  const { amount, limitPrice } = buy;
+  if (result.state !== 'OPEN' || !remote || !amount || !limitPrice) throw new Error(`order ${orderId} is not resting (state ${result.state})`);
+  const step = (await c.exchange.loadMarkets())[symbol]?.amountStep ?? '1';
+  return { orderId, remote, amount, limitPrice, share: (of, parts) => floorTo(dec(amount).times(of).div(parts).toFixed(), step) };
 }
 
 /**
