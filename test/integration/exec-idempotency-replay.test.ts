@@ -27,7 +27,10 @@ import {
 const REPLAY_EVENT = JSON.parse(readFileSync(new URL('../../events/executor.replay.json', import.meta.url), 'utf8')) as { intent: Intent };
 const SQS_EVENT = JSON.parse(readFileSync(new URL('../../events/executor.sqs.json', import.meta.url), 'utf8')) as unknown;
 
-/** A promise the test resolves or rejects later: a step hook that holds the executor there. */
+/**
+ * A promise the test resolves or rejects later, and a step hook (`afterSubmitting`) that holds the
+ * executor right after it recorded SUBMITTING until then.
+ */
 function gate() {
   let open!: () => void;
   let fail!: (error: Error) => void;
@@ -39,7 +42,12 @@ function gate() {
   const arrived = new Promise<void>((resolve) => {
     reached = resolve;
   });
-  return { open, fail, opened, arrived, reached };
+  const afterSubmitting = async (step: ExecutorStep): Promise<void> => {
+    if (step !== 'after-submitting') return;
+    reached();
+    await opened;
+  };
+  return { open, fail, opened, arrived, reached, afterSubmitting };
 }
 
 /** How many audit records there are (every stream). */
@@ -109,13 +117,7 @@ describe('Replays and duplicate deliveries on the emulators', () => {
   describe('Duplicates answered by the order record', () => {
     it('refuses an in-progress concurrent duplicate as retryable, before it touches the order or the exchange', async () => {
       const hold = gate();
-      const a = faultyRuntime(t, clock, {
-        afterStep: async (step: ExecutorStep) => {
-          if (step !== 'after-submitting') return;
-          hold.reached();
-          await hold.opened;
-        },
-      });
+      const a = faultyRuntime(t, clock, { afterStep: hold.afterSubmitting });
       const b = faultyRuntime(t, clock);
       const intent = buyIntent('in-progress', clock.now());
       const id = clientOrderIdFor(intent.id);
@@ -163,13 +165,7 @@ describe('Replays and duplicate deliveries on the emulators', () => {
 
     it('refuses a changed payload of an intent that is still running, and of one closed at its claim', async () => {
       const hold = gate();
-      const a = faultyRuntime(t, clock, {
-        afterStep: async (step: ExecutorStep) => {
-          if (step !== 'after-submitting') return;
-          hold.reached();
-          await hold.opened;
-        },
-      });
+      const a = faultyRuntime(t, clock, { afterStep: hold.afterSubmitting });
       const b = faultyRuntime(t, clock);
       const intent = buyIntent('changed-while-running', clock.now(), { symbol: 'ETH/USDT' });
       const changed = { ...intent, quoteAmount: '75' };
@@ -209,13 +205,7 @@ describe('Replays and duplicate deliveries on the emulators', () => {
 
     it('lets another container take over from one that stalled past its lease; the stalled one is fenced off and sends nothing', async () => {
       const hold = gate();
-      const stalled = faultyRuntime(t, clock, {
-        afterStep: async (step: ExecutorStep) => {
-          if (step !== 'after-submitting') return;
-          hold.reached();
-          await hold.opened;
-        },
-      });
+      const stalled = faultyRuntime(t, clock, { afterStep: hold.afterSubmitting });
       const other = faultyRuntime(t, clock);
       const intent = buyIntent('stalled', clock.now(), { symbol: 'SOL/USDT' });
       const id = clientOrderIdFor(intent.id);
