@@ -4,33 +4,18 @@
  * head, one update per stream. An unacknowledged batch (its writer died before settling) verifies
  * and is healed by the next writer; a batch truncated after its head update does not verify.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { batchingReads } from '../../shared/adapters/aws/batching-reads.js';
 import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
 import { auditHeadKey } from '../../shared/adapters/aws/dynamodb-keys.js';
 import { MAX_UNACKNOWLEDGED } from '../../shared/domain/audit-chain.js';
-import { TEST_CREDENTIALS, TEST_REGION, type TestDynamo, useAuditTables } from '../support/emulators.js';
+import { countingAuditDoc, type TestDynamo, useAuditTables } from '../support/emulators.js';
 
 let dynamo: TestDynamo;
 const freshTables = useAuditTables('batches', (started) => (dynamo = started));
 
-/** A client of its own that counts its requests by operation and table kind. */
-function countingDoc(names: { audit: string; state: string }): { doc: DynamoDBDocumentClient; counts: Map<string, number>; destroy(): void } {
-  const client = new DynamoDBClient({ endpoint: dynamo.emulator.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const table = (args.input as { TableName?: string }).TableName;
-      const key = `${table === names.audit ? 'audit' : 'state'}:${String(context.commandName).replace(/Command$/, '')}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
-  return { doc: DynamoDBDocumentClient.from(client), counts, destroy: () => client.destroy() };
-}
+const countingDoc = (names: { audit: string; state: string }) => countingAuditDoc(dynamo, names);
 
 const at = (i: number) => new Date(Date.UTC(2026, 11, 1, 0, 0, i));
 

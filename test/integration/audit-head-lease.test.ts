@@ -5,15 +5,14 @@
  * moves forward; verify still tells an unacknowledged batch from a deleted tail, a head moved back
  * or a deleted head, with lease attributes on the head item.
  */
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
+import { DeleteCommand, GetCommand, PutCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { describe, expect, it } from 'vitest';
 import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
 import { auditHeadKey, lockKey } from '../../shared/adapters/aws/dynamodb-keys.js';
 import { DynamoDbLockService } from '../../shared/adapters/aws/dynamodb-lock-service.js';
 import { LockHeldError } from '../../shared/domain/errors.js';
 import { releaseWithHead } from '../../shared/use-cases/release-lease.js';
-import { TEST_CREDENTIALS, TEST_REGION, type TestDynamo, useAuditTables } from '../support/emulators.js';
+import { countingAuditDoc, type TestDynamo, useAuditTables } from '../support/emulators.js';
 
 let dynamo: TestDynamo;
 const tablePair = useAuditTables('headlease', (started) => (dynamo = started));
@@ -37,18 +36,7 @@ interface Setup {
 
 async function setUp(): Promise<Setup> {
   const names = await tablePair();
-  const client = new DynamoDBClient({ endpoint: dynamo.emulator.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
-  const counts = new Map<string, number>();
-  client.middlewareStack.add(
-    (next, context) => async (args) => {
-      const table = (args.input as { TableName?: string }).TableName;
-      const key = `${table === names.audit ? 'audit' : 'state'}:${String(context.commandName).replace(/Command$/, '')}`;
-      counts.set(key, (counts.get(key) ?? 0) + 1);
-      return next(args);
-    },
-    { step: 'initialize', name: 'countRequests' },
-  );
-  const doc = DynamoDBDocumentClient.from(client);
+  const { doc, counts, destroy } = countingAuditDoc(dynamo, names);
   const log = new DynamoDbAuditLog({ doc, auditTable: names.audit, stateTable: names.state, batchHeadUpdates: true });
   return {
     names,
@@ -56,7 +44,7 @@ async function setUp(): Promise<Setup> {
     locks: new DynamoDbLockService({ doc, table: names.state }),
     log,
     other: (batch) => new DynamoDbAuditLog({ doc: dynamo.doc, auditTable: names.audit, stateTable: names.state, batchHeadUpdates: batch }),
-    destroy: () => client.destroy(),
+    destroy,
   };
 }
 

@@ -77,6 +77,25 @@ export function useAuditTables(prefix: string, ready: (dynamo: TestDynamo) => vo
   };
 }
 
+/**
+ * A client of its own on the test's dynalite that counts its requests by table kind and operation
+ * (`audit:PutItem`, `state:UpdateItem`, ...): what a change costs in DynamoDB requests.
+ */
+export function countingAuditDoc(dynamo: TestDynamo, names: { audit: string; state: string }): { doc: DynamoDBDocumentClient; counts: Map<string, number>; destroy(): void } {
+  const client = new DynamoDBClient({ endpoint: dynamo.emulator.endpoint, region: TEST_REGION, credentials: TEST_CREDENTIALS });
+  const counts = new Map<string, number>();
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const table = (args.input as { TableName?: string }).TableName;
+      const key = `${table === names.audit ? 'audit' : 'state'}:${String(context.commandName).replace(/Command$/, '')}`;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      return next(args);
+    },
+    { step: 'initialize', name: 'countRequests' },
+  );
+  return { doc: DynamoDBDocumentClient.from(client), counts, destroy: () => client.destroy() };
+}
+
 export interface TestSqs {
   readonly emulator: RunningEmulator;
   readonly client: SQSClient;
