@@ -27,7 +27,7 @@
  */
 import type { AccountBook } from './account.js';
 import { ConfigError } from './errors.js';
-import { Decimal, UNSIGNED_DECIMAL_PATTERN, dec, isPositive, str, type DecimalString } from './money.js';
+import { Decimal, UNSIGNED_DECIMAL_PATTERN, canonical, dec, isPositive, str, type DecimalString } from './money.js';
 
 /** How far the books may disagree before an alarm, and before new entries pause. */
 export interface DriftThresholds {
@@ -94,14 +94,26 @@ export function trackedAssets(book: AccountBook, watchlist: readonly string[]): 
 
 /** What the local book holds of `asset`. */
 export function localHolding(book: AccountBook, asset: string): DecimalString {
-  if (asset === book.currency) return str(dec(book.available).plus(book.reserved));
-  let qty = new Decimal(0);
+  return localHoldings(book)(asset);
+}
+
+/**
+ * `localHolding` of every asset from one pass over the book's positions (the same sums, added
+ * in the same order), for comparing all tracked assets at once.
+ */
+function localHoldings(book: AccountBook): (asset: string) => DecimalString {
+  const sums = new Map<string, Decimal>();
   for (const [symbol, position] of Object.entries(book.positions)) {
-    if (quoteOf(symbol) === book.currency && baseOf(symbol) === asset) qty = qty.plus(position.qty);
+    if (quoteOf(symbol) !== book.currency) continue;
+    const base = baseOf(symbol);
+    sums.set(base, (sums.get(base) ?? new Decimal(0)).plus(position.qty));
   }
-  const held = book.holdings?.[asset];
-  if (held) qty = qty.plus(held.qty);
-  return str(qty);
+  return (asset) => {
+    if (asset === book.currency) return str(dec(book.available).plus(book.reserved));
+    const qty = sums.get(asset) ?? new Decimal(0);
+    const held = book.holdings?.[asset];
+    return str(held ? qty.plus(held.qty) : qty);
+  };
 }
 
 /**
@@ -148,10 +160,11 @@ export function computeDrift(input: DriftInput): Drift {
   const assets: AssetDrift[] = [];
   const unpriced: string[] = [];
   let total = new Decimal(0);
+  const localOf = localHoldings(book);
   for (const asset of trackedAssets(book, input.watchlist)) {
-    const local = localHolding(book, asset);
-    const exchange = str(dec(input.balances[asset]?.total ?? '0'));
-    const baseline = str(dec(book.baselines?.[asset] ?? '0'));
+    const local = localOf(asset);
+    const exchange = canonical(input.balances[asset]?.total ?? '0');
+    const baseline = canonical(book.baselines?.[asset] ?? '0');
     const difference = input.mode === 'shared' ? Decimal.min(0, dec(exchange).minus(local)) : dec(exchange).minus(local).minus(baseline);
     const price = valuationPrice(book, asset, input.prices);
     if (price === undefined) {
