@@ -53,7 +53,7 @@ export function decideReconciliation(local: OrderRecord, remote: RemoteOrder | u
     const events: OrderEvent[] = [{ type: 'Reported', at, report: remote.found }];
     const decision = applyOrderEvents(local, events);
     if (!decision.changed) return LEAVE;
-    return { kind: 'apply', events, outcome: dec(decision.next.filled).gt(local.filled) ? 'filled' : 'updated' };
+    return { kind: 'apply', events, outcome: dec(decision.next.filled).gt(dec(local.filled)) ? 'filled' : 'updated' };
   }
   if (settings.mode === 'confirm') return LEAVE;
   const count = local.notFoundCount + 1;
@@ -69,7 +69,7 @@ function decideEnded(local: OrderRecord, remote: RemoteOrder | undefined, now: D
   if (!remote) return { kind: 'lookup' };
   if ('found' in remote) {
     const report = remote.found;
-    const more = dec(mergeFill(local, report).filled).gt(local.filled);
+    const more = dec(mergeFill(local, report).filled).gt(dec(local.filled));
     if (more || (report.status === 'open' && local.state === 'FAILED')) return { kind: 'apply', events: [{ type: 'LateFill', at: now, report }], outcome: 'late-fill' };
   }
   if (settings.mode === 'pass' && now.getTime() >= Date.parse(local.watchUntil)) return { kind: 'apply', events: [{ type: 'WatchEnded', at: now }], outcome: 'updated' };

@@ -116,7 +116,7 @@ export async function releaseBudget(
   let changed = false;
   await deps.accounts.update(deps.quoteCurrency, (book) => {
     const entry = book.orders[order.id];
-    if (options.unlessBookAhead && entry && dec(entry.filled).gt(order.filled)) return null;
+    if (options.unlessBookAhead && entry && dec(entry.filled).gt(dec(order.filled))) return null;
     amount = entry?.remaining ?? '0';
     const next = release(book, order.id, at);
     changed = next !== null;
