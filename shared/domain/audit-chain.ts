@@ -152,6 +152,14 @@ export function isSecretKey(key: string): boolean {
   return secret;
 }
 
+/** True when `value` holds a credential-named key at any depth (what `redact` would drop). */
+function holdsSecretKey(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(holdsSecretKey);
+  if (value === null || typeof value !== 'object' || !isPlainObject(value)) return false;
+  for (const key in value) if (Object.hasOwn(value, key) && (isSecretKey(key) || holdsSecretKey((value as Record<string, unknown>)[key]))) return true;
+  return false;
+}
+
 /**
  * A copy of `data` without credential-named keys, at every depth (objects inside arrays too).
  * It only looks at key names: a secret inside a free-text value is the caller's to avoid.
@@ -188,10 +196,21 @@ export function sealRecord(
   batch?: number,
 ): ChainedRecord {
   // One walk gives the data's canonical text and its plain copy (what JSON.parse of that text
-  // gives). Data it does not copy as is (a credential-named key to drop, see `plainCopy`) takes
-  // the general rule: the plain JSON of the text, redacted, hashed as a whole.
-  const copied = plainCopy(entry.data, isCopiedKey);
-  const data = copied ? (copied.value as Record<string, unknown>) : redact(JSON.parse(canonicalJson(entry.data)) as Record<string, unknown>);
+  // gives). Data it leaves to the general rule (a credential-named key to drop, see `plainCopy`)
+  // is written out, read back and, holding such a key, redacted and hashed as a whole.
+  let copied = plainCopy(entry.data, isCopiedKey);
+  let data: Record<string, unknown>;
+  if (copied) data = copied.value as Record<string, unknown>;
+  else {
+    const text = canonicalJson(entry.data);
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    // Without a credential-named key the plain JSON is the data, and its canonical text is `text`.
+    if (holdsSecretKey(parsed)) data = redact(parsed);
+    else {
+      data = parsed;
+      copied = { text, value: parsed };
+    }
+  }
   const content: AuditContent = {
     stream,
     seq: (prev?.seq ?? 0) + 1,

@@ -96,6 +96,23 @@ describe('sealRecord', () => {
     );
   });
 
+  it('hashes text outside ASCII as the reference does: accents, astral characters, lone surrogates', () => {
+    const entry = { type: 'order.state', correlationId: 'é\ud83d\ude00', data: { note: 'café 😀', lone: '\ud800x', tail: 'x\udfff', 'clé': ['\u0000\u001f'] } };
+    const sealed = sealRecord('symbol:ÉTH/USDT', null, entry, '2025-01-01T00:00:00.000Z', 3);
+    expect(JSON.stringify(sealed)).toBe(JSON.stringify(referenceSeal('symbol:ÉTH/USDT', null, entry, '2025-01-01T00:00:00.000Z', 3)));
+  });
+
+  it('seals data with a __proto__ key or a hole as the reference does (kept as an own member; a hole throws)', () => {
+    for (const data of [JSON.parse('{"a":{"__proto__":{"x":1}},"b":2}'), JSON.parse('{"__proto__":[1],"apiKey":"k","c":{"__proto__":3}}')] as Record<string, unknown>[]) {
+      const sealed = sealRecord('s', null, { type: 't', data }, '2025-01-01T00:00:00.000Z');
+      const expected = referenceSeal('s', null, { type: 't', data }, '2025-01-01T00:00:00.000Z');
+      expect(JSON.stringify(sealed)).toBe(JSON.stringify(expected));
+      expect(canonicalJson(sealed)).toBe(canonicalJson(expected));
+    }
+    // eslint-disable-next-line no-sparse-arrays
+    expect(() => sealRecord('s', null, { type: 't', data: { a: [1, , 2] } }, '2025-01-01T00:00:00.000Z')).toThrow(SyntaxError);
+  });
+
   it('drops credential-named keys at every depth and hashes what it keeps', () => {
     const sealed = sealRecord('s', null, { type: 't', data: { apiKey: 'k', nested: [{ session_token: 'x', fencingToken: 3 }], keep: 1 } }, '2025-01-01T00:00:00.000Z');
     expect(sealed.data).toEqual({ nested: [{ fencingToken: 3 }], keep: 1 });
