@@ -63,8 +63,19 @@ export class CandleCache {
     const series = this.#entries.get(symbol);
     const first = fetched[0]?.openTime;
     if (!series || first === undefined) return fetched.slice(-keep);
-    const older = series.filter((c) => c.openTime < first);
-    return [...older, ...fetched].slice(-keep);
+    if (!Number.isInteger(keep) || keep < 1) return [...series.filter((c) => c.openTime < first), ...fetched].slice(-keep);
+    if (fetched.length >= keep) return fetched.slice(-keep);
+    // The last of the cached candles older than the first fetched one, as many as `keep` leaves
+    // room for (the tail of `series.filter(older)`, found from the end without copying the rest).
+    const room = keep - fetched.length;
+    const older: Candle[] = [];
+    for (let i = series.length - 1; i >= 0 && older.length < room; i -= 1) {
+      const candle = series[i]!;
+      if (candle.openTime < first) older.push(candle);
+    }
+    older.reverse();
+    for (const candle of fetched) older.push(candle);
+    return older;
   }
 
   put(symbol: string, series: readonly Candle[]): void {
