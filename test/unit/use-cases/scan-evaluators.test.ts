@@ -10,8 +10,13 @@ import type { Candle, Ticker } from '../../../shared/domain/market.js';
 import type { Position } from '../../../shared/domain/position.js';
 import { BUILT_IN_STRATEGIES } from '../../../shared/domain/strategies/index.js';
 import type { PreparedStrategy, StrategyEvaluator } from '../../../shared/domain/strategies/strategy.js';
+import type { StrategyPlugin } from '../../../shared/domain/strategies/strategy.js';
+import type { VersionedTunables } from '../../../shared/ports/tunables-store.js';
 import { CandleCache } from '../../../shared/use-cases/candle-cache.js';
 import { KeptEvaluators, continuation } from '../../../shared/use-cases/scan-evaluators.js';
+import { scanMarket } from '../../../shared/use-cases/scan-market.js';
+import { scanFixture } from '../../fixtures/scanner-fakes.js';
+import { flatCandles } from '../../support/fakes.js';
 
 const START = Date.parse('2026-05-01T10:00:00Z');
 const MINUTE = 60_000;
@@ -119,6 +124,46 @@ describe('Class: KeptEvaluators', () => {
       // Evicted by another symbol: forgotten.
       cache.put('ETH/USDT', series);
       expect(cache.evaluators.size).toBe(0);
+    });
+  });
+
+  describe('Use case: scanMarket with kept evaluators', () => {
+    it('a scanner that reads its tunables anew every minute pushes only the candle that closed since, and decides as before', async () => {
+      const NOW = new Date('2026-05-01T12:00:30.000Z');
+      const f = await scanFixture(NOW);
+      const pushed: number[] = [];
+      const base = BUILT_IN_STRATEGIES['price-drop']!;
+      const counting: StrategyPlugin = {
+        ...base,
+        prepare(raw) {
+          const prepared = base.prepare(raw);
+          return {
+            ...prepared,
+            evaluator: () => {
+              const inner = prepared.evaluator();
+              return { push: (c) => (pushed.push(c.openTime), inner.push(c)), decide: (t, p) => inner.decide(t, p) };
+            },
+          };
+        },
+      };
+      // The store returns a new record object on every read, as the DynamoDB adapter does.
+      f.tunables.getTunables = async (): Promise<VersionedTunables> => ({ tunables: { maxOpenPositions: 5 }, version: 1 });
+      // Highs of 52000 and an ask of 50000: price-drop (1.5 %) buys on every scan.
+      const candles = flatCandles(new Date(NOW.getTime() + 60_000), 31, '50500', '52000');
+      let now = NOW;
+      f.exchange.tickerTime = () => now.getTime();
+      const deps = { ...f.deps, strategies: { 'price-drop': counting }, clock: { now: () => now } };
+
+      f.exchange.candles['BTC/USDT'] = candles.slice(0, 30);
+      const first = await scanMarket(deps, { slot: new Date('2026-05-01T12:00:00.000Z'), dryRun: true });
+      expect(pushed).toHaveLength(30);
+      now = new Date(NOW.getTime() + 60_000);
+      // The exchange returns new objects for the refetched candles.
+      f.exchange.candles['BTC/USDT'] = candles.map((c) => ({ ...c }));
+      const second = await scanMarket(deps, { slot: new Date('2026-05-01T12:01:00.000Z'), dryRun: true });
+      expect(pushed.slice(30)).toEqual([candles[30]!.openTime]);
+      expect(first.signals.map((x) => x.reason)).toEqual([expect.stringMatching(/ask 50000 <= 1.5% below high 52000/)]);
+      expect(second.signals).toEqual(first.signals);
     });
   });
 
