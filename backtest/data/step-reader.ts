@@ -6,11 +6,10 @@
  * coded errors are the same; an error ends the stream where the in-thread reader would end it,
  * after the batches before it.
  *
- * Run from the TypeScript source, the reader's module is bundled (esbuild, once per process) and
- * the thread runs the bundle: a thread with the TypeScript loader of its own (tsx) takes about
- * 0.3 s to start, a bundled one a tenth of that. A thread can be started before the data set is
- * known (`ReaderThread.start()`) and is handed the files when the run begins; an idle thread does
- * not keep the process alive.
+ * Run from the TypeScript source, the thread runs the reader's module bundled (reader-bundle.ts:
+ * made once, kept between runs). A thread can be started before the data set is known
+ * (`ReaderThread.start()`) and is handed the files when the run begins; an idle thread does not
+ * keep the process alive.
  *
  * Back-pressure: the reader posts a batch only with a credit, and a credit is granted per batch
  * taken here, so at most `READ_AHEAD` batches (each about a chunk of every file) wait between the
@@ -26,6 +25,7 @@ import { Worker } from 'node:worker_threads';
 import type { CandleGap } from './candle-file.js';
 import { readStepBatches, type DataSetFile, type DataSetOptions } from './data-set.js';
 import type { ReaderStart } from './read-worker.js';
+import { readerBundle } from './reader-bundle.js';
 import { rebuildReadError, type ReaderMessage } from './reader-messages.js';
 import { columnsOf, decodeSteps, type StepColumns } from './step-columns.js';
 
@@ -35,24 +35,20 @@ export const READ_AHEAD = 4;
 const here = fileURLToPath(import.meta.url);
 const WORKER = new URL(`./read-worker${extname(here)}`, import.meta.url);
 
-let bundle: Promise<string> | undefined;
-
-/** The reader's module and what it imports as one ES module (from the TypeScript source). */
-async function bundled(): Promise<string> {
-  const { build } = await import('esbuild');
-  const out = await build({ entryPoints: [fileURLToPath(WORKER)], bundle: true, write: false, platform: 'node', format: 'esm', target: 'node22', logLevel: 'silent' });
-  return out.outputFiles[0]!.text;
-}
+let bundle: Promise<URL> | undefined;
 
 /** The reader thread's worker: the built module as it is, or the source's bundle (no Node flags needed). */
 async function startWorker(): Promise<Worker> {
   if (extname(here) !== '.ts') return new Worker(WORKER);
-  // A failed build is not kept: the next start tries again.
-  bundle ??= bundled().catch((error: unknown) => {
-    bundle = undefined;
-    throw error;
-  });
-  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(await bundle)}`), { execArgv: [] });
+  // Looked up once per process; a failed build is not kept: the next start tries again.
+  bundle ??= readerBundle(fileURLToPath(WORKER)).then(
+    (b) => b.url,
+    (error: unknown) => {
+      bundle = undefined;
+      throw error;
+    },
+  );
+  return new Worker(await bundle, { execArgv: [] });
 }
 
 /** A reader thread, started ahead of its one read. */
