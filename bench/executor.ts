@@ -10,11 +10,10 @@
  * instead; they are reported apart.
  */
 import { PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
-import { intentIdFor, type Intent } from '../shared/domain/intent.js';
 import type { Exchange } from '../shared/ports/exchange.js';
 import type { LocalRuntime } from '../local-runtime/runtime.js';
 import { startTestStack, type TestStack } from '../test/support/local-runtime.js';
+import { marketBuys, sendIntents } from '../testkit/intent-batches.js';
 
 /** Symbols traded by the bench: many FIFO groups, so 8 workers can run in parallel. */
 const SYMBOLS = Array.from({ length: 32 }, (_, i) => `B${String(i).padStart(2, '0')}X/USDT`);
@@ -117,34 +116,6 @@ function markingSends(inner: Exchange, onSend: () => void): Exchange {
   });
 }
 
-function intentsFor(batch: string, count: number, now: Date): Intent[] {
-  return Array.from({ length: count }, (_, i) => {
-    const symbol = SYMBOLS[i % SYMBOLS.length] ?? 'B00X/USDT';
-    const id = intentIdFor({ strategy: 'bench', symbol, side: 'buy', slot: `${batch}-${i}` });
-    return {
-      id,
-      strategy: 'bench',
-      symbol,
-      side: 'buy',
-      type: 'market',
-      quoteAmount: '20',
-      createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + 3_600_000).toISOString(),
-    };
-  });
-}
-
-async function enqueue(t: TestStack, intents: readonly Intent[]): Promise<void> {
-  for (let i = 0; i < intents.length; i += 10) {
-    await t.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: t.config.executionQueueUrl,
-        Entries: intents.slice(i, i + 10).map((intent, n) => ({ Id: String(n), MessageBody: JSON.stringify(intent), MessageGroupId: intent.symbol, MessageDeduplicationId: intent.id })),
-      }),
-    );
-  }
-}
-
 async function drainWith(workers: readonly LocalRuntime[]): Promise<number> {
   let done = 0;
   await Promise.all(
@@ -176,10 +147,10 @@ export async function benchExecutor(intentsPerRun: number): Promise<ExecutorBenc
       const runtimes = Array.from({ length: workers }, () => t.runtime());
       const recorders = runtimes.map((r) => new RequestRecorder(r.containers.executor.ddb, tables));
       // Warm-up: markets loaded, book opened, clients connected.
-      await enqueue(t, intentsFor(`warm-${workers}`, workers, new Date()));
+      await sendIntents(t.sqs, t.config.executionQueueUrl, marketBuys('bench', workers, new Date(), SYMBOLS, `warm-${workers}`));
       await drainWith(runtimes);
       for (const r of recorders) r.reset();
-      await enqueue(t, intentsFor(`run-${workers}`, intentsPerRun, new Date()));
+      await sendIntents(t.sqs, t.config.executionQueueUrl, marketBuys('bench', intentsPerRun, new Date(), SYMBOLS, `run-${workers}`));
       const started = performance.now();
       const done = await drainWith(runtimes);
       const seconds = (performance.now() - started) / 1000;
@@ -216,11 +187,11 @@ async function measureRoundTripsBeforeSend(t: TestStack, tables: Readonly<Record
   let sentAt: number | undefined;
   const runtime = t.runtime({ exchange: ({ paper }) => markingSends(paper as Exchange, () => (sentAt ??= performance.now())) });
   const recorder = new RequestRecorder(runtime.containers.executor.ddb, tables);
-  await enqueue(t, intentsFor('trips-warm', 1, new Date()));
+  await sendIntents(t.sqs, t.config.executionQueueUrl, marketBuys('bench', 1, new Date(), SYMBOLS, 'trips-warm'));
   await drainWith([runtime]);
   const samples: number[] = [];
-  for (const intent of intentsFor('trips', ROUND_TRIP_SAMPLES, new Date())) {
-    await enqueue(t, [intent]);
+  for (const intent of marketBuys('bench', ROUND_TRIP_SAMPLES, new Date(), SYMBOLS, 'trips')) {
+    await sendIntents(t.sqs, t.config.executionQueueUrl, [intent]);
     recorder.reset();
     sentAt = undefined;
     await runtime.deliverOnce();

@@ -10,12 +10,11 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSClient } from '@aws-sdk/client-sqs';
-import { SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { Metrics } from '@aws-lambda-powertools/metrics';
 import type { MetricSeriesUsage } from '../infra/cost/cost-model.js';
 import type { JobName } from '../shared/definitions/schedules.js';
-import { intentIdFor, type Intent } from '../shared/domain/intent.js';
-import { ManualClock, startTestStack, type TestStack } from '../test/support/local-runtime.js';
+import { ManualClock, startTestStack } from '../test/support/local-runtime.js';
+import { marketBuys, sendIntents } from '../testkit/intent-batches.js';
 
 /** Billable requests of one run (one scan, one executed intent, one reconcile, one health check). */
 export interface RunUsage {
@@ -86,33 +85,6 @@ function tallySqs(client: SQSClient): { requests: number } {
   return tally;
 }
 
-function intents(count: number, now: Date, symbols: readonly string[], batch: string): Intent[] {
-  return Array.from({ length: count }, (_, i) => {
-    const symbol = symbols[i % symbols.length] ?? 'BTC/USDT';
-    return {
-      id: intentIdFor({ strategy: 'usage', symbol, side: 'buy', slot: `${batch}-${i}` }),
-      strategy: 'usage',
-      symbol,
-      side: 'buy',
-      type: 'market',
-      quoteAmount: '20',
-      createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + 3_600_000).toISOString(),
-    };
-  });
-}
-
-async function enqueue(t: TestStack, list: readonly Intent[]): Promise<void> {
-  for (let i = 0; i < list.length; i += 10) {
-    await t.sqs.send(
-      new SendMessageBatchCommand({
-        QueueUrl: t.config.executionQueueUrl,
-        Entries: list.slice(i, i + 10).map((intent, n) => ({ Id: String(n), MessageBody: JSON.stringify(intent), MessageGroupId: intent.symbol, MessageDeduplicationId: intent.id })),
-      }),
-    );
-  }
-}
-
 /** Runs each function a few times on the default settings and measures one run of each. */
 export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
   const symbols = ['BTC/USDT', 'ETH/USDT', 'SOL/USDT'];
@@ -161,7 +133,7 @@ export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
 
     // Warm-up: markets, the account book, one of each.
     await runtime.scan(clock.now());
-    await enqueue(t, intents(3, clock.now(), symbols, 'warm'));
+    await sendIntents(t.sqs, t.config.executionQueueUrl, marketBuys('usage', 3, clock.now(), symbols, 'warm'));
     await runtime.drain();
     await runtime.reconcile();
     await runtime.health();
@@ -181,7 +153,7 @@ export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
 
     before = snapshot('executor');
     const executed = runs * 4;
-    await enqueue(t, intents(executed, clock.now(), symbols, 'measured'));
+    await sendIntents(t.sqs, t.config.executionQueueUrl, marketBuys('usage', executed, clock.now(), symbols, 'measured'));
     measuring = 'executor';
     measuredRuns.executor = executed;
     await runtime.drain();
@@ -208,7 +180,7 @@ export async function measureUsage(runs = 5): Promise<MeasuredUsage> {
 
     // Does health read more as orders accumulate? Add orders and measure again.
     const extraOrders = 60;
-    await enqueue(t, intents(extraOrders, clock.now(), symbols, 'history'));
+    await sendIntents(t.sqs, t.config.executionQueueUrl, marketBuys('usage', extraOrders, clock.now(), symbols, 'history'));
     await runtime.drain();
     before = snapshot('health');
     for (let i = 0; i < runs; i += 1) await runtime.health();

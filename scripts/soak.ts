@@ -32,40 +32,26 @@
  * draws and the fault draws.
  */
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  DeleteMessageBatchCommand,
-  ReceiveMessageCommand,
-  SendMessageBatchCommand,
-  SQSClient,
-} from '@aws-sdk/client-sqs';
+import { SQSClient } from '@aws-sdk/client-sqs';
 import { Chaos } from '../local-runtime/chaos.js';
-import { toSqsEvent } from '../local-runtime/sqs-event.js';
 import { createTables } from '../local-runtime/provision.js';
 import { LOCAL_CREDENTIALS, LOCAL_PREFIX, LOCAL_REGION, startLocalStack } from '../local-runtime/stack.js';
 import { seededRandom } from '../testkit/fault-injecting-exchange.js';
-import { intentIdFor, type Intent } from '../shared/domain/intent.js';
-import { Decimal, dec, str } from '../shared/domain/money.js';
+import type { Intent } from '../shared/domain/intent.js';
 import { ENV, loadConfig } from '../shared/runtime/config.js';
-import type { ExecutorStep } from '../shared/use-cases/execute-intent.js';
 import { runAsScript } from './run-as-script.js';
-import { loadFunctions, makeWorker, type Worker } from './soak/executors.js';
+import { deliverOnce, loadFunctions, makeWorker, type Worker } from './soak/executors.js';
+import { makeIntent, SOAK_SYMBOLS } from './soak/intents.js';
+import { sendIntents } from '../testkit/intent-batches.js';
 import { SoakClock, queueCounts, startDynamoThread } from './soak/harness.js';
 import { measureSoak } from './soak/measure.js';
 import { formatSoakReport, parseSoakArgs, percentOf, round1, type SoakOptions, type SoakReport } from './soak/report.js';
 
 export { DEFAULT_SOAK_OPTIONS, formatSoakReport, parseSoakArgs, type SoakOptions, type SoakReport } from './soak/report.js';
+export { SOAK_SYMBOLS } from './soak/intents.js';
 
-/**
- * Symbols traded by the soak: 48 FIFO message groups. A failed message holds its group until
- * its retry (that is FIFO), so many groups keep the workers busy while some are backing off.
- */
-export const SOAK_SYMBOLS = [
-  ...['BTC', 'ETH', 'SOL', 'XRP', 'ADA', 'DOGE', 'LINK', 'AVAX', 'DOT', 'LTC', 'BCH', 'ATOM', 'TRX', 'NEAR', 'UNI', 'XLM'],
-  ...Array.from({ length: 32 }, (_, i) => `SYN${String(i).padStart(2, '0')}`),
-].map((b) => `${b}/USDT`);
 /** Deliveries one worker makes per round before the round's clock step and scheduled jobs. */
 const DELIVERIES_PER_ROUND = 4;
-const EXECUTOR_STEPS: readonly ExecutorStep[] = ['before-claim', 'after-claim', 'after-reserve', 'after-submitting', 'after-exchange-accepted', 'after-record'];
 const SECOND = 1000;
 /** Simulated time of one round of deliveries, and of a round that found nothing visible. */
 const BUSY_STEP_MS = 2 * SECOND;
@@ -76,8 +62,6 @@ const RECONCILE_EVERY_MS = 300 * SECOND;
 const HEALTH_EVERY_MS = 60 * SECOND;
 /** Messages kept queued ahead of the workers. */
 const QUEUE_AHEAD_PER_WORKER = 40;
-/** Generated intents live this long: an hour, like an operator's replay, longer than any backoff. */
-const GENERATED_TTL_MS = 3_600 * SECOND;
 /** Past every lease (60 s), the re-send grace (30 s), the settle time (15 s) and the lost-order grace (120 s). */
 const PAST_GRACE_MS = 181 * SECOND;
 /** Past the stale-reservation bound (900 s by default). */
@@ -86,27 +70,6 @@ const PAST_RESERVATION_AGE_MS = 901 * SECOND;
 const QUIET_SCANS = 3;
 /** Quiescence passes before giving up on "nothing changes". */
 const MAX_QUIESCENCE_PASSES = 12;
-/** A seeded intent mix: market buys and sells, and limit buys far enough above the ask to fill at once. */
-function makeIntent(n: number, options: SoakOptions, random: () => number, at: Date, price: (symbol: string) => string): Intent {
-  const symbol = SOAK_SYMBOLS[Math.floor(random() * SOAK_SYMBOLS.length)] ?? 'BTC/USDT';
-  const kind = random();
-  const quote = str(new Decimal(10 + Math.floor(random() * 19_000)).div(100));
-  const side = kind < 0.65 || kind >= 0.9 ? 'buy' : 'sell';
-  const type = kind >= 0.9 ? 'limit' : 'market';
-  const base = {
-    id: intentIdFor({ strategy: 'soak', symbol, side, slot: `${options.seed}-${n}` }),
-    strategy: 'soak',
-    symbol,
-    side,
-    type,
-    createdAt: at.toISOString(),
-    expiresAt: new Date(at.getTime() + GENERATED_TTL_MS).toISOString(),
-  } as const;
-  if (type === 'market') return { ...base, quoteAmount: quote };
-  const limitPrice = dec(price(symbol)).times('1.05');
-  return { ...base, limitPrice: str(limitPrice), amount: str(dec(quote).div(limitPrice).toSignificantDigits(6, Decimal.ROUND_DOWN)) };
-}
-
 /** Runs a soak and returns its report. `log` gets progress lines. */
 export async function runSoak(options: SoakOptions, log: (line: string) => void = () => undefined): Promise<SoakReport> {
   const fx = await loadFunctions();
@@ -156,57 +119,8 @@ export async function runSoak(options: SoakOptions, log: (line: string) => void 
   let lastHealth: string | undefined;
   clock.install();
 
-  /** One poll and one invocation, as the event source does; a dead invocation deletes nothing. */
-  const deliver = async (worker: Worker): Promise<number> => {
-    const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: config.executionQueueUrl, MaxNumberOfMessages: fx.EXECUTOR_BATCH_SIZE, MessageSystemAttributeNames: ['All'] }));
-    const messages = out.Messages ?? [];
-    if (messages.length === 0) return 0;
-    stats.invocations += 1;
-    stats.received += messages.length;
-    worker.dead = false;
-    delete worker.plan;
-    if (chaos.running && crashRandom() < options.crashRate) {
-      const victim = messages[Math.floor(crashRandom() * messages.length)];
-      const step = EXECUTOR_STEPS[Math.floor(crashRandom() * EXECUTOR_STEPS.length)] ?? 'after-claim';
-      try {
-        worker.plan = { intentId: (JSON.parse(victim?.Body ?? '{}') as { id?: string }).id ?? '', step };
-      } catch {
-        // Not an intent: nothing to kill it at.
-      }
-    }
-    let failed: Set<string>;
-    try {
-      const response = (await worker.invoke(toSqsEvent(messages, config.executionQueueUrl))) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
-      failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
-    } catch {
-      failed = new Set(messages.map((m) => m.MessageId ?? ''));
-    }
-    if (worker.dead) {
-      // The process died: no answer, so the event source deletes nothing and every message
-      // comes back after the queue's visibility timeout.
-      stats.failedRecords += messages.length;
-      worker.dead = false;
-      return messages.length;
-    }
-    stats.failedRecords += failed.size;
-    const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
-    if (done.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: config.executionQueueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }));
-    }
-    return messages.length;
-  };
-
-  const send = async (intents: readonly Intent[], copy: string): Promise<void> => {
-    for (let i = 0; i < intents.length; i += 10) {
-      const chunk = intents.slice(i, i + 10);
-      await sqs.send(
-        new SendMessageBatchCommand({
-          QueueUrl: config.executionQueueUrl,
-          Entries: chunk.map((intent, n) => ({ Id: String(n), MessageBody: JSON.stringify(intent), MessageGroupId: intent.symbol, MessageDeduplicationId: `${intent.id}${copy}` })),
-        }),
-      );
-    }
-  };
+  const deliver = (worker: Worker) => deliverOnce(worker, { fx, sqs, config, chaos, crashRandom, crashRate: options.crashRate, stats });
+  const send = (intents: readonly Intent[], copy: string) => sendIntents(sqs, config.executionQueueUrl, intents, copy);
 
   const tickers = new Map<string, string>();
   const refreshPrices = async () => {

@@ -1,7 +1,8 @@
 /** The soak's executor "Lambda containers": the production handler on its own clients, killable at any step. */
-import type { SQSClient } from '@aws-sdk/client-sqs';
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { SQSEvent } from 'aws-lambda';
 import type { Chaos } from '../../local-runtime/chaos.js';
+import { toSqsEvent } from '../../local-runtime/sqs-event.js';
 import { LOCAL_CREDENTIALS, localContext } from '../../local-runtime/stack.js';
 import { SqsRetryScheduler } from '../../shared/adapters/aws/sqs-retry-scheduler.js';
 import type { Clock } from '../../shared/ports/clock.js';
@@ -62,4 +63,62 @@ export function makeWorker(fx: Functions, config: Config, clock: Clock, chaos: C
   });
   worker.invoke = (event) => (handler as unknown as (e: unknown, c: unknown) => Promise<unknown>)(event, localContext('tradewarden-executor', fx.LOCAL_TIMEOUT_MS.executor));
   return worker;
+}
+
+/** What one delivery needs of the soak: its functions, queue, chaos, crash plan draws and counters. */
+export interface DeliveryContext {
+readonly fx: Functions;
+readonly sqs: SQSClient;
+readonly config: Config;
+readonly chaos: Chaos;
+readonly crashRandom: () => number;
+readonly crashRate: number;
+readonly stats: { invocations: number; received: number; failedRecords: number };
+}
+
+const EXECUTOR_STEPS: readonly ExecutorStep[] = ['before-claim', 'after-claim', 'after-reserve', 'after-submitting', 'after-exchange-accepted', 'after-record'];
+
+/**
+ * One poll and one invocation of a worker, as the event source does: a planned crash may kill it
+ * (then it deletes nothing and the batch comes back after the visibility timeout). Returns how
+ * many messages it received.
+ */
+export async function deliverOnce(worker: Worker, at: DeliveryContext): Promise<number> {
+const { fx, sqs, config, chaos, crashRandom, stats } = at;
+  const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: config.executionQueueUrl, MaxNumberOfMessages: fx.EXECUTOR_BATCH_SIZE, MessageSystemAttributeNames: ['All'] }));
+  const messages = out.Messages ?? [];
+  if (messages.length === 0) return 0;
+  stats.invocations += 1;
+  stats.received += messages.length;
+  worker.dead = false;
+  delete worker.plan;
+  if (chaos.running && crashRandom() < at.crashRate) {
+    const victim = messages[Math.floor(crashRandom() * messages.length)];
+    const step = EXECUTOR_STEPS[Math.floor(crashRandom() * EXECUTOR_STEPS.length)] ?? 'after-claim';
+    try {
+      worker.plan = { intentId: (JSON.parse(victim?.Body ?? '{}') as { id?: string }).id ?? '', step };
+    } catch {
+      // Not an intent: nothing to kill it at.
+    }
+  }
+  let failed: Set<string>;
+  try {
+    const response = (await worker.invoke(toSqsEvent(messages, config.executionQueueUrl))) as { batchItemFailures?: { itemIdentifier: string }[] } | undefined;
+    failed = new Set((response?.batchItemFailures ?? []).map((f) => f.itemIdentifier));
+  } catch {
+    failed = new Set(messages.map((m) => m.MessageId ?? ''));
+  }
+  if (worker.dead) {
+    // The process died: no answer, so the event source deletes nothing and every message
+    // comes back after the queue's visibility timeout.
+    stats.failedRecords += messages.length;
+    worker.dead = false;
+    return messages.length;
+  }
+  stats.failedRecords += failed.size;
+  const done = messages.filter((m) => !failed.has(m.MessageId ?? ''));
+  if (done.length > 0) {
+    await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: config.executionQueueUrl, Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle ?? '' })) }));
+  }
+  return messages.length;
 }

@@ -89,19 +89,8 @@ export type OrderEvent =
 
 export type OrderEventType = OrderEvent['type'];
 export const ORDER_EVENT_TYPES: readonly OrderEventType[] = [
-  'Submitting',
-  'OutcomeUnknown',
-  'Accepted',
-  'Reported',
-  'CancelRequested',
-  'CancelRejected',
-  'Canceled',
-  'NotFound',
-  'Lost',
-  'Expired',
-  'Rejected',
-  'LateFill',
-  'WatchEnded',
+  'Submitting', 'OutcomeUnknown', 'Accepted', 'Reported', 'CancelRequested', 'CancelRejected', 'Canceled',
+  'NotFound', 'Lost', 'Expired', 'Rejected', 'LateFill', 'WatchEnded',
 ];
 
 /** An audit record the aggregate asks for; the caller adds the stream and correlation id. */
@@ -374,8 +363,11 @@ export function applyOrderEvent(order: OrderRecord, event: OrderEvent): OrderDec
     events: [...(order.events ?? []), { type: event.type, at, from: order.state, to: outcome.to }].slice(-MAX_ORDER_EVENTS),
     eventCount: (order.eventCount ?? 0) + 1,
   };
-  for (const key of Object.keys(merged)) if (merged[key] === undefined) delete merged[key];
-  return { next: merged as unknown as OrderRecord, changed: true, audit: outcome.audit, budget: outcome.budget };
+  // Copied without its undefined members, not deleted from: an object a member was deleted from
+  // is slower to read and to copy at every later use of the order.
+  const next: Record<string, unknown> = {};
+  for (const key of Object.keys(merged)) if (merged[key] !== undefined) next[key] = merged[key];
+  return { next: next as unknown as OrderRecord, changed: true, audit: outcome.audit, budget: outcome.budget };
 }
 
 /**

@@ -1,30 +1,18 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTables } from '../../local-runtime/provision.js';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
 import { auditHeadKey } from '../../shared/adapters/aws/dynamodb-keys.js';
 import { hashRecord, sealRecord } from '../../shared/domain/audit-chain.js';
 import type { AuditRecord } from '../../shared/ports/audit-log.js';
-import { startTestDynamo, type TestDynamo } from '../support/emulators.js';
+import { type TestDynamo, useAuditTables } from '../support/emulators.js';
 
 let dynamo: TestDynamo;
-let tableSet = 0;
-
-beforeAll(async () => {
-  dynamo = await startTestDynamo();
-});
-
-afterAll(async () => {
-  await dynamo.stop();
-});
+const tablePair = useAuditTables('audit', (started) => (dynamo = started));
 
 /** A fresh pair of state and audit tables, so each test verifies only its own records. */
 async function freshLog(): Promise<{ log: DynamoDbAuditLog; audit: string; state: string }> {
-  tableSet += 1;
-  const names = await createTables(dynamo.client, `audit${tableSet}`);
-  const audit = names['AuditTable'] ?? '';
-  const state = names['StateTable'] ?? '';
+  const { audit, state } = await tablePair();
   return { log: new DynamoDbAuditLog({ doc: dynamo.doc, auditTable: audit, stateTable: state }), audit, state };
 }
 

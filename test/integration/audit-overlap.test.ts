@@ -5,29 +5,17 @@
  * never more than one record behind, and a failed head update is not lost.
  */
 import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTables } from '../../local-runtime/provision.js';
+import { describe, expect, it } from 'vitest';
 import { DynamoDbAuditLog } from '../../shared/adapters/aws/dynamodb-audit-log.js';
 import { auditHeadKey } from '../../shared/adapters/aws/dynamodb-keys.js';
-import { startTestDynamo, type TestDynamo } from '../support/emulators.js';
+import { type TestDynamo, useAuditTables } from '../support/emulators.js';
 
 let dynamo: TestDynamo;
-let tableSet = 0;
-
-beforeAll(async () => {
-  dynamo = await startTestDynamo();
-});
-
-afterAll(async () => {
-  await dynamo.stop();
-});
+const tablePair = useAuditTables('overlap', (started) => (dynamo = started));
 
 /** Fresh tables and a client that logs each command as it starts and ends, and can hold head updates back. */
 async function overlappedLog(options: { failHeadAt?: number } = {}) {
-  tableSet += 1;
-  const names = await createTables(dynamo.client, `overlap${tableSet}`);
-  const audit = names['AuditTable'] ?? '';
-  const state = names['StateTable'] ?? '';
+  const { audit, state } = await tablePair();
   const events: string[] = [];
   let release: (() => void) | undefined;
   let held: Promise<void> | undefined;

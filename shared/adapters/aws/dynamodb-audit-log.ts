@@ -26,16 +26,15 @@
  * which lives on the symbol stream's head item (dynamodb-lock-service.ts); an item that holds only
  * that lease is no head.
  */
-import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MAX_UNACKNOWLEDGED, sealRecords, type ChainHead } from '../../domain/audit-chain.js';
 import type { StoredCheckpoint } from '../../domain/audit-checkpoint.js';
-import { AUDIT_HEADS_INDEX, AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
 import type { AuditHeadReader } from '../../ports/audit-checkpoints.js';
 import { ConcurrentModificationError, StorageError, ValidationError } from '../../domain/errors.js';
 import type { AuditEntry, AuditLog, AuditRecord, AuditVerification, PendingHead } from '../../ports/audit-log.js';
 import { auditItemOf, lastLinkOfItem } from './dynamodb-audit-item.js';
-import { DynamoDbAuditVerifier, holdsNoHead, toHead } from './dynamodb-audit-verify.js';
+import { DynamoDbAuditVerifier, holdsNoHead, readAuditHeads, toHead } from './dynamodb-audit-verify.js';
 import { isConditionFailed } from './dynamodb-errors.js';
 import {
   auditHeadKey,
@@ -321,29 +320,8 @@ export class DynamoDbAuditLog implements AuditLog, AuditHeadReader {
    * depends on the number of streams only. Eventually consistent, like every index: a head a
    * moment old is still a head the chain had.
    */
-  async heads(): Promise<Record<string, ChainHead>> {
-    const heads: Record<string, ChainHead> = {};
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const page = await this.#doc.send(
-        new QueryCommand({
-          TableName: this.#stateTable,
-          IndexName: AUDIT_HEADS_INDEX,
-          KeyConditionExpression: '#headpk = :headpk',
-          ExpressionAttributeNames: { '#headpk': 'headpk' },
-          ExpressionAttributeValues: { ':headpk': AUDIT_HEADS_PARTITION },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of page.Items ?? []) {
-        const head = toHead(item);
-        const stream = item['stream'];
-        if (!head || typeof stream !== 'string') throw new StorageError(`audit head pointer ${String(item['pk'])} is malformed`, { details: { pk: item['pk'] } });
-        heads[stream] = head;
-      }
-      startKey = page.LastEvaluatedKey;
-    } while (startKey);
-    return heads;
+  heads(): Promise<Record<string, ChainHead>> {
+    return readAuditHeads(this.#doc, this.#stateTable);
   }
 
   /**

@@ -12,6 +12,7 @@ import { GetCommand, QueryCommand, ScanCommand, type DynamoDBDocumentClient } fr
 import { setTimeout as sleep } from 'node:timers/promises';
 import { verifyChain, type ChainHead, type ChainedRecord } from '../../domain/audit-chain.js';
 import { checkAgainstCheckpoint, type StoredCheckpoint } from '../../domain/audit-checkpoint.js';
+import { AUDIT_HEADS_INDEX, AUDIT_HEADS_PARTITION } from '../../definitions/tables.js';
 import { StorageError } from '../../domain/errors.js';
 import type { AuditVerification } from '../../ports/audit-log.js';
 import { recordsOfItem } from './dynamodb-audit-item.js';
@@ -185,4 +186,30 @@ export function toHead(item: Record<string, unknown>): ChainHead | null {
 
 function sameHead(a: ChainHead | undefined, b: ChainHead | undefined): boolean {
   return a?.seq === b?.seq && a?.hash === b?.hash;
+}
+
+/** Every stream's head pointer, from the sparse audit-heads index (SEC-5); see DynamoDbAuditLog.heads. */
+export async function readAuditHeads(doc: DynamoDBDocumentClient, stateTable: string): Promise<Record<string, ChainHead>> {
+  const heads: Record<string, ChainHead> = {};
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const page = await doc.send(
+      new QueryCommand({
+        TableName: stateTable,
+        IndexName: AUDIT_HEADS_INDEX,
+        KeyConditionExpression: '#headpk = :headpk',
+        ExpressionAttributeNames: { '#headpk': 'headpk' },
+        ExpressionAttributeValues: { ':headpk': AUDIT_HEADS_PARTITION },
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    for (const item of page.Items ?? []) {
+      const head = toHead(item);
+      const stream = item['stream'];
+      if (!head || typeof stream !== 'string') throw new StorageError(`audit head pointer ${String(item['pk'])} is malformed`, { details: { pk: item['pk'] } });
+      heads[stream] = head;
+    }
+    startKey = page.LastEvaluatedKey;
+  } while (startKey);
+  return heads;
 }
