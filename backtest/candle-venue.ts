@@ -24,6 +24,7 @@ import { normalizeFees, type FeeAmount } from '../shared/domain/fees.js';
 import { roundAmount } from '../shared/domain/precision.js';
 import { applyDeltas, feeFor, tradeDeltas } from '../shared/adapters/paper/paper-settlement.js';
 import type { Assets } from '../shared/adapters/paper/paper-books.js';
+import { VALUES_PER_CANDLE, VOLUME, type StepColumns } from './data/step-columns.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
 
 export interface VenueSettings {
@@ -90,6 +91,7 @@ const DAY_MS = 86_400_000;
 const NO_REFUSALS: readonly VenueRefusal[] = Object.freeze([]);
 const NO_FILLS: readonly VenueFill[] = Object.freeze([]);
 const REPORTED_DECIMALS = 8;
+const NO_CANDLE = (): undefined => undefined;
 
 export class CandleVenue implements Exchange {
   readonly id = 'backtest';
@@ -132,21 +134,43 @@ export class CandleVenue implements Exchange {
    * them visible to the scanner. Returns the fills.
    */
   closeStep(closeTime: number, candles: ReadonlyMap<string, Candle>): readonly VenueFill[] {
+    const fills = this.#fill(closeTime, (symbol) => candles.get(symbol));
+    candles.forEach(this.#closeOne);
+    return fills;
+  }
+
+  /**
+   * `closeStep` for the step of `batch` whose candles are `start` up to `end` (exclusive), with the
+   * volumes the reader parsed; `names` are the symbols by index.
+   */
+  closeColumns(closeTime: number, batch: StepColumns, start: number, end: number, names: readonly string[]): readonly VenueFill[] {
+    const { candles, symbols, values } = batch;
+    const fills = this.#open.size > 0 ? this.#fill(closeTime, (symbol) => {
+      for (let k = start; k < end; k += 1) if (names[symbols[k]!] === symbol) return candles[k];
+      return undefined;
+    }) : this.#fill(closeTime, NO_CANDLE);
+    for (let k = start; k < end; k += 1) this.#closeCandle(names[symbols[k]!]!, candles[k]!, values[k * VALUES_PER_CANDLE + VOLUME]!);
+    return fills;
+  }
+
+  /** Fills the open orders that this step's candles (by symbol) trade through. */
+  #fill(closeTime: number, candleOf: (symbol: string) => Candle | undefined): readonly VenueFill[] {
     this.#now = closeTime;
     let fills: VenueFill[] | undefined;
     if (this.#open.size > 0) for (const id of [...this.#open]) {
       const entry = this.#orders.get(id)!;
-      const candle = candles.get(entry.order.symbol);
+      const candle = candleOf(entry.order.symbol);
       if (!candle || candle.openTime < entry.placedAt) continue;
       const fill = this.#match(entry, candle);
       if (fill) (fills ??= []).push(fill);
     }
-    candles.forEach(this.#closeCandle);
     return fills ?? NO_FILLS;
   }
 
   /** One candle of a step is market data now (forEach: no entry pair made per candle). */
-  readonly #closeCandle = (candle: Candle, symbol: string): void => {
+  readonly #closeOne = (candle: Candle, symbol: string): void => this.#closeCandle(symbol, candle, Number(candle.volume));
+
+  #closeCandle(symbol: string, candle: Candle, volume: number): void {
     const { lookback } = this.#settings;
     let market = this.#markets.get(symbol);
     if (!market) this.#markets.set(symbol, (market = { series: [], sum: 0, window: new Float64Array(Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))), next: 0, size: 0 }));
@@ -156,13 +180,12 @@ export class CandleVenue implements Exchange {
     // they are as many, so trimming costs O(1) per candle rather than a copy of the window.
     if (series.length >= 2 * lookback) series.splice(0, series.length - lookback);
     // The last day's candles in a ring: the oldest leaves as the newest comes.
-    const volume = Number(candle.volume);
     market.sum += volume;
     if (market.size === market.window.length) market.sum -= market.window[market.next]!;
     else market.size += 1;
     market.window[market.next] = volume;
     market.next = (market.next + 1) % market.window.length;
-  };
+  }
 
   /** Fills happen only when candles close (closeStep), never on arrival: nothing to take. */
   takeFills(): VenueFill[] {

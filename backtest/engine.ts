@@ -17,7 +17,7 @@
  */
 import { depositHolding, equity, type AccountBook } from '../shared/domain/account.js';
 import { ValidationError } from '../shared/domain/errors.js';
-import type { Candle, MarketRules } from '../shared/domain/market.js';
+import type { MarketRules } from '../shared/domain/market.js';
 import { dec, isZero, str, type DecimalString } from '../shared/domain/money.js';
 import { assertThresholds } from '../shared/domain/drift.js';
 import type { Intent } from '../shared/domain/intent.js';
@@ -29,7 +29,9 @@ import { reconcile, type ReconcileDeps } from '../shared/use-cases/reconcile.js'
 import { CandleCache, resolveScanSettings, scanMarket, type ScanDeps, type ScanSettings } from '../shared/use-cases/scan-market.js';
 import { entryLimitsOf } from '../shared/use-cases/scan-settings.js';
 import type { CandleGap } from './data/candle-file.js';
-import { readStepBatches, type DataSetFile } from './data/data-set.js';
+import type { DataSetFile } from './data/data-set.js';
+import { CLOSE, HIGH, LOW, OPEN, VALUES_PER_CANDLE, type StepColumns } from './data/step-columns.js';
+import { ReaderThread, readStepColumns } from './data/step-reader.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
 import type { PaperVenue } from './paper-venue.js';
 import { ScanGate, type GatePlan, type GateState } from './scan-gate.js';
@@ -91,6 +93,11 @@ export interface BacktestSettings {
   readonly gate?: boolean;
   /** Sees what the gate made of every slot after the first: scanned, idle (no scan) or a repeat of the last scan's blocks. */
   readonly onGate?: (kind: GatePlan['kind']) => void;
+  /**
+   * Read the data set on a second thread (data/step-reader.ts), as the CLI does: the same steps,
+   * candles, gaps and errors as reading in this thread. @default false
+   */
+  readonly readOnThread?: boolean;
 }
 
 export interface BacktestOutcome {
@@ -111,6 +118,18 @@ const LEASE_MS = 60_000;
 
 export async function runBacktest(settings: BacktestSettings): Promise<BacktestOutcome> {
   const started = (settings.wallClock ?? performance.now.bind(performance))();
+  // The reader thread starts while the run sets up; every way out of the run ends it.
+  const thread = settings.readOnThread ? ReaderThread.start() : undefined;
+  // A thread that failed to start fails the run where the run waits for it (no unhandled rejection before).
+  thread?.catch(() => undefined);
+  try {
+    return await run(settings, started, thread);
+  } finally {
+    await thread?.then((t) => t?.close(), () => undefined);
+  }
+}
+
+async function run(settings: BacktestSettings, started: number, reader: Promise<ReaderThread | undefined> | undefined): Promise<BacktestOutcome> {
   const quote = settings.scan.quoteCurrency;
   const symbols = settings.files.map((f) => f.symbol);
   for (const symbol of symbols) if (!settings.rules[symbol]) throw new ValidationError(`no market rules for ${symbol}`);
@@ -197,13 +216,24 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     },
   };
 
+  // Per symbol, by its index in `symbols` (the reader's): the last close as text and as a number,
+  // and the order in which symbols first closed (the report's order of the last closes).
+  const indexOf = new Map(symbols.map((s, i) => [s, i]));
+  const lastCloseText: (DecimalString | undefined)[] = symbols.map(() => undefined);
+  const lastCloseValue = new Float64Array(symbols.length);
+  const closedOrder: number[] = [];
+  const lastCloseOf = (symbol: string): DecimalString | undefined => {
+    const i = indexOf.get(symbol);
+    return i === undefined ? undefined : lastCloseText[i];
+  };
+  /** The last close of every symbol that has closed, in the order they first closed. */
+  const lastCloses = (): Map<string, DecimalString> => new Map(closedOrder.map((i) => [symbols[i]!, lastCloseText[i]!]));
   const equityTracker = new EquityTracker();
-  const trades = new TradeBook((symbol, qty) => isZero(qty) || dec(qty).times(lastClose.get(symbol) ?? '0').lt(settings.rules[symbol]?.minNotional ?? '0'));
+  const trades = new TradeBook((symbol, qty) => isZero(qty) || dec(qty).times(lastCloseOf(symbol) ?? '0').lt(settings.rules[symbol]?.minNotional ?? '0'));
   const rejected = new BoundedList<RejectedSignal>();
   const gaps = new BoundedList<CandleGap>();
   const charts = new Map(symbols.map((s) => [s, new SymbolChart(CANDLE_MS)]));
   const firstOpen = new Map<string, DecimalString>();
-  const lastClose = new Map<string, DecimalString>();
   // The paper exchange fills on arrival and prices from its own quotes: its slots are all scanned.
   const gate = settings.gate !== false && venue instanceof CandleVenue && !settings.scan.pairList ? new ScanGate(resolved, symbols, settings.rules, CANDLE_MS, settings.scan.staleDataSeconds * 1000) : undefined;
   const tickerOf = (symbol: string) => (venue instanceof CandleVenue ? venue.tickerOf(symbol) : undefined);
@@ -219,39 +249,51 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   };
   let scanned = false;
   let valuation: EquityValuation | undefined;
-  /** The last close of each symbol as a number, in a record per symbol updated in place (no boxed number per candle). */
-  const lastCloseNum = new Map<string, { value: number }>();
+  const chartOf = symbols.map((s) => charts.get(s)!);
   const feeAssetKey = thirdFeeAsset ? `${thirdFeeAsset}/${quote}` : undefined;
-  const priceNum = (key: string) => lastCloseNum.get(key)?.value ?? (key === feeAssetKey ? Number(venue.priceOf(thirdFeeAsset!)) : undefined);
-  /** One candle of the step has closed: into the gate, the last closes and the chart. */
-  const closedOne = (candle: Candle, symbol: string): void => {
-    gate?.push(symbol, candle);
-    if (!firstOpen.has(symbol)) firstOpen.set(symbol, candle.open);
-    lastClose.set(symbol, candle.close);
-    const mark = lastCloseNum.get(symbol);
-    if (mark) mark.value = Number(candle.close);
-    else lastCloseNum.set(symbol, { value: Number(candle.close) });
-    charts.get(symbol)!.add(candle);
+  const priceNum = (key: string) => {
+    const i = indexOf.get(key);
+    return i !== undefined && lastCloseText[i] !== undefined ? lastCloseValue[i] : key === feeAssetKey ? Number(venue.priceOf(thirdFeeAsset!)) : undefined;
   };
-  /** The step's candles have closed (forEach: no entry pair made per candle). Returns how many. */
-  const closed = (stepCandles: ReadonlyMap<string, Candle>): number => {
-    stepCandles.forEach(closedOne);
-    return stepCandles.size;
+  /** The candles of `batch` from `start` up to `end` have closed: into the gate, the last closes and the charts. */
+  const closed = (batch: StepColumns, start: number, end: number): void => {
+    const { candles: list, symbols: index, values } = batch;
+    for (let k = start; k < end; k += 1) {
+      const i = index[k]!;
+      const candle = list[k]!;
+      const symbol = symbols[i]!;
+      gate?.push(symbol, candle);
+      if (lastCloseText[i] === undefined) {
+        firstOpen.set(symbol, candle.open);
+        closedOrder.push(i);
+      }
+      lastCloseText[i] = candle.close;
+      const v = k * VALUES_PER_CANDLE;
+      lastCloseValue[i] = values[v + CLOSE]!;
+      chartOf[i]!.addValues(candle.openTime, values[v + OPEN]!, values[v + HIGH]!, values[v + LOW]!, values[v + CLOSE]!);
+    }
   };
-  const pushToGate = (candle: Candle, symbol: string): void => gate!.push(symbol, candle);
+  /** The symbols of a step: all of them (most steps), else the ones with a candle (a gap). */
+  const symbolsOf = (batch: StepColumns, start: number, end: number): readonly string[] => {
+    if (end - start === symbols.length) return symbols;
+    const out: string[] = [];
+    for (let k = start; k < end; k += 1) out.push(symbols[batch.symbols[k]!]!);
+    return out;
+  };
   let candles = 0;
   let opened = false;
   let openingEquity: DecimalString = settings.initialQuote;
 
   const readFrom = settings.from === undefined ? undefined : settings.from - lookback * CANDLE_MS;
-  const batches = readStepBatches(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
-  for await (const batch of batches) for (const step of batch) {
-    const closeTime = step.time + CANDLE_MS;
+  const batches = readStepColumns(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap), await reader);
+  for await (const batch of batches) for (let s = 0, start = 0; s < batch.steps; start = batch.ends[s]!, s += 1) {
+    const end = batch.ends[s]!;
+    const closeTime = batch.times[s]! + CANDLE_MS;
     clock.set(closeTime);
-    if (settings.from !== undefined && step.time < settings.from) {
+    if (settings.from !== undefined && batch.times[s]! < settings.from) {
       // A startup candle: market data only (no order can exist yet, so nothing fills).
-      venue.closeStep(closeTime, step.candles);
-      if (gate) step.candles.forEach(pushToGate);
+      venue.closeColumns(closeTime, batch, start, end, symbols);
+      if (gate) for (let k = start; k < end; k += 1) gate.push(symbols[batch.symbols[k]!]!, batch.candles[k]!);
       continue;
     }
     if (!opened) {
@@ -265,8 +307,9 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
       opened = true;
     }
     // 1. Fills of this step's candles, then the candles become market data.
-    const fills = venue.closeStep(closeTime, step.candles);
-    candles += closed(step.candles);
+    const fills = venue.closeColumns(closeTime, batch, start, end, symbols);
+    closed(batch, start, end);
+    candles += end - start;
     // 2. The reconciler books them.
     if (orders.followedCount > 0) await reconcile(reconcileDeps, { deadline: new Date(closeTime + LEASE_MS / 2) });
     if (fills.length > 0) await recordFills(fills);
@@ -279,7 +322,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     }
     // 3. The scan of this slot, unless it provably does nothing or provably blocks again what the
     //    last scan blocked (then those blocks are reported again). The first slot is always scanned.
-    const plan = gate && scanned ? gate.plan(step.candles.keys(), gateState(closeTime)) : undefined;
+    const plan = gate && scanned ? gate.plan(symbolsOf(batch, start, end), gateState(closeTime)) : undefined;
     if (plan) settings.onGate?.(plan.kind);
     if (plan?.kind === 'repeat') {
       for (const b of plan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
@@ -312,7 +355,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
 
   /** The last closes, and the fee asset's price for its holding. */
   function pricesNow(): Record<string, DecimalString> {
-    const prices: Record<string, DecimalString> = Object.fromEntries(lastClose);
+    const prices: Record<string, DecimalString> = Object.fromEntries(lastCloses());
     if (thirdFeeAsset) prices[`${thirdFeeAsset}/${quote}`] ??= venue.priceOf(thirdFeeAsset);
     return prices;
   }
@@ -336,6 +379,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     }
   }
 
+  const lastClose = lastCloses();
   const book = await accounts.get(quote);
   const finalEquity = book ? equity(book, pricesNow()) : openingEquity;
   const positions = new Map(Object.values(book?.positions ?? {}).map((p) => [p.symbol, p.qty] as const));

@@ -14,6 +14,7 @@ import { PaperExchange } from '../shared/adapters/paper/paper-exchange.js';
 import type { Clock } from '../shared/ports/clock.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
 import type { VenueFill } from './candle-venue.js';
+import type { StepColumns } from './data/step-columns.js';
 import { ReplayMarket, type QuoteSource } from './replay-market.js';
 
 export interface PaperVenueSettings {
@@ -72,6 +73,13 @@ export class PaperVenue implements Exchange {
   closeStep(_closeTime: number, candles: ReadonlyMap<string, Candle>): VenueFill[] {
     this.#market.add(candles);
     return this.takeFills();
+  }
+
+  /** `closeStep` for the step of `batch` whose candles are `start` up to `end` (exclusive); `names` are the symbols by index. */
+  closeColumns(closeTime: number, batch: StepColumns, start: number, end: number, names: readonly string[]): VenueFill[] {
+    const candles = new Map<string, Candle>();
+    for (let k = start; k < end; k += 1) candles.set(names[batch.symbols[k]!]!, batch.candles[k]!);
+    return this.closeStep(closeTime, candles);
   }
 
   /** The fills seen since the last call, in the order they happened. */

@@ -97,6 +97,8 @@ export class ScanGate {
   readonly #mayRepeat: boolean;
   #lastScan: BlockedScan | undefined;
   #prediction: Prediction | undefined;
+  /** The prediction `plan` made for a slot, with what it read: `beforeScan` of the same slot and state takes it. */
+  #planned: { readonly now: number; readonly book: AccountBook | null; readonly risk: RiskState; readonly prediction: Prediction | undefined } | undefined;
 
   constructor(
     readonly resolved: ResolvedScanSettings,
@@ -134,6 +136,7 @@ export class ScanGate {
    */
   plan(symbolsThisSlot: Iterable<string>, state: GateState): GatePlan {
     this.#prediction = undefined;
+    this.#planned = undefined;
     if (state.inFlight || state.paused) return SCAN;
     if (!this.#skipWhileHeld && equityMoves(state.book)) return SCAN;
     const last = this.#lastScan;
@@ -163,6 +166,7 @@ export class ScanGate {
     }
     if (!signal) return IDLE;
     const prediction = this.#predict(state);
+    this.#planned = { now: state.now, book: state.book, risk: state.risk, prediction };
     // Each entry's block reads no other entry's while all are blocked: any of the last scan's
     // blocked entries, alone or with others of them, is blocked again for the same reason.
     if (prediction && last && prediction.dust === last.dust && prediction.entries.every((key) => last.blocked.has(key))) {
@@ -176,7 +180,13 @@ export class ScanGate {
    * `scanned` can tell whether the scan did exactly that.
    */
   beforeScan(state: GateState): void {
-    this.#prediction = this.#mayRepeat && !state.inFlight && !state.paused ? this.#predict(state) : undefined;
+    const planned = this.#planned;
+    this.#planned = undefined;
+    if (!this.#mayRepeat || state.inFlight || state.paused) this.#prediction = undefined;
+    // Nothing the prediction reads changes between `plan` and the scan of its slot (the same
+    // book and risk record, no new candle, nothing in flight): the prediction `plan` made is this one.
+    else if (planned && planned.now === state.now && planned.book === state.book && planned.risk === state.risk) this.#prediction = planned.prediction;
+    else this.#prediction = this.#predict(state);
   }
 
   /**

@@ -3,6 +3,10 @@
  * executor's and reconciler's booking path (one symbol, price-drop strategy), and a ten-symbol
  * run for wall time and peak RSS. Each run is a child process, so its peak RSS is its own.
  *
+ * `candlesPerSecond` is a throughput: the one-symbol run covers 100,000 one-minute candles
+ * (`BACKTEST_CANDLES`; 10,000 with `--quick`), long enough that the run's fixed costs (the
+ * report, the final audit verify, JIT warm-up) no longer dominate as they did on 10,000.
+ *
  * A full year of ten symbols (5.3 M candles) takes long at today's speed: it runs only with
  * `--backtest-full`. Otherwise the ten-symbol run covers `days` and the year is extrapolated
  * from it, and the output says so (`seconds10Symbols1YearMeasured: false`, `days10Symbols`).
@@ -28,6 +32,9 @@ export interface BacktestBench {
   readonly peakRssMb: number;
 }
 
+/** Candles of the one-symbol run (`candlesPerSecond`), and with `--quick`. */
+export const BACKTEST_CANDLES = 100_000;
+export const BACKTEST_QUICK_CANDLES = 10_000;
 const YEAR_CANDLES = 525_600;
 const T0 = Date.UTC(2025, 0, 1);
 const CHILD = fileURLToPath(new URL('./backtest-child.ts', import.meta.url));

@@ -160,6 +160,8 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     drift: { alarmQuote: config.driftAlarmQuote, pauseQuote: config.driftPauseQuote },
     // The reference mode: the scanner's use case on every slot, none skipped (backtest/scan-gate.ts).
     gate: !values['scan-every-slot'],
+    // Reading and checking the files runs on the second core, beside the run.
+    readOnThread: true,
   });
 
   if (values.out) {

@@ -30,18 +30,20 @@ export class CandleThinner {
   }
 
   add(candle: Candle): void {
-    const start = Math.floor(candle.openTime / this.#bucketMs) * this.#bucketMs;
+    this.addValues(candle.openTime, Number(candle.open), Number(candle.high), Number(candle.low), Number(candle.close));
+  }
+
+  /** `add` of a candle whose prices are already numbers (`Number()` of its decimal texts). */
+  addValues(openTime: number, open: number, high: number, low: number, close: number): void {
+    const start = Math.floor(openTime / this.#bucketMs) * this.#bucketMs;
     const time = Math.floor(start / 1000);
     const last = this.#bars[this.#bars.length - 1];
-    const h = Number(candle.high);
-    const l = Number(candle.low);
-    const c = Number(candle.close);
     // The open bar is updated in place: one object per bar, not per candle.
     if (last && last.time === time) {
-      last.high = Math.max(last.high, h);
-      last.low = Math.min(last.low, l);
-      last.close = c;
-    } else this.#bars.push({ time, open: Number(candle.open), high: h, low: l, close: c });
+      last.high = Math.max(last.high, high);
+      last.low = Math.min(last.low, low);
+      last.close = close;
+    } else this.#bars.push({ time, open, high, low, close });
     if (this.#bars.length > this.maxBars) this.#coarsen();
   }
 

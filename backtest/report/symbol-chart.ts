@@ -29,6 +29,11 @@ export class SymbolChart {
     this.#thinner.add(candle);
   }
 
+  /** `add` of a candle whose prices are already numbers. */
+  addValues(openTime: number, open: number, high: number, low: number, close: number): void {
+    this.#thinner.addValues(openTime, open, high, low, close);
+  }
+
   /** Marks a fill of `side` on the bar of the candle that opened at `openTime` (epoch ms). */
   mark(openTime: number, side: 'buy' | 'sell'): void {
     if (this.#thinner.bucketMs !== this.#markedBucketMs) this.#remark();

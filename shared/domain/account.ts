@@ -222,8 +222,8 @@ export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): Ac
     at: at.toISOString(),
   };
   const reportedFees = normalizeFees(fill.fees);
-  const dFilled = dec(fill.filled).minus(entry.filled);
-  const dCost = dec(fill.cost).minus(entry.cost);
+  const dFilled = dec(fill.filled).minus(dec(entry.filled));
+  const dCost = dec(fill.cost).minus(dec(entry.cost));
   if (dFilled.lte(0)) return null;
   const dFees = feeDeltas(reportedFees, bookedFees(entry, book.currency));
 
@@ -269,9 +269,9 @@ export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): Ac
   const committed = dec(book.committed).plus(basisChange).minus(holdingBasisClosed);
   // Whatever left cash or committed and did not arrive in the other is realized PnL.
   const total = dec(book.total)
-    .plus(available.minus(book.available))
-    .plus(reserved.minus(book.reserved))
-    .plus(committed.minus(book.committed));
+    .plus(available.minus(dec(book.available)))
+    .plus(reserved.minus(dec(book.reserved)))
+    .plus(committed.minus(dec(book.committed)));
 
   return {
     ...book,
@@ -319,8 +319,8 @@ export function release(book: AccountBook, orderId: string, at: Date): AccountBo
   const { [orderId]: _released, ...orders } = book.orders;
   return {
     ...book,
-    available: str(dec(book.available).plus(entry.remaining)),
-    reserved: str(dec(book.reserved).minus(entry.remaining)),
+    available: str(dec(book.available).plus(dec(entry.remaining))),
+    reserved: str(dec(book.reserved).minus(dec(entry.remaining))),
     orders,
     updatedAt: at.toISOString(),
   };
@@ -335,14 +335,14 @@ export function staleReservations(book: AccountBook, now: Date, maxAgeMs: number
 
 /** Mark-to-market equity: free and reserved cash plus positions and fee-asset holdings at the given prices. */
 export function equity(book: AccountBook, prices: Readonly<Record<string, DecimalString>>): DecimalString {
-  let value = dec(book.available).plus(book.reserved);
+  let value = dec(book.available).plus(dec(book.reserved));
   for (const p of Object.values(book.positions)) {
     const price = prices[p.symbol];
-    value = value.plus(dec(p.qty).times(price ?? p.avgPrice));
+    value = value.plus(dec(p.qty).times(dec(price ?? p.avgPrice)));
   }
   for (const h of Object.values(book.holdings ?? {})) {
     const price = prices[`${h.asset}/${book.currency}`];
-    value = value.plus(price !== undefined ? dec(h.qty).times(price) : h.basis);
+    value = value.plus(price !== undefined ? dec(h.qty).times(dec(price)) : dec(h.basis));
   }
   return str(value);
 }

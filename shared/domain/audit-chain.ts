@@ -45,7 +45,10 @@
  * So no two records can claim the same predecessor, and no record's seq is stored twice: a
  * second record with a seq already held (written outside the log) is `misplaced` in `verify`.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
+import { canonicalJson, plainCopy } from './canonical-json.js';
+
+export { canonicalJson } from './canonical-json.js';
 
 /** `prevHash` of the first record of every stream. */
 export const GENESIS_HASH = '0'.repeat(64);
@@ -113,38 +116,6 @@ export interface ChainProblem {
   readonly detail: string;
 }
 
-/**
- * Canonical JSON: object keys sorted by UTF-16 code units at every depth, no whitespace,
- * values serialised as `JSON.stringify` does (so `undefined` members are dropped and `toJSON`,
- * e.g. of a Date, is honoured). Equal data gives equal text whatever the key order.
- * @throws TypeError for values JSON cannot represent (BigInt, cycles).
- */
-export function canonicalJson(value: unknown): string {
-  return serialise(value, new Set()) ?? 'null';
-}
-
-function serialise(value: unknown, ancestors: Set<object>): string | undefined {
-  if (value !== null && typeof value === 'object' && typeof (value as { toJSON?: unknown }).toJSON === 'function') {
-    return serialise((value as { toJSON(): unknown }).toJSON(), ancestors);
-  }
-  if (value === null || typeof value !== 'object') return JSON.stringify(value) as string | undefined;
-  if (ancestors.has(value)) throw new TypeError('canonicalJson: cyclic structure');
-  ancestors.add(value);
-  try {
-    if (Array.isArray(value)) {
-      return `[${value.map((item) => serialise(item, ancestors) ?? 'null').join(',')}]`;
-    }
-    const members: string[] = [];
-    for (const key of Object.keys(value).sort()) {
-      const text = serialise((value as Record<string, unknown>)[key], ancestors);
-      if (text !== undefined) members.push(`${JSON.stringify(key)}:${text}`);
-    }
-    return `{${members.join(',')}}`;
-  } finally {
-    ancestors.delete(value);
-  }
-}
-
 /** SHA-256 (hex) of the canonical JSON of a record's content; `hash`, if present, is ignored. */
 export function hashRecord(record: AuditContent): string {
   const content: AuditContent = {
@@ -157,7 +128,7 @@ export function hashRecord(record: AuditContent): string {
     prevHash: record.prevHash,
     ...(record.batch === undefined ? {} : { batch: record.batch }),
   };
-  return createHash('sha256').update(canonicalJson(content), 'utf8').digest('hex');
+  return sha256(canonicalJson(content));
 }
 
 /**
@@ -224,12 +195,22 @@ export function sealRecord(
   at: string,
   batch?: number,
 ): ChainedRecord {
-  const text = canonicalJson(entry.data);
-  const parsed = JSON.parse(text) as Record<string, unknown>;
-  // Without a credential-named key the plain JSON is the data, and its canonical text is `text`
-  // (canonical JSON read back and written again is the same text), so it is not written twice.
-  const clean = !holdsSecretKey(parsed);
-  const data = clean ? parsed : redact(parsed);
+  // One walk gives the data's canonical text and its plain copy (what JSON.parse of that text
+  // gives). Data it leaves to the general rule (a credential-named key to drop, see `plainCopy`)
+  // is written out, read back and, holding such a key, redacted and hashed as a whole.
+  let copied = plainCopy(entry.data, isCopiedKey);
+  let data: Record<string, unknown>;
+  if (copied) data = copied.value as Record<string, unknown>;
+  else {
+    const text = canonicalJson(entry.data);
+    const parsed = JSON.parse(text) as Record<string, unknown>;
+    // Without a credential-named key the plain JSON is the data, and its canonical text is `text`.
+    if (holdsSecretKey(parsed)) data = redact(parsed);
+    else {
+      data = parsed;
+      copied = { text, value: parsed };
+    }
+  }
   const content: AuditContent = {
     stream,
     seq: (prev?.seq ?? 0) + 1,
@@ -240,7 +221,17 @@ export function sealRecord(
     prevHash: prev?.hash ?? GENESIS_HASH,
     ...(batch === undefined ? {} : { batch }),
   };
-  return { ...content, hash: clean ? hashContent(content, text) : hashRecord(content) };
+  return { ...content, hash: copied ? hashContent(content, copied.text) : hashRecord(content) };
+}
+
+/** Keys `sealRecord` copies as they are: any but a credential-named one (dropped by `redact`). */
+function isCopiedKey(key: string): boolean {
+  return !isSecretKey(key);
+}
+
+/** SHA-256 (hex) of `text` as UTF-8; the one-shot form, cheaper than a Hash object for a record. */
+function sha256(text: string): string {
+  return hash('sha256', text, 'hex');
 }
 
 /**
@@ -277,7 +268,7 @@ function hashContent(content: AuditContent, dataText: string): string {
   if (batch !== undefined) text += `,"batch":${JSON.stringify(batch)}`;
   if (correlationId !== undefined) text += `,"correlationId":${JSON.stringify(correlationId)}`;
   text += `,"data":${dataText},"prevHash":${JSON.stringify(prevHash)},"seq":${JSON.stringify(seq)},"stream":${JSON.stringify(stream)},"type":${JSON.stringify(type)}}`;
-  return createHash('sha256').update(text, 'utf8').digest('hex');
+  return sha256(text);
 }
 
 /**

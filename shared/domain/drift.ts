@@ -27,7 +27,7 @@
  */
 import type { AccountBook } from './account.js';
 import { ConfigError } from './errors.js';
-import { Decimal, UNSIGNED_DECIMAL_PATTERN, dec, isPositive, str, type DecimalString } from './money.js';
+import { Decimal, UNSIGNED_DECIMAL_PATTERN, canonical, dec, isPositive, str, type DecimalString } from './money.js';
 
 /** How far the books may disagree before an alarm, and before new entries pause. */
 export interface DriftThresholds {
@@ -94,14 +94,26 @@ export function trackedAssets(book: AccountBook, watchlist: readonly string[]): 
 
 /** What the local book holds of `asset`. */
 export function localHolding(book: AccountBook, asset: string): DecimalString {
-  if (asset === book.currency) return str(dec(book.available).plus(book.reserved));
-  let qty = new Decimal(0);
+  return str(localHoldings(book)(asset));
+}
+
+/**
+ * `localHolding` of every asset from one pass over the book's positions (the same sums, added
+ * in the same order), for comparing all tracked assets at once.
+ */
+function localHoldings(book: AccountBook): (asset: string) => Decimal {
+  const sums = new Map<string, Decimal>();
   for (const [symbol, position] of Object.entries(book.positions)) {
-    if (quoteOf(symbol) === book.currency && baseOf(symbol) === asset) qty = qty.plus(position.qty);
+    if (quoteOf(symbol) !== book.currency) continue;
+    const base = baseOf(symbol);
+    sums.set(base, (sums.get(base) ?? new Decimal(0)).plus(dec(position.qty)));
   }
-  const held = book.holdings?.[asset];
-  if (held) qty = qty.plus(held.qty);
-  return str(qty);
+  return (asset) => {
+    if (asset === book.currency) return dec(book.available).plus(dec(book.reserved));
+    const qty = sums.get(asset) ?? new Decimal(0);
+    const held = book.holdings?.[asset];
+    return held ? qty.plus(dec(held.qty)) : qty;
+  };
 }
 
 /**
@@ -116,13 +128,13 @@ export function valuationPrice(book: AccountBook, asset: string, tickerPrices: R
   const avg = book.positions[symbol]?.avgPrice;
   if (avg !== undefined && isPositive(avg)) return avg;
   const held = book.holdings?.[asset];
-  return held && isPositive(held.qty) && isPositive(held.basis) ? str(dec(held.basis).div(held.qty)) : undefined;
+  return held && isPositive(held.qty) && isPositive(held.basis) ? str(dec(held.basis).div(dec(held.qty))) : undefined;
 }
 
 /** The level of a drift: strictly above a threshold counts; an unvalued difference alarms at least. */
 export function driftLevel(quote: DecimalString, unpriced: number, thresholds: DriftThresholds): DriftLevel {
-  if (dec(quote).gt(thresholds.pauseQuote)) return 'pause';
-  if (dec(quote).gt(thresholds.alarmQuote) || unpriced > 0) return 'alarm';
+  if (dec(quote).gt(dec(thresholds.pauseQuote))) return 'pause';
+  if (dec(quote).gt(dec(thresholds.alarmQuote)) || unpriced > 0) return 'alarm';
   return 'ok';
 }
 
@@ -148,18 +160,20 @@ export function computeDrift(input: DriftInput): Drift {
   const assets: AssetDrift[] = [];
   const unpriced: string[] = [];
   let total = new Decimal(0);
+  const localOf = localHoldings(book);
   for (const asset of trackedAssets(book, input.watchlist)) {
-    const local = localHolding(book, asset);
-    const exchange = str(dec(input.balances[asset]?.total ?? '0'));
-    const baseline = str(dec(book.baselines?.[asset] ?? '0'));
-    const difference = input.mode === 'shared' ? Decimal.min(0, dec(exchange).minus(local)) : dec(exchange).minus(local).minus(baseline);
+    const held = localOf(asset);
+    const local = str(held);
+    const exchange = canonical(input.balances[asset]?.total ?? '0');
+    const baseline = canonical(book.baselines?.[asset] ?? '0');
+    const difference = input.mode === 'shared' ? Decimal.min(0, dec(exchange).minus(held)) : dec(exchange).minus(held).minus(dec(baseline));
     const price = valuationPrice(book, asset, input.prices);
     if (price === undefined) {
       if (!difference.isZero()) unpriced.push(asset);
       assets.push({ asset, local, exchange, baseline, difference: str(difference) });
       continue;
     }
-    const quote = difference.abs().times(price);
+    const quote = difference.abs().times(dec(price));
     total = total.plus(quote);
     assets.push({ asset, local, exchange, baseline, difference: str(difference), price, quote: str(quote) });
   }

@@ -29,7 +29,7 @@ export function normalizeFees(fees: readonly FeeAmount[]): FeeAmount[] {
   for (const fee of fees) {
     if (!ASSET_PATTERN.test(fee.currency)) throw new ValidationError(`fee currency ${JSON.stringify(fee.currency)} is not an asset code`, ['fees', 'currency']);
     if (!DECIMAL_PATTERN.test(fee.amount)) throw new ValidationError(`fee amount ${JSON.stringify(fee.amount)} is not a decimal`, ['fees', 'amount']);
-    totals.set(fee.currency, (totals.get(fee.currency) ?? new Decimal(0)).plus(fee.amount));
+    totals.set(fee.currency, (totals.get(fee.currency) ?? new Decimal(0)).plus(dec(fee.amount)));
   }
   return [...totals.entries()]
     .filter(([, amount]) => !amount.isZero())
@@ -40,7 +40,7 @@ export function normalizeFees(fees: readonly FeeAmount[]): FeeAmount[] {
 /** The fee charged in `currency` ('0' when none). */
 export function feeIn(fees: readonly FeeAmount[], currency: string): DecimalString {
   let total = new Decimal(0);
-  for (const fee of fees) if (fee.currency === currency) total = total.plus(fee.amount);
+  for (const fee of fees) if (fee.currency === currency) total = total.plus(dec(fee.amount));
   return str(total);
 }
 

@@ -116,6 +116,33 @@ export const CandleSchema = z.object({
   volume: nonNegative,
 });
 
+/**
+ * Whether a well-formed candle's high is at or above its open and close, and its low at or below
+ * them, compared exactly as decimals.
+ *
+ * - Prices written alike (the same length, the decimal point at the same place: an exchange's or a
+ *   data file's fixed decimals) compare as decimals do when compared as text, digit by digit.
+ * - Otherwise numbers keep the order of the decimals they round (a double strictly above another
+ *   means the decimal is too), so a high strictly above and a low strictly below the body need no
+ *   decimal check; anything else is compared in decimal arithmetic.
+ */
+export function ohlcConsistent(k: Candle): boolean {
+  const { open, high, low, close } = k;
+  const length = open.length;
+  if (high.length === length && low.length === length && close.length === length) {
+    const point = open.indexOf('.');
+    if (high.indexOf('.') === point && low.indexOf('.') === point && close.indexOf('.') === point) {
+      return high >= open && high >= close && low <= open && low <= close;
+    }
+  }
+  const h = Number(high);
+  const l = Number(low);
+  const o = Number(open);
+  const c = Number(close);
+  if (h > o && h > c && l < o && l < c) return true;
+  return !dec(high).lt(Decimal.max(open, close)) && !dec(low).gt(Decimal.min(open, close));
+}
+
 export type CandleCheck = { ok: true; candles: Candle[] } | { ok: false; reason: string };
 
 /**
@@ -133,17 +160,7 @@ export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: numbe
       }
       k = parsed.data;
     }
-    // Numbers keep the order of the decimals they round (a double strictly above another means
-    // the decimal is too), so a high strictly above and a low strictly below the body need no
-    // decimal check; equal numbers are compared exactly.
-    const high = Number(k.high);
-    const low = Number(k.low);
-    const open = Number(k.open);
-    const close = Number(k.close);
-    const clear = high > open && high > close && low < open && low < close;
-    if (!clear && (dec(k.high).lt(Decimal.max(k.open, k.close)) || dec(k.low).gt(Decimal.min(k.open, k.close)))) {
-      return { ok: false, reason: `inconsistent candle at ${new Date(k.openTime).toISOString()}` };
-    }
+    if (!ohlcConsistent(k)) return { ok: false, reason: `inconsistent candle at ${new Date(k.openTime).toISOString()}` };
     candles.push(k);
   }
   if (candles.length === 0) return { ok: false, reason: 'no candles' };

@@ -39,6 +39,17 @@ export function str(value: Decimal): DecimalString {
   return value.toFixed();
 }
 
+/**
+ * `str(dec(text))`: the canonical form of a decimal text. Text already in that form (no sign on
+ * zero, no leading or trailing zeros, no exponent) is returned as it is, without a parse.
+ */
+export function canonical(text: DecimalString): DecimalString {
+  return CANONICAL_PATTERN.test(text) ? text : str(dec(text));
+}
+
+/** The texts `str` gives: 0, or a signed number without leading zeros, trailing fraction zeros or exponent. */
+const CANONICAL_PATTERN = /^(?:0|-?(?:[1-9]\d*|0(?=\.))(?:\.\d*[1-9])?)$/;
+
 export function add(a: DecimalString, b: DecimalString): DecimalString {
   return str(dec(a).plus(dec(b)));
 }

@@ -56,7 +56,7 @@ export interface TradeResult {
 /** The position's cost basis, derived for positions stored before `basis` existed. */
 export function basisOf(position: Position): Decimal {
   if (position.basis !== undefined) return dec(position.basis);
-  return dec(position.qty).abs().times(position.avgPrice);
+  return dec(position.qty).abs().times(dec(position.avgPrice));
 }
 
 function scaled(value: Decimal): Decimal {
@@ -154,6 +154,6 @@ export function applyTrade(position: Position, trade: Trade): TradeResult {
 export function unrealizedPnl(position: Position, price: DecimalString): DecimalString {
   const qty = dec(position.qty);
   if (qty.isZero()) return '0';
-  const value = qty.abs().times(price);
+  const value = qty.abs().times(dec(price));
   return str(qty.isPositive() ? value.minus(basisOf(position)) : basisOf(position).minus(value));
 }

@@ -16,7 +16,7 @@
  * - `confirm` mode (settling in-flight orders before balances are measured): reports are
  *   applied, "not found" changes nothing and nothing is expired or unwatched.
  */
-import { applyOrderEvents, mergeFill, type OrderEvent, type OrderReport } from './order-aggregate.js';
+import { applyOrderEvents, mergeFill, type OrderDecision, type OrderEvent, type OrderReport } from './order-aggregate.js';
 import { dec } from './money.js';
 import { isTerminal, type OrderRecord } from './order.js';
 
@@ -36,7 +36,13 @@ export type ReconciliationOutcome = 'unchanged' | 'updated' | 'filled' | 'not-fo
 export type ReconciliationAction =
   | { readonly kind: 'leave'; readonly outcome: 'unchanged' | 'settling' }
   | { readonly kind: 'lookup' }
-  | { readonly kind: 'apply'; readonly events: readonly OrderEvent[]; readonly outcome: Exclude<ReconciliationOutcome, 'settling'> };
+  | {
+      readonly kind: 'apply';
+      readonly events: readonly OrderEvent[];
+      readonly outcome: Exclude<ReconciliationOutcome, 'settling'>;
+      /** The aggregate's decision of `events` on the order, where deciding needed it: the commit does not apply them again. */
+      readonly decision?: OrderDecision;
+    };
 
 const LEAVE: ReconciliationAction = { kind: 'leave', outcome: 'unchanged' };
 
@@ -53,7 +59,7 @@ export function decideReconciliation(local: OrderRecord, remote: RemoteOrder | u
     const events: OrderEvent[] = [{ type: 'Reported', at, report: remote.found }];
     const decision = applyOrderEvents(local, events);
     if (!decision.changed) return LEAVE;
-    return { kind: 'apply', events, outcome: dec(decision.next.filled).gt(local.filled) ? 'filled' : 'updated' };
+    return { kind: 'apply', events, outcome: dec(decision.next.filled).gt(dec(local.filled)) ? 'filled' : 'updated', decision };
   }
   if (settings.mode === 'confirm') return LEAVE;
   const count = local.notFoundCount + 1;
@@ -69,7 +75,7 @@ function decideEnded(local: OrderRecord, remote: RemoteOrder | undefined, now: D
   if (!remote) return { kind: 'lookup' };
   if ('found' in remote) {
     const report = remote.found;
-    const more = dec(mergeFill(local, report).filled).gt(local.filled);
+    const more = dec(mergeFill(local, report).filled).gt(dec(local.filled));
     if (more || (report.status === 'open' && local.state === 'FAILED')) return { kind: 'apply', events: [{ type: 'LateFill', at: now, report }], outcome: 'late-fill' };
   }
   if (settings.mode === 'pass' && now.getTime() >= Date.parse(local.watchUntil)) return { kind: 'apply', events: [{ type: 'WatchEnded', at: now }], outcome: 'updated' };

@@ -8,6 +8,7 @@
 import { ValidationError } from '../domain/errors.js';
 import type { Candle } from '../domain/market.js';
 import { CANDLE_MS } from '../domain/market-validation.js';
+import { KeptEvaluators } from './scan-evaluators.js';
 
 /** Default bounds of the candle cache: the largest watchlist the configuration accepts, and about 60 MB of candles. */
 export const CANDLE_CACHE_MAX_SYMBOLS = 1000;
@@ -21,6 +22,8 @@ export function lastClosedOpen(now: Date, timeframeMs = CANDLE_MS): number {
 export class CandleCache {
   readonly #entries = new Map<string, readonly Candle[]>();
   #candles = 0;
+  /** The strategies' evaluators over each cached series, kept as long as the series (scan-evaluators.ts). */
+  readonly evaluators = new KeptEvaluators();
 
   constructor(
     readonly maxSymbols: number = CANDLE_CACHE_MAX_SYMBOLS,
@@ -63,12 +66,24 @@ export class CandleCache {
     const series = this.#entries.get(symbol);
     const first = fetched[0]?.openTime;
     if (!series || first === undefined) return fetched.slice(-keep);
-    const older = series.filter((c) => c.openTime < first);
-    return [...older, ...fetched].slice(-keep);
+    if (!Number.isInteger(keep) || keep < 1) return [...series.filter((c) => c.openTime < first), ...fetched].slice(-keep);
+    if (fetched.length >= keep) return fetched.slice(-keep);
+    // The last of the cached candles older than the first fetched one, as many as `keep` leaves
+    // room for (the tail of `series.filter(older)`, found from the end without copying the rest).
+    const room = keep - fetched.length;
+    const older: Candle[] = [];
+    for (let i = series.length - 1; i >= 0 && older.length < room; i -= 1) {
+      const candle = series[i]!;
+      if (candle.openTime < first) older.push(candle);
+    }
+    older.reverse();
+    for (const candle of fetched) older.push(candle);
+    return older;
   }
 
   put(symbol: string, series: readonly Candle[]): void {
-    this.remove(symbol);
+    // Replaced, not forgotten: its evaluators carry on if the new series continues the old one.
+    this.#drop(symbol);
     this.#entries.set(symbol, series);
     this.#candles += series.length;
     while (this.#entries.size > this.maxSymbols || (this.#candles > this.maxCandles && this.#entries.size > 1)) {
@@ -80,6 +95,11 @@ export class CandleCache {
 
   /** Forgets a symbol (its series failed validation: fetch it whole next time). */
   remove(symbol: string): void {
+    this.#drop(symbol);
+    this.evaluators.forget(symbol);
+  }
+
+  #drop(symbol: string): void {
     const series = this.#entries.get(symbol);
     if (!series) return;
     this.#candles -= series.length;

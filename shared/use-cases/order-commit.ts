@@ -15,7 +15,7 @@
  * booked (a late fill is then counted from the order's own record: order-aggregate.ts).
  */
 import { applyFill, feeAssetsOf, release, type AccountBook } from '../domain/account.js';
-import { applyOrderEvents, type FillToBook, type OrderEvent } from '../domain/order-aggregate.js';
+import { applyOrderEvents, type FillToBook, type OrderDecision, type OrderEvent } from '../domain/order-aggregate.js';
 import type { OrderRecord } from '../domain/order.js';
 import { UNSIGNED_DECIMAL_PATTERN, dec, isPositive, type DecimalString } from '../domain/money.js';
 import type { AccountStore } from '../ports/account-store.js';
@@ -65,15 +65,17 @@ export async function commitOrderEvents(
    * `book`: the book as this run last wrote it, if any: only the starting point of a conditional
    * write (a stale one is read again). `precededBy`: records decided at the same moment as these
    * events (the executor's `order.sent` beside the exchange's answer), written first in the same
-   * audit append, and written even when the events bring nothing new.
+   * audit append, and written even when the events bring nothing new. `decided`: the aggregate's
+   * decision of these events on this `order`, where the caller already made it (it is pure, so
+   * it is not made twice).
    */
-  options: { book?: AccountBook; precededBy?: readonly AuditEntry[] } = {},
+  options: { book?: AccountBook; precededBy?: readonly AuditEntry[]; decided?: OrderDecision } = {},
 ): Promise<OrderRecord> {
   const list = Array.isArray(events) ? (events as readonly OrderEvent[]) : [events as OrderEvent];
   const last = list.at(-1);
   if (!last) return order;
   const at = last.at;
-  const decision = applyOrderEvents(order, list);
+  const decision = options.decided ?? applyOrderEvents(order, list);
   const booked = decision.budget.book ? await bookFill(deps, order, decision.budget.book, at, options.book) : undefined;
   let next = order;
   // Each record names the order's side, so a record (and the event announcing it) reads alone.
@@ -116,7 +118,7 @@ export async function releaseBudget(
   let changed = false;
   await deps.accounts.update(deps.quoteCurrency, (book) => {
     const entry = book.orders[order.id];
-    if (options.unlessBookAhead && entry && dec(entry.filled).gt(order.filled)) return null;
+    if (options.unlessBookAhead && entry && dec(entry.filled).gt(dec(order.filled))) return null;
     amount = entry?.remaining ?? '0';
     const next = release(book, order.id, at);
     changed = next !== null;

@@ -153,6 +153,6 @@ async function measure(deps: BalanceCheckDeps): Promise<Measurement | null> {
     if (UNSIGNED_DECIMAL_PATTERN.test(t.last) && isPositive(t.last)) prices[t.symbol] = t.last;
   }
   const drift = computeDrift({ book, balances, prices, watchlist, thresholds, ...(deps.settings.driftMode ? { mode: deps.settings.driftMode } : {}) });
-  const realized = [...Object.values(book.positions), ...Object.values(book.holdings ?? {})].reduce((sum, p) => sum.plus(p.realizedPnl), new Decimal(0));
+  const realized = [...Object.values(book.positions), ...Object.values(book.holdings ?? {})].reduce((sum, p) => sum.plus(dec(p.realizedPnl)), new Decimal(0));
   return { drift, equity: equity(book, prices), realizedPnl: str(realized), inFlight: Object.keys(book.orders) };
 }

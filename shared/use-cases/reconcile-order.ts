@@ -45,7 +45,7 @@ export async function reconcileOrder(deps: ReconcileDeps, order: OrderRecord, mo
     }
     if (action.kind === 'leave') return action.outcome;
     if (action.kind === 'lookup') throw new Error(`reconciliation of ${current.id} asked for a second lookup`);
-    await commitOrderEvents(commitDeps(deps), current, action.events, lease.token);
+    await commitOrderEvents(commitDeps(deps), current, action.events, lease.token, action.decision ? { decided: action.decision } : {});
     return action.outcome;
   } finally {
     await deps.locks.release(lease);

@@ -24,7 +24,7 @@ export async function releaseStaleReservations(deps: ReconcileDeps): Promise<num
     let changed = false;
     await deps.accounts.update(deps.settings.quoteCurrency, (b) => {
       const entry = b.orders[orderId];
-      if (order && entry && dec(entry.filled).gt(order.filled)) return null;
+      if (order && entry && dec(entry.filled).gt(dec(order.filled))) return null;
       const next = release(b, orderId, now);
       changed = next !== null;
       return next;

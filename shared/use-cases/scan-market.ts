@@ -40,22 +40,11 @@
  */
 import { equity } from '../domain/account.js';
 import { TradewardenError, ErrorCode } from '../domain/errors.js';
-import { intentIdFor, type Intent } from '../domain/intent.js';
-import type { Candle, DataSource, MarketRules, Ticker } from '../domain/market.js';
-import { checkTicker, type Rejection } from '../domain/market-validation.js';
+import type { Intent } from '../domain/intent.js';
+import type { DataSource, MarketRules, Ticker } from '../domain/market.js';
+import type { Rejection } from '../domain/market-validation.js';
 import { isDust } from '../domain/entry-limits.js';
-import { rotationOrder, selectPairs } from '../domain/pair-list.js';
-import {
-  assessRisk,
-  entryBlock,
-  exitBlock,
-  exposureOf,
-  isOpen,
-  protectiveExit,
-  recordExit,
-  type PendingEntry,
-  type RiskState,
-} from '../domain/protections.js';
+import { assessRisk, exposureOf, type RiskState } from '../domain/protections.js';
 import type { PreparedStrategy, Signal, StrategyPlugin } from '../domain/strategies/strategy.js';
 import type { AccountStore } from '../ports/account-store.js';
 import type { Clock } from '../ports/clock.js';
@@ -67,18 +56,22 @@ import type { RiskStateStore, TunablesStore } from '../ports/tunables-store.js';
 import { CandleCache } from './candle-cache.js';
 import { livePendingEntries, mutableExposure } from './scan-exposure.js';
 import { pauseScope } from './pause.js';
-import { fetchCandleRound, type CandleRequest, type StopReason, type SymbolFailure } from './scan-candles.js';
-import { fetchOrReport } from './scan-tickers.js';
+import { fetchCandleRound, type CandleRequest, type CandleRound, type StopReason, type SymbolFailure } from './scan-candles.js';
+import { decideSymbols } from './scan-decisions.js';
+import { commitScan, intentsFor, withPendingEntries } from './scan-intents.js';
+import { heldSymbols, scanTickers } from './scan-watchlist.js';
 import {
   DEFAULT_CANDLE_ATTEMPTS,
   DEFAULT_CANDLE_BACKOFF_MS,
   DEFAULT_CANDLE_CONCURRENCY,
   DEFAULT_SCAN_DEADLINE_MS,
   resolveScanSettings,
+  type ResolvedScanSettings,
   type ScanSettings,
 } from './scan-settings.js';
 
 export { CANDLE_CACHE_MAX_CANDLES, CANDLE_CACHE_MAX_SYMBOLS, CandleCache } from './candle-cache.js';
+export { firstDecision } from './scan-decisions.js';
 export type { SymbolFailure, StopReason } from './scan-candles.js';
 export { resolveScanSettings } from './scan-settings.js';
 export type { ResolvedScanSettings, ScanSettings, StrategyDefault } from './scan-settings.js';
@@ -196,38 +189,16 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
 
   // 4. The book: open positions are always in the list.
   const book = await deps.accounts.get(settings.quoteCurrency);
-  const held = Object.entries(book?.positions ?? {})
-    .filter(([, p]) => isOpen(p))
-    .map(([symbol]) => symbol);
+  const held = heldSymbols(book);
 
   // 5. One ticker request; the list (fixed or by rule), then each ticker validated.
-  const maxAgeMs = settings.staleDataSeconds * 1000;
-  const rule = settings.pairList;
-  const fixed = rule ? [] : [...settings.watchlist, ...held.filter((s) => !settings.watchlist.includes(s))];
-  const raw = await fetchOrReport(deps, input, now, () => (rule ? deps.exchange.fetchTickers() : deps.exchange.fetchTickers(fixed)));
-  const selection = rule ? selectPairs(raw, rule, held) : undefined;
-  const pairs = selection ? selection.symbols : fixed;
-  // Entries only in the list the scan was given: a position outside it (a symbol since removed
-  // from the watchlist) is still protected, but never added to.
-  const entryList = new Set(selection ? selection.symbols.filter((s) => !selection.heldAdded.includes(s)) : settings.watchlist);
-  const bySymbol = new Map(raw.map((t) => [t.symbol, t]));
-  const rejectedData: Rejection[] = [];
-  const tickers: Ticker[] = [];
-  for (const symbol of rotationOrder(pairs, storedRisk.state.unreached ?? [])) {
-    const found = bySymbol.get(symbol);
-    if (!found) {
-      rejectedData.push({ symbol, reason: 'no ticker returned' });
-      continue;
-    }
-    const checked = checkTicker(found, now, maxAgeMs);
-    if (checked.ok) tickers.push(checked.ticker);
-    else rejectedData.push(checked.rejection);
-  }
+  const { pairs, entryList, tickers, rejected: rejectedData } = await scanTickers(deps, input, now, held, storedRisk.state.unreached ?? []);
 
   // 6. Risk: equity at the bids against the day start and the peak.
-  const bids = Object.fromEntries(tickers.map((t) => [t.symbol, t.bid]));
+  const bids: Record<string, string> = {};
+  for (const t of tickers) bids[t.symbol] = t.bid;
   const risked = book ? assessRisk(storedRisk.state, equity(book, bids), now, resolved.protections) : { state: storedRisk.state, entriesPaused: undefined };
-  const assessed = { ...risked, entriesPaused: entriesHalted ?? risked.entriesPaused };
+  const entriesPaused = entriesHalted ?? risked.entriesPaused;
 
   // RISK-9: a position worth less than its market's minimum order cannot be sold: it is dust,
   // counts neither as a position nor as exposure, and does not keep the symbol from an entry.
@@ -244,22 +215,9 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
   const dustSet = new Set(dust);
 
   // 7. Candles, concurrently, isolated per symbol, within the deadline.
-  const enabledBySymbol = new Map(tickers.map((t) => [t.symbol, resolved.strategies.filter((s) => s.enabledFor(t.symbol)).map((s) => s.strategy)]));
-  const requests: CandleRequest[] = [];
-  for (const t of tickers) {
-    const needed = Math.max(0, ...(enabledBySymbol.get(t.symbol) ?? []).map((s) => s.candlesNeeded));
-    if (needed > 0) requests.push({ symbol: t.symbol, needed });
-  }
-  const round = await fetchCandleRound({ exchange: deps.exchange, candles: deps.candles, clock: deps.clock, sleep: deps.sleep ?? timer, ...(deps.random ? { random: deps.random } : {}) }, requests, {
-    concurrency: settings.candleConcurrency ?? DEFAULT_CANDLE_CONCURRENCY,
-    deadline: now.getTime() + (input.deadlineMs ?? settings.deadlineMs ?? DEFAULT_SCAN_DEADLINE_MS),
-    attempts: settings.candleAttempts ?? DEFAULT_CANDLE_ATTEMPTS,
-    backoffMs: settings.candleBackoffMs ?? DEFAULT_CANDLE_BACKOFF_MS,
-    maxAgeMs,
-  });
+  const enabled = enabledStrategies(resolved, tickers);
+  const round = await fetchCandles(deps, input, now, tickers, enabled);
   rejectedData.push(...round.rejected);
-  const unreached = new Set(round.unreached);
-  let risk: RiskState = { ...assessed.state, lastSlot: slot, unreached: round.unreached };
 
   // 8. Decisions per symbol, through the protections. Entries still waiting in the queue count
   //    as in flight (EXE-13), and as exposure until their order has reserved its budget.
@@ -269,88 +227,33 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
     if (entry.counted && !exposure.buying.has(symbol)) exposure.add(symbol, entry.quote);
     else exposure.markBuying(symbol);
   }
-  const signals: Signal[] = [];
-  const blocked: Blocked[] = [];
-  let evaluated = 0;
-  for (const ticker of tickers) {
-    const { symbol } = ticker;
-    const position = book?.positions[symbol];
-    const heldPosition = isOpen(position) && !dustSet.has(symbol) ? position : undefined;
-    const enabled = enabledBySymbol.get(symbol) ?? [];
-    const candles: readonly Candle[] = round.candles.get(symbol) ?? [];
-    const runnable = enabled.filter((s) => s.candlesNeeded === 0 || candles.length >= s.candlesNeeded);
-    // Without its candles a symbol is skipped, except that a held position keeps its stop-loss.
-    if (runnable.length < enabled.length && !heldPosition) continue;
-    if (!unreached.has(symbol)) evaluated += 1;
-    const evaluate = (s: PreparedStrategy) => s.evaluate({ ticker, candles: s.candlesNeeded === 0 ? [] : candles.slice(-s.candlesNeeded), position: heldPosition });
-
-    if (heldPosition) {
-      // Exit: stop-loss / take-profit for every position, else the first strategy that says sell.
-      const protective = protectiveExit(heldPosition, ticker, resolved.protections);
-      const exit = protective
-        ? { strategy: protective.protection, reason: protective.reason }
-        : firstDecision(runnable, evaluate, 'sell');
-      if (!exit) continue;
-      const why = exitBlock(symbol, heldPosition.qty, ticker.bid, exposure, await marketRules(symbol));
-      if (why) blocked.push({ symbol, strategy: exit.strategy, side: 'sell', reason: why });
-      else {
-        signals.push({ strategy: exit.strategy, symbol, side: 'sell', amount: heldPosition.qty, reason: exit.reason });
-        risk = recordExit(risk, symbol, now);
-      }
-      continue;
-    }
-    if (!entryList.has(symbol)) continue;
-    const entry = firstDecision(runnable, evaluate, 'buy');
-    if (!entry) continue;
-    const queued = pending[symbol];
-    const why = queued ? `an entry is already in flight (intent ${queued.intentId} until ${queued.expiresAt})` : entryBlock({
-      symbol,
-      quoteAmount: resolved.orderQuoteAmount,
-      exposure,
-      risk,
-      entriesPaused: assessed.entriesPaused,
-      rules: await marketRules(symbol),
-      now,
-      settings: resolved.protections,
-    });
-    if (why) blocked.push({ symbol, strategy: entry.strategy, side: 'buy', reason: why });
-    else {
-      signals.push({ strategy: entry.strategy, symbol, side: 'buy', quoteAmount: resolved.orderQuoteAmount, reason: entry.reason });
-      exposure.add(symbol, resolved.orderQuoteAmount);
-    }
-  }
-
-  // 9. Deterministic intents for this slot.
-  const expiresAt = new Date(now.getTime() + settings.intentTtlSeconds * 1000).toISOString();
-  const intents: Intent[] = signals.map((s) => {
-    const id = intentIdFor({ strategy: s.strategy, symbol: s.symbol, side: s.side, slot });
-    return {
-      id,
-      strategy: s.strategy,
-      symbol: s.symbol,
-      side: s.side,
-      type: 'market',
-      ...(s.quoteAmount ? { quoteAmount: s.quoteAmount } : {}),
-      ...(s.amount ? { amount: s.amount } : {}),
-      createdAt: now.toISOString(),
-      expiresAt,
-      correlationId: id,
-      reason: s.reason.slice(0, 200),
-    };
+  const startRisk: RiskState = { ...risked.state, lastSlot: slot, unreached: round.unreached };
+  const { signals, blocked, evaluated, risk } = await decideSymbols({
+    tickers,
+    book,
+    dust: dustSet,
+    enabled,
+    candles: round.candles,
+    unreached: new Set(round.unreached),
+    entryList,
+    pending,
+    exposure,
+    risk: startRisk,
+    entriesPaused,
+    orderQuoteAmount: resolved.orderQuoteAmount,
+    protections: resolved.protections,
+    marketRules,
+    evaluators: deps.candles.evaluators,
+    now,
   });
 
-  const pendingEntries: Record<string, PendingEntry> = Object.fromEntries(Object.entries(pending).map(([symbol, { counted: _counted, ...entry }]) => [symbol, entry]));
-  for (const intent of intents) {
-    if (intent.side === 'buy') pendingEntries[intent.symbol] = { intentId: intent.id, quote: intent.quoteAmount ?? resolved.orderQuoteAmount, expiresAt: intent.expiresAt, slot };
-  }
-  risk = Object.keys(pendingEntries).length > 0 ? { ...risk, pendingEntries } : risk;
+  // 9. Deterministic intents for this slot; its entries pending in the risk record.
+  const intents = intentsFor(signals, slot, now, settings.intentTtlSeconds);
+  const riskAfter = withPendingEntries(risk, pending, intents, resolved.orderQuoteAmount, slot);
 
   // 10. Risk record (with this scan's entries as pending), then the intents, then the report for health.
-  const entriesPaused = assessed.entriesPaused;
   if (!input.dryRun) {
-    await deps.risk.putRiskState(risk, storedRisk.version, now);
-    if (intents.length > 0) await deps.queue.send(intents);
-    await deps.control.putReport('scan', {
+    await commitScan(deps, riskAfter, storedRisk.version, intents, now, {
       at: now.toISOString(),
       slot,
       source,
@@ -358,7 +261,7 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
       symbols: pairs.length,
       fresh: tickers.length,
       evaluated,
-      pairList: rule ? 'rule' : 'fixed',
+      pairList: settings.pairList ? 'rule' : 'fixed',
       pairs,
       rejectedData,
       failedSymbols: round.failed,
@@ -402,18 +305,35 @@ async function slotDone(deps: ScanDeps, lastSlot: string | undefined, slot: stri
   return report !== null && report.slot === slot && report.failed === false;
 }
 
-/**
- * The first of `strategies` (in order) whose decision is `side`, with its reason: the decision of
- * a symbol (a backtest's scan gate asks it of its evaluators too).
- */
-export function firstDecision<S extends { readonly name: string }>(
-  strategies: readonly S[],
-  evaluate: (s: S) => { side: 'buy' | 'sell'; reason: string } | null,
-  side: 'buy' | 'sell',
-): { strategy: string; reason: string } | null {
-  for (const s of strategies) {
-    const decision = evaluate(s);
-    if (decision?.side === side) return { strategy: s.name, reason: decision.reason };
+/** The strategies enabled for each ticker's symbol, per resolved settings and symbol worked out once. */
+const enabledCache = new WeakMap<ResolvedScanSettings, Map<string, readonly PreparedStrategy[]>>();
+
+function enabledStrategies(resolved: ResolvedScanSettings, tickers: readonly Ticker[]): Map<string, readonly PreparedStrategy[]> {
+  let known = enabledCache.get(resolved);
+  if (!known) enabledCache.set(resolved, (known = new Map()));
+  const enabled = new Map<string, readonly PreparedStrategy[]>();
+  for (const { symbol } of tickers) {
+    let strategies = known.get(symbol);
+    if (!strategies) known.set(symbol, (strategies = resolved.strategies.filter((s) => s.enabledFor(symbol)).map((s) => s.strategy)));
+    enabled.set(symbol, strategies);
   }
-  return null;
+  return enabled;
+}
+
+/** Step 7: the candle round for the symbols whose strategies need candles (DATA-3, DATA-5, DATA-7, RISK-6). */
+async function fetchCandles(deps: ScanDeps, input: ScanInput, now: Date, tickers: readonly Ticker[], enabled: ReadonlyMap<string, readonly PreparedStrategy[]>): Promise<CandleRound> {
+  const { settings } = deps;
+  const requests: CandleRequest[] = [];
+  for (const { symbol } of tickers) {
+    let needed = 0;
+    for (const s of enabled.get(symbol) ?? []) if (s.candlesNeeded > needed) needed = s.candlesNeeded;
+    if (needed > 0) requests.push({ symbol, needed });
+  }
+  return fetchCandleRound({ exchange: deps.exchange, candles: deps.candles, clock: deps.clock, sleep: deps.sleep ?? timer, ...(deps.random ? { random: deps.random } : {}) }, requests, {
+    concurrency: settings.candleConcurrency ?? DEFAULT_CANDLE_CONCURRENCY,
+    deadline: now.getTime() + (input.deadlineMs ?? settings.deadlineMs ?? DEFAULT_SCAN_DEADLINE_MS),
+    attempts: settings.candleAttempts ?? DEFAULT_CANDLE_ATTEMPTS,
+    backoffMs: settings.candleBackoffMs ?? DEFAULT_CANDLE_BACKOFF_MS,
+    maxAgeMs: settings.staleDataSeconds * 1000,
+  });
 }

@@ -57,11 +57,30 @@ export interface ResolvedScanSettings {
 }
 
 /**
- * The settings resolved from one (defaults, tunables record, registry), by object identity: a
- * record read again from the store is a new object and is resolved again, while the same record
- * (a backtest's, read at every slot) is validated once. All three are read-only.
+ * The settings resolved from one (defaults, tunables record, registry), by object identity: the
+ * same record (a backtest's, read at every slot) is validated once. All three are read-only.
  */
 const resolvedCache = new WeakMap<ScanSettings, WeakMap<Tunables, WeakMap<Readonly<Record<string, StrategyPlugin>>, ResolvedScanSettings>>>();
+/**
+ * The last settings resolved for one (defaults, registry), by the tunables record's content: a
+ * record read again from the store is a new object with, mostly, the same content, and resolves
+ * to the same settings (the same prepared strategies, whose evaluators the candle cache keeps).
+ */
+const lastByContent = new WeakMap<ScanSettings, WeakMap<Readonly<Record<string, StrategyPlugin>>, { readonly key: string; readonly resolved: ResolvedScanSettings }>>();
+
+/**
+ * The tunables record's content as text: equal texts, equal records (strings, finite numbers,
+ * booleans and records of them, as the schema allows). Undefined for a record the text would not
+ * tell apart from another (a -0, written as 0): it is resolved on its own.
+ */
+export function tunablesKey(tunables: Tunables): string | undefined {
+  let exact = true;
+  const key = JSON.stringify(tunables, (_name, value: unknown) => {
+    if (Object.is(value, -0) || (typeof value === 'number' && !Number.isFinite(value))) exact = false;
+    return value;
+  });
+  return exact ? key : undefined;
+}
 
 /**
  * Merges the tunables record over the defaults and validates every strategy's parameters.
@@ -77,7 +96,17 @@ export function resolveScanSettings(
   let byRegistry = byTunables.get(tunables);
   if (!byRegistry) byTunables.set(tunables, (byRegistry = new WeakMap()));
   let resolved = byRegistry.get(registry);
-  if (!resolved) byRegistry.set(registry, (resolved = resolve(defaults, tunables, registry)));
+  if (resolved) return resolved;
+  let byContent = lastByContent.get(defaults);
+  if (!byContent) lastByContent.set(defaults, (byContent = new WeakMap()));
+  const key = tunablesKey(tunables);
+  const last = byContent.get(registry);
+  if (key !== undefined && last?.key === key) resolved = last.resolved;
+  else {
+    resolved = resolve(defaults, tunables, registry);
+    if (key !== undefined) byContent.set(registry, { key, resolved });
+  }
+  byRegistry.set(registry, resolved);
   return resolved;
 }
 

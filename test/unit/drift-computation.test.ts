@@ -1,7 +1,10 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { applyFill, depositHolding, openBook, reserve, type AccountBook } from '../../shared/domain/account.js';
 import { assertThresholds, computeDrift, driftLevel, localHolding, trackedAssets } from '../../shared/domain/drift.js';
 import { ConfigError } from '../../shared/domain/errors.js';
+import { Decimal, str } from '../../shared/domain/money.js';
+import type { Position } from '../../shared/domain/position.js';
 
 const AT = new Date('2026-01-01T00:00:00Z');
 const THRESHOLDS = { alarmQuote: '10', pauseQuote: '100' };
@@ -131,6 +134,30 @@ describe('Function: trackedAssets and localHolding', () => {
     expect(localHolding(book, 'USDT')).toBe('9399.4');
     expect(localHolding(book, 'BTC')).toBe('0.01');
     expect(localHolding(book, 'SOL')).toBe('0');
+  });
+
+  it('sums every position of an asset in the book\'s currency and its fee holding, whatever the book', () => {
+    const symbol = fc.tuple(fc.constantFrom('BTC', 'ETH', 'BNB', 'USDT'), fc.constantFrom('USDT', 'BTC')).map(([b, q]) => `${b}/${q}`);
+    const qty = fc.tuple(fc.boolean(), fc.nat({ max: 10 ** 9 }), fc.nat({ max: 8 })).map(([neg, n, scale]) => str(new Decimal(n).div(10 ** scale).times(neg ? -1 : 1)));
+    fc.assert(
+      fc.property(fc.dictionary(symbol, qty, { maxKeys: 6 }), fc.option(qty, { nil: undefined }), (positions, bnb) => {
+        const book: AccountBook = {
+          ...openBook('USDT', '1000', AT),
+          positions: Object.fromEntries(Object.entries(positions).map(([s, q]): [string, Position] => [s, { symbol: s, qty: q, avgPrice: '1', realizedPnl: '0' }])),
+          ...(bnb === undefined ? {} : { holdings: { BNB: { asset: 'BNB', qty: bnb, basis: '0', realizedPnl: '0' } } }),
+        };
+        for (const asset of ['USDT', 'BTC', 'ETH', 'BNB', 'SOL']) {
+          // The plain rule: each matching position's quantity, then the holding.
+          let expected = new Decimal(0);
+          for (const [s, p] of Object.entries(book.positions)) if (s === `${asset}/USDT`) expected = expected.plus(p.qty);
+          if (asset === 'BNB' && bnb !== undefined) expected = expected.plus(bnb);
+          expect(localHolding(book, asset)).toBe(asset === 'USDT' ? '1000' : str(expected));
+        }
+        const drift = computeDrift({ book, balances: {}, prices: {}, watchlist: Object.keys(positions), thresholds: THRESHOLDS });
+        for (const a of drift.assets) expect(a.local).toBe(localHolding(book, a.asset));
+      }),
+      { numRuns: 300 },
+    );
   });
 });
 

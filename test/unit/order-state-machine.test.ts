@@ -241,6 +241,10 @@ describe('Domain: order aggregate', () => {
             }
             expect(order.version).toBe(before.version + 1);
             expect(order.eventCount).toBe(before.eventCount + 1);
+            // Stored as it is: no undefined member, and the members it kept in their order.
+            expect(Object.values(order)).not.toContain(undefined);
+            const kept = Object.keys(order).filter((key) => key in before);
+            expect(kept).toEqual(Object.keys(before).filter((key) => key in order));
             expect(order.events.length).toBeLessThanOrEqual(MAX_ORDER_EVENTS);
             expect(dec(order.filled).gte(before.filled)).toBe(true);
             expect(dec(order.filled).lte(order.amount)).toBe(true);

@@ -54,6 +54,14 @@ describe('Function: decideReconciliation', () => {
     expect(decideReconciliation(open, found('open', '0'), at(60 * SECOND), SETTINGS)).toEqual({ kind: 'leave', outcome: 'unchanged' });
   });
 
+  it('hands the commit the decision its events make on the order, so it is not made twice', () => {
+    const open = order('OPEN', { exchangeOrderId: 'X1' });
+    const action = decideReconciliation(open, found('open', '0.4'), at(60 * SECOND), SETTINGS);
+    if (action.kind !== 'apply') throw new Error(`expected apply, got ${action.kind}`);
+    expect(action.decision).toEqual(applyOrderEvents(open, action.events));
+    expect(action.decision?.changed).toBe(true);
+  });
+
   it('counts "not found" and declares the order lost only on the answer that completes the count over the grace', () => {
     const unknown = order('UNKNOWN');
     expect(decideReconciliation(unknown, { notFound: true }, at(60 * SECOND), SETTINGS)).toMatchObject({ outcome: 'not-found', events: [{ type: 'NotFound' }] });

@@ -4,6 +4,7 @@ import { DEFAULT_PROTECTIONS } from '../../shared/domain/protections.js';
 import { BUILT_IN_STRATEGIES } from '../../shared/domain/strategies/index.js';
 import { loadConfig } from '../../shared/runtime/config.js';
 import { resolveScanSettings } from '../../shared/use-cases/scan-market.js';
+import { tunablesKey } from '../../shared/use-cases/scan-settings.js';
 
 const CONFIG = loadConfig({
   TW_STATE_TABLE: 'state',
@@ -53,5 +54,44 @@ describe('Scanner settings', () => {
     expect([on('price-drop', 'BTC/USDT'), on('price-drop', 'ETH/USDT')]).toEqual([false, true]);
     expect([on('rsi-mean-reversion', 'BTC/USDT'), on('rsi-mean-reversion', 'ETH/USDT')]).toEqual([true, false]);
     expect([on('ma-crossover', 'BTC/USDT')]).toEqual([false]);
+  });
+
+  describe('Function: resolveScanSettings (a record read again)', () => {
+    const record = () => ({ maxOpenPositions: 2, strategies: { 'price-drop': { enabled: true, params: { dropPercent: '2.5' } } } });
+
+    it('resolves a record with the same content, read again as a new object, to the same settings and prepared strategies', () => {
+      const defaults = scannerSettings(CONFIG);
+      const first = resolveScanSettings(defaults, record(), BUILT_IN_STRATEGIES);
+      const again = resolveScanSettings(defaults, record(), BUILT_IN_STRATEGIES);
+      expect(again).toBe(first);
+      expect(again.strategies[0]!.strategy).toBe(first.strategies[0]!.strategy);
+    });
+
+    it('resolves a changed record anew, with the change', () => {
+      const defaults = scannerSettings(CONFIG);
+      const first = resolveScanSettings(defaults, record(), BUILT_IN_STRATEGIES);
+      const changed = resolveScanSettings(defaults, { ...record(), maxOpenPositions: 3 }, BUILT_IN_STRATEGIES);
+      expect(changed).not.toBe(first);
+      expect(changed.protections.maxOpenPositions).toBe(3);
+      const params = resolveScanSettings(defaults, { ...record(), strategies: { 'price-drop': { enabled: true, params: { dropPercent: '3' } } } }, BUILT_IN_STRATEGIES);
+      expect(params.strategies.find((s) => s.strategy.name === 'price-drop')?.strategy.params).toMatchObject({ dropPercent: '3' });
+      // Back to the first content: resolved again (only the last content is kept), equal to the first.
+      const back = resolveScanSettings(defaults, record(), BUILT_IN_STRATEGIES);
+      expect(back.protections).toEqual(first.protections);
+    });
+
+    it('still refuses an invalid record on every read', () => {
+      const defaults = scannerSettings(CONFIG);
+      const bad = () => ({ strategies: { 'price-drop': { params: { dropPercent: '250' } } } });
+      expect(() => resolveScanSettings(defaults, bad(), BUILT_IN_STRATEGIES)).toThrow(/invalid parameters for strategy price-drop/);
+      expect(() => resolveScanSettings(defaults, bad(), BUILT_IN_STRATEGIES)).toThrow(/invalid parameters for strategy price-drop/);
+    });
+
+    it('keys a record by its content, and gives no key where the text would hide a difference (-0)', () => {
+      expect(tunablesKey(record())).toBe(tunablesKey(record()));
+      expect(tunablesKey({ maxOpenPositions: 1 })).not.toBe(tunablesKey({ maxOpenPositions: 2 }));
+      expect(tunablesKey({ orderQuoteAmount: '1' })).not.toBe(tunablesKey({ maxOpenPositions: 1 }));
+      expect(tunablesKey({ maxOpenPositions: -0 })).toBeUndefined();
+    });
   });
 });

@@ -81,6 +81,12 @@ export interface PreparedStrategy {
   /** The validated parameters, defaults filled in (for reports and `ops get`). */
   readonly params: unknown;
   readonly candlesNeeded: number;
+  /**
+   * The strategy has an incremental form: its evaluator keeps running state, so pushing one more
+   * candle costs less than evaluating the window again (the scanner keeps such evaluators
+   * between scans). @default false
+   */
+  readonly incremental?: boolean;
   evaluate(input: StrategyInput): Decision | null;
   /** A new evaluator for one symbol's candle stream (a backtest keeps one per symbol for the run). */
   evaluator(): StrategyEvaluator;
@@ -114,6 +120,7 @@ export function plugin<P>(strategy: Strategy<P>): StrategyPlugin {
         name: strategy.name,
         params,
         candlesNeeded,
+        incremental: strategy.evaluator !== undefined,
         evaluate: strategy.evaluator
           ? ({ ticker, candles, position }) => {
               const fresh = evaluator();
