@@ -22,6 +22,7 @@ import type { Candle, DataSource, MarketRules, Ticker } from '../shared/domain/m
 import { add, cmp, Decimal, dec, isZero, min, str, sub, type DecimalString } from '../shared/domain/money.js';
 import { normalizeFees, type FeeAmount } from '../shared/domain/fees.js';
 import { roundAmount } from '../shared/domain/precision.js';
+import { CandleMarket } from './candle-market.js';
 import { applyDeltas, feeFor, tradeDeltas } from '../shared/adapters/paper/paper-settlement.js';
 import type { Assets } from '../shared/adapters/paper/paper-books.js';
 import { VALUES_PER_CANDLE, VOLUME, type StepColumns } from './data/step-columns.js';
@@ -72,22 +73,12 @@ export interface VenueRefusal {
   readonly reason: string;
 }
 
-/** One symbol's market data: its candles and the ring of the last day's volumes with their sum. */
-interface MarketSeries {
-  readonly series: Candle[];
-  sum: number;
-  readonly window: Float64Array;
-  next: number;
-  size: number;
-}
-
 interface VenueOrder {
   order: ExchangeOrder;
   /** Epoch ms it was placed: only candles that open at or after it can fill it. */
   readonly placedAt: number;
 }
 
-const DAY_MS = 86_400_000;
 const NO_REFUSALS: readonly VenueRefusal[] = Object.freeze([]);
 const NO_FILLS: readonly VenueFill[] = Object.freeze([]);
 const REPORTED_DECIMALS = 8;
@@ -97,13 +88,11 @@ export class CandleVenue implements Exchange {
   readonly id = 'backtest';
   readonly source: DataSource = 'exchange';
   readonly #settings: VenueSettings;
-  /** Per symbol: its candles (the last `lookback` are market data) and the last day's volumes in a ring. */
-  readonly #markets = new Map<string, MarketSeries>();
+  /** The candles closed so far: what the market data calls see. */
+  readonly #market: CandleMarket;
   readonly #orders = new Map<string, VenueOrder>();
   readonly #open = new Set<string>();
   readonly #balances = new Map<string, DecimalString>();
-  /** The last ticker made per symbol: this step's when its timestamp is now (the gate and the scan both ask). */
-  readonly #tickers = new Map<string, Ticker>();
   #refusals: VenueRefusal[] = [];
   #now = 0;
   #sequence = 0;
@@ -114,6 +103,7 @@ export class CandleVenue implements Exchange {
     }
     if (!dec(settings.volumeShare).gt(0) || dec(settings.volumeShare).gt(1)) throw new ValidationError(`volume share must be in (0, 1], got ${settings.volumeShare}`);
     this.#settings = settings;
+    this.#market = new CandleMarket(settings.timeframeMs, settings.lookback);
     this.#balances.set(settings.quoteCurrency, settings.initialQuote);
     if (settings.initialFeeAsset && !isZero(settings.initialFeeAsset)) this.#balances.set(settings.feeAsset, settings.initialFeeAsset);
   }
@@ -123,7 +113,7 @@ export class CandleVenue implements Exchange {
    * fee-asset price. @throws ValidationError when there is neither.
    */
   priceOf(asset: string): DecimalString {
-    const last = this.#markets.get(`${asset}/${this.#settings.quoteCurrency}`)?.series.at(-1);
+    const last = this.#market.last(`${asset}/${this.#settings.quoteCurrency}`);
     if (last) return last.close;
     if (asset === this.#settings.feeAsset && this.#settings.feeAssetPrice) return this.#settings.feeAssetPrice;
     throw new ValidationError(`no price for ${asset}: add ${asset}/${this.#settings.quoteCurrency} candles to the data set or give the fee asset's price`);
@@ -149,7 +139,7 @@ export class CandleVenue implements Exchange {
       for (let k = start; k < end; k += 1) if (names[symbols[k]!] === symbol) return candles[k];
       return undefined;
     }) : this.#fill(closeTime, NO_CANDLE);
-    for (let k = start; k < end; k += 1) this.#closeCandle(names[symbols[k]!]!, candles[k]!, values[k * VALUES_PER_CANDLE + VOLUME]!);
+    for (let k = start; k < end; k += 1) this.#market.close(names[symbols[k]!]!, candles[k]!, values[k * VALUES_PER_CANDLE + VOLUME]!);
     return fills;
   }
 
@@ -168,24 +158,7 @@ export class CandleVenue implements Exchange {
   }
 
   /** One candle of a step is market data now (forEach: no entry pair made per candle). */
-  readonly #closeOne = (candle: Candle, symbol: string): void => this.#closeCandle(symbol, candle, Number(candle.volume));
-
-  #closeCandle(symbol: string, candle: Candle, volume: number): void {
-    const { lookback } = this.#settings;
-    let market = this.#markets.get(symbol);
-    if (!market) this.#markets.set(symbol, (market = { series: [], sum: 0, window: new Float64Array(Math.max(1, Math.round(DAY_MS / this.#settings.timeframeMs))), next: 0, size: 0 }));
-    const { series } = market;
-    series.push(candle);
-    // Only the last `lookback` candles are market data; the older ones are cut in one go once
-    // they are as many, so trimming costs O(1) per candle rather than a copy of the window.
-    if (series.length >= 2 * lookback) series.splice(0, series.length - lookback);
-    // The last day's candles in a ring: the oldest leaves as the newest comes.
-    market.sum += volume;
-    if (market.size === market.window.length) market.sum -= market.window[market.next]!;
-    else market.size += 1;
-    market.window[market.next] = volume;
-    market.next = (market.next + 1) % market.window.length;
-  }
+  readonly #closeOne = (candle: Candle, symbol: string): void => this.#market.close(symbol, candle, Number(candle.volume));
 
   /** Fills happen only when candles close (closeStep), never on arrival: nothing to take. */
   takeFills(): VenueFill[] {
@@ -219,32 +192,18 @@ export class CandleVenue implements Exchange {
    * volume is a getter, made when first read); undefined when its candle is missing at this step (a gap).
    */
   tickerOf(symbol: string): Ticker | undefined {
-    const made = this.#tickers.get(symbol);
-    // A ticker made at an earlier step is stale (its timestamp is that step's close).
-    if (made?.timestamp === this.#now) return made;
-    const market = this.#markets.get(symbol);
-    const last = market?.series.at(-1);
-    if (!market || !last || last.openTime + this.#settings.timeframeMs !== this.#now) return undefined;
-    const ticker = new CandleTicker(symbol, last.close, market.sum, this.#now);
-    this.#tickers.set(symbol, ticker);
-    return ticker;
+    return this.#market.tickerAt(symbol, this.#now);
   }
 
   async fetchCandles(symbol: string, limit: number): Promise<Candle[]> {
-    const series = this.#markets.get(symbol)?.series ?? [];
-    // The window is the last `lookback` candles (older ones wait in the array to be cut), read as
-    // `window.slice(-limit)`.
-    const base = Math.max(0, series.length - this.#settings.lookback);
-    const length = series.length - base;
-    const start = limit > 0 ? Math.max(length - limit, 0) : limit === 0 ? 0 : Math.min(-limit, length);
-    return series.slice(base + start);
+    return this.#market.window(symbol, limit);
   }
 
   async createOrder(request: PlaceOrderRequest): Promise<ExchangeOrder> {
     const rules = this.#settings.rules[request.symbol];
     if (!rules) throw new ExchangeRejectedError(`unknown symbol ${request.symbol}`, 'bad-symbol');
     if (this.#orders.has(request.clientOrderId)) throw new ExchangeRejectedError(`duplicate client order id ${request.clientOrderId}`, 'duplicate');
-    const last = this.#markets.get(request.symbol)?.series.at(-1);
+    const last = this.#market.last(request.symbol);
     if (!last) throw new ExchangeRejectedError(`no market for ${request.symbol} yet`, 'bad-symbol');
     // The funds must cover the whole order at the last price (a limit buy at its limit), fee included.
     const move = request.side === 'buy' ? dec('1').plus(this.#settings.slippage) : dec('1').minus(this.#settings.slippage);
@@ -390,39 +349,4 @@ export class CandleVenue implements Exchange {
     for (const [asset, total] of this.#balances) assets[asset] = { free: total, used: '0' };
     return assets;
   }
-}
-
-/**
- * The ticker of a candle close for the scan gate: bid, ask and last are the close, the volume the
- * day's sum. The volume's text is made when first read (the gate asks for a ticker every step and
- * reads its volume rarely); one class, so every step's ticker has the same shape and no closure
- * of its own. The volume is a getter of the class, not an own property: `fetchTickers` hands out
- * plain copies.
- */
-class CandleTicker implements Ticker {
-  readonly bid: DecimalString;
-  readonly ask: DecimalString;
-  readonly #sum: number;
-  #volume: DecimalString | undefined;
-
-  constructor(
-    readonly symbol: string,
-    readonly last: DecimalString,
-    sum: number,
-    readonly timestamp: number,
-  ) {
-    this.bid = last;
-    this.ask = last;
-    this.#sum = sum;
-  }
-
-  get volume(): DecimalString {
-    return (this.#volume ??= decimal(this.#sum));
-  }
-}
-
-function decimal(value: number): DecimalString {
-  const fixed = value.toFixed(8);
-  const text = String(Number(fixed));
-  return text.includes('e') ? fixed : text;
 }

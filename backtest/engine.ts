@@ -24,19 +24,17 @@ import type { Intent } from '../shared/domain/intent.js';
 import type { OrderRecord } from '../shared/domain/order.js';
 import type { StrategyPlugin } from '../shared/domain/strategies/strategy.js';
 import type { Tunables } from '../shared/ports/tunables-store.js';
-import { executeIntent, type ExecuteIntentDeps } from '../shared/use-cases/execute-intent.js';
-import { reconcile, type ReconcileDeps } from '../shared/use-cases/reconcile.js';
-import { CandleCache, resolveScanSettings, scanMarket, type ScanDeps, type ScanSettings } from '../shared/use-cases/scan-market.js';
-import { entryLimitsOf } from '../shared/use-cases/scan-settings.js';
+import { executeIntent } from '../shared/use-cases/execute-intent.js';
+import { reconcile } from '../shared/use-cases/reconcile.js';
+import { resolveScanSettings, scanMarket, type ScanSettings } from '../shared/use-cases/scan-market.js';
 import type { CandleGap } from './data/candle-file.js';
 import type { DataSetFile } from './data/data-set.js';
 import { CLOSE, HIGH, LOW, OPEN, VALUES_PER_CANDLE, type StepColumns } from './data/step-columns.js';
 import { ReaderThread, readStepColumns } from './data/step-reader.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
-import type { PaperVenue } from './paper-venue.js';
 import { ScanGate, type GatePlan, type GateState } from './scan-gate.js';
 import type { QuoteSource } from './replay-market.js';
-import { MemoryAccountStore, MemoryAuditLog, MemoryControlStore, MemoryLockService, MemoryOrderStore, MemoryQueue, MemoryTunablesStore, SimulatedClock } from './memory-ports.js';
+import { SimulatedClock } from './memory-ports.js';
 import { EquityTracker } from './report/equity-tracker.js';
 import { EquityValuation } from './report/equity-valuation.js';
 import type { ReportCharts } from './report/html-report.js';
@@ -44,6 +42,7 @@ import { BoundedList, buildReport, type BacktestReport, type RejectedSignal } fr
 import { SymbolChart } from './report/symbol-chart.js';
 import { TradeBook } from './report/trades.js';
 import { timeframeMs } from './timeframe.js';
+import { LEASE_MS, wireUseCases } from './wiring.js';
 
 export interface BacktestSettings {
   readonly files: readonly DataSetFile[];
@@ -113,8 +112,6 @@ export interface BacktestOutcome {
   };
 }
 
-/** The executor's and reconciler's lease in a backtest: everything runs in one process, in order. */
-const LEASE_MS = 60_000;
 
 export async function runBacktest(settings: BacktestSettings): Promise<BacktestOutcome> {
   const started = (settings.wallClock ?? performance.now.bind(performance))();
@@ -142,79 +139,7 @@ async function run(settings: BacktestSettings, started: number, reader: Promise<
   const clock = new SimulatedClock(settings.from ?? 0);
   const feeRate = str(dec(settings.feePercent).div(100));
   const thirdFeeAsset = settings.feeAsset !== 'quote' && settings.feeAsset !== 'base' && settings.initialFeeAsset !== undefined && !isZero(settings.initialFeeAsset) ? settings.feeAsset : undefined;
-  // The paper exchange (parity runs only) is loaded when asked for: it brings the DynamoDB paper
-  // store's module, and with it the AWS SDK, which a run on the candle venue has no use for.
-  const venue: CandleVenue | PaperVenue = settings.quotes
-    ? new (await import('./paper-venue.js')).PaperVenue({ quotes: settings.quotes, rules: settings.rules, clock, timeframeMs: CANDLE_MS, lookback, quoteCurrency: quote, feeRate, feeAsset: settings.feeAsset, initialBalances: { [quote]: settings.initialQuote, ...(thirdFeeAsset ? { [thirdFeeAsset]: settings.initialFeeAsset! } : {}) } })
-    : new CandleVenue({
-        quoteCurrency: quote,
-        initialQuote: settings.initialQuote,
-        feeRate,
-        feeAsset: settings.feeAsset,
-        ...(settings.initialFeeAsset === undefined ? {} : { initialFeeAsset: settings.initialFeeAsset }),
-        ...(settings.feeAssetPrice === undefined ? {} : { feeAssetPrice: settings.feeAssetPrice }),
-        slippage: str(dec(settings.slippagePercent).div(100)),
-        volumeShare: str(dec(settings.volumeSharePercent).div(100)),
-        timeframeMs: CANDLE_MS,
-        lookback,
-        rules: settings.rules,
-      });
-  const orders = new MemoryOrderStore();
-  const accounts = new MemoryAccountStore();
-  const locks = new MemoryLockService();
-  const control = new MemoryControlStore();
-  const audit = new MemoryAuditLog();
-  const tunables = new MemoryTunablesStore(settings.tunables);
-  const queue = new MemoryQueue();
-  const scanDeps: ScanDeps = {
-    exchange: venue,
-    queue,
-    control,
-    accounts,
-    tunables,
-    risk: tunables,
-    clock,
-    markets: async () => settings.rules,
-    strategies: settings.strategies,
-    candles: new CandleCache(undefined, undefined, CANDLE_MS),
-    orders,
-    settings: { ...settings.scan, watchlist: symbols, mode: 'paper' },
-  };
-  const executeDeps: ExecuteIntentDeps = {
-    orders,
-    accounts,
-    locks,
-    exchange: venue,
-    audit,
-    control,
-    clock,
-    marketRules: async (symbol) => settings.rules[symbol]!,
-    markets: async () => settings.rules,
-    entryLimits: async () => entryLimitsOf(settings.scan.protections, (await tunables.getTunables()).tunables),
-    settings: { quoteCurrency: quote, lockLeaseMs: LEASE_MS, reservationBufferPercent: settings.reservationBufferPercent, owner: 'backtest-executor', resendGraceMs: 0, intentTtlMs: settings.scan.intentTtlSeconds * 1000 },
-  };
-  const reconcileDeps: ReconcileDeps = {
-    orders,
-    accounts,
-    locks,
-    exchange: venue,
-    audit,
-    control,
-    clock,
-    settings: {
-      quoteCurrency: quote,
-      owner: 'backtest-reconciler',
-      lockLeaseMs: LEASE_MS,
-      // The executor of a backtest has finished before the reconciler runs: nothing to wait for.
-      settleMs: 0,
-      lostAfterNotFound: 3,
-      lostGraceMs: 0,
-      reservationMaxAgeMs: settings.reservationMaxAgeMs,
-      pageSize: 100,
-      watchlist: symbols,
-      drift: settings.drift,
-    },
-  };
+  const { venue, orders, accounts, control, audit, tunables, queue, scanDeps, executeDeps, reconcileDeps } = await wireUseCases(settings, { symbols, clock, timeframeMs: CANDLE_MS, lookback, feeRate, thirdFeeAsset });
 
   // Per symbol, by its index in `symbols` (the reader's): the last close as text and as a number,
   // and the order in which symbols first closed (the report's order of the last closes).
