@@ -3,32 +3,15 @@
  * reader's chunks, plain numeric rows and rows that need the CSV library, line endings, and bad
  * rows far into a large file all read as the row-by-row parser would, with the file and the line.
  */
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, it, expect } from 'vitest';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCandleBatches, readCandleFile } from '../../../backtest/data/candle-file.js';
 import { readDataSet, readStepBatches } from '../../../backtest/data/data-set.js';
 import { BacktestDataError } from '../../../backtest/data/errors.js';
+import { candleRows, MINUTE, T0, tempDirPerTest } from '../../support/candle-rows.js';
 
-const MINUTE = 60_000;
-const T0 = Date.UTC(2026, 0, 1);
-let dir: string;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tw-bt-chunks-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-/** Rows of distinct, valid candles; long enough to span several 1 MB chunks. */
-function rows(count: number, start = T0): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const p = 60000 + (i % 997) + (i % 13) / 100;
-    out.push(`${start + i * MINUTE},${p.toFixed(2)},${(p + 5).toFixed(2)},${(p - 5).toFixed(2)},${(p + 1).toFixed(2)},${(1 + (i % 7) / 1000).toFixed(3)}`);
-  }
-  return out;
-}
+const tmp = tempDirPerTest('tw-bt-chunks-');
 
 async function readAll(path: string, options: { from?: number; to?: number } = {}) {
   const out = [];
@@ -48,8 +31,8 @@ async function failure(run: () => Promise<unknown>): Promise<BacktestDataError> 
 
 describe('Backtest data: the chunked CSV reader', () => {
   it('reads every row of a file larger than a chunk, rows split across chunks included', async () => {
-    const lines = rows(60_000);
-    const path = join(dir, 'BTC-USDT.csv');
+    const lines = candleRows(60_000);
+    const path = join(tmp.path, 'BTC-USDT.csv');
     writeFileSync(path, ['timestamp,open,high,low,close,volume', ...lines].join('\n') + '\n');
     let batches = 0;
     for await (const batch of readCandleBatches(path, { timeframeMs: MINUTE })) {
@@ -63,7 +46,7 @@ describe('Backtest data: the chunked CSV reader', () => {
   });
 
   it('reads rows that need the CSV library (quotes, spaces, ISO time, CRLF, no final newline) as the plain rows', async () => {
-    const path = join(dir, 'BTC-USDT.csv');
+    const path = join(tmp.path, 'BTC-USDT.csv');
     writeFileSync(path, [`"timestamp","open","high","low","close","volume"`, `${T0},100,101,99,100.5,12`, ` ${T0 + MINUTE} , "100.5",102,100,101,3.25`, `${new Date(T0 + 2 * MINUTE).toISOString()},101,101,101,101,0`, '', `${T0 + 3 * MINUTE},101,102,100,101,1`].join('\r\n'));
     expect(await readAll(path)).toEqual([
       { openTime: T0, open: '100', high: '101', low: '99', close: '100.5', volume: '12' },
@@ -74,9 +57,9 @@ describe('Backtest data: the chunked CSV reader', () => {
   });
 
   it('names the line of a bad row deep in a large file, past the first chunk', async () => {
-    const lines = rows(40_000);
+    const lines = candleRows(40_000);
     lines[35_000] = lines[35_000]!.replace(/,[^,]*$/, ',-3');
-    const path = join(dir, 'BTC-USDT.csv');
+    const path = join(tmp.path, 'BTC-USDT.csv');
     writeFileSync(path, ['timestamp,open,high,low,close,volume', ...lines].join('\n') + '\n');
     const error = await failure(() => readAll(path));
     expect([error.code, error.line]).toEqual(['BACKTEST_DATA_INVALID', 35_002]);
@@ -84,28 +67,28 @@ describe('Backtest data: the chunked CSV reader', () => {
   });
 
   it('stops at the window end without reading the rows after it', async () => {
-    const lines = rows(100);
+    const lines = candleRows(100);
     lines[80] = 'not a row at all';
-    const path = join(dir, 'BTC-USDT.csv');
+    const path = join(tmp.path, 'BTC-USDT.csv');
     writeFileSync(path, lines.join('\n') + '\n');
     const candles = await readAll(path, { from: T0 + 10 * MINUTE, to: T0 + 50 * MINUTE });
     expect(candles.map((c) => c.openTime)).toEqual(Array.from({ length: 40 }, (_, i) => T0 + (10 + i) * MINUTE));
   });
 
   it('refuses a file with bare CR line endings instead of reading one row of it', async () => {
-    const path = join(dir, 'BTC-USDT.csv');
-    writeFileSync(path, rows(3).join('\r') + '\r');
+    const path = join(tmp.path, 'BTC-USDT.csv');
+    writeFileSync(path, candleRows(3).join('\r') + '\r');
     const error = await failure(() => readAll(path));
     expect([error.code, error.line]).toEqual(['BACKTEST_DATA_INVALID', 1]);
     expect(error.message).toMatch(/one row per line/);
   });
 
   it('merges large files into the same steps in batches as one by one', async () => {
-    const a = join(dir, 'AAA-USDT.csv');
-    const b = join(dir, 'BBB-USDT.csv');
-    writeFileSync(a, rows(30_000).join('\n') + '\n');
+    const a = join(tmp.path, 'AAA-USDT.csv');
+    const b = join(tmp.path, 'BBB-USDT.csv');
+    writeFileSync(a, candleRows(30_000).join('\n') + '\n');
     // The second file starts later and has a hole: steps hold one or both symbols.
-    writeFileSync(b, rows(30_000, T0 + 500 * MINUTE).filter((_, i) => i < 1000 || i > 1200).join('\n') + '\n');
+    writeFileSync(b, candleRows(30_000, T0 + 500 * MINUTE).filter((_, i) => i < 1000 || i > 1200).join('\n') + '\n');
     const files = [{ symbol: 'AAA/USDT', path: a }, { symbol: 'BBB/USDT', path: b }];
     const single: string[] = [];
     for await (const step of readDataSet(files, { timeframeMs: MINUTE })) single.push(`${step.time}:${[...step.candles.keys()].join('+')}`);

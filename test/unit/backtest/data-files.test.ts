@@ -1,22 +1,15 @@
-import { describe, it, expect, beforeEach, afterEach } from 'vitest';
-import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { describe, it, expect } from 'vitest';
+import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCandleFile, symbolFromFileName, type CandleGap } from '../../../backtest/data/candle-file.js';
 import { listDataSet, readDataSet } from '../../../backtest/data/data-set.js';
 import { BacktestDataError } from '../../../backtest/data/errors.js';
+import { MINUTE, T0, tempDirPerTest } from '../../support/candle-rows.js';
 
-const MINUTE = 60_000;
-const T0 = Date.UTC(2026, 0, 1);
-let dir: string;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tw-bt-data-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+const tmp = tempDirPerTest('tw-bt-data-');
 
 function csv(name: string, lines: readonly string[]): string {
-  const path = join(dir, name);
+  const path = join(tmp.path, name);
   writeFileSync(path, lines.join('\n') + '\n');
   return path;
 }
@@ -59,7 +52,7 @@ describe('Backtest data: candle files', () => {
   });
 
   it('reads JSON Lines with numbers or strings', async () => {
-    const path = join(dir, 'ETH-USDT.jsonl');
+    const path = join(tmp.path, 'ETH-USDT.jsonl');
     writeFileSync(path, `{"timestamp":${T0},"open":10,"high":11,"low":9,"close":10,"volume":0}\n\n{"timestamp":"${T0 + MINUTE}","open":"10","high":"10","low":"10","close":"10","volume":"1"}\n`);
     const candles = await readAll(path);
     expect(candles.map((c) => [c.openTime, c.close, c.volume])).toEqual([[T0, '10', '0'], [T0 + MINUTE, '10', '1']]);
@@ -90,7 +83,7 @@ describe('Backtest data: candle files', () => {
   });
 
   it('refuses malformed JSON with the line', async () => {
-    const path = join(dir, 'ETH-USDT.jsonl');
+    const path = join(tmp.path, 'ETH-USDT.jsonl');
     writeFileSync(path, `{"timestamp":${T0},"open":10,"high":11,"low":9,"close":10,"volume":0}\n{"timestamp":1,\n`);
     const error = await failure(() => readAll(path));
     expect([error.line, error.message]).toEqual([2, `${path}:2: malformed JSON`]);
@@ -115,8 +108,8 @@ describe('Backtest data: data sets', () => {
   it('merges the files of a directory into time-ordered steps', async () => {
     csv('BTC-USDT.csv', [`${T0},100,101,99,100,1`, `${T0 + MINUTE},100,101,99,100,1`]);
     csv('ETH-USDT.csv', [`${T0 + MINUTE},10,11,9,10,1`, `${T0 + 2 * MINUTE},10,11,9,10,1`]);
-    writeFileSync(join(dir, 'README.txt'), 'not data');
-    const files = await listDataSet(dir);
+    writeFileSync(join(tmp.path, 'README.txt'), 'not data');
+    const files = await listDataSet(tmp.path);
     expect(files.map((f) => f.symbol)).toEqual(['BTC/USDT', 'ETH/USDT']);
     const steps = [];
     for await (const step of readDataSet(files, { timeframeMs: MINUTE })) steps.push([step.time, [...step.candles.keys()]]);
@@ -125,22 +118,22 @@ describe('Backtest data: data sets', () => {
 
   it('refuses a file for a symbol the settings do not name', async () => {
     const path = csv('DOGE-USDT.csv', [`${T0},1,1,1,1,1`]);
-    const error = await failure(() => listDataSet(dir, ['BTC/USDT']));
+    const error = await failure(() => listDataSet(tmp.path, ['BTC/USDT']));
     expect(error.file).toBe(path);
     expect(error.message).toMatch(/DOGE\/USDT is not among the symbols/);
   });
 
   it('refuses a named symbol without a file, and an empty directory', async () => {
     csv('BTC-USDT.csv', [`${T0},1,1,1,1,1`]);
-    expect((await failure(() => listDataSet(dir, ['BTC/USDT', 'ETH/USDT']))).message).toMatch(/no candle file for ETH\/USDT/);
-    const empty = join(dir, 'empty');
+    expect((await failure(() => listDataSet(tmp.path, ['BTC/USDT', 'ETH/USDT']))).message).toMatch(/no candle file for ETH\/USDT/);
+    const empty = join(tmp.path, 'empty');
     mkdirSync(empty);
     expect((await failure(() => listDataSet(empty))).message).toMatch(/no candle files/);
   });
 
   it('refuses an empty window', async () => {
     csv('BTC-USDT.csv', [`${T0},1,1,1,1,1`]);
-    const files = await listDataSet(dir);
+    const files = await listDataSet(tmp.path);
     const error = await failure(async () => {
       for await (const _ of readDataSet(files, { timeframeMs: MINUTE, from: T0 + 10 * MINUTE })) void _;
     });

@@ -4,35 +4,19 @@
  * order, and the same coded errors with the file and the line. The reader thread stays a bounded
  * number of batches ahead, however long the files.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CandleGap } from '../../../backtest/data/candle-file.js';
 import type { DataSetFile, DataSetOptions, Step } from '../../../backtest/data/data-set.js';
 import { BacktestDataError } from '../../../backtest/data/errors.js';
 import { columnsOf, decodeSteps, encodeSteps, VALUES_PER_CANDLE, type StepColumns } from '../../../backtest/data/step-columns.js';
 import { ReaderThread, readStepColumns } from '../../../backtest/data/step-reader.js';
 import type { Candle } from '../../../shared/domain/market.js';
+import { candleRows, MINUTE, T0, tempDirPerTest } from '../../support/candle-rows.js';
 
-const MINUTE = 60_000;
-const T0 = Date.UTC(2026, 0, 1);
-let dir: string;
-
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'tw-bt-thread-'));
-});
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-function rows(count: number, start = T0): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < count; i += 1) {
-    const p = 60000 + (i % 997) + (i % 13) / 100;
-    out.push(`${start + i * MINUTE},${p.toFixed(2)},${(p + 5).toFixed(2)},${(p - 5).toFixed(2)},${(p + 1).toFixed(2)},${(1 + (i % 7) / 1000).toFixed(3)}`);
-  }
-  return out;
-}
+const tmp = tempDirPerTest('tw-bt-thread-');
 
 /** Every step as `time:symbol=candle fields+values|...`, from columns. */
 function flatten(batches: readonly StepColumns[], symbols: readonly string[]): string[] {
@@ -73,7 +57,7 @@ async function read(files: readonly DataSetFile[], options: DataSetOptions, onTh
 }
 
 function file(symbol: string, lines: readonly string[], ext = 'csv'): DataSetFile {
-  const path = join(dir, `${symbol.replace('/', '-')}.${ext}`);
+  const path = join(tmp.path, `${symbol.replace('/', '-')}.${ext}`);
   writeFileSync(path, lines.join('\n') + '\n');
   return { symbol, path };
 }
@@ -113,9 +97,9 @@ describe('Backtest data: steps in columns', () => {
 
 describe('Backtest data: reading on a second thread', () => {
   it('reads a multi-file data set with a hole and a window into the same steps, values and gaps as in line', async () => {
-    const a = file('AAA/USDT', ['timestamp,open,high,low,close,volume', ...rows(10_000)]);
+    const a = file('AAA/USDT', ['timestamp,open,high,low,close,volume', ...candleRows(10_000)]);
     // Starts later, has a hole (a gap) and a row the CSV library reads (quoted).
-    const bRows = rows(10_000, T0 + 500 * MINUTE).filter((_, i) => i < 1000 || i > 1200);
+    const bRows = candleRows(10_000, T0 + 500 * MINUTE).filter((_, i) => i < 1000 || i > 1200);
     bRows[5] = bRows[5]!.replace(/^(\d+),([^,]+),/, '$1,"$2",');
     const b = file('BBB/USDT', bRows);
     const files = [a, b];
@@ -132,7 +116,7 @@ describe('Backtest data: reading on a second thread', () => {
   });
 
   it('reads JSON Lines as in line', async () => {
-    const lines = rows(3000).map((r) => {
+    const lines = candleRows(3000).map((r) => {
       const [t, o, h, l, c, v] = r.split(',');
       return JSON.stringify({ timestamp: Number(t), open: o, high: h, low: l, close: Number(c), volume: v });
     });
@@ -151,9 +135,9 @@ describe('Backtest data: reading on a second thread', () => {
   for (const [what, spoil, reason] of bad) {
     it(`stops with the in-line reader's coded error for ${what}, naming the file and the line, after the same steps`, async () => {
       // The bad row is past the reader's first chunks (about 1,400 rows each).
-      const lines = rows(8000);
+      const lines = candleRows(8000);
       spoil(lines);
-      const files = [file('AAA/USDT', rows(8000)), file('BBB/USDT', lines)];
+      const files = [file('AAA/USDT', candleRows(8000)), file('BBB/USDT', lines)];
       const inLine = await read(files, { timeframeMs: MINUTE }, false);
       const onThread = await read(files, { timeframeMs: MINUTE }, true);
       expect(inLine.error).toBeInstanceOf(BacktestDataError);
@@ -168,7 +152,7 @@ describe('Backtest data: reading on a second thread', () => {
   }
 
   it('refuses an empty window with the in-line error', async () => {
-    const files = [file('AAA/USDT', rows(100))];
+    const files = [file('AAA/USDT', candleRows(100))];
     const options = { timeframeMs: MINUTE, from: T0 + 1000 * MINUTE };
     const onThread = await read(files, options, true);
     expect(onThread.error).toBeInstanceOf(BacktestDataError);
@@ -177,7 +161,7 @@ describe('Backtest data: reading on a second thread', () => {
   });
 
   it('stays at most the read-ahead in batches ahead of the reader, however long the file', async () => {
-    const files = [file('AAA/USDT', rows(100_000))];
+    const files = [file('AAA/USDT', candleRows(100_000))];
     const thread = (await ReaderThread.start())!;
     const stream = thread.read(files, { timeframeMs: MINUTE }, () => {}, 2);
     try {
@@ -200,7 +184,7 @@ describe('Backtest data: reading on a second thread', () => {
   });
 
   it('ends the reader thread when the run stops taking steps early', async () => {
-    const files = [file('AAA/USDT', rows(50_000))];
+    const files = [file('AAA/USDT', candleRows(50_000))];
     const thread = (await ReaderThread.start())!;
     let taken = 0;
     for await (const batch of thread.read(files, { timeframeMs: MINUTE })) {
