@@ -68,27 +68,17 @@ export async function wireUseCases(settings: BacktestSettings, at: WiringFacts) 
     orders,
     settings: { ...settings.scan, watchlist: [...at.symbols], mode: 'paper' },
   };
+  // The executor and the reconciler share the stores, the lease service, the venue and the clock.
+  const shared = { orders, accounts, locks, exchange: venue, audit, control, clock: at.clock };
   const executeDeps: ExecuteIntentDeps = {
-    orders,
-    accounts,
-    locks,
-    exchange: venue,
-    audit,
-    control,
-    clock: at.clock,
+    ...shared,
     marketRules: async (symbol) => settings.rules[symbol]!,
     markets: async () => settings.rules,
     entryLimits: async () => entryLimitsOf(settings.scan.protections, (await tunables.getTunables()).tunables),
     settings: { quoteCurrency: quote, lockLeaseMs: LEASE_MS, reservationBufferPercent: settings.reservationBufferPercent, owner: 'backtest-executor', resendGraceMs: 0, intentTtlMs: settings.scan.intentTtlSeconds * 1000 },
   };
   const reconcileDeps: ReconcileDeps = {
-    orders,
-    accounts,
-    locks,
-    exchange: venue,
-    audit,
-    control,
-    clock: at.clock,
+    ...shared,
     settings: {
       quoteCurrency: quote,
       owner: 'backtest-reconciler',
