@@ -200,8 +200,11 @@ describe('Backtest CLI: bad input', () => {
     const data = mkdtempSync(join(dir, 'bad-'));
     writeFileSync(join(data, 'BTC-USDT.csv'), `timestamp,open,high,low,close,volume\n${rows}`);
     const out = join(data, 'out');
-    await expect(backtestCli(['--data', data, '--out', out], {})).rejects.toMatchObject({ code: 'BACKTEST_DATA_INVALID', message: expect.stringMatching(message) });
-    expect(existsSync(join(out, 'report.json'))).toBe(false);
+    // Read in the run's own thread (the default) and on a reader thread (--reader-thread): the same error.
+    for (const thread of [[], ['--reader-thread']]) {
+      await expect(backtestCli(['--data', data, '--out', out, ...thread], {})).rejects.toMatchObject({ code: 'BACKTEST_DATA_INVALID', message: expect.stringMatching(message) });
+      expect(existsSync(join(out, 'report.json'))).toBe(false);
+    }
   });
 
   it('refuses a file for a symbol the settings do not name, and an empty window', async () => {
