@@ -30,40 +30,13 @@ export interface StepColumns {
   readonly values: Float64Array;
 }
 
-function countCandles(steps: readonly Step[]): number {
-  let n = 0;
-  for (const step of steps) n += step.candles.size;
-  return n;
-}
-
-/** Candle `k`'s numbers into `values`. */
-function putValues(values: Float64Array, k: number, candle: Candle): void {
-  const v = k * VALUES_PER_CANDLE;
-  values[v + OPEN] = Number(candle.open);
-  values[v + HIGH] = Number(candle.high);
-  values[v + LOW] = Number(candle.low);
-  values[v + CLOSE] = Number(candle.close);
-  values[v + VOLUME] = Number(candle.volume);
-}
-
-/** The columns of steps read in this thread (the candles are these steps' own objects). */
-export function columnsOf(steps: readonly Step[], symbolIndex: ReadonlyMap<string, number>): StepColumns {
-  const n = countCandles(steps);
-  const times = new Float64Array(steps.length);
-  const ends = new Int32Array(steps.length);
-  const symbols = new Uint16Array(n);
-  const values = new Float64Array(n * VALUES_PER_CANDLE);
-  const candles: Candle[] = new Array<Candle>(n);
-  let k = 0;
-  steps.forEach((step, i) => {
-    times[i] = step.time;
-    step.candles.forEach((candle, symbol) => {
-      symbols[k] = symbolIndex.get(symbol)!;
-      candles[k] = candle;
-      putValues(values, k, candle);
-      k += 1;
-    });
-    ends[i] = k;
-  });
-  return { steps: steps.length, times, ends, symbols, candles, values };
+/** The steps of a batch of columns, as `Step` objects (symbols: the data set's, by index). */
+export function stepsOf(columns: StepColumns, symbols: readonly string[]): Step[] {
+  const steps: Step[] = [];
+  for (let s = 0, k = 0; s < columns.steps; s += 1) {
+    const candles = new Map<string, Candle>();
+    for (const end = columns.ends[s]!; k < end; k += 1) candles.set(symbols[columns.symbols[k]!]!, columns.candles[k]!);
+    steps.push({ time: columns.times[s]!, candles });
+  }
+  return steps;
 }

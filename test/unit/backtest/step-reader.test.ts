@@ -11,8 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { readCandleFile, type CandleGap } from '../../../backtest/data/candle-file.js';
 import type { DataSetFile, DataSetOptions, Step } from '../../../backtest/data/data-set.js';
 import { BacktestDataError } from '../../../backtest/data/errors.js';
-import { columnsOf, VALUES_PER_CANDLE, type StepColumns } from '../../../backtest/data/step-columns.js';
-import { readStepColumns } from '../../../backtest/data/step-reader.js';
+import { stepsOf, VALUES_PER_CANDLE, type StepColumns } from '../../../backtest/data/step-columns.js';
+import { MAX_STEPS, readStepColumns } from '../../../backtest/data/step-reader.js';
 import type { Candle } from '../../../shared/domain/market.js';
 import { candleRows, MINUTE, T0, tempDirPerTest } from '../../support/candle-rows.js';
 
@@ -83,37 +83,53 @@ function file(symbol: string, lines: readonly string[], ext = 'csv'): DataSetFil
 }
 
 describe('Backtest data: steps in columns', () => {
-  const candleArb = fc.record({
-    open: fc.integer({ min: 1, max: 10_000_000 }),
-    spread: fc.integer({ min: 0, max: 1000 }),
-    volume: fc.integer({ min: 0, max: 1_000_000 }),
-    scale: fc.constantFrom(1, 100, 10_000),
-  });
-  const stepsArb = fc.array(fc.array(fc.option(candleArb, { nil: undefined }), { minLength: 3, maxLength: 3 }), { minLength: 1, maxLength: 40 });
+  // Per file: where it starts (minutes after T0), its length, and which of its rows are missing (holes).
+  const fileArb = fc.record({ start: fc.integer({ min: 0, max: 1500 }), count: fc.integer({ min: 1, max: 2500 }), holes: fc.array(fc.integer({ min: 1, max: 2499 }), { maxLength: 4 }) });
+  const dataSetArb = fc.record({ files: fc.array(fileArb, { minLength: 1, maxLength: 4 }), from: fc.option(fc.integer({ min: 0, max: 2000 }), { nil: undefined }), jsonl: fc.boolean() });
 
-  it('puts steps into columns: the same candles in the same order, their texts as numbers', () => {
-    const symbols = ['A/USDT', 'B/USDT', 'C/USDT'];
-    const index = new Map(symbols.map((s, i) => [s, i]));
-    fc.assert(
-      fc.property(stepsArb, (raw) => {
-        const steps: Step[] = raw.map((row, t) => {
-          const candles = new Map<string, Candle>();
-          row.forEach((c, i) => {
-            if (!c) return;
-            const p = (x: number) => String(x / c.scale);
-            candles.set(symbols[i]!, { openTime: T0 + t * MINUTE, open: p(c.open), high: p(c.open + c.spread), low: p(c.open), close: p(c.open + Math.floor(c.spread / 2)), volume: p(c.volume) });
-          });
-          return { time: T0 + t * MINUTE, candles };
+  it('merges any data set into the files read alone and merged by time: steps, candles, numbers and gaps', async () => {
+    await fc.assert(
+      fc.asyncProperty(dataSetArb, async ({ files: specs, from, jsonl }) => {
+        const files = specs.map((spec, i) => {
+          const holes = new Set(spec.holes);
+          const rows = candleRows(spec.count, T0 + spec.start * MINUTE).filter((_, r) => !holes.has(r));
+          // The first file as JSON Lines when asked: both formats feed one merge.
+          if (jsonl && i === 0) {
+            const lines = rows.map((r) => {
+              const [t, o, h, l, c, v] = r.split(',');
+              return JSON.stringify({ timestamp: Number(t), open: o, high: h, low: l, close: c, volume: v });
+            });
+            return file(`F${i}/USDT`, lines, 'jsonl');
+          }
+          return file(`F${i}/USDT`, rows);
         });
-        expect(flatten([columnsOf(steps, index)], symbols)).toEqual(flattenSteps(steps));
+        const options = { timeframeMs: MINUTE, ...(from === undefined ? {} : { from: T0 + from * MINUTE }) };
+        const expected = await merged(files, options);
+        const got = await read(files, options);
+        if (expected.steps.length === 0) {
+          expect((got.error as Error).message).toMatch(/no candle in the requested window/);
+          return;
+        }
+        expect(got.error).toBeUndefined();
+        expect(got.steps).toEqual(expected.steps);
+        // Each file's gaps in its order (the files' chunks are read interleaved).
+        for (const f of files) expect(got.gaps.filter((g) => g.file === f.path)).toEqual(expected.gaps.filter((g) => g.file === f.path));
+        expect(got.gaps).toHaveLength(expected.gaps.length);
       }),
-      { numRuns: 100, seed: 4242 },
+      { numRuns: 25, seed: 4242 },
     );
+  });
+
+  it('gives back steps as the columns hold them', async () => {
+    const files = [file('AAA/USDT', candleRows(1500)), file('BBB/USDT', candleRows(700, T0 + 400 * MINUTE))];
+    const steps: Step[] = [];
+    for await (const batch of readStepColumns(files, { timeframeMs: MINUTE })) steps.push(...stepsOf(batch, ['AAA/USDT', 'BBB/USDT']));
+    expect(flattenSteps(steps)).toEqual((await merged(files, { timeframeMs: MINUTE })).steps);
   });
 });
 
 describe('Backtest data: reading the steps', () => {
-  it('reads a multi-file data set with a hole and a window into the files merged by time, with their gaps', async () => {
+  it('reads a multi-file data set with a hole, a quoted row and a window into the files merged by time, with their gaps', async () => {
     const a = file('AAA/USDT', ['timestamp,open,high,low,close,volume', ...candleRows(10_000)]);
     // Starts later, has a hole (a gap) and a row the CSV library reads (quoted).
     const bRows = candleRows(10_000, T0 + 500 * MINUTE).filter((_, i) => i < 1000 || i > 1200);
@@ -128,7 +144,8 @@ describe('Backtest data: reading the steps', () => {
     expect(got.gaps).toEqual(expected.gaps);
     expect(got.gaps).toHaveLength(1);
     expect(got.steps).toHaveLength(8900);
-    expect(got.batches).toBeGreaterThan(10);
+    // Batches of at most MAX_STEPS steps.
+    expect(got.batches).toBe(Math.ceil(8900 / MAX_STEPS));
   });
 
   it('reads JSON Lines', async () => {
