@@ -192,7 +192,7 @@ async function* csvBatches(path: string, window: Window): AsyncGenerator<CandleC
   /** A numeric row's candle (the fields the row patterns capture). */
   const numeric = (m: RegExpExecArray, out: ChunkBuilder): Candle => {
     const slot = out.nextSlot();
-    return checkedCandle(aligned(Number(m[1]), path, line, timeframeMs), m[2]!, m[3]!, m[4]!, m[5]!, m[6]!, path, line, out.values, slot);
+    return checkedCandle(aligned(decimalNumber(m[1]!), path, line, timeframeMs), m[2]!, m[3]!, m[4]!, m[5]!, m[6]!, path, line, out.values, slot);
   };
   /** Parses one line into `out`; false once the window has ended. */
   const take = (raw: string, out: ChunkBuilder): boolean => {
@@ -314,6 +314,32 @@ function aligned(openTime: number, path: string, line: number, timeframeMs: numb
   return openTime;
 }
 
+/** 2^53: every integer below it is a double. */
+const EXACT_INTEGERS = 2 ** 53;
+
+/**
+ * `Number(text)` of a plain decimal (DECIMAL or DIGITS), without the runtime's string conversion
+ * when that is exact: its digits as an integer below 2^53 and its power of ten (at most 1e18) are
+ * both doubles, and one division rounds their quotient correctly, as `Number()` rounds the text.
+ * Longer texts go to `Number()`.
+ */
+export function decimalNumber(text: string): number {
+  let digits = 0;
+  let scale = 1;
+  let fraction = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      fraction = true;
+      continue;
+    }
+    digits = digits * 10 + (c - 48);
+    if (fraction) scale *= 10;
+  }
+  // Rounding keeps order, so a digit integer of 2^53 or more never comes out below 2^53.
+  return digits < EXACT_INTEGERS ? digits / scale : Number(text);
+}
+
 /**
  * `a < b` for two plain decimals (DECIMAL) and their `Number()`s. Rounding to the nearest double
  * keeps order (x < y gives Number(x) <= Number(y)), so unequal numbers order their texts exactly;
@@ -331,10 +357,10 @@ export function decimalBelow(a: string, x: number, b: string, y: number): boolea
  * smallest double).
  */
 function checkedCandle(openTime: number, open: string, high: string, low: string, close: string, volume: string, path: string, line: number, values: Float64Array, slot: number): Candle {
-  const o = Number(open);
-  const h = Number(high);
-  const l = Number(low);
-  const c = Number(close);
+  const o = decimalNumber(open);
+  const h = decimalNumber(high);
+  const l = decimalNumber(low);
+  const c = decimalNumber(close);
   if (!(o > 0)) throw new BacktestDataError(path, line, `open must be positive, found ${open}`);
   if (!(h > 0)) throw new BacktestDataError(path, line, `high must be positive, found ${high}`);
   if (!(l > 0)) throw new BacktestDataError(path, line, `low must be positive, found ${low}`);
@@ -346,7 +372,7 @@ function checkedCandle(openTime: number, open: string, high: string, low: string
   values[slot + HIGH] = h;
   values[slot + LOW] = l;
   values[slot + CLOSE] = c;
-  values[slot + VOLUME] = Number(volume);
+  values[slot + VOLUME] = decimalNumber(volume);
   return { openTime, open, high, low, close, volume };
 }
 

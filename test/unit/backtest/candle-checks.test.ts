@@ -7,7 +7,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decimalBelow, readCandleChunks } from '../../../backtest/data/candle-file.js';
+import { decimalBelow, decimalNumber, readCandleChunks } from '../../../backtest/data/candle-file.js';
 import { BacktestDataError } from '../../../backtest/data/errors.js';
 import { VALUES_PER_CANDLE } from '../../../backtest/data/step-columns.js';
 import { cmp } from '../../../shared/domain/money.js';
@@ -48,6 +48,20 @@ async function failure(path: string): Promise<BacktestDataError> {
 }
 
 describe('Backtest data: candle checks', () => {
+  it('reads a decimal as Number() does, to the last bit, however many digits it has', () => {
+    const timestampArb = fc.stringMatching(/^[0-9]{1,16}$/);
+    fc.assert(
+      fc.property(fc.oneof(decimalArb, timestampArb, pairArb.map(([, b]) => b)), (text) => {
+        expect(Object.is(decimalNumber(text), Number(text))).toBe(true);
+      }),
+      { numRuns: 5000, seed: 23 },
+    );
+    // Around 2^53, where the digits stop fitting a double exactly, and the longest texts.
+    for (const text of ['9007199254740991', '9007199254740992', '9007199254740993', '900719925474099.3', '0.9007199254740993', '99999999999999999999.999999999999999999', '0.000000000000000001', '0', '0.0', '60043.0351']) {
+      expect(Object.is(decimalNumber(text), Number(text))).toBe(true);
+    }
+  });
+
   it('orders two decimals as the decimal type does, whether or not their doubles differ', () => {
     fc.assert(
       fc.property(pairArb, ([a, b]) => {
