@@ -107,6 +107,10 @@ const IDLE: GatePlan = { kind: 'idle' };
 export class ScanGate {
   readonly #positions = new WeakMap<Position, PreparedPosition>();
   readonly #symbols = new Map<string, SymbolGate>();
+  /** What `#ask` decides on (set by `#first`): one function for the gate, not a closure per call. */
+  #askTicker: Ticker | undefined;
+  #askPosition: Position | undefined;
+  readonly #ask = (e: SymbolGate['evaluators'][number]) => e.evaluator.decide(this.#askTicker!, this.#askPosition);
   readonly #skipWhileHeld: boolean;
   readonly #mayRepeat: boolean;
   #lastScan: BlockedScan | undefined;
@@ -274,10 +278,6 @@ export class ScanGate {
     this.#askPosition = position;
     return firstDecision(gate.evaluators, this.#ask, side);
   }
-
-  #askTicker: Ticker | undefined;
-  #askPosition: Position | undefined;
-  readonly #ask = (e: SymbolGate['evaluators'][number]) => e.evaluator.decide(this.#askTicker!, this.#askPosition);
 
   /** The prepared rules of a position record: the symbol's last one again, else made once per record. */
   #prepared(symbol: string, gate: SymbolGate | undefined, position: Position): PreparedPosition {
