@@ -30,7 +30,7 @@ import { resolveScanSettings, scanMarket, type ScanSettings } from '../shared/us
 import type { CandleGap } from './data/candle-file.js';
 import type { DataSetFile } from './data/data-set.js';
 import { CLOSE, HIGH, LOW, OPEN, VALUES_PER_CANDLE, type StepColumns } from './data/step-columns.js';
-import { ReaderThread, readStepColumns } from './data/step-reader.js';
+import { readStepColumns } from './data/step-reader.js';
 import { CandleVenue, type VenueFill } from './candle-venue.js';
 import { ScanGate, type GatePlan, type GateState } from './scan-gate.js';
 import type { QuoteSource } from './replay-market.js';
@@ -92,11 +92,6 @@ export interface BacktestSettings {
   readonly gate?: boolean;
   /** Sees what the gate made of every slot after the first: scanned, idle (no scan) or a repeat of the last scan's blocks. */
   readonly onGate?: (kind: GatePlan['kind']) => void;
-  /**
-   * Read the data set on a second thread (data/step-reader.ts), as the CLI does: the same steps,
-   * candles, gaps and errors as reading in this thread. @default false
-   */
-  readonly readOnThread?: boolean;
 }
 
 export interface BacktestOutcome {
@@ -115,18 +110,6 @@ export interface BacktestOutcome {
 
 export async function runBacktest(settings: BacktestSettings): Promise<BacktestOutcome> {
   const started = (settings.wallClock ?? performance.now.bind(performance))();
-  // The reader thread starts while the run sets up; every way out of the run ends it.
-  const thread = settings.readOnThread ? ReaderThread.start() : undefined;
-  // A thread that failed to start fails the run where the run waits for it (no unhandled rejection before).
-  thread?.catch(() => undefined);
-  try {
-    return await run(settings, started, thread);
-  } finally {
-    await thread?.then((t) => t?.close(), () => undefined);
-  }
-}
-
-async function run(settings: BacktestSettings, started: number, reader: Promise<ReaderThread | undefined> | undefined): Promise<BacktestOutcome> {
   const quote = settings.scan.quoteCurrency;
   const symbols = settings.files.map((f) => f.symbol);
   for (const symbol of symbols) if (!settings.rules[symbol]) throw new ValidationError(`no market rules for ${symbol}`);
@@ -210,7 +193,7 @@ async function run(settings: BacktestSettings, started: number, reader: Promise<
   let openingEquity: DecimalString = settings.initialQuote;
 
   const readFrom = settings.from === undefined ? undefined : settings.from - lookback * CANDLE_MS;
-  const batches = readStepColumns(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap), await reader);
+  const batches = readStepColumns(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
   for await (const batch of batches) for (let s = 0, start = 0; s < batch.steps; start = batch.ends[s]!, s += 1) {
     const end = batch.ends[s]!;
     const closeTime = batch.times[s]! + CANDLE_MS;

@@ -8,11 +8,14 @@
  * report, the final audit verify, JIT warm-up) no longer dominate as they did on 10,000.
  *
  * A full year of ten symbols (5.3 M candles) takes long at today's speed: it runs only with
- * `--backtest-full`. Otherwise the ten-symbol run covers `days` and the year is extrapolated
- * from it, and the output says so (`seconds10Symbols1YearMeasured: false`, `days10Symbols`).
- * `peakRssMb` is that run's, under the Node flags of `npm run backtest` (read from package.json).
- * The default run covers a week: the peak is flat in the length of the run (BENCHMARKS.md,
- * backtest section, 7, 30 and 90 days), and a week is long enough for the heap to settle.
+ * `--backtest-full`. Otherwise the ten-symbol run covers `days` (30; 7 with `--quick`) and the
+ * year is extrapolated from it, and the output says so (`seconds10Symbols1YearMeasured: false`,
+ * `days10Symbols`). `peakRssMb` is that run's, under the Node flags of `npm run backtest` (read
+ * from package.json).
+ *
+ * The candles are testkit/candle-series.ts's seeded walks without a trend, which stay in their
+ * start price's range all year. A month covers more of a walk's moods than a week, so the
+ * extrapolation leans less on the first days.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -35,6 +38,9 @@ export interface BacktestBench {
 /** Candles of the one-symbol run (`candlesPerSecond`), and with `--quick`. */
 export const BACKTEST_CANDLES = 100_000;
 export const BACKTEST_QUICK_CANDLES = 10_000;
+/** Days of the ten-symbol run, and with `--quick`. */
+export const BACKTEST_DAYS = 30;
+export const BACKTEST_QUICK_DAYS = 7;
 const YEAR_CANDLES = 525_600;
 const T0 = Date.UTC(2025, 0, 1);
 const CHILD = fileURLToPath(new URL('./backtest-child.ts', import.meta.url));

@@ -17,7 +17,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchExecutor } from './executor.js';
-import { BACKTEST_CANDLES, BACKTEST_QUICK_CANDLES, benchBacktest } from './backtest.js';
+import { BACKTEST_CANDLES, BACKTEST_DAYS, BACKTEST_QUICK_CANDLES, BACKTEST_QUICK_DAYS, benchBacktest } from './backtest.js';
 import { benchHealth } from './health.js';
 import { benchScanner } from './scanner.js';
 import { benchScannerLatency } from './scanner-latency.js';
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
   }
 
   if (wanted('backtest')) {
-    const bt = await benchBacktest({ candles1Symbol: quick ? BACKTEST_QUICK_CANDLES : BACKTEST_CANDLES, days10Symbols: 7, full: process.argv.includes('--backtest-full') });
+    const bt = await benchBacktest({ candles1Symbol: quick ? BACKTEST_QUICK_CANDLES : BACKTEST_CANDLES, days10Symbols: quick ? BACKTEST_QUICK_DAYS : BACKTEST_DAYS, full: process.argv.includes('--backtest-full') });
     report.backtest = bt;
     log('\nBacktest (price-drop, child process per run)');
     log('| metric | value |\n| --- | --- |');

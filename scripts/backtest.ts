@@ -2,7 +2,7 @@
  * `npm run backtest -- --data <file or dir> [--from <date>] [--to <date>] [--timeframe 1m]
  *   [--tunables <file.json>] [--initial 10000] [--fee-percent 0.1] [--fee-asset quote|base|BNB]
  *   [--initial-fee-asset <amount>] [--fee-asset-price <quote per unit>]
- *   [--slippage-percent 0.05] [--volume-share-percent 10] [--markets <file.json>] [--scan-every-slot] [--reader-thread]
+ *   [--slippage-percent 0.05] [--volume-share-percent 10] [--markets <file.json>] [--scan-every-slot]
  *   [--json] [--out <dir>]`
  *
  * Runs the scanner's, executor's and reconciler's use cases over history (backtest/engine.ts).
@@ -11,9 +11,8 @@
  * `--json` prints the report; `--out` writes report.json, report.html (opens offline) and
  * trades.csv. `--scan-every-slot` runs the scanner's use case on every candle close instead of
  * skipping the closes where it provably decides nothing: the same report, slower (the reference
- * the skipping is tested against). `--reader-thread` reads and checks the files on a second thread
- * (the same steps, gaps and errors). Bad data stops the run with a coded error naming the file and line: no report is
- * written from part of the data.
+ * the skipping is tested against). Bad data stops the run with a coded error naming the file and
+ * line: no report is written from part of the data.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -35,7 +34,7 @@ import { loadConfig } from '../shared/runtime/config.js';
 import { TunablesSchema, type Tunables } from '../shared/ports/tunables-store.js';
 import { runAsScript } from './run-as-script.js';
 
-const USAGE = 'usage: npm run backtest -- --data <file or dir> [--from <date>] [--to <date>] [--tunables <file>] [--initial <amount>] [--fee-percent <p>] [--scan-every-slot] [--reader-thread] [--json] [--out <dir>]';
+const USAGE = 'usage: npm run backtest -- --data <file or dir> [--from <date>] [--to <date>] [--tunables <file>] [--initial <amount>] [--fee-percent <p>] [--scan-every-slot] [--json] [--out <dir>]';
 
 /** Market rules used when `--markets` gives none for a symbol: fine steps and Binance's usual 5 quote minimum. */
 export function defaultRules(symbol: string): MarketRules {
@@ -89,7 +88,6 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
         'volume-share-percent': { type: 'string', default: '10' },
         json: { type: 'boolean', default: false },
         'scan-every-slot': { type: 'boolean', default: false },
-        'reader-thread': { type: 'boolean', default: false },
         out: { type: 'string' },
       },
     }));
@@ -162,10 +160,6 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     drift: { alarmQuote: config.driftAlarmQuote, pauseQuote: config.driftPauseQuote },
     // The reference mode: the scanner's use case on every slot, none skipped (backtest/scan-gate.ts).
     gate: !values['scan-every-slot'],
-    // Reading and checking the files on a second thread is asked for: on the 2-core machine it
-    // measured no faster than reading in the run's own thread and held about 50 MB more
-    // (BENCHMARKS.md, "Backtest speed, fifth round").
-    readOnThread: values['reader-thread'],
   });
 
   if (values.out) {

@@ -18,7 +18,9 @@ import { createInterface } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
 import { parse } from 'csv-parse/sync';
 import type { Candle } from '../../shared/domain/market.js';
+import { cmp } from '../../shared/domain/money.js';
 import { BacktestDataError } from './errors.js';
+import { CLOSE, HIGH, LOW, OPEN, VALUES_PER_CANDLE, VOLUME } from './step-columns.js';
 
 export const CANDLE_FILE_EXTENSIONS = ['.csv', '.jsonl', '.ndjson'] as const;
 export type CandleFileFormat = 'csv' | 'jsonl';
@@ -79,6 +81,19 @@ const NUMERIC_ROW = /^(\d{1,16}),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18
 export const CHUNK_BYTES = 1 << 16;
 /** Candles per batch of a JSON Lines file (about a chunk's worth, for the same reason). */
 const JSONL_BATCH = 1024;
+/** Room for the first chunk's candles; later chunks expect about as many as the one before (and make more room when short). */
+const FIRST_CHUNK_CANDLES = 1024;
+
+/**
+ * A batch of one file's candles (never empty) with their numbers: per candle `VALUES_PER_CANDLE`
+ * numbers in `values` (step-columns.ts order: `Number()` of open, high, low, close, volume), parsed
+ * once by the checks and handed on, so no later stage parses the texts again.
+ */
+export interface CandleChunk {
+  readonly candles: readonly Candle[];
+  /** At least `candles.length * VALUES_PER_CANDLE` long; what follows is unused. */
+  readonly values: Float64Array;
+}
 
 /**
  * Streams the candles of one file in time order, validated.
@@ -92,10 +107,39 @@ export async function* readCandleFile(path: string, options: CandleFileOptions):
  * The candles of one file in time order, validated, in batches (never empty).
  * @throws BacktestDataError naming the file and line of the first bad row.
  */
-export async function* readCandleBatches(path: string, options: CandleFileOptions): AsyncGenerator<Candle[]> {
+export async function* readCandleBatches(path: string, options: CandleFileOptions): AsyncGenerator<readonly Candle[]> {
+  for await (const chunk of readCandleChunks(path, options)) yield chunk.candles;
+}
+
+/**
+ * The candles of one file in time order, validated, in batches with their numbers.
+ * @throws BacktestDataError naming the file and line of the first bad row.
+ */
+export async function* readCandleChunks(path: string, options: CandleFileOptions): AsyncGenerator<CandleChunk> {
   const window = new Window(path, options);
   if (formatOf(path) === 'csv') yield* csvBatches(path, window);
   else yield* jsonBatches(path, window);
+}
+
+/** Where a batch's candles and numbers are gathered. */
+class ChunkBuilder {
+  readonly candles: Candle[] = [];
+  values: Float64Array;
+
+  constructor(capacity: number) {
+    this.values = new Float64Array(capacity * VALUES_PER_CANDLE);
+  }
+
+  /** The slot of the next candle's numbers (made room for when the estimate was short). */
+  nextSlot(): number {
+    const at = this.candles.length * VALUES_PER_CANDLE;
+    if (at + VALUES_PER_CANDLE > this.values.length) {
+      const grown = new Float64Array(Math.max(this.values.length * 2, VALUES_PER_CANDLE * 64));
+      grown.set(this.values);
+      this.values = grown;
+    }
+    return at;
+  }
 }
 
 /** The order and window checks of one file's rows, in order: keep the candle, skip it, or stop the read. */
@@ -130,29 +174,33 @@ class Window {
   }
 }
 
-async function* csvBatches(path: string, window: Window): AsyncGenerator<Candle[]> {
+async function* csvBatches(path: string, window: Window): AsyncGenerator<CandleChunk> {
   const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES });
   const decoder = new StringDecoder('utf8');
   const { timeframeMs } = window.options;
   let rest = '';
   let line = 0;
   let first = true;
-  /** Keeps or skips a candle of this line; false once the window has ended. */
-  const keep = (candle: Candle, out: Candle[]): boolean => {
+  let expected = FIRST_CHUNK_CANDLES;
+  /** Keeps (its numbers already in the slot it was checked into) or skips a candle of this line; false once the window has ended. */
+  const keep = (candle: Candle, out: ChunkBuilder): boolean => {
     first = false;
     const verdict = window.accept(candle, line);
-    if (verdict === 'keep') out.push(candle);
+    if (verdict === 'keep') out.candles.push(candle);
     return verdict !== 'stop';
   };
   /** A numeric row's candle (the fields the row patterns capture). */
-  const numeric = (m: RegExpExecArray): Candle => checkedCandle(aligned(Number(m[1]), path, line, timeframeMs), m[2]!, m[3]!, m[4]!, m[5]!, m[6]!, path, line);
+  const numeric = (m: RegExpExecArray, out: ChunkBuilder): Candle => {
+    const slot = out.nextSlot();
+    return checkedCandle(aligned(decimalNumber(m[1]!), path, line, timeframeMs), m[2]!, m[3]!, m[4]!, m[5]!, m[6]!, path, line, out.values, slot);
+  };
   /** Parses one line into `out`; false once the window has ended. */
-  const take = (raw: string, out: Candle[]): boolean => {
+  const take = (raw: string, out: ChunkBuilder): boolean => {
     line += 1;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     let candle: Candle | undefined;
     const m = NUMERIC_ROW.exec(text);
-    if (m) candle = numeric(m);
+    if (m) candle = numeric(m, out);
     else {
       if (text.trim() === '') return true;
       const record = csvRecord(text, path, line);
@@ -167,14 +215,14 @@ async function* csvBatches(path: string, window: Window): AsyncGenerator<Candle[
         }
       }
       if (record.length !== COLUMNS.length) throw new BacktestDataError(path, line, `expected ${COLUMNS.length} columns (${COLUMNS.join(',')}), found ${record.length}`);
-      candle = toCandle(Object.fromEntries(COLUMNS.map((c, i) => [c, record[i]])) as Fields, path, line, timeframeMs);
+      candle = toCandle(Object.fromEntries(COLUMNS.map((c, i) => [c, record[i]])) as Fields, path, line, timeframeMs, out);
     }
     return keep(candle, out);
   };
   try {
     for await (const chunk of stream as AsyncIterable<Buffer>) {
       const text = rest + decoder.write(chunk);
-      const out: Candle[] = [];
+      const out = new ChunkBuilder(expected);
       let start = 0;
       let going = true;
       while (going) {
@@ -182,7 +230,7 @@ async function* csvBatches(path: string, window: Window): AsyncGenerator<Candle[
         const m = NUMERIC_LINE.exec(text);
         if (m) {
           line += 1;
-          going = keep(numeric(m), out);
+          going = keep(numeric(m, out), out);
           start = NUMERIC_LINE.lastIndex;
           continue;
         }
@@ -192,13 +240,14 @@ async function* csvBatches(path: string, window: Window): AsyncGenerator<Candle[
         start = nl + 1;
       }
       rest = text.slice(start);
-      if (out.length > 0) yield out;
+      expected = out.candles.length + (out.candles.length >> 4) + 16;
+      if (out.candles.length > 0) yield out;
       if (!going) return;
     }
     const last = rest + decoder.end();
-    const out: Candle[] = [];
+    const out = new ChunkBuilder(1);
     if (last !== '') take(last, out);
-    if (out.length > 0) yield out;
+    if (out.candles.length > 0) yield out;
   } finally {
     stream.destroy();
   }
@@ -217,11 +266,11 @@ function csvRecord(text: string, path: string, line: number): string[] {
   return records[0] ?? [];
 }
 
-async function* jsonBatches(path: string, window: Window): AsyncGenerator<Candle[]> {
+async function* jsonBatches(path: string, window: Window): AsyncGenerator<CandleChunk> {
   const stream = createReadStream(path, { encoding: 'utf8' });
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   let line = 0;
-  let out: Candle[] = [];
+  let out = new ChunkBuilder(JSONL_BATCH);
   try {
     for await (const text of lines) {
       line += 1;
@@ -235,16 +284,16 @@ async function* jsonBatches(path: string, window: Window): AsyncGenerator<Candle
       if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new BacktestDataError(path, line, 'each line must be a JSON object');
       const missing = COLUMNS.filter((c) => !(c in value));
       if (missing.length > 0) throw new BacktestDataError(path, line, `missing field(s) ${missing.join(', ')}`);
-      const candle = toCandle(value as Fields, path, line, window.options.timeframeMs);
+      const candle = toCandle(value as Fields, path, line, window.options.timeframeMs, out);
       const verdict = window.accept(candle, line);
       if (verdict === 'stop') break;
-      if (verdict === 'keep') out.push(candle);
-      if (out.length >= JSONL_BATCH) {
+      if (verdict === 'keep') out.candles.push(candle);
+      if (out.candles.length >= JSONL_BATCH) {
         yield out;
-        out = [];
+        out = new ChunkBuilder(JSONL_BATCH);
       }
     }
-    if (out.length > 0) yield out;
+    if (out.candles.length > 0) yield out;
   } finally {
     lines.close();
     stream.destroy();
@@ -253,10 +302,11 @@ async function* jsonBatches(path: string, window: Window): AsyncGenerator<Candle
 
 type Fields = Readonly<Record<(typeof COLUMNS)[number], unknown>>;
 
-function toCandle(fields: Fields, path: string, line: number, timeframeMs: number): Candle {
+function toCandle(fields: Fields, path: string, line: number, timeframeMs: number, out: ChunkBuilder): Candle {
   const openTime = aligned(toTimestamp(fields.timestamp, path, line), path, line, timeframeMs);
   const [open, high, low, close, volume] = (['open', 'high', 'low', 'close', 'volume'] as const).map((name) => toDecimal(fields[name], name, path, line)) as [string, string, string, string, string];
-  return checkedCandle(openTime, open, high, low, close, volume, path, line);
+  const slot = out.nextSlot();
+  return checkedCandle(openTime, open, high, low, close, volume, path, line, out.values, slot);
 }
 
 function aligned(openTime: number, path: string, line: number, timeframeMs: number): number {
@@ -264,19 +314,65 @@ function aligned(openTime: number, path: string, line: number, timeframeMs: numb
   return openTime;
 }
 
-/** The candle of well-formed fields, once its values are consistent (positive, high and low around open and close). */
-function checkedCandle(openTime: number, open: string, high: string, low: string, close: string, volume: string, path: string, line: number): Candle {
-  const o = Number(open);
-  const h = Number(high);
-  const l = Number(low);
-  const c = Number(close);
+/** 2^53: every integer below it is a double. */
+const EXACT_INTEGERS = 2 ** 53;
+
+/**
+ * `Number(text)` of a plain decimal (DECIMAL or DIGITS), without the runtime's string conversion
+ * when that is exact: its digits as an integer below 2^53 and its power of ten (at most 1e18) are
+ * both doubles, and one division rounds their quotient correctly, as `Number()` rounds the text.
+ * Longer texts go to `Number()`.
+ */
+export function decimalNumber(text: string): number {
+  let digits = 0;
+  let scale = 1;
+  let fraction = false;
+  for (let i = 0; i < text.length; i += 1) {
+    const c = text.charCodeAt(i);
+    if (c === 46) {
+      fraction = true;
+      continue;
+    }
+    digits = digits * 10 + (c - 48);
+    if (fraction) scale *= 10;
+  }
+  // Rounding keeps order, so a digit integer of 2^53 or more never comes out below 2^53.
+  return digits < EXACT_INTEGERS ? digits / scale : Number(text);
+}
+
+/**
+ * `a < b` for two plain decimals (DECIMAL) and their `Number()`s. Rounding to the nearest double
+ * keeps order (x < y gives Number(x) <= Number(y)), so unequal numbers order their texts exactly;
+ * equal numbers from different texts (more digits than a double holds) are compared as decimals.
+ */
+export function decimalBelow(a: string, x: number, b: string, y: number): boolean {
+  if (x !== y) return x < y;
+  return a !== b && cmp(a, b) < 0;
+}
+
+/**
+ * The candle of well-formed fields (DECIMAL texts), once its values are consistent (positive,
+ * high and low around open and close); its numbers go to `values` from `slot` on. A DECIMAL text
+ * is positive exactly when its number is (its smallest positive value, 1e-18, is far above the
+ * smallest double).
+ */
+function checkedCandle(openTime: number, open: string, high: string, low: string, close: string, volume: string, path: string, line: number, values: Float64Array, slot: number): Candle {
+  const o = decimalNumber(open);
+  const h = decimalNumber(high);
+  const l = decimalNumber(low);
+  const c = decimalNumber(close);
   if (!(o > 0)) throw new BacktestDataError(path, line, `open must be positive, found ${open}`);
   if (!(h > 0)) throw new BacktestDataError(path, line, `high must be positive, found ${high}`);
   if (!(l > 0)) throw new BacktestDataError(path, line, `low must be positive, found ${low}`);
   if (!(c > 0)) throw new BacktestDataError(path, line, `close must be positive, found ${close}`);
-  if (h < l) throw new BacktestDataError(path, line, `high ${high} is below low ${low}`);
-  if (h < o || h < c) throw new BacktestDataError(path, line, `high ${high} is below the open or the close`);
-  if (l > o || l > c) throw new BacktestDataError(path, line, `low ${low} is above the open or the close`);
+  if (decimalBelow(high, h, low, l)) throw new BacktestDataError(path, line, `high ${high} is below low ${low}`);
+  if (decimalBelow(high, h, open, o) || decimalBelow(high, h, close, c)) throw new BacktestDataError(path, line, `high ${high} is below the open or the close`);
+  if (decimalBelow(open, o, low, l) || decimalBelow(close, c, low, l)) throw new BacktestDataError(path, line, `low ${low} is above the open or the close`);
+  values[slot + OPEN] = o;
+  values[slot + HIGH] = h;
+  values[slot + LOW] = l;
+  values[slot + CLOSE] = c;
+  values[slot + VOLUME] = decimalNumber(volume);
   return { openTime, open, high, low, close, volume };
 }
 

@@ -6,8 +6,10 @@
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Candle } from '../../shared/domain/market.js';
-import { type CandleGap, readCandleBatches, symbolFromFileName } from './candle-file.js';
+import { type CandleGap, symbolFromFileName } from './candle-file.js';
 import { BacktestDataError } from './errors.js';
+import { stepsOf } from './step-columns.js';
+import { readStepColumns } from './step-reader.js';
 
 export interface DataSetOptions {
   readonly timeframeMs: number;
@@ -63,69 +65,11 @@ export async function* readDataSet(files: readonly DataSetFile[], options: DataS
   for await (const steps of readStepBatches(files, options, onGap)) yield* steps;
 }
 
-/** One file's candles being merged: the batch read last and the position in it. */
-interface Reader {
-  readonly symbol: string;
-  readonly batches: AsyncIterator<Candle[]>;
-  batch: Candle[];
-  index: number;
-  /** The next candle of the file; undefined once it is read to its end. */
-  head: Candle | undefined;
-}
-
-/** Moves a reader to its next candle, reading the next batch when this one is used up. */
-async function advance(reader: Reader): Promise<void> {
-  reader.index += 1;
-  if (reader.index < reader.batch.length) {
-    reader.head = reader.batch[reader.index];
-    return;
-  }
-  const next = await reader.batches.next();
-  reader.batch = next.done ? [] : next.value;
-  reader.index = 0;
-  reader.head = reader.batch[0];
-}
-
-/** The most steps handed over at once: a batch ends where any file's batch of candles ends. */
-const MAX_STEPS = 512;
-
 /**
- * `readDataSet` in batches of steps (never empty): between two batches the files are read on,
- * within one batch every step is at hand without waiting.
+ * `readDataSet` in batches of steps (never empty): the columns of step-reader.ts as `Step` objects.
  * @throws BacktestDataError for the first bad row of any file, or when the window holds no candle.
  */
 export async function* readStepBatches(files: readonly DataSetFile[], options: DataSetOptions, onGap: (gap: CandleGap) => void = () => {}): AsyncGenerator<Step[]> {
-  const readers: Reader[] = files.map((f) => ({ symbol: f.symbol, batches: readCandleBatches(f.path, { ...options, onGap })[Symbol.asyncIterator](), batch: [], index: -1, head: undefined }));
-  try {
-    for (const reader of readers) await advance(reader);
-    if (readers.every((r) => r.head === undefined)) {
-      throw new BacktestDataError(files.length === 1 ? files[0]!.path : files.map((f) => f.path).join(', '), 0, 'no candle in the requested window');
-    }
-    let steps: Step[] = [];
-    for (;;) {
-      let time = Infinity;
-      for (const reader of readers) if (reader.head && reader.head.openTime < time) time = reader.head.openTime;
-      if (time === Infinity) break;
-      const candles = new Map<string, Candle>();
-      let refill = false;
-      for (const reader of readers) {
-        const head = reader.head;
-        if (head?.openTime !== time) continue;
-        candles.set(reader.symbol, head);
-        if (reader.index + 1 < reader.batch.length) {
-          reader.index += 1;
-          reader.head = reader.batch[reader.index];
-        } else refill = true;
-      }
-      steps.push({ time, candles });
-      if (refill || steps.length >= MAX_STEPS) {
-        yield steps;
-        steps = [];
-        for (const reader of readers) if (reader.head?.openTime === time) await advance(reader);
-      }
-    }
-    if (steps.length > 0) yield steps;
-  } finally {
-    await Promise.all(readers.map((r) => r.batches.return?.()));
-  }
+  const symbols = files.map((f) => f.symbol);
+  for await (const columns of readStepColumns(files, options, onGap)) yield stepsOf(columns, symbols);
 }

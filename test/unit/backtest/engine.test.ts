@@ -125,27 +125,6 @@ describe('Backtest: the live use cases over history', () => {
     expect(JSON.stringify({ ...a.report, seconds: 0 })).toBe(JSON.stringify({ ...b.report, seconds: 0 }));
   });
 
-  it('reads on a second thread into the same report and charts as in line: windows, thin fills, BNB fees, a symbol that starts late', async () => {
-    const late = join(dir, 'late');
-    mkdirSync(late, { recursive: true });
-    await writeCandleFile(late, { symbol: 'BTC/USDT', start: T0, candles: CANDLES, startPrice: 60000 });
-    // Steps before its first candle and after its last hold one symbol of two.
-    await writeCandleFile(late, { symbol: 'ETH/USDT', start: T0 + 300 * MINUTE, candles: 800, startPrice: 3000 });
-    const variants: Partial<BacktestSettings>[] = [
-      {},
-      { from: T0 + 200 * MINUTE, to: T0 + 1200 * MINUTE, volumeSharePercent: '0.0001' },
-      { feeAsset: 'BNB', initialFeeAsset: '5', feeAssetPrice: '300' },
-      { files: await listDataSet(late), tunables: {} },
-    ];
-    for (const over of variants) {
-      const inLine = await runBacktest(await settings(over));
-      const onThread = await runBacktest(await settings({ ...over, readOnThread: true }));
-      expect(inLine.report.candles).toBeGreaterThan(0);
-      expect(JSON.stringify({ ...onThread.report, seconds: 0 })).toBe(JSON.stringify({ ...inLine.report, seconds: 0 }));
-      expect(onThread.charts).toEqual(inLine.charts);
-    }
-  });
-
   it('never sees a candle before it closed: the run up to the spike decides exactly as the full run did', async () => {
     const cutoff = T0 + SPIKE_AT * MINUTE;
     const full = await runBacktest(await settings());
@@ -200,11 +179,8 @@ describe('Backtest CLI: bad input', () => {
     const data = mkdtempSync(join(dir, 'bad-'));
     writeFileSync(join(data, 'BTC-USDT.csv'), `timestamp,open,high,low,close,volume\n${rows}`);
     const out = join(data, 'out');
-    // Read in the run's own thread (the default) and on a reader thread (--reader-thread): the same error.
-    for (const thread of [[], ['--reader-thread']]) {
-      await expect(backtestCli(['--data', data, '--out', out, ...thread], {})).rejects.toMatchObject({ code: 'BACKTEST_DATA_INVALID', message: expect.stringMatching(message) });
-      expect(existsSync(join(out, 'report.json'))).toBe(false);
-    }
+    await expect(backtestCli(['--data', data, '--out', out], {})).rejects.toMatchObject({ code: 'BACKTEST_DATA_INVALID', message: expect.stringMatching(message) });
+    expect(existsSync(join(out, 'report.json'))).toBe(false);
   });
 
   it('refuses a file for a symbol the settings do not name, and an empty window', async () => {

@@ -1,22 +1,24 @@
 /**
- * The data set read on a second thread (backtest/data/step-reader.ts, read-worker.ts) gives what
- * reading in this thread gives: the same steps and candles in columns, the same gaps in the same
- * order, and the same coded errors with the file and the line. The reader thread stays a bounded
- * number of batches ahead, however long the files.
+ * The data set's steps in columns (backtest/data/step-reader.ts, step-columns.ts) hold what the
+ * files hold: every file's candles, read alone and merged by open time, in steps; the numbers are
+ * the candles' texts as numbers; the gaps are reported in order; and a bad row stops the read with
+ * a coded error naming the file and the line, after the steps before it.
  */
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { CandleGap } from '../../../backtest/data/candle-file.js';
+import { readCandleFile, type CandleGap } from '../../../backtest/data/candle-file.js';
 import type { DataSetFile, DataSetOptions, Step } from '../../../backtest/data/data-set.js';
 import { BacktestDataError } from '../../../backtest/data/errors.js';
-import { columnsOf, decodeSteps, encodeSteps, VALUES_PER_CANDLE, type StepColumns } from '../../../backtest/data/step-columns.js';
-import { ReaderThread, readStepColumns } from '../../../backtest/data/step-reader.js';
+import { stepsOf, VALUES_PER_CANDLE, type StepColumns } from '../../../backtest/data/step-columns.js';
+import { MAX_STEPS, readStepColumns } from '../../../backtest/data/step-reader.js';
 import type { Candle } from '../../../shared/domain/market.js';
 import { candleRows, MINUTE, T0, tempDirPerTest } from '../../support/candle-rows.js';
 
-const tmp = tempDirPerTest('tw-bt-thread-');
+const tmp = tempDirPerTest('tw-bt-columns-');
+
+const numbersOf = (c: Candle): string => [c.open, c.high, c.low, c.close, c.volume].map(Number).join(',');
 
 /** Every step as `time:symbol=candle fields+values|...`, from columns. */
 function flatten(batches: readonly StepColumns[], symbols: readonly string[]): string[] {
@@ -36,6 +38,26 @@ function flatten(batches: readonly StepColumns[], symbols: readonly string[]): s
   return out;
 }
 
+/** Steps as `flatten` writes them. */
+function flattenSteps(steps: readonly Step[]): string[] {
+  return steps.map((step) => `${step.time}:${[...step.candles].map(([symbol, c]) => `${symbol}=${JSON.stringify(c)}${numbersOf(c)}`).join('|')}`);
+}
+
+/** The reference: each file read alone (readCandleFile), merged by open time, symbols in file order. */
+async function merged(files: readonly DataSetFile[], options: DataSetOptions): Promise<{ steps: string[]; gaps: CandleGap[] }> {
+  const gaps: CandleGap[] = [];
+  const byTime = new Map<number, Map<string, Candle>>();
+  for (const f of files) {
+    for await (const candle of readCandleFile(f.path, { ...options, onGap: (gap) => gaps.push(gap) })) {
+      const step = byTime.get(candle.openTime) ?? new Map<string, Candle>();
+      step.set(f.symbol, candle);
+      byTime.set(candle.openTime, step);
+    }
+  }
+  const steps = [...byTime.keys()].sort((a, b) => a - b).map((time) => ({ time, candles: byTime.get(time)! }));
+  return { steps: flattenSteps(steps), gaps };
+}
+
 interface Read {
   readonly steps: string[];
   readonly batches: number;
@@ -43,13 +65,11 @@ interface Read {
   readonly error?: unknown;
 }
 
-async function read(files: readonly DataSetFile[], options: DataSetOptions, onThread: boolean): Promise<Read> {
+async function read(files: readonly DataSetFile[], options: DataSetOptions): Promise<Read> {
   const gaps: CandleGap[] = [];
   const batches: StepColumns[] = [];
-  const thread = onThread ? await ReaderThread.start() : undefined;
-  if (onThread) expect(thread).toBeDefined();
   try {
-    for await (const batch of readStepColumns(files, options, (gap) => gaps.push(gap), thread)) batches.push(batch);
+    for await (const batch of readStepColumns(files, options, (gap) => gaps.push(gap))) batches.push(batch);
   } catch (error) {
     return { steps: flatten(batches, files.map((f) => f.symbol)), batches: batches.length, gaps, error };
   }
@@ -63,40 +83,53 @@ function file(symbol: string, lines: readonly string[], ext = 'csv'): DataSetFil
 }
 
 describe('Backtest data: steps in columns', () => {
-  const candleArb = fc.record({
-    open: fc.integer({ min: 1, max: 10_000_000 }),
-    spread: fc.integer({ min: 0, max: 1000 }),
-    volume: fc.integer({ min: 0, max: 1_000_000 }),
-    scale: fc.constantFrom(1, 100, 10_000),
-  });
-  const stepsArb = fc.array(fc.array(fc.option(candleArb, { nil: undefined }), { minLength: 3, maxLength: 3 }), { minLength: 1, maxLength: 40 });
+  // Per file: where it starts (minutes after T0), its length, and which of its rows are missing (holes).
+  const fileArb = fc.record({ start: fc.integer({ min: 0, max: 1500 }), count: fc.integer({ min: 1, max: 2500 }), holes: fc.array(fc.integer({ min: 1, max: 2499 }), { maxLength: 4 }) });
+  const dataSetArb = fc.record({ files: fc.array(fileArb, { minLength: 1, maxLength: 4 }), from: fc.option(fc.integer({ min: 0, max: 2000 }), { nil: undefined }), jsonl: fc.boolean() });
 
-  it('decodes what was encoded for a thread into the columns read in line: same candles, texts and numbers', () => {
-    const symbols = ['A/USDT', 'B/USDT', 'C/USDT'];
-    const index = new Map(symbols.map((s, i) => [s, i]));
-    fc.assert(
-      fc.property(stepsArb, (raw) => {
-        const steps: Step[] = raw.map((row, t) => {
-          const candles = new Map<string, Candle>();
-          row.forEach((c, i) => {
-            if (!c) return;
-            const p = (x: number) => String(x / c.scale);
-            candles.set(symbols[i]!, { openTime: T0 + t * MINUTE, open: p(c.open), high: p(c.open + c.spread), low: p(c.open), close: p(c.open + Math.floor(c.spread / 2)), volume: p(c.volume) });
-          });
-          return { time: T0 + t * MINUTE, candles };
+  it('merges any data set into the files read alone and merged by time: steps, candles, numbers and gaps', async () => {
+    await fc.assert(
+      fc.asyncProperty(dataSetArb, async ({ files: specs, from, jsonl }) => {
+        const files = specs.map((spec, i) => {
+          const holes = new Set(spec.holes);
+          const rows = candleRows(spec.count, T0 + spec.start * MINUTE).filter((_, r) => !holes.has(r));
+          // The first file as JSON Lines when asked: both formats feed one merge.
+          if (jsonl && i === 0) {
+            const lines = rows.map((r) => {
+              const [t, o, h, l, c, v] = r.split(',');
+              return JSON.stringify({ timestamp: Number(t), open: o, high: h, low: l, close: c, volume: v });
+            });
+            return file(`F${i}/USDT`, lines, 'jsonl');
+          }
+          return file(`F${i}/USDT`, rows);
         });
-        const inLine = columnsOf(steps, index);
-        const decoded = decodeSteps(encodeSteps(steps, index));
-        expect(decoded).toEqual(inLine);
-        expect(flatten([decoded], symbols)).toEqual(flatten([inLine], symbols));
+        const options = { timeframeMs: MINUTE, ...(from === undefined ? {} : { from: T0 + from * MINUTE }) };
+        const expected = await merged(files, options);
+        const got = await read(files, options);
+        if (expected.steps.length === 0) {
+          expect((got.error as Error).message).toMatch(/no candle in the requested window/);
+          return;
+        }
+        expect(got.error).toBeUndefined();
+        expect(got.steps).toEqual(expected.steps);
+        // Each file's gaps in its order (the files' chunks are read interleaved).
+        for (const f of files) expect(got.gaps.filter((g) => g.file === f.path)).toEqual(expected.gaps.filter((g) => g.file === f.path));
+        expect(got.gaps).toHaveLength(expected.gaps.length);
       }),
-      { numRuns: 100, seed: 4242 },
+      { numRuns: 25, seed: 4242 },
     );
+  });
+
+  it('gives back steps as the columns hold them', async () => {
+    const files = [file('AAA/USDT', candleRows(1500)), file('BBB/USDT', candleRows(700, T0 + 400 * MINUTE))];
+    const steps: Step[] = [];
+    for await (const batch of readStepColumns(files, { timeframeMs: MINUTE })) steps.push(...stepsOf(batch, ['AAA/USDT', 'BBB/USDT']));
+    expect(flattenSteps(steps)).toEqual((await merged(files, { timeframeMs: MINUTE })).steps);
   });
 });
 
-describe('Backtest data: reading on a second thread', () => {
-  it('reads a multi-file data set with a hole and a window into the same steps, values and gaps as in line', async () => {
+describe('Backtest data: reading the steps', () => {
+  it('reads a multi-file data set with a hole, a quoted row and a window into the files merged by time, with their gaps', async () => {
     const a = file('AAA/USDT', ['timestamp,open,high,low,close,volume', ...candleRows(10_000)]);
     // Starts later, has a hole (a gap) and a row the CSV library reads (quoted).
     const bRows = candleRows(10_000, T0 + 500 * MINUTE).filter((_, i) => i < 1000 || i > 1200);
@@ -104,96 +137,59 @@ describe('Backtest data: reading on a second thread', () => {
     const b = file('BBB/USDT', bRows);
     const files = [a, b];
     const options = { timeframeMs: MINUTE, from: T0 + 100 * MINUTE, to: T0 + 9000 * MINUTE };
-    const inLine = await read(files, options, false);
-    const onThread = await read(files, options, true);
-    expect(inLine.error).toBeUndefined();
-    expect(onThread.error).toBeUndefined();
-    expect(onThread.steps).toEqual(inLine.steps);
-    expect(onThread.gaps).toEqual(inLine.gaps);
-    expect(inLine.gaps).toHaveLength(1);
-    expect(inLine.steps).toHaveLength(8900);
-    expect(onThread.batches).toBeGreaterThan(10);
+    const got = await read(files, options);
+    const expected = await merged(files, options);
+    expect(got.error).toBeUndefined();
+    expect(got.steps).toEqual(expected.steps);
+    expect(got.gaps).toEqual(expected.gaps);
+    expect(got.gaps).toHaveLength(1);
+    expect(got.steps).toHaveLength(8900);
+    // Batches of at most MAX_STEPS steps.
+    expect(got.batches).toBe(Math.ceil(8900 / MAX_STEPS));
   });
 
-  it('reads JSON Lines as in line', async () => {
+  it('reads JSON Lines', async () => {
     const lines = candleRows(3000).map((r) => {
       const [t, o, h, l, c, v] = r.split(',');
       return JSON.stringify({ timestamp: Number(t), open: o, high: h, low: l, close: Number(c), volume: v });
     });
     const files = [file('JJJ/USDT', lines, 'jsonl')];
-    const onThread = await read(files, { timeframeMs: MINUTE }, true);
-    expect(onThread.steps).toEqual((await read(files, { timeframeMs: MINUTE }, false)).steps);
-    expect(onThread.steps).toHaveLength(3000);
+    const got = await read(files, { timeframeMs: MINUTE });
+    expect(got.steps).toEqual((await merged(files, { timeframeMs: MINUTE })).steps);
+    expect(got.steps).toHaveLength(3000);
   });
 
   const bad: readonly [string, (lines: string[]) => void, RegExp][] = [
     ['a timestamp going back', (l) => (l[5000] = l[4998]!), /is not after the previous row's/],
-    ['a negative price', (l) => (l[5000] = l[5000]!.replace(/,([^,]+),/, ',-$1,')), /must not be negative|must be a decimal number/],
-    ['a high below the low', (l) => (l[5000] = l[5000]!.replace(/^(\d+),([^,]+),([^,]+),([^,]+),/, '$1,$2,$4,$3,')), /high .* is below/],
-    ['a malformed row', (l) => (l[5000] = 'nonsense'), /expected 6 columns|timestamp must be/],
+    ['a negative price', (l) => (l[5000] = l[5000]!.replace(/,([^,]+),/, ',-$1,')), /open must not be negative/],
+    ['a high below the low', (l) => (l[5000] = l[5000]!.replace(/^(\d+),([^,]+),([^,]+),([^,]+),/, '$1,$2,$4,$3,')), /high .* is below low/],
+    ['a malformed row', (l) => (l[5000] = 'nonsense'), /expected 6 columns/],
   ];
   for (const [what, spoil, reason] of bad) {
-    it(`stops with the in-line reader's coded error for ${what}, naming the file and the line, after the same steps`, async () => {
+    it(`stops with a coded error for ${what}, naming the file and the line, after the steps before it`, async () => {
       // The bad row is past the reader's first chunks (about 1,400 rows each).
       const lines = candleRows(8000);
       spoil(lines);
       const files = [file('AAA/USDT', candleRows(8000)), file('BBB/USDT', lines)];
-      const inLine = await read(files, { timeframeMs: MINUTE }, false);
-      const onThread = await read(files, { timeframeMs: MINUTE }, true);
-      expect(inLine.error).toBeInstanceOf(BacktestDataError);
-      expect(onThread.error).toBeInstanceOf(BacktestDataError);
-      const [expected, got] = [inLine.error as BacktestDataError, onThread.error as BacktestDataError];
-      expect(got.message).toBe(expected.message);
-      expect(got.message).toMatch(reason);
-      expect(got.message).toContain(`${files[1]!.path}:5001`);
-      expect([got.code, got.file, got.line, got.details]).toEqual([expected.code, expected.file, expected.line, expected.details]);
-      expect(onThread.steps).toEqual(inLine.steps);
+      const got = await read(files, { timeframeMs: MINUTE });
+      expect(got.error).toBeInstanceOf(BacktestDataError);
+      const error = got.error as BacktestDataError;
+      expect(error.message).toMatch(reason);
+      expect(error.message).toContain(`${files[1]!.path}:5001`);
+      expect([error.code, error.file, error.line]).toEqual(['BACKTEST_DATA_INVALID', files[1]!.path, 5001]);
+      // What came before the error is the good data's beginning, and nothing at or past the bad row.
+      const good = await merged([files[0]!, file('BBB/USDT', candleRows(8000))], { timeframeMs: MINUTE });
+      expect(got.steps.length).toBeGreaterThan(0);
+      expect(got.steps.length).toBeLessThan(5000);
+      expect(got.steps).toEqual(good.steps.slice(0, got.steps.length));
     });
   }
 
-  it('refuses an empty window with the in-line error', async () => {
+  it('refuses an empty window', async () => {
     const files = [file('AAA/USDT', candleRows(100))];
-    const options = { timeframeMs: MINUTE, from: T0 + 1000 * MINUTE };
-    const onThread = await read(files, options, true);
-    expect(onThread.error).toBeInstanceOf(BacktestDataError);
-    expect((onThread.error as Error).message).toBe(((await read(files, options, false)).error as Error).message);
-    expect((onThread.error as Error).message).toMatch(/no candle in the requested window/);
-  });
-
-  it('stays at most the read-ahead in batches ahead of the reader, however long the file', async () => {
-    const files = [file('AAA/USDT', candleRows(100_000))];
-    const thread = (await ReaderThread.start())!;
-    const stream = thread.read(files, { timeframeMs: MINUTE }, () => {}, 2);
-    try {
-      const first = await stream.next();
-      expect(first.done).toBe(false);
-      // The reader fills the read-ahead, then waits for a credit: however long we wait, no more come.
-      while (thread.pending < 2) await new Promise((resolve) => setTimeout(resolve, 10));
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      expect(thread.pending).toBe(2);
-      let batches = 1;
-      for (let next = await stream.next(); !next.done; next = await stream.next()) {
-        batches += 1;
-        expect(thread.pending).toBeLessThanOrEqual(2);
-      }
-      // 100,000 rows come in about a hundred batches: far more than were ever waiting.
-      expect(batches).toBeGreaterThan(50);
-    } finally {
-      await stream.return(undefined);
-    }
-  });
-
-  it('ends the reader thread when the run stops taking steps early', async () => {
-    const files = [file('AAA/USDT', candleRows(50_000))];
-    const thread = (await ReaderThread.start())!;
-    let taken = 0;
-    for await (const batch of thread.read(files, { timeframeMs: MINUTE })) {
-      taken += batch.steps;
-      if (taken > 2000) break;
-    }
-    expect(taken).toBeGreaterThan(2000);
-    expect(thread.running).toBe(false);
-    // A second read of it is refused rather than left waiting.
-    await expect(thread.read(files, { timeframeMs: MINUTE }).next()).rejects.toThrow(/reads one data set/);
+    const got = await read(files, { timeframeMs: MINUTE, from: T0 + 1000 * MINUTE });
+    expect(got.error).toBeInstanceOf(BacktestDataError);
+    expect((got.error as Error).message).toMatch(/no candle in the requested window/);
+    expect(got.steps).toEqual([]);
   });
 });
