@@ -2,10 +2,9 @@
  * The ports a backtest runs the use cases on, in memory. They persist only, with the same
  * contracts as the DynamoDB adapters (conditional create, version and fence checks, optimistic
  * book updates), so the use cases take the same decisions as on AWS. Sized for long runs: open
- * orders are indexed, and the audit log keeps each stream's head, not its records.
+ * orders are indexed, and the audit log numbers and counts each stream's records but keeps none.
  */
 import { openBook, type AccountBook } from '../shared/domain/account.js';
-import { sealRecords, type ChainHead } from '../shared/domain/audit-chain.js';
 import { ConcurrentModificationError, LockHeldError, LockLostError, ValidationError } from '../shared/domain/errors.js';
 import type { Intent } from '../shared/domain/intent.js';
 import { isTerminal, type OrderRecord } from '../shared/domain/order.js';
@@ -163,24 +162,45 @@ export class MemoryControlStore implements ControlStore {
   }
 }
 
-/** Seals every record into its stream's chain (the same hashing as the audit table) and keeps the heads. */
+/**
+ * The backtest's audit log: it takes every record the use cases append, in the same calls as the
+ * live log (one append per record or batch; an empty batch is refused), numbers each stream's
+ * records and counts them by type, and keeps nothing else. It does not seal them into a hash
+ * chain: a chain lets `verify` find an edited or deleted STORED record, and this log stores none (a
+ * run's records would not fit its memory bound), so a chain here could never be checked; its
+ * canonical JSON and SHA-256 cost about a tenth of a run. The records the live log (DynamoDB)
+ * writes are sealed by `sealRecords` as before; test/unit/backtest/memory-audit-log.test.ts seals
+ * the records a backtest appends and verifies their chains. `hash` and `prevHash` of the record
+ * `append` resolves to are empty: nothing was chained.
+ */
 export class MemoryAuditLog implements AuditLog {
-  readonly #heads = new Map<string, ChainHead>();
+  /** Records appended per stream: the last sequence number of each. */
+  readonly #seqs = new Map<string, number>();
   readonly counts = new Map<string, number>();
   /** One record, or a batch decided at the same moment (consecutive records, as the DynamoDB log stores them). */
   async append(stream: string, entry: AuditEntry | readonly AuditEntry[], at: Date): Promise<AuditRecord> {
     const entries: readonly AuditEntry[] = Array.isArray(entry) ? entry : [entry as AuditEntry];
     if (entries.length === 0) throw new ValidationError('an audit append needs at least one entry');
-    const records = sealRecords(stream, this.#heads.get(stream) ?? null, entries, at.toISOString());
-    const last = records[records.length - 1] as AuditRecord;
-    this.#heads.set(stream, { seq: last.seq, hash: last.hash });
+    const seq = (this.#seqs.get(stream) ?? 0) + entries.length;
+    this.#seqs.set(stream, seq);
     for (const one of entries) this.counts.set(one.type, (this.counts.get(one.type) ?? 0) + 1);
-    return last;
+    const last = entries[entries.length - 1]!;
+    return {
+      stream,
+      seq,
+      at: at.toISOString(),
+      type: last.type,
+      ...(last.correlationId === undefined ? {} : { correlationId: last.correlationId }),
+      data: last.data,
+      prevHash: '',
+      hash: '',
+    };
   }
+  /** How many records each stream holds; there is no chain to check (see above). */
   async verify(): Promise<AuditVerification> {
     let records = 0;
-    for (const head of this.#heads.values()) records += head.seq;
-    return { valid: true, streams: this.#heads.size, records, checkpoints: 0, problems: [] };
+    for (const seq of this.#seqs.values()) records += seq;
+    return { valid: true, streams: this.#seqs.size, records, checkpoints: 0, problems: [] };
   }
 }
 

@@ -65,6 +65,24 @@ interface PreparedPosition {
   readonly exit: ReturnType<typeof protectiveLevels>;
 }
 
+/**
+ * What the gate keeps of one symbol, in one record so that a candle or a slot costs one lookup:
+ * its strategies' evaluators, the unbroken run of candles ending with its last one, and the
+ * prepared rules of the position record it saw last (records are immutable: the same object is
+ * the same position).
+ */
+interface SymbolGate {
+  readonly evaluators: readonly { readonly name: string; readonly evaluator: StrategyEvaluator }[];
+  /** Candles its scan needs in one unbroken run (its strategies' longest lookback). */
+  readonly needed: number;
+  /** Length of the unbroken run of candles ending with its last one (0 before the first). */
+  run: number;
+  /** Open time of its last candle. */
+  last: number;
+  position: Position | undefined;
+  prepared: PreparedPosition | undefined;
+}
+
 /** The entries the gate predicts for a slot (symbol and strategy, in scan order), and the dust among the held positions. */
 interface Prediction {
   readonly book: AccountBook | null;
@@ -88,11 +106,11 @@ const IDLE: GatePlan = { kind: 'idle' };
 
 export class ScanGate {
   readonly #positions = new WeakMap<Position, PreparedPosition>();
-  readonly #evaluators = new Map<string, readonly { readonly name: string; readonly evaluator: StrategyEvaluator }[]>();
-  /** Candles each symbol's scan needs in one unbroken run (its strategies' longest lookback). */
-  readonly #needed = new Map<string, number>();
-  /** Unbroken run of candles ending with each symbol's last one, and that candle's open time. */
-  readonly #run = new Map<string, { length: number; last: number }>();
+  readonly #symbols = new Map<string, SymbolGate>();
+  /** What `#ask` decides on (set by `#first`): one function for the gate, not a closure per call. */
+  #askTicker: Ticker | undefined;
+  #askPosition: Position | undefined;
+  readonly #ask = (e: SymbolGate['evaluators'][number]) => e.evaluator.decide(this.#askTicker!, this.#askPosition);
   readonly #skipWhileHeld: boolean;
   readonly #mayRepeat: boolean;
   #lastScan: BlockedScan | undefined;
@@ -111,8 +129,14 @@ export class ScanGate {
   ) {
     for (const symbol of symbols) {
       const enabled = resolved.strategies.filter((s) => s.enabledFor(symbol));
-      this.#evaluators.set(symbol, enabled.map((s) => ({ name: s.strategy.name, evaluator: s.strategy.evaluator() })));
-      this.#needed.set(symbol, Math.max(0, ...enabled.map((s) => s.strategy.candlesNeeded)));
+      this.#symbols.set(symbol, {
+        evaluators: enabled.map((s) => ({ name: s.strategy.name, evaluator: s.strategy.evaluator() })),
+        needed: Math.max(0, ...enabled.map((s) => s.strategy.candlesNeeded)),
+        run: 0,
+        last: 0,
+        position: undefined,
+        prepared: undefined,
+      });
     }
     this.#skipWhileHeld = isZero(resolved.protections.maxDailyLoss) && isZero(resolved.protections.maxDrawdownPercent);
     this.#mayRepeat = this.#skipWhileHeld && isZero(resolved.protections.maxTotalExposure);
@@ -120,14 +144,13 @@ export class ScanGate {
 
   /** A candle of `symbol` has closed (every candle, in order, startup candles included). */
   push(symbol: string, candle: Candle): void {
-    const evaluators = this.#evaluators.get(symbol);
-    if (evaluators) for (const { evaluator } of evaluators) evaluator.push(candle);
-    const run = this.#run.get(symbol);
-    if (!run) this.#run.set(symbol, { length: 1, last: candle.openTime });
-    else {
-      run.length = candle.openTime - run.last === this.timeframeMs ? run.length + 1 : 1;
-      run.last = candle.openTime;
-    }
+    const gate = this.#symbols.get(symbol);
+    // A symbol outside the list has no strategies: a slot with one of its candles is scanned (plan).
+    if (!gate) return;
+    const { evaluators } = gate;
+    for (let i = 0; i < evaluators.length; i += 1) evaluators[i]!.evaluator.push(candle);
+    gate.run = gate.run > 0 && candle.openTime - gate.last === this.timeframeMs ? gate.run + 1 : 1;
+    gate.last = candle.openTime;
   }
 
   /**
@@ -142,13 +165,15 @@ export class ScanGate {
     const last = this.#lastScan;
     const repeatable = this.#mayRepeat && last !== undefined && last.book === state.book && last.risk === state.risk && state.now < last.until;
     let signal = false;
+    const positions = state.book?.positions;
     for (const symbol of symbolsThisSlot) {
-      const evaluators = this.#evaluators.get(symbol);
-      if (!evaluators) return SCAN;
+      const gate = this.#symbols.get(symbol);
+      if (!gate) return SCAN;
+      const { evaluators } = gate;
       const ticker = state.tickerOf(symbol);
       if (!ticker) continue;
-      const position = state.book?.positions[symbol];
-      const prepared = position ? this.#prepared(symbol, position) : undefined;
+      const position = positions?.[symbol];
+      const prepared = position ? this.#prepared(symbol, gate, position) : undefined;
       if (position && prepared?.open && !prepared.dust(ticker.bid)) {
         // A held position's exit is never repeated: any exit signal means a scan.
         if (prepared.exit(ticker)) return SCAN;
@@ -215,39 +240,56 @@ export class ScanGate {
    */
   #predict(state: GateState): Prediction | undefined {
     const now = new Date(state.now);
-    const valid = (symbol: string) => {
-      const ticker = state.tickerOf(symbol);
-      return ticker && checkTicker(ticker, now, this.maxTickerAgeMs).ok ? ticker : undefined;
-    };
+    const positions = state.book?.positions;
     const dust: string[] = [];
-    for (const [symbol, position] of Object.entries(state.book?.positions ?? {})) {
-      const prepared = this.#prepared(symbol, position);
+    for (const [symbol, position] of Object.entries(positions ?? {})) {
+      const gate = this.#symbols.get(symbol);
+      const prepared = this.#prepared(symbol, gate, position);
       if (!prepared.open) continue;
-      const ticker = valid(symbol);
-      if (!ticker || !this.#evaluators.has(symbol)) return undefined;
+      const ticker = this.#valid(state, symbol, now);
+      if (!ticker || !gate) return undefined;
       const isDust = prepared.dust(ticker.bid);
       dust.push(`${symbol}${isDust ? '-' : '+'}`);
-      if (!isDust && (prepared.exit(ticker) || firstDecision(this.#evaluators.get(symbol)!, (e) => e.evaluator.decide(ticker, position), 'sell'))) return undefined;
+      if (!isDust && (prepared.exit(ticker) || this.#first(gate, ticker, position, 'sell'))) return undefined;
     }
     const entries: string[] = [];
     for (const symbol of this.symbols) {
-      const position = state.book?.positions[symbol];
-      const prepared = position ? this.#prepared(symbol, position) : undefined;
-      if (prepared?.open && !prepared.dust(state.tickerOf(symbol)?.bid ?? '0')) continue;
-      const run = this.#run.get(symbol);
+      const gate = this.#symbols.get(symbol)!;
+      const position = positions?.[symbol];
       const ticker = state.tickerOf(symbol);
-      if (!ticker || !run || run.length < this.#needed.get(symbol)! || run.last + this.timeframeMs !== state.now) continue;
-      const entry = firstDecision(this.#evaluators.get(symbol)!, (e) => e.evaluator.decide(ticker, undefined), 'buy');
-      if (entry && valid(symbol)) entries.push(entryKey(symbol, entry.strategy));
+      const prepared = position ? this.#prepared(symbol, gate, position) : undefined;
+      if (prepared?.open && !prepared.dust(ticker?.bid ?? '0')) continue;
+      if (!ticker || gate.run === 0 || gate.run < gate.needed || gate.last + this.timeframeMs !== state.now) continue;
+      const entry = this.#first(gate, ticker, undefined, 'buy');
+      if (entry && this.#valid(state, symbol, now)) entries.push(entryKey(symbol, entry.strategy));
     }
     return { book: state.book, entries, dust: dust.join(',') };
   }
 
-  #prepared(symbol: string, position: Position): PreparedPosition {
+  /** The ticker of `symbol` when the scan's ticker check accepts it at `now`. */
+  #valid(state: GateState, symbol: string, now: Date): Ticker | undefined {
+    const ticker = state.tickerOf(symbol);
+    return ticker && checkTicker(ticker, now, this.maxTickerAgeMs).ok ? ticker : undefined;
+  }
+
+  /** The scan's `firstDecision` over the symbol's evaluators (the arguments in fields: no closure per call). */
+  #first(gate: SymbolGate, ticker: Ticker, position: Position | undefined, side: 'buy' | 'sell'): ReturnType<typeof firstDecision> {
+    this.#askTicker = ticker;
+    this.#askPosition = position;
+    return firstDecision(gate.evaluators, this.#ask, side);
+  }
+
+  /** The prepared rules of a position record: the symbol's last one again, else made once per record. */
+  #prepared(symbol: string, gate: SymbolGate | undefined, position: Position): PreparedPosition {
+    if (gate?.position === position) return gate.prepared!;
     let prepared = this.#positions.get(position);
     if (!prepared) {
       prepared = { open: isOpen(position), dust: dustTest(position, this.rules[symbol]), exit: protectiveLevels(position, this.resolved.protections) };
       this.#positions.set(position, prepared);
+    }
+    if (gate) {
+      gate.position = position;
+      gate.prepared = prepared;
     }
     return prepared;
   }

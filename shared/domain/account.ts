@@ -26,7 +26,7 @@
 import { baseOf } from './drift.js';
 import { InsufficientBudgetError, ValidationError } from './errors.js';
 import { ASSET_PATTERN, feeDeltas, feeIn, feeOf, normalizeFees, type FeeAmount } from './fees.js';
-import { Decimal, dec, str, type DecimalString } from './money.js';
+import { DECIMAL_PATTERN, Decimal, dec, isZero, str, type DecimalString } from './money.js';
 import { LEDGER_SCALE, applyTrade, basisOf, flatPosition, type Position } from './position.js';
 import type { Side } from './order.js';
 
@@ -333,12 +333,17 @@ export function staleReservations(book: AccountBook, now: Date, maxAgeMs: number
     .map(([id]) => id);
 }
 
-/** Mark-to-market equity: free and reserved cash plus positions and fee-asset holdings at the given prices. */
+/**
+ * Mark-to-market equity: free and reserved cash plus positions and fee-asset holdings at the given prices.
+ * A flat position (a book keeps one for every symbol it ever traded) adds nothing at a plain decimal
+ * price, so it is not multiplied out; at any other price text it is, as before (which may throw).
+ */
 export function equity(book: AccountBook, prices: Readonly<Record<string, DecimalString>>): DecimalString {
   let value = dec(book.available).plus(dec(book.reserved));
   for (const p of Object.values(book.positions)) {
-    const price = prices[p.symbol];
-    value = value.plus(dec(p.qty).times(dec(price ?? p.avgPrice)));
+    const price = prices[p.symbol] ?? p.avgPrice;
+    if (isZero(p.qty) && DECIMAL_PATTERN.test(price)) continue;
+    value = value.plus(dec(p.qty).times(dec(price)));
   }
   for (const h of Object.values(book.holdings ?? {})) {
     const price = prices[`${h.asset}/${book.currency}`];

@@ -166,8 +166,15 @@ export function computeDrift(input: DriftInput): Drift {
     const local = str(held);
     const exchange = canonical(input.balances[asset]?.total ?? '0');
     const baseline = canonical(book.baselines?.[asset] ?? '0');
-    const difference = input.mode === 'shared' ? Decimal.min(0, dec(exchange).minus(held)) : dec(exchange).minus(held).minus(dec(baseline));
     const price = valuationPrice(book, asset, input.prices);
+    // The usual case: the exchange holds what the book holds, without a baseline. The canonical
+    // texts are equal, so the difference is zero in either mode (x - x is +0), and so is its value
+    // at any finite price.
+    if (exchange === local && baseline === '0' && (price === undefined || dec(price).isFinite())) {
+      assets.push(price === undefined ? { asset, local, exchange, baseline, difference: '0' } : { asset, local, exchange, baseline, difference: '0', price, quote: '0' });
+      continue;
+    }
+    const difference = input.mode === 'shared' ? Decimal.min(0, dec(exchange).minus(held)) : dec(exchange).minus(held).minus(dec(baseline));
     if (price === undefined) {
       if (!difference.isZero()) unpriced.push(asset);
       assets.push({ asset, local, exchange, baseline, difference: str(difference) });

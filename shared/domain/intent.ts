@@ -3,7 +3,7 @@
  * function of what it means (strategy, symbol, side, schedule slot), so re-running the same scan
  * slot yields the same ids and the queue and executor deduplicate it (EXE-1).
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import * as z from './zod-mini.js';
 import { UNSIGNED_DECIMAL_PATTERN } from './money.js';
 
@@ -56,10 +56,8 @@ export type Intent = z.infer<typeof IntentSchema>;
 
 /** Deterministic intent id: same strategy, symbol, side and slot give the same id. */
 export function intentIdFor(parts: { strategy: string; symbol: string; side: string; slot: string }): string {
-  return createHash('sha256')
-    .update(`${parts.strategy}|${parts.symbol}|${parts.side}|${parts.slot}`)
-    .digest('hex')
-    .slice(0, 32);
+  // The one-shot form: the same digest as a Hash object, without making one per intent.
+  return hash('sha256', `${parts.strategy}|${parts.symbol}|${parts.side}|${parts.slot}`, 'hex').slice(0, 32);
 }
 
 /**
@@ -77,7 +75,7 @@ const TRADE_FIELDS = ['strategy', 'symbol', 'side', 'type', 'amount', 'quoteAmou
  */
 export function intentFingerprint(intent: Intent): string {
   const fields = TRADE_FIELDS.map((field) => intent[field] ?? null);
-  return createHash('sha256').update(JSON.stringify(fields), 'utf8').digest('hex');
+  return hash('sha256', JSON.stringify(fields), 'hex');
 }
 
 /**

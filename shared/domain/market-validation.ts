@@ -41,8 +41,44 @@ const nonNegative = z.string().check(z.regex(DECIMAL, 'must be a decimal string'
  * the schemas.
  */
 const NON_ZERO_DIGIT = /[1-9]/;
-const isPositive = (v: unknown): v is string => typeof v === 'string' && DECIMAL.test(v) && NON_ZERO_DIGIT.test(v);
-const isNonNegative = (v: unknown): v is string => typeof v === 'string' && DECIMAL.test(v);
+const isPositive = (v: unknown): v is string => typeof v === 'string' && decimalSign(v) === 1;
+const isNonNegative = (v: unknown): v is string => typeof v === 'string' && decimalSign(v) >= 0;
+
+const ZERO = 48;
+const NINE = 57;
+const POINT = 46;
+
+/**
+ * What `DECIMAL` and `NON_ZERO_DIGIT` say of `text` in one pass over its characters: -1 when it is
+ * no decimal string of the pattern (1 to 20 digits, optionally a point and 1 to 18 digits), else
+ * 0 when all its digits are zeros and 1 when one is not. Every candle of every scan goes through
+ * it five times, where the two patterns took two regular expression runs each.
+ */
+export function decimalSign(text: string): -1 | 0 | 1 {
+  const length = text.length;
+  let i = 0;
+  let digits = 0;
+  while (i < length) {
+    const c = text.charCodeAt(i);
+    if (c < ZERO || c > NINE) break;
+    digits |= c - ZERO;
+    i += 1;
+  }
+  if (i === 0 || i > 20) return -1;
+  if (i < length) {
+    if (text.charCodeAt(i) !== POINT) return -1;
+    i += 1;
+    const start = i;
+    while (i < length) {
+      const c = text.charCodeAt(i);
+      if (c < ZERO || c > NINE) return -1;
+      digits |= c - ZERO;
+      i += 1;
+    }
+    if (i === start || i - start > 18) return -1;
+  }
+  return digits === 0 ? 0 : 1;
+}
 // z.number().int() accepts safe integers only.
 const isPositiveInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 

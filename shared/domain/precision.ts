@@ -5,9 +5,29 @@
 import type { MarketRules } from './market.js';
 import { Decimal, dec, str, type DecimalString } from './money.js';
 
-/** Amounts are truncated to the step (never round up into more than was budgeted). */
+/**
+ * Amounts are truncated to the step (never round up into more than was budgeted).
+ * A step that is a power of ten at or below 1 (`1`, `0.1`, ..., the usual amount step) truncates
+ * to its number of decimals: the same result without the long division, which for an amount
+ * sized by a division (40 significant digits) was most of an order's sizing. Exact whenever the
+ * amount has at most `Decimal.precision` significant digits (the quotient by the step is then
+ * exact too); any other amount or step takes the division.
+ */
 export function roundAmount(amount: DecimalString, step: DecimalString): DecimalString {
-  return str(dec(amount).div(step).toDecimalPlaces(0, Decimal.ROUND_DOWN).times(step));
+  const value = dec(amount);
+  const places = decimalsOfUnitStep(step);
+  if (places !== undefined && value.isFinite() && value.sd() <= Decimal.precision) return str(value.toDecimalPlaces(places, Decimal.ROUND_DOWN));
+  return str(value.div(step).toDecimalPlaces(0, Decimal.ROUND_DOWN).times(step));
+}
+
+/** `1`, `0.1`, `0.01`, ...: a power of ten at or below 1, written plainly. */
+const UNIT_STEP = /^(?:1|0\.(0*)1)$/;
+
+/** The decimals of a step `UNIT_STEP` matches (0 for `1`), else undefined. */
+function decimalsOfUnitStep(step: DecimalString): number | undefined {
+  const match = UNIT_STEP.exec(step);
+  if (!match) return undefined;
+  return match[1] === undefined ? 0 : match[1].length + 1;
 }
 
 /** Prices are rounded to the nearest tick. */

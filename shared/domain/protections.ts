@@ -183,10 +183,15 @@ export function exposureOf(book: AccountBook | null, prices: Readonly<Record<str
       bySymbol.set(order.symbol, (bySymbol.get(order.symbol) ?? new Decimal(0)).plus(order.remaining));
     } else selling.add(order.symbol);
   }
-  const total = [...bySymbol.values()].reduce((sum, v) => sum.plus(v), new Decimal(0));
+  let total = new Decimal(0);
+  const valued: [string, DecimalString][] = [];
+  for (const [symbol, value] of bySymbol) {
+    total = total.plus(value);
+    valued.push([symbol, str(value)]);
+  }
   return {
     openPositions: open.size,
-    bySymbol: Object.fromEntries([...bySymbol.entries()].map(([s, v]) => [s, str(v)])),
+    bySymbol: Object.fromEntries(valued),
     total: str(total),
     buying,
     selling,
@@ -268,9 +273,10 @@ export function assessRisk(
   const next: RiskState = { peakEquity, day, dayStartEquity, cooldowns, ...(state.lastSlot === undefined ? {} : { lastSlot: state.lastSlot }) };
 
   const reasons: string[] = [];
-  const dailyLoss = dec(dayStartEquity).minus(equity);
-  if (dec(settings.maxDailyLoss).gt(0) && dailyLoss.gte(settings.maxDailyLoss)) {
-    reasons.push(`daily loss ${str(dailyLoss)} >= ${settings.maxDailyLoss} (equity ${equity}, day start ${dayStartEquity})`);
+  // Each limit's arithmetic only when the limit is on (a zero limit is off).
+  if (dec(settings.maxDailyLoss).gt(0)) {
+    const dailyLoss = dec(dayStartEquity).minus(equity);
+    if (dailyLoss.gte(settings.maxDailyLoss)) reasons.push(`daily loss ${str(dailyLoss)} >= ${settings.maxDailyLoss} (equity ${equity}, day start ${dayStartEquity})`);
   }
   if (dec(settings.maxDrawdownPercent).gt(0) && dec(peakEquity).gt(0)) {
     const drawdown = dec(peakEquity).minus(equity).div(peakEquity).times(100);

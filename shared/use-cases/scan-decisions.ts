@@ -8,6 +8,7 @@
  */
 import type { AccountBook } from '../domain/account.js';
 import type { Candle, MarketRules, Ticker } from '../domain/market.js';
+import type { Position } from '../domain/position.js';
 import type { DecimalString } from '../domain/money.js';
 import { entryBlock, exitBlock, isOpen, protectiveExit, recordExit, type PendingEntry, type ProtectionSettings, type RiskState } from '../domain/protections.js';
 import type { PreparedStrategy, Signal } from '../domain/strategies/strategy.js';
@@ -50,6 +51,13 @@ export interface Decisions {
 }
 
 const NO_CANDLES: readonly Candle[] = [];
+const NO_STRATEGIES: readonly PreparedStrategy[] = [];
+
+/** The strategies that have the candles they need (`enabled` itself when all have: the usual case). */
+function runnableOf(enabled: readonly PreparedStrategy[], candles: number): readonly PreparedStrategy[] {
+  for (const s of enabled) if (s.candlesNeeded !== 0 && candles < s.candlesNeeded) return enabled.filter((e) => e.candlesNeeded === 0 || candles >= e.candlesNeeded);
+  return enabled;
+}
 
 export async function decideSymbols(input: DecisionInput): Promise<Decisions> {
   const { book, dust, exposure, pending, now } = input;
@@ -57,17 +65,27 @@ export async function decideSymbols(input: DecisionInput): Promise<Decisions> {
   const blocked: Blocked[] = [];
   let evaluated = 0;
   let risk = input.risk;
+  // What `evaluate` decides on: the symbol at hand (one function for the scan, not one per symbol;
+  // it is called only before the symbol's first await).
+  let onSymbol = '';
+  let onCandles = NO_CANDLES;
+  let onTicker: Ticker | undefined;
+  let onPosition: Position | undefined;
+  const evaluate = (s: PreparedStrategy) => input.evaluators.decide(onSymbol, s, onCandles, onTicker!, onPosition);
   for (const ticker of input.tickers) {
     const { symbol } = ticker;
     const position = book?.positions[symbol];
     const heldPosition = isOpen(position) && !dust.has(symbol) ? position : undefined;
-    const enabled = input.enabled.get(symbol) ?? [];
+    const enabled = input.enabled.get(symbol) ?? NO_STRATEGIES;
     const candles = input.candles.get(symbol) ?? NO_CANDLES;
-    const runnable = enabled.filter((s) => s.candlesNeeded === 0 || candles.length >= s.candlesNeeded);
+    const runnable = runnableOf(enabled, candles.length);
     // Without its candles a symbol is skipped, except that a held position keeps its stop-loss.
     if (runnable.length < enabled.length && !heldPosition) continue;
+    onSymbol = symbol;
+    onCandles = candles;
+    onTicker = ticker;
+    onPosition = heldPosition;
     if (!input.unreached.has(symbol)) evaluated += 1;
-    const evaluate = (s: PreparedStrategy) => input.evaluators.decide(symbol, s, candles, ticker, heldPosition);
 
     if (heldPosition) {
       // Exit: stop-loss / take-profit for every position, else the first strategy that says sell.

@@ -12,6 +12,8 @@ import type { ScanDeps } from './scan-market.js';
 
 /** One intent per signal, for `slot`, created `now` and expiring `ttlSeconds` later. */
 export function intentsFor(signals: readonly Signal[], slot: string, now: Date, ttlSeconds: number): Intent[] {
+  // Most scans signal nothing: no times to format.
+  if (signals.length === 0) return [];
   const createdAt = now.toISOString();
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1000).toISOString();
   return signals.map((s) => {

@@ -190,6 +190,52 @@ describe('Function: computeDrift with an external baseline (REC-7)', () => {
     expect(less).toMatchObject({ quote: '50', level: 'alarm' });
   });
 
+  it('values every asset as exchange - (book + baseline) at its price, whether the two agree or not (property)', () => {
+    // Amounts with up to 6 decimals; an exchange total that is the book's own text, another
+    // writing of it (trailing zeros), or another amount; a baseline or none; a price or none.
+    const amount = fc.integer({ min: 0, max: 10 ** 9 }).map((n) => str(new Decimal(n).div(10 ** 6)));
+    const total = (local: string) => fc.oneof(fc.constant(local), fc.constant(local.includes('.') ? `${local}00` : `${local}.000`), amount);
+    const price = fc.option(fc.integer({ min: 1, max: 10 ** 8 }).map((n) => str(new Decimal(n).div(100))), { nil: undefined });
+    const input = fc
+      .record({ cash: amount, reserved: amount, btc: amount, eth: amount, bnb: fc.option(amount, { nil: undefined }), baseline: fc.option(amount, { nil: undefined }), mode: fc.constantFrom('exclusive' as const, 'shared' as const), btcPrice: price, bnbPrice: price })
+      .chain((r) => {
+        const book: AccountBook = {
+          ...openBook('USDT', '100000', AT),
+          available: r.cash,
+          reserved: r.reserved,
+          positions: { 'BTC/USDT': { symbol: 'BTC/USDT', qty: r.btc, avgPrice: '0', realizedPnl: '0', basis: '0' }, 'ETH/USDT': { symbol: 'ETH/USDT', qty: r.eth, avgPrice: '0', realizedPnl: '0', basis: '0' } },
+          ...(r.bnb === undefined ? {} : { holdings: { BNB: { asset: 'BNB', qty: r.bnb, basis: '0', realizedPnl: '0' } } }),
+          ...(r.baseline === undefined ? {} : { baselines: { BTC: r.baseline } }),
+        };
+        const assets = trackedAssets(book, ['BTC/USDT']);
+        return fc.tuple(fc.constant(book), fc.tuple(...assets.map((a) => total(localHolding(book, a)))).map((totals) => Object.fromEntries(assets.map((a, i) => [a, { total: totals[i]! }]))), fc.constant(r));
+      });
+    fc.assert(
+      fc.property(input, ([book, balances, r]) => {
+        const prices: Record<string, string> = { ...(r.btcPrice ? { 'BTC/USDT': r.btcPrice } : {}), ...(r.bnbPrice ? { 'BNB/USDT': r.bnbPrice } : {}) };
+        const drift = computeDrift({ book, balances, prices, watchlist: ['BTC/USDT'], thresholds: THRESHOLDS, mode: r.mode });
+        let sum = new Decimal(0);
+        const unpriced: string[] = [];
+        for (const a of drift.assets) {
+          const local = new Decimal(localHolding(book, a.asset));
+          const exchange = new Decimal(balances[a.asset]!.total);
+          const difference = r.mode === 'shared' ? Decimal.min(0, exchange.minus(local)) : exchange.minus(local).minus(book.baselines?.[a.asset] ?? '0');
+          expect(a.difference).toBe(str(difference));
+          if (a.price === undefined) {
+            if (!difference.isZero()) unpriced.push(a.asset);
+            expect(a.quote).toBeUndefined();
+          } else {
+            expect(a.quote).toBe(str(difference.abs().times(a.price)));
+            sum = sum.plus(difference.abs().times(a.price));
+          }
+        }
+        expect(drift.quote).toBe(str(sum));
+        expect(drift.unpriced).toEqual(unpriced);
+      }),
+      { numRuns: 500 },
+    );
+  });
+
   it('in shared mode counts only the exchange holding less than the book itself', () => {
     // Another deployment spent 4000 of "the others'" USDT and bought BTC: no drift of ours.
     const others = computeDrift({ book: withOwnersCoins(), balances: { USDT: { total: '10399.4' }, BTC: { total: '0.6' } }, prices: PRICES, watchlist: ['BTC/USDT'], thresholds: THRESHOLDS, mode: 'shared' });

@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CandleSchema, TickerSchema, checkTicker, wellFormedCandle, wellFormedTicker } from '../../shared/domain/market-validation.js';
+import { CandleSchema, TickerSchema, checkTicker, decimalSign, wellFormedCandle, wellFormedTicker } from '../../shared/domain/market-validation.js';
 
 const digits = (min: number, max: number) => fc.array(fc.constantFrom('0', '0', '1', '5', '9'), { minLength: min, maxLength: max }).map((d) => d.join(''));
 const decimalLike = fc.oneof(
@@ -40,6 +40,20 @@ describe('Market data checks: the fast predicates agree with the schemas', () =>
       }),
       { numRuns: 3000 },
     );
+  });
+
+  it('reads a decimal string in one pass as the decimal pattern and the non-zero digit test do', () => {
+    // The rule the predicates stood on before: the schema's pattern, then a non-zero digit.
+    const pattern = /^\d{1,20}(\.\d{1,18})?$/;
+    const rule = (s: string) => (pattern.test(s) ? (/[1-9]/.test(s) ? 1 : 0) : -1);
+    const text = fc.oneof(decimalLike, fc.string(), fc.string({ unit: fc.constantFrom('0', '1', '9', '.', '-', 'e', ' ', '\n', '/', ':', '٣') }), digits(19, 22), fc.tuple(digits(1, 3), digits(17, 20)).map(([i, f]) => `${i}.${f}`));
+    fc.assert(
+      fc.property(text, (s) => {
+        expect(decimalSign(s)).toBe(rule(s));
+      }),
+      { numRuns: 5000 },
+    );
+    expect([decimalSign('12.50'), decimalSign('0.000'), decimalSign('1.'), decimalSign('9'.repeat(21)), decimalSign(`1.${'0'.repeat(19)}`), decimalSign('1\n')]).toEqual([1, 0, -1, -1, -1, -1]);
   });
 
   it('takes both ways through the predicates, so the property above is not vacuous', () => {

@@ -24,6 +24,27 @@ describe('Domain: precision', () => {
     );
   });
 
+  it('truncates to a power-of-ten step exactly as the division by the step does, for any amount', () => {
+    // The rule roundAmount spelled out: divide by the step, cut to a whole number, multiply back.
+    const byDivision = (amount: string, step: string) => str(dec(amount).div(step).toDecimalPlaces(0, Decimal.ROUND_DOWN).times(step));
+    const digits = (min: number, max: number) => fc.array(fc.constantFrom(...'0123456789'), { minLength: min, maxLength: max }).map((d) => d.join(''));
+    // Plain texts up to 50 significant digits (past the 40 of the division's precision), either
+    // sign, leading and trailing zeros; texts with an exponent; zero with a sign.
+    const plain = fc.tuple(fc.constantFrom('', '-'), digits(1, 25), fc.option(digits(1, 25), { nil: undefined })).map(([sign, whole, fraction]) => `${sign}${whole}${fraction === undefined ? '' : `.${fraction}`}`);
+    const exponent = fc.tuple(digits(1, 12), fc.integer({ min: -30, max: 30 })).map(([d, e]) => `${d}e${e}`);
+    const amounts = fc.oneof(plain, exponent, fc.constantFrom('0', '-0', '0.000', '1', '0.99999999999999999999999999999999999999999999'));
+    const unitSteps = fc.integer({ min: 0, max: 20 }).map((k) => (k === 0 ? '1' : `0.${'0'.repeat(k - 1)}1`));
+    const otherSteps = fc.constantFrom('10', '100', '5', '0.25', '0.0005', '0.10', '1.0', '1e-5', '2.5');
+    fc.assert(
+      fc.property(amounts, fc.oneof(unitSteps, otherSteps), (amount, step) => {
+        expect(roundAmount(amount, step)).toBe(byDivision(amount, step));
+      }),
+      { numRuns: 3000 },
+    );
+    expect(roundAmount('0.00169581345678901234567890123456789012', '0.00001')).toBe('0.00169');
+    expect(roundAmount('-0.0000001', '0.001')).toBe(byDivision('-0.0000001', '0.001'));
+  });
+
   it('rounds prices to the nearest multiple of the tick, at most half a tick away', () => {
     fc.assert(
       fc.property(positive, steps, (price, tick) => {
