@@ -9,12 +9,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listDataSet } from '../../../backtest/data/data-set.js';
 import { runBacktest, type BacktestSettings } from '../../../backtest/engine.js';
-import { scannerSettings } from '../../../functions/scanner/app.js';
 import { dec } from '../../../shared/domain/money.js';
-import { BUILT_IN_STRATEGIES } from '../../../shared/domain/strategies/index.js';
-import { loadConfig } from '../../../shared/runtime/config.js';
-import { defaultRules, main as backtestCli } from '../../../scripts/backtest.js';
+import { main as backtestCli } from '../../../scripts/backtest.js';
 import { writeCandleFile } from '../../../testkit/candle-series.js';
+import { backtestSettings } from '../../support/backtest-settings.js';
 
 const MINUTE = 60_000;
 const T0 = Date.UTC(2026, 0, 1);
@@ -22,34 +20,7 @@ const CANDLES = 1440;
 const SPIKE_AT = 1000;
 let dir: string;
 
-const config = loadConfig({
-  TW_STATE_TABLE: 'backtest',
-  TW_AUDIT_TABLE: 'backtest',
-  TW_IDEMPOTENCY_TABLE: 'backtest',
-  TW_PAPER_TABLE: 'backtest',
-  TW_EXECUTION_QUEUE_URL: 'http://q.invalid/e',
-  TW_EXECUTION_DLQ_URL: 'http://q.invalid/d',
-});
-
-async function settings(over: Partial<BacktestSettings> = {}): Promise<BacktestSettings> {
-  const files = await listDataSet(join(dir, 'set'));
-  return {
-    files,
-    scan: scannerSettings(config),
-    tunables: { cooldownSeconds: 300 },
-    strategies: BUILT_IN_STRATEGIES,
-    rules: Object.fromEntries(files.map((f) => [f.symbol, defaultRules(f.symbol)])),
-    initialQuote: '10000',
-    feePercent: '0.1',
-    feeAsset: 'quote',
-    slippagePercent: '0.05',
-    volumeSharePercent: '10',
-    reservationBufferPercent: config.reservationBufferPercent,
-    reservationMaxAgeMs: config.reservationMaxAgeSeconds * 1000,
-    drift: { alarmQuote: config.driftAlarmQuote, pauseQuote: config.driftPauseQuote },
-    ...over,
-  };
-}
+const settings = (over: Partial<BacktestSettings> = {}): Promise<BacktestSettings> => backtestSettings(join(dir, 'set'), over);
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tw-bt-engine-'));

@@ -8,17 +8,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listDataSet } from '../../../backtest/data/data-set.js';
 import { runBacktest, type BacktestSettings } from '../../../backtest/engine.js';
 import { MemoryAuditLog } from '../../../backtest/memory-ports.js';
-import { scannerSettings } from '../../../functions/scanner/app.js';
 import { sealRecords, verifyChain, type ChainHead, type ChainedRecord } from '../../../shared/domain/audit-chain.js';
 import { ValidationError } from '../../../shared/domain/errors.js';
-import { BUILT_IN_STRATEGIES } from '../../../shared/domain/strategies/index.js';
 import type { AuditEntry } from '../../../shared/ports/audit-log.js';
-import { loadConfig } from '../../../shared/runtime/config.js';
-import { defaultRules } from '../../../scripts/backtest.js';
 import { writeCandleFile } from '../../../testkit/candle-series.js';
+import { backtestSettings } from '../../support/backtest-settings.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const AT = new Date(T0);
@@ -49,34 +45,7 @@ describe('Class: MemoryAuditLog', () => {
 
 describe('The records a backtest appends', () => {
   let dir: string;
-  const config = loadConfig({
-    TW_STATE_TABLE: 'backtest',
-    TW_AUDIT_TABLE: 'backtest',
-    TW_IDEMPOTENCY_TABLE: 'backtest',
-    TW_PAPER_TABLE: 'backtest',
-    TW_EXECUTION_QUEUE_URL: 'http://q.invalid/e',
-    TW_EXECUTION_DLQ_URL: 'http://q.invalid/d',
-  });
-
-  async function settings(over: Partial<BacktestSettings>): Promise<BacktestSettings> {
-    const files = await listDataSet(dir);
-    return {
-      files,
-      scan: scannerSettings(config),
-      tunables: { cooldownSeconds: 300 },
-      strategies: BUILT_IN_STRATEGIES,
-      rules: Object.fromEntries(files.map((f) => [f.symbol, defaultRules(f.symbol)])),
-      initialQuote: '10000',
-      feePercent: '0.1',
-      feeAsset: 'quote',
-      slippagePercent: '0.05',
-      volumeSharePercent: '10',
-      reservationBufferPercent: config.reservationBufferPercent,
-      reservationMaxAgeMs: config.reservationMaxAgeSeconds * 1000,
-      drift: { alarmQuote: config.driftAlarmQuote, pauseQuote: config.driftPauseQuote },
-      ...over,
-    };
-  }
+  const settings = (over: Partial<BacktestSettings>): Promise<BacktestSettings> => backtestSettings(dir, over);
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tw-bt-audit-'));

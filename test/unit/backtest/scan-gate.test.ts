@@ -9,24 +9,12 @@ import fc from 'fast-check';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listDataSet } from '../../../backtest/data/data-set.js';
-import { runBacktest, type BacktestSettings } from '../../../backtest/engine.js';
-import { scannerSettings } from '../../../functions/scanner/app.js';
-import { BUILT_IN_STRATEGIES } from '../../../shared/domain/strategies/index.js';
+import { runBacktest } from '../../../backtest/engine.js';
 import type { Tunables } from '../../../shared/ports/tunables-store.js';
-import { loadConfig } from '../../../shared/runtime/config.js';
-import { defaultRules } from '../../../scripts/backtest.js';
 import { writeCandleFile } from '../../../testkit/candle-series.js';
+import { backtestSettings } from '../../support/backtest-settings.js';
 
 const T0 = Date.UTC(2026, 0, 1, 22);
-const config = loadConfig({
-  TW_STATE_TABLE: 'backtest',
-  TW_AUDIT_TABLE: 'backtest',
-  TW_IDEMPOTENCY_TABLE: 'backtest',
-  TW_PAPER_TABLE: 'backtest',
-  TW_EXECUTION_QUEUE_URL: 'http://q.invalid/e',
-  TW_EXECUTION_DLQ_URL: 'http://q.invalid/d',
-});
 let root: string;
 
 beforeAll(() => {
@@ -108,24 +96,14 @@ async function dataSet(c: Case, index: number): Promise<string> {
 }
 
 async function run(dir: string, c: Case, gate: boolean): Promise<{ text: string; scans: number; repeats: number; trades: number }> {
-  const files = await listDataSet(dir);
   let scans = 0;
   let repeats = 0;
-  const settings: BacktestSettings = {
-    files,
-    scan: scannerSettings(config),
+  const settings = await backtestSettings(dir, {
     tunables: c.tunables,
-    strategies: BUILT_IN_STRATEGIES,
-    rules: Object.fromEntries(files.map((f) => [f.symbol, defaultRules(f.symbol)])),
     initialQuote: '1000',
-    feePercent: '0.1',
     feeAsset: c.feeAsset,
     ...(c.feeAsset === 'BNB' ? { initialFeeAsset: '0.05', feeAssetPrice: '600' } : {}),
-    slippagePercent: '0.05',
     volumeSharePercent: c.volumeSharePercent,
-    reservationBufferPercent: config.reservationBufferPercent,
-    reservationMaxAgeMs: config.reservationMaxAgeSeconds * 1000,
-    drift: { alarmQuote: config.driftAlarmQuote, pauseQuote: config.driftPauseQuote },
     onIntents: () => {
       scans += 1;
     },
@@ -133,7 +111,7 @@ async function run(dir: string, c: Case, gate: boolean): Promise<{ text: string;
       if (kind === 'repeat') repeats += 1;
     },
     gate,
-  };
+  });
   const { report, charts } = await runBacktest(settings);
   return { text: JSON.stringify({ report: { ...report, seconds: 0 }, charts }), scans, repeats, trades: report.totals.trades };
 }
