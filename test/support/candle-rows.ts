@@ -1,8 +1,9 @@
-/** Fixtures of the backtest's data tests: a fresh directory per test, and rows of valid candles. */
+/** Fixtures of the backtest's data tests: a fresh directory per test, rows of valid candles, and the coded error a read stops with. */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach } from 'vitest';
+import { afterEach, beforeEach, expect } from 'vitest';
+import { BacktestDataError } from '../../backtest/data/errors.js';
 
 export const MINUTE = 60_000;
 export const T0 = Date.UTC(2026, 0, 1);
@@ -25,4 +26,15 @@ export function candleRows(count: number, start = T0): string[] {
     out.push(`${start + i * MINUTE},${p.toFixed(2)},${(p + 5).toFixed(2)},${(p - 5).toFixed(2)},${(p + 1).toFixed(2)},${(1 + (i % 7) / 1000).toFixed(3)}`);
   }
   return out;
+}
+
+/** The coded data error `run` stops with; fails the test when it resolves or throws anything else. */
+export async function dataFailure(run: () => Promise<unknown>): Promise<BacktestDataError> {
+  try {
+    await run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(BacktestDataError);
+    return error as BacktestDataError;
+  }
+  throw new Error('expected a BacktestDataError');
 }

@@ -11,7 +11,7 @@ import { decimalBelow, decimalNumber, readCandleChunks } from '../../../backtest
 import { BacktestDataError } from '../../../backtest/data/errors.js';
 import { VALUES_PER_CANDLE } from '../../../backtest/data/step-columns.js';
 import { cmp } from '../../../shared/domain/money.js';
-import { candleRows, MINUTE, T0, tempDirPerTest } from '../../support/candle-rows.js';
+import { candleRows, MINUTE, T0, tempDirPerTest, dataFailure } from '../../support/candle-rows.js';
 
 const tmp = tempDirPerTest('tw-bt-checks-');
 
@@ -37,15 +37,7 @@ async function chunks(path: string) {
   return out;
 }
 
-async function failure(path: string): Promise<BacktestDataError> {
-  try {
-    await chunks(path);
-  } catch (error) {
-    expect(error).toBeInstanceOf(BacktestDataError);
-    return error as BacktestDataError;
-  }
-  throw new Error('expected a BacktestDataError');
-}
+const failure = (path: string): Promise<BacktestDataError> => dataFailure(() => chunks(path));
 
 describe('Backtest data: candle checks', () => {
   it('reads a decimal as Number() does, to the last bit, however many digits it has', () => {

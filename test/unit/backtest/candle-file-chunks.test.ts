@@ -8,8 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCandleBatches, readCandleFile } from '../../../backtest/data/candle-file.js';
 import { readDataSet, readStepBatches } from '../../../backtest/data/data-set.js';
-import { BacktestDataError } from '../../../backtest/data/errors.js';
-import { candleRows, MINUTE, T0, tempDirPerTest } from '../../support/candle-rows.js';
+import { candleRows, MINUTE, T0, tempDirPerTest, dataFailure } from '../../support/candle-rows.js';
 
 const tmp = tempDirPerTest('tw-bt-chunks-');
 
@@ -17,16 +16,6 @@ async function readAll(path: string, options: { from?: number; to?: number } = {
   const out = [];
   for await (const c of readCandleFile(path, { timeframeMs: MINUTE, ...options })) out.push(c);
   return out;
-}
-
-async function failure(run: () => Promise<unknown>): Promise<BacktestDataError> {
-  try {
-    await run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BacktestDataError);
-    return error as BacktestDataError;
-  }
-  throw new Error('expected a BacktestDataError');
 }
 
 describe('Backtest data: the chunked CSV reader', () => {
@@ -61,7 +50,7 @@ describe('Backtest data: the chunked CSV reader', () => {
     lines[35_000] = lines[35_000]!.replace(/,[^,]*$/, ',-3');
     const path = join(tmp.path, 'BTC-USDT.csv');
     writeFileSync(path, ['timestamp,open,high,low,close,volume', ...lines].join('\n') + '\n');
-    const error = await failure(() => readAll(path));
+    const error = await dataFailure(() => readAll(path));
     expect([error.code, error.line]).toEqual(['BACKTEST_DATA_INVALID', 35_002]);
     expect(error.message).toContain(`${path}:35002: volume must not be negative`);
   });
@@ -78,7 +67,7 @@ describe('Backtest data: the chunked CSV reader', () => {
   it('refuses a file with bare CR line endings instead of reading one row of it', async () => {
     const path = join(tmp.path, 'BTC-USDT.csv');
     writeFileSync(path, candleRows(3).join('\r') + '\r');
-    const error = await failure(() => readAll(path));
+    const error = await dataFailure(() => readAll(path));
     expect([error.code, error.line]).toEqual(['BACKTEST_DATA_INVALID', 1]);
     expect(error.message).toMatch(/one row per line/);
   });

@@ -3,8 +3,7 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { readCandleFile, symbolFromFileName, type CandleGap } from '../../../backtest/data/candle-file.js';
 import { listDataSet, readDataSet } from '../../../backtest/data/data-set.js';
-import { BacktestDataError } from '../../../backtest/data/errors.js';
-import { MINUTE, T0, tempDirPerTest } from '../../support/candle-rows.js';
+import { MINUTE, T0, tempDirPerTest, dataFailure } from '../../support/candle-rows.js';
 
 const tmp = tempDirPerTest('tw-bt-data-');
 
@@ -18,16 +17,6 @@ async function readAll(path: string, options: { from?: number; to?: number; onGa
   const out = [];
   for await (const c of readCandleFile(path, { timeframeMs: MINUTE, ...options })) out.push(c);
   return out;
-}
-
-async function failure(run: () => Promise<unknown>): Promise<BacktestDataError> {
-  try {
-    await run();
-  } catch (error) {
-    expect(error).toBeInstanceOf(BacktestDataError);
-    return error as BacktestDataError;
-  }
-  throw new Error('expected a BacktestDataError');
 }
 
 describe('Backtest data: candle files', () => {
@@ -74,7 +63,7 @@ describe('Backtest data: candle files', () => {
   ])('refuses %s with a coded error naming the file and line', async (_name, lines, line, message) => {
     const path = csv('BTC-USDT.csv', ['timestamp,open,high,low,close,volume', ...lines].filter((l, i) => i > 0 || !lines[0]!.startsWith('time')));
     const headerOffset = lines[0]!.startsWith('time') ? 0 : 1;
-    const error = await failure(() => readAll(path));
+    const error = await dataFailure(() => readAll(path));
     expect(error.code).toBe('BACKTEST_DATA_INVALID');
     expect(error.file).toBe(path);
     expect(error.line).toBe(line + headerOffset);
@@ -85,7 +74,7 @@ describe('Backtest data: candle files', () => {
   it('refuses malformed JSON with the line', async () => {
     const path = join(tmp.path, 'ETH-USDT.jsonl');
     writeFileSync(path, `{"timestamp":${T0},"open":10,"high":11,"low":9,"close":10,"volume":0}\n{"timestamp":1,\n`);
-    const error = await failure(() => readAll(path));
+    const error = await dataFailure(() => readAll(path));
     expect([error.line, error.message]).toEqual([2, `${path}:2: malformed JSON`]);
   });
 
@@ -118,23 +107,23 @@ describe('Backtest data: data sets', () => {
 
   it('refuses a file for a symbol the settings do not name', async () => {
     const path = csv('DOGE-USDT.csv', [`${T0},1,1,1,1,1`]);
-    const error = await failure(() => listDataSet(tmp.path, ['BTC/USDT']));
+    const error = await dataFailure(() => listDataSet(tmp.path, ['BTC/USDT']));
     expect(error.file).toBe(path);
     expect(error.message).toMatch(/DOGE\/USDT is not among the symbols/);
   });
 
   it('refuses a named symbol without a file, and an empty directory', async () => {
     csv('BTC-USDT.csv', [`${T0},1,1,1,1,1`]);
-    expect((await failure(() => listDataSet(tmp.path, ['BTC/USDT', 'ETH/USDT']))).message).toMatch(/no candle file for ETH\/USDT/);
+    expect((await dataFailure(() => listDataSet(tmp.path, ['BTC/USDT', 'ETH/USDT']))).message).toMatch(/no candle file for ETH\/USDT/);
     const empty = join(tmp.path, 'empty');
     mkdirSync(empty);
-    expect((await failure(() => listDataSet(empty))).message).toMatch(/no candle files/);
+    expect((await dataFailure(() => listDataSet(empty))).message).toMatch(/no candle files/);
   });
 
   it('refuses an empty window', async () => {
     csv('BTC-USDT.csv', [`${T0},1,1,1,1,1`]);
     const files = await listDataSet(tmp.path);
-    const error = await failure(async () => {
+    const error = await dataFailure(async () => {
       for await (const _ of readDataSet(files, { timeframeMs: MINUTE, from: T0 + 10 * MINUTE })) void _;
     });
     expect(error.message).toMatch(/no candle in the requested window/);
