@@ -18,7 +18,7 @@ import { createInterface } from 'node:readline';
 import { StringDecoder } from 'node:string_decoder';
 import { parse } from 'csv-parse/sync';
 import type { Candle } from '../../shared/domain/market.js';
-import { cmp } from '../../shared/domain/money.js';
+import { decimalBelow } from '../../shared/domain/money.js';
 import { BacktestDataError } from './errors.js';
 import { CLOSE, HIGH, LOW, OPEN, VALUES_PER_CANDLE, VOLUME } from './step-columns.js';
 
@@ -338,16 +338,6 @@ export function decimalNumber(text: string): number {
   }
   // Rounding keeps order, so a digit integer of 2^53 or more never comes out below 2^53.
   return digits < EXACT_INTEGERS ? digits / scale : Number(text);
-}
-
-/**
- * `a < b` for two plain decimals (DECIMAL) and their `Number()`s. Rounding to the nearest double
- * keeps order (x < y gives Number(x) <= Number(y)), so unequal numbers order their texts exactly;
- * equal numbers from different texts (more digits than a double holds) are compared as decimals.
- */
-export function decimalBelow(a: string, x: number, b: string, y: number): boolean {
-  if (x !== y) return x < y;
-  return a !== b && cmp(a, b) < 0;
 }
 
 /**

@@ -11,7 +11,7 @@
  */
 import * as z from './zod-mini.js';
 import type { Candle, Ticker } from './market.js';
-import { Decimal, dec } from './money.js';
+import { dec, decimalBelow } from './money.js';
 
 /** Clock skew tolerated for exchange timestamps that lie slightly in the future. */
 export const MAX_FUTURE_SKEW_MS = 5_000;
@@ -158,9 +158,8 @@ export const CandleSchema = z.object({
  *
  * - Prices written alike (the same length, the decimal point at the same place: an exchange's or a
  *   data file's fixed decimals) compare as decimals do when compared as text, digit by digit.
- * - Otherwise numbers keep the order of the decimals they round (a double strictly above another
- *   means the decimal is too), so a high strictly above and a low strictly below the body need no
- *   decimal check; anything else is compared in decimal arithmetic.
+ * - Otherwise each pair compares as numbers, and as decimals only where the numbers are equal
+ *   (`decimalBelow`, as the backtest's data files are checked).
  */
 export function ohlcConsistent(k: Candle): boolean {
   const { open, high, low, close } = k;
@@ -175,8 +174,7 @@ export function ohlcConsistent(k: Candle): boolean {
   const l = Number(low);
   const o = Number(open);
   const c = Number(close);
-  if (h > o && h > c && l < o && l < c) return true;
-  return !dec(high).lt(Decimal.max(open, close)) && !dec(low).gt(Decimal.min(open, close));
+  return !decimalBelow(high, h, open, o) && !decimalBelow(high, h, close, c) && !decimalBelow(open, o, low, l) && !decimalBelow(close, c, low, l);
 }
 
 export type CandleCheck = { ok: true; candles: Candle[] } | { ok: false; reason: string };

@@ -70,6 +70,16 @@ export function cmp(a: DecimalString, b: DecimalString): -1 | 0 | 1 {
   return dec(a).cmp(dec(b)) as -1 | 0 | 1;
 }
 
+/**
+ * `a < b` for two decimals given with their `Number()`s `x` and `y`. Rounding to the nearest double
+ * keeps order (a < b gives x <= y), so unequal numbers order their decimals exactly; only equal
+ * numbers of different texts (more digits than a double holds) are compared as decimals.
+ */
+export function decimalBelow(a: DecimalString, x: number, b: DecimalString, y: number): boolean {
+  if (x !== y) return x < y;
+  return a !== b && cmp(a, b) < 0;
+}
+
 export function min(a: DecimalString, b: DecimalString): DecimalString {
   return cmp(a, b) <= 0 ? a : b;
 }

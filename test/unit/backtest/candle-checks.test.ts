@@ -7,10 +7,10 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decimalBelow, decimalNumber, readCandleChunks } from '../../../backtest/data/candle-file.js';
+import { decimalNumber, readCandleChunks } from '../../../backtest/data/candle-file.js';
 import { BacktestDataError } from '../../../backtest/data/errors.js';
 import { VALUES_PER_CANDLE } from '../../../backtest/data/step-columns.js';
-import { cmp } from '../../../shared/domain/money.js';
+import { cmp, decimalBelow } from '../../../shared/domain/money.js';
 import { candleRows, MINUTE, T0, tempDirPerTest, dataFailure } from '../../support/candle-rows.js';
 
 const tmp = tempDirPerTest('tw-bt-checks-');
