@@ -105,12 +105,32 @@ class CandleTicker implements Ticker {
   }
 
   get volume(): DecimalString {
-    return (this.#volume ??= decimal(this.#sum));
+    return (this.#volume ??= volumeText(this.#sum));
   }
 }
 
-function decimal(value: number): DecimalString {
+/**
+ * A ticker's volume text: `String(Number(value.toFixed(8)))`, or the fixed text itself where that
+ * has an exponent (below 1e-6). From 0 up to 1e7 the fixed text has at most 15 significant digits, and such a decimal is
+ * the only one of at most 15 digits that gives its double, so the shortest text of that double is
+ * the fixed text without its trailing zeros: cut here instead of parsed and formatted again.
+ */
+export function volumeText(value: number): DecimalString {
   const fixed = value.toFixed(8);
-  const text = String(Number(fixed));
-  return text.includes('e') ? fixed : text;
+  if (!(value >= 0 && value < PLAIN_BELOW)) {
+    const text = String(Number(fixed));
+    return text.includes('e') ? fixed : text;
+  }
+  let end = fixed.length;
+  while (fixed.charCodeAt(end - 1) === ZERO_DIGIT) end -= 1;
+  // A whole number (zero included) loses its point too.
+  if (fixed.charCodeAt(end - 1) === DOT) return fixed.slice(0, end - 1);
+  // 0 < value < 1e-6: its number's text would have an exponent.
+  if (fixed.startsWith(BELOW_MILLIONTH)) return fixed;
+  return fixed.slice(0, end);
 }
+
+const PLAIN_BELOW = 1e7;
+const BELOW_MILLIONTH = '0.000000';
+const ZERO_DIGIT = 48;
+const DOT = 46;
