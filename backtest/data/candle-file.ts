@@ -7,10 +7,10 @@
  * (DATA-3), and the scanner's own candle checks refuse to compute an indicator across them.
  *
  * CSV is read in large chunks and split into lines here. A well-formed numeric row (what the data
- * download writes) is read where it stands in the chunk by one scan of its characters, which parses
- * its numbers on the way; any other line (the header, quoted fields, ISO timestamps, spaces, a bad
- * row) is parsed by the CSV library, so every row gets the same checks and the same coded errors
- * either way. Candles come in batches (one per chunk), so a long file costs one await per chunk
+ * download writes, or the same with ISO timestamps) is read where it stands in the chunk by one
+ * scan of its characters, which parses its numbers on the way; any other line (the header, quoted
+ * fields, spaces, a bad row) is parsed by the CSV library, so every row gets the same checks and
+ * the same coded errors either way. Candles come in batches (one per chunk), so a long file costs one await per chunk
  * rather than per row.
  */
 import { createReadStream } from 'node:fs';
@@ -65,6 +65,8 @@ export function formatOf(path: string): CandleFileFormat {
 const COLUMNS = ['timestamp', 'open', 'high', 'low', 'close', 'volume'] as const;
 const DECIMAL = /^\d{1,20}(\.\d{1,18})?$/;
 const DIGITS = /^\d{1,16}$/;
+/** How an ISO 8601 timestamp starts. */
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T/;
 /**
  * Bytes read at once, per file: about a thousand one-minute candles. Every candle of a chunk is
  * alive until the run has stepped past it, for every file at once, so this (times the number of
@@ -211,7 +213,7 @@ async function* csvBatches(path: string, window: Window): AsyncGenerator<CandleC
       const record = csvRecord(text, path, line);
       if (first) {
         const lead = record[0] ?? '';
-        if (!DIGITS.test(lead) && !/^\d{4}-\d{2}-\d{2}T/.test(lead)) {
+        if (!DIGITS.test(lead) && !ISO_DATE.test(lead)) {
           // A first row that is no data row is the header: it must name the columns in order.
           const header = record.map((h) => h.toLowerCase()).join(',');
           if (header !== COLUMNS.join(',')) throw new BacktestDataError(path, line, `header must be ${COLUMNS.join(',')}, found ${record.join(',')}`);
@@ -259,6 +261,7 @@ async function* csvBatches(path: string, window: Window): AsyncGenerator<CandleC
 }
 
 const COMMA = 44;
+const DASH = 45;
 const DOT = 46;
 const CR = 13;
 const LF = 10;
@@ -269,15 +272,23 @@ const INTEGER_DIGITS = 20;
 const FRACTION_DIGITS = 18;
 
 /**
- * The numeric row of a CSV file: epoch milliseconds (DIGITS) and five plain decimals (DECIMAL),
- * comma separated, nothing else. `read` scans it where it stands in the text, without a pattern or
- * a substring per field, and parses its numbers on the way as `decimalNumber` does; `candle` then
- * cuts out the five texts the candle keeps and checks it.
+ * A character of an ISO 8601 timestamp (digits, letters, `:`, `.`, `+`, `-`): none that the CSV
+ * library reads as more than itself (no quote, space or line break).
+ */
+function isoChar(c: number): boolean {
+  return (c >= 48 && c <= 58) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 43 || c === DASH || c === DOT;
+}
+
+/**
+ * The numeric row of a CSV file: a timestamp (DIGITS, or ISO 8601 of `isoChar`s) and five plain
+ * decimals (DECIMAL), comma separated, nothing else. `read` scans it where it stands in the text,
+ * without a pattern or a substring per number, and parses its numbers on the way as
+ * `decimalNumber` does; `candle` then cuts out the five texts the candle keeps and checks it.
  */
 class NumericRow {
   /** Start and end of each field of the row read last: timestamp, open, high, low, close, volume. */
   readonly #bounds = new Int32Array(12);
-  /** Open time of the row read last (`Number()` of its timestamp). */
+  /** Open time of the row read last (as toTimestamp reads its timestamp). */
   #time = 0;
 
   /**
@@ -303,6 +314,16 @@ class NumericRow {
         digits = digits * 10 + d;
       }
       const integer = i - from;
+      if (field === 0 && integer === 4 && i < end && text.charCodeAt(i) === DASH) {
+        // An ISO 8601 timestamp: its text up to the comma, read as toTimestamp reads it.
+        while (i < end && isoChar(text.charCodeAt(i))) i += 1;
+        const time = isoTime(text.slice(from, i));
+        if (time === undefined) return -1;
+        bounds[0] = from;
+        bounds[1] = i;
+        this.#time = time;
+        continue;
+      }
       if (integer === 0 || integer > (field === 0 ? TIME_DIGITS : INTEGER_DIGITS)) return -1;
       if (field > 0 && i < end && text.charCodeAt(i) === DOT) {
         i += 1;
@@ -450,12 +471,16 @@ function checkedCandle(openTime: number, open: string, high: string, low: string
 
 function toTimestamp(raw: unknown, path: string, line: number): number {
   const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : '';
-  if (DIGITS.test(text)) return Number(text);
-  if (/^\d{4}-\d{2}-\d{2}T/.test(text)) {
-    const ms = Date.parse(text);
-    if (Number.isFinite(ms)) return ms;
-  }
-  throw new BacktestDataError(path, line, `timestamp must be epoch milliseconds or ISO 8601, found ${JSON.stringify(raw)}`);
+  const ms = DIGITS.test(text) ? Number(text) : isoTime(text);
+  if (ms === undefined) throw new BacktestDataError(path, line, `timestamp must be epoch milliseconds or ISO 8601, found ${JSON.stringify(raw)}`);
+  return ms;
+}
+
+/** Epoch ms of an ISO 8601 timestamp (a date, `T`, a time); undefined for any other text. */
+function isoTime(text: string): number | undefined {
+  if (!ISO_DATE.test(text)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isFinite(ms) ? ms : undefined;
 }
 
 function toDecimal(raw: unknown, name: string, path: string, line: number): string {

@@ -112,7 +112,10 @@ describe('Backtest data: the numeric row scan', () => {
     { weight: 3, arbitrary: fc.tuple(fieldArb, fieldArb).map(([p, v]) => [p, p, p, p, v]) },
     { weight: 1, arbitrary: fc.array(fieldArb, { minLength: 5, maxLength: 5 }) },
   );
-  const timestampArb = (t: number) => fc.constantFrom(`${t}`, `${t}`, `${t}`, `0${t}`, new Date(t).toISOString(), `${t + 1}`, `1${t}${t}`.slice(0, 17), '');
+  const iso = (t: number) => new Date(t).toISOString();
+  /** Epoch ms and ISO 8601 timestamps, right, off the timeframe, unreadable, and near misses the scan must leave to the CSV library. */
+  const timestampArb = (t: number) =>
+    fc.constantFrom(`${t}`, `${t}`, `${t}`, `0${t}`, `${t + 1}`, `1${t}${t}`.slice(0, 17), '', iso(t), iso(t), iso(t).slice(0, 19), iso(t).slice(0, 16), iso(t).replace('Z', '+00:00'), iso(t).replace('Z', '+01:00'), iso(t).slice(0, 11), iso(t).replace('T', ' '), iso(t).replace('-01-', '-13-'), iso(t + 1), `${iso(t)}x`, `${iso(t)} `, iso(t).slice(0, 10));
   const fileArb = fc
     .array(rowArb, { minLength: 1, maxLength: 25 })
     .chain((rows) => fc.tuple(fc.tuple(...rows.map((r, i) => timestampArb(T0 + i * MINUTE).map((t) => [t, ...r]))), fc.constantFrom('\n', '\r\n'), fc.boolean()));
