@@ -12,7 +12,7 @@ import { readCandleFile, type CandleGap } from '../../../backtest/data/candle-fi
 import type { DataSetFile, DataSetOptions, Step } from '../../../backtest/data/data-set.js';
 import { BacktestDataError } from '../../../backtest/data/errors.js';
 import { stepsOf, VALUES_PER_CANDLE, type StepColumns } from '../../../backtest/data/step-columns.js';
-import { MAX_STEPS, readStepColumns } from '../../../backtest/data/step-reader.js';
+import { MAX_BATCH_CANDLES, MAX_STEPS, readStepColumns } from '../../../backtest/data/step-reader.js';
 import type { Candle } from '../../../shared/domain/market.js';
 import { candleRows, MINUTE, T0, tempDirPerTest } from '../../support/candle-rows.js';
 
@@ -146,6 +146,19 @@ describe('Backtest data: reading the steps', () => {
     expect(got.steps).toHaveLength(8900);
     // Batches of at most MAX_STEPS steps.
     expect(got.batches).toBe(Math.ceil(8900 / MAX_STEPS));
+  });
+
+  it('hands over fewer steps at once when the files are many: at most MAX_BATCH_CANDLES candles a batch', async () => {
+    const files = Array.from({ length: 12 }, (_, i) => file(`F${i}/USDT`, candleRows(600, T0 + i * MINUTE)));
+    const sizes: number[] = [];
+    const batches: StepColumns[] = [];
+    for await (const batch of readStepColumns(files, { timeframeMs: MINUTE })) {
+      sizes.push(batch.candles.length);
+      batches.push(batch);
+    }
+    expect(flatten(batches, files.map((f) => f.symbol))).toEqual((await merged(files, { timeframeMs: MINUTE })).steps);
+    expect(Math.max(...sizes)).toBeLessThanOrEqual(MAX_BATCH_CANDLES);
+    expect(batches[0]!.steps).toBe(Math.floor(MAX_BATCH_CANDLES / 12));
   });
 
   it('reads JSON Lines', async () => {
