@@ -290,6 +290,8 @@ class NumericRow {
   readonly #bounds = new Int32Array(12);
   /** Open time of the row read last (as toTimestamp reads its timestamp). */
   #time = 0;
+  /** Close text of the last candle this row made. */
+  #close = '';
 
   /**
    * Reads the row starting at `start` of `text`, ended by `\n` or `\r\n` (or by the end of the
@@ -351,7 +353,13 @@ class NumericRow {
   /** The candle of the row `read` last found in `text`, checked, its numbers already in `values` from `slot` on. */
   candle(text: string, path: string, line: number, timeframeMs: number, values: Float64Array, slot: number): Candle {
     const b = this.#bounds;
-    return checkedCandle(aligned(this.#time, path, line, timeframeMs), text.slice(b[2]!, b[3]!), text.slice(b[4]!, b[5]!), text.slice(b[6]!, b[7]!), text.slice(b[8]!, b[9]!), text.slice(b[10]!, b[11]!), path, line, values, slot);
+    // A candle mostly opens at the last one's close: then it shares that text rather than a copy.
+    const previous = this.#close;
+    const open = b[3]! - b[2]! === previous.length && text.startsWith(previous, b[2]) ? previous : text.slice(b[2]!, b[3]!);
+    const close = text.slice(b[8]!, b[9]!);
+    const candle = checkedCandle(aligned(this.#time, path, line, timeframeMs), open, text.slice(b[4]!, b[5]!), text.slice(b[6]!, b[7]!), close, text.slice(b[10]!, b[11]!), path, line, values, slot);
+    this.#close = close;
+    return candle;
   }
 }
 
