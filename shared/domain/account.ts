@@ -167,8 +167,15 @@ function bookedFees(entry: OrderBudget & { fee?: DecimalString }, currency: stri
 
 /** The third assets a fill's fees are charged in: neither the symbol's base nor the book's quote currency. */
 export function feeAssetsOf(fees: readonly FeeAmount[], symbol: string, quote: string): string[] {
+  return thirdAssets(normalizeFees(fees), symbol, quote);
+}
+
+/** `feeAssetsOf` of fees already normalized (one entry per currency, none zero). */
+function thirdAssets(normalized: readonly FeeAmount[], symbol: string, quote: string): string[] {
   const base = baseOf(symbol);
-  return normalizeFees(fees).map((fee) => fee.currency).filter((currency) => currency !== base && currency !== quote);
+  const out: string[] = [];
+  for (const fee of normalized) if (fee.currency !== base && fee.currency !== quote) out.push(fee.currency);
+  return out;
 }
 
 interface HoldingSpend {
@@ -225,13 +232,15 @@ export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): Ac
   const dFilled = dec(fill.filled).minus(dec(entry.filled));
   const dCost = dec(fill.cost).minus(dec(entry.cost));
   if (dFilled.lte(0)) return null;
-  const dFees = feeDeltas(reportedFees, bookedFees(entry, book.currency));
+  // Nothing booked yet (the usual first fill): what is new is the report itself, normalized above.
+  const booked = bookedFees(entry, book.currency);
+  const dFees = booked.length === 0 ? reportedFees : feeDeltas(reportedFees, booked);
 
   // Third-asset fees: coins leave their holding, valued at the fill-time price.
   const holdings: Record<string, Holding> = { ...(book.holdings ?? {}) };
   let thirdValue = new Decimal(0);
   let holdingBasisClosed = new Decimal(0);
-  for (const asset of feeAssetsOf(dFees, fill.symbol, book.currency)) {
+  for (const asset of thirdAssets(dFees, fill.symbol, book.currency)) {
     const held = holdings[asset] ?? { asset, qty: '0', basis: '0', realizedPnl: '0' };
     const spent = spendHolding(held, dec(feeIn(dFees, asset)), fill.feePrices?.[asset]);
     holdings[asset] = spent.holding;
