@@ -27,7 +27,7 @@
  */
 import type { AccountBook } from './account.js';
 import { ConfigError } from './errors.js';
-import { Decimal, UNSIGNED_DECIMAL_PATTERN, add, canonical, dec, isPositive, str, type DecimalString } from './money.js';
+import { DECIMAL_PATTERN, Decimal, UNSIGNED_DECIMAL_PATTERN, add, canonical, dec, isPositive, str, type DecimalString } from './money.js';
 
 /** How far the books may disagree before an alarm, and before new entries pause. */
 export interface DriftThresholds {
@@ -168,8 +168,8 @@ export function computeDrift(input: DriftInput): Drift {
     const price = valuationPrice(book, asset, input.prices);
     // The usual case: the exchange holds what the book holds, without a baseline. The canonical
     // texts are equal, so the difference is zero in either mode (x - x is +0), and so is its value
-    // at any finite price.
-    if (exchange === local && baseline === '0' && (price === undefined || dec(price).isFinite())) {
+    // at any finite price (a plain decimal text is one, known without a parse: prices change every run).
+    if (exchange === local && baseline === '0' && (price === undefined || DECIMAL_PATTERN.test(price) || dec(price).isFinite())) {
       assets.push(price === undefined ? { asset, local, exchange, baseline, difference: '0' } : { asset, local, exchange, baseline, difference: '0', price, quote: '0' });
       continue;
     }
