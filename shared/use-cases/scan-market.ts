@@ -208,9 +208,11 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
     return rules[symbol];
   };
   const dust: string[] = [];
+  // The rules are read once for all held symbols (not one awaited look-up per symbol).
+  if (held.length > 0) rules ??= await deps.markets();
   for (const symbol of held) {
     const position = book?.positions[symbol];
-    if (position && isDust(position, await marketRules(symbol), bids[symbol] ?? position.avgPrice)) dust.push(symbol);
+    if (position && isDust(position, rules?.[symbol], bids[symbol] ?? position.avgPrice)) dust.push(symbol);
   }
   const dustSet = new Set(dust);
 
