@@ -7,10 +7,11 @@
  * (DATA-3), and the scanner's own candle checks refuse to compute an indicator across them.
  *
  * CSV is read in large chunks and split into lines here. A well-formed numeric row (what the data
- * download writes) is matched by one pattern; any other line (the header, quoted fields, ISO
- * timestamps, spaces, a bad row) is parsed by the CSV library, so every row gets the same checks
- * and the same coded errors either way. Candles come in batches (one per chunk), so a long file
- * costs one await per chunk rather than per row.
+ * download writes) is read where it stands in the chunk by one scan of its characters, which parses
+ * its numbers on the way; any other line (the header, quoted fields, ISO timestamps, spaces, a bad
+ * row) is parsed by the CSV library, so every row gets the same checks and the same coded errors
+ * either way. Candles come in batches (one per chunk), so a long file costs one await per chunk
+ * rather than per row.
  */
 import { createReadStream } from 'node:fs';
 import { basename, extname } from 'node:path';
@@ -65,13 +66,6 @@ const COLUMNS = ['timestamp', 'open', 'high', 'low', 'close', 'volume'] as const
 const DECIMAL = /^\d{1,20}(\.\d{1,18})?$/;
 const DIGITS = /^\d{1,16}$/;
 /**
- * A line of epoch milliseconds and five plain decimals, nothing else, ended by `\n` or `\r\n`: the
- * common case, matched where the line starts in the chunk (sticky), so the line is not cut out first.
- */
-const NUMERIC_LINE = /(\d{1,16}),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?)\r?\n/y;
-/** The same row as a whole line (the last line of a file may have no line break). */
-const NUMERIC_ROW = /^(\d{1,16}),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?),(\d{1,20}(?:\.\d{1,18})?)$/;
-/**
  * Bytes read at once, per file: about a thousand one-minute candles. Every candle of a chunk is
  * alive until the run has stepped past it, for every file at once, so this (times the number of
  * files) is the reader's share of the live heap; a larger chunk saves no measurable time (one
@@ -87,12 +81,15 @@ const FIRST_CHUNK_CANDLES = 1024;
 /**
  * A batch of one file's candles (never empty) with their numbers: per candle `VALUES_PER_CANDLE`
  * numbers in `values` (step-columns.ts order: `Number()` of open, high, low, close, volume), parsed
- * once by the checks and handed on, so no later stage parses the texts again.
+ * once by the checks and handed on, so no later stage parses the texts again, and its open time
+ * in `times` (a merge of files reads the times in a row rather than from candle to candle).
  */
 export interface CandleChunk {
   readonly candles: readonly Candle[];
   /** At least `candles.length * VALUES_PER_CANDLE` long; what follows is unused. */
   readonly values: Float64Array;
+  /** At least `candles.length` long; what follows is unused. */
+  readonly times: Float64Array;
 }
 
 /**
@@ -125,20 +122,32 @@ export async function* readCandleChunks(path: string, options: CandleFileOptions
 class ChunkBuilder {
   readonly candles: Candle[] = [];
   values: Float64Array;
+  times: Float64Array;
 
   constructor(capacity: number) {
     this.values = new Float64Array(capacity * VALUES_PER_CANDLE);
+    this.times = new Float64Array(capacity);
   }
 
   /** The slot of the next candle's numbers (made room for when the estimate was short). */
   nextSlot(): number {
-    const at = this.candles.length * VALUES_PER_CANDLE;
-    if (at + VALUES_PER_CANDLE > this.values.length) {
-      const grown = new Float64Array(Math.max(this.values.length * 2, VALUES_PER_CANDLE * 64));
-      grown.set(this.values);
-      this.values = grown;
+    const n = this.candles.length;
+    if (n === this.times.length) {
+      const capacity = Math.max(n * 2, 64);
+      const values = new Float64Array(capacity * VALUES_PER_CANDLE);
+      values.set(this.values);
+      this.values = values;
+      const times = new Float64Array(capacity);
+      times.set(this.times);
+      this.times = times;
     }
-    return at;
+    return n * VALUES_PER_CANDLE;
+  }
+
+  /** Adds a candle whose numbers are in the slot `nextSlot` gave. */
+  push(candle: Candle): void {
+    this.times[this.candles.length] = candle.openTime;
+    this.candles.push(candle);
   }
 }
 
@@ -178,6 +187,7 @@ async function* csvBatches(path: string, window: Window): AsyncGenerator<CandleC
   const stream = createReadStream(path, { highWaterMark: CHUNK_BYTES });
   const decoder = new StringDecoder('utf8');
   const { timeframeMs } = window.options;
+  const row = new NumericRow();
   let rest = '';
   let line = 0;
   let first = true;
@@ -186,21 +196,16 @@ async function* csvBatches(path: string, window: Window): AsyncGenerator<CandleC
   const keep = (candle: Candle, out: ChunkBuilder): boolean => {
     first = false;
     const verdict = window.accept(candle, line);
-    if (verdict === 'keep') out.candles.push(candle);
+    if (verdict === 'keep') out.push(candle);
     return verdict !== 'stop';
-  };
-  /** A numeric row's candle (the fields the row patterns capture). */
-  const numeric = (m: RegExpExecArray, out: ChunkBuilder): Candle => {
-    const slot = out.nextSlot();
-    return checkedCandle(aligned(decimalNumber(m[1]!), path, line, timeframeMs), m[2]!, m[3]!, m[4]!, m[5]!, m[6]!, path, line, out.values, slot);
   };
   /** Parses one line into `out`; false once the window has ended. */
   const take = (raw: string, out: ChunkBuilder): boolean => {
     line += 1;
     const text = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     let candle: Candle | undefined;
-    const m = NUMERIC_ROW.exec(text);
-    if (m) candle = numeric(m, out);
+    const slot = out.nextSlot();
+    if (row.read(text, 0, true, out.values, slot) !== -1) candle = row.candle(text, path, line, timeframeMs, out.values, slot);
     else {
       if (text.trim() === '') return true;
       const record = csvRecord(text, path, line);
@@ -226,12 +231,12 @@ async function* csvBatches(path: string, window: Window): AsyncGenerator<CandleC
       let start = 0;
       let going = true;
       while (going) {
-        NUMERIC_LINE.lastIndex = start;
-        const m = NUMERIC_LINE.exec(text);
-        if (m) {
+        const slot = out.nextSlot();
+        const next = row.read(text, start, false, out.values, slot);
+        if (next !== -1) {
           line += 1;
-          going = keep(numeric(m, out), out);
-          start = NUMERIC_LINE.lastIndex;
+          going = keep(row.candle(text, path, line, timeframeMs, out.values, slot), out);
+          start = next;
           continue;
         }
         const nl = text.indexOf('\n', start);
@@ -250,6 +255,82 @@ async function* csvBatches(path: string, window: Window): AsyncGenerator<CandleC
     if (out.candles.length > 0) yield out;
   } finally {
     stream.destroy();
+  }
+}
+
+const COMMA = 44;
+const DOT = 46;
+const CR = 13;
+const LF = 10;
+const ZERO_DIGIT = 48;
+/** Digits of a timestamp (DIGITS) and of a decimal's integer and fraction parts (DECIMAL). */
+const TIME_DIGITS = 16;
+const INTEGER_DIGITS = 20;
+const FRACTION_DIGITS = 18;
+
+/**
+ * The numeric row of a CSV file: epoch milliseconds (DIGITS) and five plain decimals (DECIMAL),
+ * comma separated, nothing else. `read` scans it where it stands in the text, without a pattern or
+ * a substring per field, and parses its numbers on the way as `decimalNumber` does; `candle` then
+ * cuts out the five texts the candle keeps and checks it.
+ */
+class NumericRow {
+  /** Start and end of each field of the row read last: timestamp, open, high, low, close, volume. */
+  readonly #bounds = new Int32Array(12);
+  /** Open time of the row read last (`Number()` of its timestamp). */
+  #time = 0;
+
+  /**
+   * Reads the row starting at `start` of `text`, ended by `\n` or `\r\n` (or by the end of the
+   * text, when `last`): `Number()` of its five decimals goes to `values` from `slot` on. Returns
+   * where the next line starts, or -1 when the line is no such row or does not end in `text`.
+   */
+  read(text: string, start: number, last: boolean, values: Float64Array, slot: number): number {
+    const bounds = this.#bounds;
+    const end = text.length;
+    let i = start;
+    for (let field = 0; field < 6; field += 1) {
+      if (field > 0) {
+        if (i === end || text.charCodeAt(i) !== COMMA) return -1;
+        i += 1;
+      }
+      const from = i;
+      let digits = 0;
+      let scale = 1;
+      for (; i < end; i += 1) {
+        const d = text.charCodeAt(i) - ZERO_DIGIT;
+        if (d < 0 || d > 9) break;
+        digits = digits * 10 + d;
+      }
+      const integer = i - from;
+      if (integer === 0 || integer > (field === 0 ? TIME_DIGITS : INTEGER_DIGITS)) return -1;
+      if (field > 0 && i < end && text.charCodeAt(i) === DOT) {
+        i += 1;
+        const fraction = i;
+        for (; i < end; i += 1) {
+          const d = text.charCodeAt(i) - ZERO_DIGIT;
+          if (d < 0 || d > 9) break;
+          digits = digits * 10 + d;
+          scale *= 10;
+        }
+        if (i === fraction || i - fraction > FRACTION_DIGITS) return -1;
+      }
+      bounds[2 * field] = from;
+      bounds[2 * field + 1] = i;
+      // As decimalNumber: exact digits and one division, or Number() of the text when the digits are too many.
+      const value = digits < EXACT_INTEGERS ? digits / scale : Number(text.slice(from, i));
+      if (field === 0) this.#time = value;
+      else values[slot + field - 1] = value;
+    }
+    if (i < end && text.charCodeAt(i) === CR) i += 1;
+    if (i === end) return last ? end : -1;
+    return text.charCodeAt(i) === LF ? i + 1 : -1;
+  }
+
+  /** The candle of the row `read` last found in `text`, checked, its numbers already in `values` from `slot` on. */
+  candle(text: string, path: string, line: number, timeframeMs: number, values: Float64Array, slot: number): Candle {
+    const b = this.#bounds;
+    return checkedCandle(aligned(this.#time, path, line, timeframeMs), text.slice(b[2]!, b[3]!), text.slice(b[4]!, b[5]!), text.slice(b[6]!, b[7]!), text.slice(b[8]!, b[9]!), text.slice(b[10]!, b[11]!), path, line, values, slot);
   }
 }
 
@@ -287,7 +368,7 @@ async function* jsonBatches(path: string, window: Window): AsyncGenerator<Candle
       const candle = toCandle(value as Fields, path, line, window.options.timeframeMs, out);
       const verdict = window.accept(candle, line);
       if (verdict === 'stop') break;
-      if (verdict === 'keep') out.candles.push(candle);
+      if (verdict === 'keep') out.push(candle);
       if (out.candles.length >= JSONL_BATCH) {
         yield out;
         out = new ChunkBuilder(JSONL_BATCH);
@@ -306,7 +387,13 @@ function toCandle(fields: Fields, path: string, line: number, timeframeMs: numbe
   const openTime = aligned(toTimestamp(fields.timestamp, path, line), path, line, timeframeMs);
   const [open, high, low, close, volume] = (['open', 'high', 'low', 'close', 'volume'] as const).map((name) => toDecimal(fields[name], name, path, line)) as [string, string, string, string, string];
   const slot = out.nextSlot();
-  return checkedCandle(openTime, open, high, low, close, volume, path, line, out.values, slot);
+  const { values } = out;
+  values[slot + OPEN] = decimalNumber(open);
+  values[slot + HIGH] = decimalNumber(high);
+  values[slot + LOW] = decimalNumber(low);
+  values[slot + CLOSE] = decimalNumber(close);
+  values[slot + VOLUME] = decimalNumber(volume);
+  return checkedCandle(openTime, open, high, low, close, volume, path, line, values, slot);
 }
 
 function aligned(openTime: number, path: string, line: number, timeframeMs: number): number {
@@ -342,15 +429,15 @@ export function decimalNumber(text: string): number {
 
 /**
  * The candle of well-formed fields (DECIMAL texts), once its values are consistent (positive,
- * high and low around open and close); its numbers go to `values` from `slot` on. A DECIMAL text
- * is positive exactly when its number is (its smallest positive value, 1e-18, is far above the
- * smallest double).
+ * high and low around open and close); `values` holds their numbers from `slot` on (as
+ * `decimalNumber` gives them). A DECIMAL text is positive exactly when its number is (its smallest
+ * positive value, 1e-18, is far above the smallest double).
  */
 function checkedCandle(openTime: number, open: string, high: string, low: string, close: string, volume: string, path: string, line: number, values: Float64Array, slot: number): Candle {
-  const o = decimalNumber(open);
-  const h = decimalNumber(high);
-  const l = decimalNumber(low);
-  const c = decimalNumber(close);
+  const o = values[slot + OPEN]!;
+  const h = values[slot + HIGH]!;
+  const l = values[slot + LOW]!;
+  const c = values[slot + CLOSE]!;
   if (!(o > 0)) throw new BacktestDataError(path, line, `open must be positive, found ${open}`);
   if (!(h > 0)) throw new BacktestDataError(path, line, `high must be positive, found ${high}`);
   if (!(l > 0)) throw new BacktestDataError(path, line, `low must be positive, found ${low}`);
@@ -358,11 +445,6 @@ function checkedCandle(openTime: number, open: string, high: string, low: string
   if (decimalBelow(high, h, low, l)) throw new BacktestDataError(path, line, `high ${high} is below low ${low}`);
   if (decimalBelow(high, h, open, o) || decimalBelow(high, h, close, c)) throw new BacktestDataError(path, line, `high ${high} is below the open or the close`);
   if (decimalBelow(open, o, low, l) || decimalBelow(close, c, low, l)) throw new BacktestDataError(path, line, `low ${low} is above the open or the close`);
-  values[slot + OPEN] = o;
-  values[slot + HIGH] = h;
-  values[slot + LOW] = l;
-  values[slot + CLOSE] = c;
-  values[slot + VOLUME] = decimalNumber(volume);
   return { openTime, open, high, low, close, volume };
 }
 

@@ -18,6 +18,7 @@ interface Reader {
   readonly chunks: AsyncIterator<CandleChunk>;
   candles: readonly Candle[];
   values: Float64Array;
+  times: Float64Array;
   index: number;
   /** Open time of the next candle of the file; Infinity once it is read to its end. */
   head: number;
@@ -37,7 +38,8 @@ async function refill(reader: Reader): Promise<void> {
   }
   reader.candles = next.value.candles;
   reader.values = next.value.values;
-  reader.head = reader.candles[0]!.openTime;
+  reader.times = next.value.times;
+  reader.head = reader.times[0]!;
 }
 
 /** A batch being filled: room for `MAX_STEPS` steps of every file. */
@@ -67,7 +69,7 @@ class ColumnsBuilder {
  * @throws BacktestDataError for the first bad row of any file, or when the window holds no candle.
  */
 export async function* readStepColumns(files: readonly DataSetFile[], options: DataSetOptions, onGap: (gap: CandleGap) => void = () => {}): AsyncGenerator<StepColumns> {
-  const readers: Reader[] = files.map((f) => ({ chunks: readCandleChunks(f.path, { ...options, onGap })[Symbol.asyncIterator](), candles: [], values: new Float64Array(0), index: 0, head: Infinity, due: false }));
+  const readers: Reader[] = files.map((f) => ({ chunks: readCandleChunks(f.path, { ...options, onGap })[Symbol.asyncIterator](), candles: [], values: new Float64Array(0), times: new Float64Array(0), index: 0, head: Infinity, due: false }));
   try {
     for (const reader of readers) await refill(reader);
     if (readers.every((r) => r.head === Infinity)) {
@@ -92,7 +94,7 @@ export async function* readStepColumns(files: readonly DataSetFile[], options: D
         k += 1;
         if (index + 1 < reader.candles.length) {
           reader.index = index + 1;
-          reader.head = reader.candles[index + 1]!.openTime;
+          reader.head = reader.times[index + 1]!;
         } else due = reader.due = true;
       }
       out.times[out.steps] = time;

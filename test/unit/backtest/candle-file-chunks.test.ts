@@ -3,10 +3,13 @@
  * reader's chunks, plain numeric rows and rows that need the CSV library, line endings, and bad
  * rows far into a large file all read as the row-by-row parser would, with the file and the line.
  */
+import fc from 'fast-check';
 import { describe, it, expect } from 'vitest';
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { readCandleBatches, readCandleFile } from '../../../backtest/data/candle-file.js';
+import { readCandleBatches, readCandleChunks, readCandleFile } from '../../../backtest/data/candle-file.js';
+import { BacktestDataError } from '../../../backtest/data/errors.js';
+import { VALUES_PER_CANDLE } from '../../../backtest/data/step-columns.js';
 import { readDataSet, readStepBatches } from '../../../backtest/data/data-set.js';
 import { candleRows, MINUTE, T0, tempDirPerTest, dataFailure } from '../../support/candle-rows.js';
 
@@ -92,5 +95,58 @@ describe('Backtest data: the chunked CSV reader', () => {
     expect(single).toHaveLength(30_500);
     expect(single[0]).toBe(`${T0}:AAA/USDT`);
     expect(single[600]).toBe(`${T0 + 600 * MINUTE}:AAA/USDT+BBB/USDT`);
+  });
+});
+
+describe('Backtest data: the numeric row scan', () => {
+  const digits = (min: number, max: number) => fc.stringMatching(new RegExp(`^[0-9]{${min},${max}}$`));
+  /** Plain decimals at and past the limits of a field (20 integer, 18 fraction digits), and near misses. */
+  const fieldArb = fc.oneof(
+    { weight: 8, arbitrary: fc.tuple(digits(1, 20), fc.option(digits(1, 18), { nil: undefined })).map(([int, frac]) => (frac === undefined ? int : `${int}.${frac}`)) },
+    { weight: 1, arbitrary: digits(21, 22) },
+    { weight: 1, arbitrary: fc.tuple(digits(1, 3), digits(19, 19)).map(([int, frac]) => `${int}.${frac}`) },
+    { weight: 2, arbitrary: fc.constantFrom('1.', '.5', '', '+1', '1e3', ' 1', '1 ', '-1', '0', '0.0', '"2"', '1,5', '１') },
+  );
+  /** A row: one price for all four (so most rows pass the checks) or five fields of any kind. */
+  const rowArb = fc.oneof(
+    { weight: 3, arbitrary: fc.tuple(fieldArb, fieldArb).map(([p, v]) => [p, p, p, p, v]) },
+    { weight: 1, arbitrary: fc.array(fieldArb, { minLength: 5, maxLength: 5 }) },
+  );
+  const timestampArb = (t: number) => fc.constantFrom(`${t}`, `${t}`, `${t}`, `0${t}`, new Date(t).toISOString(), `${t + 1}`, `1${t}${t}`.slice(0, 17), '');
+  const fileArb = fc
+    .array(rowArb, { minLength: 1, maxLength: 25 })
+    .chain((rows) => fc.tuple(fc.tuple(...rows.map((r, i) => timestampArb(T0 + i * MINUTE).map((t) => [t, ...r]))), fc.constantFrom('\n', '\r\n'), fc.boolean()));
+
+  async function outcome(path: string) {
+    try {
+      const candles = [];
+      const values = [];
+      for await (const chunk of readCandleChunks(path, { timeframeMs: MINUTE })) {
+        candles.push(...chunk.candles);
+        values.push(...chunk.values.subarray(0, chunk.candles.length * VALUES_PER_CANDLE));
+        expect([...chunk.times.subarray(0, chunk.candles.length)]).toEqual(chunk.candles.map((c) => c.openTime));
+      }
+      return { candles, values };
+    } catch (error) {
+      if (!(error instanceof BacktestDataError)) throw error;
+      return { line: error.line, reason: error.message.replace(path, '<file>') };
+    }
+  }
+
+  it('reads a plain row as the CSV library path reads it: the same candle, numbers and coded error', async () => {
+    mkdirSync(join(tmp.path, 'plain'));
+    mkdirSync(join(tmp.path, 'quoted'));
+    const plain = join(tmp.path, 'plain', 'BTC-USDT.csv');
+    const quoted = join(tmp.path, 'quoted', 'BTC-USDT.csv');
+    await fc.assert(
+      fc.asyncProperty(fileArb, async ([rows, eol, finalEol]) => {
+        const text = (quote: boolean) => rows.map(([t, ...rest]) => [quote ? `"${t}"` : t, ...rest].join(',')).join(eol) + (finalEol ? eol : '');
+        writeFileSync(plain, text(false));
+        // A quoted field sends every row through the CSV library.
+        writeFileSync(quoted, text(true));
+        expect(await outcome(plain)).toEqual(await outcome(quoted));
+      }),
+      { numRuns: 300, seed: 41 },
+    );
   });
 });
