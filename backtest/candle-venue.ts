@@ -24,7 +24,7 @@ import { normalizeFees, type FeeAmount } from '../shared/domain/fees.js';
 import { roundAmount } from '../shared/domain/precision.js';
 import { CandleMarket } from './candle-market.js';
 import { applyDeltas, feeFor, tradeDeltas } from '../shared/adapters/paper/paper-settlement.js';
-import type { Assets } from '../shared/adapters/paper/paper-books.js';
+import type { Assets, Deltas } from '../shared/adapters/paper/paper-books.js';
 import { VALUES_PER_CANDLE, VOLUME, type StepColumns } from './data/step-columns.js';
 import type { Balance, Exchange, ExchangeOrder, PlaceOrderRequest } from '../shared/ports/exchange.js';
 
@@ -79,6 +79,15 @@ interface VenueOrder {
   readonly placedAt: number;
 }
 
+/** A fill the balances pay: its amount, cost and fee, its balance movements and the balances after them. */
+interface Payable {
+  readonly amount: DecimalString;
+  readonly cost: DecimalString;
+  readonly fee: FeeAmount;
+  readonly deltas: Deltas;
+  readonly after: Assets;
+}
+
 const NO_REFUSALS: readonly VenueRefusal[] = Object.freeze([]);
 const NO_FILLS: readonly VenueFill[] = Object.freeze([]);
 const REPORTED_DECIMALS = 8;
@@ -96,6 +105,9 @@ export class CandleVenue implements Exchange {
   #refusals: VenueRefusal[] = [];
   #now = 0;
   #sequence = 0;
+  /** Price factors of market orders: 1 + slippage for a buy, 1 - slippage for a sell. */
+  readonly #buyMove: Decimal;
+  readonly #sellMove: Decimal;
 
   constructor(settings: VenueSettings) {
     for (const [name, value] of [['slippage', settings.slippage], ['feeRate', settings.feeRate]] as const) {
@@ -103,6 +115,8 @@ export class CandleVenue implements Exchange {
     }
     if (!dec(settings.volumeShare).gt(0) || dec(settings.volumeShare).gt(1)) throw new ValidationError(`volume share must be in (0, 1], got ${settings.volumeShare}`);
     this.#settings = settings;
+    this.#buyMove = dec('1').plus(settings.slippage);
+    this.#sellMove = dec('1').minus(settings.slippage);
     this.#market = new CandleMarket(settings.timeframeMs, settings.lookback);
     this.#balances.set(settings.quoteCurrency, settings.initialQuote);
     if (settings.initialFeeAsset && !isZero(settings.initialFeeAsset)) this.#balances.set(settings.feeAsset, settings.initialFeeAsset);
@@ -206,11 +220,11 @@ export class CandleVenue implements Exchange {
     const last = this.#market.last(request.symbol);
     if (!last) throw new ExchangeRejectedError(`no market for ${request.symbol} yet`, 'bad-symbol');
     // The funds must cover the whole order at the last price (a limit buy at its limit), fee included.
-    const move = request.side === 'buy' ? dec('1').plus(this.#settings.slippage) : dec('1').minus(this.#settings.slippage);
-    const price = request.type === 'limit' && request.limitPrice ? request.limitPrice : str(dec(last.close).times(move));
+    const price = request.type === 'limit' && request.limitPrice ? request.limitPrice : str(dec(last.close).times(request.side === 'buy' ? this.#buyMove : this.#sellMove));
     const cost = str(dec(request.amount).times(price));
-    const fee = this.#fee(request.side, rules.base, request.amount, cost);
-    if (applyDeltas(this.#assets(), tradeDeltas(request.side, rules.base, rules.quote, request.amount, cost, fee)) === null) {
+    const assets = this.#assets();
+    const fee = this.#fee(request.side, rules.base, request.amount, cost, assets);
+    if (applyDeltas(assets, tradeDeltas(request.side, rules.base, rules.quote, request.amount, cost, fee)) === null) {
       const short = request.side === 'buy' ? this.#settings.quoteCurrency : rules.base;
       throw new ExchangeRejectedError(`insufficient ${short} for ${request.side} ${request.amount} ${request.symbol}`, 'insufficient-funds');
     }
@@ -260,8 +274,7 @@ export class CandleVenue implements Exchange {
     const s = this.#settings;
     let price: DecimalString;
     if (order.type === 'market') {
-      const move = order.side === 'buy' ? dec('1').plus(s.slippage) : dec('1').minus(s.slippage);
-      price = str(dec(candle.open).times(move));
+      price = str(dec(candle.open).times(order.side === 'buy' ? this.#buyMove : this.#sellMove));
     } else {
       const limit = order.price!;
       const through = order.side === 'buy' ? cmp(candle.low, limit) <= 0 : cmp(candle.high, limit) >= 0;
@@ -282,9 +295,8 @@ export class CandleVenue implements Exchange {
       return null;
     }
     const { amount, cost, fee } = paid;
-    for (const [asset, delta] of Object.entries(tradeDeltas(order.side, rules.base, rules.quote, amount, cost, fee))) {
-      this.#balances.set(asset, add(this.balance(asset), delta.free));
-    }
+    // The balances the payability check computed: the fill's deltas applied (nothing is held in `used`).
+    for (const asset of Object.keys(paid.deltas)) this.#balances.set(asset, paid.after[asset]!.free);
     const filled = add(order.filled, amount);
     const done = cmp(filled, order.amount) >= 0;
     entry.order = { ...order, filled, cost: add(order.cost, cost), fees: normalizeFees([...order.fees, fee]), status: done ? 'closed' : 'open' };
@@ -299,14 +311,18 @@ export class CandleVenue implements Exchange {
    * included, with its cost and fee (exchanges report cost to 8 decimals, a fee rounded up); null
    * when not even one step is paid.
    */
-  #payable(side: 'buy' | 'sell', rules: MarketRules, wanted: DecimalString, price: DecimalString): { amount: DecimalString; cost: DecimalString; fee: FeeAmount } | null {
-    const at = (amount: DecimalString) => {
+  #payable(side: 'buy' | 'sell', rules: MarketRules, wanted: DecimalString, price: DecimalString): Payable | null {
+    // The balances do not move while the parts are tried: read once.
+    const assets = this.#assets();
+    const at = (amount: DecimalString): Payable | null => {
       const cost = str(dec(amount).times(price).toDecimalPlaces(REPORTED_DECIMALS));
-      const fee = this.#fee(side, rules.base, amount, cost);
-      return { amount, cost, fee, pays: applyDeltas(this.#assets(), tradeDeltas(side, rules.base, rules.quote, amount, cost, fee)) !== null };
+      const fee = this.#fee(side, rules.base, amount, cost, assets);
+      const deltas = tradeDeltas(side, rules.base, rules.quote, amount, cost, fee);
+      const after = applyDeltas(assets, deltas);
+      return after === null ? null : { amount, cost, fee, deltas, after };
     };
     const whole = at(wanted);
-    if (whole.pays) return whole;
+    if (whole) return whole;
     // What the paying balance covers, fee at its rate on top, rounded down to the step; then one
     // step less at a time while rounding of the fee still leaves it short.
     const rate = dec(this.#settings.feeRate);
@@ -314,7 +330,7 @@ export class CandleVenue implements Exchange {
     let amount = dec(roundAmount(str(Decimal.min(limit, wanted)), rules.amountStep));
     for (let tries = 0; amount.gt(0) && tries < 3; tries += 1) {
       const part = at(str(amount));
-      if (part.pays) return part;
+      if (part) return part;
       amount = amount.minus(rules.amountStep);
     }
     return null;
@@ -337,9 +353,9 @@ export class CandleVenue implements Exchange {
   }
 
   /** The fee of a fill in the paper exchange's currency rules; exchanges report it to 8 decimals, rounded up. */
-  #fee(side: 'buy' | 'sell', base: string, amount: DecimalString, cost: DecimalString): FeeAmount {
+  #fee(side: 'buy' | 'sell', base: string, amount: DecimalString, cost: DecimalString, assets: Assets): FeeAmount {
     const s = this.#settings;
-    const fee = feeFor({ feeAsset: s.feeAsset, feeRate: s.feeRate }, { side, base, quote: s.quoteCurrency, amount, cost }, this.#assets(), (asset) => this.priceOf(asset));
+    const fee = feeFor(s, { side, base, quote: s.quoteCurrency, amount, cost }, assets, (asset) => this.priceOf(asset));
     return { currency: fee.currency, amount: str(dec(fee.amount).toDecimalPlaces(REPORTED_DECIMALS, Decimal.ROUND_UP)) };
   }
 

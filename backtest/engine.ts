@@ -92,6 +92,34 @@ export interface BacktestSettings {
   readonly gate?: boolean;
   /** Sees what the gate made of every slot after the first: scanned, idle (no scan) or a repeat of the last scan's blocks. */
   readonly onGate?: (kind: GatePlan['kind']) => void;
+  /**
+   * Where the run's wall time goes, by phase (the bench's breakdown): each phase's milliseconds
+   * and how often it ended. Nothing is timed without it.
+   */
+  readonly phases?: PhaseTimes;
+}
+
+/** The phases of a run, in the order of a step (engine steps 1 to 5), then the final report. */
+export type Phase = 'read' | 'market' | 'booking' | 'gate' | 'scan' | 'execute' | 'equity' | 'report';
+/** Milliseconds and ends of every phase of a run. */
+export type PhaseTimes = Record<Phase, { ms: number; count: number }>;
+
+/** Empty phase times, to hand to a run as `phases`. */
+export function phaseTimes(): PhaseTimes {
+  const times = {} as PhaseTimes;
+  for (const phase of ['read', 'market', 'booking', 'gate', 'scan', 'execute', 'equity', 'report'] as const) times[phase] = { ms: 0, count: 0 };
+  return times;
+}
+
+/** Ends a phase: the time since the last phase ended is this one's. */
+function phaseTimer(times: PhaseTimes): (phase: Phase) => void {
+  let last = performance.now();
+  return (phase) => {
+    const now = performance.now();
+    times[phase].ms += now - last;
+    times[phase].count += 1;
+    last = now;
+  };
 }
 
 export interface BacktestOutcome {
@@ -110,6 +138,7 @@ export interface BacktestOutcome {
 
 export async function runBacktest(settings: BacktestSettings): Promise<BacktestOutcome> {
   const started = (settings.wallClock ?? performance.now.bind(performance))();
+  const phase = settings.phases ? phaseTimer(settings.phases) : undefined;
   const quote = settings.scan.quoteCurrency;
   const symbols = settings.files.map((f) => f.symbol);
   for (const symbol of symbols) if (!settings.rules[symbol]) throw new ValidationError(`no market rules for ${symbol}`);
@@ -195,6 +224,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   const readFrom = settings.from === undefined ? undefined : settings.from - lookback * CANDLE_MS;
   const batches = readStepColumns(settings.files, { timeframeMs: CANDLE_MS, ...(readFrom === undefined ? {} : { from: readFrom }), ...(settings.to === undefined ? {} : { to: settings.to }) }, (gap) => gaps.push(gap));
   for await (const batch of batches) for (let s = 0, start = 0; s < batch.steps; start = batch.ends[s]!, s += 1) {
+    phase?.('read');
     const end = batch.ends[s]!;
     const closeTime = batch.times[s]! + CANDLE_MS;
     clock.set(closeTime);
@@ -218,6 +248,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
     const fills = venue.closeColumns(closeTime, batch, start, end, symbols);
     closed(batch, start, end);
     candles += end - start;
+    phase?.('market');
     // 2. The reconciler books them.
     if (orders.followedCount > 0) await reconcile(reconcileDeps, { deadline: new Date(closeTime + LEASE_MS / 2) });
     if (fills.length > 0) await recordFills(fills);
@@ -228,10 +259,12 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
         rejected.push({ time: new Date(refusal.time).toISOString(), symbol: refusal.symbol, strategy: order?.strategy ?? 'unknown', side: refusal.side, reason: refusal.reason });
       }
     }
+    phase?.('booking');
     // 3. The scan of this slot, unless it provably does nothing or provably blocks again what the
     //    last scan blocked (then those blocks are reported again). The first slot is always scanned.
     const plan = gate && scanned ? gate.plan(symbolsOf(batch, start, end), gateState(closeTime)) : undefined;
     if (plan) settings.onGate?.(plan.kind);
+    phase?.('gate');
     if (plan?.kind === 'repeat') {
       for (const b of plan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
     } else if (plan?.kind !== 'idle') {
@@ -240,6 +273,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
       const scan = await scanMarket(scanDeps, { slot: clock.now(), dryRun: false });
       settings.onIntents?.(scan.intents);
       for (const b of scan.blocked) rejected.push({ time: clock.now().toISOString(), symbol: b.symbol, strategy: b.strategy, side: b.side, reason: b.reason });
+      phase?.('scan');
       // 4. The executor takes the slot's intents.
       const sent = queue.size;
       for (const intent of queue.drain()) {
@@ -247,11 +281,13 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
         if (result.outcome === 'rejected' || result.outcome === 'expired') {
           rejected.push({ time: clock.now().toISOString(), symbol: intent.symbol, strategy: intent.strategy, side: intent.side, reason: `${result.outcome}: ${result.reason ?? result.state}` });
         }
+        phase?.('execute');
       }
       // A venue that fills on arrival (the paper exchange) filled them now.
       const arrived = venue.takeFills();
       if (arrived.length > 0) await recordFills(arrived);
       gate?.scanned(gateState(closeTime), sent, scan.blocked);
+      phase?.('booking');
     }
     // 5. Equity at the closes.
     const book = accounts.peek(quote);
@@ -259,6 +295,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
       if (valuation?.book !== book) valuation = new EquityValuation(book);
       equityTracker.update(closeTime, valuation.value(priceNum), valuation.exposed);
     }
+    phase?.('equity');
   }
 
   /** The last closes, and the fee asset's price for its holding. */
@@ -323,6 +360,7 @@ export async function runBacktest(settings: BacktestSettings): Promise<BacktestO
   });
   const venueBalances = Object.fromEntries(Object.entries(await venue.fetchBalances()).map(([asset, b]) => [asset, b.total]));
   const auditRecords = (await audit.verify()).records;
+  phase?.('report');
   return { report, charts: { equity: curves.equity, drawdownPercent: curves.drawdownPercent, symbols: symbolCharts }, final: { book, venueBalances, auditRecords, orders: [...orders.all()] } };
 }
 

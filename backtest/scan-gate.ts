@@ -178,10 +178,10 @@ export class ScanGate {
         // A held position's exit is never repeated: any exit signal means a scan.
         if (prepared.exit(ticker)) return SCAN;
         // The scan asks a held position's strategies for a sell only.
-        for (const { evaluator } of evaluators) if (evaluator.decide(ticker, position)?.side === 'sell') return SCAN;
+        for (let i = 0; i < evaluators.length; i += 1) if (evaluators[i]!.evaluator.decide(ticker, position)?.side === 'sell') return SCAN;
       } else {
-        for (const { evaluator } of evaluators) {
-          if (evaluator.decide(ticker, undefined)) {
+        for (let i = 0; i < evaluators.length; i += 1) {
+          if (evaluators[i]!.evaluator.decide(ticker, undefined)) {
             if (!repeatable) return SCAN;
             signal = true;
             break;
@@ -192,12 +192,17 @@ export class ScanGate {
     if (!signal) return IDLE;
     const prediction = this.#predict(state);
     this.#planned = { now: state.now, book: state.book, risk: state.risk, prediction };
+    if (!prediction || !last || prediction.dust !== last.dust) return SCAN;
     // Each entry's block reads no other entry's while all are blocked: any of the last scan's
     // blocked entries, alone or with others of them, is blocked again for the same reason.
-    if (prediction && last && prediction.dust === last.dust && prediction.entries.every((key) => last.blocked.has(key))) {
-      return { kind: 'repeat', blocked: prediction.entries.map((key) => last.blocked.get(key)!) };
+    const { entries } = prediction;
+    const blocked: Blocked[] = [];
+    for (let i = 0; i < entries.length; i += 1) {
+      const block = last.blocked.get(entries[i]!);
+      if (!block) return SCAN;
+      blocked.push(block);
     }
-    return SCAN;
+    return { kind: 'repeat', blocked };
   }
 
   /**
@@ -241,19 +246,25 @@ export class ScanGate {
   #predict(state: GateState): Prediction | undefined {
     const now = new Date(state.now);
     const positions = state.book?.positions;
-    const dust: string[] = [];
-    for (const [symbol, position] of Object.entries(positions ?? {})) {
-      const gate = this.#symbols.get(symbol);
-      const prepared = this.#prepared(symbol, gate, position);
-      if (!prepared.open) continue;
-      const ticker = this.#valid(state, symbol, now);
-      if (!ticker || !gate) return undefined;
-      const isDust = prepared.dust(ticker.bid);
-      dust.push(`${symbol}${isDust ? '-' : '+'}`);
-      if (!isDust && (prepared.exit(ticker) || this.#first(gate, ticker, position, 'sell'))) return undefined;
+    // The held positions in the book's order, each as `symbol+` (held) or `symbol-` (dust), comma-separated.
+    let dust = '';
+    if (positions) {
+      for (const symbol in positions) {
+        const position = positions[symbol]!;
+        const gate = this.#symbols.get(symbol);
+        const prepared = this.#prepared(symbol, gate, position);
+        if (!prepared.open) continue;
+        const ticker = this.#valid(state, symbol, now);
+        if (!ticker || !gate) return undefined;
+        const isDust = prepared.dust(ticker.bid);
+        dust = `${dust}${dust === '' ? '' : ','}${symbol}${isDust ? '-' : '+'}`;
+        if (!isDust && (prepared.exit(ticker) || this.#first(gate, ticker, position, 'sell'))) return undefined;
+      }
     }
     const entries: string[] = [];
-    for (const symbol of this.symbols) {
+    const symbols = this.symbols;
+    for (let i = 0; i < symbols.length; i += 1) {
+      const symbol = symbols[i]!;
       const gate = this.#symbols.get(symbol)!;
       const position = positions?.[symbol];
       const ticker = state.tickerOf(symbol);
@@ -263,7 +274,7 @@ export class ScanGate {
       const entry = this.#first(gate, ticker, undefined, 'buy');
       if (entry && this.#valid(state, symbol, now)) entries.push(entryKey(symbol, entry.strategy));
     }
-    return { book: state.book, entries, dust: dust.join(',') };
+    return { book: state.book, entries, dust };
   }
 
   /** The ticker of `symbol` when the scan's ticker check accepts it at `now`. */

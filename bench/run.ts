@@ -6,8 +6,8 @@
  * Sections: `executor`, `scanner` (the scanner against an exchange double with 50 ms per request
  * and Binance weights enforced, at 100 and 1000 symbols), `health` (read units per run by stored
  * orders), `backtest`, `usage`, `bundles`; `paperScanner` (the scanner on the in-process paper
- * exchange, no latency) runs only when named in `--only`. `--backtest-full` runs the ten-symbol
- * backtest over a full year instead of extrapolating it.
+ * exchange, no latency) runs only when named in `--only`. The ten-symbol backtest covers a full
+ * year (with `--quick`, 7 days and the year extrapolated).
  *
  * Options: `--quick` (smaller runs), `--only a,b` (only these sections), `--baseline DIR` (also
  * bundle the handlers of another checkout, e.g. a worktree of an older commit, with that
@@ -17,7 +17,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { benchExecutor } from './executor.js';
-import { BACKTEST_CANDLES, BACKTEST_DAYS, BACKTEST_QUICK_CANDLES, BACKTEST_QUICK_DAYS, benchBacktest } from './backtest.js';
+import { BACKTEST_CANDLES, BACKTEST_QUICK_CANDLES, BACKTEST_QUICK_DAYS, benchBacktest } from './backtest.js';
 import { benchHealth } from './health.js';
 import { benchScanner } from './scanner.js';
 import { benchScannerLatency } from './scanner-latency.js';
@@ -135,11 +135,13 @@ async function main(): Promise<void> {
   }
 
   if (wanted('backtest')) {
-    const bt = await benchBacktest({ candles1Symbol: quick ? BACKTEST_QUICK_CANDLES : BACKTEST_CANDLES, days10Symbols: quick ? BACKTEST_QUICK_DAYS : BACKTEST_DAYS, full: process.argv.includes('--backtest-full') });
+    const bt = await benchBacktest({ candles1Symbol: quick ? BACKTEST_QUICK_CANDLES : BACKTEST_CANDLES, days10Symbols: quick ? BACKTEST_QUICK_DAYS : 365 });
     report.backtest = bt;
     log('\nBacktest (price-drop, child process per run)');
     log('| metric | value |\n| --- | --- |');
-    log(`| candles per second, 1 symbol (${bt.candles1Symbol} candles) | ${fmt(bt.candlesPerSecond, 0)} |`);
+    log(`| candles per second, 1 symbol (${bt.candles1Symbol} candles; median of ${bt.candlesPerSecondRuns.join(', ')}) | ${fmt(bt.candlesPerSecond, 0)} |`);
+    const b = bt.breakdown1Symbol;
+    log(`| where a 1-symbol run's ${fmt(b.seconds * 1000, 0)} ms go (${b.steps} steps, ${b.scans} scans, ${b.intents} intents), ms | read ${b.readMs}, market ${b.marketMs}, booking ${b.bookingMs}, gate ${b.gateMs}, scan ${b.scanMs}, execute ${b.executeMs}, equity ${b.equityMs}, report ${b.reportMs} |`);
     log(`| seconds for 10 symbols x 1 year${bt.seconds10Symbols1YearMeasured ? '' : ' (extrapolated)'} | ${fmt(bt.seconds10Symbols1Year)} |`);
     log(`| peak RSS MB (${bt.candles10Symbols} candles, 10 symbols x ${fmt(bt.days10Symbols)} days) | ${fmt(bt.peakRssMb)} |`);
   }

@@ -21,7 +21,7 @@ import { stringify } from 'csv-stringify/sync';
 import { z } from 'zod';
 import { listDataSet } from '../backtest/data/data-set.js';
 import { BacktestDataError } from '../backtest/data/errors.js';
-import { runBacktest } from '../backtest/engine.js';
+import { runBacktest, type BacktestSettings } from '../backtest/engine.js';
 import { renderHtmlReport } from '../backtest/report/html-report.js';
 import { parseTime, timeframeMs } from '../backtest/timeframe.js';
 import { scannerSettings } from '../shared/runtime/scanner-settings.js';
@@ -66,7 +66,11 @@ function readJson(option: string, path: string): unknown {
   }
 }
 
-export async function main(argv: readonly string[] = process.argv.slice(2), env: Readonly<Record<string, string | undefined>> = process.env): Promise<number> {
+/**
+ * The CLI. `observe` hands a run's phase times to the caller (the bench's breakdown,
+ * bench/backtest-child.ts); the run is the same with or without it.
+ */
+export async function main(argv: readonly string[] = process.argv.slice(2), env: Readonly<Record<string, string | undefined>> = process.env, observe: Pick<BacktestSettings, 'phases'> = {}): Promise<number> {
   let values;
   try {
     ({ values } = parseArgs({
@@ -160,6 +164,7 @@ export async function main(argv: readonly string[] = process.argv.slice(2), env:
     drift: { alarmQuote: config.driftAlarmQuote, pauseQuote: config.driftPauseQuote },
     // The reference mode: the scanner's use case on every slot, none skipped (backtest/scan-gate.ts).
     gate: !values['scan-every-slot'],
+    ...observe,
   });
 
   if (values.out) {

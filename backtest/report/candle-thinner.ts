@@ -21,6 +21,10 @@ type MutableBar = { -readonly [K in keyof ChartBar]: ChartBar[K] };
 export class CandleThinner {
   #bars: MutableBar[] = [];
   #bucketMs = 0;
+  /** The open bar (the last one) and the moments (epoch ms) its bucket covers: a candle inside it costs no division. */
+  #open: MutableBar | undefined;
+  #openFrom = 0;
+  #openUntil = 0;
 
   constructor(
     readonly timeframeMs: number,
@@ -35,16 +39,24 @@ export class CandleThinner {
 
   /** `add` of a candle whose prices are already numbers (`Number()` of its decimal texts). */
   addValues(openTime: number, open: number, high: number, low: number, close: number): void {
+    const bar = this.#open;
+    // The open bar is updated in place: one object per bar, not per candle.
+    if (bar && openTime >= this.#openFrom && openTime < this.#openUntil) {
+      bar.high = Math.max(bar.high, high);
+      bar.low = Math.min(bar.low, low);
+      bar.close = close;
+      return;
+    }
     const start = Math.floor(openTime / this.#bucketMs) * this.#bucketMs;
     const time = Math.floor(start / 1000);
     const last = this.#bars[this.#bars.length - 1];
-    // The open bar is updated in place: one object per bar, not per candle.
     if (last && last.time === time) {
       last.high = Math.max(last.high, high);
       last.low = Math.min(last.low, low);
       last.close = close;
     } else this.#bars.push({ time, open, high, low, close });
     if (this.#bars.length > this.maxBars) this.#coarsen();
+    this.#openBar();
   }
 
   /** The bar time (epoch seconds) that a moment (epoch ms) falls in, for trade markers. */
@@ -60,15 +72,39 @@ export class CandleThinner {
     return this.#bars;
   }
 
+  /**
+   * Makes the last bar the open one when a candle's moment maps to it exactly as `addValues`
+   * maps it (its bucket's start, in whole seconds, is the bar's time); else none is open and the
+   * next candle takes the general way.
+   */
+  #openBar(): void {
+    const last = this.#bars[this.#bars.length - 1];
+    this.#open = undefined;
+    if (!last || this.#bucketMs % 1000 !== 0) return;
+    this.#open = last;
+    this.#openFrom = last.time * 1000;
+    this.#openUntil = this.#openFrom + this.#bucketMs;
+  }
+
+  /** Merges the bars pairwise into buckets twice as long, in place (the bars are this thinner's own). */
   #coarsen(): void {
     this.#bucketMs *= 2;
-    const merged: MutableBar[] = [];
-    for (const bar of this.#bars) {
+    const bars = this.#bars;
+    let kept = 0;
+    for (let i = 0; i < bars.length; i += 1) {
+      const bar = bars[i]!;
       const time = Math.floor(Math.floor((bar.time * 1000) / this.#bucketMs) * this.#bucketMs / 1000);
-      const last = merged[merged.length - 1];
-      if (last && last.time === time) merged[merged.length - 1] = { time, open: last.open, high: Math.max(last.high, bar.high), low: Math.min(last.low, bar.low), close: bar.close };
-      else merged.push({ ...bar, time });
+      const last = kept > 0 ? bars[kept - 1]! : undefined;
+      if (last && last.time === time) {
+        last.high = Math.max(last.high, bar.high);
+        last.low = Math.min(last.low, bar.low);
+        last.close = bar.close;
+      } else {
+        bar.time = time;
+        bars[kept] = bar;
+        kept += 1;
+      }
     }
-    this.#bars = merged;
+    bars.length = kept;
   }
 }

@@ -3,7 +3,7 @@
  * sell that leaves the position empty (or dust). Its PnL is what the account actually gained:
  * sell proceeds minus buy costs minus every fee valued in quote at its fill.
  */
-import { add, cmp, dec, div, isZero, mul, str, sub, type DecimalString } from '../../shared/domain/money.js';
+import { Decimal, add, dec, div, isZero, mul, str, sub, type DecimalString } from '../../shared/domain/money.js';
 
 export interface BookedFill {
   /** Epoch ms. */
@@ -39,17 +39,20 @@ export interface Trade {
   readonly open: boolean;
 }
 
+/** A trade being booked; its sums are kept as decimals (the same sums `add` makes, without a text per fill). */
 interface OpenTrade {
   entryStrategy: string;
   exitStrategy: string | null;
   entryTime: number;
   lastExit: number | null;
-  bought: DecimalString;
-  buyCost: DecimalString;
-  sold: DecimalString;
-  sellProceeds: DecimalString;
-  fees: DecimalString;
+  bought: Decimal;
+  buyCost: Decimal;
+  sold: Decimal;
+  sellProceeds: Decimal;
+  fees: Decimal;
 }
+
+const ZERO = new Decimal(0);
 
 export class TradeBook {
   readonly #open = new Map<string, OpenTrade>();
@@ -62,16 +65,16 @@ export class TradeBook {
     let trade = this.#open.get(fill.symbol);
     if (!trade) {
       if (fill.side === 'sell') return; // selling what was held before the run: not a trade of this run
-      trade = { entryStrategy: fill.strategy, exitStrategy: null, entryTime: fill.time, lastExit: null, bought: '0', buyCost: '0', sold: '0', sellProceeds: '0', fees: '0' };
+      trade = { entryStrategy: fill.strategy, exitStrategy: null, entryTime: fill.time, lastExit: null, bought: ZERO, buyCost: ZERO, sold: ZERO, sellProceeds: ZERO, fees: ZERO };
       this.#open.set(fill.symbol, trade);
     }
-    trade.fees = add(trade.fees, fill.feeQuote);
+    trade.fees = trade.fees.plus(dec(fill.feeQuote));
     if (fill.side === 'buy') {
-      trade.bought = add(trade.bought, fill.amount);
-      trade.buyCost = add(trade.buyCost, fill.cost);
+      trade.bought = trade.bought.plus(dec(fill.amount));
+      trade.buyCost = trade.buyCost.plus(dec(fill.cost));
     } else {
-      trade.sold = add(trade.sold, fill.amount);
-      trade.sellProceeds = add(trade.sellProceeds, fill.cost);
+      trade.sold = trade.sold.plus(dec(fill.amount));
+      trade.sellProceeds = trade.sellProceeds.plus(dec(fill.cost));
       trade.exitStrategy = fill.strategy;
       trade.lastExit = fill.time;
     }
@@ -88,7 +91,8 @@ export class TradeBook {
   }
 }
 
-function toTrade(symbol: string, t: OpenTrade, remainderValue: DecimalString, open: boolean): Trade {
+function toTrade(symbol: string, trade: OpenTrade, remainderValue: DecimalString, open: boolean): Trade {
+  const t = { ...trade, bought: str(trade.bought), buyCost: str(trade.buyCost), sold: str(trade.sold), sellProceeds: str(trade.sellProceeds), fees: str(trade.fees) };
   const pnl = sub(add(t.sellProceeds, remainderValue), add(t.buyCost, t.fees));
   return {
     symbol,
@@ -122,26 +126,28 @@ export interface TradeTotals {
 }
 
 export function tradeTotals(trades: readonly Trade[]): TradeTotals {
-  let grossProfit = '0';
-  let grossLoss = '0';
-  let fees = '0';
-  let pnl = '0';
+  // Summed as decimals, written once: the same sums as adding the texts one by one.
+  let grossProfit = ZERO;
+  let grossLoss = ZERO;
+  let fees = ZERO;
+  let pnl = ZERO;
   let wins = 0;
   for (const t of trades) {
-    pnl = add(pnl, t.pnl);
-    fees = add(fees, t.fees);
-    if (cmp(t.pnl, '0') > 0) {
+    const tradePnl = dec(t.pnl);
+    pnl = pnl.plus(tradePnl);
+    fees = fees.plus(dec(t.fees));
+    if (tradePnl.gt(0)) {
       wins += 1;
-      grossProfit = add(grossProfit, t.pnl);
-    } else grossLoss = sub(grossLoss, t.pnl);
+      grossProfit = grossProfit.plus(tradePnl);
+    } else grossLoss = grossLoss.minus(tradePnl);
   }
   return {
     trades: trades.length,
     wins,
     winRate: trades.length === 0 ? 0 : fixed(wins / trades.length),
-    profitFactor: isZero(grossLoss) ? null : fixed(Number(div(grossProfit, grossLoss))),
-    pnl: round(pnl),
-    fees: round(fees),
+    profitFactor: grossLoss.isZero() ? null : fixed(Number(div(str(grossProfit), str(grossLoss)))),
+    pnl: round(str(pnl)),
+    fees: round(str(fees)),
   };
 }
 

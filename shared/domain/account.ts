@@ -26,7 +26,7 @@
 import { baseOf } from './drift.js';
 import { InsufficientBudgetError, ValidationError } from './errors.js';
 import { ASSET_PATTERN, feeDeltas, feeIn, feeOf, normalizeFees, type FeeAmount } from './fees.js';
-import { DECIMAL_PATTERN, Decimal, dec, isZero, str, type DecimalString } from './money.js';
+import { DECIMAL_PATTERN, Decimal, add, dec, isZero, str, sub, type DecimalString } from './money.js';
 import { LEDGER_SCALE, applyTrade, basisOf, flatPosition, type Position } from './position.js';
 import type { Side } from './order.js';
 
@@ -167,8 +167,15 @@ function bookedFees(entry: OrderBudget & { fee?: DecimalString }, currency: stri
 
 /** The third assets a fill's fees are charged in: neither the symbol's base nor the book's quote currency. */
 export function feeAssetsOf(fees: readonly FeeAmount[], symbol: string, quote: string): string[] {
+  return thirdAssets(normalizeFees(fees), symbol, quote);
+}
+
+/** `feeAssetsOf` of fees already normalized (one entry per currency, none zero). */
+function thirdAssets(normalized: readonly FeeAmount[], symbol: string, quote: string): string[] {
   const base = baseOf(symbol);
-  return normalizeFees(fees).map((fee) => fee.currency).filter((currency) => currency !== base && currency !== quote);
+  const out: string[] = [];
+  for (const fee of normalized) if (fee.currency !== base && fee.currency !== quote) out.push(fee.currency);
+  return out;
 }
 
 interface HoldingSpend {
@@ -222,16 +229,22 @@ export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): Ac
     at: at.toISOString(),
   };
   const reportedFees = normalizeFees(fill.fees);
-  const dFilled = dec(fill.filled).minus(dec(entry.filled));
-  const dCost = dec(fill.cost).minus(dec(entry.cost));
+  // As texts (exact), which a first fill (nothing booked yet) gets without arithmetic: `sub`.
+  const dFilledText = sub(fill.filled, entry.filled);
+  const dCostText = sub(fill.cost, entry.cost);
+  const dFilled = dec(dFilledText);
+  const dCost = dec(dCostText);
   if (dFilled.lte(0)) return null;
-  const dFees = feeDeltas(reportedFees, bookedFees(entry, book.currency));
+  // Nothing booked yet (the usual first fill): what is new is the report itself, normalized above.
+  const booked = bookedFees(entry, book.currency);
+  const dFees = booked.length === 0 ? reportedFees : feeDeltas(reportedFees, booked);
 
   // Third-asset fees: coins leave their holding, valued at the fill-time price.
   const holdings: Record<string, Holding> = { ...(book.holdings ?? {}) };
   let thirdValue = new Decimal(0);
   let holdingBasisClosed = new Decimal(0);
-  for (const asset of feeAssetsOf(dFees, fill.symbol, book.currency)) {
+  const third = thirdAssets(dFees, fill.symbol, book.currency);
+  for (const asset of third) {
     const held = holdings[asset] ?? { asset, qty: '0', basis: '0', realizedPnl: '0' };
     const spent = spendHolding(held, dec(feeIn(dFees, asset)), fill.feePrices?.[asset]);
     holdings[asset] = spent.holding;
@@ -239,18 +252,20 @@ export function applyFill(book: AccountBook, fill: CumulativeFill, at: Date): Ac
     holdingBasisClosed = holdingBasisClosed.plus(spent.closedBasis);
   }
 
-  const quoteFee = dec(feeIn(dFees, book.currency));
-  const baseFee = dec(feeIn(dFees, baseOf(fill.symbol)));
+  const quoteFeeText = feeIn(dFees, book.currency);
+  const baseFeeText = feeIn(dFees, baseOf(fill.symbol));
+  const quoteFee = dec(quoteFeeText);
   // A base-coin fee: a buy receives less, a sell gives more.
-  const qty = fill.side === 'buy' ? dFilled.minus(baseFee) : dFilled.plus(baseFee);
-  if (qty.lte(0)) {
-    throw new ValidationError(`fee ${str(baseFee)} ${baseOf(fill.symbol)} leaves nothing of the ${str(dFilled)} filled on ${fill.orderId}`, ['fees']);
+  const qtyText = fill.side === 'buy' ? sub(dFilledText, baseFeeText) : add(dFilledText, baseFeeText);
+  if (dec(qtyText).lte(0)) {
+    throw new ValidationError(`fee ${baseFeeText} ${baseOf(fill.symbol)} leaves nothing of the ${dFilledText} filled on ${fill.orderId}`, ['fees']);
   }
 
   const position = book.positions[fill.symbol] ?? flatPosition(fill.symbol);
   // The position's basis grows by what the trade cost including the value of every fee (a
   // negative fee being a rebate), so `committed` stays the sum of the bases.
-  const result = applyTrade(position, { side: fill.side, qty: str(qty), cost: str(dCost), fee: str(quoteFee.plus(thirdValue)) });
+  const fee = third.length === 0 ? quoteFeeText : str(quoteFee.plus(thirdValue));
+  const result = applyTrade(position, { side: fill.side, qty: qtyText, cost: dCostText, fee });
   const basisChange = basisOf(result.position).minus(basisOf(position));
   let available = dec(book.available);
   let reserved = dec(book.reserved);

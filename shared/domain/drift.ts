@@ -27,7 +27,7 @@
  */
 import type { AccountBook } from './account.js';
 import { ConfigError } from './errors.js';
-import { Decimal, UNSIGNED_DECIMAL_PATTERN, canonical, dec, isPositive, str, type DecimalString } from './money.js';
+import { DECIMAL_PATTERN, Decimal, UNSIGNED_DECIMAL_PATTERN, add, canonical, dec, isPositive, str, type DecimalString } from './money.js';
 
 /** How far the books may disagree before an alarm, and before new entries pause. */
 export interface DriftThresholds {
@@ -84,35 +84,35 @@ export function quoteOf(symbol: string): string {
  */
 export function trackedAssets(book: AccountBook, watchlist: readonly string[]): string[] {
   const bases = new Set<string>();
-  for (const symbol of [...watchlist, ...Object.keys(book.positions)]) {
-    if (quoteOf(symbol) === book.currency) bases.add(baseOf(symbol));
-  }
-  for (const asset of Object.keys(book.holdings ?? {})) bases.add(asset);
+  for (const symbol of watchlist) if (quoteOf(symbol) === book.currency) bases.add(baseOf(symbol));
+  for (const symbol of Object.keys(book.positions)) if (quoteOf(symbol) === book.currency) bases.add(baseOf(symbol));
+  if (book.holdings) for (const asset of Object.keys(book.holdings)) bases.add(asset);
   bases.delete(book.currency);
   return [book.currency, ...[...bases].sort()];
 }
 
 /** What the local book holds of `asset`. */
 export function localHolding(book: AccountBook, asset: string): DecimalString {
-  return str(localHoldings(book)(asset));
+  return localHoldings(book)(asset);
 }
 
 /**
  * `localHolding` of every asset from one pass over the book's positions (the same sums, added
- * in the same order), for comparing all tracked assets at once.
+ * in the same order), for comparing all tracked assets at once. Kept as text: a sum of one term
+ * (a base with one position, the quote with nothing reserved) is that term's text (`add`).
  */
-function localHoldings(book: AccountBook): (asset: string) => Decimal {
-  const sums = new Map<string, Decimal>();
+function localHoldings(book: AccountBook): (asset: string) => DecimalString {
+  const sums = new Map<string, DecimalString>();
   for (const [symbol, position] of Object.entries(book.positions)) {
     if (quoteOf(symbol) !== book.currency) continue;
     const base = baseOf(symbol);
-    sums.set(base, (sums.get(base) ?? new Decimal(0)).plus(dec(position.qty)));
+    sums.set(base, add(sums.get(base) ?? '0', position.qty));
   }
   return (asset) => {
-    if (asset === book.currency) return dec(book.available).plus(dec(book.reserved));
-    const qty = sums.get(asset) ?? new Decimal(0);
+    if (asset === book.currency) return add(book.available, book.reserved);
+    const qty = sums.get(asset) ?? '0';
     const held = book.holdings?.[asset];
-    return held ? qty.plus(dec(held.qty)) : qty;
+    return held ? add(qty, held.qty) : qty;
   };
 }
 
@@ -162,18 +162,19 @@ export function computeDrift(input: DriftInput): Drift {
   let total = new Decimal(0);
   const localOf = localHoldings(book);
   for (const asset of trackedAssets(book, input.watchlist)) {
-    const held = localOf(asset);
-    const local = str(held);
+    const local = localOf(asset);
     const exchange = canonical(input.balances[asset]?.total ?? '0');
     const baseline = canonical(book.baselines?.[asset] ?? '0');
     const price = valuationPrice(book, asset, input.prices);
     // The usual case: the exchange holds what the book holds, without a baseline. The canonical
     // texts are equal, so the difference is zero in either mode (x - x is +0), and so is its value
-    // at any finite price.
-    if (exchange === local && baseline === '0' && (price === undefined || dec(price).isFinite())) {
+    // at any finite price (a plain decimal text is one, known without a parse: prices change every run).
+    if (exchange === local && baseline === '0' && (price === undefined || DECIMAL_PATTERN.test(price) || dec(price).isFinite())) {
       assets.push(price === undefined ? { asset, local, exchange, baseline, difference: '0' } : { asset, local, exchange, baseline, difference: '0', price, quote: '0' });
       continue;
     }
+    // The text of a sum is exact (40 digits), so it stands for the sum itself.
+    const held = dec(local);
     const difference = input.mode === 'shared' ? Decimal.min(0, dec(exchange).minus(held)) : dec(exchange).minus(held).minus(dec(baseline));
     if (price === undefined) {
       if (!difference.isZero()) unpriced.push(asset);

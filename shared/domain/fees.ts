@@ -8,7 +8,7 @@
  * what was booked before (`feeDeltas`) and a repeated report books nothing.
  */
 import { ValidationError } from './errors.js';
-import { DECIMAL_PATTERN, Decimal, dec, str, type DecimalString } from './money.js';
+import { DECIMAL_PATTERN, Decimal, canonical, dec, str, type DecimalString } from './money.js';
 
 /** One currency's part of a fee. `amount` is usually >= 0; a negative amount is a rebate. */
 export interface FeeAmount {
@@ -25,6 +25,14 @@ export const ASSET_PATTERN = /^[A-Z0-9]{2,15}$/;
  * @throws ValidationError when a currency or an amount is malformed.
  */
 export function normalizeFees(fees: readonly FeeAmount[]): FeeAmount[] {
+  // The usual report: one currency's fee, already in canonical form (as `str` writes it): its own
+  // total, so it is kept as it is, without a sum.
+  if (fees.length === 1) {
+    const only = fees[0]!;
+    if (ASSET_PATTERN.test(only.currency) && DECIMAL_PATTERN.test(only.amount) && canonical(only.amount) === only.amount) {
+      return only.amount === '0' ? [] : [{ currency: only.currency, amount: only.amount }];
+    }
+  }
   const totals = new Map<string, Decimal>();
   for (const fee of fees) {
     if (!ASSET_PATTERN.test(fee.currency)) throw new ValidationError(`fee currency ${JSON.stringify(fee.currency)} is not an asset code`, ['fees', 'currency']);
@@ -39,6 +47,16 @@ export function normalizeFees(fees: readonly FeeAmount[]): FeeAmount[] {
 
 /** The fee charged in `currency` ('0' when none). */
 export function feeIn(fees: readonly FeeAmount[], currency: string): DecimalString {
+  // Normalized fees hold one canonical amount per currency: that amount is the total.
+  let match: FeeAmount | undefined;
+  let matches = 0;
+  for (const fee of fees) {
+    if (fee.currency !== currency) continue;
+    match = fee;
+    matches += 1;
+  }
+  if (matches === 0) return '0';
+  if (matches === 1 && DECIMAL_PATTERN.test(match!.amount) && canonical(match!.amount) === match!.amount) return match!.amount;
   let total = new Decimal(0);
   for (const fee of fees) if (fee.currency === currency) total = total.plus(dec(fee.amount));
   return str(total);
@@ -51,5 +69,6 @@ export function feeOf(currency: string, amount: DecimalString): FeeAmount[] {
 
 /** What `reported` adds to `booked`, per currency (cumulative amounts; zero differences dropped). */
 export function feeDeltas(reported: readonly FeeAmount[], booked: readonly FeeAmount[]): FeeAmount[] {
+  if (booked.length === 0) return normalizeFees(reported);
   return normalizeFees([...reported, ...booked.map((fee) => ({ currency: fee.currency, amount: str(dec(fee.amount).neg()) }))]);
 }

@@ -212,16 +212,19 @@ export function checkCandles(raw: readonly unknown[], now: Date, maxAgeMs: numbe
   return { ok: true, candles };
 }
 
+export type JoinedCheck = { ok: true; candles: readonly Candle[] } | { ok: false; reason: string };
+
 /**
  * Checks a series made of already validated candles and newly validated ones (a cached series with
  * fresh candles appended): order, no gap at the join or anywhere else, and at least `needed`.
- * Numbers only: the candles themselves passed `checkCandles` when they arrived.
+ * Numbers only: the candles themselves passed `checkCandles` when they arrived. The accepted
+ * series is the one given (the caller's own, not copied).
  */
-export function checkJoined(series: readonly Candle[], needed: number, timeframeMs = CANDLE_MS): CandleCheck {
+export function checkJoined(series: readonly Candle[], needed: number, timeframeMs = CANDLE_MS): JoinedCheck {
   for (let i = 1; i < series.length; i += 1) {
     const step = (series[i]?.openTime ?? 0) - (series[i - 1]?.openTime ?? 0);
     if (step !== timeframeMs) return { ok: false, reason: `candle gap before ${new Date(series[i]?.openTime ?? 0).toISOString()}` };
   }
   if (series.length < needed) return { ok: false, reason: `not enough candles: ${series.length} of ${needed}` };
-  return { ok: true, candles: [...series] };
+  return { ok: true, candles: series };
 }

@@ -166,22 +166,31 @@ export interface Exposure {
  * Exposure of a book; `prices` are bids (a position is worth what it can be sold for), else the
  * average price is used. Positions of `dust` symbols (RISK-9) are left out.
  */
-export function exposureOf(book: AccountBook | null, prices: Readonly<Record<string, DecimalString>>, dust: ReadonlySet<string> = new Set()): Exposure {
+export function exposureOf(book: AccountBook | null, prices: Readonly<Record<string, DecimalString>>, dust?: ReadonlySet<string>): Exposure {
   const bySymbol = new Map<string, Decimal>();
   const buying = new Set<string>();
   const selling = new Set<string>();
   const open = new Set<string>();
-  for (const position of Object.values(book?.positions ?? {})) {
-    if (!isOpen(position) || dust.has(position.symbol)) continue;
-    open.add(position.symbol);
-    bySymbol.set(position.symbol, dec(position.qty).times(prices[position.symbol] ?? position.avgPrice));
+  // The book's records in their order (as Object.values gives them), without an array of them per scan.
+  const positions = book?.positions;
+  if (positions) {
+    for (const key in positions) {
+      const position = positions[key]!;
+      if (!isOpen(position) || dust?.has(position.symbol)) continue;
+      open.add(position.symbol);
+      bySymbol.set(position.symbol, dec(position.qty).times(prices[position.symbol] ?? position.avgPrice));
+    }
   }
-  for (const order of Object.values(book?.orders ?? {})) {
-    if (order.side === 'buy') {
-      buying.add(order.symbol);
-      open.add(order.symbol);
-      bySymbol.set(order.symbol, (bySymbol.get(order.symbol) ?? new Decimal(0)).plus(order.remaining));
-    } else selling.add(order.symbol);
+  const orders = book?.orders;
+  if (orders) {
+    for (const key in orders) {
+      const order = orders[key]!;
+      if (order.side === 'buy') {
+        buying.add(order.symbol);
+        open.add(order.symbol);
+        bySymbol.set(order.symbol, (bySymbol.get(order.symbol) ?? new Decimal(0)).plus(order.remaining));
+      } else selling.add(order.symbol);
+    }
   }
   let total = new Decimal(0);
   const valued: [string, DecimalString][] = [];
@@ -264,12 +273,10 @@ export function assessRisk(
   now: Date,
   settings: Pick<ProtectionSettings, 'maxDailyLoss' | 'maxDrawdownPercent' | 'cooldownSeconds'>,
 ): { readonly state: RiskState; readonly entriesPaused: string | undefined } {
-  const day = now.toISOString().slice(0, 10);
+  const day = utcDay(now.getTime());
   const dayStartEquity = state.day === day && state.dayStartEquity !== undefined ? state.dayStartEquity : equity;
   const peakEquity = state.peakEquity !== undefined && dec(state.peakEquity).gte(equity) ? state.peakEquity : equity;
-  const cooldowns = Object.fromEntries(
-    Object.entries(state.cooldowns).filter(([, at]) => now.getTime() < cooldownEnd(at, settings)),
-  );
+  const cooldowns = liveCooldowns(state.cooldowns, now.getTime(), settings);
   const next: RiskState = { peakEquity, day, dayStartEquity, cooldowns, ...(state.lastSlot === undefined ? {} : { lastSlot: state.lastSlot }) };
 
   const reasons: string[] = [];
@@ -285,6 +292,34 @@ export function assessRisk(
     }
   }
   return { state: next, entriesPaused: reasons.length > 0 ? reasons.join('; ') : undefined };
+}
+
+/** The cooldowns still running at `nowMs`: the record itself when none ended (the usual case), else a copy without the ended ones. */
+function liveCooldowns(cooldowns: Readonly<Record<string, string>>, nowMs: number, settings: Pick<ProtectionSettings, 'cooldownSeconds'>): Readonly<Record<string, string>> {
+  let ended = false;
+  for (const symbol in cooldowns) {
+    if (!(nowMs < cooldownEnd(cooldowns[symbol]!, settings))) {
+      ended = true;
+      break;
+    }
+  }
+  if (!ended) return cooldowns;
+  return Object.fromEntries(Object.entries(cooldowns).filter(([, at]) => nowMs < cooldownEnd(at, settings)));
+}
+
+/** The UTC day (YYYY-MM-DD) of the last moment asked, with the span of epoch ms it covers: most scans fall in the same day. */
+const dayText = { from: 0, until: 0, text: '' };
+const DAY_MS = 86_400_000;
+
+/** `new Date(ms).toISOString().slice(0, 10)`, written once per day. */
+function utcDay(ms: number): string {
+  if (ms >= dayText.from && ms < dayText.until) return dayText.text;
+  const from = Math.floor(ms / DAY_MS) * DAY_MS;
+  const text = new Date(ms).toISOString().slice(0, 10);
+  dayText.from = from;
+  dayText.until = from + DAY_MS;
+  dayText.text = text;
+  return text;
 }
 
 /** The state with an exit of `symbol` recorded at `at`. */

@@ -144,8 +144,15 @@ async function measure(deps: BalanceCheckDeps): Promise<Measurement | null> {
   const balances = await deps.exchange.fetchBalances();
   const book = await deps.accounts.get(quoteCurrency);
   if (!book) return null;
-  const holdingSymbols = Object.keys(book.holdings ?? {}).map((asset) => `${asset}/${quoteCurrency}`);
-  const symbols = [...new Set([...watchlist, ...Object.keys(book.positions), ...holdingSymbols])].filter((s) => quoteOf(s) === quoteCurrency);
+  // The watched symbols, then those of positions and fee-asset holdings, once each and in that order.
+  const tracked = new Set<string>();
+  const track = (symbol: string) => {
+    if (quoteOf(symbol) === quoteCurrency) tracked.add(symbol);
+  };
+  for (const symbol of watchlist) track(symbol);
+  for (const symbol of Object.keys(book.positions)) track(symbol);
+  if (book.holdings) for (const asset of Object.keys(book.holdings)) track(`${asset}/${quoteCurrency}`);
+  const symbols = [...tracked];
   const tickers = symbols.length > 0 ? await deps.exchange.fetchTickers(symbols) : [];
   const prices: Record<string, DecimalString> = {};
   for (const t of tickers) {
@@ -153,6 +160,8 @@ async function measure(deps: BalanceCheckDeps): Promise<Measurement | null> {
     if (UNSIGNED_DECIMAL_PATTERN.test(t.last) && isPositive(t.last)) prices[t.symbol] = t.last;
   }
   const drift = computeDrift({ book, balances, prices, watchlist, thresholds, ...(deps.settings.driftMode ? { mode: deps.settings.driftMode } : {}) });
-  const realized = [...Object.values(book.positions), ...Object.values(book.holdings ?? {})].reduce((sum, p) => sum.plus(dec(p.realizedPnl)), new Decimal(0));
+  let realized = new Decimal(0);
+  for (const p of Object.values(book.positions)) realized = realized.plus(dec(p.realizedPnl));
+  if (book.holdings) for (const h of Object.values(book.holdings)) realized = realized.plus(dec(h.realizedPnl));
   return { drift, equity: equity(book, prices), realizedPnl: str(realized), inFlight: Object.keys(book.orders) };
 }

@@ -80,34 +80,63 @@ type Outcome =
   | { kind: 'unreached'; symbol: string };
 
 export async function fetchCandleRound(deps: CandleRoundDeps, requests: readonly CandleRequest[], options: CandleRoundOptions): Promise<CandleRound> {
-  const now = deps.clock.now();
   // The limit binds only when there are more requests than it: fewer all start at once anyway,
   // so no limiter is made for them (one per scan was a measurable share of a small scan).
   const limit = Number.isInteger(options.concurrency) && options.concurrency >= 1 && requests.length <= options.concurrency ? undefined : pLimit(options.concurrency);
-  let fetches = 0;
-  let stoppedBy: StopReason | undefined;
+  const round = new Round(deps, options);
+  const started: Promise<Outcome>[] = [];
+  if (limit) for (const r of requests) started.push(limit(() => round.fetchOne(r)));
+  else for (const r of requests) started.push(round.fetchOne(r));
+  const outcomes = await Promise.all(started);
+  const candles = new Map<string, readonly Candle[]>();
+  const rejected: Rejection[] = [];
+  const failed: SymbolFailure[] = [];
+  const unreached: string[] = [];
+  for (const o of outcomes) {
+    if (o.kind === 'ok') candles.set(o.symbol, o.candles);
+    else if (o.kind === 'rejected') rejected.push(o.rejection);
+    else if (o.kind === 'failed') failed.push(o.failure);
+    else unreached.push(o.symbol);
+  }
+  const { fetches, stoppedBy } = round;
+  return { candles, rejected, failed, unreached, fetches, ...(stoppedBy ? { stoppedBy } : {}) };
+}
 
-  const fetchOne = async ({ symbol, needed }: CandleRequest): Promise<Outcome> => {
+/** One round's requests in flight: what they share (requests made, why the round stopped), without a closure per round. */
+class Round {
+  readonly now: Date;
+  fetches = 0;
+  stoppedBy: StopReason | undefined;
+
+  constructor(
+    readonly deps: CandleRoundDeps,
+    readonly options: CandleRoundOptions,
+  ) {
+    this.now = deps.clock.now();
+  }
+
+  async fetchOne({ symbol, needed }: CandleRequest): Promise<Outcome> {
+    const { deps, options, now } = this;
     const cached = deps.candles.get(symbol, needed, now);
     if (cached) return { kind: 'ok', symbol, candles: cached.slice(-needed) };
     const count = deps.candles.missing(symbol, needed, now);
     for (let attempt = 1; ; attempt += 1) {
-      if (stoppedBy) return { kind: 'unreached', symbol };
+      if (this.stoppedBy) return { kind: 'unreached', symbol };
       if (deps.clock.now().getTime() >= options.deadline) {
-        stoppedBy ??= 'deadline';
+        this.stoppedBy ??= 'deadline';
         return { kind: 'unreached', symbol };
       }
       let fetched: Candle[];
       try {
-        fetches += 1;
+        this.fetches += 1;
         fetched = await deps.exchange.fetchCandles(symbol, count);
       } catch (error) {
         if (error instanceof RateBudgetExhaustedError) {
-          stoppedBy ??= 'rate-budget';
+          this.stoppedBy ??= 'rate-budget';
           return { kind: 'unreached', symbol };
         }
         if (error instanceof CircuitOpenError) {
-          stoppedBy ??= 'circuit-open';
+          this.stoppedBy ??= 'circuit-open';
           return { kind: 'unreached', symbol };
         }
         const failure = toTradewardenError(error);
@@ -128,18 +157,5 @@ export async function fetchCandleRound(deps: CandleRoundDeps, requests: readonly
       deps.candles.put(symbol, joined.candles);
       return { kind: 'ok', symbol, candles: joined.candles };
     }
-  };
-
-  const outcomes = await Promise.all(limit ? requests.map((r) => limit(() => fetchOne(r))) : requests.map((r) => fetchOne(r)));
-  const candles = new Map<string, readonly Candle[]>();
-  const rejected: Rejection[] = [];
-  const failed: SymbolFailure[] = [];
-  const unreached: string[] = [];
-  for (const o of outcomes) {
-    if (o.kind === 'ok') candles.set(o.symbol, o.candles);
-    else if (o.kind === 'rejected') rejected.push(o.rejection);
-    else if (o.kind === 'failed') failed.push(o.failure);
-    else unreached.push(o.symbol);
   }
-  return { candles, rejected, failed, unreached, fetches, ...(stoppedBy ? { stoppedBy } : {}) };
 }

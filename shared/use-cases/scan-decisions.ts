@@ -36,7 +36,7 @@ export interface DecisionInput {
   readonly entriesPaused: string | undefined;
   readonly orderQuoteAmount: DecimalString;
   readonly protections: ProtectionSettings;
-  readonly marketRules: (symbol: string) => Promise<MarketRules | undefined>;
+  readonly marketRules: ScanRules;
   readonly evaluators: KeptEvaluators;
   readonly now: Date;
 }
@@ -48,6 +48,26 @@ export interface Decisions {
   readonly evaluated: number;
   /** The risk record with the cooldowns of this scan's exits. */
   readonly risk: RiskState;
+}
+
+/**
+ * The market rules of one scan: read from `deps.markets` at most once, and only when something
+ * needs them (a held position's dust, a signal's limits).
+ */
+export class ScanRules {
+  #rules: Readonly<Record<string, MarketRules>> | undefined;
+
+  constructor(private readonly deps: { readonly markets: () => Promise<Readonly<Record<string, MarketRules>>> }) {}
+
+  async all(): Promise<Readonly<Record<string, MarketRules>>> {
+    this.#rules ??= await this.deps.markets();
+    return this.#rules;
+  }
+
+  async of(symbol: string): Promise<MarketRules | undefined> {
+    this.#rules ??= await this.deps.markets();
+    return this.#rules[symbol];
+  }
 }
 
 const NO_CANDLES: readonly Candle[] = [];
@@ -92,7 +112,7 @@ export async function decideSymbols(input: DecisionInput): Promise<Decisions> {
       const protective = protectiveExit(heldPosition, ticker, input.protections);
       const exit = protective ? { strategy: protective.protection, reason: protective.reason } : firstDecision(runnable, evaluate, 'sell');
       if (!exit) continue;
-      const why = exitBlock(symbol, heldPosition.qty, ticker.bid, exposure, await input.marketRules(symbol));
+      const why = exitBlock(symbol, heldPosition.qty, ticker.bid, exposure, await input.marketRules.of(symbol));
       if (why) blocked.push({ symbol, strategy: exit.strategy, side: 'sell', reason: why });
       else {
         signals.push({ strategy: exit.strategy, symbol, side: 'sell', amount: heldPosition.qty, reason: exit.reason });
@@ -112,7 +132,7 @@ export async function decideSymbols(input: DecisionInput): Promise<Decisions> {
           exposure,
           risk,
           entriesPaused: input.entriesPaused,
-          rules: await input.marketRules(symbol),
+          rules: await input.marketRules.of(symbol),
           now,
           settings: input.protections,
         });

@@ -35,29 +35,42 @@ export async function livePendingEntries(
  * Exposure that grows as this scan accepts entries, so later symbols see earlier ones. Kept in
  * private mutable copies: an entry costs one decimal addition, not a copy of every symbol.
  */
-export function mutableExposure(initial: Exposure): Exposure & { add(symbol: string, quote: DecimalString): void; markBuying(symbol: string): void } {
-  const bySymbol: Record<string, DecimalString> = { ...initial.bySymbol };
-  const buying = new Set(initial.buying);
-  let openPositions = initial.openPositions;
-  let total = initial.total;
-  return {
-    get openPositions() {
-      return openPositions;
-    },
-    bySymbol,
-    get total() {
-      return total;
-    },
-    buying,
-    selling: initial.selling,
-    add(symbol, quote) {
-      if (bySymbol[symbol] === undefined) openPositions += 1;
-      bySymbol[symbol] = add(bySymbol[symbol] ?? '0', quote);
-      total = add(total, quote);
-      buying.add(symbol);
-    },
-    markBuying(symbol) {
-      buying.add(symbol);
-    },
-  };
+export function mutableExposure(initial: Exposure): MutableExposure {
+  return new MutableExposure(initial);
+}
+
+/** `mutableExposure`'s record: one object per scan, its accessors shared by all (no closures made per scan). */
+export class MutableExposure implements Exposure {
+  readonly bySymbol: Record<string, DecimalString>;
+  readonly buying: Set<string>;
+  readonly selling: ReadonlySet<string>;
+  #openPositions: number;
+  #total: DecimalString;
+
+  constructor(initial: Exposure) {
+    this.bySymbol = { ...initial.bySymbol };
+    this.buying = new Set(initial.buying);
+    this.selling = initial.selling;
+    this.#openPositions = initial.openPositions;
+    this.#total = initial.total;
+  }
+
+  get openPositions(): number {
+    return this.#openPositions;
+  }
+
+  get total(): DecimalString {
+    return this.#total;
+  }
+
+  add(symbol: string, quote: DecimalString): void {
+    if (this.bySymbol[symbol] === undefined) this.#openPositions += 1;
+    this.bySymbol[symbol] = add(this.bySymbol[symbol] ?? '0', quote);
+    this.#total = add(this.#total, quote);
+    this.buying.add(symbol);
+  }
+
+  markBuying(symbol: string): void {
+    this.buying.add(symbol);
+  }
 }

@@ -57,7 +57,7 @@ import { CandleCache } from './candle-cache.js';
 import { livePendingEntries, mutableExposure } from './scan-exposure.js';
 import { pauseScope } from './pause.js';
 import { fetchCandleRound, type CandleRequest, type CandleRound, type StopReason, type SymbolFailure } from './scan-candles.js';
-import { decideSymbols } from './scan-decisions.js';
+import { decideSymbols, ScanRules } from './scan-decisions.js';
 import { commitScan, intentsFor, withPendingEntries } from './scan-intents.js';
 import { heldSymbols, scanTickers } from './scan-watchlist.js';
 import {
@@ -202,15 +202,13 @@ export async function scanMarket(deps: ScanDeps, input: ScanInput): Promise<Scan
 
   // RISK-9: a position worth less than its market's minimum order cannot be sold: it is dust,
   // counts neither as a position nor as exposure, and does not keep the symbol from an entry.
-  let rules: Readonly<Record<string, MarketRules>> | undefined;
-  const marketRules = async (symbol: string): Promise<MarketRules | undefined> => {
-    rules ??= await deps.markets();
-    return rules[symbol];
-  };
+  const marketRules = new ScanRules(deps);
   const dust: string[] = [];
+  // The rules are read once for all held symbols (not one awaited look-up per symbol).
+  const rules = held.length > 0 ? await marketRules.all() : undefined;
   for (const symbol of held) {
     const position = book?.positions[symbol];
-    if (position && isDust(position, await marketRules(symbol), bids[symbol] ?? position.avgPrice)) dust.push(symbol);
+    if (position && isDust(position, rules?.[symbol], bids[symbol] ?? position.avgPrice)) dust.push(symbol);
   }
   const dustSet = new Set(dust);
 

@@ -14,7 +14,9 @@ import { fetchOrReport } from './scan-tickers.js';
 /** The symbols of the book's open positions. */
 export function heldSymbols(book: AccountBook | null): string[] {
   const held: string[] = [];
-  for (const [symbol, position] of Object.entries(book?.positions ?? {})) if (isOpen(position)) held.push(symbol);
+  const positions = book?.positions;
+  // In the book's order, as Object.entries gives it, without an entry pair per position.
+  if (positions) for (const symbol in positions) if (isOpen(positions[symbol])) held.push(symbol);
   return held;
 }
 
@@ -44,12 +46,13 @@ export async function scanTickers(deps: ScanDeps, input: ScanInput, now: Date, h
   const pairs = selection ? selection.symbols : fixed;
   // Entries only in the list the scan was given: a position outside it (a symbol since removed
   // from the watchlist) is still protected, but never added to.
-  const entryList = new Set(selection ? selection.symbols.filter((s) => !selection.heldAdded.includes(s)) : settings.watchlist);
+  const entryList = selection ? new Set(selection.symbols.filter((s) => !selection.heldAdded.includes(s))) : watchlistSet(settings.watchlist);
   const bySymbol = new Map<string, unknown>();
   for (const t of raw) bySymbol.set(t.symbol, t);
   const rejected: Rejection[] = [];
   const tickers: Ticker[] = [];
-  for (const symbol of rotationOrder(pairs, unreached)) {
+  // Nothing left unreached (the usual case): the rotation is the list itself.
+  for (const symbol of unreached.length === 0 ? pairs : rotationOrder(pairs, unreached)) {
     const found = bySymbol.get(symbol);
     if (!found) {
       rejected.push({ symbol, reason: 'no ticker returned' });
@@ -60,4 +63,13 @@ export async function scanTickers(deps: ScanDeps, input: ScanInput, now: Date, h
     else rejected.push(checked.rejection);
   }
   return { pairs, entryList, tickers, rejected };
+}
+
+/** The fixed watchlist as a set, made once per watchlist (settings are read-only; the set is only read). */
+const watchlistSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+
+function watchlistSet(watchlist: readonly string[]): ReadonlySet<string> {
+  let set = watchlistSets.get(watchlist);
+  if (!set) watchlistSets.set(watchlist, (set = new Set(watchlist)));
+  return set;
 }

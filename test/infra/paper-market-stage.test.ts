@@ -11,6 +11,9 @@ import { bundledExchange, DeploymentConfigError, parseDeploymentConfig } from '.
 import { resolveDeploymentConfig, STAGES } from '../../infra/config/stages.js';
 import { buildStack, functionIds, resourcesOf } from './stack-fixture.js';
 
+/** A synth bundles every function with esbuild: over a minute on a loaded two-core machine (as in stack.test.ts). */
+const SYNTH_TIMEOUT_MS = 180_000;
+
 /** Each job's TW_PAPER_MARKET in the synthesized template (undefined: not set). */
 function paperMarketOf(built: ReturnType<typeof buildStack>): Record<JobName, unknown> {
   const ids = functionIds(built.template);
@@ -55,19 +58,19 @@ describe('Stack: a paper stage on real prices (DATA-6)', () => {
 
     expect(paperMarketOf(built)).toEqual({ scanner: 'exchange', executor: 'exchange', reconciler: 'exchange', health: undefined });
     expect(ccxtOf(built)).toEqual({ scanner: 'binance', executor: 'binance', reconciler: 'binance', health: 'none' });
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   it('keeps a default paper stage free of any exchange, with no TW_PAPER_MARKET', () => {
     const built = buildStack({});
 
     expect(paperMarketOf(built)).toEqual({ scanner: undefined, executor: undefined, reconciler: undefined, health: undefined });
     expect(ccxtOf(built)).toEqual({ scanner: 'none', executor: 'none', reconciler: 'none', health: 'none' });
-  });
+  }, SYNTH_TIMEOUT_MS);
 
   it('ignores it in live mode: every function trades on the exchange and none is told to paper-trade', () => {
     const built = buildStack({ live: true, alarmEmail: 'ops@example.com', paperMarket: 'exchange' });
 
     expect(paperMarketOf(built)).toEqual({ scanner: undefined, executor: undefined, reconciler: undefined, health: undefined });
     expect(ccxtOf(built)).toEqual({ scanner: 'binance', executor: 'binance', reconciler: 'binance', health: 'binance' });
-  });
+  }, SYNTH_TIMEOUT_MS);
 });

@@ -143,4 +143,24 @@ describe('Domain: fees per currency in the ledger', () => {
     expect(() => normalizeFees([{ currency: 'bnb', amount: '1' }])).toThrow(ValidationError);
     expect(() => normalizeFees([{ currency: 'BNB', amount: '1e5' }])).toThrow(ValidationError);
   });
+
+  it('takes a single canonical fee as its own total, as the sum over currencies gives it', () => {
+    // The sum over currencies, as normalizeFees and feeIn define it (their short ways must agree).
+    const summed = (fees: readonly FeeAmount[]): FeeAmount[] => {
+      const totals = new Map<string, Decimal>();
+      for (const fee of fees) totals.set(fee.currency, (totals.get(fee.currency) ?? new Decimal(0)).plus(dec(fee.amount)));
+      return [...totals.entries()].filter(([, a]) => !a.isZero()).sort(([a], [b]) => (a < b ? -1 : 1)).map(([currency, a]) => ({ currency, amount: str(a) }));
+    };
+    const inCurrency = (fees: readonly FeeAmount[], currency: string) => str(fees.filter((f) => f.currency === currency).reduce((t, f) => t.plus(dec(f.amount)), new Decimal(0)));
+    const amount = fc.oneof(fc.constantFrom('0', '-0', '0.0', '0.10', '1', '-0.25', '007', '12.000000000000000001'), fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((n) => str(new Decimal(n).toDecimalPlaces(12))));
+    const fee = fc.record({ currency: fc.constantFrom('BNB', 'BTC', 'USDT'), amount });
+    fc.assert(
+      fc.property(fc.array(fee, { maxLength: 3 }), (fees) => {
+        expect(normalizeFees(fees)).toEqual(summed(fees));
+        for (const currency of ['BNB', 'BTC', 'USDT']) expect(feeIn(fees, currency)).toBe(inCurrency(fees, currency));
+        expect(feeDeltas(fees, [])).toEqual(summed(fees));
+      }),
+      { numRuns: 1000 },
+    );
+  });
 });

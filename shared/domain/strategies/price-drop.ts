@@ -28,6 +28,10 @@ const NUMERIC_MARGIN = 1e-9;
 function priceDropEvaluator(p: PriceDropParams): StrategyEvaluator {
   const highs = new RollingMax(p.lookbackCandles);
   const factor = 1 - Number(p.dropPercent) / 100;
+  // The high as the decimal rule writes it (`dec(text).toFixed()`), for the last high written:
+  // the maximum stays the same text over many candles, and a signal is asked for again and again.
+  let writtenOf: string | undefined;
+  let written = '';
   return {
     push: (candle) => highs.push(candle.high),
     decide(ticker, position) {
@@ -37,7 +41,13 @@ function priceDropEvaluator(p: PriceDropParams): StrategyEvaluator {
       if (ask > bound * (1 + NUMERIC_MARGIN)) return null;
       const text = highs.maxText()!;
       // Clearly below the trigger on numbers too: a buy, with the high written as the decimal rule writes it.
-      if (ask < bound * (1 - NUMERIC_MARGIN)) return { side: 'buy', reason: `ask ${ticker.ask} <= ${p.dropPercent}% below high ${dec(text).toFixed()}` };
+      if (ask < bound * (1 - NUMERIC_MARGIN)) {
+        if (writtenOf !== text) {
+          written = dec(text).toFixed();
+          writtenOf = text;
+        }
+        return { side: 'buy', reason: `ask ${ticker.ask} <= ${p.dropPercent}% below high ${written}` };
+      }
       const high = dec(text);
       const trigger = high.times(dec('1').minus(dec(p.dropPercent).div('100')));
       if (dec(ticker.ask).lte(trigger)) {

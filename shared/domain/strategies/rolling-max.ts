@@ -32,25 +32,34 @@ export class RollingMax {
   push(value: DecimalString): void {
     const n = Number(value);
     const at = this.#pushed;
-    this.#pushed += 1;
+    this.#pushed = at + 1;
     const cap = this.window;
-    // Values at or below the new one can never be the maximum again.
-    while (this.#size > 0) {
-      const back = (this.#head + this.#size - 1) % cap;
-      const b = this.#num[back]!;
-      if (b < n || (b === n && (this.#text[back] === value || dec(this.#text[back]!).lte(value)))) this.#size -= 1;
+    const text = this.#text;
+    const num = this.#num;
+    let head = this.#head;
+    let size = this.#size;
+    // Values at or below the new one can never be the maximum again. (Indices wrap by one
+    // subtraction: they never reach twice the capacity.)
+    while (size > 0) {
+      let back = head + size - 1;
+      if (back >= cap) back -= cap;
+      const b = num[back]!;
+      if (b < n || (b === n && (text[back] === value || dec(text[back]!).lte(value)))) size -= 1;
       else break;
     }
     // The oldest leaves the window.
-    if (this.#size > 0 && this.#at[this.#head]! <= at - cap) {
-      this.#head = (this.#head + 1) % cap;
-      this.#size -= 1;
+    if (size > 0 && this.#at[head]! <= at - cap) {
+      head += 1;
+      if (head === cap) head = 0;
+      size -= 1;
     }
-    const slot = (this.#head + this.#size) % cap;
-    this.#text[slot] = value;
-    this.#num[slot] = n;
+    let slot = head + size;
+    if (slot >= cap) slot -= cap;
+    text[slot] = value;
+    num[slot] = n;
     this.#at[slot] = at;
-    this.#size += 1;
+    this.#head = head;
+    this.#size = size + 1;
   }
 
   /** Whether nothing was pushed yet (no maximum). */
