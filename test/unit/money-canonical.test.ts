@@ -6,20 +6,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { canonical, dec, str } from '../../shared/domain/money.js';
+import { outcome, plainDecimal } from '../support/decimal-texts.js';
 
-const digits = (max: number) => fc.string({ unit: fc.constantFrom('0', '0', '0', '1', '5', '9'), minLength: 1, maxLength: max });
-const plain = fc
-  .tuple(fc.constantFrom('', '-', '+'), digits(50), fc.option(digits(50), { nil: undefined }))
-  .map(([sign, int, frac]) => `${sign}${int}${frac === undefined ? '' : `.${frac}`}`);
+const plain = plainDecimal(50);
 const other = fc.constantFrom('1e-7', '-1e-7', '0e5', '1E3', '.5', '5.', '-.0', '-0', '-0.0', '0.', '', 'abc', ' 1', '1 ', '-', '0x10', 'Infinity', 'NaN', '0.10', '00', '-00.5');
-
-function outcome(run: () => string): string {
-  try {
-    return `= ${run()}`;
-  } catch (error) {
-    return `throws ${(error as Error).name}`;
-  }
-}
 
 describe('Function: canonical', () => {
   it('equals str(dec(text)) on every text, and throws where it throws', () => {

@@ -7,22 +7,12 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { add, dec, str, sub } from '../../shared/domain/money.js';
+import { outcome, plainDecimal } from '../support/decimal-texts.js';
 
-const digits = (max: number) => fc.string({ unit: fc.constantFrom('0', '0', '0', '1', '5', '9'), minLength: 1, maxLength: max });
-const plain = fc
-  .tuple(fc.constantFrom('', '-', '+'), digits(24), fc.option(digits(24), { nil: undefined }))
-  .map(([sign, int, frac]) => `${sign}${int}${frac === undefined ? '' : `.${frac}`}`);
+const plain = plainDecimal(24);
 const canonicalPlain = plain.map((text) => str(dec(text)));
 const other = fc.constantFrom('1e-7', '-1e-7', '0e5', '1E3', '.5', '-.0', '-0', '-0.0', '0.', '', 'abc', '0.10', '00', '-00.5', '1234567890123456789012345678901234567890.5');
 const text = fc.oneof(plain, canonicalPlain, canonicalPlain, other);
-
-function outcome(run: () => string): string {
-  try {
-    return `= ${run()}`;
-  } catch (error) {
-    return `throws ${(error as Error).name}`;
-  }
-}
 
 describe('Functions: add and sub with zero', () => {
   it('equal str of the decimal.js sum and difference, zero on either side', () => {
