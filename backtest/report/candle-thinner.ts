@@ -42,19 +42,14 @@ export class CandleThinner {
     const bar = this.#open;
     // The open bar is updated in place: one object per bar, not per candle.
     if (bar && openTime >= this.#openFrom && openTime < this.#openUntil) {
-      bar.high = Math.max(bar.high, high);
-      bar.low = Math.min(bar.low, low);
-      bar.close = close;
+      extend(bar, high, low, close);
       return;
     }
     const start = Math.floor(openTime / this.#bucketMs) * this.#bucketMs;
     const time = Math.floor(start / 1000);
     const last = this.#bars[this.#bars.length - 1];
-    if (last && last.time === time) {
-      last.high = Math.max(last.high, high);
-      last.low = Math.min(last.low, low);
-      last.close = close;
-    } else this.#bars.push({ time, open, high, low, close });
+    if (last && last.time === time) extend(last, high, low, close);
+    else this.#bars.push({ time, open, high, low, close });
     if (this.#bars.length > this.maxBars) this.#coarsen();
     this.#openBar();
   }
@@ -95,11 +90,8 @@ export class CandleThinner {
       const bar = bars[i]!;
       const time = Math.floor(Math.floor((bar.time * 1000) / this.#bucketMs) * this.#bucketMs / 1000);
       const last = kept > 0 ? bars[kept - 1]! : undefined;
-      if (last && last.time === time) {
-        last.high = Math.max(last.high, bar.high);
-        last.low = Math.min(last.low, bar.low);
-        last.close = bar.close;
-      } else {
+      if (last && last.time === time) extend(last, bar.high, bar.low, bar.close);
+      else {
         bar.time = time;
         bars[kept] = bar;
         kept += 1;
@@ -107,4 +99,11 @@ export class CandleThinner {
     }
     bars.length = kept;
   }
+}
+
+/** A later candle (or bar) of the same bucket into `bar`: its high, low and close. */
+function extend(bar: MutableBar, high: number, low: number, close: number): void {
+  bar.high = Math.max(bar.high, high);
+  bar.low = Math.min(bar.low, low);
+  bar.close = close;
 }

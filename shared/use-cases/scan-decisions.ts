@@ -65,8 +65,7 @@ export class ScanRules {
   }
 
   async of(symbol: string): Promise<MarketRules | undefined> {
-    this.#rules ??= await this.deps.markets();
-    return this.#rules[symbol];
+    return (await this.all())[symbol];
   }
 }
 

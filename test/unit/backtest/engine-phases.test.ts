@@ -46,8 +46,7 @@ describe('Backtest phase times', () => {
     expect(phases.execute.count).toBe(intents);
     expect(intents).toBeGreaterThan(0);
     expect(phases.report.count).toBe(1);
-    for (const { ms } of Object.values(phases)) expect(ms).toBeGreaterThanOrEqual(0);
-    const total = Object.values(phases).reduce((sum, p) => sum + p.ms, 0);
-    expect(total).toBeGreaterThan(0);
+    // Every step passes these phases, so each has measured time of its own.
+    for (const name of ['read', 'market', 'gate', 'equity'] as const) expect(phases[name].ms).toBeGreaterThan(0);
   });
 });
